@@ -1,0 +1,228 @@
+package pki
+
+import (
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/rsa"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// File names in a PKI directory written by Bundle.Save and read by LoadDir.
+// Certificate files hold the leaf followed by any intermediate, as servers
+// such as nginx and HAProxy expect.
+const (
+	RootCertFile         = "ca.pem"
+	RootKeyFile          = "ca-key.pem"
+	IntermediateCertFile = "intermediate.pem"
+	IntermediateKeyFile  = "intermediate-key.pem"
+	ServerCertFile       = "server.pem"
+	ServerKeyFile        = "server-key.pem"
+)
+
+// ClientCertFile and ClientKeyFile name client identity i (1-based).
+func ClientCertFile(i int) string { return fmt.Sprintf("client-%d.pem", i) }
+
+// ClientKeyFile names client identity i's key file (1-based).
+func ClientKeyFile(i int) string { return fmt.Sprintf("client-%d-key.pem", i) }
+
+// SaveOptions controls Bundle.Save.
+type SaveOptions struct {
+	// KeyFormat for private keys. Zero means PKCS8. PKCS1 and SEC1 apply to
+	// RSA and ECDSA keys respectively; other keys are written as PKCS#8.
+	KeyFormat KeyFormat
+	// Overwrite allows replacing files that already exist. Without it Save
+	// refuses, naming the first existing file, and writes nothing.
+	Overwrite bool
+}
+
+// Files lists the files Save writes, in order.
+func (b *Bundle) Files() []string {
+	files := []string{RootCertFile, RootKeyFile}
+	if b.Intermediate != nil {
+		files = append(files, IntermediateCertFile, IntermediateKeyFile)
+	}
+	files = append(files, ServerCertFile, ServerKeyFile)
+	for i := range b.Clients {
+		files = append(files, ClientCertFile(i+1), ClientKeyFile(i+1))
+	}
+	return files
+}
+
+// Save writes the bundle to dir (created 0700 if missing). Private keys are
+// written 0600; certificates 0644.
+func (b *Bundle) Save(dir string, opts SaveOptions) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("pki: create %s: %w", dir, err)
+	}
+	if !opts.Overwrite {
+		for _, f := range b.Files() {
+			p := filepath.Join(dir, f)
+			if _, err := os.Lstat(p); err == nil {
+				return fmt.Errorf("pki: %s already exists; choose an empty directory or pass --force to overwrite", p)
+			}
+		}
+	}
+	type item struct {
+		name string
+		data []byte
+		mode os.FileMode
+	}
+	var items []item
+	addKey := func(name string, key crypto.Signer) error {
+		f := PKCS8
+		switch key.(type) {
+		case *rsa.PrivateKey:
+			if opts.KeyFormat == PKCS1 {
+				f = PKCS1
+			}
+		case *ecdsa.PrivateKey:
+			if opts.KeyFormat == SEC1 {
+				f = SEC1
+			}
+		}
+		data, err := EncodeKeyPEM(key, f)
+		if err != nil {
+			return err
+		}
+		items = append(items, item{name, data, 0o600})
+		return nil
+	}
+	items = append(items, item{RootCertFile, EncodeCertsPEM(b.Root.Cert), 0o644})
+	if err := addKey(RootKeyFile, b.Root.Key); err != nil {
+		return err
+	}
+	if b.Intermediate != nil {
+		items = append(items, item{IntermediateCertFile, EncodeCertsPEM(b.Intermediate.Cert), 0o644})
+		if err := addKey(IntermediateKeyFile, b.Intermediate.Key); err != nil {
+			return err
+		}
+	}
+	items = append(items, item{ServerCertFile, EncodeCertsPEM(b.Server.Chain...), 0o644})
+	if err := addKey(ServerKeyFile, b.Server.Key); err != nil {
+		return err
+	}
+	for i, c := range b.Clients {
+		items = append(items, item{ClientCertFile(i + 1), EncodeCertsPEM(c.Chain...), 0o644})
+		if err := addKey(ClientKeyFile(i+1), c.Key); err != nil {
+			return err
+		}
+	}
+	for _, it := range items {
+		if err := writeFile(filepath.Join(dir, it.name), it.data, it.mode); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// writeFile writes data with exactly mode, also when the file existed with
+// a looser mode (os.WriteFile keeps an existing file's mode).
+func writeFile(path string, data []byte, mode os.FileMode) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, mode)
+	if err != nil {
+		return fmt.Errorf("pki: write %s: %w", path, err)
+	}
+	if err := f.Chmod(mode); err != nil {
+		f.Close()
+		return fmt.Errorf("pki: chmod %s: %w", path, err)
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return fmt.Errorf("pki: write %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("pki: write %s: %w", path, err)
+	}
+	return nil
+}
+
+// LoadDir reads a directory written by Save. CA keys are optional (a user
+// may keep them elsewhere); the server and at least one client identity are
+// required, and every key must match its certificate.
+func LoadDir(dir string) (*Bundle, error) {
+	read := func(name string) ([]byte, error) {
+		data, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			return nil, fmt.Errorf("pki: %w", err)
+		}
+		return data, nil
+	}
+	b := &Bundle{}
+	rootPEM, err := read(RootCertFile)
+	if err != nil {
+		return nil, err
+	}
+	roots, err := ParseCertsPEM(rootPEM, filepath.Join(dir, RootCertFile))
+	if err != nil {
+		return nil, err
+	}
+	b.Root.Cert = roots[0]
+	if keyPEM, err := read(RootKeyFile); err == nil {
+		if b.Root.Key, err = ParseKeyPEM(keyPEM, filepath.Join(dir, RootKeyFile)); err != nil {
+			return nil, err
+		}
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
+	if certPEM, err := read(IntermediateCertFile); err == nil {
+		certs, err := ParseCertsPEM(certPEM, filepath.Join(dir, IntermediateCertFile))
+		if err != nil {
+			return nil, err
+		}
+		b.Intermediate = &Authority{Cert: certs[0]}
+		if keyPEM, err := read(IntermediateKeyFile); err == nil {
+			if b.Intermediate.Key, err = ParseKeyPEM(keyPEM, filepath.Join(dir, IntermediateKeyFile)); err != nil {
+				return nil, err
+			}
+		}
+	}
+	loadID := func(certName, keyName string) (Identity, error) {
+		pair, err := LoadKeyPair(filepath.Join(dir, certName), filepath.Join(dir, keyName))
+		if err != nil {
+			return Identity{}, err
+		}
+		chain := make([]*x509.Certificate, len(pair.Certificate))
+		for i, der := range pair.Certificate {
+			if chain[i], err = x509.ParseCertificate(der); err != nil {
+				return Identity{}, &PEMError{Source: filepath.Join(dir, certName), Reason: "malformed certificate", Err: err}
+			}
+		}
+		return Identity{Chain: chain, Key: pair.PrivateKey.(crypto.Signer)}, nil
+	}
+	if b.Server, err = loadID(ServerCertFile, ServerKeyFile); err != nil {
+		return nil, err
+	}
+	// client-N.pem, in numeric order.
+	matches, _ := filepath.Glob(filepath.Join(dir, "client-*.pem"))
+	var nums []int
+	for _, m := range matches {
+		base := filepath.Base(m)
+		if strings.HasSuffix(base, "-key.pem") {
+			continue
+		}
+		n, err := strconv.Atoi(strings.TrimSuffix(strings.TrimPrefix(base, "client-"), ".pem"))
+		if err == nil && n > 0 {
+			nums = append(nums, n)
+		}
+	}
+	sort.Ints(nums)
+	for _, n := range nums {
+		id, err := loadID(ClientCertFile(n), ClientKeyFile(n))
+		if err != nil {
+			return nil, err
+		}
+		b.Clients = append(b.Clients, id)
+	}
+	if len(b.Clients) == 0 {
+		return nil, fmt.Errorf("pki: %s has no client identities (%s and %s); make them with 'mtlsbench pki gen --out %s'", dir, ClientCertFile(1), ClientKeyFile(1), dir)
+	}
+	return b, nil
+}
