@@ -1,0 +1,21 @@
+package main
+
+import (
+	"errors"
+
+	"github.com/mtlsbench/mtlsbench/pki"
+	"github.com/mtlsbench/mtlsbench/results"
+)
+
+// isInputError reports whether err is the user's input being wrong (exit 2)
+// rather than a run failing (exit 1). Libraries type such errors; this is
+// the one place that knows which types mean "fix your input".
+func isInputError(err error) bool {
+	var (
+		ue *usageError
+		uk *pki.UnknownKeyTypeError
+		pe *pki.PEMError
+		se *results.SchemaError
+	)
+	return errors.As(err, &ue) || errors.As(err, &uk) || errors.As(err, &pe) || errors.As(err, &se)
+}

@@ -1,0 +1,100 @@
+package results
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+)
+
+// SchemaError reports a result file whose schema this version cannot read.
+type SchemaError struct {
+	Source string
+	Got    string
+}
+
+func (e *SchemaError) Error() string {
+	if e.Got == "" {
+		return fmt.Sprintf("results: %s has no \"schema\" field: it is not an mtlsbench result file", e.Source)
+	}
+	return fmt.Sprintf("results: %s has schema %q; this mtlsbench reads %q (use the mtlsbench version that wrote it)", e.Source, e.Got, Schema)
+}
+
+// Write encodes run as indented JSON.
+func Write(w io.Writer, run *Run) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(run); err != nil {
+		return fmt.Errorf("results: encode: %w", err)
+	}
+	return nil
+}
+
+// WriteFile writes run to path atomically (a temporary file renamed into
+// place), creating the directory if needed, so an interrupted write never
+// leaves half a result.
+func WriteFile(path string, run *Run) error {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("results: create %s: %w", dir, err)
+	}
+	f, err := os.CreateTemp(dir, ".mtlsbench-*.json")
+	if err != nil {
+		return fmt.Errorf("results: write %s: %w", path, err)
+	}
+	defer os.Remove(f.Name())
+	if err := Write(f, run); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Chmod(0o644); err != nil {
+		f.Close()
+		return fmt.Errorf("results: write %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("results: write %s: %w", path, err)
+	}
+	if err := os.Rename(f.Name(), path); err != nil {
+		return fmt.Errorf("results: write %s: %w", path, err)
+	}
+	return nil
+}
+
+// Read decodes a result, refusing unknown schema versions with a
+// *SchemaError. source names the input in messages.
+func Read(r io.Reader, source string) (*Run, error) {
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return nil, fmt.Errorf("results: read %s: %w", source, err)
+	}
+	var head struct {
+		Schema string `json:"schema"`
+	}
+	if err := json.Unmarshal(data, &head); err != nil {
+		return nil, fmt.Errorf("results: %s is not valid JSON: %w", source, err)
+	}
+	if head.Schema != Schema {
+		return nil, &SchemaError{Source: source, Got: head.Schema}
+	}
+	var run Run
+	if err := json.Unmarshal(data, &run); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			return nil, fmt.Errorf("results: %s: field %q has the wrong type (%s, want %s)", source, te.Field, te.Value, te.Type)
+		}
+		return nil, fmt.Errorf("results: %s: %w", source, err)
+	}
+	return &run, nil
+}
+
+// ReadFile reads a result file.
+func ReadFile(path string) (*Run, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("results: %w", err)
+	}
+	defer f.Close()
+	return Read(f, path)
+}

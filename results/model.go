@@ -1,0 +1,325 @@
+// Package results owns the result model: the JSON file a run writes (schema
+// "mtlsbench/result/v1"), the HDR histogram encoding inside it, and what is
+// done with results afterwards: rendering, comparing and merging. It runs
+// nothing.
+package results
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// Schema is the value of Run.Schema for files this version writes and reads.
+// Any change to the meaning or shape of a field bumps it.
+const Schema = "mtlsbench/result/v1"
+
+// Run is one result file: every case of one scenario run.
+type Run struct {
+	Schema      string      `json:"schema"`
+	Tool        Tool        `json:"tool"`
+	Start       time.Time   `json:"start"`
+	End         time.Time   `json:"end"`
+	Environment Environment `json:"environment"`
+	Scenario    Scenario    `json:"scenario"`
+	// Interrupted is true when the run was stopped (SIGINT/SIGTERM) before
+	// every case finished; the cases present are the ones that ran.
+	Interrupted bool `json:"interrupted,omitempty"`
+	// Shards lists the generators whose results were merged into this one;
+	// empty for a result written by a single run.
+	Shards []Shard `json:"shards,omitempty"`
+	Cases  []Case  `json:"cases"`
+}
+
+// Tool identifies the program that wrote the file.
+type Tool struct {
+	Name      string `json:"name"`
+	Version   string `json:"version"`
+	GoVersion string `json:"go_version"`
+}
+
+// Environment describes the generator's machine.
+type Environment struct {
+	Hostname   string `json:"hostname,omitempty"`
+	OS         string `json:"os"`
+	Arch       string `json:"arch"`
+	Kernel     string `json:"kernel,omitempty"`
+	CPUModel   string `json:"cpu_model,omitempty"`
+	Cores      int    `json:"cores"`
+	GOMAXPROCS int    `json:"gomaxprocs"`
+	// ClientCPUs and TargetCPUs record CPU pinning (a cpuset list such as
+	// "0" or "2-3"); empty when not pinned.
+	ClientCPUs string `json:"client_cpus,omitempty"`
+	TargetCPUs string `json:"target_cpus,omitempty"`
+}
+
+// Scenario records what was asked for: its name, where it came from, and
+// the validated specification as the scenarios package serialises it.
+type Scenario struct {
+	Name   string          `json:"name"`
+	Source string          `json:"source,omitempty"`
+	Spec   json.RawMessage `json:"spec,omitempty"`
+}
+
+// Shard is one generator's contribution to a merged result.
+type Shard struct {
+	Index       int         `json:"index"`
+	Hostname    string      `json:"hostname,omitempty"`
+	Start       time.Time   `json:"start"`
+	End         time.Time   `json:"end"`
+	Environment Environment `json:"environment"`
+}
+
+// Status is a case's verdict on itself.
+type Status string
+
+const (
+	// StatusOK: the case ran and every check passed.
+	StatusOK Status = "ok"
+	// StatusFailed: the case ran but failed its own checks (every handshake
+	// failed, or parameters were not as requested); Failure says why.
+	StatusFailed Status = "failed"
+	// StatusCrosscheckFailed: the target's own record disagrees with the
+	// client's counts by more than 1%, or saw verify failures the client
+	// did not count.
+	StatusCrosscheckFailed Status = "crosscheck_failed"
+	// StatusInterrupted: the run was stopped while this case ran; its
+	// figures cover the part that ran.
+	StatusInterrupted Status = "interrupted"
+)
+
+// Acceptance says whether a successful handshake means the server accepted
+// the client certificate. In TLS 1.3 the client finishes before the server
+// verifies its certificate, so acceptance is only known from a later record.
+const (
+	// AcceptanceConfirmed: every counted handshake was confirmed by a record
+	// the server sent after verifying the client (TLS 1.2 Finished, a TLS 1.3
+	// session ticket, application data or close_notify).
+	AcceptanceConfirmed = "confirmed"
+	// AcceptanceUnconfirmed: the engine did not wait for such a record
+	// (TLS 1.3 with confirmation off), so a rejected certificate could be
+	// counted as a success.
+	AcceptanceUnconfirmed = "unconfirmed"
+)
+
+// Case is one matrix cell of one repeat.
+type Case struct {
+	// Name is stable and human-readable, e.g. "tls1.3-full-ecdsa-p256-x25519".
+	Name string `json:"name"`
+	// Key is the canonical parameter key; compare and merge match cases by it.
+	Key string `json:"key"`
+	// Repeat is the 0-based repeat index when the scenario repeats cases.
+	Repeat int    `json:"repeat"`
+	Params Params `json:"params"`
+	Status Status `json:"status"`
+	// Failure explains StatusFailed or StatusCrosscheckFailed.
+	Failure string `json:"failure,omitempty"`
+	// Acceptance is AcceptanceConfirmed or AcceptanceUnconfirmed.
+	Acceptance string `json:"acceptance"`
+	// ServerVerified is true when the client verified the server's chain on
+	// every full handshake (the default; false only when asked to skip).
+	ServerVerified bool `json:"server_verified"`
+	// Start is when the measured window began; DurationS is its length.
+	Start     time.Time `json:"start"`
+	DurationS float64   `json:"duration_s"`
+	WarmupS   float64   `json:"warmup_s"`
+
+	Counts        Counts            `json:"counts"`
+	Errors        map[string]int64  `json:"errors"`
+	ErrorExamples map[string]string `json:"error_examples,omitempty"`
+	Negotiated    []Negotiated      `json:"negotiated"`
+
+	// HandshakesPerS is successful handshakes per second over the window.
+	HandshakesPerS float64     `json:"handshakes_per_s"`
+	Latency        Latency     `json:"latency"`
+	Bytes          Bytes       `json:"bytes"`
+	CPU            CPU         `json:"cpu"`
+	Load           *LoadReport `json:"load,omitempty"`
+
+	TargetCounts *TargetCounts `json:"target_counts,omitempty"`
+	Intervals    []Interval    `json:"intervals,omitempty"`
+	Segments     []Segment     `json:"segments,omitempty"`
+
+	// GeneratorBound is true when the generator used more than ~85% of the
+	// CPU it may use: the figures then describe the generator, not the
+	// target.
+	GeneratorBound bool     `json:"generator_bound,omitempty"`
+	Warnings       []string `json:"warnings,omitempty"`
+}
+
+// Params are the case's parameters as requested. Empty strings mean "the
+// stack's default" and are shown as such.
+type Params struct {
+	TLSVersion  string `json:"tls_version"`            // "1.2" or "1.3"
+	CipherSuite string `json:"cipher_suite,omitempty"` // IANA name; empty: any
+	Group       string `json:"group"`                  // e.g. "x25519", "x25519mlkem768"
+	// KeyType is the server certificate's key type; ClientKeyType the
+	// client's.
+	KeyType       string `json:"key_type"`
+	ClientKeyType string `json:"client_key_type"`
+	// Chain is "root" (leaf signed by the root) or "intermediate".
+	Chain            string `json:"chain,omitempty"`
+	ClientIdentities int    `json:"client_identities,omitempty"`
+	// Resume is "none", "tickets", or a ratio such as "0.8".
+	Resume      string `json:"resume"`
+	Concurrency int    `json:"concurrency"`
+	// Rate is the open-loop arrival rate (handshakes/s); 0 for a closed loop.
+	Rate     float64 `json:"rate,omitempty"`
+	Requests int     `json:"requests"`
+	// HoldS keeps each connection open this long after its handshake.
+	HoldS float64 `json:"hold_s,omitempty"`
+	// Target is "builtin", "nginx", "haproxy", "openssl" or HOST:PORT.
+	Target string `json:"target"`
+	// TargetMode is the built-in target's mode: "handshake" or "http".
+	TargetMode string `json:"target_mode,omitempty"`
+	// HandshakeDelayMS is an artificial server-side delay (built-in target
+	// only), used to produce regressions on purpose.
+	HandshakeDelayMS float64 `json:"handshake_delay_ms,omitempty"`
+}
+
+// Counts are handshake counts over the measured window.
+type Counts struct {
+	// Attempted handshakes started in the window; OK of them succeeded
+	// (and were confirmed, see Acceptance); Errors failed.
+	Attempted int64 `json:"attempted"`
+	OK        int64 `json:"ok"`
+	Resumed   int64 `json:"resumed"`
+	Errors    int64 `json:"errors"`
+	// HRR counts handshakes that needed a HelloRetryRequest.
+	HRR int64 `json:"hrr,omitempty"`
+	// Requests counts HTTP requests completed on successful connections.
+	Requests int64 `json:"requests,omitempty"`
+}
+
+// Negotiated is one distinct tuple of negotiated parameters and how many
+// successful handshakes had it.
+type Negotiated struct {
+	TLSVersion    string `json:"tls_version"`
+	CipherSuite   string `json:"cipher_suite"`
+	Group         string `json:"group"`
+	Resumed       bool   `json:"resumed"`
+	ServerKeyType string `json:"server_key_type,omitempty"`
+	Count         int64  `json:"count"`
+}
+
+// Latency holds one Summary per phase. Phases that did not happen (no
+// requests, no open loop) are absent.
+type Latency struct {
+	// Connect is the TCP connect.
+	Connect *Summary `json:"connect,omitempty"`
+	// Handshake is from the ClientHello to the server's acceptance (see
+	// Acceptance).
+	Handshake *Summary `json:"handshake,omitempty"`
+	// FirstByte is from the ClientHello to the first byte of the server's
+	// reply (its processing of the ClientHello and its own signature, in
+	// TLS 1.3).
+	FirstByte *Summary `json:"first_byte,omitempty"`
+	// Verify is the client's verification of the server chain (full
+	// handshakes only).
+	Verify *Summary `json:"verify,omitempty"`
+	// Sign is the client's CertificateVerify signature (full handshakes).
+	Sign *Summary `json:"sign,omitempty"`
+	// Requests is the time for all requests on the connection.
+	Requests *Summary `json:"requests,omitempty"`
+	// Total is connect + handshake + requests. In an open loop it is
+	// measured from the intended start time (coordinated-omission
+	// corrected); TotalUncorrected then measures from the actual start.
+	Total            *Summary `json:"total,omitempty"`
+	TotalUncorrected *Summary `json:"total_uncorrected,omitempty"`
+	// ScheduleLag is how late each open-loop start was.
+	ScheduleLag *Summary `json:"schedule_lag,omitempty"`
+}
+
+// Summary describes one latency distribution in microseconds, with the full
+// HDR histogram (V2 compressed, base64) for exact merging and plotting.
+type Summary struct {
+	Count  int64   `json:"count"`
+	MeanUs float64 `json:"mean_us"`
+	MinUs  int64   `json:"min_us"`
+	P50Us  int64   `json:"p50_us"`
+	P90Us  int64   `json:"p90_us"`
+	P99Us  int64   `json:"p99_us"`
+	P999Us int64   `json:"p999_us"`
+	MaxUs  int64   `json:"max_us"`
+	HDR    string  `json:"hdr"`
+}
+
+// Bytes on the wire (TLS records, not counting TCP/IP headers).
+type Bytes struct {
+	HandshakeSentMean     float64 `json:"handshake_sent_mean"`
+	HandshakeReceivedMean float64 `json:"handshake_received_mean"`
+	TotalSent             int64   `json:"total_sent"`
+	TotalReceived         int64   `json:"total_received"`
+}
+
+// CPU is user+system CPU time per successful handshake over the measured
+// window. Target figures are present when the target's processes run on
+// this machine.
+type CPU struct {
+	ClientUsPerHandshake float64 `json:"client_us_per_handshake"`
+	TargetUsPerHandshake float64 `json:"target_us_per_handshake,omitempty"`
+	// ClientUtilization and TargetUtilization are CPU time over wall time
+	// (1.0 = one core busy).
+	ClientUtilization float64 `json:"client_utilization"`
+	TargetUtilization float64 `json:"target_utilization,omitempty"`
+	// ClientCores is how many cores the generator may use.
+	ClientCores float64 `json:"client_cores"`
+	// TargetMeasured is false when no target CPU was available (a remote
+	// target without --target-pid).
+	TargetMeasured bool `json:"target_measured"`
+	// PerShard keeps each generator's own figures after a merge.
+	PerShard []CPU `json:"per_shard,omitempty"`
+}
+
+// LoadReport describes how the load was applied.
+type LoadReport struct {
+	// Model is "closed" (fixed concurrency) or "open" (arrival rate).
+	Model string `json:"model"`
+	// TargetRate and AchievedRate are starts per second (open loop).
+	TargetRate   float64 `json:"target_rate,omitempty"`
+	AchievedRate float64 `json:"achieved_rate,omitempty"`
+	// MaxInFlight is the cap on concurrent handshakes; InFlightLimitHits
+	// counts starts that found it reached and were delayed.
+	MaxInFlight       int   `json:"max_in_flight,omitempty"`
+	InFlightLimitHits int64 `json:"in_flight_limit_hits,omitempty"`
+	PeakInFlight      int64 `json:"peak_in_flight,omitempty"`
+	// SourceAddrs is how many loopback source addresses were used.
+	SourceAddrs int  `json:"source_addrs,omitempty"`
+	Linger0     bool `json:"linger0,omitempty"`
+}
+
+// TargetCounts is what the target itself observed over the window.
+type TargetCounts struct {
+	// Source says where the counts come from ("builtin", "nginx access log").
+	Source         string           `json:"source"`
+	Handshakes     int64            `json:"handshakes"`
+	Resumed        int64            `json:"resumed"`
+	Failed         int64            `json:"failed,omitempty"`
+	VerifyFailures int64            `json:"verify_failures,omitempty"`
+	Versions       map[string]int64 `json:"versions,omitempty"`
+	Ciphers        map[string]int64 `json:"ciphers,omitempty"`
+}
+
+// Interval is one slice of the per-interval time series.
+type Interval struct {
+	// OffsetS is the interval's start, in seconds from the window start.
+	OffsetS        float64 `json:"offset_s"`
+	DurationS      float64 `json:"duration_s"`
+	HandshakesPerS float64 `json:"handshakes_per_s"`
+	P50Us          int64   `json:"p50_us"`
+	P99Us          int64   `json:"p99_us"`
+	Errors         int64   `json:"errors"`
+	Resumed        int64   `json:"resumed"`
+	InFlight       int64   `json:"in_flight"`
+	// HDR is the interval's handshake-latency histogram (for HDR logs).
+	HDR string `json:"hdr,omitempty"`
+}
+
+// Segment is one step of a stepped load schedule.
+type Segment struct {
+	Rate           float64 `json:"rate"`
+	OffsetS        float64 `json:"offset_s"`
+	DurationS      float64 `json:"duration_s"`
+	HandshakesPerS float64 `json:"handshakes_per_s"`
+	Errors         int64   `json:"errors"`
+	Latency        Summary `json:"latency"`
+}

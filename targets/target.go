@@ -1,0 +1,77 @@
+// Package targets owns the servers mtlsbench measures against: the built-in
+// Go mTLS server (in-process or as a child process, so its CPU is its own)
+// and managed real servers. Every target has the httptest lifecycle:
+// configure → Start → Addr() → Close(). The package does not depend on
+// loadgen.
+package targets
+
+import (
+	"context"
+	"errors"
+)
+
+// Target is a running server under test.
+type Target interface {
+	// Addr is the host:port to dial.
+	Addr() string
+	// ServerName is the name to send in SNI and verify the certificate
+	// against.
+	ServerName() string
+	// Counts returns what the server has observed since it started. It
+	// returns ErrNoCounts if the target cannot tell.
+	Counts(ctx context.Context) (Counts, error)
+	// PIDs returns the processes whose CPU time is the target's (the root of
+	// each process tree); nil if the target is not a local process.
+	PIDs() []int
+	// Close stops the server and waits until it is gone.
+	Close() error
+}
+
+// ErrNoCounts is returned by Counts when the target keeps no record.
+var ErrNoCounts = errors.New("targets: this target does not report counts")
+
+// Counts is what a server observed. Counts are cumulative since start; take
+// the difference of two snapshots (Sub) for a window.
+type Counts struct {
+	// Handshakes completed successfully (client verified and accepted).
+	Handshakes int64 `json:"handshakes"`
+	// Resumed of those were resumptions.
+	Resumed int64 `json:"resumed"`
+	// Failed handshakes, of which VerifyFailures failed verifying the
+	// client's certificate.
+	Failed         int64 `json:"failed"`
+	VerifyFailures int64 `json:"verify_failures"`
+	// Versions and Ciphers count successful handshakes by negotiated TLS
+	// version ("1.2", "1.3") and cipher suite (IANA name).
+	Versions map[string]int64 `json:"versions,omitempty"`
+	Ciphers  map[string]int64 `json:"ciphers,omitempty"`
+	// Requests counts HTTP requests answered.
+	Requests int64 `json:"requests"`
+}
+
+// Sub returns c - before, for counting over a window.
+func (c Counts) Sub(before Counts) Counts {
+	out := Counts{
+		Handshakes:     c.Handshakes - before.Handshakes,
+		Resumed:        c.Resumed - before.Resumed,
+		Failed:         c.Failed - before.Failed,
+		VerifyFailures: c.VerifyFailures - before.VerifyFailures,
+		Requests:       c.Requests - before.Requests,
+		Versions:       subMap(c.Versions, before.Versions),
+		Ciphers:        subMap(c.Ciphers, before.Ciphers),
+	}
+	return out
+}
+
+func subMap(a, b map[string]int64) map[string]int64 {
+	if len(a) == 0 {
+		return nil
+	}
+	out := make(map[string]int64, len(a))
+	for k, v := range a {
+		if d := v - b[k]; d != 0 {
+			out[k] = d
+		}
+	}
+	return out
+}
