@@ -1,0 +1,270 @@
+// Package loadgen is the engine: it drives concurrent mTLS handshakes
+// against one address and measures them. It owns the load models (closed
+// loop, open loop with constant, ramped or stepped schedules), the workers,
+// dialing, the handshake and what follows it (confirmation, requests,
+// holding), per-phase timing, byte counts, error classes and the check that
+// every handshake negotiated what the case asked for.
+//
+// The hot path allocates nothing of its own: each worker owns its buffers,
+// its tls.Config clone and its counters; latencies go into a few shared
+// lock-free HDR recorders; everything is merged after the workers stop. It
+// never prints, reads files or parses YAML.
+package loadgen
+
+import (
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"time"
+
+	"github.com/mtlsbench/mtlsbench/internal/tlsparams"
+	"github.com/mtlsbench/mtlsbench/pki"
+	"github.com/mtlsbench/mtlsbench/results"
+)
+
+// Resume says whether handshakes should resume a previous session.
+type Resume struct {
+	// Ratio is the fraction of handshakes that resume: 0 never (every
+	// handshake is full), 1 always (after each worker's first, priming
+	// handshake), in between a deterministic interleaving.
+	Ratio float64
+}
+
+// Expect is what every handshake must negotiate. A handshake that differs
+// is counted as a param_mismatch error, never as a success. Zero fields
+// accept anything.
+type Expect struct {
+	Version uint16
+	// CipherSuites accepted (any of them).
+	CipherSuites []uint16
+	// Group expected on full handshakes (TLS 1.2 resumptions have none).
+	Group tls.CurveID
+	// ServerKeyType is checked on the server's leaf certificate.
+	ServerKeyType pki.KeyType
+	// HelloRetry: HRRAny (zero), HRRNever, or HRRAlways.
+	HelloRetry HRR
+}
+
+// HRR is an expectation about HelloRetryRequest.
+type HRR int
+
+const (
+	HRRAny HRR = iota
+	HRRNever
+	HRRAlways
+)
+
+// Confirm says how a TLS 1.3 client learns that the server accepted its
+// certificate. (TLS 1.2 needs nothing: the server's Finished comes after
+// its verification.)
+type Confirm int
+
+const (
+	// ConfirmRecord (zero) waits after the handshake for the server's first
+	// record — a session ticket, which servers send after verifying the
+	// client — before counting the handshake. A server that rejects the
+	// certificate sends an alert instead, which then fails the handshake.
+	// The server must send tickets (or close) for this to finish.
+	ConfirmRecord Confirm = iota
+	// ConfirmResponse relies on the first HTTP response (Requests > 0).
+	ConfirmResponse
+	// ConfirmOff does not wait: acceptance is unconfirmed in the result.
+	ConfirmOff
+)
+
+// Config is one load run. Zero values have defaults, noted per field; Run
+// applies them on a copy and never modifies the caller's Config or its
+// tls.Config.
+type Config struct {
+	// Addr is the target's host:port. Required.
+	Addr string
+	// TLS is the client configuration: RootCAs, ServerName, MinVersion,
+	// MaxVersion, CipherSuites, CurvePreferences. Required. The engine
+	// clones it once per worker and installs its own session cache, client
+	// certificate callback and server verification (which is exactly
+	// crypto/tls's, timed; see Config.InsecureSkipVerify).
+	TLS *tls.Config
+	// Identities are the client certificates; full handshakes rotate
+	// through them. Required (at least one): this is mutual TLS.
+	Identities []tls.Certificate
+	// InsecureSkipVerify skips verifying the server's chain, making every
+	// full handshake cheaper than a real client's. Off unless asked for.
+	InsecureSkipVerify bool
+
+	Expect  Expect
+	Resume  Resume
+	Confirm Confirm
+
+	// Concurrency is the number of closed-loop workers, each running one
+	// connection after another. Zero means 1. Ignored when Schedule is set.
+	Concurrency int
+	// Schedule switches to an open loop: starts follow the schedule
+	// whatever is in flight. Nil means a closed loop.
+	Schedule Schedule
+	// MaxInFlight caps concurrent connections in an open loop; a start that
+	// finds it reached waits and is counted. Zero means 10000.
+	MaxInFlight int
+	// RampUp, in a closed loop, starts the workers evenly over this time
+	// instead of all at once. Zero means all at once.
+	RampUp time.Duration
+
+	// Warmup runs load for this long before the measured window; nothing in
+	// it counts. With resumption, workers' priming handshakes happen here.
+	// Zero means none (priming handshakes then happen before the window
+	// anyway).
+	Warmup time.Duration
+	// Duration is the measured window. Zero means 10s, unless Count is set
+	// or the Schedule has its own duration.
+	Duration time.Duration
+	// Count ends the window after this many handshakes completed in it.
+	Count int64
+	// Interval is the time-series resolution. Zero means 1s.
+	Interval time.Duration
+
+	// Requests per connection (HTTP/1.1 GET, keep-alive). Zero: handshake
+	// only.
+	Requests int
+	// Path is the request path. Zero means "/".
+	Path string
+	// Hold keeps each connection open this long after its handshake and
+	// requests, before closing it.
+	Hold time.Duration
+
+	// Timeout bounds the TCP connect and, separately, the handshake with
+	// its confirmation, and each request. Zero means 10s.
+	Timeout time.Duration
+	// Linger0 closes with SO_LINGER 0: a RST instead of a FIN, leaving no
+	// TIME_WAIT socket. The server sees a reset.
+	Linger0 bool
+	// SourceAddrs spreads connections to an IPv4 loopback target over this
+	// many source addresses (127.0.0.2, 127.0.0.3, ...), each with its own
+	// ephemeral-port range. Zero means 16 for a 127.0.0.0/8 target and 1
+	// otherwise; 1 means the kernel's choice.
+	SourceAddrs int
+
+	// Observer, if set, is told about the window and each interval.
+	Observer Observer
+}
+
+// Observer receives the run's progress from the engine's controller
+// goroutine (never from a worker). Calls must return quickly.
+type Observer interface {
+	// WindowStart and WindowEnd are called at the edges of the measured
+	// window, so a caller can sample other clocks (the target's CPU) at the
+	// same instants.
+	WindowStart(t time.Time)
+	WindowEnd(t time.Time)
+	// Interval is called after each completed interval.
+	Interval(iv results.Interval)
+	// Progress is called about four times a second.
+	Progress(p Progress)
+}
+
+// Progress is a live snapshot for a status line.
+type Progress struct {
+	// Phase is "warmup", "measure" or "drain".
+	Phase string
+	// Elapsed and Total are for the current phase's window (Total is zero
+	// when the window ends by count).
+	Elapsed, Total time.Duration
+	OK, Errors     int64
+	InFlight       int64
+	// Rate is successful handshakes per second over the last interval.
+	Rate float64
+	// P99Us is the last interval's p99 latency.
+	P99Us int64
+}
+
+func (c Config) withDefaults() Config {
+	if c.Concurrency == 0 {
+		c.Concurrency = 1
+	}
+	if c.MaxInFlight == 0 {
+		c.MaxInFlight = 10000
+	}
+	if c.Duration == 0 && c.Count == 0 {
+		if c.Schedule != nil && c.Schedule.Duration() > 0 {
+			c.Duration = c.Schedule.Duration()
+		} else {
+			c.Duration = 10 * time.Second
+		}
+	}
+	if c.Interval == 0 {
+		c.Interval = time.Second
+	}
+	if c.Path == "" {
+		c.Path = "/"
+	}
+	if c.Timeout == 0 {
+		c.Timeout = 10 * time.Second
+	}
+	if c.SourceAddrs == 0 {
+		c.SourceAddrs = 1
+		if host, _, err := net.SplitHostPort(c.Addr); err == nil {
+			if ip := net.ParseIP(host); ip != nil && ip.To4() != nil && ip.IsLoopback() {
+				c.SourceAddrs = 16
+			}
+		}
+	}
+	return c
+}
+
+// ConfigError is a Config that cannot run; the message says which field
+// and how to fix it.
+type ConfigError struct{ Msg string }
+
+func (e *ConfigError) Error() string { return "loadgen: " + e.Msg }
+
+func (c Config) validate() error {
+	bad := func(format string, a ...any) error { return &ConfigError{fmt.Sprintf(format, a...)} }
+	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
+		return bad("target address %q is not HOST:PORT", c.Addr)
+	}
+	if c.TLS == nil {
+		return bad("no TLS configuration")
+	}
+	if c.TLS.ServerName == "" && !c.InsecureSkipVerify {
+		return bad("no server name to verify the server certificate against (set --server-name)")
+	}
+	if len(c.Identities) == 0 {
+		return bad("no client certificate: mutual TLS needs at least one client identity")
+	}
+	for i, id := range c.Identities {
+		if len(id.Certificate) == 0 || id.PrivateKey == nil {
+			return bad("client identity %d has no certificate or no key", i+1)
+		}
+	}
+	if c.Concurrency < 0 || c.MaxInFlight < 0 || c.Count < 0 || c.Requests < 0 || c.SourceAddrs < 0 {
+		return bad("concurrency, max in-flight, count, requests and source addresses must not be negative")
+	}
+	if c.Duration < 0 || c.Warmup < 0 || c.Hold < 0 || c.Timeout < 0 || c.Interval < 0 || c.RampUp < 0 {
+		return bad("durations must not be negative")
+	}
+	if c.Resume.Ratio < 0 || c.Resume.Ratio > 1 {
+		return bad("resume ratio must be between 0 and 1, got %v", c.Resume.Ratio)
+	}
+	if c.Confirm == ConfirmResponse && c.Requests == 0 {
+		return bad("confirming acceptance by response needs at least one request per connection")
+	}
+	if c.Schedule != nil {
+		if err := validateSchedule(c.Schedule); err != nil {
+			return err
+		}
+	}
+	if c.Expect.Version != 0 {
+		if _, err := tlsparams.ParseVersion(tlsparams.VersionString(c.Expect.Version)); err != nil {
+			return bad("expected version: %v", err)
+		}
+	}
+	return nil
+}
+
+// errConfig lets callers tell configuration errors apart.
+var _ error = (*ConfigError)(nil)
+
+// IsConfigError reports whether err is a *ConfigError.
+func IsConfigError(err error) bool {
+	var ce *ConfigError
+	return errors.As(err, &ce)
+}

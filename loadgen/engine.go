@@ -1,0 +1,640 @@
+package loadgen
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"net"
+	"runtime"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/HdrHistogram/hdrhistogram-go"
+
+	"github.com/mtlsbench/mtlsbench/internal/procstat"
+	"github.com/mtlsbench/mtlsbench/internal/tlsparams"
+	"github.com/mtlsbench/mtlsbench/results"
+)
+
+// Phases recorded per successful connection, by name in Result.Latency.
+type phase int
+
+const (
+	phaseConnect phase = iota
+	phaseHandshake
+	phaseFirstByte
+	phaseVerify
+	phaseSign
+	phaseRequests
+	phaseTotal
+	phaseTotalUncorrected
+	phaseScheduleLag
+	numPhases
+)
+
+var phaseNames = [numPhases]string{
+	"connect", "handshake", "first_byte", "verify", "sign", "requests",
+	"total", "total_uncorrected", "schedule_lag",
+}
+
+// intervalSlots is the ring of interval recorders per lane: the slot being
+// written, the one just finished (harvested a grace period after its end),
+// and a spare, so a harvest never races a write.
+const intervalSlots = 3
+
+type intervalSlot struct {
+	latency             *recorder
+	ok, errors, resumed atomic.Int64
+}
+
+// lane is a set of recorders shared by the workers whose id maps to it.
+type lane struct {
+	phase     [numPhases]*recorder
+	intervals [intervalSlots]intervalSlot
+	segments  []*recorder
+}
+
+// engine is one run's shared state. Fields set before the workers start
+// are read-only afterwards.
+type engine struct {
+	cfg        Config
+	host       string
+	open       bool
+	sched      Schedule // open loop, with the warm-up prefix; due times from t0
+	schedStart time.Time
+	segments   int
+	sources    []net.Addr
+
+	t0       time.Time
+	wsOff    time.Duration // window start, from t0
+	weOff    atomic.Int64  // window end, from t0; MaxInt64 until known
+	stopping atomic.Bool
+	stopCh   chan struct{}
+	dialCtx  context.Context
+
+	lanes []*lane
+
+	mu      sync.Mutex // guards workers (an open loop adds workers)
+	workers []*worker
+	wg      sync.WaitGroup
+
+	// Open loop.
+	seq       atomic.Uint64
+	idle      atomic.Int64
+	limitHits atomic.Int64
+
+	// Count mode.
+	countDone    atomic.Int64
+	countReached chan struct{}
+	countOnce    sync.Once
+}
+
+// Run drives load as cfg says and returns the measured figures. It returns
+// early, with Result.Interrupted set, when ctx is cancelled: new starts
+// stop, connections in flight get up to 2 s to finish, and the window ends
+// at the cancellation. A *ConfigError means cfg cannot run.
+func Run(ctx context.Context, cfg Config) (*Result, error) {
+	c := cfg.withDefaults()
+	if err := c.validate(); err != nil {
+		return nil, err
+	}
+	e := newEngine(c)
+	return e.run(ctx)
+}
+
+func newEngine(c Config) *engine {
+	e := &engine{cfg: c, stopCh: make(chan struct{}), countReached: make(chan struct{})}
+	e.host = c.TLS.ServerName
+	if e.host == "" {
+		e.host, _, _ = net.SplitHostPort(c.Addr)
+	}
+	e.wsOff = c.Warmup
+	e.weOff.Store(math.MaxInt64)
+	if c.Schedule != nil {
+		e.open = true
+		e.sched = warmed(c.Schedule, c.Warmup)
+		_, e.segments = c.Schedule.Segment(0)
+	}
+	if c.SourceAddrs > 1 {
+		for i := range c.SourceAddrs {
+			ip := net.IPv4(127, byte(i/250), byte(1+(i/250)%250), byte(2+i%250))
+			if i < 250 {
+				ip = net.IPv4(127, 0, 0, byte(2+i))
+			}
+			e.sources = append(e.sources, &net.TCPAddr{IP: ip})
+		}
+	}
+	nlanes := max(1, runtime.GOMAXPROCS(0))
+	for range nlanes {
+		l := &lane{}
+		for p := range numPhases {
+			switch phase(p) {
+			case phaseRequests:
+				if c.Requests == 0 {
+					continue
+				}
+			case phaseTotalUncorrected, phaseScheduleLag:
+				if !e.open {
+					continue
+				}
+			}
+			l.phase[p] = newRecorder()
+		}
+		for i := range l.intervals {
+			l.intervals[i].latency = newRecorder()
+		}
+		if e.segments > 1 {
+			for range e.segments {
+				l.segments = append(l.segments, newRecorder())
+			}
+		}
+		e.lanes = append(e.lanes, l)
+	}
+	return e
+}
+
+// warmed prefixes s with a warm-up at s's initial rate.
+func warmed(s Schedule, warmup time.Duration) Schedule {
+	return warmedSchedule{main: s, warmup: warmup, warm: Constant{Rate: s.RateAt(0), Length: warmup}}
+}
+
+type warmedSchedule struct {
+	main   Schedule
+	warm   Constant
+	warmup time.Duration
+}
+
+func (w warmedSchedule) warmStarts() uint64 {
+	if w.warmup <= 0 || w.warm.Rate <= 0 {
+		return 0
+	}
+	return uint64(math.Ceil(w.warm.Rate*w.warmup.Seconds() - 1e-9))
+}
+
+func (w warmedSchedule) At(n uint64) (time.Duration, bool) {
+	nw := w.warmStarts()
+	if n < nw {
+		return w.warm.At(n)
+	}
+	d, ok := w.main.At(n - nw)
+	return w.warmup + d, ok
+}
+func (w warmedSchedule) Pace(elapsed time.Duration, started uint64) (time.Duration, bool) {
+	return pace(w, elapsed, started)
+}
+func (w warmedSchedule) RateAt(t time.Duration) float64 {
+	if t < w.warmup {
+		return w.warm.Rate
+	}
+	return w.main.RateAt(t - w.warmup)
+}
+func (w warmedSchedule) Duration() time.Duration {
+	if w.main.Duration() == 0 {
+		return 0
+	}
+	return w.warmup + w.main.Duration()
+}
+func (w warmedSchedule) Segment(t time.Duration) (int, int) { return w.main.Segment(t - w.warmup) }
+
+// inWindow reports whether a completion at t falls in the window.
+func (e *engine) inWindow(t time.Time) bool {
+	off := t.Sub(e.t0)
+	return off >= e.wsOff && int64(off) < e.weOff.Load()
+}
+
+// counts is called once per completion in the window. In count mode it
+// numbers completions, ends the window at the Count-th and refuses any
+// beyond it.
+func (e *engine) counts() bool {
+	if e.cfg.Count == 0 {
+		return true
+	}
+	n := e.countDone.Add(1)
+	if n == e.cfg.Count {
+		e.countOnce.Do(func() { close(e.countReached) })
+	}
+	return n <= e.cfg.Count
+}
+
+func (e *engine) intervalIndex(t time.Time) int {
+	k := int((t.Sub(e.t0) - e.wsOff) / e.cfg.Interval)
+	return max(k, 0)
+}
+
+func (e *engine) addWorker() *worker {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	w := newWorker(e, len(e.workers))
+	e.workers = append(e.workers, w)
+	return w
+}
+
+// grow adds an open-loop worker when every worker is busy and a start is
+// late; at MaxInFlight it counts the hit instead.
+func (e *engine) grow() {
+	e.mu.Lock()
+	n := len(e.workers)
+	e.mu.Unlock()
+	if n >= e.cfg.MaxInFlight {
+		e.limitHits.Add(1)
+		return
+	}
+	w := e.addWorker()
+	e.wg.Go(w.runOpen)
+}
+
+func (e *engine) workerList() []*worker {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return append([]*worker(nil), e.workers...)
+}
+
+// runClosed is a closed-loop worker: one connection after another.
+func (w *worker) runClosed(delay time.Duration) {
+	if delay > 0 && !w.sleep(delay) {
+		return
+	}
+	for !w.eng.stopping.Load() {
+		w.connection(time.Time{})
+	}
+}
+
+// lateThreshold is how late an open-loop start must be before the engine
+// concludes that no worker was free and adds one.
+const lateThreshold = time.Millisecond
+
+// runOpen is an open-loop worker: it claims the next start, waits until it
+// is due and runs it. Idle workers each hold one claimed future start.
+func (w *worker) runOpen() {
+	e := w.eng
+	for !e.stopping.Load() {
+		n := e.seq.Add(1) - 1
+		due, ok := e.sched.At(n)
+		if !ok {
+			return
+		}
+		intended := e.t0.Add(due)
+		e.idle.Add(1)
+		wait := time.Until(intended)
+		if wait > 0 && !w.sleep(wait) {
+			e.idle.Add(-1)
+			return
+		}
+		if e.idle.Add(-1) == 0 && wait < -lateThreshold {
+			e.grow()
+		}
+		w.connection(intended)
+	}
+}
+
+func (e *engine) run(ctx context.Context) (*Result, error) {
+	dialCtx, cancelDial := context.WithCancel(context.Background())
+	defer cancelDial()
+	e.dialCtx = dialCtx
+
+	res := &Result{Warmup: e.cfg.Warmup}
+	e.t0 = time.Now()
+	e.schedStart = e.t0.Add(e.cfg.Warmup)
+	if e.open {
+		initial := min(e.cfg.MaxInFlight, max(4, int(e.cfg.Schedule.RateAt(0)/50)))
+		for range initial {
+			w := e.addWorker()
+			e.wg.Go(w.runOpen)
+		}
+	} else {
+		n := e.cfg.Concurrency
+		for i := range n {
+			w := e.addWorker()
+			var delay time.Duration
+			if e.cfg.RampUp > 0 {
+				delay = e.cfg.RampUp * time.Duration(i) / time.Duration(n)
+			}
+			e.wg.Go(func() { w.runClosed(delay) })
+		}
+	}
+
+	// The controller: one timer, woken for the window edges, interval
+	// harvests and progress ticks.
+	const progressEvery = 250 * time.Millisecond
+	grace := min(e.cfg.Interval/4, 100*time.Millisecond)
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	<-timer.C
+	var (
+		inWindow   bool
+		cpuStart   time.Duration
+		nextHarv   = e.wsOff + e.cfg.Interval + grace
+		harvested  int
+		nextTick   time.Duration
+		windowEnd  time.Duration
+		intervals  []results.Interval
+		interrupt  bool
+		lastRate   float64
+		lastP99    int64
+		peakFlight int64
+	)
+	if e.cfg.Duration > 0 {
+		windowEnd = e.wsOff + e.cfg.Duration
+	}
+	for {
+		now := time.Since(e.t0)
+		if !inWindow && now >= e.wsOff {
+			inWindow = true
+			cpuStart = procstat.Self()
+			res.Start = e.t0.Add(e.wsOff)
+			if e.cfg.Observer != nil {
+				e.cfg.Observer.WindowStart(time.Now())
+			}
+		}
+		if inWindow && now >= nextHarv {
+			iv := e.harvest(harvested, e.cfg.Interval)
+			intervals = append(intervals, iv)
+			lastRate, lastP99 = iv.HandshakesPerS, iv.P99Us
+			harvested++
+			nextHarv += e.cfg.Interval
+			if e.cfg.Observer != nil {
+				e.cfg.Observer.Interval(iv)
+			}
+		}
+		if now >= nextTick {
+			flight := e.inFlight()
+			peakFlight = max(peakFlight, flight)
+			if e.cfg.Observer != nil {
+				e.cfg.Observer.Progress(e.progress(now, inWindow, windowEnd, flight, lastRate, lastP99))
+			}
+			nextTick = now + progressEvery
+		}
+		if inWindow && windowEnd > 0 && now >= windowEnd {
+			break
+		}
+		next := min(nextTick, nextHarv)
+		if !inWindow {
+			next = min(next, e.wsOff)
+		}
+		if windowEnd > 0 {
+			next = min(next, windowEnd)
+		}
+		timer.Reset(max(next-now, 0))
+		select {
+		case <-timer.C:
+			continue
+		case <-e.countReached:
+		case <-ctx.Done():
+			interrupt = true
+		}
+		break
+	}
+
+	// End of the window: record the edge, stop starting, drain.
+	end := time.Now()
+	endOff := end.Sub(e.t0)
+	if !inWindow {
+		// Interrupted during warm-up: an empty window.
+		inWindow = true
+		cpuStart = procstat.Self()
+		res.Start = end
+		e.wsOff = endOff
+	}
+	e.weOff.Store(int64(endOff))
+	cpuEnd := procstat.Self()
+	if e.cfg.Observer != nil {
+		e.cfg.Observer.WindowEnd(end)
+	}
+	e.stopping.Store(true)
+	close(e.stopCh)
+	e.drain(2 * time.Second)
+	cancelDial()
+
+	res.Interrupted = interrupt
+	res.Duration = endOff - e.wsOff
+	// Intervals not yet harvested, the last one partial.
+	for e.wsOff+time.Duration(harvested)*e.cfg.Interval < endOff {
+		from := e.wsOff + time.Duration(harvested)*e.cfg.Interval
+		iv := e.harvest(harvested, min(e.cfg.Interval, endOff-from))
+		if iv.DurationS > 0.001 {
+			intervals = append(intervals, iv)
+		}
+		harvested++
+	}
+	res.Intervals = intervals
+	e.collect(res, cpuEnd-cpuStart, peakFlight)
+	return res, nil
+}
+
+// drain waits for workers to finish their connections, then cuts the
+// stragglers off by expiring their deadlines.
+func (e *engine) drain(patience time.Duration) {
+	done := make(chan struct{})
+	go func() { e.wg.Wait(); close(done) }()
+	t := time.NewTimer(patience)
+	defer t.Stop()
+	select {
+	case <-done:
+		return
+	case <-t.C:
+	}
+	for {
+		for _, w := range e.workerList() {
+			if c := w.current.Load(); c != nil {
+				_ = c.SetDeadline(time.Now())
+			}
+		}
+		select {
+		case <-done:
+			return
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+func (e *engine) inFlight() int64 {
+	var n int64
+	for _, w := range e.workerList() {
+		n += int64(w.active.Load())
+	}
+	return n
+}
+
+func (e *engine) progress(now time.Duration, inWindow bool, windowEnd time.Duration, flight int64, rate float64, p99 int64) Progress {
+	p := Progress{Phase: "warmup", Elapsed: now, Total: e.wsOff, InFlight: flight, Rate: rate, P99Us: p99}
+	if inWindow {
+		p.Phase = "measure"
+		p.Elapsed = now - e.wsOff
+		p.Total = 0
+		if windowEnd > 0 {
+			p.Total = windowEnd - e.wsOff
+		}
+		for _, w := range e.workerList() {
+			p.OK += w.ok.Load()
+			p.Errors += w.failed.Load()
+		}
+	}
+	return p
+}
+
+// harvest reads and clears interval k's slots across lanes.
+func (e *engine) harvest(k int, length time.Duration) results.Interval {
+	h := results.NewHistogram()
+	var ok, errs, resumed int64
+	for _, l := range e.lanes {
+		s := &l.intervals[k%intervalSlots]
+		h.Merge(s.latency.snapshot())
+		ok += s.ok.Swap(0)
+		errs += s.errors.Swap(0)
+		resumed += s.resumed.Swap(0)
+		s.latency.reset()
+	}
+	iv := results.Interval{
+		OffsetS:   (time.Duration(k) * e.cfg.Interval).Seconds(),
+		DurationS: length.Seconds(),
+		Errors:    errs,
+		Resumed:   resumed,
+		InFlight:  e.inFlight(),
+	}
+	if length > 0 {
+		iv.HandshakesPerS = float64(ok) / length.Seconds()
+	}
+	if h.TotalCount() > 0 {
+		iv.P50Us = h.ValueAtQuantile(50)
+		iv.P99Us = h.ValueAtQuantile(99)
+		iv.HDR = results.EncodeHDR(h)
+	}
+	return iv
+}
+
+// collect merges the workers' and lanes' figures into res.
+func (e *engine) collect(res *Result, cpu time.Duration, peakFlight int64) {
+	cfg := &e.cfg
+	res.Latency = map[string]*hdrhistogram.Histogram{}
+	for p := range numPhases {
+		h := results.NewHistogram()
+		for _, l := range e.lanes {
+			if l.phase[p] != nil {
+				h.Merge(l.phase[p].snapshot())
+				res.Clamped += l.phase[p].clamped.Load()
+			}
+		}
+		if h.TotalCount() > 0 {
+			res.Latency[phaseNames[p]] = h
+		}
+	}
+	res.ErrorsByClass = map[string]int64{}
+	res.Examples = map[string]string{}
+	neg := map[negotiatedCount]int64{}
+	workers := e.workerList()
+	for _, w := range workers {
+		res.OK += w.ok.Load()
+		res.Resumed += w.resumed
+		res.HRR += w.hrr
+		res.Primed += w.primed
+		res.Requests += w.requests
+		res.handshakeSent += w.hsSent
+		res.handshakeRecv += w.hsRecv
+		res.TotalSent += w.totalSent
+		res.TotalReceived += w.totalRecv
+		for c, n := range w.errs {
+			if n == 0 {
+				continue
+			}
+			name := Class(c).String()
+			res.ErrorsByClass[name] += n
+			res.Errors += n
+			if _, ok := res.Examples[name]; !ok {
+				res.Examples[name] = w.examples[c]
+			}
+		}
+		for _, n := range w.negotiated {
+			key := n
+			key.count = 0
+			neg[key] += n.count
+		}
+	}
+	res.Attempted = res.OK + res.Errors
+	for k, n := range neg {
+		res.Negotiated = append(res.Negotiated, results.Negotiated{
+			TLSVersion: tlsparams.VersionString(k.version), CipherSuite: tlsparams.SuiteName(k.suite),
+			Group: tlsparams.GroupName(k.group), Resumed: k.resumed, ServerKeyType: string(k.serverKey), Count: n,
+		})
+	}
+	sort.Slice(res.Negotiated, func(i, j int) bool {
+		a, b := res.Negotiated[i], res.Negotiated[j]
+		if a.Count != b.Count {
+			return a.Count > b.Count
+		}
+		return fmt.Sprint(a) < fmt.Sprint(b)
+	})
+	if res.OK > 0 {
+		res.HandshakeSentMean = float64(res.handshakeSent) / float64(res.OK)
+		res.HandshakeReceivedMean = float64(res.handshakeRecv) / float64(res.OK)
+	}
+	res.ClientCPU = cpu
+	res.ClientCores = float64(runtime.GOMAXPROCS(0))
+	if res.Duration > 0 && res.ClientCores > 0 {
+		res.ClientUtilization = cpu.Seconds() / (res.Duration.Seconds() * res.ClientCores)
+	}
+	res.GeneratorBound = res.ClientUtilization > GeneratorBoundUtilization
+	if res.GeneratorBound {
+		res.Warnings = append(res.Warnings, fmt.Sprintf(
+			"the generator used %.0f%% of its %g cores: figures describe the generator as much as the target (give it more cores, pin the target elsewhere, or lower the load)",
+			100*res.ClientUtilization, res.ClientCores))
+	}
+	res.Acceptance = results.AcceptanceConfirmed
+	if cfg.Confirm == ConfirmOff && (cfg.Expect.Version == 0 || cfg.Expect.Version >= 0x0304) && cfg.Requests == 0 {
+		res.Acceptance = results.AcceptanceUnconfirmed
+	}
+	res.ServerVerified = !cfg.InsecureSkipVerify
+	res.Load = results.LoadReport{Model: "closed", PeakInFlight: peakFlight, Linger0: cfg.Linger0, SourceAddrs: max(1, len(e.sources))}
+	if e.open {
+		res.Load.Model = "open"
+		res.Load.TargetRate = cfg.Schedule.RateAt(cfg.Schedule.Duration())
+		if res.Duration > 0 {
+			// Starts due in the window and made, per second.
+			res.Load.AchievedRate = float64(res.Attempted) / res.Duration.Seconds()
+		}
+		res.Load.MaxInFlight = cfg.MaxInFlight
+		res.Load.InFlightLimitHits = e.limitHits.Load()
+		if n := e.limitHits.Load(); n > 0 {
+			res.Warnings = append(res.Warnings, fmt.Sprintf(
+				"%d starts found all %d connections in flight and waited: latency from the intended start includes that wait (raise --max-in-flight if the target can take more)", n, cfg.MaxInFlight))
+		}
+		if e.segments > 1 {
+			res.Segments = e.collectSegments(res)
+		}
+	}
+	if res.Primed > 0 && cfg.Warmup == 0 {
+		res.Warnings = append(res.Warnings, fmt.Sprintf(
+			"%d priming handshakes (to obtain sessions to resume) ran inside the window; add --warmup to keep them out", res.Primed))
+	}
+	if res.Clamped > 0 {
+		res.Warnings = append(res.Warnings, fmt.Sprintf("%d latencies above one hour were recorded as one hour", res.Clamped))
+	}
+}
+
+func (e *engine) collectSegments(res *Result) []results.Segment {
+	steps, ok := e.cfg.Schedule.(Steps)
+	if !ok {
+		return nil
+	}
+	var out []results.Segment
+	for i := range e.segments {
+		h := results.NewHistogram()
+		for _, l := range e.lanes {
+			h.Merge(l.segments[i].snapshot())
+		}
+		seg := results.Segment{
+			Rate:      steps.Rates[i],
+			OffsetS:   (time.Duration(i) * steps.StepLength).Seconds(),
+			DurationS: steps.StepLength.Seconds(),
+			Latency:   results.Summarize(h),
+		}
+		seg.HandshakesPerS = float64(h.TotalCount()) / steps.StepLength.Seconds()
+		out = append(out, seg)
+	}
+	return out
+}
+
+// GeneratorBoundUtilization is the share of its cores above which the
+// generator is considered saturated.
+const GeneratorBoundUtilization = 0.85

@@ -1,0 +1,64 @@
+package loadgen
+
+import (
+	"time"
+
+	"github.com/HdrHistogram/hdrhistogram-go"
+
+	"github.com/mtlsbench/mtlsbench/results"
+)
+
+// Result is what one Run measured over its window. Counts and histograms
+// cover connections that completed (successfully or not) inside the window.
+type Result struct {
+	// Start is when the window began; Duration its length; Warmup what ran
+	// before it.
+	Start    time.Time
+	Duration time.Duration
+	Warmup   time.Duration
+	// Interrupted: the run was cancelled; the window ends there.
+	Interrupted bool
+
+	// Attempted = OK + Errors. Resumed and HRR count successful handshakes
+	// that resumed or needed a HelloRetryRequest. Primed counts full
+	// handshakes made only to obtain a session (not in OK). Requests counts
+	// HTTP requests completed.
+	Attempted, OK, Errors, Resumed, HRR, Primed, Requests int64
+	ErrorsByClass                                         map[string]int64
+	Examples                                              map[string]string
+	Negotiated                                            []results.Negotiated
+
+	// Latency per phase in µs: connect, handshake, first_byte, verify,
+	// sign, requests, total, and in an open loop total_uncorrected and
+	// schedule_lag. Phases with no samples are absent.
+	Latency map[string]*hdrhistogram.Histogram
+
+	HandshakeSentMean, HandshakeReceivedMean float64
+	TotalSent, TotalReceived                 int64
+	handshakeSent, handshakeRecv             int64
+
+	// ClientCPU is this process's CPU time over the window; ClientCores
+	// how many cores it may use; ClientUtilization their ratio to wall
+	// time.
+	ClientCPU         time.Duration
+	ClientCores       float64
+	ClientUtilization float64
+	GeneratorBound    bool
+
+	Intervals []results.Interval
+	Segments  []results.Segment
+	Load      results.LoadReport
+
+	Acceptance     string
+	ServerVerified bool
+	Clamped        int64
+	Warnings       []string
+}
+
+// HandshakesPerS is successful handshakes per second over the window.
+func (r *Result) HandshakesPerS() float64 {
+	if r.Duration <= 0 {
+		return 0
+	}
+	return float64(r.OK) / r.Duration.Seconds()
+}

@@ -1,0 +1,149 @@
+package loadgen
+
+import (
+	"bufio"
+	"crypto/tls"
+	"crypto/x509"
+	"io"
+	"net"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/mtlsbench/mtlsbench/pki"
+)
+
+// testServer is a small mTLS server for the engine's tests: crypto/tls with
+// RequireAndVerifyClientCert, reading until the client closes, or answering
+// HTTP/1.1 requests. It counts what it saw, and can stall on purpose.
+type testServer struct {
+	ln         net.Listener
+	cfg        *tls.Config
+	http       bool
+	handshakes atomic.Int64
+	resumed    atomic.Int64
+	failed     atomic.Int64
+	stalled    atomic.Pointer[chan struct{}]
+	wg         sync.WaitGroup
+	mu         sync.Mutex // guards conns
+	conns      map[net.Conn]bool
+}
+
+type serverOpts struct {
+	min, max       uint16
+	groups         []tls.CurveID
+	clientCAs      *x509.CertPool // default: the bundle's root
+	http           bool
+	disableTickets bool
+}
+
+func startServer(t testing.TB, b *pki.Bundle, o serverOpts) *testServer {
+	t.Helper()
+	cas := o.clientCAs
+	if cas == nil {
+		cas = b.RootPool()
+	}
+	s := &testServer{http: o.http, conns: map[net.Conn]bool{}}
+	s.cfg = &tls.Config{
+		Certificates:           []tls.Certificate{b.Server.TLSCertificate()},
+		ClientAuth:             tls.RequireAndVerifyClientCert,
+		ClientCAs:              cas,
+		MinVersion:             o.min,
+		MaxVersion:             o.max,
+		CurvePreferences:       o.groups,
+		SessionTicketsDisabled: o.disableTickets,
+		GetConfigForClient: func(*tls.ClientHelloInfo) (*tls.Config, error) {
+			if ch := s.stalled.Load(); ch != nil {
+				<-*ch
+			}
+			return nil, nil
+		},
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.ln = ln
+	s.wg.Go(s.serve)
+	t.Cleanup(s.close)
+	return s
+}
+
+func (s *testServer) addr() string { return s.ln.Addr().String() }
+
+// stall holds every handshake after its ClientHello until the returned
+// function is called.
+func (s *testServer) stall() (resume func()) {
+	ch := make(chan struct{})
+	s.stalled.Store(&ch)
+	return func() { s.stalled.Store(nil); close(ch) }
+}
+
+func (s *testServer) serve() {
+	for {
+		c, err := s.ln.Accept()
+		if err != nil {
+			return
+		}
+		s.mu.Lock()
+		s.conns[c] = true
+		s.mu.Unlock()
+		s.wg.Go(func() {
+			defer func() {
+				c.Close()
+				s.mu.Lock()
+				delete(s.conns, c)
+				s.mu.Unlock()
+			}()
+			tc := tls.Server(c, s.cfg)
+			if err := tc.Handshake(); err != nil {
+				s.failed.Add(1)
+				return
+			}
+			s.handshakes.Add(1)
+			if tc.ConnectionState().DidResume {
+				s.resumed.Add(1)
+			}
+			if !s.http {
+				io.Copy(io.Discard, tc)
+				return
+			}
+			br := bufio.NewReader(tc)
+			for {
+				line, err := br.ReadString('\n')
+				if err != nil {
+					return
+				}
+				if strings.TrimSpace(line) == "" {
+					io.WriteString(tc, "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nok\n")
+				}
+			}
+		})
+	}
+}
+
+func (s *testServer) close() {
+	s.ln.Close()
+	if ch := s.stalled.Load(); ch != nil {
+		s.stalled.Store(nil)
+		close(*ch)
+	}
+	s.mu.Lock()
+	for c := range s.conns {
+		c.Close()
+	}
+	s.mu.Unlock()
+	s.wg.Wait()
+}
+
+// clientConfig is what bench would build for a case against b.
+func clientConfig(b *pki.Bundle, version uint16, groups ...tls.CurveID) *tls.Config {
+	return &tls.Config{
+		RootCAs:          b.RootPool(),
+		ServerName:       "localhost",
+		MinVersion:       version,
+		MaxVersion:       version,
+		CurvePreferences: groups,
+	}
+}

@@ -1,0 +1,101 @@
+package loadgen
+
+import (
+	"net"
+	"time"
+)
+
+// wireConn sits between crypto/tls and the TCP connection. One per worker,
+// reset for each connection, so it costs no allocation. It
+//   - counts bytes written and read (TLS records on the wire),
+//   - notes when the server's first byte arrived,
+//   - tracks TLS record boundaries in what it reads, which is how the
+//     engine confirms acceptance in TLS 1.3 without blocking: once the
+//     server's first post-handshake record (normally its session ticket)
+//     has been handed to crypto/tls whole, the next Read returns
+//     errConfirmed instead of waiting for data that will never come.
+type wireConn struct {
+	*net.TCPConn
+
+	written, read int64
+	firstRead     time.Time
+
+	// Record tracking: hdr collects a record header across reads; body is
+	// how many bytes of the current record's body are still to come.
+	hdr    [5]byte
+	hdrLen int
+	body   int
+	// records counts complete records read since markRecords.
+	records int
+
+	// confirming makes Read stop at the first record boundary after at
+	// least one complete record.
+	confirming bool
+}
+
+func (c *wireConn) reset(tcp *net.TCPConn) {
+	*c = wireConn{TCPConn: tcp}
+}
+
+func (c *wireConn) Write(p []byte) (int, error) {
+	n, err := c.TCPConn.Write(p)
+	c.written += int64(n)
+	return n, err
+}
+
+func (c *wireConn) Read(p []byte) (int, error) {
+	if c.confirming && c.records > 0 && c.hdrLen == 0 && c.body == 0 {
+		return 0, errConfirmed
+	}
+	n, err := c.TCPConn.Read(p)
+	if n > 0 {
+		if c.read == 0 {
+			c.firstRead = time.Now()
+		}
+		c.read += int64(n)
+		c.scan(p[:n])
+	}
+	return n, err
+}
+
+// scan advances the record state machine over bytes just read.
+func (c *wireConn) scan(b []byte) {
+	for len(b) > 0 {
+		if c.body > 0 {
+			k := min(c.body, len(b))
+			c.body -= k
+			b = b[k:]
+			if c.body == 0 {
+				c.records++
+			}
+			continue
+		}
+		k := copy(c.hdr[c.hdrLen:], b)
+		c.hdrLen += k
+		b = b[k:]
+		if c.hdrLen == len(c.hdr) {
+			c.hdrLen = 0
+			c.body = int(c.hdr[3])<<8 | int(c.hdr[4])
+			if c.body == 0 {
+				c.records++
+			}
+		}
+	}
+}
+
+// startConfirm arms the record boundary stop: crypto/tls's next Read
+// returns after one whole record has been received and processed.
+func (c *wireConn) startConfirm() {
+	c.records = 0
+	c.confirming = true
+}
+
+// errConfirmed ends the confirmation Read. It is a temporary net.Error so
+// crypto/tls returns it without marking the connection broken.
+var errConfirmed error = confirmedError{}
+
+type confirmedError struct{}
+
+func (confirmedError) Error() string   { return "loadgen: server record received" }
+func (confirmedError) Timeout() bool   { return false }
+func (confirmedError) Temporary() bool { return true }

@@ -1,0 +1,469 @@
+package loadgen
+
+import (
+	"crypto"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/mtlsbench/mtlsbench/internal/tlsparams"
+	"github.com/mtlsbench/mtlsbench/pki"
+)
+
+// worker runs one connection at a time. Everything it touches per
+// handshake is its own — tls.Config clone, session slot, signer, wire
+// wrapper, HTTP buffers, timer, counters — so the hot path takes no lock
+// and allocates nothing beyond what net and crypto/tls allocate.
+type worker struct {
+	id   int
+	eng  *engine
+	lane *lane
+
+	tlsConfig *tls.Config
+	wire      wireConn
+	session   sessionSlot
+	signer    timedSigner
+	cert      tls.Certificate // the current identity, its key wrapped by signer
+	identity  int
+	verified  time.Duration // time the last server-chain verification took
+	dialer    net.Dialer
+	source    int // next source address index
+	http      *httpClient
+	timer     *time.Timer
+	scratch   [64]byte
+	resumeN   uint64 // handshakes planned, for the resume-ratio interleave
+
+	// current is the connection in flight, so the controller can abort it.
+	current atomic.Pointer[net.TCPConn]
+	// active is 1 while a connection is open (in flight or held).
+	active atomic.Int32
+
+	// Live counters over the measured window, read by the controller.
+	ok, failed atomic.Int64
+
+	// Merged after the run; only this worker writes them.
+	resumed, hrr, primed, requests int64
+	errs                           [numClasses]int64
+	examples                       [numClasses]string
+	negotiated                     []negotiatedCount
+	hsSent, hsRecv                 int64
+	totalSent, totalRecv           int64
+}
+
+type negotiatedCount struct {
+	version   uint16
+	suite     uint16
+	group     tls.CurveID
+	resumed   bool
+	serverKey pki.KeyType
+	count     int64
+}
+
+func newWorker(e *engine, id int) *worker {
+	w := &worker{id: id, eng: e, lane: e.lanes[id%len(e.lanes)]}
+	cfg := e.cfg.TLS.Clone()
+	w.session.store = e.cfg.Resume.Ratio > 0
+	cfg.ClientSessionCache = &w.session
+	cfg.SessionTicketsDisabled = false
+	cfg.Certificates = nil
+	cfg.GetClientCertificate = w.clientCertificate
+	// crypto/tls's own verification is replaced by the same verification
+	// run in VerifyConnection, which is called at the same point of the
+	// handshake; that is what lets the engine time it. Resumed handshakes
+	// are not re-verified, as in crypto/tls.
+	cfg.InsecureSkipVerify = true
+	if !e.cfg.InsecureSkipVerify {
+		cfg.VerifyConnection = w.verifyServer
+	}
+	w.tlsConfig = cfg
+	w.identity = id % len(e.cfg.Identities)
+	w.dialer = net.Dialer{Timeout: e.cfg.Timeout, KeepAlive: -1}
+	if len(e.sources) > 0 {
+		w.dialer.Control = dialControl
+	}
+	w.source = id
+	if e.cfg.Requests > 0 {
+		w.http = newHTTPClient(e.host, e.cfg.Path)
+	}
+	w.timer = time.NewTimer(time.Hour)
+	w.timer.Stop()
+	return w
+}
+
+// clientCertificate presents the current identity with its key wrapped for
+// timing. It returns a pointer to the worker's own copy: no allocation.
+func (w *worker) clientCertificate(*tls.CertificateRequestInfo) (*tls.Certificate, error) {
+	id := &w.eng.cfg.Identities[w.identity]
+	w.signer.inner = id.PrivateKey.(crypto.Signer)
+	w.cert = tls.Certificate{Certificate: id.Certificate, PrivateKey: &w.signer, Leaf: id.Leaf}
+	// The next full handshake presents the next identity. Workers start
+	// at different identities, so all are in use at once.
+	w.identity = (w.identity + 1) % len(w.eng.cfg.Identities)
+	return &w.cert, nil
+}
+
+// verifyServer is crypto/tls's server verification, timed.
+func (w *worker) verifyServer(cs tls.ConnectionState) error {
+	if cs.DidResume {
+		return nil
+	}
+	start := time.Now()
+	opts := x509.VerifyOptions{
+		Roots:         w.tlsConfig.RootCAs,
+		CurrentTime:   start,
+		DNSName:       w.tlsConfig.ServerName,
+		Intermediates: x509.NewCertPool(),
+	}
+	for _, c := range cs.PeerCertificates[1:] {
+		opts.Intermediates.AddCert(c)
+	}
+	_, err := cs.PeerCertificates[0].Verify(opts)
+	w.verified = time.Since(start)
+	if err != nil {
+		return &tls.CertificateVerificationError{UnverifiedCertificates: cs.PeerCertificates, Err: err}
+	}
+	return nil
+}
+
+// planResume decides whether this handshake offers the stored session.
+// It returns priming=true when it should but has none to offer: that
+// handshake is a full one that only obtains a session, and is not
+// measured.
+func (w *worker) planResume() (priming bool) {
+	r := w.eng.cfg.Resume.Ratio
+	w.session.offered = false
+	switch {
+	case r == 0:
+		w.session.offer = false
+	case r >= 1:
+		w.session.offer = true
+	default:
+		// Interleave: resume when the running total of wanted
+		// resumptions steps up, so any run of 1/r handshakes has the
+		// right share.
+		n := w.resumeN
+		w.session.offer = math.Floor(float64(n+1)*r) > math.Floor(float64(n)*r)
+	}
+	w.resumeN++
+	return w.session.offer && w.session.session == nil
+}
+
+// sleep waits d or until the run stops; it reports whether d elapsed.
+func (w *worker) sleep(d time.Duration) bool {
+	w.timer.Reset(d)
+	select {
+	case <-w.timer.C:
+		return true
+	case <-w.eng.stopCh:
+		w.timer.Stop()
+		return false
+	}
+}
+
+// dial opens the TCP connection, spreading source addresses for a
+// loopback target.
+func (w *worker) dial() (*net.TCPConn, error) {
+	if n := len(w.eng.sources); n > 0 {
+		w.dialer.LocalAddr = w.eng.sources[w.source%n]
+		w.source++
+	}
+	c, err := w.dialer.DialContext(w.eng.dialCtx, "tcp", w.eng.cfg.Addr)
+	if err != nil {
+		return nil, err
+	}
+	return c.(*net.TCPConn), nil
+}
+
+// connection runs one connection start to finish: connect, handshake,
+// confirmation, checks, requests, hold, close. intended is when an open
+// loop wanted it to start (zero in a closed loop).
+func (w *worker) connection(intended time.Time) {
+	e := w.eng
+	cfg := &e.cfg
+	w.active.Store(1)
+	defer w.active.Store(0)
+
+	priming := w.planResume()
+	start := time.Now()
+	if intended.IsZero() {
+		intended = start
+	}
+
+	tcp, err := w.dial()
+	if err != nil {
+		w.fail(time.Now(), classify("connect", err), "connect", err)
+		return
+	}
+	w.current.Store(tcp)
+	defer w.close(tcp)
+	connected := time.Now()
+	w.wire.reset(tcp)
+	_ = tcp.SetDeadline(connected.Add(cfg.Timeout))
+
+	conn := tls.Client(&w.wire, w.tlsConfig)
+	w.signer.took, w.verified = 0, 0
+	err = conn.Handshake()
+	if err != nil {
+		w.fail(time.Now(), classify("handshake", err), "handshake", err)
+		return
+	}
+	state := conn.ConnectionState()
+	if state.Version >= tls.VersionTLS13 && w.mustReadRecord() {
+		if err := w.confirm(conn); err != nil {
+			w.fail(time.Now(), classify("confirm", err), "confirm", fmt.Errorf(
+				"after the client's Finished (TLS 1.3), the server answered: %w", err))
+			return
+		}
+	}
+	hsEnd := time.Now()
+	hsSent, hsRecv := w.wire.written, w.wire.read
+
+	if priming {
+		if e.inWindow(hsEnd) {
+			w.primed++
+		}
+		return
+	}
+	if cls, err := w.check(&state); err != nil {
+		w.fail(hsEnd, cls, "check", err)
+		return
+	}
+
+	var reqStart time.Time
+	if cfg.Requests > 0 {
+		reqStart = time.Now()
+		w.http.br.Reset(conn)
+		for range cfg.Requests {
+			_ = tcp.SetDeadline(time.Now().Add(cfg.Timeout))
+			if err := w.http.do(conn); err != nil {
+				cls := ClassIO
+				var se *statusError
+				if errors.As(err, &se) {
+					cls = ClassHTTPStatus
+				} else if errors.Is(err, errMalformed) {
+					cls = ClassOther
+				} else if c := classify("request", err); c != ClassIO {
+					cls = c
+				}
+				w.fail(time.Now(), cls, "request", err)
+				return
+			}
+		}
+	}
+	end := time.Now()
+
+	if e.inWindow(end) && e.counts() {
+		w.requests += int64(cfg.Requests)
+		w.record(&state, start, connected, hsEnd, reqStart, end, intended)
+		w.hsSent += hsSent
+		w.hsRecv += hsRecv
+	}
+
+	if cfg.Hold > 0 {
+		_ = tcp.SetDeadline(time.Time{})
+		w.sleep(cfg.Hold)
+	}
+}
+
+// mustReadRecord says whether to wait for the server's first record after
+// a TLS 1.3 handshake: to confirm acceptance, or to receive the session
+// ticket that resumption needs (which requests would otherwise read).
+func (w *worker) mustReadRecord() bool {
+	cfg := &w.eng.cfg
+	switch cfg.Confirm {
+	case ConfirmRecord:
+		return true
+	case ConfirmResponse:
+		return false
+	}
+	return cfg.Resume.Ratio > 0 && cfg.Requests == 0
+}
+
+// confirm reads until the server's first post-handshake record has been
+// processed by crypto/tls (see wireConn).
+func (w *worker) confirm(conn *tls.Conn) error {
+	w.wire.startConfirm()
+	_, err := conn.Read(w.scratch[:])
+	w.wire.confirming = false
+	switch {
+	case err == nil, errors.Is(err, errConfirmed):
+		return nil
+	case errors.Is(err, io.EOF) && w.wire.records > 0:
+		// A close_notify after the handshake: the server accepted and
+		// closed; a server rejecting the certificate sends an alert.
+		return nil
+	}
+	return err
+}
+
+// check compares what was negotiated with what the case expects.
+func (w *worker) check(s *tls.ConnectionState) (Class, error) {
+	ex := &w.eng.cfg.Expect
+	if w.session.offered != s.DidResume {
+		if w.session.offered {
+			return ClassResumeMiss, fmt.Errorf("offered a session but the server did a full handshake (TLS %s)", tlsparams.VersionString(s.Version))
+		}
+		return ClassResumeMiss, fmt.Errorf("resumed without offering a session")
+	}
+	var problem string
+	switch {
+	case ex.Version != 0 && s.Version != ex.Version:
+		problem = "version " + tlsparams.VersionString(s.Version) + ", expected " + tlsparams.VersionString(ex.Version)
+	case len(ex.CipherSuites) > 0 && !containsSuite(ex.CipherSuites, s.CipherSuite):
+		problem = "cipher suite " + tlsparams.SuiteName(s.CipherSuite) + ", expected " + suiteList(ex.CipherSuites)
+	case ex.Group != 0 && !(s.DidResume && s.Version < tls.VersionTLS13) && s.CurveID != ex.Group:
+		problem = "group " + tlsparams.GroupName(s.CurveID) + ", expected " + tlsparams.GroupName(ex.Group)
+	case ex.HelloRetry == HRRNever && s.HelloRetryRequest:
+		problem = "a HelloRetryRequest, expected none"
+	case ex.HelloRetry == HRRAlways && !s.HelloRetryRequest:
+		problem = "no HelloRetryRequest, expected one (the server picked the client's first key share)"
+	case ex.ServerKeyType != "" && len(s.PeerCertificates) > 0:
+		if kt, _ := pki.KeyTypeOf(s.PeerCertificates[0].PublicKey); kt != ex.ServerKeyType {
+			problem = "server key " + pki.DescribePublicKey(s.PeerCertificates[0].PublicKey) + ", expected " + string(ex.ServerKeyType)
+		}
+	}
+	if problem != "" {
+		return ClassParamMismatch, fmt.Errorf("negotiated %s (TLS %s, %s, group %q)", problem,
+			tlsparams.VersionString(s.Version), tlsparams.SuiteName(s.CipherSuite), tlsparams.GroupName(s.CurveID))
+	}
+	return 0, nil
+}
+
+func containsSuite(list []uint16, id uint16) bool {
+	for _, s := range list {
+		if s == id {
+			return true
+		}
+	}
+	return false
+}
+
+func suiteList(ids []uint16) string {
+	s := ""
+	for i, id := range ids {
+		if i > 0 {
+			s += " or "
+		}
+		s += tlsparams.SuiteName(id)
+	}
+	return s
+}
+
+// record adds a successful connection's figures.
+func (w *worker) record(s *tls.ConnectionState, start, connected, hsEnd, reqStart, end, intended time.Time) {
+	l := w.lane
+	e := w.eng
+	w.ok.Add(1)
+	if s.DidResume {
+		w.resumed++
+	}
+	if s.HelloRetryRequest {
+		w.hrr++
+	}
+	w.noteNegotiated(s)
+	l.phase[phaseConnect].record(us(connected.Sub(start)))
+	hs := us(hsEnd.Sub(connected))
+	l.phase[phaseHandshake].record(hs)
+	if !w.wire.firstRead.IsZero() {
+		l.phase[phaseFirstByte].record(us(w.wire.firstRead.Sub(connected)))
+	}
+	if w.verified > 0 {
+		l.phase[phaseVerify].record(us(w.verified))
+	}
+	if w.signer.took > 0 {
+		l.phase[phaseSign].record(us(w.signer.took))
+	}
+	if !reqStart.IsZero() {
+		l.phase[phaseRequests].record(us(end.Sub(reqStart)))
+	}
+	total := us(end.Sub(intended))
+	l.phase[phaseTotal].record(total)
+	headline := hs
+	if e.open {
+		l.phase[phaseTotalUncorrected].record(us(end.Sub(start)))
+		l.phase[phaseScheduleLag].record(us(start.Sub(intended)))
+		headline = total
+	}
+	k := e.intervalIndex(end)
+	slot := &l.intervals[k%intervalSlots]
+	slot.latency.record(headline)
+	slot.ok.Add(1)
+	if s.DidResume {
+		slot.resumed.Add(1)
+	}
+	if e.segments > 1 {
+		seg, _ := e.cfg.Schedule.Segment(intended.Sub(e.schedStart))
+		l.segments[seg].record(total)
+	}
+}
+
+func (w *worker) noteNegotiated(s *tls.ConnectionState) {
+	var kt pki.KeyType
+	if len(s.PeerCertificates) > 0 {
+		kt, _ = pki.KeyTypeOf(s.PeerCertificates[0].PublicKey)
+	}
+	for i := range w.negotiated {
+		n := &w.negotiated[i]
+		if n.version == s.Version && n.suite == s.CipherSuite && n.group == s.CurveID && n.resumed == s.DidResume && n.serverKey == kt {
+			n.count++
+			return
+		}
+	}
+	w.negotiated = append(w.negotiated, negotiatedCount{s.Version, s.CipherSuite, s.CurveID, s.DidResume, kt, 1})
+}
+
+// fail counts a failure that happened at t (if t is in the window) and
+// keeps the first message of its class.
+func (w *worker) fail(t time.Time, cls Class, phase string, err error) {
+	e := w.eng
+	if !e.inWindow(t) || !e.counts() {
+		return
+	}
+	w.failed.Add(1)
+	w.errs[cls]++
+	if w.examples[cls] == "" {
+		msg := (&Error{Class: cls, Phase: phase, Err: err}).Error()
+		if cls == ClassGeneratorLimit {
+			msg += limitAdvice(err)
+		}
+		w.examples[cls] = msg
+	}
+	slot := &w.lane.intervals[e.intervalIndex(t)%intervalSlots]
+	slot.errors.Add(1)
+}
+
+func (w *worker) close(tcp *net.TCPConn) {
+	w.current.Store(nil)
+	if w.eng.cfg.Linger0 {
+		_ = tcp.SetLinger(0)
+	}
+	w.totalSent += w.wire.written
+	w.totalRecv += w.wire.read
+	_ = tcp.Close()
+}
+
+func us(d time.Duration) int64 { return int64(d / time.Microsecond) }
+
+// dialControl runs on each new socket before connect: with a source
+// address, IP_BIND_ADDRESS_NO_PORT lets the kernel choose the port at
+// connect time per 4-tuple, instead of reserving one per bind.
+func dialControl(network, address string, c syscall.RawConn) error {
+	var serr error
+	err := c.Control(func(fd uintptr) {
+		serr = syscall.SetsockoptInt(int(fd), syscall.IPPROTO_IP, ipBindAddressNoPort, 1)
+	})
+	if err != nil {
+		return err
+	}
+	return serr
+}
+
+// ipBindAddressNoPort is IP_BIND_ADDRESS_NO_PORT (Linux 4.2+).
+const ipBindAddressNoPort = 24
