@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -51,7 +52,8 @@ type Builtin struct {
 
 var _ Target = (*Builtin)(nil)
 
-// NewBuiltin checks cfg and returns a server that is not yet listening.
+// NewBuiltin checks cfg and returns a server that is not yet listening. A
+// config it refuses gives a *BuiltinConfigError.
 // Defaults are applied on a copy: the caller's Config is never modified and
 // its slices are not retained.
 func NewBuiltin(cfg Config) (*Builtin, error) {
@@ -65,6 +67,18 @@ func NewBuiltin(cfg Config) (*Builtin, error) {
 	return b, nil
 }
 
+// BuiltinConfigError is a Config the built-in target refuses (before
+// listening or starting a child): bad input to fix, not a failed run.
+type BuiltinConfigError struct {
+	Reason string // what is wrong and what would work
+}
+
+func (e *BuiltinConfigError) Error() string { return "targets: " + e.Reason }
+
+func refuseConfig(format string, args ...any) error {
+	return &BuiltinConfigError{Reason: fmt.Sprintf(format, args...)}
+}
+
 // builtinConfig validates cfg for the built-in server and returns a copy
 // with every default applied.
 func builtinConfig(cfg Config) (Config, error) {
@@ -75,15 +89,15 @@ func builtinConfig(cfg Config) (Config, error) {
 	c.Identity.Chain = slices.Clone(cfg.Identity.Chain)
 
 	if len(c.Identity.Chain) == 0 || c.Identity.Chain[0] == nil || c.Identity.Key == nil {
-		return Config{}, errors.New("targets: the built-in target needs a server identity (Config.Identity: certificate chain and private key); generate one with pki.Generate or load one with pki.LoadDir")
+		return Config{}, refuseConfig("the built-in target needs a server identity (Config.Identity: certificate chain and private key); generate one with pki.Generate or load one with pki.LoadDir")
 	}
 	type equaler interface{ Equal(crypto.PublicKey) bool }
 	if pub, ok := c.Identity.Chain[0].PublicKey.(equaler); !ok || !pub.Equal(c.Identity.Key.Public()) {
-		return Config{}, fmt.Errorf("targets: the server private key (%s) does not match its certificate %q (%s)",
+		return Config{}, refuseConfig("the server private key (%s) does not match its certificate %q (%s)",
 			pki.DescribePublicKey(c.Identity.Key.Public()), c.Identity.Chain[0].Subject.CommonName, pki.DescribePublicKey(c.Identity.Chain[0].PublicKey))
 	}
 	if len(c.ClientCAs) == 0 || slices.Contains(c.ClientCAs, nil) {
-		return Config{}, errors.New("targets: the built-in target needs Config.ClientCAs, the roots client certificates must chain to (every target requires a client certificate)")
+		return Config{}, refuseConfig("the built-in target needs Config.ClientCAs, the roots client certificates must chain to (every target requires a client certificate)")
 	}
 
 	if c.Listen == "" {
@@ -97,15 +111,15 @@ func builtinConfig(cfg Config) (Config, error) {
 	}
 	for _, v := range []uint16{c.MinVersion, c.MaxVersion} {
 		if v != tls.VersionTLS12 && v != tls.VersionTLS13 {
-			return Config{}, fmt.Errorf("targets: unsupported TLS version %s (accepted: 1.2, 1.3)", tls.VersionName(v))
+			return Config{}, refuseConfig("unsupported TLS version %s (accepted: 1.2, 1.3)", tls.VersionName(v))
 		}
 	}
 	if c.MinVersion > c.MaxVersion {
-		return Config{}, fmt.Errorf("targets: MinVersion %s is above MaxVersion %s", tlsparams.VersionString(c.MinVersion), tlsparams.VersionString(c.MaxVersion))
+		return Config{}, refuseConfig("MinVersion %s is above MaxVersion %s", tlsparams.VersionString(c.MinVersion), tlsparams.VersionString(c.MaxVersion))
 	}
 
 	if cfg.CipherSuitesTLS13 != nil {
-		return Config{}, errors.New("targets: the built-in target cannot pin a TLS 1.3 cipher suite: crypto/tls always offers all three TLS 1.3 suites and has no setting to restrict them; use an OpenSSL-based target (nginx, haproxy, openssl), which can, or leave the TLS 1.3 suite unset")
+		return Config{}, refuseConfig("the built-in target cannot pin a TLS 1.3 cipher suite: crypto/tls always offers all three TLS 1.3 suites and has no setting to restrict them; use an OpenSSL-based target (nginx, haproxy, openssl), which can, or leave the TLS 1.3 suite unset")
 	}
 	if err := checkBuiltinSuites(c); err != nil {
 		return Config{}, err
@@ -119,19 +133,19 @@ func builtinConfig(cfg Config) (Config, error) {
 		c.Mode = ModeHandshake
 	case ModeHandshake, ModeHTTP:
 	default:
-		return Config{}, fmt.Errorf("targets: unknown mode %q (accepted: %s, %s)", c.Mode, ModeHandshake, ModeHTTP)
+		return Config{}, refuseConfig("unknown mode %q (accepted: %s, %s)", c.Mode, ModeHandshake, ModeHTTP)
 	}
 	if c.HandshakeDelay < 0 {
-		return Config{}, fmt.Errorf("targets: HandshakeDelay must not be negative, got %s", c.HandshakeDelay)
+		return Config{}, refuseConfig("HandshakeDelay must not be negative, got %s", c.HandshakeDelay)
 	}
 	if c.HandshakeTimeout < 0 {
-		return Config{}, fmt.Errorf("targets: HandshakeTimeout must not be negative, got %s", c.HandshakeTimeout)
+		return Config{}, refuseConfig("HandshakeTimeout must not be negative, got %s", c.HandshakeTimeout)
 	}
 	if c.HandshakeTimeout == 0 {
 		c.HandshakeTimeout = DefaultHandshakeTimeout
 	}
 	if c.Workers < 0 {
-		return Config{}, fmt.Errorf("targets: Workers must not be negative, got %d", c.Workers)
+		return Config{}, refuseConfig("Workers must not be negative, got %d", c.Workers)
 	}
 	return c, nil
 }
@@ -152,16 +166,16 @@ func checkBuiltinSuites(c Config) error {
 		s, ok := tlsparams.SuiteByID(id)
 		switch {
 		case !ok:
-			return fmt.Errorf("targets: unsupported cipher suite %s (accepted: %s)", tls.CipherSuiteName(id), tlsparams.SuiteNames(tls.VersionTLS12))
+			return refuseConfig("unsupported cipher suite %s (accepted: %s)", tls.CipherSuiteName(id), tlsparams.SuiteNames(tls.VersionTLS12))
 		case s.TLS13:
-			return fmt.Errorf("targets: %s is a TLS 1.3 suite; CipherSuites holds TLS 1.2 suites only, and the built-in target cannot pin a TLS 1.3 suite (an OpenSSL-based target can)", s.Name)
+			return refuseConfig("%s is a TLS 1.3 suite; CipherSuites holds TLS 1.2 suites only, and the built-in target cannot pin a TLS 1.3 suite (an OpenSSL-based target can)", s.Name)
 		}
 		if s.Auth == auth {
 			usable = true
 		}
 	}
 	if !usable && c.MinVersion <= tls.VersionTLS12 {
-		return fmt.Errorf("targets: none of the TLS 1.2 cipher suites can be used with a %s server key (they need an %s key); accepted for this key: %s",
+		return refuseConfig("none of the TLS 1.2 cipher suites can be used with the server's %s key (they need an %s key); accepted for this key: %s",
 			pki.DescribePublicKey(c.Identity.Key.Public()), suiteAuthName(auth), suitesForAuth(auth))
 	}
 	return nil
@@ -181,7 +195,7 @@ func suitesForAuth(auth string) string {
 			names = append(names, s.Name)
 		}
 	}
-	return fmt.Sprint(names)
+	return strings.Join(names, ", ")
 }
 
 // checkBuiltinGroups refuses unknown groups and a TLS 1.2-only server with
@@ -191,20 +205,20 @@ func checkBuiltinGroups(c Config) error {
 		return nil
 	}
 	if len(c.Groups) == 0 {
-		return errors.New("targets: Groups is empty; leave it nil for the server's defaults")
+		return refuseConfig("Groups is empty; leave it nil for the server's defaults")
 	}
 	classic := false
 	for _, id := range c.Groups {
 		g, ok := tlsparams.GroupByID(id)
 		if !ok {
-			return fmt.Errorf("targets: unsupported group %s (accepted: %s)", id, tlsparams.GroupNames())
+			return refuseConfig("unsupported group %s (accepted: %s)", id, tlsparams.GroupNames())
 		}
 		if !g.PostQuantum {
 			classic = true
 		}
 	}
 	if !classic && c.MinVersion == tls.VersionTLS12 && c.MaxVersion == tls.VersionTLS12 {
-		return errors.New("targets: post-quantum groups need TLS 1.3, but the server accepts only TLS 1.2; add a classic group (x25519, p256, p384, p521) or allow TLS 1.3")
+		return refuseConfig("post-quantum groups need TLS 1.3, but the server accepts only TLS 1.2; add a classic group (x25519, p256, p384, p521) or allow TLS 1.3")
 	}
 	return nil
 }

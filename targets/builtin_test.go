@@ -485,7 +485,7 @@ func TestBuiltinConfigChecks(t *testing.T) {
 		{"TLS 1.3 suites", func(c *Config) { c.CipherSuitesTLS13 = []uint16{tls.TLS_AES_128_GCM_SHA256} }, "OpenSSL-based target (nginx, haproxy, openssl)"},
 		{"TLS 1.3 suite as TLS 1.2", func(c *Config) { c.CipherSuites = []uint16{tls.TLS_AES_128_GCM_SHA256} }, "is a TLS 1.3 suite"},
 		{"unknown suite", func(c *Config) { c.CipherSuites = []uint16{tls.TLS_RSA_WITH_AES_128_GCM_SHA256} }, "unsupported cipher suite TLS_RSA_WITH_AES_128_GCM_SHA256"},
-		{"RSA suites with an ECDSA key", func(c *Config) { c.CipherSuites = []uint16{tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256} }, "ecdsa-p256 server key"},
+		{"RSA suites with an ECDSA key", func(c *Config) { c.CipherSuites = []uint16{tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256} }, "server's ecdsa-p256 key (they need an RSA key); accepted for this key: TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, "},
 		{"unknown group", func(c *Config) { c.Groups = []tls.CurveID{42} }, "unsupported group"},
 		{"PQ groups with TLS 1.2 only", func(c *Config) {
 			c.MaxVersion = tls.VersionTLS12
@@ -502,6 +502,9 @@ func TestBuiltinConfigChecks(t *testing.T) {
 			_, err := NewBuiltin(cfg)
 			if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.HasPrefix(err.Error(), "targets: ") {
 				t.Fatalf("NewBuiltin error = %v, want a targets: error containing %q", err, tc.want)
+			}
+			if _, ok := errors.AsType[*BuiltinConfigError](err); !ok {
+				t.Errorf("NewBuiltin error is a %T, want *BuiltinConfigError", err)
 			}
 		})
 	}

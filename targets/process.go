@@ -69,7 +69,8 @@ const stderrTailSize = 4 << 10
 // once it is listening. command is the argv that runs RunChild, normally
 // mtlsbench's own child mode: {os.Executable(), "serve", "--child"}.
 // Config.CPUs pins the child (and so its GOMAXPROCS); Config.Workers > 0
-// sets its GOMAXPROCS explicitly.
+// sets its GOMAXPROCS explicitly. A config the built-in target refuses
+// gives a *BuiltinConfigError, and no child is started.
 //
 // ctx bounds the start only (30s if it has no deadline); once StartProcess
 // returns, the child runs until Close.
@@ -85,7 +86,7 @@ func StartProcess(ctx context.Context, cfg Config, command []string) (*Process, 
 	if c.CPUs != "" {
 		s, err := cpuset.Parse(c.CPUs)
 		if err != nil {
-			return nil, fmt.Errorf("targets: %w", err)
+			return nil, &BuiltinConfigError{Reason: err.Error()}
 		}
 		set = &s
 	}

@@ -195,8 +195,8 @@ func TestProcessRefusesBadConfigWithoutStarting(t *testing.T) {
 	cfg.CipherSuitesTLS13 = []uint16{tls.TLS_AES_256_GCM_SHA384}
 	// A command that cannot run: a start attempt would fail differently.
 	_, err := StartProcess(context.Background(), cfg, []string{"/nonexistent/mtlsbench"})
-	if err == nil || !strings.Contains(err.Error(), "cannot pin a TLS 1.3 cipher suite") {
-		t.Fatalf("StartProcess: %v", err)
+	if _, ok := errors.AsType[*BuiltinConfigError](err); !ok || !strings.Contains(err.Error(), "cannot pin a TLS 1.3 cipher suite") {
+		t.Fatalf("StartProcess: %v, want a *BuiltinConfigError", err)
 	}
 	if _, err := StartProcess(context.Background(), builtinTestConfig(b), nil); err == nil {
 		t.Fatal("StartProcess with no command succeeded")

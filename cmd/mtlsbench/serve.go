@@ -5,6 +5,7 @@ import (
 	"crypto"
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -99,6 +100,9 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 
 	srv, err := targets.NewBuiltin(cfg)
 	if err != nil {
+		if _, ok := errors.AsType[*targets.BuiltinConfigError](err); ok {
+			return &usageError{err}
+		}
 		return err
 	}
 	if err := srv.Start(); err != nil {

@@ -162,6 +162,7 @@ func TestServeBadUsage(t *testing.T) {
 		{[]string{"--tls", "1.1"}, `"1.1"`},
 		{[]string{"--ciphers", "TLS_AES_128_GCM_SHA256"}, "cannot pin a TLS 1.3 suite"},
 		{[]string{"--ciphers", "RC4"}, `unknown cipher suite "RC4"`},
+		{[]string{"--ciphers", "ECDHE-RSA-AES128-GCM-SHA256"}, "can be used with the server's ecdsa-p256 key"},
 		{[]string{"--groups", "x448"}, `unknown group "x448"`},
 		{[]string{"--key-type", "rsa1024"}, `unknown key type "rsa1024"`},
 		{[]string{"--cert", "a.pem"}, "--cert, --key and --ca go together"},
