@@ -1,0 +1,333 @@
+package main
+
+import (
+	"context"
+	"crypto"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/mtlsbench/mtlsbench/internal/cpuset"
+	"github.com/mtlsbench/mtlsbench/internal/tlsparams"
+	"github.com/mtlsbench/mtlsbench/pki"
+	"github.com/mtlsbench/mtlsbench/targets"
+)
+
+func init() {
+	register("serve", "run the built-in mTLS target standalone", runServe)
+}
+
+// serveOptions are the flags of mtlsbench serve.
+type serveOptions struct {
+	listen           string
+	pkiDir           string
+	certFile         string
+	keyFile          string
+	caFile           string
+	keyType          string
+	pkiOut           string
+	force            bool
+	versions         string
+	ciphers          string
+	groups           string
+	noTickets        bool
+	mode             string
+	handshakeDelay   time.Duration
+	handshakeTimeout time.Duration
+	cpus             string
+	child            bool
+}
+
+func runServe(ctx context.Context, env *cliEnv, args []string) error {
+	var o serveOptions
+	fs := newFlagSet(env, "serve", "[flags]",
+		"Run the built-in mTLS target (a Go crypto/tls server that requires a client\n"+
+			"certificate) until Ctrl-C, then print what it counted. Without --pki or\n"+
+			"--cert/--key/--ca it generates a PKI and writes it where clients can use it.")
+	fs.StringVar(&o.listen, "listen", "127.0.0.1:8443", "`address` to listen on (port 0: a free port)")
+	fs.StringVar(&o.pkiDir, "pki", "", "load the server identity and client CA from `DIR` (as written by 'mtlsbench pki gen')")
+	fs.StringVar(&o.certFile, "cert", "", "server certificate chain `file` (PEM, leaf first); with --key and --ca")
+	fs.StringVar(&o.keyFile, "key", "", "server private key `file` (PEM)")
+	fs.StringVar(&o.caFile, "ca", "", "`file` of CA certificates client certificates must chain to (PEM)")
+	fs.StringVar(&o.keyType, "key-type", string(pki.DefaultKeyType), "key `type` of a generated PKI: "+pki.KeyTypeNames())
+	fs.StringVar(&o.pkiOut, "pki-out", "", "write the generated PKI to `DIR` and keep it (default: a new temporary directory, removed on exit)")
+	fs.BoolVar(&o.force, "force", false, "overwrite PKI files already in --pki-out")
+	fs.StringVar(&o.versions, "tls", "1.2,1.3", "TLS `versions` accepted: 1.2, 1.3 or both")
+	fs.StringVar(&o.ciphers, "ciphers", "", "TLS 1.2 cipher `suites` accepted, comma separated (default: Go's)")
+	fs.StringVar(&o.groups, "groups", "", "key-exchange `groups` accepted, in preference order: "+tlsparams.GroupNames()+" (default: Go's)")
+	fs.BoolVar(&o.noTickets, "no-tickets", false, "disable session tickets (no handshake resumes)")
+	fs.StringVar(&o.mode, "mode", string(targets.ModeHandshake), "`mode` after the handshake: handshake (read until the client closes) or http (answer HTTP/1.1 requests with 200)")
+	fs.DurationVar(&o.handshakeDelay, "handshake-delay", 0, "delay every handshake by `D` after the ClientHello (to make a regression on purpose)")
+	fs.DurationVar(&o.handshakeTimeout, "handshake-timeout", targets.DefaultHandshakeTimeout, "drop clients that have not finished the handshake after `D`")
+	fs.StringVar(&o.cpus, "cpus", "", "pin the server to a CPU `list` (as taskset takes it: 0 or 1-3)")
+	fs.BoolVar(&o.child, "child", false, "run as the child of 'mtlsbench run' (config on stdin, replies on stdout)")
+	_ = fs.MarkHidden("child")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef("unexpected argument %q (serve takes only flags)", fs.Arg(0))
+	}
+	if o.child {
+		return targets.RunChild(ctx, os.Stdin, os.Stdout)
+	}
+
+	cfg, err := o.config(fs.Changed("key-type"))
+	if err != nil {
+		return err
+	}
+	if o.cpus != "" {
+		set, err := cpuset.Parse(o.cpus)
+		if err != nil {
+			return usagef("--cpus: %v", err)
+		}
+		if err := cpuset.PinSelf(set); err != nil {
+			return err
+		}
+	}
+	pkiInfo, cleanup, err := o.identity(&cfg)
+	if err != nil {
+		return err
+	}
+	defer cleanup()
+
+	srv, err := targets.NewBuiltin(cfg)
+	if err != nil {
+		if _, ok := errors.AsType[*targets.BuiltinConfigError](err); ok {
+			return &usageError{err}
+		}
+		return err
+	}
+	if err := srv.Start(); err != nil {
+		return err
+	}
+	printServeBanner(env.stdout, srv, pkiInfo)
+
+	<-ctx.Done()
+	srv.Close()
+	counts, _ := srv.Counts(context.Background())
+	printServeCounts(env.stdout, counts)
+	// Stopping a server with a signal is how it is meant to end: exit 0.
+	return nil
+}
+
+// config turns the flags into a target config, without the identity.
+func (o *serveOptions) config(keyTypeSet bool) (targets.Config, error) {
+	cfg := targets.Config{
+		Listen:           o.listen,
+		DisableTickets:   o.noTickets,
+		HandshakeDelay:   o.handshakeDelay,
+		HandshakeTimeout: o.handshakeTimeout,
+	}
+	if o.handshakeDelay < 0 {
+		return cfg, usagef("--handshake-delay %s: must not be negative", o.handshakeDelay)
+	}
+	if o.handshakeTimeout <= 0 {
+		return cfg, usagef("--handshake-timeout %s: must be positive", o.handshakeTimeout)
+	}
+	switch m := targets.Mode(o.mode); m {
+	case targets.ModeHandshake, targets.ModeHTTP:
+		cfg.Mode = m
+	default:
+		return cfg, usagef("--mode %q: unknown mode (accepted: %s, %s)", o.mode, targets.ModeHandshake, targets.ModeHTTP)
+	}
+	for _, v := range serveList(o.versions) {
+		ver, err := tlsparams.ParseVersion(v)
+		if err != nil {
+			return cfg, usagef("--tls: %v", err)
+		}
+		if cfg.MinVersion == 0 || ver < cfg.MinVersion {
+			cfg.MinVersion = ver
+		}
+		cfg.MaxVersion = max(cfg.MaxVersion, ver)
+	}
+	if cfg.MinVersion == 0 {
+		return cfg, usagef("--tls %q: no version given (accepted: 1.2, 1.3)", o.versions)
+	}
+	for _, name := range serveList(o.ciphers) {
+		s, err := tlsparams.ParseSuite(name)
+		if err != nil {
+			return cfg, usagef("--ciphers: %v", err)
+		}
+		if s.TLS13 {
+			return cfg, usagef("--ciphers %s: the built-in target cannot pin a TLS 1.3 suite (crypto/tls always offers all three); use an OpenSSL-based target for that, or name TLS 1.2 suites (accepted: %s)", s.Name, tlsparams.SuiteNames(tls.VersionTLS12))
+		}
+		cfg.CipherSuites = append(cfg.CipherSuites, s.ID)
+	}
+	for _, name := range serveList(o.groups) {
+		g, err := tlsparams.ParseGroup(name)
+		if err != nil {
+			return cfg, usagef("--groups: %v", err)
+		}
+		cfg.Groups = append(cfg.Groups, g.ID)
+	}
+	sources := 0
+	if o.pkiDir != "" {
+		sources++
+	}
+	if o.certFile != "" || o.keyFile != "" || o.caFile != "" {
+		sources++
+		if o.certFile == "" || o.keyFile == "" || o.caFile == "" {
+			return cfg, usagef("--cert, --key and --ca go together (got --cert %q --key %q --ca %q)", o.certFile, o.keyFile, o.caFile)
+		}
+	}
+	if sources > 1 {
+		return cfg, usagef("give either --pki DIR or --cert/--key/--ca, not both")
+	}
+	if sources == 1 && (keyTypeSet || o.pkiOut != "") {
+		return cfg, usagef("--key-type and --pki-out apply to a generated PKI; they cannot be combined with --pki or --cert/--key/--ca")
+	}
+	if _, err := pki.ParseKeyType(o.keyType); err != nil {
+		return cfg, usagef("--key-type: %v", err)
+	}
+	return cfg, nil
+}
+
+// servePKIInfo says where the client material is, for the banner.
+type servePKIInfo struct {
+	dir       string // "" when the server identity came from --cert/--key/--ca
+	generated string // key type, when generated here
+	temporary bool
+}
+
+// identity fills in the server identity and client CAs: loaded from --pki
+// or --cert/--key/--ca, or generated and saved for clients. cleanup removes
+// a temporary PKI directory.
+func (o *serveOptions) identity(cfg *targets.Config) (servePKIInfo, func(), error) {
+	nothing := func() {}
+	switch {
+	case o.pkiDir != "":
+		b, err := pki.LoadDir(o.pkiDir)
+		if err != nil {
+			return servePKIInfo{}, nothing, err
+		}
+		cfg.Identity, cfg.ClientCAs = b.Server, []*x509.Certificate{b.Root.Cert}
+		return servePKIInfo{dir: o.pkiDir}, nothing, nil
+	case o.certFile != "":
+		pair, err := pki.LoadKeyPair(o.certFile, o.keyFile)
+		if err != nil {
+			return servePKIInfo{}, nothing, err
+		}
+		chain := make([]*x509.Certificate, len(pair.Certificate))
+		for i, der := range pair.Certificate {
+			if chain[i], err = x509.ParseCertificate(der); err != nil {
+				return servePKIInfo{}, nothing, &pki.PEMError{Source: o.certFile, Reason: "malformed certificate", Err: err}
+			}
+		}
+		caPEM, err := os.ReadFile(o.caFile)
+		if err != nil {
+			return servePKIInfo{}, nothing, fmt.Errorf("read --ca: %w", err)
+		}
+		cas, err := pki.ParseCertsPEM(caPEM, o.caFile)
+		if err != nil {
+			return servePKIInfo{}, nothing, err
+		}
+		cfg.Identity = pki.Identity{Chain: chain, Key: pair.PrivateKey.(crypto.Signer)} // pki parses only signers
+		cfg.ClientCAs = cas
+		return servePKIInfo{}, nothing, nil
+	}
+	kt, _ := pki.ParseKeyType(o.keyType) // checked in config
+	b, err := pki.Generate(pki.Options{ServerKeyType: kt})
+	if err != nil {
+		return servePKIInfo{}, nothing, err
+	}
+	info := servePKIInfo{dir: o.pkiOut, generated: string(kt)}
+	cleanup := nothing
+	if info.dir == "" {
+		dir, err := os.MkdirTemp("", "mtlsbench-serve-pki-")
+		if err != nil {
+			return servePKIInfo{}, nothing, fmt.Errorf("create a directory for the PKI: %w", err)
+		}
+		info.dir, info.temporary = dir, true
+		cleanup = func() { os.RemoveAll(dir) }
+	}
+	if err := b.Save(info.dir, pki.SaveOptions{Overwrite: o.force}); err != nil {
+		cleanup()
+		return servePKIInfo{}, nothing, err
+	}
+	cfg.Identity, cfg.ClientCAs = b.Server, []*x509.Certificate{b.Root.Cert}
+	return info, cleanup, nil
+}
+
+func printServeBanner(w io.Writer, srv *targets.Builtin, info servePKIInfo) {
+	cfg := srv.Config()
+	versions := tlsparams.VersionString(cfg.MinVersion)
+	if cfg.MaxVersion != cfg.MinVersion {
+		versions += "-" + tlsparams.VersionString(cfg.MaxVersion)
+	}
+	tickets := "on"
+	if cfg.DisableTickets {
+		tickets = "off"
+	}
+	fmt.Fprintf(w, "mtlsbench serve: built-in mTLS target listening on %s (mode %s, TLS %s, session tickets %s)\n", srv.Addr(), cfg.Mode, versions, tickets)
+	if info.dir != "" {
+		note := ""
+		switch {
+		case info.temporary:
+			note = fmt.Sprintf(" (generated %s; removed when serve stops, keep it with --pki-out DIR)", info.generated)
+		case info.generated != "":
+			note = fmt.Sprintf(" (generated %s)", info.generated)
+		}
+		ca := filepath.Join(info.dir, pki.RootCertFile)
+		cert := filepath.Join(info.dir, pki.ClientCertFile(1))
+		key := filepath.Join(info.dir, pki.ClientKeyFile(1))
+		fmt.Fprintf(w, "PKI: %s%s\n", info.dir, note)
+		fmt.Fprintf(w, "  CA %s, client certificate %s, client key %s\n", ca, cert, key)
+		if cfg.Mode == targets.ModeHTTP {
+			fmt.Fprintf(w, "Try: curl --cacert %s --cert %s --key %s https://%s/\n", ca, cert, key, serveURLHost(srv.Addr()))
+		} else {
+			fmt.Fprintf(w, "Try: openssl s_client -connect %s -servername localhost -CAfile %s -cert %s -key %s\n", srv.Addr(), ca, cert, key)
+		}
+	}
+	fmt.Fprintln(w, "Press Ctrl-C to stop and print the counts.")
+}
+
+// serveURLHost names the server as its certificate does when it listens on
+// loopback, so that curl's name check passes.
+func serveURLHost(addr string) string {
+	if strings.HasPrefix(addr, "127.0.0.1:") {
+		return "localhost:" + strings.TrimPrefix(addr, "127.0.0.1:")
+	}
+	return addr
+}
+
+func printServeCounts(w io.Writer, c targets.Counts) {
+	fmt.Fprintf(w, "handshakes %d (resumed %d), failed %d (client certificate rejected %d), HTTP requests %d\n",
+		c.Handshakes, c.Resumed, c.Failed, c.VerifyFailures, c.Requests)
+	for _, m := range []struct {
+		title string
+		m     map[string]int64
+	}{{"TLS versions", c.Versions}, {"cipher suites", c.Ciphers}} {
+		if len(m.m) == 0 {
+			continue
+		}
+		keys := make([]string, 0, len(m.m))
+		for k := range m.m {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		parts := make([]string, len(keys))
+		for i, k := range keys {
+			parts[i] = fmt.Sprintf("%s %d", k, m.m[k])
+		}
+		fmt.Fprintf(w, "  %s: %s\n", m.title, strings.Join(parts, ", "))
+	}
+}
+
+// serveList splits a comma-separated flag value, dropping empty items.
+func serveList(s string) []string {
+	var out []string
+	for _, item := range strings.Split(s, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			out = append(out, item)
+		}
+	}
+	return out
+}
