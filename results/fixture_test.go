@@ -76,6 +76,8 @@ type caseSpec struct {
 	seed                   uint64
 	startOffset            time.Duration
 	unconfirmed, noConnect bool
+	// shiftUs is added to every handshake latency (a server-side delay).
+	shiftUs int64
 }
 
 func (s caseSpec) name() string {
@@ -101,7 +103,7 @@ func (s caseSpec) latencies() []int64 {
 		if s.tailEvery > 0 && rng.IntN(s.tailEvery) == 0 {
 			v *= s.tailFactor
 		}
-		values[i] = max(1, int64(v))
+		values[i] = max(1, int64(v)) + s.shiftUs
 	}
 	return values
 }

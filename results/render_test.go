@@ -2,6 +2,7 @@ package results
 
 import (
 	"bytes"
+	"errors"
 	"testing"
 )
 
@@ -24,9 +25,12 @@ func TestRenderGolden(t *testing.T) {
 		{FormatCSV, "run.csv.golden"},
 		{FormatJSON, "run.json.golden"},
 		{FormatHDRLog, "run.hdrlog.golden"},
+		{FormatHTML, "run.html.golden"},
 	} {
 		t.Run(string(tc.format), func(t *testing.T) {
 			golden(t, tc.file, renderString(t, fixtureRun(), tc.format, RenderOptions{}))
 		})
 	}
 }
+
+func asError[T error](err error, target *T) bool { return errors.As(err, target) }
