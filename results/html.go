@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"html/template"
 	"io"
+	"math"
 	"strconv"
 	"strings"
 
@@ -31,9 +32,11 @@ var reportTemplate = template.Must(template.New("report").Funcs(template.FuncMap
 // Chart sizes in the HTML report (points; the stylesheet scales them to
 // the page width).
 const (
-	chartWidth  = 7 * vg.Inch
-	chartHeight = 3.6 * vg.Inch
-	tsHeight    = 2.2 * vg.Inch
+	chartWidth      = 7 * vg.Inch
+	chartHeight     = 3.6 * vg.Inch
+	halfChartWidth  = 5 * vg.Inch
+	halfChartHeight = 3.4 * vg.Inch
+	tsHeight        = 1.7 * vg.Inch
 )
 
 type htmlReport struct {
@@ -128,10 +131,10 @@ func buildHTMLReport(run *Run, opts RenderOptions) (*htmlReport, error) {
 			row.Max = formatLatencyUs(float64(s.MaxUs))
 		}
 		if c.Counts.OK > 0 {
-			row.ClientCPU = formatRate(c.CPU.ClientUsPerHandshake)
+			row.ClientCPU = formatShort(c.CPU.ClientUsPerHandshake)
 		}
 		if c.CPU.TargetMeasured {
-			row.TargetCPU = formatRate(c.CPU.TargetUsPerHandshake)
+			row.TargetCPU = formatShort(c.CPU.TargetUsPerHandshake)
 		}
 		if c.Counts.Attempted > 0 {
 			row.BytesOut, row.BytesIn = formatBytes(c.Bytes.HandshakeSentMean), formatBytes(c.Bytes.HandshakeReceivedMean)
@@ -156,7 +159,7 @@ func buildHTMLReport(run *Run, opts RenderOptions) (*htmlReport, error) {
 		r.Overlays = append(r.Overlays, htmlChart{Title: ch.title, SVG: template.HTML(svg)})
 	}
 	for _, ch := range charts.bars {
-		svg, err := svgOf(chartWidth, barHeight(len(sets)), ch.plot)
+		svg, err := svgOf(halfChartWidth, barHeight(len(sets)), ch.plot)
 		if err != nil {
 			return nil, err
 		}
@@ -318,7 +321,7 @@ func buildHTMLCase(i int, s caseSet) (htmlCase, error) {
 		if err != nil {
 			return hc, err
 		}
-		svg, err := svgOf(chartWidth, chartHeight, p)
+		svg, err := svgOf(halfChartWidth, halfChartHeight, p)
 		if err != nil {
 			return hc, err
 		}
@@ -329,7 +332,7 @@ func buildHTMLCase(i int, s caseSet) (htmlCase, error) {
 		return hc, err
 	}
 	if series != nil {
-		svg, err := svgOf(chartWidth, tsHeight, series...)
+		svg, err := svgOf(halfChartWidth, tsHeight, series...)
 		if err != nil {
 			return hc, err
 		}
@@ -342,6 +345,7 @@ func buildHTMLCase(i int, s caseSet) (htmlCase, error) {
 // latency, one line per repeat. Nil when the case has no intervals.
 func intervalPlots(s caseSet) ([]*plot.Plot, error) {
 	var rates, lat []seriesLine
+	window := 0.0
 	for _, c := range s.cases {
 		if len(c.Intervals) < 2 {
 			continue
@@ -352,6 +356,7 @@ func intervalPlots(s caseSet) ([]*plot.Plot, error) {
 		}
 		var r, p50, p99 plotter.XYs
 		for _, iv := range c.Intervals {
+			window = math.Max(window, iv.OffsetS+iv.DurationS)
 			mid := iv.OffsetS + iv.DurationS/2
 			r = append(r, plotter.XY{X: mid, Y: iv.HandshakesPerS})
 			p50 = append(p50, plotter.XY{X: mid, Y: float64(iv.P50Us) / 1000})
@@ -363,11 +368,11 @@ func intervalPlots(s caseSet) ([]*plot.Plot, error) {
 	if rates == nil {
 		return nil, nil
 	}
-	rp, err := timePlot("Handshakes per second over time", "handshakes/s", rates)
+	rp, err := timePlot("Handshakes per second over time", "handshakes/s", window, rates)
 	if err != nil {
 		return nil, err
 	}
-	lp, err := timePlot("Handshake latency over time", "latency (ms)", lat)
+	lp, err := timePlot("Handshake latency over time", "latency (ms)", window, lat)
 	if err != nil {
 		return nil, err
 	}

@@ -169,7 +169,7 @@ func barPlot(title, unit string, series []string, bars []bar) (*plot.Plot, error
 			row := len(bars) - 1 - i
 			values[row] = b.values[s]
 			valueLabels.XYs[row] = plotter.XY{X: b.values[s], Y: float64(row)}
-			valueLabels.Labels[row] = formatRate(b.values[s])
+			valueLabels.Labels[row] = formatShort(b.values[s])
 		}
 		chart, err := plotter.NewBarChart(values, width)
 		if err != nil {
@@ -205,12 +205,23 @@ type seriesLine struct {
 	xy    plotter.XYs
 }
 
-// timePlot draws lines against seconds into the measured window.
-func timePlot(title, unit string, lines []seriesLine) (*plot.Plot, error) {
+// timePlot draws lines against seconds into the measured window, which
+// ends at windowS, leaving headroom above the lines for the legend.
+func timePlot(title, unit string, windowS float64, lines []seriesLine) (*plot.Plot, error) {
 	p := newPlot(title)
 	p.X.Label.Text = "seconds"
 	p.Y.Label.Text = unit
+	p.X.Min, p.X.Max = 0, windowS
 	p.Y.Min = 0
+	highest := 0.0
+	for _, l := range lines {
+		for _, pt := range l.xy {
+			highest = math.Max(highest, pt.Y)
+		}
+	}
+	if highest > 0 {
+		p.Y.Max = highest * 1.35
+	}
 	p.Legend.Top = true
 	for i, l := range lines {
 		if len(l.xy) == 0 {
