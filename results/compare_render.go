@@ -36,6 +36,11 @@ func RenderComparison(w io.Writer, cmp *Comparison, format Format) error {
 	}
 }
 
+// RenderComparisonFile renders cmp into path atomically.
+func RenderComparisonFile(path string, cmp *Comparison, format Format) error {
+	return writeFileAtomic(path, func(w io.Writer) error { return RenderComparison(w, cmp, format) })
+}
+
 // formatMetric writes a value in its metric's unit.
 func formatMetric(unit string, v float64) string {
 	switch unit {
