@@ -102,7 +102,7 @@ func renderHTML(w io.Writer, run *Run, opts RenderOptions) error {
 }
 
 func buildHTMLReport(run *Run, opts RenderOptions) (*htmlReport, error) {
-	labels := caseLabels(run)
+	labels, _ := caseLabels(run, false)
 	r := &htmlReport{
 		Title:       opts.title(run),
 		RunLine:     strings.SplitN(runLine(run), "\n", 2)[0],
@@ -133,7 +133,7 @@ func buildHTMLReport(run *Run, opts RenderOptions) (*htmlReport, error) {
 		if c.Counts.OK > 0 {
 			row.ClientCPU = formatShort(c.CPU.ClientUsPerHandshake)
 		}
-		if c.CPU.TargetMeasured {
+		if c.CPU.TargetMeasured && c.Counts.OK > 0 {
 			row.TargetCPU = formatShort(c.CPU.TargetUsPerHandshake)
 		}
 		if c.Counts.Attempted > 0 {

@@ -10,7 +10,7 @@ import (
 // renderMarkdown writes GitHub-flavoured markdown for a PR comment: a
 // heading, the run line, the case table with full names, and the notes.
 func renderMarkdown(w io.Writer, run *Run, opts RenderOptions) error {
-	labels := caseLabels(run)
+	labels, _ := caseLabels(run, false)
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "### %s\n\n", mdText(opts.title(run)))
 	fmt.Fprintf(&b, "%s\n\n", mdText(strings.ReplaceAll(runLine(run), "\n", " ")))
@@ -42,7 +42,7 @@ func renderMarkdown(w io.Writer, run *Run, opts RenderOptions) error {
 		if c.Counts.OK > 0 {
 			client = formatRate(c.CPU.ClientUsPerHandshake)
 		}
-		if c.CPU.TargetMeasured {
+		if c.CPU.TargetMeasured && c.Counts.OK > 0 {
 			target = formatRate(c.CPU.TargetUsPerHandshake)
 		}
 		bytesOut := "–"

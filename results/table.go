@@ -23,7 +23,7 @@ var (
 // case, then the notes a reader needs to trust the figures (markers,
 // trends, errors, warnings).
 func renderTable(w io.Writer, run *Run, opts RenderOptions) error {
-	labels := caseLabels(run)
+	labels, _ := caseLabels(run, false)
 	var out bytes.Buffer
 	fmt.Fprintln(&out, runLine(run))
 
@@ -33,7 +33,7 @@ func renderTable(w io.Writer, run *Run, opts RenderOptions) error {
 	}
 	common := ""
 	if maxLineWidth(table) > opts.width() {
-		if short, words, ok := shortenLabels(labels); ok {
+		if short, words := caseLabels(run, true); words != "" {
 			labels, common = short, words
 			if table, err = caseTable(run, labels); err != nil {
 				return err

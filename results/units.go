@@ -40,6 +40,8 @@ func formatRate(v float64) string {
 	switch {
 	case math.IsNaN(v) || math.IsInf(v, 0):
 		return "–"
+	case v == 0:
+		return "0"
 	case math.Abs(v) >= 100:
 		return strconv.FormatFloat(v, 'f', 0, 64)
 	case math.Abs(v) >= 10:
@@ -159,20 +161,38 @@ func sparkline(values []float64, width int) string {
 }
 
 // caseLabels names each case for a table row: its name, with "#N" (the
-// 1-based repeat) when the run repeats cases under one name.
-func caseLabels(run *Run) []string {
+// 1-based repeat) when the run repeats cases under one name. With shorten,
+// the words every name shares are dropped first (see shortenLabels) and
+// returned as common.
+func caseLabels(run *Run, shorten bool) (labels []string, common string) {
 	seen := map[string]int{}
+	var distinct []string
 	for _, c := range run.Cases {
+		if seen[c.Name] == 0 {
+			distinct = append(distinct, c.Name)
+		}
 		seen[c.Name]++
 	}
-	labels := make([]string, len(run.Cases))
-	for i, c := range run.Cases {
-		labels[i] = c.Name
-		if seen[c.Name] > 1 {
-			labels[i] = fmt.Sprintf("%s #%d", c.Name, c.Repeat+1)
+	short := map[string]string{}
+	if shorten {
+		if names, words, ok := shortenLabels(distinct); ok {
+			common = words
+			for i, n := range distinct {
+				short[n] = names[i]
+			}
 		}
 	}
-	return labels
+	labels = make([]string, len(run.Cases))
+	for i, c := range run.Cases {
+		labels[i] = c.Name
+		if s, ok := short[c.Name]; ok {
+			labels[i] = s
+		}
+		if seen[c.Name] > 1 {
+			labels[i] = fmt.Sprintf("%s #%d", labels[i], c.Repeat+1)
+		}
+	}
+	return labels, common
 }
 
 // shortenLabels drops the dash-separated words every label shares ("ecdsa",
@@ -278,7 +298,7 @@ func cpuCell(c *Case) string {
 		client = formatShort(c.CPU.ClientUsPerHandshake)
 	}
 	target := "–"
-	if c.CPU.TargetMeasured {
+	if c.CPU.TargetMeasured && c.Counts.OK > 0 {
 		target = formatShort(c.CPU.TargetUsPerHandshake)
 	}
 	return client + "/" + target
