@@ -209,16 +209,18 @@ func autoGroupBy(sets []caseSet) []string {
 	type varying struct {
 		name     string
 		distinct int
+		values   []string
 	}
 	var vary []varying
 	for _, f := range paramFields {
 		seen := map[string]bool{}
-		for _, s := range sets {
-			v, _ := paramValue(&s.cases[0].Params, f.name)
-			seen[v] = true
+		values := make([]string, len(sets))
+		for i, s := range sets {
+			values[i], _ = paramValue(&s.cases[0].Params, f.name)
+			seen[values[i]] = true
 		}
 		if len(seen) > 1 {
-			vary = append(vary, varying{f.name, len(seen)})
+			vary = append(vary, varying{f.name, len(seen), values})
 		}
 	}
 	if len(vary) <= 1 {
@@ -230,13 +232,41 @@ func autoGroupBy(sets []caseSet) []string {
 			overlaid = i
 		}
 	}
+	// Group by the other varying parameters, skipping those that vary in
+	// step with one already chosen (key_type and client_key_type in a
+	// key-type matrix): they would split nothing further.
 	groupBy := []string{}
+	chosen := []varying{vary[overlaid]}
 	for i, v := range vary {
-		if i != overlaid {
+		if i == overlaid {
+			continue
+		}
+		alias := false
+		for _, c := range chosen {
+			alias = alias || sameAxis(c.values, v.values)
+		}
+		if !alias {
 			groupBy = append(groupBy, v.name)
+			chosen = append(chosen, v)
 		}
 	}
 	return groupBy
+}
+
+// sameAxis reports whether two parameters' values over the same sets
+// correspond one to one: they vary together, as one axis of the matrix.
+func sameAxis(a, b []string) bool {
+	ab, ba := map[string]string{}, map[string]string{}
+	for i := range a {
+		if v, ok := ab[a[i]]; ok && v != b[i] {
+			return false
+		}
+		if v, ok := ba[b[i]]; ok && v != a[i] {
+			return false
+		}
+		ab[a[i]], ba[b[i]] = b[i], a[i]
+	}
+	return true
 }
 
 // legendLabels names the sets on one plot: their names without the words

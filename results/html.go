@@ -226,7 +226,7 @@ func buildCharts(run *Run, sets []caseSet, opts RenderOptions) (*reportCharts, e
 			}
 			curves = append(curves, curve{label: label, hist: h})
 		}
-		title := "Handshake latency by percentile: " + g.title
+		title := "Handshake latency: " + g.title
 		if common != "" {
 			title += " (" + common + ")"
 		}

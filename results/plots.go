@@ -155,6 +155,9 @@ func barPlot(title, unit string, series []string, bars []bar) (*plot.Plot, error
 	p.Y.Tick.Label.Font = font.From(chartFont, 9)
 	// Room right of the longest bar for its value and the legend.
 	p.X.Max = highest * 1.22
+	if len(series) > 1 {
+		p.X.Max = highest * 1.4
+	}
 	if highest == 0 {
 		p.X.Max = 1
 	}
@@ -169,7 +172,7 @@ func barPlot(title, unit string, series []string, bars []bar) (*plot.Plot, error
 			row := len(bars) - 1 - i
 			values[row] = b.values[s]
 			valueLabels.XYs[row] = plotter.XY{X: b.values[s], Y: float64(row)}
-			valueLabels.Labels[row] = formatShort(b.values[s])
+			valueLabels.Labels[row] = formatBarValue(b.values[s])
 		}
 		chart, err := plotter.NewBarChart(values, width)
 		if err != nil {
@@ -267,4 +270,16 @@ func svgOf(w, h vg.Length, plots ...*plot.Plot) (string, error) {
 		svg = svg[i:]
 	}
 	return svg, nil
+}
+
+// formatBarValue labels a bar exactly enough to read off: 7.5, 1464, 12k.
+func formatBarValue(v float64) string {
+	switch {
+	case v < 10:
+		return strconv.FormatFloat(v, 'f', 1, 64)
+	case v < 100_000:
+		return strconv.FormatFloat(math.Round(v), 'f', 0, 64)
+	default:
+		return formatShort(v)
+	}
 }
