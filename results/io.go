@@ -1,6 +1,7 @@
 package results
 
 import (
+	"bufio"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -36,18 +37,29 @@ func Write(w io.Writer, run *Run) error {
 // place), creating the directory if needed, so an interrupted write never
 // leaves half a result.
 func WriteFile(path string, run *Run) error {
+	return writeFileAtomic(path, func(w io.Writer) error { return Write(w, run) })
+}
+
+// writeFileAtomic writes what write produces to path through a temporary
+// file in the same directory, renamed into place once complete.
+func writeFileAtomic(path string, write func(io.Writer) error) error {
 	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("results: create %s: %w", dir, err)
 	}
-	f, err := os.CreateTemp(dir, ".mtlsbench-*.json")
+	f, err := os.CreateTemp(dir, ".mtlsbench-*"+filepath.Ext(path))
 	if err != nil {
 		return fmt.Errorf("results: write %s: %w", path, err)
 	}
 	defer os.Remove(f.Name())
-	if err := Write(f, run); err != nil {
+	bw := bufio.NewWriter(f)
+	if err := write(bw); err != nil {
 		f.Close()
 		return err
+	}
+	if err := bw.Flush(); err != nil {
+		f.Close()
+		return fmt.Errorf("results: write %s: %w", path, err)
 	}
 	if err := f.Chmod(0o644); err != nil {
 		f.Close()
@@ -62,9 +74,28 @@ func WriteFile(path string, run *Run) error {
 	return nil
 }
 
-// Read decodes a result, refusing unknown schema versions with a
-// *SchemaError. source names the input in messages.
+// ReadError reports a result that could not be read: a missing file, bad
+// JSON, a field of the wrong type, or (wrapped) a *SchemaError. Callers
+// treat it as bad input.
+type ReadError struct {
+	Source string
+	Err    error
+}
+
+func (e *ReadError) Error() string { return e.Err.Error() }
+func (e *ReadError) Unwrap() error { return e.Err }
+
+// Read decodes a result. Every failure is a *ReadError; an unknown schema
+// version wraps a *SchemaError. source names the input in messages.
 func Read(r io.Reader, source string) (*Run, error) {
+	run, err := read(r, source)
+	if err != nil {
+		return nil, &ReadError{Source: source, Err: err}
+	}
+	return run, nil
+}
+
+func read(r io.Reader, source string) (*Run, error) {
 	data, err := io.ReadAll(r)
 	if err != nil {
 		return nil, fmt.Errorf("results: read %s: %w", source, err)
@@ -89,11 +120,11 @@ func Read(r io.Reader, source string) (*Run, error) {
 	return &run, nil
 }
 
-// ReadFile reads a result file.
+// ReadFile reads a result file; failures are *ReadError as for Read.
 func ReadFile(path string) (*Run, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("results: %w", err)
+		return nil, &ReadError{Source: path, Err: fmt.Errorf("results: %w", err)}
 	}
 	defer f.Close()
 	return Read(f, path)

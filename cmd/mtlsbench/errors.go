@@ -16,6 +16,8 @@ func isInputError(err error) bool {
 		uk *pki.UnknownKeyTypeError
 		pe *pki.PEMError
 		se *results.SchemaError
+		re *results.ReadError
+		me *results.MergeError
 	)
-	return errors.As(err, &ue) || errors.As(err, &uk) || errors.As(err, &pe) || errors.As(err, &se)
+	return errors.As(err, &ue) || errors.As(err, &uk) || errors.As(err, &pe) || errors.As(err, &se) || errors.As(err, &re) || errors.As(err, &me)
 }

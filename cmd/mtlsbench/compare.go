@@ -1,0 +1,103 @@
+package main
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/mtlsbench/mtlsbench/results"
+)
+
+func init() {
+	register("compare", "base.json head.json → verdicts per case and metric; exit 1 on regression", runCompare)
+}
+
+// compareOptions are the compare command's flags.
+type compareOptions struct {
+	format     formatValue
+	out        string
+	thresholds thresholdsValue
+	alpha      float64
+}
+
+func runCompare(ctx context.Context, env *cliEnv, args []string) error {
+	opts := compareOptions{
+		format:     formatValue{format: results.FormatTable, allowed: results.CompareFormats},
+		thresholds: thresholdsValue{thresholds: results.DefaultThresholds()},
+	}
+	fs := newFlagSet(env, "compare", "BASE.json HEAD.json [flags]",
+		"Compare two results case by case (matched by key; repeats are samples) on\n"+
+			"handshakes/s, p50, p99, p99.9, error rate and client/target CPU per handshake.\n"+
+			"A metric regresses when it worsens past its threshold (relative AND absolute)\n"+
+			"and, with enough repeats on both sides, a Mann-Whitney U test finds the\n"+
+			"difference significant. Exit status: 0 no regression, 1 regression,\n"+
+			"2 unreadable input or mismatched schemas. See docs/compare.md.")
+	fs.Var(&opts.format, "format", "output format: "+formatNames(results.CompareFormats))
+	fs.StringVarP(&opts.out, "out", "o", "", "write the output to this file (the table still goes to standard output)")
+	fs.Var(&opts.thresholds, "threshold", "override thresholds: METRIC=±N%[:ABS] or METRIC=off, comma-separated or repeated\n(metrics: handshakes_per_s p50 p99 p99.9 error_rate client_cpu target_cpu; e.g. p99=+10%:500us,handshakes_per_s=-5%)")
+	fs.Float64Var(&opts.alpha, "alpha", 0.05, "significance level of the U test")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 2 {
+		return usagef("want two result files, BASE.json and HEAD.json; got %d arguments", fs.NArg())
+	}
+	if opts.alpha <= 0 || opts.alpha >= 1 {
+		return usagef("--alpha %g: want a level between 0 and 1, e.g. 0.05", opts.alpha)
+	}
+	cmp, err := results.CompareFiles(fs.Arg(0), fs.Arg(1), results.CompareOptions{
+		Thresholds: opts.thresholds.thresholds, Alpha: opts.alpha,
+	})
+	if err != nil {
+		return err
+	}
+	format := opts.format.format
+	if !fs.Changed("format") && opts.out != "" {
+		if f, ok := results.FormatForPath(opts.out); ok && (f == results.FormatMarkdown || f == results.FormatJSON) {
+			format = f
+		}
+	}
+	if opts.out == "" || opts.out == "-" {
+		if err := results.RenderComparison(env.stdout, cmp, format); err != nil {
+			return err
+		}
+	} else {
+		if err := results.RenderComparisonFile(opts.out, cmp, format); err != nil {
+			return err
+		}
+		if format != results.FormatTable {
+			if err := results.RenderComparison(env.stdout, cmp, results.FormatTable); err != nil {
+				return err
+			}
+		}
+		fmt.Fprintf(env.stderr, "mtlsbench compare: wrote %s (%s)\n", opts.out, format)
+	}
+	if cmp.Regressed() {
+		return &silentError{code: exitFailed}
+	}
+	return nil
+}
+
+// thresholdsValue parses --threshold items on top of the thresholds so far
+// (the defaults, then earlier --threshold flags).
+type thresholdsValue struct {
+	thresholds results.Thresholds
+	specs      []string
+}
+
+func (v *thresholdsValue) String() string {
+	if len(v.specs) == 0 {
+		return ""
+	}
+	return fmt.Sprint(v.specs)
+}
+func (v *thresholdsValue) Type() string { return "METRIC=CHANGE" }
+
+func (v *thresholdsValue) Set(s string) error {
+	t, err := results.ParseThresholds(s, v.thresholds)
+	if err != nil {
+		return err
+	}
+	v.thresholds = t
+	v.specs = append(v.specs, s)
+	return nil
+}

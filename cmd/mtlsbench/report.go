@@ -1,0 +1,97 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/mtlsbench/mtlsbench/results"
+)
+
+func init() {
+	register("report", "render a result file (table, markdown, csv, json, html, png, hdrlog)", runReport)
+}
+
+// reportOptions are the report command's flags.
+type reportOptions struct {
+	format  formatValue
+	out     string
+	groupBy []string
+	title   string
+	width   int
+}
+
+func runReport(ctx context.Context, env *cliEnv, args []string) error {
+	opts := reportOptions{format: formatValue{format: results.FormatTable, allowed: results.Formats}}
+	fs := newFlagSet(env, "report", "FILE.json [flags]",
+		"Render a result file: a terminal table, markdown for a PR comment, CSV, JSON,\n"+
+			"a self-contained HTML report with charts, a PNG of the main charts, or an\n"+
+			"HdrHistogram interval log (one tag per case).")
+	fs.Var(&opts.format, "format", "output format: "+formatNames(results.Formats)+"; without it, -o's extension decides")
+	fs.StringVarP(&opts.out, "out", "o", "", "write to this file instead of standard output (required for png)")
+	fs.StringSliceVar(&opts.groupBy, "group-by", nil, "html/png: one latency plot per value of these parameters (e.g. tls_version,resume), overlaying the cases that share them; 'none' puts every case on one plot (default: automatic)")
+	fs.StringVar(&opts.title, "title", "", "title of the markdown and HTML reports (default: the scenario's name)")
+	fs.IntVar(&opts.width, "width", 100, "table: the terminal width to fit")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return usagef("want one result file, got %d arguments (usage: mtlsbench report FILE.json [--format F] [-o OUT])", fs.NArg())
+	}
+	format := opts.format.format
+	if !fs.Changed("format") && opts.out != "" {
+		if f, ok := results.FormatForPath(opts.out); ok {
+			format = f
+		}
+	}
+	if format == results.FormatPNG && (opts.out == "" || opts.out == "-") {
+		return usagef("png is binary: give the file to write with -o FILE.png")
+	}
+	if err := results.CheckGroupBy(opts.groupBy); err != nil {
+		return usagef("--group-by: %v", err)
+	}
+	run, err := results.ReadFile(fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	render := results.RenderOptions{Width: opts.width, Title: opts.title, GroupBy: opts.groupBy}
+	if opts.out == "" || opts.out == "-" {
+		return results.Render(env.stdout, run, format, render)
+	}
+	if err := results.RenderFile(opts.out, run, format, render); err != nil {
+		return err
+	}
+	fmt.Fprintf(env.stderr, "mtlsbench report: wrote %s (%s, %d cases)\n", opts.out, format, len(run.Cases))
+	return nil
+}
+
+// formatValue parses --format straight into a results.Format, accepting
+// only the formats the command can write.
+type formatValue struct {
+	format  results.Format
+	allowed []results.Format
+}
+
+func (v *formatValue) String() string { return string(v.format) }
+func (v *formatValue) Type() string   { return "format" }
+
+func (v *formatValue) Set(s string) error {
+	f, err := results.ParseFormat(s)
+	if err == nil {
+		for _, a := range v.allowed {
+			if a == f {
+				v.format = f
+				return nil
+			}
+		}
+	}
+	return fmt.Errorf("unknown format %q (accepted: %s)", s, formatNames(v.allowed))
+}
+
+func formatNames(formats []results.Format) string {
+	names := make([]string, len(formats))
+	for i, f := range formats {
+		names[i] = string(f)
+	}
+	return strings.Join(names, ", ")
+}

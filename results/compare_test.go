@@ -1,0 +1,271 @@
+package results
+
+import (
+	"bytes"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"testing"
+	"time"
+)
+
+// gateSpec is the case the compare tests vary: a TLS 1.3 full handshake
+// on a busy machine.
+func gateSpec() caseSpec {
+	return caseSpec{version: "1.3", resume: "none", keyType: "ecdsa-p256", group: "x25519", rate: 1500, durationS: 1,
+		medianUs: 2400, sigma: 0.25, tailEvery: 500, tailFactor: 4, clientCPU: 330, targetCPU: 420, targetMeasured: true,
+		sent: 1190, received: 1802, concurrency: 4}
+}
+
+// samplesRun builds a run of n repeats of each spec. noise scales each
+// repeat's rate, latency and CPU by a factor drawn uniformly from
+// [1-noise, 1+noise] (deterministically, from seed).
+func samplesRun(seed uint64, n int, noise float64, specs ...caseSpec) *Run {
+	rng := rand.New(rand.NewPCG(seed, 7))
+	run := &Run{Schema: Schema, Tool: Tool{Name: "mtlsbench", Version: "v0.1.0"}, Start: fixtureStart,
+		Scenario: Scenario{Name: "gate"}}
+	for _, spec := range specs {
+		for r := range n {
+			s := spec
+			s.repeat = r
+			s.seed = seed*1000 + uint64(r)
+			f := 1 + noise*(2*rng.Float64()-1)
+			s.rate *= 1 / f
+			s.medianUs *= f
+			s.clientCPU *= f
+			s.targetCPU *= f
+			s.startOffset = time.Duration(r) * 2 * time.Second
+			run.Cases = append(run.Cases, s.build(fixtureStart))
+		}
+	}
+	return run
+}
+
+func metricOf(t *testing.T, cmp *Comparison, name string, m Metric) MetricComparison {
+	t.Helper()
+	for _, cc := range cmp.Cases {
+		if cc.Name != name {
+			continue
+		}
+		for _, mc := range cc.Metrics {
+			if mc.Metric == m {
+				return mc
+			}
+		}
+	}
+	t.Fatalf("no %s for %s in comparison", m, name)
+	return MetricComparison{}
+}
+
+func TestCompare(t *testing.T) {
+	slow := gateSpec()
+	slow.shiftUs = 3000 // a 3 ms server-side slowdown
+	errs := gateSpec()
+	errs.errors = map[string]int64{"unknown_ca": 150}
+	other := gateSpec()
+	other.keyType = "ed25519"
+	name := gateSpec().name()
+
+	for _, tc := range []struct {
+		name       string
+		base, head *Run
+		// want maps metrics to the verdict they must get; exit is the
+		// exit code.
+		want     map[Metric]Verdict
+		exit     int
+		warning  string
+		onlyBase int
+		onlyHead int
+	}{
+		{
+			name: "identical samples are ok",
+			base: samplesRun(1, 5, 0, gateSpec()), head: samplesRun(1, 5, 0, gateSpec()),
+			want: map[Metric]Verdict{MetricHandshakesPerS: VerdictOK, MetricP99: VerdictOK, MetricErrorRate: VerdictOK},
+		},
+		{
+			name: "10% noise in 5 vs 5 samples is not a regression",
+			base: samplesRun(2, 5, 0.10, gateSpec()), head: samplesRun(3, 5, 0.10, gateSpec()),
+			want: map[Metric]Verdict{MetricHandshakesPerS: VerdictOK, MetricP50: VerdictOK, MetricClientCPU: VerdictOK},
+		},
+		{
+			name: "10% noise in single samples is not a regression",
+			base: samplesRun(4, 1, 0.10, gateSpec()), head: samplesRun(5, 1, 0.10, gateSpec()),
+			want:    map[Metric]Verdict{MetricHandshakesPerS: VerdictOK, MetricP50: VerdictOK, MetricP99: VerdictOK},
+			warning: "one sample",
+		},
+		{
+			name: "+3 ms with 5 vs 5 samples is a significant p99 regression",
+			base: samplesRun(6, 5, 0.10, gateSpec()), head: samplesRun(7, 5, 0.10, slow),
+			want: map[Metric]Verdict{MetricP50: VerdictRegression, MetricP99: VerdictRegression, MetricClientCPU: VerdictOK},
+			exit: 1,
+		},
+		{
+			name: "+3 ms with one sample each fails on thresholds alone",
+			base: samplesRun(8, 1, 0.10, gateSpec()), head: samplesRun(9, 1, 0.10, slow),
+			want: map[Metric]Verdict{MetricP99: VerdictRegression},
+			exit: 1, warning: "rests on one sample",
+		},
+		{
+			name: "3 vs 3 samples cannot reach significance and says how many are needed",
+			base: samplesRun(10, 3, 0.10, gateSpec()), head: samplesRun(11, 3, 0.10, slow),
+			want: map[Metric]Verdict{MetricP99: VerdictRegression},
+			exit: 1, warning: "need >= 4 samples",
+		},
+		{
+			name: "errors past 1pp regress the error rate",
+			base: samplesRun(12, 5, 0.05, gateSpec()), head: samplesRun(13, 5, 0.05, errs),
+			want: map[Metric]Verdict{MetricErrorRate: VerdictRegression, MetricP99: VerdictOK},
+			exit: 1,
+		},
+		{
+			name: "the slowdown reversed is an improvement",
+			base: samplesRun(14, 5, 0.05, slow), head: samplesRun(15, 5, 0.05, gateSpec()),
+			want: map[Metric]Verdict{MetricP99: VerdictImprovement},
+		},
+		{
+			name: "cases on one side only are listed, not errors",
+			base: samplesRun(16, 1, 0, gateSpec(), other), head: samplesRun(17, 1, 0, gateSpec()),
+			want: map[Metric]Verdict{MetricP99: VerdictOK}, onlyBase: 1,
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cmp, err := Compare(tc.base, tc.head, CompareOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var table bytes.Buffer
+			if err := RenderComparison(&table, cmp, FormatTable); err != nil {
+				t.Fatal(err)
+			}
+			for m, want := range tc.want {
+				if got := metricOf(t, cmp, name, m); got.Verdict != want {
+					t.Errorf("%s: verdict %s, want %s (base %v head %v)\n%s", m, got.Verdict, want, got.BaseValues, got.HeadValues, table.String())
+				}
+			}
+			if got := cmp.ExitCode(); got != tc.exit {
+				t.Errorf("exit code %d, want %d\n%s", got, tc.exit, table.String())
+			}
+			if tc.warning != "" && !strings.Contains(table.String(), tc.warning) {
+				t.Errorf("no warning containing %q:\n%s", tc.warning, table.String())
+			}
+			if len(cmp.OnlyBase) != tc.onlyBase || len(cmp.OnlyHead) != tc.onlyHead {
+				t.Errorf("one-sided cases: %d base, %d head; want %d, %d", len(cmp.OnlyBase), len(cmp.OnlyHead), tc.onlyBase, tc.onlyHead)
+			}
+		})
+	}
+}
+
+// TestCompareNoiseNeverFails draws many pairs of same-setup runs with ±10%
+// noise and checks the default thresholds never call one a regression.
+func TestCompareNoiseNeverFails(t *testing.T) {
+	for i := range uint64(40) {
+		for _, n := range []int{1, 5} {
+			base, head := samplesRun(100+2*i, n, 0.10, gateSpec()), samplesRun(101+2*i, n, 0.10, gateSpec())
+			cmp, err := Compare(base, head, CompareOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cmp.Regressed() {
+				var table bytes.Buffer
+				RenderComparison(&table, cmp, FormatTable)
+				t.Fatalf("pair %d with %d samples: same setup called a regression:\n%s", i, n, table.String())
+			}
+		}
+	}
+}
+
+func TestCompareSchemaMismatch(t *testing.T) {
+	base, head := samplesRun(1, 1, 0, gateSpec()), samplesRun(1, 1, 0, gateSpec())
+	head.Schema = "mtlsbench/result/v2"
+	_, err := Compare(base, head, CompareOptions{})
+	var se *SchemaError
+	if !asError(err, &se) {
+		t.Fatalf("err = %v, want *SchemaError", err)
+	}
+}
+
+func TestCompareGolden(t *testing.T) {
+	slow := gateSpec()
+	slow.shiftUs = 3000
+	other := gateSpec()
+	other.keyType = "ed25519"
+	base := samplesRun(20, 5, 0.08, gateSpec(), other)
+	head := samplesRun(21, 5, 0.08, slow)
+	cmp, err := Compare(base, head, CompareOptions{BaseLabel: "base.json", HeadLabel: "head.json"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range CompareFormats {
+		t.Run(string(f), func(t *testing.T) {
+			var buf bytes.Buffer
+			if err := RenderComparison(&buf, cmp, f); err != nil {
+				t.Fatal(err)
+			}
+			golden(t, fmt.Sprintf("compare.%s.golden", f), buf.Bytes())
+		})
+	}
+	// Single samples: the "one sample" caveat.
+	cmp, err = Compare(samplesRun(22, 1, 0.05, gateSpec()), samplesRun(23, 1, 0.05, gateSpec()), CompareOptions{BaseLabel: "base.json", HeadLabel: "head.json"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := RenderComparison(&buf, cmp, FormatTable); err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "compare.one-sample.table.golden", buf.Bytes())
+}
+
+func TestParseThresholds(t *testing.T) {
+	got, err := ParseThresholds("p99=+10%:500us, handshakes_per_s=-5%, p999=off, error_rate=:2pp, client_cpu=15%", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := DefaultThresholds()
+	want[MetricP99] = Threshold{Pct: 10, Abs: 500}
+	want[MetricHandshakesPerS] = Threshold{Pct: 5}
+	want[MetricP999] = Threshold{Off: true}
+	want[MetricErrorRate] = Threshold{Abs: 2}
+	want[MetricClientCPU] = Threshold{Pct: 15}
+	for _, m := range Metrics {
+		if got[m] != want[m] {
+			t.Errorf("%s = %+v, want %+v", m, got[m], want[m])
+		}
+	}
+	for _, bad := range []string{
+		"p99=-10%",             // latency worsens upwards
+		"handshakes_per_s=+5%", // throughput worsens downwards
+		"p98=+10%",             // no such metric
+		"p99=10",               // no % sign
+		"p99",                  // no change
+		"p99=+10%:fast",        // not a duration
+		"error_rate=+10%:lots", // not percentage points
+	} {
+		if _, err := ParseThresholds(bad, nil); err == nil {
+			t.Errorf("ParseThresholds(%q) accepted it", bad)
+		} else if _, ok := err.(*ThresholdError); !ok {
+			t.Errorf("ParseThresholds(%q) error %T, want *ThresholdError", bad, err)
+		}
+	}
+	// Describe writes what ParseThresholds reads.
+	for m, th := range DefaultThresholds() {
+		back, err := ParseThresholds(string(m)+"="+th.Describe(m), Thresholds{})
+		if err != nil || back[m] != th {
+			t.Errorf("%s: Describe %q parsed back as %+v, %v", m, th.Describe(m), back[m], err)
+		}
+	}
+}
+
+func TestMinUTestP(t *testing.T) {
+	for _, tc := range []struct {
+		n    int
+		want float64
+	}{{3, 0.1}, {4, 2.0 / 70}, {5, 2.0 / 252}} {
+		if got := minUTestP(tc.n, tc.n); fmt.Sprintf("%.6f", got) != fmt.Sprintf("%.6f", tc.want) {
+			t.Errorf("minUTestP(%d,%d) = %v, want %v", tc.n, tc.n, got, tc.want)
+		}
+	}
+	if got := samplesForAlpha(0.05); got != 4 {
+		t.Errorf("samplesForAlpha(0.05) = %d, want 4", got)
+	}
+}

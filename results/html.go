@@ -1,0 +1,408 @@
+package results
+
+import (
+	_ "embed"
+	"fmt"
+	"html/template"
+	"io"
+	"math"
+	"strconv"
+	"strings"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg"
+)
+
+// The HTML report is one file that works offline: inline CSS, inline SVG
+// charts, no script, no fonts or images from elsewhere.
+
+//go:embed report.html.tmpl
+var reportTemplateText string
+
+var reportTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
+	"notes": func(title string, notes []htmlNote) any {
+		return struct {
+			Title string
+			Notes []htmlNote
+		}{title, notes}
+	},
+}).Parse(reportTemplateText))
+
+// Chart sizes in the HTML report (points; the stylesheet scales them to
+// the page width).
+const (
+	chartWidth      = 7 * vg.Inch
+	chartHeight     = 3.6 * vg.Inch
+	halfChartWidth  = 5 * vg.Inch
+	halfChartHeight = 3.4 * vg.Inch
+	tsHeight        = 1.7 * vg.Inch
+)
+
+type htmlReport struct {
+	Title, RunLine string
+	Interrupted    bool
+	Rows           []htmlRow
+	Legend         []htmlLegend
+	Failures       []htmlNote
+	Warnings       []htmlNote
+	Errors         []htmlNote
+	Overlays       []htmlChart
+	Bars           []htmlChart
+	Cases          []htmlCase
+	Environment    [][2]string
+	Shards         []htmlShard
+	Tool           string
+}
+
+type htmlRow struct {
+	ID, Name                   string
+	Flags                      []string
+	Rate, P50, P99, P999, Max  string
+	Resumed, Errors            string
+	ClientCPU, TargetCPU       string
+	BytesOut, BytesIn          string
+	Status                     string
+	GeneratorBound, Crosscheck bool
+}
+
+type htmlLegend struct{ Name, Meaning string }
+
+type htmlNote struct{ Case, Text string }
+
+type htmlChart struct {
+	Title string
+	SVG   template.HTML
+}
+
+type htmlCase struct {
+	ID, Name, Key string
+	Repeats       int
+	Params        [][2]string
+	Negotiated    []Negotiated
+	Percentiles   template.HTML
+	Series        template.HTML
+}
+
+type htmlShard struct {
+	Index                 int
+	Host, Start, Duration string
+}
+
+// renderHTML writes the self-contained HTML report.
+func renderHTML(w io.Writer, run *Run, opts RenderOptions) error {
+	report, err := buildHTMLReport(run, opts)
+	if err != nil {
+		return err
+	}
+	if err := reportTemplate.Execute(w, report); err != nil {
+		return fmt.Errorf("results: html: %w", err)
+	}
+	return nil
+}
+
+func buildHTMLReport(run *Run, opts RenderOptions) (*htmlReport, error) {
+	labels, _ := caseLabels(run, false)
+	r := &htmlReport{
+		Title:       opts.title(run),
+		RunLine:     strings.SplitN(runLine(run), "\n", 2)[0],
+		Interrupted: run.Interrupted,
+		Tool:        strings.TrimSpace(run.Tool.Name + " " + run.Tool.Version),
+	}
+	sets := caseSets(run)
+	setIndex := map[string]int{}
+	for i, s := range sets {
+		setIndex[s.key] = i
+	}
+	for i := range run.Cases {
+		c := &run.Cases[i]
+		row := htmlRow{
+			ID: caseAnchor(setIndex[caseKey(c)]), Name: labels[i],
+			Rate: formatRate(c.HandshakesPerS), Resumed: resumedShare(c), Errors: errorCell(c),
+			ClientCPU: "–", TargetCPU: "–", BytesOut: "–", BytesIn: "–", Status: string(c.Status),
+			GeneratorBound: c.GeneratorBound, Crosscheck: c.Status == StatusCrosscheckFailed,
+		}
+		for _, f := range caseFlags(c) {
+			row.Flags = append(row.Flags, flagName(f))
+		}
+		row.P50, row.P99, row.P999 = latencyCells(c)
+		row.Max = "–"
+		if s := handshakeLatency(c); s != nil {
+			row.Max = formatLatencyUs(float64(s.MaxUs))
+		}
+		if c.Counts.OK > 0 {
+			row.ClientCPU = formatShort(c.CPU.ClientUsPerHandshake)
+		}
+		if c.CPU.TargetMeasured && c.Counts.OK > 0 {
+			row.TargetCPU = formatShort(c.CPU.TargetUsPerHandshake)
+		}
+		if c.Counts.Attempted > 0 {
+			row.BytesOut, row.BytesIn = formatBytes(c.Bytes.HandshakeSentMean), formatBytes(c.Bytes.HandshakeReceivedMean)
+		}
+		r.Rows = append(r.Rows, row)
+	}
+	for _, i := range usedFlags(run) {
+		r.Legend = append(r.Legend, htmlLegend{flagLegend[i].name, flagLegend[i].meaning})
+	}
+	failures, warnings, errs := caseNotes(run, labels)
+	r.Failures, r.Warnings, r.Errors = htmlNotes(failures), htmlNotes(warnings), htmlNotes(errs)
+
+	charts, err := buildCharts(run, sets, opts)
+	if err != nil {
+		return nil, err
+	}
+	for _, ch := range charts.overlays {
+		svg, err := svgOf(chartWidth, chartHeight, ch.plot)
+		if err != nil {
+			return nil, err
+		}
+		r.Overlays = append(r.Overlays, htmlChart{Title: ch.title, SVG: template.HTML(svg)})
+	}
+	for _, ch := range charts.bars {
+		svg, err := svgOf(halfChartWidth, barHeight(len(sets)), ch.plot)
+		if err != nil {
+			return nil, err
+		}
+		r.Bars = append(r.Bars, htmlChart{Title: ch.title, SVG: template.HTML(svg)})
+	}
+	for i, s := range sets {
+		hc, err := buildHTMLCase(i, s)
+		if err != nil {
+			return nil, err
+		}
+		r.Cases = append(r.Cases, hc)
+	}
+	r.Environment = environmentRows(run)
+	for _, sh := range run.Shards {
+		r.Shards = append(r.Shards, htmlShard{
+			Index: sh.Index, Host: orDash(sh.Hostname), Start: sh.Start.UTC().Format("2006-01-02 15:04:05 UTC"),
+			Duration: sh.End.Sub(sh.Start).String(),
+		})
+	}
+	return r, nil
+}
+
+func caseAnchor(i int) string { return "case-" + strconv.Itoa(i+1) }
+
+func htmlNotes(notes []note) []htmlNote {
+	out := make([]htmlNote, len(notes))
+	for i, n := range notes {
+		out[i] = htmlNote{n.label, n.text}
+	}
+	return out
+}
+
+// barHeight gives each case a row of the bar charts.
+func barHeight(n int) vg.Length {
+	return vg.Points(70 + 22*float64(n))
+}
+
+type namedPlot struct {
+	title string
+	plot  *plot.Plot
+}
+
+// reportCharts are the charts the HTML and PNG reports share.
+type reportCharts struct {
+	overlays []namedPlot
+	bars     []namedPlot
+}
+
+// buildCharts draws the overlay percentile plots and the bar charts of
+// handshakes/s and CPU per handshake (medians over repeats).
+func buildCharts(run *Run, sets []caseSet, opts RenderOptions) (*reportCharts, error) {
+	groups, err := overlays(sets, opts.GroupBy)
+	if err != nil {
+		return nil, err
+	}
+	charts := &reportCharts{}
+	for _, g := range groups {
+		var curves []curve
+		labels, common := legendLabels(sets, g.sets)
+		for j, label := range labels {
+			h, err := sets[g.sets[j]].histogram(func(l *Latency) *Summary { return l.Handshake })
+			if err != nil {
+				return nil, fmt.Errorf("results: html: %w", err)
+			}
+			curves = append(curves, curve{label: label, hist: h})
+		}
+		title := "Handshake latency: " + g.title
+		if common != "" {
+			title += " (" + common + ")"
+		}
+		p, err := percentilePlot(title, curves)
+		if err != nil {
+			return nil, err
+		}
+		charts.overlays = append(charts.overlays, namedPlot{title, p})
+	}
+	var rates, cpu []bar
+	anyTarget := false
+	names := make([]string, len(sets))
+	for i, s := range sets {
+		names[i] = s.name
+	}
+	names, common, _ := shortenLabels(names)
+	suffix := ""
+	if common != "" {
+		suffix = " (" + common + ")"
+	}
+	for i, s := range sets {
+		rates = append(rates, bar{names[i], []float64{s.median(func(c *Case) float64 { return c.HandshakesPerS })}})
+		cpu = append(cpu, bar{names[i], []float64{
+			s.median(func(c *Case) float64 { return c.CPU.ClientUsPerHandshake }),
+			s.median(func(c *Case) float64 { return c.CPU.TargetUsPerHandshake }),
+		}})
+		for _, c := range s.cases {
+			anyTarget = anyTarget || c.CPU.TargetMeasured
+		}
+	}
+	if len(sets) > 0 {
+		p, err := barPlot("Handshakes per second"+suffix, "handshakes/s", []string{"handshakes/s"}, rates)
+		if err != nil {
+			return nil, err
+		}
+		charts.bars = append(charts.bars, namedPlot{"Handshakes per second", p})
+		series := []string{"client", "target"}
+		if !anyTarget {
+			series = series[:1]
+		}
+		p, err = barPlot("CPU per handshake"+suffix, "CPU µs per handshake", series, cpu)
+		if err != nil {
+			return nil, err
+		}
+		charts.bars = append(charts.bars, namedPlot{"CPU per handshake", p})
+	}
+	return charts, nil
+}
+
+// phases are the latency phases a case's own percentile plot shows.
+var phases = []struct {
+	name string
+	get  func(*Latency) *Summary
+}{
+	{"connect", func(l *Latency) *Summary { return l.Connect }},
+	{"first byte", func(l *Latency) *Summary { return l.FirstByte }},
+	{"verify", func(l *Latency) *Summary { return l.Verify }},
+	{"sign", func(l *Latency) *Summary { return l.Sign }},
+	{"handshake", func(l *Latency) *Summary { return l.Handshake }},
+	{"requests", func(l *Latency) *Summary { return l.Requests }},
+	{"total", func(l *Latency) *Summary { return l.Total }},
+	{"total (uncorrected)", func(l *Latency) *Summary { return l.TotalUncorrected }},
+	{"schedule lag", func(l *Latency) *Summary { return l.ScheduleLag }},
+}
+
+func buildHTMLCase(i int, s caseSet) (htmlCase, error) {
+	first := s.cases[0]
+	hc := htmlCase{ID: caseAnchor(i), Name: s.name, Key: s.key, Repeats: len(s.cases), Negotiated: first.Negotiated}
+	for _, f := range paramFields {
+		v, _ := paramValue(&first.Params, f.name)
+		if v == "" || v == "0" {
+			continue
+		}
+		hc.Params = append(hc.Params, [2]string{f.name, v})
+	}
+	var curves []curve
+	for _, ph := range phases {
+		h, err := s.histogram(ph.get)
+		if err != nil {
+			return hc, fmt.Errorf("results: html: %w", err)
+		}
+		if h != nil && h.TotalCount() > 0 {
+			curves = append(curves, curve{ph.name, h})
+		}
+	}
+	if len(curves) > 0 {
+		title := "Latency by phase"
+		if len(s.cases) > 1 {
+			title += fmt.Sprintf(" (%d repeats merged)", len(s.cases))
+		}
+		p, err := percentilePlot(title, curves)
+		if err != nil {
+			return hc, err
+		}
+		svg, err := svgOf(halfChartWidth, halfChartHeight, p)
+		if err != nil {
+			return hc, err
+		}
+		hc.Percentiles = template.HTML(svg)
+	}
+	series, err := intervalPlots(s)
+	if err != nil {
+		return hc, err
+	}
+	if series != nil {
+		svg, err := svgOf(halfChartWidth, tsHeight, series...)
+		if err != nil {
+			return hc, err
+		}
+		hc.Series = template.HTML(svg)
+	}
+	return hc, nil
+}
+
+// intervalPlots draws a case's interval series: handshakes/s, and p50/p99
+// latency, one line per repeat. Nil when the case has no intervals.
+func intervalPlots(s caseSet) ([]*plot.Plot, error) {
+	var rates, lat []seriesLine
+	window := 0.0
+	for _, c := range s.cases {
+		if len(c.Intervals) < 2 {
+			continue
+		}
+		suffix := ""
+		if len(s.cases) > 1 {
+			suffix = fmt.Sprintf(" #%d", c.Repeat+1)
+		}
+		var r, p50, p99 plotter.XYs
+		for _, iv := range c.Intervals {
+			window = math.Max(window, iv.OffsetS+iv.DurationS)
+			mid := iv.OffsetS + iv.DurationS/2
+			r = append(r, plotter.XY{X: mid, Y: iv.HandshakesPerS})
+			p50 = append(p50, plotter.XY{X: mid, Y: float64(iv.P50Us) / 1000})
+			p99 = append(p99, plotter.XY{X: mid, Y: float64(iv.P99Us) / 1000})
+		}
+		rates = append(rates, seriesLine{"handshakes/s" + suffix, r})
+		lat = append(lat, seriesLine{"p50" + suffix, p50}, seriesLine{"p99" + suffix, p99})
+	}
+	if rates == nil {
+		return nil, nil
+	}
+	rp, err := timePlot("Handshakes per second over time", "handshakes/s", window, rates)
+	if err != nil {
+		return nil, err
+	}
+	lp, err := timePlot("Handshake latency over time", "latency (ms)", window, lat)
+	if err != nil {
+		return nil, err
+	}
+	return []*plot.Plot{rp, lp}, nil
+}
+
+func environmentRows(run *Run) [][2]string {
+	env := run.Environment
+	rows := [][2]string{
+		{"scenario", strings.TrimSpace(run.Scenario.Name + " " + parenthesise(run.Scenario.Source))},
+		{"tool", strings.TrimSpace(run.Tool.Name + " " + run.Tool.Version + " " + parenthesise(run.Tool.GoVersion))},
+		{"host", orDash(env.Hostname)},
+		{"os / arch / kernel", fmt.Sprintf("%s / %s / %s", orDash(env.OS), orDash(env.Arch), orDash(env.Kernel))},
+		{"CPU", fmt.Sprintf("%s, %d cores, GOMAXPROCS %d", orDash(env.CPUModel), env.Cores, env.GOMAXPROCS)},
+	}
+	if env.ClientCPUs != "" || env.TargetCPUs != "" {
+		rows = append(rows, [2]string{"pinning", fmt.Sprintf("client CPUs %s, target CPUs %s", orDash(env.ClientCPUs), orDash(env.TargetCPUs))})
+	}
+	if !run.Start.IsZero() {
+		rows = append(rows, [2]string{"start", run.Start.UTC().Format("2006-01-02 15:04:05 UTC")})
+	}
+	if !run.End.IsZero() {
+		rows = append(rows, [2]string{"end", run.End.UTC().Format("2006-01-02 15:04:05 UTC")})
+	}
+	return rows
+}
+
+func parenthesise(s string) string {
+	if s == "" {
+		return ""
+	}
+	return "(" + s + ")"
+}

@@ -1,0 +1,81 @@
+package results
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func TestWriteReadRoundTrip(t *testing.T) {
+	run := fixtureRun()
+	path := filepath.Join(t.TempDir(), "sub", "result.json")
+	if err := WriteFile(path, run); err != nil {
+		t.Fatal(err)
+	}
+	back, err := ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The encoder indents the embedded scenario spec; compare it compacted.
+	for _, r := range []*Run{run, back} {
+		var buf bytes.Buffer
+		if err := json.Compact(&buf, r.Scenario.Spec); err != nil {
+			t.Fatal(err)
+		}
+		r.Scenario.Spec = buf.Bytes()
+	}
+	if !reflect.DeepEqual(run, back) {
+		t.Errorf("result read back differs from the one written")
+	}
+	var first, second bytes.Buffer
+	if err := Write(&first, run); err != nil {
+		t.Fatal(err)
+	}
+	if err := Write(&second, back); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(first.Bytes(), second.Bytes()) {
+		t.Errorf("writing the read-back result gives different bytes")
+	}
+	info, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Mode().Perm() != 0o644 {
+		t.Errorf("mode %v, want 0644", info.Mode().Perm())
+	}
+}
+
+func TestReadRejects(t *testing.T) {
+	for _, tc := range []struct {
+		name, input, want string
+		schema            bool
+	}{
+		{"unknown schema", `{"schema":"mtlsbench/result/v9","cases":[]}`, `schema "mtlsbench/result/v9"`, true},
+		{"no schema", `{"cases":[]}`, "not an mtlsbench result", true},
+		{"not JSON", `schema: v1`, "not valid JSON", false},
+		{"wrong type", `{"schema":"mtlsbench/result/v1","cases":[{"name":7}]}`, `field "cases.name" has the wrong type`, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Read(strings.NewReader(tc.input), "in.json")
+			var re *ReadError
+			if !errors.As(err, &re) || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want a *ReadError containing %q", err, tc.want)
+			}
+			var se *SchemaError
+			if errors.As(err, &se) != tc.schema {
+				t.Errorf("errors.As(*SchemaError) = %v, want %v", !tc.schema, tc.schema)
+			}
+		})
+	}
+	_, err := ReadFile(filepath.Join(t.TempDir(), "missing.json"))
+	var re *ReadError
+	if !errors.As(err, &re) {
+		t.Errorf("missing file: err = %v, want *ReadError", err)
+	}
+}

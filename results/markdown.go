@@ -1,0 +1,116 @@
+package results
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"strings"
+)
+
+// renderMarkdown writes GitHub-flavoured markdown for a PR comment: a
+// heading, the run line, the case table with full names, and the notes.
+func renderMarkdown(w io.Writer, run *Run, opts RenderOptions) error {
+	labels, _ := caseLabels(run, false)
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "### %s\n\n", mdText(opts.title(run)))
+	fmt.Fprintf(&b, "%s\n\n", mdText(strings.ReplaceAll(runLine(run), "\n", " ")))
+
+	hasTrend := false
+	for i := range run.Cases {
+		hasTrend = hasTrend || len(run.Cases[i].Intervals) > 1
+	}
+	header := []string{"case", "handshakes/s", "p50", "p99", "p99.9", "resumed", "errors", "client CPU µs/hs", "target CPU µs/hs", "bytes out/in per hs"}
+	align := []string{":---", "---:", "---:", "---:", "---:", "---:", ":---", "---:", "---:", "---:"}
+	if hasTrend {
+		header = append(header, "trend (hs/s)")
+		align = append(align, ":---")
+	}
+	mdRow(&b, header)
+	mdRow(&b, align)
+	for i := range run.Cases {
+		c := &run.Cases[i]
+		name := mdCode(labels[i])
+		if flags := caseFlags(c); len(flags) > 0 {
+			var names []string
+			for _, f := range flags {
+				names = append(names, flagName(f))
+			}
+			name += " **⚠ " + strings.Join(names, ", ") + "**"
+		}
+		p50, p99, p999 := latencyCells(c)
+		client, target := "–", "–"
+		if c.Counts.OK > 0 {
+			client = formatRate(c.CPU.ClientUsPerHandshake)
+		}
+		if c.CPU.TargetMeasured && c.Counts.OK > 0 {
+			target = formatRate(c.CPU.TargetUsPerHandshake)
+		}
+		bytesOut := "–"
+		if c.Counts.Attempted > 0 {
+			bytesOut = formatRate(c.Bytes.HandshakeSentMean) + " / " + formatRate(c.Bytes.HandshakeReceivedMean)
+		}
+		row := []string{name, formatRate(c.HandshakesPerS), p50, p99, p999, resumedShare(c), mdText(errorCell(c)), client, target, bytesOut}
+		if hasTrend {
+			row = append(row, sparkline(intervalRates(c), 24))
+		}
+		mdRow(&b, row)
+	}
+	if idx := usedFlags(run); len(idx) > 0 {
+		b.WriteString("\n")
+		for _, i := range idx {
+			fmt.Fprintf(&b, "- **%s**: %s\n", flagLegend[i].name, mdText(flagLegend[i].meaning))
+		}
+	}
+	failures, warnings, errs := caseNotes(run, labels)
+	mdList(&b, "Failures", failures)
+	mdList(&b, "Warnings", warnings)
+	mdList(&b, "Errors", errs)
+	_, err := w.Write(b.Bytes())
+	return err
+}
+
+func mdRow(b *bytes.Buffer, cells []string) {
+	b.WriteString("| ")
+	b.WriteString(strings.Join(cells, " | "))
+	b.WriteString(" |\n")
+}
+
+func mdList(b *bytes.Buffer, title string, notes []note) {
+	if len(notes) == 0 {
+		return
+	}
+	fmt.Fprintf(b, "\n**%s**\n\n", title)
+	for _, n := range notes {
+		fmt.Fprintf(b, "- %s: %s\n", mdCode(n.label), mdText(n.text))
+	}
+}
+
+// mdText makes s safe inside a markdown table cell or list item: one line,
+// no column breaks, no HTML.
+func mdText(s string) string {
+	return strings.NewReplacer("\r", " ", "\n", " ", "|", `\|`, "<", "&lt;", ">", "&gt;").Replace(s)
+}
+
+// mdCode puts s in a code span, choosing a fence longer than any run of
+// backticks inside it.
+func mdCode(s string) string {
+	s = strings.NewReplacer("\r", " ", "\n", " ", "|", `\|`).Replace(s)
+	fence := "`"
+	for strings.Contains(s, fence) {
+		fence += "`"
+	}
+	if strings.HasPrefix(s, "`") || strings.HasSuffix(s, "`") {
+		return fence + " " + s + " " + fence
+	}
+	return fence + s + fence
+}
+
+// flagName is the long name of a one-letter case marker.
+func flagName(flag string) string {
+	for _, l := range flagLegend {
+		if l.flag == flag {
+			return l.name
+		}
+	}
+	return flag
+}

@@ -1,0 +1,137 @@
+package results
+
+import (
+	"bytes"
+	"errors"
+	"image/png"
+	"strings"
+	"testing"
+)
+
+func renderString(t *testing.T, run *Run, f Format, opts RenderOptions) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := Render(&buf, run, f, opts); err != nil {
+		t.Fatalf("Render %s: %v", f, err)
+	}
+	return buf.Bytes()
+}
+
+func TestRenderGolden(t *testing.T) {
+	for _, tc := range []struct {
+		format Format
+		file   string
+	}{
+		{FormatTable, "run.table.golden"},
+		{FormatMarkdown, "run.markdown.golden"},
+		{FormatCSV, "run.csv.golden"},
+		{FormatJSON, "run.json.golden"},
+		{FormatHDRLog, "run.hdrlog.golden"},
+		{FormatHTML, "run.html.golden"},
+	} {
+		t.Run(string(tc.format), func(t *testing.T) {
+			golden(t, tc.file, renderString(t, fixtureRun(), tc.format, RenderOptions{}))
+		})
+	}
+}
+
+func asError[T error](err error, target *T) bool { return errors.As(err, target) }
+
+// TestRenderSparseRuns renders what real runs can produce besides the
+// fixture: no cases, a case where every handshake failed (no latency, no
+// CPU), repeats, a merged result, and explicit plot grouping.
+func TestRenderSparseRuns(t *testing.T) {
+	failed := gateSpec()
+	failed.rate = 0
+	failed.errors = map[string]int64{"unknown_ca": 40}
+	failed.status = StatusFailed
+	failed.failure = "every handshake failed: unknown_ca"
+	failed.noConnect = true
+	failedRun := samplesRun(1, 1, 0, failed)
+
+	merged, err := Merge(shardRun("a", 1, 0, 300), shardRun("b", 2, 0, 310))
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := gateSpec()
+	other.keyType = "rsa2048"
+	other.version = "1.2"
+	for _, tc := range []struct {
+		name string
+		run  *Run
+		opts RenderOptions
+	}{
+		{"no cases", &Run{Schema: Schema}, RenderOptions{}},
+		{"all failed", failedRun, RenderOptions{}},
+		{"repeats", samplesRun(2, 3, 0.1, gateSpec(), other), RenderOptions{}},
+		{"merged", merged, RenderOptions{}},
+		{"grouped", samplesRun(3, 1, 0.1, gateSpec(), other), RenderOptions{GroupBy: []string{"tls_version"}}},
+		{"one plot", samplesRun(3, 1, 0.1, gateSpec(), other), RenderOptions{GroupBy: []string{"none"}}},
+	} {
+		for _, f := range Formats {
+			t.Run(tc.name+"/"+string(f), func(t *testing.T) {
+				var buf bytes.Buffer
+				err := Render(&buf, tc.run, f, tc.opts)
+				if f == FormatPNG && len(tc.run.Cases) == 0 {
+					if err == nil {
+						t.Error("png of no cases: want an error")
+					}
+					return
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+			})
+		}
+	}
+	var buf bytes.Buffer
+	if err := Render(&buf, failedRun, FormatTable, RenderOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"[F]", "every handshake failed", "unknown_ca ×40"} {
+		if !bytes.Contains(buf.Bytes(), []byte(want)) {
+			t.Errorf("failed case table lacks %q:\n%s", want, buf.String())
+		}
+	}
+	if err := Render(&buf, merged, FormatTable, RenderOptions{}); err != nil || !bytes.Contains(buf.Bytes(), []byte("merged from 2 shards")) {
+		t.Errorf("merged table: %v\n%s", err, buf.String())
+	}
+	if err := Render(&buf, failedRun, FormatHTML, RenderOptions{GroupBy: []string{"colour"}}); err == nil {
+		t.Error("unknown group-by parameter accepted")
+	}
+}
+
+// TestPNG checks the PNG decodes and has the documented width. (Its pixels
+// are not golden: rasterising differs across CPU architectures.)
+func TestPNG(t *testing.T) {
+	var buf bytes.Buffer
+	if err := Render(&buf, fixtureRun(), FormatPNG, RenderOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	img, err := png.Decode(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b := img.Bounds(); b.Dx() != 1200 || b.Dy() < 600 {
+		t.Errorf("PNG is %dx%d, want 1200 wide and at least 600 high", b.Dx(), b.Dy())
+	}
+}
+
+func TestParseFormat(t *testing.T) {
+	for _, f := range Formats {
+		if got, err := ParseFormat(string(f)); err != nil || got != f {
+			t.Errorf("ParseFormat(%q) = %q, %v", f, got, err)
+		}
+	}
+	if got, _ := ParseFormat("MD"); got != FormatMarkdown {
+		t.Errorf("ParseFormat(MD) = %q", got)
+	}
+	if _, err := ParseFormat("pdf"); err == nil || !strings.Contains(err.Error(), "table, markdown") {
+		t.Errorf("ParseFormat(pdf) error %v", err)
+	}
+	for path, want := range map[string]Format{"a/r.HTML": FormatHTML, "x.png": FormatPNG, "c.md": FormatMarkdown, "l.hlog": FormatHDRLog} {
+		if got, ok := FormatForPath(path); !ok || got != want {
+			t.Errorf("FormatForPath(%q) = %q, %v", path, got, ok)
+		}
+	}
+}

@@ -1,0 +1,251 @@
+package results
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/olekukonko/tablewriter"
+	"github.com/olekukonko/tablewriter/renderer"
+	"github.com/olekukonko/tablewriter/tw"
+)
+
+// tableHeader is the text table's header; tableAligns its alignment.
+var (
+	tableHeader = []string{"case", "hs/s", "p50", "p99", "p99.9", "resumed", "errors", "cpu µs c/t", "bytes out/in"}
+	tableAligns = []tw.Align{tw.AlignLeft, tw.AlignRight, tw.AlignRight, tw.AlignRight, tw.AlignRight, tw.AlignRight, tw.AlignLeft, tw.AlignRight, tw.AlignRight}
+)
+
+// renderTable writes the terminal table: a line about the run, one row per
+// case, then the notes a reader needs to trust the figures (markers,
+// trends, errors, warnings).
+func renderTable(w io.Writer, run *Run, opts RenderOptions) error {
+	labels, _ := caseLabels(run, false)
+	var out bytes.Buffer
+	fmt.Fprintln(&out, runLine(run))
+
+	table, err := caseTable(run, labels)
+	if err != nil {
+		return err
+	}
+	common := ""
+	if maxLineWidth(table) > opts.width() {
+		if short, words := caseLabels(run, true); words != "" {
+			labels, common = short, words
+			if table, err = caseTable(run, labels); err != nil {
+				return err
+			}
+		}
+	}
+	out.Write(table)
+	if common != "" {
+		fmt.Fprintf(&out, "Every case name above also has %q.\n", common)
+	}
+	writeTextNotes(&out, run, labels)
+	_, err = w.Write(out.Bytes())
+	return err
+}
+
+func caseTable(run *Run, labels []string) ([]byte, error) {
+	var buf bytes.Buffer
+	table := tablewriter.NewTable(&buf,
+		tablewriter.WithRenderer(renderer.NewBlueprint(tw.Rendition{
+			Borders: tw.BorderNone,
+			Symbols: tw.NewSymbols(tw.StyleLight),
+			Settings: tw.Settings{
+				Separators: tw.Separators{BetweenColumns: tw.Off},
+				Lines:      tw.Lines{ShowHeaderLine: tw.On},
+			},
+		})),
+		tablewriter.WithHeaderAutoFormat(tw.Off),
+		tablewriter.WithHeaderAlignmentConfig(tw.CellAlignment{PerColumn: tableAligns}),
+		tablewriter.WithRowAlignmentConfig(tw.CellAlignment{PerColumn: tableAligns}),
+		tablewriter.WithRowAutoWrap(tw.WrapNone),
+	)
+	table.Header(tableHeader)
+	for i := range run.Cases {
+		c := &run.Cases[i]
+		name := labels[i]
+		if flags := caseFlags(c); len(flags) > 0 {
+			name += " [" + strings.Join(flags, "") + "]"
+		}
+		p50, p99, p999 := latencyCells(c)
+		if err := table.Append([]string{
+			name, formatRate(c.HandshakesPerS), p50, p99, p999,
+			resumedShare(c), errorCell(c), cpuCell(c), bytesCell(c),
+		}); err != nil {
+			return nil, fmt.Errorf("results: table: %w", err)
+		}
+	}
+	if err := table.Render(); err != nil {
+		return nil, fmt.Errorf("results: table: %w", err)
+	}
+	return trimLineEnds(buf.Bytes()), nil
+}
+
+// trimLineEnds drops the spaces the table pads its last column with.
+func trimLineEnds(text []byte) []byte {
+	lines := bytes.Split(text, []byte("\n"))
+	for i, l := range lines {
+		lines[i] = bytes.TrimRight(l, " ")
+	}
+	return bytes.Join(lines, []byte("\n"))
+}
+
+// textWidth is the terminal width of s. Every glyph the renderers use
+// (µ, –, ×, the box and block characters) is one column wide, so counting
+// runes is exact here.
+func textWidth(s string) int { return utf8.RuneCountInString(s) }
+
+func maxLineWidth(text []byte) int {
+	widest := 0
+	for _, line := range strings.Split(string(text), "\n") {
+		widest = max(widest, textWidth(line))
+	}
+	return widest
+}
+
+// runLine is the one line that says what was run, where and when.
+func runLine(run *Run) string {
+	parts := []string{}
+	if run.Scenario.Name != "" {
+		parts = append(parts, "scenario "+run.Scenario.Name)
+	}
+	parts = append(parts, plural(len(run.Cases), "case"))
+	if !run.Start.IsZero() {
+		parts = append(parts, run.Start.UTC().Format("2006-01-02 15:04 UTC"))
+		if !run.End.IsZero() {
+			parts = append(parts, run.End.Sub(run.Start).Round(time.Second).String())
+		}
+	}
+	if len(run.Shards) > 0 {
+		parts = append(parts, fmt.Sprintf("merged from %d shards", len(run.Shards)))
+	} else if env := environmentLine(run.Environment); env != "" {
+		parts = append(parts, env)
+	}
+	if run.Tool.Version != "" {
+		parts = append(parts, run.Tool.Name+" "+run.Tool.Version)
+	}
+	line := strings.Join(parts, " · ")
+	if run.Interrupted {
+		line += "\nINTERRUPTED: the run was stopped; only the cases that ran are shown."
+	}
+	return line
+}
+
+func environmentLine(env Environment) string {
+	var parts []string
+	if env.CPUModel != "" {
+		parts = append(parts, env.CPUModel)
+	}
+	if env.Cores > 0 {
+		parts = append(parts, plural(env.Cores, "core"))
+	}
+	if env.ClientCPUs != "" || env.TargetCPUs != "" {
+		parts = append(parts, fmt.Sprintf("pinned client %s target %s", orDash(env.ClientCPUs), orDash(env.TargetCPUs)))
+	}
+	return strings.Join(parts, ", ")
+}
+
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "–"
+	}
+	return s
+}
+
+// note is one remark about one case, as the text and markdown renderers
+// list them under the table.
+type note struct {
+	label string
+	text  string
+}
+
+// caseNotes collects what a reader must know besides the figures: why a
+// case failed, its warnings, and an example of each error class (most
+// frequent first).
+func caseNotes(run *Run, labels []string) (failures, warnings, errs []note) {
+	for i := range run.Cases {
+		c := &run.Cases[i]
+		if c.Failure != "" {
+			failures = append(failures, note{labels[i], string(c.Status) + ": " + c.Failure})
+		}
+		for _, w := range c.Warnings {
+			warnings = append(warnings, note{labels[i], w})
+		}
+		for _, class := range errorClassesByCount(c.Errors) {
+			text := fmt.Sprintf("%s ×%d (%s of attempts)", class, c.Errors[class], formatPercent(c.Errors[class], c.Counts.Attempted))
+			if ex := c.ErrorExamples[class]; ex != "" {
+				text += ": " + ex
+			}
+			errs = append(errs, note{labels[i], text})
+		}
+	}
+	return failures, warnings, errs
+}
+
+// usedFlags lists the markers that appear in the run, in legend order.
+func usedFlags(run *Run) []int {
+	used := map[string]bool{}
+	for i := range run.Cases {
+		for _, f := range caseFlags(&run.Cases[i]) {
+			used[f] = true
+		}
+	}
+	var idx []int
+	for i, l := range flagLegend {
+		if used[l.flag] {
+			idx = append(idx, i)
+		}
+	}
+	return idx
+}
+
+func writeTextNotes(w io.Writer, run *Run, labels []string) {
+	for _, i := range usedFlags(run) {
+		fmt.Fprintf(w, "[%s] %s: %s\n", flagLegend[i].flag, flagLegend[i].name, flagLegend[i].meaning)
+	}
+	width := 0
+	for i := range run.Cases {
+		if len(run.Cases[i].Intervals) > 1 {
+			width = max(width, textWidth(labels[i]))
+		}
+	}
+	if width > 0 {
+		fmt.Fprintln(w, "\nHandshakes/s per interval:")
+		for i := range run.Cases {
+			c := &run.Cases[i]
+			if len(c.Intervals) < 2 {
+				continue
+			}
+			rates := intervalRates(c)
+			lo, hi := minMax(rates)
+			pad := strings.Repeat(" ", width-textWidth(labels[i]))
+			fmt.Fprintf(w, "  %s%s  %s  %s–%s\n", labels[i], pad, sparkline(rates, 32), formatRate(lo), formatRate(hi))
+		}
+	}
+	failures, warnings, errs := caseNotes(run, labels)
+	writeTextList(w, "Failures", failures)
+	writeTextList(w, "Warnings", warnings)
+	writeTextList(w, "Errors", errs)
+}
+
+func writeTextList(w io.Writer, title string, notes []note) {
+	if len(notes) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "\n%s:\n", title)
+	for _, n := range notes {
+		fmt.Fprintf(w, "  %s: %s\n", n.label, n.text)
+	}
+}

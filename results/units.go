@@ -1,0 +1,360 @@
+package results
+
+import (
+	"fmt"
+	"math"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// This file holds how figures are written for people: latencies with their
+// unit, rates without false precision, and the small text helpers the
+// renderers share.
+
+// formatLatencyUs writes a latency in microseconds with three significant
+// digits and a unit chosen so that it stays within six characters:
+// 850µs, 1.23ms, 12.3ms, 123ms, 1.23s.
+func formatLatencyUs(us float64) string {
+	switch {
+	case us < 0 || math.IsNaN(us):
+		return "–"
+	case us < 1000:
+		return strconv.FormatFloat(math.Round(us), 'f', 0, 64) + "µs"
+	case us < 10_000:
+		return strconv.FormatFloat(us/1000, 'f', 2, 64) + "ms"
+	case us < 100_000:
+		return strconv.FormatFloat(us/1000, 'f', 1, 64) + "ms"
+	case us < 1_000_000:
+		return strconv.FormatFloat(us/1000, 'f', 0, 64) + "ms"
+	case us < 10_000_000:
+		return strconv.FormatFloat(us/1e6, 'f', 2, 64) + "s"
+	default:
+		return strconv.FormatFloat(us/1e6, 'f', 1, 64) + "s"
+	}
+}
+
+// formatRate writes a rate or other positive figure with the precision it
+// deserves: 4213, 98.4, 7.25.
+func formatRate(v float64) string {
+	switch {
+	case math.IsNaN(v) || math.IsInf(v, 0):
+		return "–"
+	case v == 0:
+		return "0"
+	case math.Abs(v) >= 100:
+		return strconv.FormatFloat(v, 'f', 0, 64)
+	case math.Abs(v) >= 10:
+		return strconv.FormatFloat(v, 'f', 1, 64)
+	default:
+		return strconv.FormatFloat(v, 'f', 2, 64)
+	}
+}
+
+// formatShort writes a figure in at most five characters: 950, 4.2k, 12k,
+// 1.3M. Used where a column must stay narrow.
+func formatShort(v float64) string {
+	abs := math.Abs(v)
+	switch {
+	case abs < 10:
+		return strconv.FormatFloat(v, 'f', 1, 64)
+	case abs < 1000:
+		return strconv.FormatFloat(v, 'f', 0, 64)
+	case abs < 10_000:
+		return strconv.FormatFloat(v/1000, 'f', 1, 64) + "k"
+	case abs < 1_000_000:
+		return strconv.FormatFloat(v/1000, 'f', 0, 64) + "k"
+	default:
+		return strconv.FormatFloat(v/1e6, 'f', 1, 64) + "M"
+	}
+}
+
+// formatPercent writes part/whole as a percentage: 0%, 0.05%, 99.9%, 100%.
+// It never rounds a non-zero share to 0% or a partial one to 100%.
+func formatPercent(part, whole int64) string {
+	if whole <= 0 {
+		return "–"
+	}
+	if part == 0 {
+		return "0%"
+	}
+	if part == whole {
+		return "100%"
+	}
+	p := 100 * float64(part) / float64(whole)
+	switch {
+	case p < 0.01:
+		return "<0.01%"
+	case p < 1:
+		return strconv.FormatFloat(p, 'f', 2, 64) + "%"
+	case p > 99.9:
+		return ">99.9%"
+	default:
+		return strconv.FormatFloat(p, 'f', 1, 64) + "%"
+	}
+}
+
+// topError returns the most frequent error class (ties by name, so the
+// choice does not depend on map order) and its count.
+func topError(errs map[string]int64) (class string, count int64) {
+	for _, name := range sortedKeys(errs) {
+		if errs[name] > count {
+			class, count = name, errs[name]
+		}
+	}
+	return class, count
+}
+
+// errorClassesByCount lists the error classes, most frequent first.
+func errorClassesByCount(errs map[string]int64) []string {
+	names := sortedKeys(errs)
+	sort.SliceStable(names, func(i, j int) bool { return errs[names[i]] > errs[names[j]] })
+	return names
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// sparkBlocks are the eight heights of a sparkline.
+var sparkBlocks = []rune("▁▂▃▄▅▆▇█")
+
+// sparkline draws values as at most width block characters, averaging
+// neighbours when there are more values than characters. The lowest value
+// maps to the lowest block and the highest to the highest; a flat series
+// is drawn at mid height.
+func sparkline(values []float64, width int) string {
+	if len(values) == 0 || width <= 0 {
+		return ""
+	}
+	if len(values) > width {
+		buckets := make([]float64, width)
+		for i := range buckets {
+			lo := i * len(values) / width
+			hi := (i + 1) * len(values) / width
+			var sum float64
+			for _, v := range values[lo:hi] {
+				sum += v
+			}
+			buckets[i] = sum / float64(hi-lo)
+		}
+		values = buckets
+	}
+	lo, hi := values[0], values[0]
+	for _, v := range values {
+		lo, hi = math.Min(lo, v), math.Max(hi, v)
+	}
+	var b strings.Builder
+	for _, v := range values {
+		idx := len(sparkBlocks) / 2
+		if hi > lo {
+			idx = int(math.Round((v - lo) / (hi - lo) * float64(len(sparkBlocks)-1)))
+		}
+		b.WriteRune(sparkBlocks[idx])
+	}
+	return b.String()
+}
+
+// caseLabels names each case for a table row: its name, with "#N" (the
+// 1-based repeat) when the run repeats cases under one name. With shorten,
+// the words every name shares are dropped first (see shortenLabels) and
+// returned as common.
+func caseLabels(run *Run, shorten bool) (labels []string, common string) {
+	seen := map[string]int{}
+	var distinct []string
+	for _, c := range run.Cases {
+		if seen[c.Name] == 0 {
+			distinct = append(distinct, c.Name)
+		}
+		seen[c.Name]++
+	}
+	short := map[string]string{}
+	if shorten {
+		if names, words, ok := shortenLabels(distinct); ok {
+			common = words
+			for i, n := range distinct {
+				short[n] = names[i]
+			}
+		}
+	}
+	labels = make([]string, len(run.Cases))
+	for i, c := range run.Cases {
+		labels[i] = c.Name
+		if s, ok := short[c.Name]; ok {
+			labels[i] = s
+		}
+		if seen[c.Name] > 1 {
+			labels[i] = fmt.Sprintf("%s #%d", labels[i], c.Repeat+1)
+		}
+	}
+	return labels, common
+}
+
+// shortenLabels drops the dash-separated words every label shares ("ecdsa",
+// "p256", "x25519" when only the TLS version and resumption vary) and
+// returns the shortened labels and the dropped words in their first order.
+// ok is false when shortening would leave a label empty or two alike.
+func shortenLabels(labels []string) (short []string, common string, ok bool) {
+	if len(labels) < 2 {
+		return labels, "", false
+	}
+	count := map[string]int{}
+	for _, l := range labels {
+		seen := map[string]bool{}
+		for _, w := range strings.Split(l, "-") {
+			if !seen[w] {
+				seen[w] = true
+				count[w]++
+			}
+		}
+	}
+	var commonWords []string
+	short = make([]string, len(labels))
+	unique := map[string]bool{}
+	for i, l := range labels {
+		var kept []string
+		for _, w := range strings.Split(l, "-") {
+			if count[w] == len(labels) {
+				if i == 0 {
+					commonWords = append(commonWords, w)
+				}
+				continue
+			}
+			kept = append(kept, w)
+		}
+		short[i] = strings.Join(kept, "-")
+		if short[i] == "" || strings.HasPrefix(short[i], " ") || unique[short[i]] {
+			return labels, "", false
+		}
+		unique[short[i]] = true
+	}
+	if len(commonWords) == 0 {
+		return labels, "", false
+	}
+	return short, strings.Join(commonWords, "-"), true
+}
+
+// caseFlags returns the one-letter markers of a case's conditions, shown
+// after its name (see flagLegend).
+func caseFlags(c *Case) []string {
+	var flags []string
+	switch c.Status {
+	case StatusFailed:
+		flags = append(flags, "F")
+	case StatusCrosscheckFailed:
+		flags = append(flags, "X")
+	case StatusInterrupted:
+		flags = append(flags, "I")
+	}
+	if c.GeneratorBound {
+		flags = append(flags, "G")
+	}
+	if c.Acceptance == AcceptanceUnconfirmed {
+		flags = append(flags, "U")
+	}
+	return flags
+}
+
+// flagLegend explains each marker caseFlags can return.
+var flagLegend = []struct{ flag, name, meaning string }{
+	{"F", "failed", "the case failed its own checks; see Failures"},
+	{"X", "crosscheck_failed", "the target's own counts disagree with the client's; see Failures"},
+	{"I", "interrupted", "the figures cover only the part that ran"},
+	{"G", "generator_bound", "the generator was CPU-saturated: the figures describe the generator, not the target"},
+	{"U", "acceptance unconfirmed", "a TLS 1.3 client certificate rejected after Finished could have counted as a success"},
+}
+
+// resumedShare is the resumed handshakes' share of successful ones.
+func resumedShare(c *Case) string {
+	return formatPercent(c.Counts.Resumed, c.Counts.OK)
+}
+
+// errorCell summarises a case's errors: "0", "12 unknown_ca", "40 io+2".
+func errorCell(c *Case) string {
+	if c.Counts.Errors == 0 && len(c.Errors) == 0 {
+		return "0"
+	}
+	class, _ := topError(c.Errors)
+	cell := strconv.FormatInt(c.Counts.Errors, 10)
+	if class != "" {
+		cell += " " + class
+		if len(c.Errors) > 1 {
+			cell += fmt.Sprintf("+%d", len(c.Errors)-1)
+		}
+	}
+	return cell
+}
+
+// cpuCell writes client and target CPU µs per handshake as "212/340",
+// with "–" for a side that was not measured.
+func cpuCell(c *Case) string {
+	client := "–"
+	if c.Counts.OK > 0 {
+		client = formatShort(c.CPU.ClientUsPerHandshake)
+	}
+	target := "–"
+	if c.CPU.TargetMeasured && c.Counts.OK > 0 {
+		target = formatShort(c.CPU.TargetUsPerHandshake)
+	}
+	return client + "/" + target
+}
+
+// bytesCell writes mean bytes sent and received per handshake as
+// "1534/2876".
+func bytesCell(c *Case) string {
+	if c.Counts.Attempted == 0 {
+		return "–"
+	}
+	return formatBytes(c.Bytes.HandshakeSentMean) + "/" + formatBytes(c.Bytes.HandshakeReceivedMean)
+}
+
+// handshakeLatency returns the case's handshake summary, or nil when it has
+// no handshake latencies.
+func handshakeLatency(c *Case) *Summary {
+	if c.Latency.Handshake == nil || c.Latency.Handshake.Count == 0 {
+		return nil
+	}
+	return c.Latency.Handshake
+}
+
+// latencyCells returns p50, p99 and p99.9 of the handshake latency.
+func latencyCells(c *Case) (p50, p99, p999 string) {
+	s := handshakeLatency(c)
+	if s == nil {
+		return "–", "–", "–"
+	}
+	return formatLatencyUs(float64(s.P50Us)), formatLatencyUs(float64(s.P99Us)), formatLatencyUs(float64(s.P999Us))
+}
+
+// intervalRates is the handshakes/s series of a case's intervals.
+func intervalRates(c *Case) []float64 {
+	rates := make([]float64, len(c.Intervals))
+	for i, iv := range c.Intervals {
+		rates[i] = iv.HandshakesPerS
+	}
+	return rates
+}
+
+func minMax(values []float64) (lo, hi float64) {
+	if len(values) == 0 {
+		return 0, 0
+	}
+	lo, hi = values[0], values[0]
+	for _, v := range values[1:] {
+		lo, hi = math.Min(lo, v), math.Max(hi, v)
+	}
+	return lo, hi
+}
+
+// formatBytes writes a byte count exactly up to 99999, shortened above.
+func formatBytes(v float64) string {
+	if v < 100_000 {
+		return strconv.FormatFloat(math.Round(v), 'f', 0, 64)
+	}
+	return formatShort(v)
+}
