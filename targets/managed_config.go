@@ -73,8 +73,9 @@ func managedConfig(kind Kind, cfg Config) (Config, error) {
 		}
 	}
 	if len(c.CipherSuites) > 0 && usable == 0 && c.MinVersion == tls.VersionTLS12 {
-		return c, bad("none of the TLS 1.2 cipher suites works with the server's %s key (they need %s keys)",
-			c.Identity.KeyType(), tlsparams.SuiteName(c.CipherSuites[0]))
+		need, _ := tlsparams.SuiteByID(c.CipherSuites[0])
+		return c, bad("none of the TLS 1.2 cipher suites works with the server's %s key (%s needs %s keys)",
+			c.Identity.KeyType(), need.Name, need.Auth)
 	}
 	for _, id := range c.CipherSuitesTLS13 {
 		s, ok := tlsparams.SuiteByID(id)
