@@ -238,8 +238,10 @@ func (m *Managed) startProcess() error {
 		// group's ID, and a terminal's Ctrl-C reaches only the harness,
 		// which stops the server itself.
 		Setpgid: true,
-		// If the harness dies without Close, the server does not outlive it.
-		Pdeathsig: syscall.SIGKILL,
+		// If the harness dies without Close, the server gets its stop
+		// signal: the one it handles by stopping its workers too (nginx
+		// workers outlive a master killed outright).
+		Pdeathsig: m.plan.stop,
 	}
 	var set *unix.CPUSet
 	if m.cfg.CPUs != "" {

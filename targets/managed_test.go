@@ -408,6 +408,69 @@ func managedIntegration(t *testing.T, kind Kind) {
 		managedCheckCounts(t, m, before, c.seen)
 	})
 
+	t.Run("ConcurrentLoad", func(t *testing.T) {
+		// Several clients at once, as under load: workers (or threads)
+		// write the log concurrently, and the snapshot right after the last
+		// close must still hold every connection.
+		m := managedTestStart(t, kind, managedTestConfig(t))
+		before := managedSnapshot(t, m)
+		cpuBefore, err := procstat.TreeCPU(m.PIDs()[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		const clients, perClient = 4, 40
+		seen := make([]Counts, clients)
+		errs := make(chan error, clients)
+		var wg sync.WaitGroup
+		for i := range clients {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				c := newManagedTestClient(t, m)
+				cache := newManagedTicketCache()
+				v := []uint16{tls.VersionTLS12, tls.VersionTLS13}[i%2]
+				for range perClient {
+					out := c.connect(c.config(v, cache, false), ModeHandshake, 0, true)
+					if out.err != nil {
+						errs <- out.err
+						return
+					}
+					c.seen.managedAdd(managedRecord{version: tlsparams.VersionString(out.state.Version),
+						cipher: tlsparams.SuiteName(out.state.CipherSuite), resumed: out.state.DidResume})
+				}
+				seen[i] = c.seen
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Fatalf("connection failed: %v", err)
+		}
+		var total Counts
+		for _, s := range seen {
+			total.Handshakes += s.Handshakes
+			total.Resumed += s.Resumed
+			for k, v := range s.Versions {
+				managedAddCount(&total.Versions, k, v)
+			}
+			for k, v := range s.Ciphers {
+				managedAddCount(&total.Ciphers, k, v)
+			}
+		}
+		if total.Resumed < clients*(perClient-1) {
+			t.Errorf("only %d of %d handshakes resumed", total.Resumed, total.Handshakes)
+		}
+		managedCheckCounts(t, m, before, total)
+		cpuAfter, err := procstat.TreeCPU(m.PIDs()[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("%s: %d handshakes, server CPU %s (its whole process tree)", kind, total.Handshakes, cpuAfter-cpuBefore)
+		if cpuAfter <= cpuBefore {
+			t.Errorf("the server's process tree used no CPU for %d handshakes: PIDs() does not lead to the workers", total.Handshakes)
+		}
+	})
+
 	t.Run("PinnedAndClosed", func(t *testing.T) {
 		cpu := strconv.Itoa(runtime.NumCPU() - 1)
 		cfg := managedTestConfig(t)
@@ -479,4 +542,12 @@ func managedIntegration(t *testing.T, kind Kind) {
 		}
 		t.Logf("the error reads: %v", err)
 	})
+}
+
+// managedAddCount adds n to (*m)[k], making the map if needed.
+func managedAddCount(m *map[string]int64, k string, n int64) {
+	if *m == nil {
+		*m = map[string]int64{}
+	}
+	(*m)[k] += n
 }
