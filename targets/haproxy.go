@@ -31,12 +31,13 @@ type haproxyServer struct {
 
 // haproxyLogFormat and haproxyErrorFormat are the log lines:
 //
-//	mtlsbench/1 ok  SNI PROTOCOL CIPHER RESUMED VERIFY FIRST
+//	mtlsbench/1 ok  SNI PROTOCOL CIPHER RESUMED VERIFY FIRST STATUS
 //	mtlsbench/1 err SNI PROTOCOL CIPHER RESUMED FC_ERR C_ERR CA_ERR SSL_ERR_STR...
 //
-// FIRST is 1 on a connection's first request (always 1 in tcp mode).
+// FIRST is 1 on a connection's first request (always 1 in tcp mode);
+// STATUS the HTTP status (-1 in tcp mode).
 const (
-	haproxyLogFormat   = `mtlsbench/1 ok %%[ssl_fc_sni] %%[ssl_fc_protocol] %%[ssl_fc_cipher] %%[ssl_fc_is_resumed] %%[ssl_c_verify] %s`
+	haproxyLogFormat   = `mtlsbench/1 ok %%[ssl_fc_sni] %%[ssl_fc_protocol] %%[ssl_fc_cipher] %%[ssl_fc_is_resumed] %%[ssl_c_verify] %s %%ST`
 	haproxyErrorFormat = `mtlsbench/1 err %[ssl_fc_sni] %[ssl_fc_protocol] %[ssl_fc_cipher] %[ssl_fc_is_resumed] %[fc_err] %[ssl_c_err] %[ssl_c_ca_err] %[ssl_fc_err_str]`
 )
 
@@ -153,7 +154,7 @@ func (s *haproxyServer) parse(line string) {
 	rec := managedRecord{version: managedProtocol(f[3]), cipher: managedCipher(f[4]), resumed: f[5] == "1"}
 	switch f[1] {
 	case "ok":
-		if s.http {
+		if s.http && len(f) > 8 && f[8] == "200" {
 			s.seen.Requests++
 		}
 		if f[7] == "1" {

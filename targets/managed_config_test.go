@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mtlsbench/mtlsbench/internal/tlsparams"
 	"github.com/mtlsbench/mtlsbench/pki"
 )
 
@@ -273,6 +274,24 @@ func TestCapabilitiesOnThisMachine(t *testing.T) {
 			pq := slices.Contains(c.Groups, "x25519mlkem768")
 			if pq != managedOpenSSLAtLeast(c.Library, 3, 5) {
 				t.Errorf("%s: ML-KEM offered=%v does not fit %s", kind, pq, c.Library)
+			}
+			if len(c.MissingGroups) == 0 {
+				return
+			}
+			// A case with a group the library lacks is refused before the
+			// server is started.
+			missing, err := tlsparams.ParseGroup(c.MissingGroups[0])
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg := managedTestConfig(t)
+			cfg.Groups = []tls.CurveID{missing.ID}
+			_, err = StartManaged(t.Context(), kind, cfg)
+			var unsupported *UnsupportedError
+			if !errors.As(err, &unsupported) || !strings.Contains(err.Error(), c.Library) {
+				t.Errorf("start with %s: %v, want an *UnsupportedError naming %s", missing.Name, err, c.Library)
+			} else {
+				t.Logf("refused: %v", err)
 			}
 		})
 	}

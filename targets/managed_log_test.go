@@ -82,9 +82,9 @@ func TestNginxParseHTTP(t *testing.T) {
 func TestHAProxyParse(t *testing.T) {
 	tcp := &haproxyServer{}
 	for _, line := range []string{
-		`mtlsbench/1 ok - TLSv1.2 ECDHE-ECDSA-AES256-GCM-SHA384 0 0 1`,
-		`mtlsbench/1 ok - TLSv1.2 ECDHE-ECDSA-AES256-GCM-SHA384 1 0 1`,
-		`mtlsbench/1 ok localhost TLSv1.3 TLS_AES_256_GCM_SHA384 1 0 1`,
+		`mtlsbench/1 ok - TLSv1.2 ECDHE-ECDSA-AES256-GCM-SHA384 0 0 1 -1`,
+		`mtlsbench/1 ok - TLSv1.2 ECDHE-ECDSA-AES256-GCM-SHA384 1 0 1 -1`,
+		`mtlsbench/1 ok localhost TLSv1.3 TLS_AES_256_GCM_SHA384 1 0 1 -1`,
 		// certificate from another CA, TLS 1.2 and 1.3
 		`mtlsbench/1 err - TLSv1.2 (NONE) 0 31 20 0 error:0A000086:SSL routines::certificate verify failed`,
 		`mtlsbench/1 err - TLSv1.3 TLS_AES_256_GCM_SHA384 0 31 20 0 error:0A000086:SSL routines::certificate verify failed`,
@@ -112,8 +112,10 @@ func TestHAProxyParse(t *testing.T) {
 	http := &haproxyServer{http: true}
 	for _, line := range []string{
 		// two requests on one connection: the first carries the session mark
-		`mtlsbench/1 ok - TLSv1.3 TLS_CHACHA20_POLY1305_SHA256 0 0 1`,
-		`mtlsbench/1 ok - TLSv1.3 TLS_CHACHA20_POLY1305_SHA256 0 0 -`,
+		`mtlsbench/1 ok - TLSv1.3 TLS_CHACHA20_POLY1305_SHA256 0 0 1 200`,
+		`mtlsbench/1 ok - TLSv1.3 TLS_CHACHA20_POLY1305_SHA256 0 0 - 200`,
+		// a malformed request HAProxy answered itself: not one of ours
+		`mtlsbench/1 ok - TLSv1.3 TLS_CHACHA20_POLY1305_SHA256 0 0 - 400`,
 		// a connection that completed its handshake and sent no request
 		`mtlsbench/1 err - TLSv1.3 TLS_CHACHA20_POLY1305_SHA256 1 0 0 0 -`,
 	} {
