@@ -65,8 +65,12 @@ type managedPlan struct {
 	args []string
 	// stop is the signal asking the server to exit at once.
 	stop syscall.Signal
-	// logs are files whose last lines explain a failure, most telling first.
+	// logs are the files of the server's error output; their last lines,
+	// taken in this order, explain a failure.
 	logs []string
+	// quote, when set, picks the lines worth quoting (nginx's error log at
+	// level info has a line for every connection).
+	quote func(line string) bool
 	// probeCert, when set, is presented by the ready probe, which must then
 	// complete a handshake (the server trusts its issuer, see openssl.go).
 	probeCert *tls.Certificate
@@ -414,7 +418,8 @@ func (m *Managed) PIDs() []int { return []int{m.pid} }
 // the harness's ready and statistics probes. Log-based servers write a line
 // when a connection ends, so Counts first waits (up to a few seconds) until
 // the log has been quiet for a moment: a snapshot taken after the load is
-// then complete. Take the difference of two snapshots for a window.
+// then complete (while load runs, it returns within a few seconds with the
+// log as it stands). Take the difference of two snapshots for a window.
 func (m *Managed) Counts(ctx context.Context) (Counts, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -484,7 +489,7 @@ func (m *Managed) logTail(n int) []string {
 			continue
 		}
 		for _, line := range strings.Split(string(data), "\n") {
-			if line = strings.TrimSpace(line); line != "" {
+			if line = strings.TrimSpace(line); line != "" && (m.plan.quote == nil || m.plan.quote(line)) {
 				out = append(out, line)
 			}
 		}

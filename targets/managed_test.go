@@ -23,6 +23,7 @@ import (
 	"github.com/mtlsbench/mtlsbench/internal/procstat"
 	"github.com/mtlsbench/mtlsbench/internal/tlsparams"
 	"github.com/mtlsbench/mtlsbench/pki"
+	"golang.org/x/sys/unix"
 )
 
 // The integration tests here run every managed server through the same
@@ -472,7 +473,7 @@ func managedIntegration(t *testing.T, kind Kind) {
 	})
 
 	t.Run("PinnedAndClosed", func(t *testing.T) {
-		cpu := strconv.Itoa(runtime.NumCPU() - 1)
+		cpu := managedLastCPU(t)
 		cfg := managedTestConfig(t)
 		cfg.CPUs = cpu
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -550,4 +551,19 @@ func managedAddCount(m *map[string]int64, k string, n int64) {
 		*m = map[string]int64{}
 	}
 	(*m)[k] += n
+}
+
+// managedLastCPU is the highest CPU this test may run on, as a CPU list.
+func managedLastCPU(t *testing.T) string {
+	var set unix.CPUSet
+	if err := unix.SchedGetaffinity(0, &set); err != nil {
+		t.Fatal(err)
+	}
+	for cpu := runtime.NumCPU() - 1; cpu >= 0; cpu-- {
+		if set.IsSet(cpu) {
+			return strconv.Itoa(cpu)
+		}
+	}
+	t.Fatal("this process may run on no CPU")
+	return ""
 }

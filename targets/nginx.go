@@ -180,9 +180,21 @@ func (s *nginxServer) configure(dir string, cfg Config, addr string, bin managed
 		args: []string{"-p", dir + "/", "-c", confPath, "-e", filepath.Join(dir, "error.log")},
 		// SIGTERM is nginx's fast shutdown: the master stops its workers
 		// and exits after them.
-		stop: syscall.SIGTERM,
-		logs: []string{filepath.Join(dir, "stderr.log"), filepath.Join(dir, "error.log")},
+		stop:  syscall.SIGTERM,
+		logs:  []string{filepath.Join(dir, "stderr.log"), filepath.Join(dir, "error.log")},
+		quote: nginxQuote,
 	}, nil
+}
+
+// nginxQuote keeps what explains a failure: lines at level warn and above,
+// failed handshakes, and anything that is not an error log line (stderr).
+func nginxQuote(line string) bool {
+	for _, chatty := range []string{"[notice]", "[info]", "[debug]"} {
+		if strings.Contains(line, chatty) {
+			return strings.Contains(line, "SSL")
+		}
+	}
+	return true
 }
 
 // nginxWorkerConnections leaves each worker most of the open-file limit.
