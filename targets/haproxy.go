@@ -1,0 +1,181 @@
+package targets
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"text/template"
+)
+
+// haproxyServer runs HAProxy in the foreground (-db), one process with
+// Config.Workers threads. It logs with `log stdout`, and its stdout is a
+// regular file: writes to a file never block and are never dropped, unlike
+// a pipe or a datagram socket under load.
+//
+// Handshake mode is a tcp frontend that holds each connection until the
+// client closes it (an inspect-delay rule waiting for the end of input) and
+// logs one line per connection; HTTP mode an http frontend answering 200
+// (`http-request return`), one line per request, where a session variable
+// marks a connection's first request. Failed handshakes are logged with
+// error-log-format, including the certificate verify error.
+type haproxyServer struct {
+	http bool
+	seen Counts // what the log said so far
+	log  *managedLogTail
+}
+
+// haproxyLogFormat and haproxyErrorFormat are the log lines:
+//
+//	mtlsbench/1 ok  SNI PROTOCOL CIPHER RESUMED VERIFY FIRST STATUS
+//	mtlsbench/1 err SNI PROTOCOL CIPHER RESUMED FC_ERR C_ERR CA_ERR SSL_ERR_STR...
+//
+// FIRST is 1 on a connection's first request (always 1 in tcp mode);
+// STATUS the HTTP status (-1 in tcp mode).
+const (
+	haproxyLogFormat   = `mtlsbench/1 ok %%[ssl_fc_sni] %%[ssl_fc_protocol] %%[ssl_fc_cipher] %%[ssl_fc_is_resumed] %%[ssl_c_verify] %s %%ST`
+	haproxyErrorFormat = `mtlsbench/1 err %[ssl_fc_sni] %[ssl_fc_protocol] %[ssl_fc_cipher] %[ssl_fc_is_resumed] %[fc_err] %[ssl_c_err] %[ssl_c_ca_err] %[ssl_fc_err_str]`
+)
+
+var haproxyConfTemplate = template.Must(template.New("haproxy.cfg").Parse(`# Written by mtlsbench for one case; removed when the target stops.
+global
+    log stdout format raw local0 info
+    nbthread {{.Workers}}
+    tune.ssl.cachesize {{if .Tickets}}20000{{else}}0{{end}}
+
+defaults
+    log global
+    timeout connect 5s
+    timeout client {{.HandshakeTimeout}}
+    timeout server 5s
+    timeout http-request {{.HandshakeTimeout}}
+    timeout http-keep-alive {{.HandshakeTimeout}}
+
+frontend mtlsbench
+    mode {{if .HTTP}}http{{else}}tcp{{end}}
+    bind {{.Bind}} ssl crt {{.Crt}} ca-file {{.ClientCA}} verify required ssl-min-ver {{.MinVersion}} ssl-max-ver {{.MaxVersion}}{{if .Ciphers}} ciphers {{.Ciphers}}{{end}}{{if .Ciphersuites}} ciphersuites {{.Ciphersuites}}{{end}}{{if .Curves}} curves {{.Curves}}{{end}}{{if not .Tickets}} no-tls-tickets{{end}}
+    log-format "{{.LogFormat}}"
+    error-log-format "{{.ErrorFormat}}"
+{{- if .HTTP}}
+    tcp-request session set-var(sess.mtlsbench_first) int(1)
+    http-request set-var(txn.mtlsbench_first) var(sess.mtlsbench_first)
+    http-request unset-var(sess.mtlsbench_first)
+    http-request return status 200 content-type text/plain string "ok\n"
+{{- else}}
+    # Hold the connection, answering nothing, until the client closes it
+    # (or stays idle for the client timeout); then log it.
+    tcp-request inspect-delay {{.HandshakeTimeout}}
+    tcp-request content reject if WAIT_END
+{{- end}}
+`))
+
+func (s *haproxyServer) configure(dir string, cfg Config, addr string, _ managedBinary) (managedPlan, error) {
+	s.http = cfg.Mode == ModeHTTP
+	files, err := managedWritePKI(dir, cfg)
+	if err != nil {
+		return managedPlan{}, err
+	}
+	// HAProxy reads the chain and the key from one file.
+	crt := filepath.Join(dir, "server-crt.pem")
+	chain, err := os.ReadFile(files.chain)
+	if err != nil {
+		return managedPlan{}, fmt.Errorf("targets: haproxy: %w", err)
+	}
+	key, err := os.ReadFile(files.key)
+	if err != nil {
+		return managedPlan{}, fmt.Errorf("targets: haproxy: %w", err)
+	}
+	if err := os.WriteFile(crt, append(chain, key...), 0o600); err != nil {
+		return managedPlan{}, fmt.Errorf("targets: haproxy: %w", err)
+	}
+	host, port, _ := net.SplitHostPort(addr)
+	bind := addr
+	if strings.Contains(host, ":") {
+		bind = "ipv6@" + host + ":" + port
+	}
+	first := "1"
+	if s.http {
+		first = "%[var(txn.mtlsbench_first)]"
+	}
+	// HAProxy chooses ciphers and groups in its own order by default (see
+	// managedGroupList).
+	curves, _ := managedGroupList(cfg)
+	data := map[string]any{
+		"Workers":          cfg.Workers,
+		"Tickets":          !cfg.DisableTickets,
+		"HandshakeTimeout": strconv.FormatInt(max(cfg.HandshakeTimeout.Milliseconds(), 1), 10) + "ms",
+		"HTTP":             s.http,
+		"Bind":             bind,
+		"Crt":              crt,
+		"ClientCA":         files.clientCA,
+		"MinVersion":       managedVersionName(cfg.MinVersion),
+		"MaxVersion":       managedVersionName(cfg.MaxVersion),
+		"Ciphers":          managedSuiteNames(cfg.CipherSuites),
+		"Ciphersuites":     managedSuiteNames(cfg.CipherSuitesTLS13),
+		"Curves":           curves,
+		"LogFormat":        fmt.Sprintf(haproxyLogFormat, first),
+		"ErrorFormat":      haproxyErrorFormat,
+	}
+	var conf strings.Builder
+	if err := haproxyConfTemplate.Execute(&conf, data); err != nil {
+		return managedPlan{}, fmt.Errorf("targets: haproxy: write config: %w", err)
+	}
+	confPath := filepath.Join(dir, "haproxy.cfg")
+	if err := os.WriteFile(confPath, []byte(conf.String()), 0o644); err != nil {
+		return managedPlan{}, fmt.Errorf("targets: haproxy: %w", err)
+	}
+	stdout := filepath.Join(dir, "stdout.log")
+	s.log = &managedLogTail{path: stdout, parse: s.parse}
+	return managedPlan{
+		args: []string{"-db", "-f", confPath},
+		// SIGTERM stops HAProxy at once (SIGUSR1 would wait for clients).
+		stop: syscall.SIGTERM,
+		logs: []string{filepath.Join(dir, "stderr.log")},
+	}, nil
+}
+
+func (s *haproxyServer) counts(ctx context.Context, _ *Managed) (Counts, error) {
+	if err := managedSettle(ctx, s.log); err != nil {
+		return Counts{}, err
+	}
+	return s.seen.managedClone(), nil
+}
+
+// parse counts one log line (see haproxyLogFormat).
+func (s *haproxyServer) parse(line string) {
+	f := strings.SplitN(line, " ", 10)
+	if len(f) < 8 || f[0] != "mtlsbench/1" || f[2] == managedProbeSNI {
+		return
+	}
+	rec := managedRecord{version: managedProtocol(f[3]), cipher: managedCipher(f[4]), resumed: f[5] == "1"}
+	switch f[1] {
+	case "ok":
+		if s.http && len(f) > 8 && f[8] == "200" {
+			s.seen.Requests++
+		}
+		if f[7] == "1" {
+			s.seen.managedAdd(rec)
+		}
+	case "err":
+		if len(f) < 9 {
+			return
+		}
+		if f[6] == "0" && rec.cipher != "" {
+			// No connection error: the handshake completed and the client
+			// left without a request (HTTP mode logs such a connection
+			// here).
+			s.seen.managedAdd(rec)
+			return
+		}
+		errText := ""
+		if len(f) == 10 {
+			errText = f[9]
+		}
+		verify := (f[7] != "0" && f[7] != "-") || (f[8] != "0" && f[8] != "-") || managedVerifyError(errText)
+		s.seen.managedFail(verify)
+	}
+}

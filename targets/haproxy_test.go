@@ -1,0 +1,8 @@
+package targets
+
+import "testing"
+
+func TestHAProxyIntegration(t *testing.T) {
+	t.Parallel()
+	managedIntegration(t, KindHAProxy)
+}

@@ -1,0 +1,534 @@
+package targets
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/mtlsbench/mtlsbench/internal/cpuset"
+	"golang.org/x/sys/unix"
+)
+
+// Managed is a real TLS server — nginx, HAProxy or openssl s_server —
+// configured for one case, listening on a loopback port and stopped by PID.
+// Its Counts come from the server's own record (log or statistics), so they
+// are an independent check on the load generator's.
+type Managed struct {
+	kind       Kind
+	cfg        Config // with defaults applied
+	bin        managedBinary
+	addr       string
+	serverName string
+	dir        string
+	server     managedServer
+	plan       managedPlan
+	cmd        *exec.Cmd
+	pid        int
+
+	exited  chan struct{} // closed once the server process has been reaped
+	waitErr error         // the server's exit status; read after exited is closed
+
+	mu      sync.Mutex // guards server's counting state and closed
+	closed  bool
+	once    sync.Once
+	closeMu sync.Mutex // guards finalLog
+	// finalLog is the tail of the server's error output, kept when Close
+	// removes the directory it was in.
+	finalLog []string
+	closeErr error
+}
+
+var _ Target = (*Managed)(nil)
+
+// managedServer is what differs between nginx, HAProxy and s_server.
+type managedServer interface {
+	// configure writes the server's files for cfg into dir and says how to
+	// run it, listening on addr.
+	configure(dir string, cfg Config, addr string, bin managedBinary) (managedPlan, error)
+	// counts returns what the server has recorded since it started,
+	// leaving out the harness's own probes.
+	counts(ctx context.Context, m *Managed) (Counts, error)
+}
+
+// managedPlan is how to run one configured server.
+type managedPlan struct {
+	args []string
+	// stop is the signal asking the server to exit at once.
+	stop syscall.Signal
+	// logs are the files of the server's error output; their last lines,
+	// taken in this order, explain a failure.
+	logs []string
+	// quote, when set, picks the lines worth quoting (nginx's error log at
+	// level info has a line for every connection).
+	quote func(line string) bool
+	// probeCert, when set, is presented by the ready probe, which must then
+	// complete a handshake (the server trusts its issuer, see openssl.go).
+	probeCert *tls.Certificate
+	// onProbe is called after each successful ready probe.
+	onProbe func()
+}
+
+const (
+	// managedReadyTimeout bounds the wait for a started server to accept a
+	// TLS handshake (the context may end it sooner).
+	managedReadyTimeout = 15 * time.Second
+	// managedStopTimeout is how long a server gets to exit after its stop
+	// signal before its whole process group is killed.
+	managedStopTimeout = 5 * time.Second
+	// managedPortAttempts is how often a server is restarted on another free
+	// port when the one picked was taken in between.
+	managedPortAttempts = 3
+	// managedLogLines is how many lines of a server's error output an error
+	// quotes.
+	managedLogLines = 12
+)
+
+// StartNginx starts nginx configured for cfg. See StartManaged.
+func StartNginx(ctx context.Context, cfg Config) (*Managed, error) {
+	return StartManaged(ctx, KindNginx, cfg)
+}
+
+// StartHAProxy starts HAProxy configured for cfg. See StartManaged.
+func StartHAProxy(ctx context.Context, cfg Config) (*Managed, error) {
+	return StartManaged(ctx, KindHAProxy, cfg)
+}
+
+// StartOpenSSL starts openssl s_server configured for cfg. See StartManaged.
+func StartOpenSSL(ctx context.Context, cfg Config) (*Managed, error) {
+	return StartManaged(ctx, KindOpenSSL, cfg)
+}
+
+// StartManaged writes the configuration of a kind of server for cfg into a
+// new temporary directory, starts the server from PATH (pinned to cfg.CPUs
+// from its first instruction, so every worker it forks inherits the set) on
+// a free loopback port, and returns once it has answered a TLS handshake
+// with the case's certificate. ctx bounds the start only: the server runs
+// until Close.
+//
+// A server that is not installed gives a *MissingBinaryError naming the
+// Debian package; a case the server cannot run exactly (e.g. an ML-KEM group
+// with OpenSSL 3.0) an *UnsupportedError; a server that does not start a
+// *ServerError quoting its error output.
+func StartManaged(ctx context.Context, kind Kind, cfg Config) (*Managed, error) {
+	capability, err := Capabilities(kind)
+	if err != nil {
+		return nil, err
+	}
+	if kind == KindBuiltin {
+		return nil, fmt.Errorf("targets: StartManaged starts nginx, haproxy or openssl, not the builtin target")
+	}
+	if capability.MaxWorkers > 0 && cfg.Workers == 0 {
+		cfg.Workers = capability.MaxWorkers // cfg is our copy
+	}
+	c, err := managedConfig(kind, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := capability.Check(c); err != nil {
+		return nil, err
+	}
+	bin, err := managedLookup(kind)
+	if err != nil {
+		return nil, err
+	}
+	host, port, _ := managedSplitListen(c.Listen)
+	for attempt := 1; ; attempt++ {
+		p := port
+		if p == 0 {
+			if p, err = managedFreePort(host); err != nil {
+				return nil, fmt.Errorf("targets: %s: find a free port on %s: %w", kind, host, err)
+			}
+		}
+		m, err := managedStart(ctx, kind, c, bin, net.JoinHostPort(host, strconv.Itoa(p)))
+		if err == nil {
+			return m, nil
+		}
+		var se *ServerError
+		if port == 0 && attempt < managedPortAttempts && errors.As(err, &se) && se.portInUse() {
+			continue // another process took the port between our probe and the server's bind
+		}
+		return nil, err
+	}
+}
+
+// managedFreePort asks the kernel for a free port on host.
+func managedFreePort(host string) (int, error) {
+	l, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+func newManagedServer(kind Kind) managedServer {
+	switch kind {
+	case KindNginx:
+		return &nginxServer{}
+	case KindHAProxy:
+		return &haproxyServer{}
+	default:
+		return &opensslServer{}
+	}
+}
+
+func managedStart(ctx context.Context, kind Kind, cfg Config, bin managedBinary, addr string) (*Managed, error) {
+	dir, err := os.MkdirTemp("", "mtlsbench-"+string(kind)+"-")
+	if err != nil {
+		return nil, fmt.Errorf("targets: %s: %w", kind, err)
+	}
+	// Workers that drop root privileges (nginx runs them as nobody) must be
+	// able to reach the temporary paths the server creates in here; the
+	// key file itself stays 0600.
+	if err := os.Chmod(dir, 0o711); err != nil {
+		os.RemoveAll(dir)
+		return nil, fmt.Errorf("targets: %s: %w", kind, err)
+	}
+	m := &Managed{
+		kind:       kind,
+		cfg:        cfg,
+		bin:        bin,
+		addr:       addr,
+		serverName: managedServerName(cfg),
+		dir:        dir,
+		server:     newManagedServer(kind),
+		exited:     make(chan struct{}),
+	}
+	m.plan, err = m.server.configure(dir, cfg, addr, bin)
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	if err := m.startProcess(); err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	if err := m.awaitReady(ctx); err != nil {
+		m.stop()
+		lines := m.logTail(managedLogLines)
+		os.RemoveAll(dir)
+		return nil, &ServerError{Kind: kind, Op: "start", Err: err, Log: lines}
+	}
+	return m, nil
+}
+
+func (m *Managed) startProcess() error {
+	stdout, err := os.OpenFile(filepath.Join(m.dir, "stdout.log"), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	if err != nil {
+		return fmt.Errorf("targets: %s: %w", m.kind, err)
+	}
+	defer stdout.Close()
+	stderr, err := os.OpenFile(filepath.Join(m.dir, "stderr.log"), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	if err != nil {
+		return fmt.Errorf("targets: %s: %w", m.kind, err)
+	}
+	defer stderr.Close()
+	cmd := exec.Command(m.bin.path, m.plan.args...)
+	cmd.Dir = m.dir
+	cmd.Stdout = stdout
+	cmd.Stderr = stderr
+	cmd.SysProcAttr = &syscall.SysProcAttr{
+		// Its own process group: workers can be found and killed by the
+		// group's ID, and a terminal's Ctrl-C reaches only the harness,
+		// which stops the server itself.
+		Setpgid: true,
+		// If the harness dies without Close, the server gets its stop
+		// signal: the one it handles by stopping its workers too (nginx
+		// workers outlive a master killed outright).
+		Pdeathsig: m.plan.stop,
+	}
+	var set *unix.CPUSet
+	if m.cfg.CPUs != "" {
+		s, err := cpuset.Parse(m.cfg.CPUs)
+		if err != nil {
+			return fmt.Errorf("targets: %s: %w", m.kind, err)
+		}
+		set = &s
+	}
+	if err := cpuset.StartPinned(cmd, set); err != nil {
+		return fmt.Errorf("targets: %s: start %s: %w", m.kind, m.bin.path, err)
+	}
+	m.cmd = cmd
+	m.pid = cmd.Process.Pid
+	go func() {
+		m.waitErr = cmd.Wait()
+		close(m.exited)
+	}()
+	return nil
+}
+
+// awaitReady polls with TLS handshakes until the server presents the case's
+// certificate, the server exits, or the deadline passes.
+func (m *Managed) awaitReady(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, managedReadyTimeout)
+	defer cancel()
+	// A probe in flight ends as soon as the server exits: when the port
+	// turned out to be taken, the probe may be talking to its owner.
+	go func() {
+		select {
+		case <-m.exited:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	exited := func() error {
+		return fmt.Errorf("%s exited before accepting a handshake: %v", filepath.Base(m.bin.path), m.exitStatus())
+	}
+	const interval = 25 * time.Millisecond
+	// A server that answers with an alert is up but cannot negotiate with
+	// the case's own parameters; after a few in a row there is no point in
+	// waiting for the deadline.
+	const maxRefusals = 3
+	timer := time.NewTimer(interval)
+	defer timer.Stop()
+	var lastErr error
+	refusals := 0
+	for {
+		err := managedProbe(ctx, m.addr, m.cfg, m.plan.probeCert)
+		if err == nil {
+			if m.plan.onProbe != nil {
+				m.plan.onProbe()
+			}
+			return nil
+		}
+		select {
+		case <-m.exited:
+			return exited()
+		default:
+		}
+		if errors.Is(err, errManagedWrongServer) {
+			return err
+		}
+		var opErr *net.OpError
+		if errors.As(err, &opErr) && opErr.Op == "remote error" {
+			if refusals++; refusals >= maxRefusals {
+				return fmt.Errorf("the server refuses the harness's handshake on %s: %w", m.addr, err)
+			}
+		} else {
+			refusals = 0
+		}
+		if ctx.Err() == nil {
+			lastErr = err
+		}
+		timer.Reset(interval)
+		select {
+		case <-ctx.Done():
+			select {
+			case <-m.exited:
+				return exited()
+			default:
+			}
+			if lastErr == nil {
+				return fmt.Errorf("not ready on %s: %w", m.addr, ctx.Err())
+			}
+			return fmt.Errorf("not ready on %s: %w (last attempt: %v)", m.addr, ctx.Err(), lastErr)
+		case <-m.exited:
+			return exited()
+		case <-timer.C:
+		}
+	}
+}
+
+func (m *Managed) exitStatus() error {
+	if m.waitErr == nil {
+		return errors.New("exit status 0")
+	}
+	return m.waitErr
+}
+
+// stop signals the server, waits for it, and kills its process group when
+// it does not exit in time or leaves workers behind.
+func (m *Managed) stop() {
+	if m.cmd == nil {
+		return
+	}
+	select {
+	case <-m.exited:
+	default:
+		_ = syscall.Kill(m.pid, m.plan.stop)
+		timer := time.NewTimer(managedStopTimeout)
+		select {
+		case <-m.exited:
+			timer.Stop()
+		case <-timer.C:
+			_ = syscall.Kill(-m.pid, syscall.SIGKILL)
+			<-m.exited
+		}
+	}
+	// The group is gone once its last member is; workers of a master that
+	// was killed would still be in it.
+	deadline := time.Now().Add(managedStopTimeout)
+	for syscall.Kill(-m.pid, 0) == nil && time.Now().Before(deadline) {
+		_ = syscall.Kill(-m.pid, syscall.SIGKILL)
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// Addr is the host:port the server listens on.
+func (m *Managed) Addr() string { return m.addr }
+
+// ServerName is the name to send in SNI and verify the server's certificate
+// against: "localhost" when the certificate has it, else its first DNS name
+// or IP address.
+func (m *Managed) ServerName() string { return m.serverName }
+
+func managedServerName(cfg Config) string {
+	leaf := cfg.Identity.Chain[0]
+	for _, n := range leaf.DNSNames {
+		if n == "localhost" {
+			return n
+		}
+	}
+	if len(leaf.DNSNames) > 0 {
+		return leaf.DNSNames[0]
+	}
+	if len(leaf.IPAddresses) > 0 {
+		return leaf.IPAddresses[0].String()
+	}
+	return leaf.Subject.CommonName
+}
+
+// Kind is the kind of server.
+func (m *Managed) Kind() Kind { return m.kind }
+
+// Config is the configuration the server was started with, defaults
+// applied (Workers resolved).
+func (m *Managed) Config() Config { return m.cfg }
+
+// Version names the server and the TLS library it runs with, e.g.
+// "nginx/1.22.1 (OpenSSL 3.0.19)".
+func (m *Managed) Version() string { return m.bin.version + " (" + m.bin.library + ")" }
+
+// PIDs returns the server's main process (nginx master, haproxy,
+// s_server). Its descendants (nginx workers) are the rest of its CPU:
+// procstat.TreeCPU sums them.
+func (m *Managed) PIDs() []int { return []int{m.pid} }
+
+// Counts returns what the server itself recorded since it started, without
+// the harness's ready and statistics probes. Log-based servers write a line
+// when a connection ends, so Counts first waits (up to a few seconds) until
+// the log has been quiet for a moment: a snapshot taken after the load is
+// then complete (while load runs, it returns within a few seconds with the
+// log as it stands). Take the difference of two snapshots for a window.
+func (m *Managed) Counts(ctx context.Context) (Counts, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return Counts{}, fmt.Errorf("targets: %s: counts: %w", m.kind, errManagedClosed)
+	}
+	return m.server.counts(ctx, m)
+}
+
+var errManagedClosed = errors.New("the server has been closed")
+
+// ErrorLog returns the last n lines of the server's error output (nginx's
+// error log, HAProxy's and s_server's stderr), for a result's error
+// examples. It works after Close too.
+func (m *Managed) ErrorLog(n int) []string {
+	m.closeMu.Lock()
+	final := m.finalLog
+	m.closeMu.Unlock()
+	if final != nil {
+		if len(final) > n {
+			final = final[len(final)-n:]
+		}
+		return append([]string(nil), final...)
+	}
+	return m.logTail(n)
+}
+
+// Close stops the server by its PID (the stop signal, then SIGKILL for the
+// whole process group after a timeout), waits until every process of it is
+// gone and removes its directory. If the server had exited on its own
+// before Close, the error says so and quotes its error output.
+func (m *Managed) Close() error {
+	m.once.Do(func() {
+		m.mu.Lock()
+		m.closed = true
+		m.mu.Unlock()
+		var early error
+		select {
+		case <-m.exited:
+			early = fmt.Errorf("exited unexpectedly: %v", m.exitStatus())
+		default:
+		}
+		m.stop()
+		final := m.logTail(managedLogLines * 4)
+		if final == nil {
+			final = []string{}
+		}
+		m.closeMu.Lock()
+		m.finalLog = final
+		m.closeMu.Unlock()
+		if early != nil {
+			m.closeErr = &ServerError{Kind: m.kind, Op: "run", Err: early, Log: m.ErrorLog(managedLogLines)}
+		}
+		if err := os.RemoveAll(m.dir); err != nil && m.closeErr == nil {
+			m.closeErr = fmt.Errorf("targets: %s: remove %s: %w", m.kind, m.dir, err)
+		}
+	})
+	return m.closeErr
+}
+
+// logTail reads the last n lines of the server's error output files.
+func (m *Managed) logTail(n int) []string {
+	var out []string
+	for _, p := range m.plan.logs {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			continue
+		}
+		for _, line := range strings.Split(string(data), "\n") {
+			if line = strings.TrimSpace(line); line != "" && (m.plan.quote == nil || m.plan.quote(line)) {
+				out = append(out, line)
+			}
+		}
+	}
+	if len(out) > n {
+		out = out[len(out)-n:]
+	}
+	return out
+}
+
+// ServerError reports a managed server that failed to start or died,
+// quoting the last lines of its error output.
+type ServerError struct {
+	Kind Kind
+	Op   string // "start" or "run"
+	Err  error
+	Log  []string
+}
+
+func (e *ServerError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "targets: %s: %s: %v", e.Kind, e.Op, e.Err)
+	if len(e.Log) > 0 {
+		b.WriteString("; its log says:")
+		for _, l := range e.Log {
+			b.WriteString("\n    ")
+			b.WriteString(l)
+		}
+	}
+	return b.String()
+}
+
+func (e *ServerError) Unwrap() error { return e.Err }
+
+func (e *ServerError) portInUse() bool {
+	for _, l := range e.Log {
+		if strings.Contains(strings.ToLower(l), "address already in use") {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,108 @@
+package targets
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"time"
+
+	"github.com/mtlsbench/mtlsbench/pki"
+)
+
+// managedProbeSNI is the server name the harness's own connections send.
+// Log-based cross-checks skip records with it, so a ready check never counts
+// as a handshake of the case.
+const managedProbeSNI = "mtlsbench-probe.invalid"
+
+// managedProbeTimeout bounds one probe connection.
+const managedProbeTimeout = 3 * time.Second
+
+var errManagedWrongServer = errors.New("the server presented a certificate other than the case's: another process is on this port")
+
+// managedProbeConfig is the client side of the harness's own connections.
+// It accepts exactly the case's leaf (InsecureSkipVerify only skips the
+// chain-building, VerifyConnection does the check), and presents cert when
+// given, whatever CA names the server asks for.
+func managedProbeConfig(cfg Config, cert *tls.Certificate, sawLeaf *bool) *tls.Config {
+	want := cfg.Identity.Chain[0].Raw
+	return &tls.Config{
+		ServerName:         managedProbeSNI,
+		InsecureSkipVerify: true,
+		MinVersion:         cfg.MinVersion,
+		MaxVersion:         cfg.MaxVersion,
+		CipherSuites:       cfg.CipherSuites,
+		// Go's default groups, not cfg.Groups: in TLS 1.2 an OpenSSL server
+		// uses an ECDSA certificate only if the client offers its curve, and
+		// the server picks the case's group from the client's list anyway.
+		VerifyConnection: func(cs tls.ConnectionState) error {
+			if len(cs.PeerCertificates) == 0 || !bytes.Equal(cs.PeerCertificates[0].Raw, want) {
+				return errManagedWrongServer
+			}
+			*sawLeaf = true
+			return nil
+		},
+		GetClientCertificate: func(*tls.CertificateRequestInfo) (*tls.Certificate, error) {
+			if cert == nil {
+				return &tls.Certificate{}, nil
+			}
+			return cert, nil
+		},
+	}
+}
+
+// managedProbe checks that the server on addr answers a TLS handshake with
+// the case's certificate. Without cert the server refuses the (certificate-
+// less) client after presenting its own, which is enough; with cert the
+// handshake must complete.
+func managedProbe(ctx context.Context, addr string, cfg Config, cert *tls.Certificate) error {
+	ctx, cancel := context.WithTimeout(ctx, managedProbeTimeout)
+	defer cancel()
+	sawLeaf := false
+	d := tls.Dialer{Config: managedProbeConfig(cfg, cert, &sawLeaf)}
+	conn, err := d.DialContext(ctx, "tcp", addr)
+	if conn != nil {
+		conn.Close()
+	}
+	if errors.Is(err, errManagedWrongServer) {
+		return err
+	}
+	if cert == nil && sawLeaf {
+		return nil
+	}
+	return err
+}
+
+// managedDialProbe opens a completed mTLS connection presenting cert.
+func managedDialProbe(ctx context.Context, addr string, cfg Config, cert *tls.Certificate) (*tls.Conn, error) {
+	ctx, cancel := context.WithTimeout(ctx, managedProbeTimeout)
+	defer cancel()
+	sawLeaf := false
+	d := tls.Dialer{NetDialer: &net.Dialer{}, Config: managedProbeConfig(cfg, cert, &sawLeaf)}
+	conn, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	return conn.(*tls.Conn), nil
+}
+
+// managedProbeIdentity makes a throwaway CA and a client certificate it
+// issued, for a server that must accept the harness's own connections (the
+// CA goes into its verification store, never into the CA names it sends).
+func managedProbeIdentity() (ca *x509.Certificate, cert *tls.Certificate, err error) {
+	notBefore := time.Now().Add(-time.Hour)
+	root, err := pki.NewRoot(pki.ECDSAP256, "mtlsbench probe CA", notBefore, 48*time.Hour)
+	if err != nil {
+		return nil, nil, fmt.Errorf("targets: probe identity: %w", err)
+	}
+	id, err := root.Issue(pki.LeafRequest{KeyType: pki.ECDSAP256, CommonName: "mtlsbench probe",
+		NotBefore: notBefore, NotAfter: notBefore.Add(48 * time.Hour)}, nil)
+	if err != nil {
+		return nil, nil, fmt.Errorf("targets: probe identity: %w", err)
+	}
+	c := id.TLSCertificate()
+	return root.Cert, &c, nil
+}

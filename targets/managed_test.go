@@ -1,0 +1,569 @@
+package targets
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"net"
+	"net/http"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/mtlsbench/mtlsbench/internal/cpuset"
+	"github.com/mtlsbench/mtlsbench/internal/procstat"
+	"github.com/mtlsbench/mtlsbench/internal/tlsparams"
+	"github.com/mtlsbench/mtlsbench/pki"
+	"golang.org/x/sys/unix"
+)
+
+// The integration tests here run every managed server through the same
+// cases with a plain crypto/tls client (not the project's load generator)
+// and compare what the client saw with what the server recorded.
+
+// managedRequire skips a test when kind's binary is missing, unless
+// MTLSBENCH_REQUIRE_SERVERS=1 (as CI sets), where that is a failure.
+func managedRequire(t *testing.T, kind Kind) {
+	t.Helper()
+	_, err := managedLookup(kind)
+	if err == nil {
+		return
+	}
+	var missing *MissingBinaryError
+	if !errors.As(err, &missing) {
+		t.Fatal(err)
+	}
+	if os.Getenv("MTLSBENCH_REQUIRE_SERVERS") == "1" {
+		t.Fatalf("%v (MTLSBENCH_REQUIRE_SERVERS=1 makes this a failure)", err)
+	}
+	t.Skipf("%v; set MTLSBENCH_REQUIRE_SERVERS=1 to fail instead of skipping", err)
+}
+
+var managedTestPKI struct {
+	once  sync.Once
+	good  *pki.Bundle // with an intermediate: servers send a two-certificate chain
+	other *pki.Bundle // another CA, whose client the servers must refuse
+	err   error
+}
+
+func managedBundles(t *testing.T) (good, other *pki.Bundle) {
+	t.Helper()
+	p := &managedTestPKI
+	p.once.Do(func() {
+		p.good, p.err = pki.Generate(pki.Options{Intermediate: true, Name: "mtlsbench test"})
+		if p.err == nil {
+			p.other, p.err = pki.Generate(pki.Options{Name: "other"})
+		}
+	})
+	if p.err != nil {
+		t.Fatal(p.err)
+	}
+	return p.good, p.other
+}
+
+func managedTestConfig(t *testing.T) Config {
+	good, _ := managedBundles(t)
+	return Config{Identity: good.Server, ClientCAs: []*x509.Certificate{good.Root.Cert}}
+}
+
+func managedTestStart(t *testing.T, kind Kind, cfg Config) *Managed {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	m, err := StartManaged(ctx, kind, cfg)
+	if err != nil {
+		t.Fatalf("start %s: %v", kind, err)
+	}
+	t.Cleanup(func() {
+		if err := m.Close(); err != nil {
+			t.Errorf("close %s: %v", kind, err)
+		}
+	})
+	return m
+}
+
+// managedTicketCache is a client session cache that signals each ticket
+// stored, so a TLS 1.3 client knows when it may close.
+type managedTicketCache struct {
+	tls.ClientSessionCache
+	puts chan struct{}
+}
+
+func newManagedTicketCache() *managedTicketCache {
+	return &managedTicketCache{ClientSessionCache: tls.NewLRUClientSessionCache(16), puts: make(chan struct{}, 16)}
+}
+
+func (c *managedTicketCache) Put(key string, cs *tls.ClientSessionState) {
+	c.ClientSessionCache.Put(key, cs)
+	select {
+	case c.puts <- struct{}{}:
+	default:
+	}
+}
+
+// managedTestClient dials a target and keeps its own counts.
+type managedTestClient struct {
+	t      *testing.T
+	target *Managed
+	roots  *x509.CertPool
+	seen   Counts
+}
+
+func newManagedTestClient(t *testing.T, target *Managed) *managedTestClient {
+	good, _ := managedBundles(t)
+	return &managedTestClient{t: t, target: target, roots: good.RootPool()}
+}
+
+// config is a client for version v (0: either) presenting the good client
+// certificate, or the other CA's when foreign.
+func (c *managedTestClient) config(v uint16, cache tls.ClientSessionCache, foreign bool) *tls.Config {
+	good, other := managedBundles(c.t)
+	id := good.Clients[0]
+	if foreign {
+		id = other.Clients[0]
+	}
+	cert := id.TLSCertificate()
+	conf := &tls.Config{
+		RootCAs:            c.roots,
+		ServerName:         c.target.ServerName(),
+		ClientSessionCache: cache,
+		MinVersion:         tls.VersionTLS12,
+		// Present the certificate whatever CA names the server asks for.
+		GetClientCertificate: func(*tls.CertificateRequestInfo) (*tls.Certificate, error) { return &cert, nil },
+	}
+	if v != 0 {
+		conf.MinVersion, conf.MaxVersion = v, v
+	}
+	return conf
+}
+
+type managedOutcome struct {
+	state  tls.ConnectionState
+	err    error // the handshake failed or the server refused afterwards
+	status []int
+}
+
+// connect makes one connection. In handshake mode with TLS 1.3 it waits
+// for the server's word after the handshake: a session ticket (wantTicket),
+// an alert, a close, or 300 ms of silence. In HTTP mode it sends requests
+// GETs on the connection.
+func (c *managedTestClient) connect(conf *tls.Config, mode Mode, requests int, wantTicket bool) managedOutcome {
+	cache, _ := conf.ClientSessionCache.(*managedTicketCache)
+	if cache != nil {
+		for len(cache.puts) > 0 {
+			<-cache.puts
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	d := tls.Dialer{Config: conf}
+	raw, err := d.DialContext(ctx, "tcp", c.target.Addr())
+	if err != nil {
+		return managedOutcome{err: err}
+	}
+	conn := raw.(*tls.Conn)
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+	out := managedOutcome{state: conn.ConnectionState()}
+	if mode == ModeHTTP {
+		br := bufio.NewReader(conn)
+		for range requests {
+			if _, err := fmt.Fprintf(conn, "GET / HTTP/1.1\r\nHost: %s\r\n\r\n", conf.ServerName); err != nil {
+				out.err = err
+				return out
+			}
+			resp, err := http.ReadResponse(br, nil)
+			if err != nil {
+				out.err = err
+				return out
+			}
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			out.status = append(out.status, resp.StatusCode)
+		}
+		return out
+	}
+	if out.state.Version != tls.VersionTLS13 {
+		return out
+	}
+	readErr := make(chan error, 1)
+	go func() {
+		var b [1]byte
+		_, err := conn.Read(b[:])
+		readErr <- err
+	}()
+	wait := 300 * time.Millisecond
+	var puts chan struct{}
+	if wantTicket && cache != nil {
+		wait, puts = 5*time.Second, cache.puts
+	}
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
+	select {
+	case <-puts:
+	case err := <-readErr:
+		if !errors.Is(err, io.EOF) {
+			out.err = err
+		}
+		readErr <- nil
+	case <-timer.C:
+	}
+	conn.Close()
+	<-readErr
+	return out
+}
+
+// ok counts a connection the server accepted as the client saw it.
+func (c *managedTestClient) ok(out managedOutcome) {
+	c.t.Helper()
+	if out.err != nil {
+		c.t.Fatalf("connection failed: %v\nserver log: %s", out.err, strings.Join(c.target.ErrorLog(8), "\n  "))
+	}
+	for _, s := range out.status {
+		if s != http.StatusOK {
+			c.t.Fatalf("HTTP status %d, want 200", s)
+		}
+		c.seen.Requests++
+	}
+	c.seen.managedAdd(managedRecord{
+		version: tlsparams.VersionString(out.state.Version),
+		cipher:  tlsparams.SuiteName(out.state.CipherSuite),
+		resumed: out.state.DidResume,
+	})
+}
+
+// rejected checks a connection with a foreign client certificate: servers
+// that verify during the handshake fail it (or, in TLS 1.3, refuse right
+// after with an alert); nginx completes it and then closes or answers 400.
+func (c *managedTestClient) rejected(out managedOutcome, capability Capability) {
+	c.t.Helper()
+	c.seen.managedFail(true)
+	if capability.ClientVerifyInHandshake {
+		if out.err == nil {
+			c.t.Fatalf("%s accepted a client certificate from another CA", c.target.Kind())
+		}
+		return
+	}
+	for _, s := range out.status {
+		if s != http.StatusBadRequest {
+			c.t.Fatalf("%s answered %d to a client certificate from another CA, want 400", c.target.Kind(), s)
+		}
+	}
+}
+
+// managedCheckCounts compares the server's record over a window with the
+// client's own counts: they must agree exactly.
+func managedCheckCounts(t *testing.T, m *Managed, before Counts, client Counts) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	after, err := m.Counts(ctx)
+	if err != nil {
+		t.Fatalf("counts: %v", err)
+	}
+	got := after.Sub(before)
+	if got.Handshakes != client.Handshakes || got.Resumed != client.Resumed ||
+		got.Failed != client.Failed || got.VerifyFailures != client.VerifyFailures {
+		t.Errorf("%s counted handshakes=%d resumed=%d failed=%d verify_failures=%d; the client saw %d, %d, %d, %d",
+			m.Kind(), got.Handshakes, got.Resumed, got.Failed, got.VerifyFailures,
+			client.Handshakes, client.Resumed, client.Failed, client.VerifyFailures)
+	}
+	if m.Kind() != KindOpenSSL { // s_server keeps no per-version or per-cipher counts
+		if !maps.Equal(got.Versions, client.Versions) {
+			t.Errorf("%s counted versions %v; the client saw %v", m.Kind(), got.Versions, client.Versions)
+		}
+		if !maps.Equal(got.Ciphers, client.Ciphers) {
+			t.Errorf("%s counted ciphers %v; the client saw %v", m.Kind(), got.Ciphers, client.Ciphers)
+		}
+		if got.Requests != client.Requests {
+			t.Errorf("%s counted %d requests; the client made %d", m.Kind(), got.Requests, client.Requests)
+		}
+	}
+}
+
+func managedSnapshot(t *testing.T, m *Managed) Counts {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := m.Counts(ctx)
+	if err != nil {
+		t.Fatalf("counts: %v", err)
+	}
+	return c
+}
+
+// managedIntegration runs every case against one kind of server.
+func managedIntegration(t *testing.T, kind Kind) {
+	managedRequire(t, kind)
+	capability, err := Capabilities(kind)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%s: %s, %s", kind, capability.Version, capability.Library)
+
+	t.Run("FullAndResumed", func(t *testing.T) {
+		m := managedTestStart(t, kind, managedTestConfig(t))
+		c := newManagedTestClient(t, m)
+		before := managedSnapshot(t, m)
+		for _, v := range []uint16{tls.VersionTLS12, tls.VersionTLS13} {
+			cache := newManagedTicketCache()
+			for i := range 4 {
+				out := c.connect(c.config(v, cache, false), ModeHandshake, 0, true)
+				c.ok(out)
+				if out.state.Version != v || out.state.DidResume != (i > 0) {
+					t.Fatalf("connection %d: version %s resumed=%v, want %s resumed=%v", i,
+						tlsparams.VersionString(out.state.Version), out.state.DidResume, tlsparams.VersionString(v), i > 0)
+				}
+			}
+			c.rejected(c.connect(c.config(v, nil, true), ModeHandshake, 0, false), capability)
+		}
+		managedCheckCounts(t, m, before, c.seen)
+	})
+
+	t.Run("TLS13ChaCha20", func(t *testing.T) {
+		cfg := managedTestConfig(t)
+		cfg.MinVersion, cfg.MaxVersion = tls.VersionTLS13, tls.VersionTLS13
+		cfg.CipherSuitesTLS13 = []uint16{tls.TLS_CHACHA20_POLY1305_SHA256}
+		m := managedTestStart(t, kind, cfg)
+		c := newManagedTestClient(t, m)
+		before := managedSnapshot(t, m)
+		cache := newManagedTicketCache()
+		for range 3 {
+			out := c.connect(c.config(0, cache, false), ModeHandshake, 0, true)
+			c.ok(out)
+			if out.state.CipherSuite != tls.TLS_CHACHA20_POLY1305_SHA256 {
+				t.Fatalf("negotiated %s, want TLS_CHACHA20_POLY1305_SHA256", tls.CipherSuiteName(out.state.CipherSuite))
+			}
+		}
+		managedCheckCounts(t, m, before, c.seen)
+	})
+
+	t.Run("TLS12SuiteAndGroup", func(t *testing.T) {
+		cfg := managedTestConfig(t)
+		cfg.MaxVersion = tls.VersionTLS12
+		cfg.CipherSuites = []uint16{tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256}
+		cfg.Groups = []tls.CurveID{tls.CurveP384}
+		m := managedTestStart(t, kind, cfg)
+		c := newManagedTestClient(t, m)
+		before := managedSnapshot(t, m)
+		for range 2 {
+			out := c.connect(c.config(0, nil, false), ModeHandshake, 0, false)
+			c.ok(out)
+			if out.state.Version != tls.VersionTLS12 || out.state.CipherSuite != tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256 || out.state.CurveID != tls.CurveP384 {
+				t.Fatalf("negotiated %s %s %s, want TLS 1.2, TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, P-384",
+					tls.VersionName(out.state.Version), tls.CipherSuiteName(out.state.CipherSuite), out.state.CurveID)
+			}
+		}
+		managedCheckCounts(t, m, before, c.seen)
+	})
+
+	t.Run("NoTickets", func(t *testing.T) {
+		cfg := managedTestConfig(t)
+		cfg.DisableTickets = true
+		m := managedTestStart(t, kind, cfg)
+		c := newManagedTestClient(t, m)
+		before := managedSnapshot(t, m)
+		for _, v := range []uint16{tls.VersionTLS12, tls.VersionTLS13} {
+			cache := newManagedTicketCache()
+			for range 2 {
+				out := c.connect(c.config(v, cache, false), ModeHandshake, 0, false)
+				c.ok(out)
+				if out.state.DidResume {
+					t.Fatalf("TLS %s resumed with tickets and the session cache off", tlsparams.VersionString(v))
+				}
+			}
+		}
+		managedCheckCounts(t, m, before, c.seen)
+	})
+
+	t.Run("HTTP", func(t *testing.T) {
+		cfg := managedTestConfig(t)
+		cfg.Mode = ModeHTTP
+		m := managedTestStart(t, kind, cfg)
+		c := newManagedTestClient(t, m)
+		before := managedSnapshot(t, m)
+		requests := 3
+		if capability.MaxRequestsPerConn > 0 {
+			requests = capability.MaxRequestsPerConn
+		}
+		for _, v := range []uint16{tls.VersionTLS12, tls.VersionTLS13} {
+			cache := newManagedTicketCache()
+			for i := range 2 {
+				out := c.connect(c.config(v, cache, false), ModeHTTP, requests, false)
+				c.ok(out)
+				if out.state.DidResume != (i > 0) {
+					t.Fatalf("TLS %s connection %d resumed=%v", tlsparams.VersionString(v), i, out.state.DidResume)
+				}
+			}
+			c.rejected(c.connect(c.config(v, nil, true), ModeHTTP, 1, false), capability)
+		}
+		managedCheckCounts(t, m, before, c.seen)
+	})
+
+	t.Run("ConcurrentLoad", func(t *testing.T) {
+		// Several clients at once, as under load: workers (or threads)
+		// write the log concurrently, and the snapshot right after the last
+		// close must still hold every connection.
+		m := managedTestStart(t, kind, managedTestConfig(t))
+		before := managedSnapshot(t, m)
+		cpuBefore, err := procstat.TreeCPU(m.PIDs()[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		const clients, perClient = 4, 40
+		seen := make([]Counts, clients)
+		errs := make(chan error, clients)
+		var wg sync.WaitGroup
+		for i := range clients {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				c := newManagedTestClient(t, m)
+				cache := newManagedTicketCache()
+				v := []uint16{tls.VersionTLS12, tls.VersionTLS13}[i%2]
+				for range perClient {
+					out := c.connect(c.config(v, cache, false), ModeHandshake, 0, true)
+					if out.err != nil {
+						errs <- out.err
+						return
+					}
+					c.seen.managedAdd(managedRecord{version: tlsparams.VersionString(out.state.Version),
+						cipher: tlsparams.SuiteName(out.state.CipherSuite), resumed: out.state.DidResume})
+				}
+				seen[i] = c.seen
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Fatalf("connection failed: %v", err)
+		}
+		var total Counts
+		for _, s := range seen {
+			total.Handshakes += s.Handshakes
+			total.Resumed += s.Resumed
+			for k, v := range s.Versions {
+				managedAddCount(&total.Versions, k, v)
+			}
+			for k, v := range s.Ciphers {
+				managedAddCount(&total.Ciphers, k, v)
+			}
+		}
+		if total.Resumed < clients*(perClient-1) {
+			t.Errorf("only %d of %d handshakes resumed", total.Resumed, total.Handshakes)
+		}
+		managedCheckCounts(t, m, before, total)
+		cpuAfter, err := procstat.TreeCPU(m.PIDs()[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("%s: %d handshakes, server CPU %s (its whole process tree)", kind, total.Handshakes, cpuAfter-cpuBefore)
+		if cpuAfter <= cpuBefore {
+			t.Errorf("the server's process tree used no CPU for %d handshakes: PIDs() does not lead to the workers", total.Handshakes)
+		}
+	})
+
+	t.Run("PinnedAndClosed", func(t *testing.T) {
+		cpu := managedLastCPU(t)
+		cfg := managedTestConfig(t)
+		cfg.CPUs = cpu
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		m, err := StartManaged(ctx, kind, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.Config().Workers != 1 {
+			t.Errorf("Workers = %d, want 1 (one per CPU in %q)", m.Config().Workers, cpu)
+		}
+		pids, err := procstat.Tree(m.PIDs()[0])
+		if err != nil {
+			m.Close()
+			t.Fatal(err)
+		}
+		wantProcs := 1
+		if kind == KindNginx {
+			wantProcs = 2 // master and one worker
+		}
+		if len(pids) != wantProcs {
+			t.Errorf("%d processes %v, want %d", len(pids), pids, wantProcs)
+		}
+		for _, pid := range pids {
+			if got, err := cpuset.Of(pid); err != nil || got != cpu {
+				t.Errorf("process %d runs on CPUs %q (%v), want %q", pid, got, err, cpu)
+			}
+		}
+		dir := m.dir
+		if err := m.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if err := m.Close(); err != nil {
+			t.Fatalf("second Close: %v", err)
+		}
+		for _, pid := range pids {
+			if _, err := os.Stat(fmt.Sprintf("/proc/%d", pid)); err == nil {
+				t.Errorf("process %d is still there after Close", pid)
+			}
+		}
+		if _, err := os.Stat(dir); err == nil {
+			t.Errorf("%s is still there after Close", dir)
+		}
+		if _, err := m.Counts(ctx); !errors.Is(err, errManagedClosed) {
+			t.Errorf("Counts after Close: %v, want an error saying it is closed", err)
+		}
+	})
+
+	t.Run("PortTakenQuotesLog", func(t *testing.T) {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer l.Close()
+		cfg := managedTestConfig(t)
+		cfg.Listen = l.Addr().String()
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		m, err := StartManaged(ctx, kind, cfg)
+		if err == nil {
+			m.Close()
+			t.Fatalf("%s started on a port another socket holds", kind)
+		}
+		var se *ServerError
+		if !errors.As(err, &se) || !se.portInUse() {
+			t.Fatalf("error %v; want a *ServerError quoting the server's 'Address already in use'", err)
+		}
+		t.Logf("the error reads: %v", err)
+	})
+}
+
+// managedAddCount adds n to (*m)[k], making the map if needed.
+func managedAddCount(m *map[string]int64, k string, n int64) {
+	if *m == nil {
+		*m = map[string]int64{}
+	}
+	(*m)[k] += n
+}
+
+// managedLastCPU is the highest CPU this test may run on, as a CPU list.
+func managedLastCPU(t *testing.T) string {
+	var set unix.CPUSet
+	if err := unix.SchedGetaffinity(0, &set); err != nil {
+		t.Fatal(err)
+	}
+	for cpu := runtime.NumCPU() - 1; cpu >= 0; cpu-- {
+		if set.IsSet(cpu) {
+			return strconv.Itoa(cpu)
+		}
+	}
+	t.Fatal("this process may run on no CPU")
+	return ""
+}

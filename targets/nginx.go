@@ -1,0 +1,261 @@
+package targets
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"text/template"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// nginxServer runs nginx. Handshake mode uses a stream{} server (TLS
+// terminated, `return ""`), whose access log has one line per connection,
+// failed handshakes included; HTTP mode an http{} server answering 200,
+// whose access log has one line per request (a connection's first request,
+// $connection_requests = 1, stands for its handshake) and whose error log,
+// at level info, has the handshakes that failed.
+//
+// nginx checks the client certificate after the TLS handshake: its OpenSSL
+// verify callback accepts every chain and nginx refuses the connection
+// afterwards (400 in HTTP mode, a close in handshake mode), logging
+// $ssl_client_verify = FAILED:reason or NONE. A client therefore sees a
+// completed handshake; the cross-check counts it as a verify failure.
+type nginxServer struct {
+	http   bool
+	seen   Counts // what the log said so far
+	access *managedLogTail
+	errors *managedLogTail // HTTP mode only
+}
+
+// nginxLogFormat is the access log line, the same in both contexts; the
+// verify status goes last because it contains spaces ("FAILED:unable to
+// verify the first certificate").
+//
+//	mtlsbench/1 STATUS CONN_REQUESTS PROTOCOL CIPHER REUSED SNI VERIFY...
+const nginxLogFormat = `mtlsbench/1 $status %s $ssl_protocol $ssl_cipher $ssl_session_reused $ssl_server_name $ssl_client_verify`
+
+var nginxConfTemplate = template.Must(template.New("nginx.conf").Parse(`# Written by mtlsbench for one case; removed when the target stops.
+{{if .LoadStream}}load_module {{.LoadStream}};
+{{end -}}
+daemon off;
+master_process on;
+worker_processes {{.Workers}};
+pid {{.Dir}}/nginx.pid;
+error_log {{.Dir}}/error.log {{.ErrorLevel}};
+
+events {
+    worker_connections {{.WorkerConnections}};
+}
+
+{{if .HTTP}}http{{else}}stream{{end}} {
+    log_format mtlsbench '{{.LogFormat}}';
+    access_log {{.Dir}}/access.log mtlsbench;
+{{- if .HTTP}}
+    default_type text/plain;
+    server_tokens off;
+    keepalive_requests 1000000;
+    client_header_timeout {{.HandshakeTimeout}};
+    client_body_temp_path {{.Dir}}/tmp/body;
+    proxy_temp_path {{.Dir}}/tmp/proxy;
+    fastcgi_temp_path {{.Dir}}/tmp/fastcgi;
+    uwsgi_temp_path {{.Dir}}/tmp/uwsgi;
+    scgi_temp_path {{.Dir}}/tmp/scgi;
+{{- end}}
+
+    server {
+        listen {{.Listen}} ssl;
+        ssl_certificate {{.Chain}};
+        ssl_certificate_key {{.Key}};
+        ssl_client_certificate {{.ClientCA}};
+        ssl_verify_client on;
+        ssl_verify_depth 8;
+        ssl_protocols {{.Protocols}};
+{{- if .Ciphers}}
+        ssl_ciphers {{.Ciphers}};
+{{- end}}
+{{- if .Ciphersuites}}
+        ssl_conf_command Ciphersuites {{.Ciphersuites}};
+{{- end}}
+{{- if .Curves}}
+        ssl_ecdh_curve {{.Curves}};
+{{- end}}
+{{- if .ServerOrder}}
+        ssl_prefer_server_ciphers on;
+{{- end}}
+{{- if .Tickets}}
+        ssl_session_tickets on;
+        ssl_session_cache shared:mtlsbench:16m;
+{{- else}}
+        ssl_session_tickets off;
+        ssl_session_cache off;
+        ssl_conf_command NumTickets 0;
+{{- end}}
+{{- if .HTTP}}
+
+        location / {
+            return 200 "ok\n";
+        }
+{{- else}}
+        ssl_handshake_timeout {{.HandshakeTimeout}};
+        return "";
+{{- end}}
+    }
+}
+`))
+
+func (s *nginxServer) configure(dir string, cfg Config, addr string, bin managedBinary) (managedPlan, error) {
+	s.http = cfg.Mode == ModeHTTP
+	files, err := managedWritePKI(dir, cfg)
+	if err != nil {
+		return managedPlan{}, err
+	}
+	loadStream := ""
+	if !s.http {
+		switch bin.nginxStream {
+		case "static":
+		case "dynamic":
+			loadStream = filepath.Join(bin.nginxModules, "ngx_stream_module.so")
+			if _, err := os.Stat(loadStream); err != nil {
+				return managedPlan{}, fmt.Errorf("targets: nginx: handshake mode needs the stream module, and %s is missing: install the Debian package libnginx-mod-stream", loadStream)
+			}
+		default:
+			return managedPlan{}, fmt.Errorf("targets: nginx: handshake mode needs the stream module, which %s was built without (install the Debian package nginx with libnginx-mod-stream)", bin.path)
+		}
+	}
+	protocols := managedVersionName(cfg.MinVersion)
+	if cfg.MaxVersion != cfg.MinVersion {
+		protocols += " " + managedVersionName(cfg.MaxVersion)
+	}
+	curves, serverOrder := managedGroupList(cfg)
+	connRequests := "1"
+	level := "notice"
+	if s.http {
+		connRequests = "$connection_requests"
+		level = "info" // where nginx logs a failed handshake in http{}
+	}
+	data := map[string]any{
+		"LoadStream":        loadStream,
+		"Workers":           cfg.Workers,
+		"Dir":               dir,
+		"ErrorLevel":        level,
+		"WorkerConnections": nginxWorkerConnections(),
+		"HTTP":              s.http,
+		"LogFormat":         fmt.Sprintf(nginxLogFormat, connRequests),
+		"Listen":            addr,
+		"Chain":             files.chain,
+		"Key":               files.key,
+		"ClientCA":          files.clientCA,
+		"Protocols":         protocols,
+		"Ciphers":           managedSuiteNames(cfg.CipherSuites),
+		"Ciphersuites":      managedSuiteNames(cfg.CipherSuitesTLS13),
+		"Curves":            curves,
+		"ServerOrder":       serverOrder,
+		"Tickets":           !cfg.DisableTickets,
+		"HandshakeTimeout":  nginxDuration(cfg.HandshakeTimeout),
+	}
+	var conf strings.Builder
+	if err := nginxConfTemplate.Execute(&conf, data); err != nil {
+		return managedPlan{}, fmt.Errorf("targets: nginx: write config: %w", err)
+	}
+	confPath := filepath.Join(dir, "nginx.conf")
+	if err := os.WriteFile(confPath, []byte(conf.String()), 0o644); err != nil {
+		return managedPlan{}, fmt.Errorf("targets: nginx: %w", err)
+	}
+	if s.http {
+		if err := os.MkdirAll(filepath.Join(dir, "tmp"), 0o755); err != nil {
+			return managedPlan{}, fmt.Errorf("targets: nginx: %w", err)
+		}
+	}
+	s.access = &managedLogTail{path: filepath.Join(dir, "access.log"), parse: s.parseAccess}
+	s.errors = &managedLogTail{path: filepath.Join(dir, "error.log"), parse: s.parseError}
+	return managedPlan{
+		// -e: errors before the config is read go here too, not to the
+		// compiled-in /var/log/nginx/error.log.
+		args: []string{"-p", dir + "/", "-c", confPath, "-e", filepath.Join(dir, "error.log")},
+		// SIGTERM is nginx's fast shutdown: the master stops its workers
+		// and exits after them.
+		stop:  syscall.SIGTERM,
+		logs:  []string{filepath.Join(dir, "stderr.log"), filepath.Join(dir, "error.log")},
+		quote: nginxQuote,
+	}, nil
+}
+
+// nginxQuote keeps what explains a failure: lines at level warn and above,
+// failed handshakes, and anything that is not an error log line (stderr).
+func nginxQuote(line string) bool {
+	for _, chatty := range []string{"[notice]", "[info]", "[debug]"} {
+		if strings.Contains(line, chatty) {
+			return strings.Contains(line, "SSL")
+		}
+	}
+	return true
+}
+
+// nginxWorkerConnections leaves each worker most of the open-file limit.
+func nginxWorkerConnections() int {
+	var lim unix.Rlimit
+	n := 4096
+	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &lim); err == nil && lim.Cur > 0 {
+		n = int(min(lim.Cur, 1<<20)) - 64
+	}
+	return max(512, min(n, 65536))
+}
+
+// nginxDuration writes d in nginx's time syntax (milliseconds).
+func nginxDuration(d time.Duration) string {
+	return strconv.FormatInt(max(d.Milliseconds(), 1), 10) + "ms"
+}
+
+func (s *nginxServer) counts(ctx context.Context, _ *Managed) (Counts, error) {
+	tails := []*managedLogTail{s.access}
+	if s.http {
+		tails = append(tails, s.errors)
+	}
+	if err := managedSettle(ctx, tails...); err != nil {
+		return Counts{}, err
+	}
+	return s.seen.managedClone(), nil
+}
+
+// parseAccess counts one access log line (see nginxLogFormat).
+func (s *nginxServer) parseAccess(line string) {
+	f := strings.SplitN(line, " ", 8)
+	if len(f) < 8 || f[0] != "mtlsbench/1" || f[6] == managedProbeSNI {
+		return
+	}
+	status, connRequests, verify := f[1], f[2], f[7]
+	rec := managedRecord{version: managedProtocol(f[3]), cipher: managedCipher(f[4]), resumed: f[5] == "r"}
+	verified := verify == "SUCCESS"
+	if s.http {
+		if verified && status == "200" {
+			s.seen.Requests++
+		}
+		if connRequests != "1" {
+			return // later requests on a connection already counted
+		}
+	}
+	switch {
+	case verified && (s.http || status == "200"):
+		s.seen.managedAdd(rec)
+	case rec.cipher != "" && (strings.HasPrefix(verify, "FAILED") || verify == "NONE"):
+		// The handshake completed and nginx refused the certificate.
+		s.seen.managedFail(true)
+	default:
+		s.seen.managedFail(false)
+	}
+}
+
+// parseError counts handshakes nginx logged as failed in http{} (where
+// they never reach the access log).
+func (s *nginxServer) parseError(line string) {
+	if !strings.Contains(line, "while SSL handshaking") {
+		return
+	}
+	s.seen.managedFail(managedVerifyError(line))
+}
