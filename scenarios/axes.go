@@ -265,27 +265,30 @@ var hybridClassical = map[string]string{
 	"secp384r1mlkem1024": "p384",
 }
 
-// hrrProblem explains why a Go client offering keyShare and group (and
-// nothing else) would not get a HelloRetryRequest from a server accepting
-// only group; "" when it would.
-func hrrProblem(keyShare, group string) string {
-	if keyShare == group {
-		return ""
-	}
+// causesHRR reports whether a Go client offering keyShare and group (and
+// nothing else) gets a HelloRetryRequest from a server accepting only
+// group: it sends its first share for the higher-ranked of the two, and a
+// hybrid's share carries its classical half along when that is offered.
+func causesHRR(keyShare, group string) bool {
 	rs, rg := slices.Index(ClientKeySharePreference, keyShare), slices.Index(ClientKeySharePreference, group)
-	if rs < 0 || rg < 0 {
+	return rs >= 0 && rg >= 0 && rs < rg && hybridClassical[keyShare] != group
+}
+
+// hrrProblem explains why a case with keyShare and group would not see the
+// HelloRetryRequest it expects; "" when it would (or keyShare is group, a
+// case expecting none).
+func hrrProblem(keyShare, group string) string {
+	rs, rg := slices.Index(ClientKeySharePreference, keyShare), slices.Index(ClientKeySharePreference, group)
+	if keyShare == group || rs < 0 || rg < 0 || causesHRR(keyShare, group) {
 		return "" // unknown names are reported elsewhere
 	}
 	var why string
-	switch {
-	case rs > rg:
+	if rs > rg {
 		why = fmt.Sprintf("key_share %s cannot make a Go client retry to group %s: the client always sends its first key share for the highest-ranked group it offers (order: %s), and %s ranks above %s, so the server gets the share it wants and never asks again; swap them (group: %s, key_share: %s) to measure a HelloRetryRequest",
 			keyShare, group, strings.Join(ClientKeySharePreference, ", "), group, keyShare, keyShare, group)
-	case hybridClassical[keyShare] == group:
+	} else {
 		why = fmt.Sprintf("key_share %s cannot make a Go client retry to group %s: a Go client offering the hybrid %s also sends a share for its classical half %s, which the server takes without a retry",
 			keyShare, group, keyShare, group)
-	default:
-		return ""
 	}
 	if ok := hrrKeyShares(group); len(ok) > 0 {
 		why += fmt.Sprintf("; key shares that do make it retry to %s: %s", group, strings.Join(ok, ", "))
@@ -300,7 +303,7 @@ func hrrProblem(keyShare, group string) string {
 func hrrKeyShares(group string) []string {
 	var ok []string
 	for _, ks := range ClientKeySharePreference {
-		if ks != group && hrrProblem(ks, group) == "" {
+		if causesHRR(ks, group) {
 			ok = append(ok, ks)
 		}
 	}
