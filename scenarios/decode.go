@@ -374,7 +374,7 @@ func (d *decoder) fields(n *yaml.Node, v reflect.Value, t reflect.Type, path str
 		seen[k.Value] = k
 		idx := -1
 		for j := range t.NumField() {
-			if yamlName(t.Field(j)) == k.Value {
+			if name := yamlName(t.Field(j)); name != "" && name == k.Value {
 				idx = j
 				break
 			}

@@ -5,6 +5,7 @@ import (
 
 	"github.com/mtlsbench/mtlsbench/pki"
 	"github.com/mtlsbench/mtlsbench/results"
+	"github.com/mtlsbench/mtlsbench/scenarios"
 )
 
 // isInputError reports whether err is the user's input being wrong (exit 2)
@@ -16,6 +17,7 @@ func isInputError(err error) bool {
 		uk *pki.UnknownKeyTypeError
 		pe *pki.PEMError
 		se *results.SchemaError
+		sc *scenarios.Error
 	)
-	return errors.As(err, &ue) || errors.As(err, &uk) || errors.As(err, &pe) || errors.As(err, &se)
+	return errors.As(err, &ue) || errors.As(err, &uk) || errors.As(err, &pe) || errors.As(err, &se) || errors.As(err, &sc)
 }
