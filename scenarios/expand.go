@@ -286,7 +286,7 @@ func authNeeds(auth string) string {
 // what it says on a kind target.
 func (c *cell) refuse(p *problems, kind string) {
 	if su, pinned := suiteOf(c.v[axCipher]); pinned && su.TLS13 && (kind == KindBuiltin || kind == KindExternal) {
-		p.add(fieldOr(c.src[axCipher], "matrix.cipher"), nil, fmt.Sprintf("%s cannot be pinned on a %s target: Go's crypto/tls cannot restrict TLS 1.3 suites on either side (it offers all three). Use target kind openssl, nginx or haproxy, which enforce it, or cipher any (the negotiated suite is recorded)", su.Name, kind), "")
+		p.add(fieldOr(c.src[axCipher], "matrix.cipher"), nil, fmt.Sprintf("%s cannot be pinned with target kind %s: Go's crypto/tls cannot restrict TLS 1.3 suites on either side (it offers all three), so the case would measure whichever was negotiated. Use target kind openssl, nginx or haproxy, which enforce it, or cipher any (the negotiated suite is recorded)", su.Name, kind), "")
 	}
 	if why := hrrProblem(c.v[axKeyShare], c.v[axGroup]); why != "" {
 		p.add(fieldOr(c.src[axKeyShare], "matrix.key_share"), nil, why, "")

@@ -78,7 +78,7 @@ func TestExpand(t *testing.T) {
 		// crypto/tls cannot pin a TLS 1.3 suite: refused on the built-in
 		// target, pointing at the suite.
 		{"tls13 suite on builtin", "matrix:\n  tls: [1.3]\n  cipher: [TLS_AES_256_GCM_SHA384]\n", nil, nil,
-			"TLS_AES_256_GCM_SHA384 cannot be pinned on a builtin target", "3:12 matrix.cipher[0]"},
+			"TLS_AES_256_GCM_SHA384 cannot be pinned with target kind builtin", "3:12 matrix.cipher[0]"},
 		// A key share ranking below the group cannot cause an HRR: refused,
 		// suggesting the swap.
 		{"key share below group", "matrix:\n  group: [x25519]\n  key_share: [p256]\n", nil, nil,

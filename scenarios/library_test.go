@@ -153,3 +153,28 @@ func TestLibraryGolden(t *testing.T) {
 		t.Errorf("library cases differ from %s (run with -update if intended):\n%s", path, got)
 	}
 }
+
+// TestDocExample checks that the complete example in docs/scenarios.md
+// parses and expands to what the text says.
+func TestDocExample(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join("..", "docs", "scenarios.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(doc), "```yaml\n")
+	example, _, ok2 := strings.Cut(rest, "```")
+	if !ok || !ok2 {
+		t.Fatal("no yaml example in docs/scenarios.md")
+	}
+	spec, err := Parse([]byte(example), "docs/scenarios.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases, skipped, err := Expand(*spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cases) != 18 || len(skipped) != 5 || spec.Repeat != 3 {
+		t.Errorf("the example gives %d cases, %d skipped, repeat %d; the text says 18, 5, 3", len(cases), len(skipped), spec.Repeat)
+	}
+}
