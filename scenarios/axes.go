@@ -110,10 +110,24 @@ func itoas(v []int) []string {
 
 const anyValue = "any"
 
+// clip shortens a value for quoting in a message: a 1 MB "group" should
+// not make a 1 MB error.
+func clip(s string) string {
+	const max = 60
+	if len(s) <= max {
+		return s
+	}
+	r := []rune(s)
+	if len(r) <= max {
+		return s
+	}
+	return string(r[:max-3]) + "..."
+}
+
 func parseTLS(s string) (string, string, string) {
 	v, err := tlsparams.ParseVersion(s)
 	if err != nil {
-		return "", fmt.Sprintf("unknown TLS version %q", s), "1.2, 1.3"
+		return "", fmt.Sprintf("unknown TLS version %q", clip(s)), "1.2, 1.3"
 	}
 	return tlsparams.VersionString(v), "", ""
 }
@@ -124,7 +138,7 @@ func parseCipher(s string) (string, string, string) {
 	}
 	su, err := tlsparams.ParseSuite(s)
 	if err != nil {
-		return "", fmt.Sprintf("unknown cipher suite %q", s), "any, " + tlsparams.SuiteNames(0) + ", or their OpenSSL names"
+		return "", fmt.Sprintf("unknown cipher suite %q", clip(s)), "any, " + tlsparams.SuiteNames(0) + ", or their OpenSSL names"
 	}
 	return su.Name, "", ""
 }
@@ -132,7 +146,7 @@ func parseCipher(s string) (string, string, string) {
 func parseGroup(s string) (string, string, string) {
 	g, err := tlsparams.ParseGroup(s)
 	if err != nil {
-		return "", fmt.Sprintf("unknown group %q", s), tlsparams.GroupNames()
+		return "", fmt.Sprintf("unknown group %q", clip(s)), tlsparams.GroupNames()
 	}
 	return g.Name, "", ""
 }
@@ -140,7 +154,7 @@ func parseGroup(s string) (string, string, string) {
 func parseKey(s string) (string, string, string) {
 	k, err := pki.ParseKeyType(s)
 	if err != nil {
-		return "", fmt.Sprintf("unknown key type %q", s), pki.KeyTypeNames()
+		return "", fmt.Sprintf("unknown key type %q", clip(s)), pki.KeyTypeNames()
 	}
 	return string(k), "", ""
 }
@@ -156,7 +170,7 @@ func parseChain(s string) (string, string, string) {
 	case ChainRoot, ChainIntermediate:
 		return n, "", ""
 	}
-	return "", fmt.Sprintf("unknown chain %q", s), "root (root → leaf), intermediate (root → intermediate → leaf)"
+	return "", fmt.Sprintf("unknown chain %q", clip(s)), "root (root → leaf), intermediate (root → intermediate → leaf)"
 }
 
 // MaxClientIdentities bounds client_identities: each is a certificate the
@@ -166,7 +180,7 @@ const MaxClientIdentities = 100000
 func parseIdentities(s string) (string, string, string) {
 	n, err := strconv.Atoi(strings.TrimSpace(s))
 	if err != nil || n < 1 || n > MaxClientIdentities {
-		return "", fmt.Sprintf("client identities %q must be a whole number from 1 to %d", s, MaxClientIdentities), ""
+		return "", fmt.Sprintf("client identities %q must be a whole number from 1 to %d", clip(s), MaxClientIdentities), ""
 	}
 	return strconv.Itoa(n), "", ""
 }
@@ -177,7 +191,7 @@ const MaxRequests = 1000000
 func parseRequests(s string) (string, string, string) {
 	n, err := strconv.Atoi(strings.TrimSpace(s))
 	if err != nil || n < 0 || n > MaxRequests {
-		return "", fmt.Sprintf("requests %q must be a whole number from 0 to %d", s, MaxRequests), ""
+		return "", fmt.Sprintf("requests %q must be a whole number from 0 to %d", clip(s), MaxRequests), ""
 	}
 	return strconv.Itoa(n), "", ""
 }
@@ -201,10 +215,10 @@ func parseResume(s string) (string, string, string) {
 	}
 	r, ok := parseRatio(n)
 	if !ok {
-		return "", fmt.Sprintf("unknown resume %q", s), resumeAccepted
+		return "", fmt.Sprintf("unknown resume %q", clip(s)), resumeAccepted
 	}
 	if !(r > 0 && r <= 1) {
-		return "", fmt.Sprintf("resume ratio %q is out of range: a ratio is the share of handshakes that resume, above 0 and at most 1 (use none for 0)", s), ""
+		return "", fmt.Sprintf("resume ratio %q is out of range: a ratio is the share of handshakes that resume, above 0 and at most 1 (use none for 0)", clip(s)), ""
 	}
 	if r == 1 {
 		return ResumeTickets, "", ""

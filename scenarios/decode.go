@@ -265,7 +265,7 @@ func describe(n *yaml.Node) string {
 		case "!!null":
 			return "nothing"
 		}
-		return strconv.Quote(n.Value)
+		return strconv.Quote(clip(n.Value))
 	}
 	return "an unexpected YAML node"
 }
@@ -380,7 +380,7 @@ func (d *decoder) fields(n *yaml.Node, v reflect.Value, t reflect.Type, path str
 			}
 		}
 		if idx < 0 {
-			msg := fmt.Sprintf("unknown field %q", k.Value)
+			msg := fmt.Sprintf("unknown field %q", clip(k.Value))
 			if near := nearest(k.Value, strings.Split(fieldNames(t), ", ")); near != "" {
 				msg += fmt.Sprintf(" (did you mean %q?)", near)
 			} else if hint := misplaced(k.Value, path); hint != "" {

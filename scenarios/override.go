@@ -22,7 +22,7 @@ import (
 func (s *Spec) SetAxis(name string, values []string) error {
 	ax, ok := axisByName(strings.ReplaceAll(name, "-", "_"))
 	if !ok {
-		return &Error{Field: name, Message: fmt.Sprintf("unknown matrix axis %q", name), Accepted: strings.Join(AxisNames(), ", ")}
+		return &Error{Field: name, Message: fmt.Sprintf("unknown matrix axis %q", clip(name)), Accepted: strings.Join(AxisNames(), ", ")}
 	}
 	var errs []*Error
 	seen := map[string]string{}
@@ -33,7 +33,7 @@ func (s *Spec) SetAxis(name string, values []string) error {
 		case msg != "":
 			errs = append(errs, &Error{Field: name, Message: msg, Accepted: accepted})
 		case seen[c] != "":
-			errs = append(errs, &Error{Field: name, Message: fmt.Sprintf("%q is listed twice (also as %q); keep one", v, seen[c])})
+			errs = append(errs, &Error{Field: name, Message: fmt.Sprintf("%q is listed twice (also as %q); keep one", clip(v), clip(seen[c]))})
 		default:
 			seen[c] = v
 			canon = append(canon, c)

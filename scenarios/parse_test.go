@@ -386,3 +386,15 @@ func TestDurationJSON(t *testing.T) {
 		t.Error("unmarshal of a duration without unit succeeded")
 	}
 }
+
+// TestLongValuesClipped checks that a huge value does not make a huge
+// error message.
+func TestLongValuesClipped(t *testing.T) {
+	long := strings.Repeat("x", 100000)
+	_, err := Parse([]byte("matrix:\n  group: ["+long+"]\n"+long+": 1\n"), "l.yaml")
+	for _, e := range problemsOf(t, err) {
+		if len(e.Error()) > 500 {
+			t.Errorf("message of %d bytes: %.100s...", len(e.Error()), e.Error())
+		}
+	}
+}

@@ -70,7 +70,7 @@ func (s *Spec) checkTarget(p *problems) {
 		kind = KindBuiltin
 	}
 	if !slices.Contains(kinds, kind) {
-		p.add("target.kind", t.Kind, fmt.Sprintf("unknown target kind %q", t.Kind), strings.Join(kinds, ", "))
+		p.add("target.kind", t.Kind, fmt.Sprintf("unknown target kind %q", clip(t.Kind)), strings.Join(kinds, ", "))
 		return
 	}
 	external := kind == KindExternal
@@ -120,14 +120,14 @@ func (s *Spec) checkTarget(p *problems) {
 		host, port, err := net.SplitHostPort(t.Addr)
 		n, perr := strconv.Atoi(port)
 		if err != nil || host == "" || perr != nil || n < 1 || n > 65535 {
-			p.add("target.addr", t.Addr, fmt.Sprintf("addr %q is not HOST:PORT (e.g. 10.0.0.5:8443, [::1]:443)", t.Addr), "")
+			p.add("target.addr", t.Addr, fmt.Sprintf("addr %q is not HOST:PORT (e.g. 10.0.0.5:8443, [::1]:443)", clip(t.Addr)), "")
 		}
 	}
 	if t.Mode != "" && t.Mode != ModeHandshake && t.Mode != ModeHTTP {
-		p.add("target.mode", t.Mode, fmt.Sprintf("unknown mode %q", t.Mode), "handshake (close after the handshake), http (answer HTTP/1.1 requests)")
+		p.add("target.mode", t.Mode, fmt.Sprintf("unknown mode %q", clip(t.Mode)), "handshake (close after the handshake), http (answer HTTP/1.1 requests)")
 	}
 	if strings.ContainsAny(t.ServerName, " \t\n/") {
-		p.add("target.server_name", t.ServerName, fmt.Sprintf("server_name %q is not a host name", t.ServerName), "")
+		p.add("target.server_name", t.ServerName, fmt.Sprintf("server_name %q is not a host name", clip(t.ServerName)), "")
 	}
 	if t.HandshakeDelay < 0 {
 		p.add("target.handshake_delay", t.HandshakeDelay, "handshake_delay is negative", "")
@@ -146,7 +146,9 @@ func (s *Spec) checkTarget(p *problems) {
 		if f.value == "" {
 			continue
 		}
-		if _, err := cpuset.Parse(f.value); err != nil {
+		if len(f.value) > 1000 {
+			p.add("target."+f.name, f.value, "not a CPU list (example: 0,2-3)", "")
+		} else if _, err := cpuset.Parse(f.value); err != nil {
 			p.add("target."+f.name, f.value, strings.TrimPrefix(err.Error(), "cpuset: "), "")
 		}
 	}
@@ -225,7 +227,7 @@ func (s *Spec) axisValues(p *problems) [numAxes][]axisValue {
 				continue
 			}
 			if first, dup := seen[canon]; dup {
-				p.add(path, raw, fmt.Sprintf("%s is listed twice (also %s, line %d); keep one", raw, first, s.line(first)), "")
+				p.add(path, raw, fmt.Sprintf("%s is listed twice (also %s, line %d); keep one", clip(raw), first, s.line(first)), "")
 				continue
 			}
 			seen[canon] = path
@@ -280,7 +282,7 @@ func (s *Spec) ruleCells(p *problems, list string, i int, r Rule) (cell [numAxes
 		field := join(path, name)
 		ax, known := axisByName(name)
 		if !known {
-			msg := fmt.Sprintf("unknown axis %q", name)
+			msg := fmt.Sprintf("unknown axis %q", clip(name))
 			if near := nearest(name, AxisNames()); near != "" {
 				msg += fmt.Sprintf(" (did you mean %q?)", near)
 			}
