@@ -257,18 +257,22 @@ func resumeRatio(canon string) float64 {
 	return r
 }
 
-// ClientKeySharePreference is the order in which Go's crypto/tls client
+// clientKeySharePreference is the order in which Go's crypto/tls client
 // ranks key-exchange groups (crypto/tls defaults.go,
-// defaultCurvePreferences): it always sends its first key share for the
-// highest-ranked group it offers, whatever order Config.CurvePreferences
-// lists them in. A case whose key share differs from its group offers both
-// and expects the server, which accepts only the group, to ask again; that
-// works only when the key share ranks above the group. A test checks this
-// list against a real handshake.
-var ClientKeySharePreference = []string{
+// defaultCurvePreferences).
+var clientKeySharePreference = []string{
 	"x25519mlkem768", "secp256r1mlkem768", "secp384r1mlkem1024",
 	"x25519", "p256", "p384", "p521",
 }
+
+// ClientKeySharePreference returns the order in which Go's crypto/tls
+// client ranks key-exchange groups: it always sends its first key share
+// for the highest-ranked group it offers, whatever order
+// Config.CurvePreferences lists them in. A case whose key share differs
+// from its group offers both and expects the server, which accepts only
+// the group, to ask again; that works only when the key share ranks above
+// the group. A test checks this order against real handshakes.
+func ClientKeySharePreference() []string { return slices.Clone(clientKeySharePreference) }
 
 // hybridClassical maps a post-quantum hybrid to its classical half: a Go
 // client offering the hybrid also sends a share for the classical group
@@ -284,7 +288,7 @@ var hybridClassical = map[string]string{
 // group: it sends its first share for the higher-ranked of the two, and a
 // hybrid's share carries its classical half along when that is offered.
 func causesHRR(keyShare, group string) bool {
-	rs, rg := slices.Index(ClientKeySharePreference, keyShare), slices.Index(ClientKeySharePreference, group)
+	rs, rg := slices.Index(clientKeySharePreference, keyShare), slices.Index(clientKeySharePreference, group)
 	return rs >= 0 && rg >= 0 && rs < rg && hybridClassical[keyShare] != group
 }
 
@@ -292,14 +296,14 @@ func causesHRR(keyShare, group string) bool {
 // HelloRetryRequest it expects; "" when it would (or keyShare is group, a
 // case expecting none).
 func hrrProblem(keyShare, group string) string {
-	rs, rg := slices.Index(ClientKeySharePreference, keyShare), slices.Index(ClientKeySharePreference, group)
+	rs, rg := slices.Index(clientKeySharePreference, keyShare), slices.Index(clientKeySharePreference, group)
 	if keyShare == group || rs < 0 || rg < 0 || causesHRR(keyShare, group) {
 		return "" // unknown names are reported elsewhere
 	}
 	var why string
 	if rs > rg {
 		why = fmt.Sprintf("key_share %s cannot make a Go client retry to group %s: the client always sends its first key share for the highest-ranked group it offers (order: %s), and %s ranks above %s, so the server gets the share it wants and never asks again; swap them (group: %s, key_share: %s) to measure a HelloRetryRequest",
-			keyShare, group, strings.Join(ClientKeySharePreference, ", "), group, keyShare, keyShare, group)
+			keyShare, group, strings.Join(clientKeySharePreference, ", "), group, keyShare, keyShare, group)
 	} else {
 		why = fmt.Sprintf("key_share %s cannot make a Go client retry to group %s: a Go client offering the hybrid %s also sends a share for its classical half %s, which the server takes without a retry",
 			keyShare, group, keyShare, group)
@@ -316,7 +320,7 @@ func hrrProblem(keyShare, group string) string {
 // group.
 func hrrKeyShares(group string) []string {
 	var ok []string
-	for _, ks := range ClientKeySharePreference {
+	for _, ks := range clientKeySharePreference {
 		if causesHRR(ks, group) {
 			ok = append(ok, ks)
 		}

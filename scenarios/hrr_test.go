@@ -23,8 +23,8 @@ import (
 func TestClientKeySharePreference(t *testing.T) {
 	cert := selfSigned(t)
 	groups := tlsparams.Groups()
-	if len(groups) != len(ClientKeySharePreference) {
-		t.Fatalf("tlsparams has %d groups, ClientKeySharePreference %d", len(groups), len(ClientKeySharePreference))
+	if len(groups) != len(ClientKeySharePreference()) {
+		t.Fatalf("tlsparams has %d groups, ClientKeySharePreference %d", len(groups), len(ClientKeySharePreference()))
 	}
 	for _, share := range groups {
 		for _, group := range groups {

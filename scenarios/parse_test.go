@@ -385,6 +385,21 @@ func TestDurationJSON(t *testing.T) {
 	if err := json.Unmarshal([]byte(`{"duration":"2"}`), &l); err == nil {
 		t.Error("unmarshal of a duration without unit succeeded")
 	}
+
+	// A whole spec, as results record it.
+	spec, err := Load("groups-pq")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err = json.Marshal(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"name":"groups-pq"`, `"load":{"duration":"5s","warmup":"1s"}`, `"include":[{"group":"p256","key_share":"x25519"}]`} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("json lacks %s:\n%s", want, b)
+		}
+	}
 }
 
 // TestLongValuesClipped checks that a huge value does not make a huge

@@ -201,7 +201,11 @@ type Case struct {
 	Cipher string `json:"cipher"` // IANA name; "" means any
 	Group  string `json:"group"`
 	// KeyShare is the client's first key share; equal to Group unless the
-	// case measures a HelloRetryRequest.
+	// case measures a HelloRetryRequest. To run the case, the target
+	// accepts only Group and the client offers KeyShare and Group (Go
+	// picks the order itself; Expand has checked it sends KeyShare
+	// first), so every full handshake should see an HRR and negotiate
+	// Group.
 	KeyShare string `json:"key_share"`
 	// ServerKey and ClientKey are the certificates' key types. Empty only
 	// for an external target whose scenario names none: whatever its
