@@ -75,8 +75,9 @@ func (c *cell) matches(rule [numAxes]string) bool {
 // the client key where it differs), group (and "hrr-" plus the key share
 // where they differ), then the cipher, chain, client identities
 // ("ids100") and requests ("req10") where those vary in the scenario, all
-// joined by "-". Two cells that would share a name get "-2", "-3", ... in
-// expansion order.
+// joined by "-". Skipped cells are named too, after the runnable ones: a
+// cell whose name is taken spells out its cipher's authentication
+// ("rsa-aes128gcm"), then gets "-2", "-3", ... in expansion order.
 func Expand(spec Spec) (cases []Case, skipped []Skipped, err error) {
 	p := &problems{spec: &spec}
 	spec.check(p)

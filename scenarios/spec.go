@@ -16,15 +16,17 @@ import (
 // each value was written, so later errors (Validate, Expand) can name the
 // file, line and column; fields a caller changes afterwards lose that.
 type Spec struct {
-	// Name identifies the scenario in results. Zero means the file's base
-	// name, or "custom" for flags only.
+	// Name identifies the scenario in results. Parse sets it to the file's
+	// base name (without extension) when the file has none; a Spec built
+	// from flags alone is the caller's to name ("custom").
 	Name string `yaml:"name" json:"name"`
 	// Description is one line for 'mtlsbench scenarios list'.
 	Description string     `yaml:"description" json:"description,omitempty"`
 	Target      TargetSpec `yaml:"target" json:"target"`
 	Load        LoadSpec   `yaml:"load" json:"load"`
 	// Repeat runs every case this many times, for the spread compare
-	// needs. Zero means 1.
+	// needs. Zero means 1; at most MaxRepeat. Expand does not repeat
+	// cases: the runner does.
 	Repeat  int    `yaml:"repeat" json:"repeat,omitempty"`
 	Matrix  Matrix `yaml:"matrix" json:"matrix"`
 	Exclude []Rule `yaml:"exclude" json:"exclude,omitempty"`
