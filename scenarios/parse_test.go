@@ -100,7 +100,9 @@ func TestParseErrors(t *testing.T) {
 		// handshake_delay is a built-in target knob.
 		{"delay for nginx", "target:\n  kind: nginx\n  handshake_delay: 1ms\n", 3, 20, "target.handshake_delay", "built-in target only", ""},
 		// Chain makes no sense for an external server.
-		{"chain for external", "target: {kind: external, addr: 'h:1', cert: c, key: k, ca: a}\nmatrix:\n  chain: [intermediate]\n", 3, 3, "matrix.chain", "not for an external target", ""},
+		{"chain for external", "target: {kind: external, addr: 'h:1', cert: c, key: k, ca: a}\nmatrix:\n  chain: [intermediate]\n", 3, 11, "matrix.chain[0]", "not for an external target", ""},
+		// An include rule can't bring in what the target refuses either.
+		{"include chain for external", "target: {kind: external, addr: 'h:1', cert: c, key: k, ca: a}\ninclude:\n  - {chain: intermediate}\n", 3, 13, "include[0].chain", "not for an external target", ""},
 		// Requests need a target that answers them.
 		{"requests with handshake mode", "target:\n  mode: handshake\nmatrix:\n  requests: [0, 10]\n", 4, 17, "matrix.requests[1]", "set mode: http", ""},
 		// duration and count both set: reported at count, naming duration's line.

@@ -237,27 +237,37 @@ func (s *Spec) axisValues(p *problems) [numAxes][]axisValue {
 	return out
 }
 
-// checkTargetAxes refuses axis values that make no sense for the target.
+// checkTargetAxes refuses axis values, in the matrix or in include rules,
+// that make no sense for the target.
 func (s *Spec) checkTargetAxes(p *problems, vals [numAxes][]axisValue) {
-	if s.Target.Kind == KindExternal {
-		if len(s.Matrix.Chain) > 0 {
-			p.add("matrix.chain", s.Matrix.Chain, "chain is not for an external target: its chain is what it presents", "")
-		}
-		for _, id := range vals[axIdentities] {
-			if id.canon != "1" {
-				p.add(id.path, nil, "an external target gets one client identity (target.cert); client_identities must be 1", "")
-			}
-		}
+	external := s.Target.Kind == KindExternal
+	if external {
 		for _, ax := range []int{axServerKey, axClientKey} {
 			if len(vals[ax]) > 1 {
 				p.add("matrix."+axes[ax].name, nil, fmt.Sprintf("an external target has one %s certificate: give at most one key type, the one it is expected to have", strings.TrimSuffix(axes[ax].name, "_key")), "")
 			}
 		}
 	}
-	if s.Target.Mode == ModeHandshake {
-		for _, r := range vals[axRequests] {
-			if r.canon != "0" {
-				p.add(r.path, nil, fmt.Sprintf("%s requests per connection, but target.mode is handshake (line %d), which answers no request: set mode: http or remove it", r.canon, s.line("target.mode")), "")
+	check := func(ax int, v axisValue) {
+		switch {
+		case external && ax == axChain:
+			p.add(v.path, nil, "chain is not for an external target: its chain is what it presents", "")
+		case external && ax == axIdentities && v.canon != "1":
+			p.add(v.path, nil, "an external target gets one client identity (target.cert); client_identities must be 1", "")
+		case s.Target.Mode == ModeHandshake && ax == axRequests && v.canon != "0":
+			p.add(v.path, nil, fmt.Sprintf("%s requests per connection, but target.mode is handshake (line %d), which answers no request: set mode: http or remove it", v.canon, s.line("target.mode")), "")
+		}
+	}
+	for ax, vs := range vals {
+		for _, v := range vs {
+			check(ax, v)
+		}
+	}
+	for i, r := range s.Include {
+		cell, src, _ := s.ruleCells(&problems{}, "include", i, r)
+		for ax := range numAxes {
+			if cell[ax] != "" {
+				check(ax, axisValue{cell[ax], src[ax]})
 			}
 		}
 	}
