@@ -5,75 +5,111 @@
 package scenarios
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/mtlsbench/mtlsbench/pki"
 )
 
 // Spec is one scenario as written. Zero values have defaults (applied by
-// Expand on a copy), noted per field.
+// Expand on a copy), noted per field. A Spec from Parse remembers where
+// each value was written, so later errors (Validate, Expand) can name the
+// file, line and column; fields a caller changes afterwards lose that.
 type Spec struct {
-	// Name identifies the scenario in results. Zero means the file's base
-	// name, or "custom" for flags only.
+	// Name identifies the scenario in results. Parse sets it to the file's
+	// base name (without extension) when the file has none; a Spec built
+	// from flags alone is the caller's to name ("custom").
 	Name string `yaml:"name" json:"name"`
 	// Description is one line for 'mtlsbench scenarios list'.
 	Description string     `yaml:"description" json:"description,omitempty"`
 	Target      TargetSpec `yaml:"target" json:"target"`
-	Load        Load       `yaml:"load" json:"load"`
+	Load        LoadSpec   `yaml:"load" json:"load"`
 	// Repeat runs every case this many times, for the spread compare
-	// needs. Zero means 1.
+	// needs. Zero means 1; at most MaxRepeat. Expand does not repeat
+	// cases: the runner does.
 	Repeat  int    `yaml:"repeat" json:"repeat,omitempty"`
 	Matrix  Matrix `yaml:"matrix" json:"matrix"`
 	Exclude []Rule `yaml:"exclude" json:"exclude,omitempty"`
 	Include []Rule `yaml:"include" json:"include,omitempty"`
+
+	// source is the file (or library name) the spec was parsed from, and
+	// pos where each field's value was written; both empty for a Spec built
+	// in code.
+	source string
+	pos    positions
 }
 
 // TargetSpec says what to measure against.
 type TargetSpec struct {
 	// Kind is builtin (zero), nginx, haproxy, openssl or external.
 	Kind string `yaml:"kind" json:"kind,omitempty"`
-	// Addr is HOST:PORT for an external target.
+	// Addr is HOST:PORT for an external target (required there, refused
+	// for the others, which listen on a free loopback port).
 	Addr string `yaml:"addr" json:"addr,omitempty"`
 	// ServerName is sent in SNI and verified. Zero means "localhost" for
 	// managed targets and the host of Addr for external ones.
 	ServerName string `yaml:"server_name" json:"server_name,omitempty"`
 	// CA, Cert and Key are PEM files for an external target: the CA that
-	// signed the server, and the client identity to present.
+	// signed the server, and the client identity to present. Cert and Key
+	// are required there; CA too unless Load.InsecureSkipVerify. Managed
+	// targets refuse them: their PKI is generated per case.
 	CA   string `yaml:"ca" json:"ca,omitempty"`
 	Cert string `yaml:"cert" json:"cert,omitempty"`
 	Key  string `yaml:"key" json:"key,omitempty"`
-	// Mode is the built-in target's mode: handshake (zero) or http.
+	// Mode is a managed target's mode: handshake or http. Zero means http
+	// for a case with requests > 0, else handshake; handshake with
+	// requests > 0 is an error (the server would answer nothing). In a
+	// Case it is always set, for external targets too, where it says what
+	// the client does.
 	Mode string `yaml:"mode" json:"mode,omitempty"`
 	// HandshakeDelay slows the built-in target's handshakes on purpose.
+	// Built-in target only.
 	HandshakeDelay Duration `yaml:"handshake_delay" json:"handshake_delay,omitempty"`
 	// PIDs of an external server running on this machine, for its CPU.
+	// External targets only.
 	PIDs []int `yaml:"pids" json:"pids,omitempty"`
-	// CPUs pins managed targets; ClientCPUs pins the generator.
+	// CPUs pins managed targets; ClientCPUs pins the generator. Both are
+	// CPU lists as taskset(1) takes them ("2", "0,2-3").
 	CPUs       string `yaml:"cpus" json:"cpus,omitempty"`
 	ClientCPUs string `yaml:"client_cpus" json:"client_cpus,omitempty"`
-	// Workers for managed servers. Zero: one per CPU they may use.
+	// Workers for managed servers. Zero: one per CPU they may use. Refused
+	// for external targets.
 	Workers int `yaml:"workers" json:"workers,omitempty"`
 	// InProcess runs the built-in target inside the generator process
-	// (tests; its CPU then cannot be told apart).
+	// (tests; its CPU then cannot be told apart). Built-in target only.
 	InProcess bool `yaml:"in_process" json:"in_process,omitempty"`
 }
 
-// Load is how load is applied; everything run's load flags can say.
-type Load struct {
+// LoadSpec is how load is applied; everything run's load flags can say. Its
+// fields are plain values a caller (run's flags) may set after Parse;
+// Validate and Expand check them again.
+//
+// The load is a closed loop (Concurrency workers, each starting its next
+// handshake when the last one ends) unless Rate or Steps is set: then it is
+// an open loop and the rate wins. Concurrency is then ignored — a file may
+// keep it for closed-loop runs — and MaxInFlight bounds the handshakes in
+// flight instead.
+type LoadSpec struct {
 	// Concurrency is the number of closed-loop workers (connections in
-	// flight). Zero means 2 × GOMAXPROCS for a closed loop.
+	// flight). Zero means 2 × GOMAXPROCS for a closed loop. Ignored in an
+	// open loop.
 	Concurrency int `yaml:"concurrency" json:"concurrency,omitempty"`
 	// Rate switches to an open loop: handshakes started per second.
+	// Refused together with Steps.
 	Rate float64 `yaml:"rate" json:"rate,omitempty"`
 	// MaxInFlight caps concurrent handshakes in an open loop. Zero means
-	// 10000.
+	// 10000. Refused for a closed loop, where Concurrency is the cap.
 	MaxInFlight int `yaml:"max_in_flight" json:"max_in_flight,omitempty"`
-	// RampUp grows the rate linearly from 0 over this time.
+	// RampUp grows the rate linearly from 0 over this time, within the
+	// measured window. Needs Rate.
 	RampUp Duration `yaml:"ramp_up" json:"ramp_up,omitempty"`
-	// Steps are successive rates, each held for StepDuration.
+	// Steps are successive rates, each held for StepDuration; together
+	// they are the measured window, so Duration and Count stay zero.
+	// StepDuration is required with Steps and refused without.
 	Steps        []float64 `yaml:"steps" json:"steps,omitempty"`
 	StepDuration Duration  `yaml:"step_duration" json:"step_duration,omitempty"`
-	// Duration of the measured window. Zero with Count zero means 10s.
+	// Duration of the measured window. Zero with Count zero (and no
+	// Steps) means 10s. Refused together with Count.
 	Duration Duration `yaml:"duration" json:"duration,omitempty"`
 	// Count stops after this many handshakes instead.
 	Count int64 `yaml:"count" json:"count,omitempty"`
@@ -94,12 +130,19 @@ type Load struct {
 }
 
 // Matrix holds the axes; a case is one value from each. An empty axis has
-// one default value, noted per field.
+// one default value, noted per field. In a file, an axis with one value may
+// be written without brackets (tls: 1.3). Values are checked as written and
+// compared after normalising the spelling (tls1.3 is 1.3, P-256 is p256),
+// so a value listed twice under two spellings is an error.
 type Matrix struct {
 	// TLS versions: "1.2", "1.3". Default [1.3].
 	TLS []string `yaml:"tls" json:"tls,omitempty"`
-	// Cipher suites by IANA or OpenSSL name. Default: any (the stack's
-	// choice, recorded as negotiated).
+	// Cipher suites by IANA or OpenSSL name, or "any". Default [any]: the
+	// stack's choice, recorded as negotiated. A TLS 1.2 suite in a TLS 1.3
+	// case (and vice versa), or a TLS 1.2 suite whose authentication does
+	// not fit the server key, is skipped. A TLS 1.3 suite needs a target
+	// that can enforce it (nginx, haproxy, openssl): crypto/tls cannot pin
+	// one, so Expand refuses it for builtin and external targets.
 	Cipher []string `yaml:"cipher" json:"cipher,omitempty"`
 	// Group is the key-exchange group the server accepts and the case
 	// expects. Default [x25519].
@@ -107,38 +150,52 @@ type Matrix struct {
 	// KeyShare is the group the client sends its first key share for.
 	// When it differs from Group the server must answer with a
 	// HelloRetryRequest, which the case then expects. Default: Group.
+	// TLS 1.3 only: a TLS 1.2 case with KeyShare != Group is skipped.
+	// A Go client sends its share for the highest-ranked group it offers
+	// (see ClientKeySharePreference), so KeyShare must rank above Group,
+	// and must not be the hybrid whose classical half is Group (the client
+	// would send that half too); Expand refuses other pairs.
 	KeyShare []string `yaml:"key_share" json:"key_share,omitempty"`
 	// ServerKey and ClientKey are certificate key types. ServerKey default
-	// [ecdsa-p256]; ClientKey default: the case's ServerKey.
+	// [ecdsa-p256]; ClientKey default: the case's ServerKey. For an
+	// external target the certificates are what they are: each axis takes
+	// at most one value, the key type expected, and defaults to any.
 	ServerKey []string `yaml:"server_key" json:"server_key,omitempty"`
 	ClientKey []string `yaml:"client_key" json:"client_key,omitempty"`
 	// Chain: "root" (leaf signed by the root) or "intermediate". Default
-	// [root].
+	// [root]. Refused for an external target.
 	Chain []string `yaml:"chain" json:"chain,omitempty"`
 	// ClientIdentities is how many distinct client certificates workers
-	// rotate through. Default [1].
+	// rotate through, 1 to 100000. Default [1]. An external target has
+	// exactly one.
 	ClientIdentities []int `yaml:"client_identities" json:"client_identities,omitempty"`
-	// Resume: "none", "tickets", or a ratio such as 0.8 (80% of handshakes
-	// resume). Default [none].
+	// Resume: "none", "tickets", or a ratio in (0, 1] such as 0.8 or
+	// "80%" (80% of handshakes resume). A ratio of 1 is "tickets".
+	// Default [none].
 	Resume []string `yaml:"resume" json:"resume,omitempty"`
-	// Requests per connection (HTTP/1.1). Default [0]: handshake only.
+	// Requests per connection (HTTP/1.1), 0 to 1000000. Default [0]:
+	// handshake only.
 	Requests []int `yaml:"requests" json:"requests,omitempty"`
 }
 
 // Rule matches cases by axis values, as a CI matrix include/exclude entry
 // does: keys are axis names (tls, cipher, group, key_share, server_key,
-// client_key, chain, client_identities, resume, requests), values the
-// spelling used in the matrix. An exclude rule removes every case matching
-// all its keys. An include rule that matches existing cases adds nothing
-// new; one that matches none adds a case built from its values and the
-// axes' defaults.
+// client_key, chain, client_identities, resume, requests), values any
+// spelling the matrix accepts. A key matches a case's value after defaults
+// (so {group: x25519} matches a matrix without a group axis). An exclude
+// rule removes every case matching all its keys. Includes are applied after
+// excludes, in order: an include rule that matches an existing case adds
+// nothing new; one that matches none adds a case built from its values and
+// the axes' defaults (not the matrix's values), and excludes do not apply
+// to it.
 type Rule map[string]string
 
-// Case is one expanded matrix cell: everything needed to run it.
+// Case is one expanded matrix cell: everything needed to run it. Every
+// default is applied: a Case needs no further interpretation.
 type Case struct {
 	// Name is stable and readable ("tls1.3-full-ecdsa-p256-x25519"); Key is
 	// canonical ("tls=1.3,cipher=any,group=x25519,...") and is what
-	// compare matches on.
+	// compare matches on. See Expand for how both are built.
 	Name string `json:"name"`
 	Key  string `json:"key"`
 
@@ -146,8 +203,15 @@ type Case struct {
 	Cipher string `json:"cipher"` // IANA name; "" means any
 	Group  string `json:"group"`
 	// KeyShare is the client's first key share; equal to Group unless the
-	// case measures a HelloRetryRequest.
-	KeyShare         string      `json:"key_share"`
+	// case measures a HelloRetryRequest. To run the case, the target
+	// accepts only Group and the client offers KeyShare and Group (Go
+	// picks the order itself; Expand has checked it sends KeyShare
+	// first), so every full handshake should see an HRR and negotiate
+	// Group.
+	KeyShare string `json:"key_share"`
+	// ServerKey and ClientKey are the certificates' key types. Empty only
+	// for an external target whose scenario names none: whatever its
+	// certificates are (the run records what was presented).
 	ServerKey        pki.KeyType `json:"server_key"`
 	ClientKey        pki.KeyType `json:"client_key"`
 	Chain            string      `json:"chain"` // "root" or "intermediate"
@@ -158,12 +222,42 @@ type Case struct {
 	ResumeRatio float64 `json:"resume_ratio"`
 	Requests    int     `json:"requests"`
 
+	// Target and Load are the scenario's, with their defaults applied:
+	// Target.Kind, Target.ServerName and Target.Mode are set; Load has
+	// Duration (unless Count or Steps), Interval, Timeout, and Concurrency
+	// (closed loop) or MaxInFlight (open loop). Slices are the case's own.
 	Target TargetSpec `json:"target"`
-	Load   Load       `json:"load"`
+	Load   LoadSpec   `json:"load"`
 }
 
-// Duration is a time.Duration written as "2s", "500ms" or "1m30s".
+// Skipped is a matrix cell the TLS stack cannot express (TLS 1.2 with a
+// post-quantum group or a TLS 1.3 suite, a suite that does not fit the
+// server key, ...): Expand drops it with the reason rather than run
+// something else under its name.
+type Skipped struct {
+	Case   Case   `json:"case"`
+	Reason string `json:"reason"`
+}
+
+// Duration is a time.Duration written as "2s", "500ms" or "1m30s". It
+// marshals to and from that text (in JSON too).
 type Duration time.Duration
 
 // D returns d as a time.Duration.
 func (d Duration) D() time.Duration { return time.Duration(d) }
+
+// String returns d as time.Duration prints it ("1m30s").
+func (d Duration) String() string { return time.Duration(d).String() }
+
+// MarshalText writes d as "2s".
+func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
+
+// UnmarshalText reads "2s", "500ms", "1m30s" (or "0").
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := parseDuration(string(b))
+	if err != nil {
+		return fmt.Errorf("scenarios: %w", err)
+	}
+	*d = Duration(v)
+	return nil
+}

@@ -5,6 +5,7 @@ import (
 
 	"github.com/mtlsbench/mtlsbench/pki"
 	"github.com/mtlsbench/mtlsbench/results"
+	"github.com/mtlsbench/mtlsbench/scenarios"
 )
 
 // isInputError reports whether err is the user's input being wrong (exit 2)
@@ -18,6 +19,8 @@ func isInputError(err error) bool {
 		se *results.SchemaError
 		re *results.ReadError
 		me *results.MergeError
+		sc *scenarios.Error
 	)
-	return errors.As(err, &ue) || errors.As(err, &uk) || errors.As(err, &pe) || errors.As(err, &se) || errors.As(err, &re) || errors.As(err, &me)
+	return errors.As(err, &ue) || errors.As(err, &uk) || errors.As(err, &pe) || errors.As(err, &se) ||
+		errors.As(err, &re) || errors.As(err, &me) || errors.As(err, &sc)
 }

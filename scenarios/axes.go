@@ -1,0 +1,372 @@
+package scenarios
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/mtlsbench/mtlsbench/internal/tlsparams"
+	"github.com/mtlsbench/mtlsbench/pki"
+)
+
+// The matrix axes, in the order cases are expanded (the first varies
+// slowest) and keys are written.
+const (
+	axTLS = iota
+	axCipher
+	axGroup
+	axKeyShare
+	axServerKey
+	axClientKey
+	axChain
+	axIdentities
+	axResume
+	axRequests
+	numAxes
+)
+
+// axis describes one matrix axis: its names and how a value written for it
+// is checked and normalised.
+type axis struct {
+	// name is the field in the file and in rules; keyName its name in a
+	// Case's Key.
+	name, keyName string
+	// parse returns the canonical spelling of s, or a message and the
+	// accepted values.
+	parse func(s string) (canon, msg, accepted string)
+}
+
+var axes = [numAxes]axis{
+	axTLS:        {"tls", "tls", parseTLS},
+	axCipher:     {"cipher", "cipher", parseCipher},
+	axGroup:      {"group", "group", parseGroup},
+	axKeyShare:   {"key_share", "key_share", parseGroup},
+	axServerKey:  {"server_key", "server_key", parseKey},
+	axClientKey:  {"client_key", "client_key", parseKey},
+	axChain:      {"chain", "chain", parseChain},
+	axIdentities: {"client_identities", "identities", parseIdentities},
+	axResume:     {"resume", "resume", parseResume},
+	axRequests:   {"requests", "requests", parseRequests},
+}
+
+// AxisNames returns the matrix axes' names, as a file and SetAxis spell
+// them, in expansion order.
+func AxisNames() []string {
+	names := make([]string, numAxes)
+	for i, a := range axes {
+		names[i] = a.name
+	}
+	return names
+}
+
+func axisByName(name string) (int, bool) {
+	for i, a := range axes {
+		if a.name == name {
+			return i, true
+		}
+	}
+	return 0, false
+}
+
+// raw returns the values written for axis i, as strings.
+func (m *Matrix) raw(i int) []string {
+	switch i {
+	case axTLS:
+		return m.TLS
+	case axCipher:
+		return m.Cipher
+	case axGroup:
+		return m.Group
+	case axKeyShare:
+		return m.KeyShare
+	case axServerKey:
+		return m.ServerKey
+	case axClientKey:
+		return m.ClientKey
+	case axChain:
+		return m.Chain
+	case axIdentities:
+		return itoas(m.ClientIdentities)
+	case axResume:
+		return m.Resume
+	case axRequests:
+		return itoas(m.Requests)
+	}
+	panic("scenarios: no axis " + strconv.Itoa(i))
+}
+
+func itoas(v []int) []string {
+	if v == nil {
+		return nil
+	}
+	s := make([]string, len(v))
+	for i, n := range v {
+		s[i] = strconv.Itoa(n)
+	}
+	return s
+}
+
+const anyValue = "any"
+
+// clip shortens a value for quoting in a message: a 1 MB "group" should
+// not make a 1 MB error.
+func clip(s string) string {
+	const max = 60
+	if len(s) <= max {
+		return s
+	}
+	r := []rune(s)
+	if len(r) <= max {
+		return s
+	}
+	return string(r[:max-3]) + "..."
+}
+
+func parseTLS(s string) (string, string, string) {
+	v, err := tlsparams.ParseVersion(s)
+	if err != nil {
+		return "", fmt.Sprintf("unknown TLS version %q", clip(s)), "1.2, 1.3"
+	}
+	return tlsparams.VersionString(v), "", ""
+}
+
+func parseCipher(s string) (string, string, string) {
+	if strings.EqualFold(strings.TrimSpace(s), anyValue) {
+		return anyValue, "", ""
+	}
+	su, err := tlsparams.ParseSuite(s)
+	if err != nil {
+		return "", fmt.Sprintf("unknown cipher suite %q", clip(s)), "any, " + tlsparams.SuiteNames(0) + ", or their OpenSSL names"
+	}
+	return su.Name, "", ""
+}
+
+func parseGroup(s string) (string, string, string) {
+	g, err := tlsparams.ParseGroup(s)
+	if err != nil {
+		return "", fmt.Sprintf("unknown group %q", clip(s)), tlsparams.GroupNames()
+	}
+	return g.Name, "", ""
+}
+
+func parseKey(s string) (string, string, string) {
+	k, err := pki.ParseKeyType(s)
+	if err != nil {
+		return "", fmt.Sprintf("unknown key type %q", clip(s)), pki.KeyTypeNames()
+	}
+	return string(k), "", ""
+}
+
+// Chain depths.
+const (
+	ChainRoot         = "root"
+	ChainIntermediate = "intermediate"
+)
+
+func parseChain(s string) (string, string, string) {
+	switch n := strings.ToLower(strings.TrimSpace(s)); n {
+	case ChainRoot, ChainIntermediate:
+		return n, "", ""
+	}
+	return "", fmt.Sprintf("unknown chain %q", clip(s)), "root (root → leaf), intermediate (root → intermediate → leaf)"
+}
+
+// MaxClientIdentities bounds client_identities: each is a certificate the
+// run generates before it starts.
+const MaxClientIdentities = 100000
+
+func parseIdentities(s string) (string, string, string) {
+	n, err := strconv.Atoi(strings.TrimSpace(s))
+	if err != nil || n < 1 || n > MaxClientIdentities {
+		return "", fmt.Sprintf("client identities %q must be a whole number from 1 to %d", clip(s), MaxClientIdentities), ""
+	}
+	return strconv.Itoa(n), "", ""
+}
+
+// MaxRequests bounds requests per connection.
+const MaxRequests = 1000000
+
+func parseRequests(s string) (string, string, string) {
+	n, err := strconv.Atoi(strings.TrimSpace(s))
+	if err != nil || n < 0 || n > MaxRequests {
+		return "", fmt.Sprintf("requests %q must be a whole number from 0 to %d", clip(s), MaxRequests), ""
+	}
+	return strconv.Itoa(n), "", ""
+}
+
+// Resume modes.
+const (
+	ResumeNone    = "none"
+	ResumeTickets = "tickets"
+)
+
+const resumeAccepted = "none, tickets, or a ratio in (0, 1] such as 0.8 or \"80%\""
+
+// parseResume accepts none, tickets, a ratio ("0.8") or a percentage
+// ("80%"). A ratio of 1 is tickets: every handshake after a worker's first
+// resumes.
+func parseResume(s string) (string, string, string) {
+	n := strings.ToLower(strings.TrimSpace(s))
+	switch n {
+	case ResumeNone, ResumeTickets:
+		return n, "", ""
+	}
+	r, ok := parseRatio(n)
+	if !ok {
+		return "", fmt.Sprintf("unknown resume %q", clip(s)), resumeAccepted
+	}
+	if !(r > 0 && r <= 1) {
+		return "", fmt.Sprintf("resume ratio %q is out of range: a ratio is the share of handshakes that resume, above 0 and at most 1 (use none for 0)", clip(s)), ""
+	}
+	if r == 1 {
+		return ResumeTickets, "", ""
+	}
+	return strconv.FormatFloat(r, 'f', -1, 64), "", ""
+}
+
+func parseRatio(n string) (float64, bool) {
+	pct := strings.HasSuffix(n, "%")
+	n = strings.TrimSpace(strings.TrimSuffix(n, "%"))
+	// Only plain decimals: "0x1p-1" or "1e-1" are valid floats but no one
+	// means them here.
+	if n == "" || strings.Trim(n, "0123456789.") != "" {
+		return 0, false
+	}
+	r, err := strconv.ParseFloat(n, 64)
+	if err != nil || math.IsNaN(r) || math.IsInf(r, 0) {
+		return 0, false
+	}
+	if pct {
+		r /= 100
+	}
+	return r, true
+}
+
+// resumeRatio returns the share of handshakes a canonical resume value
+// should resume.
+func resumeRatio(canon string) float64 {
+	switch canon {
+	case ResumeNone:
+		return 0
+	case ResumeTickets:
+		return 1
+	}
+	r, _ := strconv.ParseFloat(canon, 64)
+	return r
+}
+
+// clientKeySharePreference is the order in which Go's crypto/tls client
+// ranks key-exchange groups (crypto/tls defaults.go,
+// defaultCurvePreferences).
+var clientKeySharePreference = []string{
+	"x25519mlkem768", "secp256r1mlkem768", "secp384r1mlkem1024",
+	"x25519", "p256", "p384", "p521",
+}
+
+// ClientKeySharePreference returns the order in which Go's crypto/tls
+// client ranks key-exchange groups: it always sends its first key share
+// for the highest-ranked group it offers, whatever order
+// Config.CurvePreferences lists them in. A case whose key share differs
+// from its group offers both and expects the server, which accepts only
+// the group, to ask again; that works only when the key share ranks above
+// the group. A test checks this order against real handshakes.
+func ClientKeySharePreference() []string { return slices.Clone(clientKeySharePreference) }
+
+// hybridClassical maps a post-quantum hybrid to its classical half: a Go
+// client offering the hybrid also sends a share for the classical group
+// when that group is offered too.
+var hybridClassical = map[string]string{
+	"x25519mlkem768":     "x25519",
+	"secp256r1mlkem768":  "p256",
+	"secp384r1mlkem1024": "p384",
+}
+
+// causesHRR reports whether a Go client offering keyShare and group (and
+// nothing else) gets a HelloRetryRequest from a server accepting only
+// group: it sends its first share for the higher-ranked of the two, and a
+// hybrid's share carries its classical half along when that is offered.
+func causesHRR(keyShare, group string) bool {
+	rs, rg := slices.Index(clientKeySharePreference, keyShare), slices.Index(clientKeySharePreference, group)
+	return rs >= 0 && rg >= 0 && rs < rg && hybridClassical[keyShare] != group
+}
+
+// hrrProblem explains why a case with keyShare and group would not see the
+// HelloRetryRequest it expects; "" when it would (or keyShare is group, a
+// case expecting none).
+func hrrProblem(keyShare, group string) string {
+	rs, rg := slices.Index(clientKeySharePreference, keyShare), slices.Index(clientKeySharePreference, group)
+	if keyShare == group || rs < 0 || rg < 0 || causesHRR(keyShare, group) {
+		return "" // unknown names are reported elsewhere
+	}
+	var why string
+	if rs > rg {
+		why = fmt.Sprintf("key_share %s cannot make a Go client retry to group %s: the client always sends its first key share for the highest-ranked group it offers (order: %s), and %s ranks above %s, so the server gets the share it wants and never asks again; swap them (group: %s, key_share: %s) to measure a HelloRetryRequest",
+			keyShare, group, strings.Join(clientKeySharePreference, ", "), group, keyShare, keyShare, group)
+	} else {
+		why = fmt.Sprintf("key_share %s cannot make a Go client retry to group %s: a Go client offering the hybrid %s also sends a share for its classical half %s, which the server takes without a retry",
+			keyShare, group, keyShare, group)
+	}
+	if ok := hrrKeyShares(group); len(ok) > 0 {
+		why += fmt.Sprintf("; key shares that do make it retry to %s: %s", group, strings.Join(ok, ", "))
+	} else {
+		why += fmt.Sprintf("; no key share can: %s ranks first", group)
+	}
+	return why
+}
+
+// hrrKeyShares lists the key shares that produce a HelloRetryRequest to
+// group.
+func hrrKeyShares(group string) []string {
+	var ok []string
+	for _, ks := range clientKeySharePreference {
+		if causesHRR(ks, group) {
+			ok = append(ok, ks)
+		}
+	}
+	return ok
+}
+
+// cipherShort is a suite's bulk cipher, for case names: "aes128gcm",
+// "chacha20".
+func cipherShort(iana string) string {
+	switch {
+	case iana == anyValue:
+		return "anycipher"
+	case strings.Contains(iana, "CHACHA20"):
+		return "chacha20"
+	case strings.Contains(iana, "AES_128_GCM"):
+		return "aes128gcm"
+	case strings.Contains(iana, "AES_256_GCM"):
+		return "aes256gcm"
+	case strings.Contains(iana, "AES_128_CBC"):
+		return "aes128cbc"
+	case strings.Contains(iana, "AES_256_CBC"):
+		return "aes256cbc"
+	}
+	return strings.ToLower(strings.TrimPrefix(iana, "TLS_"))
+}
+
+// suiteOf returns the suite for a canonical cipher value (ok false for any).
+func suiteOf(canon string) (tlsparams.Suite, bool) {
+	if canon == anyValue {
+		return tlsparams.Suite{}, false
+	}
+	su, err := tlsparams.ParseSuite(canon)
+	return su, err == nil
+}
+
+// authFamily is the TLS 1.2 suite authentication a server key fits: "ecdsa"
+// for ECDSA and Ed25519 keys, "rsa" for RSA keys.
+func authFamily(k string) string {
+	if strings.HasPrefix(k, "rsa") {
+		return "rsa"
+	}
+	return "ecdsa"
+}
+
+func isPostQuantum(group string) bool {
+	g, err := tlsparams.ParseGroup(group)
+	return err == nil && g.PostQuantum
+}

@@ -1,0 +1,472 @@
+package scenarios
+
+import (
+	"fmt"
+	"math"
+	"net"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/mtlsbench/mtlsbench/pki"
+)
+
+// MaxCases bounds how many cells a scenario's matrix may have (before
+// exclude): past it the run would take days, and the mistake is usually an
+// axis listed by accident.
+const MaxCases = 10000
+
+// Load defaults, applied by Expand.
+const (
+	DefaultDuration    = 10 * time.Second
+	DefaultInterval    = time.Second
+	DefaultTimeout     = 10 * time.Second
+	DefaultMaxInFlight = 10000
+	// DefaultServerName is the SNI for managed targets.
+	DefaultServerName = "localhost"
+)
+
+// cell is one matrix cell: a canonical value per axis and, for errors,
+// where each was written ("" for defaults).
+type cell struct {
+	v   [numAxes]string
+	src [numAxes]string
+}
+
+func (c *cell) matches(rule [numAxes]string) bool {
+	for i, want := range rule {
+		if want != "" && c.v[i] != want {
+			return false
+		}
+	}
+	return true
+}
+
+// Expand turns a scenario into the cases to run, one per matrix cell:
+//
+//  1. Defaults are applied, on a copy: each empty axis takes its default
+//     (see Matrix), Target and Load theirs (see Case).
+//  2. The cartesian product of the axes is taken in a stable order: axes
+//     in the order the file wrote them (the first varies slowest), then
+//     the others in AxisNames order; values in the order written.
+//  3. exclude rules remove the cells they match; then include rules, in
+//     order, either match a cell (and add nothing) or add a cell built
+//     from their values and the axes' defaults, as a GitHub Actions matrix
+//     does.
+//  4. Cells the TLS stack cannot express are moved to skipped with the
+//     reason: TLS 1.2 with a post-quantum group, a HelloRetryRequest, or a
+//     TLS 1.3 suite; TLS 1.3 with a TLS 1.2 suite; a TLS 1.2 suite whose
+//     authentication does not fit the server key.
+//  5. Cells that could run but would not measure what they say are
+//     refused with an error: a TLS 1.3 suite on a target that cannot pin
+//     it, a key share that cannot cause a HelloRetryRequest.
+//
+// If no cell is left, that is an error saying why. Each case gets a Key
+// built from every parameter that defines what is measured, in a fixed
+// order with defaults spelled out,
+//
+//	tls=1.3,cipher=any,group=x25519,key_share=x25519,server_key=ecdsa-p256,client_key=ecdsa-p256,chain=root,identities=1,resume=none,requests=0,target=builtin,mode=handshake
+//
+// so the same cell has the same key in any scenario (load settings are not
+// part of it), and a readable Name unique within the scenario: TLS version,
+// resumption (full, resumed, resume80), server key (and "client-" plus
+// the client key where it differs), group (and "hrr-" plus the key share
+// where they differ), then the cipher, chain, client identities
+// ("ids100") and requests ("req10") where those vary in the scenario, all
+// joined by "-". Skipped cells are named too, after the runnable ones: a
+// cell whose name is taken spells out its cipher's authentication
+// ("rsa-aes128gcm"), then gets "-2", "-3", ... in expansion order.
+func Expand(spec Spec) (cases []Case, skipped []Skipped, err error) {
+	p := &problems{spec: &spec}
+	spec.check(p)
+	if len(p.errs) > 0 {
+		return nil, nil, asError(p.errs)
+	}
+	vals := spec.axisValues(&problems{})
+	external := spec.Target.Kind == KindExternal
+	defaults := axisDefaults(external)
+
+	total := 1
+	for _, v := range vals {
+		total *= max(len(v), 1)
+		if total > MaxCases {
+			p.add("matrix", nil, fmt.Sprintf("the matrix has more than %d cells; narrow an axis, or split the scenario", MaxCases), "")
+			return nil, nil, asError(p.errs)
+		}
+	}
+
+	cells := product(vals, defaults, spec.axisOrder())
+	before := len(cells)
+	for i, r := range spec.Exclude {
+		rule, _, _ := spec.ruleCells(p, "exclude", i, r)
+		cells = slices.DeleteFunc(cells, func(c cell) bool { return c.matches(rule) })
+	}
+	excludedAll := before > 0 && len(cells) == 0
+	for i, r := range spec.Include {
+		rule, src, _ := spec.ruleCells(p, "include", i, r)
+		if slices.ContainsFunc(cells, func(c cell) bool { return c.matches(rule) }) {
+			continue
+		}
+		c := cell{v: defaults}
+		for ax := range numAxes {
+			if rule[ax] != "" {
+				c.v[ax], c.src[ax] = rule[ax], src[ax]
+			}
+		}
+		derive(&c)
+		cells = append(cells, c)
+	}
+	if len(cells) == 0 && excludedAll {
+		p.add("exclude", nil, "the exclude rules remove every case; nothing is left to run", "")
+		return nil, nil, asError(p.errs)
+	}
+
+	kind := spec.Target.Kind
+	if kind == "" {
+		kind = KindBuiltin
+	}
+	// Runnable cells claim their names first, so a skipped cell never
+	// pushes a runnable one to a "-2" name.
+	reasons := make([]string, len(cells))
+	for i := range cells {
+		reasons[i] = cells[i].inexpressible()
+	}
+	names := caseNames(cells, reasons)
+	var distinct []string
+	for i, c := range cells {
+		cs := spec.newCase(c, kind)
+		cs.Name = names[i]
+		if why := reasons[i]; why != "" {
+			skipped = append(skipped, Skipped{Case: cs, Reason: why})
+			if !slices.Contains(distinct, why) {
+				distinct = append(distinct, why)
+			}
+			continue
+		}
+		c.refuse(p, kind)
+		cases = append(cases, cs)
+	}
+	if len(p.errs) > 0 {
+		return nil, nil, asError(p.errs)
+	}
+	if len(cases) == 0 {
+		if len(distinct) > 3 {
+			distinct = append(distinct[:3], fmt.Sprintf("and %d more", len(distinct)-3))
+		}
+		p.add("matrix", nil, "every case is one the TLS stack cannot express, so nothing is left to run: "+strings.Join(distinct, "; ")+". Add a value that fits (e.g. tls 1.3 for a post-quantum group), or exclude the impossible cells", "")
+		return nil, nil, asError(p.errs)
+	}
+	return cases, skipped, nil
+}
+
+// axisDefaults is the value each empty axis takes. key_share and
+// client_key are derived from group and server_key ("" here); an external
+// target's certificates are whatever it has ("any").
+func axisDefaults(external bool) [numAxes]string {
+	d := [numAxes]string{
+		axTLS:        "1.3",
+		axCipher:     anyValue,
+		axGroup:      "x25519",
+		axServerKey:  string(pki.DefaultKeyType),
+		axChain:      ChainRoot,
+		axIdentities: "1",
+		axResume:     ResumeNone,
+		axRequests:   "0",
+	}
+	if external {
+		d[axServerKey], d[axChain] = anyValue, anyValue
+	}
+	return d
+}
+
+// derive fills key_share and client_key when they follow another axis.
+func derive(c *cell) {
+	if c.v[axKeyShare] == "" {
+		c.v[axKeyShare] = c.v[axGroup]
+	}
+	if c.v[axClientKey] == "" {
+		c.v[axClientKey] = c.v[axServerKey]
+	}
+}
+
+// axisOrder is the order axes are expanded in: as written in the file
+// (the first varies slowest, as in a GitHub Actions matrix), then those not
+// written there in AxisNames order.
+func (s *Spec) axisOrder() []int {
+	order := make([]int, numAxes)
+	for i := range order {
+		order[i] = i
+	}
+	written := func(ax int) (position, bool) {
+		p, ok := s.pos["matrix."+axes[ax].name+keySuffix]
+		return p, ok
+	}
+	slices.SortStableFunc(order, func(a, b int) int {
+		pa, oka := written(a)
+		pb, okb := written(b)
+		switch {
+		case oka && okb:
+			if pa.line != pb.line {
+				return pa.line - pb.line
+			}
+			return pa.column - pb.column
+		case oka:
+			return -1
+		case okb:
+			return 1
+		}
+		return 0
+	})
+	return order
+}
+
+// product returns the cartesian product of the axes, order[0] varying
+// slowest.
+func product(vals [numAxes][]axisValue, defaults [numAxes]string, order []int) []cell {
+	var cells []cell
+	var at [numAxes]int
+	for {
+		c := cell{v: defaults}
+		for ax, vs := range vals {
+			if len(vs) > 0 {
+				c.v[ax], c.src[ax] = vs[at[ax]].canon, vs[at[ax]].path
+			}
+		}
+		derive(&c)
+		cells = append(cells, c)
+		k := numAxes - 1
+		for ; k >= 0; k-- {
+			ax := order[k]
+			at[ax]++
+			if at[ax] < len(vals[ax]) {
+				break
+			}
+			at[ax] = 0
+		}
+		if k < 0 {
+			return cells
+		}
+	}
+}
+
+// inexpressible returns why the TLS stack cannot run c, or "".
+func (c *cell) inexpressible() string {
+	tlsv, group, share := c.v[axTLS], c.v[axGroup], c.v[axKeyShare]
+	su, pinned := suiteOf(c.v[axCipher])
+	if tlsv == "1.2" {
+		if isPostQuantum(group) {
+			return fmt.Sprintf("TLS 1.2 has no post-quantum key exchange (group %s is TLS 1.3 only)", group)
+		}
+		if share != group {
+			return fmt.Sprintf("TLS 1.2 has no HelloRetryRequest (key_share %s differs from group %s)", share, group)
+		}
+		if pinned && su.TLS13 {
+			return fmt.Sprintf("%s is a TLS 1.3 suite, not usable in TLS 1.2", su.Name)
+		}
+		if sk := c.v[axServerKey]; pinned && sk != anyValue && su.Auth != authFamily(sk) {
+			return fmt.Sprintf("%s needs %s server key, and %s is not one", su.Name, authNeeds(su.Auth), sk)
+		}
+		return ""
+	}
+	if pinned && !su.TLS13 {
+		return fmt.Sprintf("%s is a TLS 1.2 suite, not usable in TLS 1.3", su.Name)
+	}
+	return ""
+}
+
+func authNeeds(auth string) string {
+	if auth == "rsa" {
+		return "an RSA"
+	}
+	return "an ECDSA or Ed25519"
+}
+
+// refuse reports why c, which the stack can express, would not measure
+// what it says on a kind target.
+func (c *cell) refuse(p *problems, kind string) {
+	if su, pinned := suiteOf(c.v[axCipher]); pinned && su.TLS13 && (kind == KindBuiltin || kind == KindExternal) {
+		p.add(fieldOr(c.src[axCipher], "matrix.cipher"), nil, fmt.Sprintf("%s cannot be pinned with target kind %s: Go's crypto/tls cannot restrict TLS 1.3 suites on either side (it offers all three), so the case would measure whichever was negotiated. Use target kind openssl, nginx or haproxy, which enforce it, or cipher any (the negotiated suite is recorded)", su.Name, kind), "")
+	}
+	if why := hrrProblem(c.v[axKeyShare], c.v[axGroup]); why != "" {
+		p.add(fieldOr(c.src[axKeyShare], "matrix.key_share"), nil, why, "")
+	}
+}
+
+func fieldOr(path, fallback string) string {
+	if path == "" {
+		return fallback
+	}
+	return path
+}
+
+// key returns the canonical key of c on a target of kind in mode.
+func (c *cell) key(kind, mode string) string {
+	var b strings.Builder
+	for ax := range numAxes {
+		fmt.Fprintf(&b, "%s=%s,", axes[ax].keyName, c.v[ax])
+	}
+	fmt.Fprintf(&b, "target=%s,mode=%s", kind, mode)
+	return b.String()
+}
+
+// modeFor is the mode a case runs in: the target's, else http when it
+// sends requests.
+func modeFor(target string, requests string) string {
+	if target != "" {
+		return target
+	}
+	if requests != "0" {
+		return ModeHTTP
+	}
+	return ModeHandshake
+}
+
+// newCase builds the Case for c, defaults applied.
+func (s *Spec) newCase(c cell, kind string) Case {
+	t := s.Target
+	t.Kind = kind
+	t.Mode = modeFor(t.Mode, c.v[axRequests])
+	t.PIDs = slices.Clone(t.PIDs)
+	if t.ServerName == "" {
+		t.ServerName = DefaultServerName
+		if kind == KindExternal {
+			if host, _, err := net.SplitHostPort(t.Addr); err == nil {
+				t.ServerName = host
+			}
+		}
+	}
+	l := s.Load
+	l.Steps = slices.Clone(l.Steps)
+	open := l.Rate > 0 || len(l.Steps) > 0
+	if l.Duration == 0 && l.Count == 0 && len(l.Steps) == 0 {
+		l.Duration = Duration(DefaultDuration)
+	}
+	if l.Interval == 0 {
+		l.Interval = Duration(DefaultInterval)
+	}
+	if l.Timeout == 0 {
+		l.Timeout = Duration(DefaultTimeout)
+	}
+	if open {
+		if l.MaxInFlight == 0 {
+			l.MaxInFlight = DefaultMaxInFlight
+		}
+	} else if l.Concurrency == 0 {
+		l.Concurrency = 2 * runtime.GOMAXPROCS(0)
+	}
+
+	cs := Case{
+		Key:         c.key(kind, t.Mode),
+		TLS:         c.v[axTLS],
+		Group:       c.v[axGroup],
+		KeyShare:    c.v[axKeyShare],
+		Chain:       c.v[axChain],
+		Resume:      c.v[axResume],
+		ResumeRatio: resumeRatio(c.v[axResume]),
+		Target:      t,
+		Load:        l,
+	}
+	if c.v[axCipher] != anyValue {
+		cs.Cipher = c.v[axCipher]
+	}
+	if c.v[axServerKey] != anyValue {
+		cs.ServerKey = pki.KeyType(c.v[axServerKey])
+	}
+	if c.v[axClientKey] != anyValue {
+		cs.ClientKey = pki.KeyType(c.v[axClientKey])
+	}
+	if cs.Chain == anyValue {
+		cs.Chain = ""
+	}
+	cs.ClientIdentities, _ = strconv.Atoi(c.v[axIdentities])
+	cs.Requests, _ = strconv.Atoi(c.v[axRequests])
+	return cs
+}
+
+// caseNames names every cell, unique among them. Cells with no skip
+// reason are named first, in order; a cell whose name is taken tries the
+// long form of its cipher ("rsa-aes128gcm"), then a number ("-2").
+func caseNames(cells []cell, skipReasons []string) []string {
+	var varies [numAxes]bool
+	for ax := range numAxes {
+		for _, c := range cells {
+			if c.v[ax] != cells[0].v[ax] {
+				varies[ax] = true
+				break
+			}
+		}
+	}
+	names := make([]string, len(cells))
+	taken := map[string]bool{}
+	claim := func(i int) {
+		short, long := cells[i].nameParts(varies)
+		name := strings.Join(short, "-")
+		if taken[name] {
+			name = strings.Join(long, "-")
+		}
+		base := name
+		for n := 2; taken[name]; n++ {
+			name = base + "-" + strconv.Itoa(n)
+		}
+		taken[name] = true
+		names[i] = name
+	}
+	for pass := range 2 {
+		for i := range cells {
+			if (skipReasons[i] == "") == (pass == 0) {
+				claim(i)
+			}
+		}
+	}
+	return names
+}
+
+// nameParts returns the parts of c's name, and a longer form that spells
+// out the cipher's authentication.
+func (c *cell) nameParts(varies [numAxes]bool) (short, long []string) {
+	parts := []string{"tls" + c.v[axTLS], resumeName(c.v[axResume])}
+	if sk := c.v[axServerKey]; sk != anyValue {
+		parts = append(parts, sk)
+	}
+	if ck := c.v[axClientKey]; ck != c.v[axServerKey] && ck != anyValue {
+		parts = append(parts, "client", ck)
+	}
+	parts = append(parts, c.v[axGroup])
+	if c.v[axKeyShare] != c.v[axGroup] {
+		parts = append(parts, "hrr", c.v[axKeyShare])
+	}
+	cipherAt := -1
+	if varies[axCipher] {
+		cipherAt = len(parts)
+		parts = append(parts, cipherShort(c.v[axCipher]))
+	}
+	if varies[axChain] {
+		parts = append(parts, c.v[axChain])
+	}
+	if varies[axIdentities] {
+		parts = append(parts, "ids"+c.v[axIdentities])
+	}
+	if varies[axRequests] {
+		parts = append(parts, "req"+c.v[axRequests])
+	}
+	long = slices.Clone(parts)
+	if su, ok := suiteOf(c.v[axCipher]); ok && cipherAt >= 0 && su.Auth != "" {
+		long[cipherAt] = su.Auth + "-" + long[cipherAt]
+	}
+	return parts, long
+}
+
+// resumeName is how a resume value reads in a case name: full, resumed, or
+// resume80 for a ratio of 0.8.
+func resumeName(canon string) string {
+	switch canon {
+	case ResumeNone:
+		return "full"
+	case ResumeTickets:
+		return "resumed"
+	}
+	pct := math.Round(resumeRatio(canon)*100*100) / 100
+	return "resume" + strconv.FormatFloat(pct, 'f', -1, 64)
+}
