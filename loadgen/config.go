@@ -151,8 +151,11 @@ type Config struct {
 // goroutine (never from a worker). Calls must return quickly.
 type Observer interface {
 	// WindowStart and WindowEnd are called at the edges of the measured
-	// window, so a caller can sample other clocks (the target's CPU) at the
-	// same instants.
+	// window, so a caller can sample other clocks (the target's CPU and
+	// counts) at the same instants: the window opens as WindowStart
+	// returns, and closes — with new starts stopped — just before
+	// WindowEnd is called. A slow sample therefore moves the window, never
+	// leaves handshakes counted on one side only.
 	WindowStart(t time.Time)
 	WindowEnd(t time.Time)
 	// Interval is called after each completed interval.

@@ -67,9 +67,14 @@ type engine struct {
 	segments   int
 	sources    []net.Addr
 
-	t0       time.Time
-	wsOff    time.Duration // window start, from t0
-	weOff    atomic.Int64  // window end, from t0; MaxInt64 until known
+	t0 time.Time
+	// The window's edges, as offsets from t0. plannedWs is when the warm-up
+	// ends; the window opens (wsOff) just after the observer has sampled
+	// the target there, and closes (weOff) just before it samples again, so
+	// the target's counts and the client's cover the same handshakes.
+	plannedWs time.Duration
+	wsOff     atomic.Int64 // MaxInt64 until the window opens
+	weOff     atomic.Int64 // MaxInt64 until it closes
 	stopping atomic.Bool
 	stopCh   chan struct{}
 	dialCtx  context.Context
@@ -110,7 +115,8 @@ func newEngine(c Config) *engine {
 	if e.host == "" {
 		e.host, _, _ = net.SplitHostPort(c.Addr)
 	}
-	e.wsOff = c.Warmup
+	e.plannedWs = c.Warmup
+	e.wsOff.Store(math.MaxInt64)
 	e.weOff.Store(math.MaxInt64)
 	if c.Schedule != nil {
 		e.open = true
@@ -201,7 +207,7 @@ func (w warmedSchedule) Segment(t time.Duration) (int, int) { return w.main.Segm
 // inWindow reports whether a completion at t falls in the window.
 func (e *engine) inWindow(t time.Time) bool {
 	off := t.Sub(e.t0)
-	return off >= e.wsOff && int64(off) < e.weOff.Load()
+	return int64(off) >= e.wsOff.Load() && int64(off) < e.weOff.Load()
 }
 
 // counts is called once per completion in the window. In count mode it
@@ -219,7 +225,7 @@ func (e *engine) counts() bool {
 }
 
 func (e *engine) intervalIndex(t time.Time) int {
-	k := int((t.Sub(e.t0) - e.wsOff) / e.cfg.Interval)
+	k := int((t.Sub(e.t0) - time.Duration(e.wsOff.Load())) / e.cfg.Interval)
 	return max(k, 0)
 }
 
@@ -324,8 +330,9 @@ func (e *engine) run(ctx context.Context) (*Result, error) {
 	<-timer.C
 	var (
 		inWindow   bool
+		ws         time.Duration // actual window start
 		cpuStart   time.Duration
-		nextHarv   = e.wsOff + e.cfg.Interval + grace
+		nextHarv   = time.Duration(math.MaxInt64)
 		harvested  int
 		nextTick   time.Duration
 		windowEnd  time.Duration
@@ -335,17 +342,22 @@ func (e *engine) run(ctx context.Context) (*Result, error) {
 		lastP99    int64
 		peakFlight int64
 	)
-	if e.cfg.Duration > 0 {
-		windowEnd = e.wsOff + e.cfg.Duration
-	}
 	for {
 		now := time.Since(e.t0)
-		if !inWindow && now >= e.wsOff {
+		if !inWindow && now >= e.plannedWs {
 			inWindow = true
-			cpuStart = procstat.Self()
-			res.Start = e.t0.Add(e.wsOff)
 			if e.cfg.Observer != nil {
 				e.cfg.Observer.WindowStart(time.Now())
+			}
+			cpuStart = procstat.Self()
+			start := time.Now()
+			ws = start.Sub(e.t0)
+			e.wsOff.Store(int64(ws))
+			res.Start = start
+			now = ws
+			nextHarv = ws + e.cfg.Interval + grace
+			if e.cfg.Duration > 0 {
+				windowEnd = ws + e.cfg.Duration
 			}
 		}
 		if inWindow && now >= nextHarv {
@@ -362,7 +374,7 @@ func (e *engine) run(ctx context.Context) (*Result, error) {
 			flight := e.inFlight()
 			peakFlight = max(peakFlight, flight)
 			if e.cfg.Observer != nil {
-				e.cfg.Observer.Progress(e.progress(now, inWindow, windowEnd, flight, lastRate, lastP99))
+				e.cfg.Observer.Progress(e.progress(now, ws, inWindow, windowEnd, flight, lastRate, lastP99))
 			}
 			nextTick = now + progressEvery
 		}
@@ -371,7 +383,7 @@ func (e *engine) run(ctx context.Context) (*Result, error) {
 		}
 		next := min(nextTick, nextHarv)
 		if !inWindow {
-			next = min(next, e.wsOff)
+			next = min(next, e.plannedWs)
 		}
 		if windowEnd > 0 {
 			next = min(next, windowEnd)
@@ -387,31 +399,33 @@ func (e *engine) run(ctx context.Context) (*Result, error) {
 		break
 	}
 
-	// End of the window: record the edge, stop starting, drain.
+	// End of the window: close it, stop starting, then let the observer
+	// sample the target (which can then only add the handshakes already
+	// in flight), then drain.
 	end := time.Now()
 	endOff := end.Sub(e.t0)
 	if !inWindow {
 		// Interrupted during warm-up: an empty window.
-		inWindow = true
 		cpuStart = procstat.Self()
 		res.Start = end
-		e.wsOff = endOff
+		ws = endOff
+		e.wsOff.Store(int64(ws))
 	}
 	e.weOff.Store(int64(endOff))
+	e.stopping.Store(true)
+	close(e.stopCh)
 	cpuEnd := procstat.Self()
 	if e.cfg.Observer != nil {
 		e.cfg.Observer.WindowEnd(end)
 	}
-	e.stopping.Store(true)
-	close(e.stopCh)
 	e.drain(2 * time.Second)
 	cancelDial()
 
 	res.Interrupted = interrupt
-	res.Duration = endOff - e.wsOff
+	res.Duration = endOff - ws
 	// Intervals not yet harvested, the last one partial.
-	for e.wsOff+time.Duration(harvested)*e.cfg.Interval < endOff {
-		from := e.wsOff + time.Duration(harvested)*e.cfg.Interval
+	for ws+time.Duration(harvested)*e.cfg.Interval < endOff {
+		from := ws + time.Duration(harvested)*e.cfg.Interval
 		iv := e.harvest(harvested, min(e.cfg.Interval, endOff-from))
 		if iv.DurationS > 0.001 {
 			intervals = append(intervals, iv)
@@ -457,14 +471,14 @@ func (e *engine) inFlight() int64 {
 	return n
 }
 
-func (e *engine) progress(now time.Duration, inWindow bool, windowEnd time.Duration, flight int64, rate float64, p99 int64) Progress {
-	p := Progress{Phase: "warmup", Elapsed: now, Total: e.wsOff, InFlight: flight, Rate: rate, P99Us: p99}
+func (e *engine) progress(now, ws time.Duration, inWindow bool, windowEnd time.Duration, flight int64, rate float64, p99 int64) Progress {
+	p := Progress{Phase: "warmup", Elapsed: now, Total: e.plannedWs, InFlight: flight, Rate: rate, P99Us: p99}
 	if inWindow {
 		p.Phase = "measure"
-		p.Elapsed = now - e.wsOff
+		p.Elapsed = now - ws
 		p.Total = 0
 		if windowEnd > 0 {
-			p.Total = windowEnd - e.wsOff
+			p.Total = windowEnd - ws
 		}
 		for _, w := range e.workerList() {
 			p.OK += w.ok.Load()

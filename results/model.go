@@ -188,6 +188,9 @@ type Counts struct {
 	HRR int64 `json:"hrr,omitempty"`
 	// Requests counts HTTP requests completed on successful connections.
 	Requests int64 `json:"requests,omitempty"`
+	// Primed counts full handshakes made only to obtain a session to
+	// resume, inside the window; they are in no other figure.
+	Primed int64 `json:"primed,omitempty"`
 }
 
 // Negotiated is one distinct tuple of negotiated parameters and how many

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 
+	"github.com/mtlsbench/mtlsbench/bench"
 	"github.com/mtlsbench/mtlsbench/pki"
 	"github.com/mtlsbench/mtlsbench/results"
 	"github.com/mtlsbench/mtlsbench/scenarios"
@@ -20,7 +21,8 @@ func isInputError(err error) bool {
 		re *results.ReadError
 		me *results.MergeError
 		sc *scenarios.Error
+		bi *bench.InputError
 	)
 	return errors.As(err, &ue) || errors.As(err, &uk) || errors.As(err, &pe) || errors.As(err, &se) ||
-		errors.As(err, &re) || errors.As(err, &me) || errors.As(err, &sc)
+		errors.As(err, &re) || errors.As(err, &me) || errors.As(err, &sc) || errors.As(err, &bi)
 }

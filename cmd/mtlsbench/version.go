@@ -2,9 +2,15 @@ package main
 
 import "runtime/debug"
 
-// version is the module version stamped by the Go toolchain, or the VCS
-// revision for a local build.
+// buildVersion is set by the Makefile (-ldflags -X main.buildVersion=...).
+var buildVersion string
+
+// version is the version stamped at build time, the module version stamped
+// by the Go toolchain, or the VCS revision for a local build.
 func version() string {
+	if buildVersion != "" {
+		return buildVersion
+	}
 	info, ok := debug.ReadBuildInfo()
 	if !ok {
 		return "devel"

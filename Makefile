@@ -1,0 +1,38 @@
+# mtlsbench — the two commands a new machine needs are `make demo` and `make test`.
+GO      ?= go
+BIN     := bin/mtlsbench
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
+LDFLAGS := -X main.buildVersion=$(VERSION)
+
+.PHONY: all build demo test test-race fuzz bench bench-peers lint docs clean
+
+all: lint test build
+
+## build: compile bin/mtlsbench
+build:
+	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/mtlsbench
+
+## demo: the main job on the embedded default (built-in target, ephemeral PKI)
+demo: build
+	./$(BIN) run
+
+## test: every test, plus the race detector on the concurrent packages
+test:
+	$(GO) test -count=1 ./...
+	$(GO) test -count=1 -race ./loadgen/... ./targets/... ./bench/...
+
+## fuzz: a short run of the scenario parser's fuzz target
+fuzz:
+	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 10s ./scenarios
+
+## bench: Go benchmarks of the per-handshake path and the renderers
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+## lint: gofmt and go vet
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+clean:
+	rm -rf bin

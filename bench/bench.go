@@ -1,0 +1,150 @@
+// Package bench orchestrates a scenario run: for each case and repeat it
+// prepares the PKI, starts the target, runs the engine, samples the
+// target's CPU and its own counts at the edges of the measured window,
+// cross-checks the two sides, and assembles the result. It owns progress
+// reporting and partial results on interrupt; it knows nothing of TLS wire
+// details, which are the engine's.
+package bench
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"time"
+
+	"github.com/mtlsbench/mtlsbench/internal/cpuset"
+	"github.com/mtlsbench/mtlsbench/results"
+	"github.com/mtlsbench/mtlsbench/scenarios"
+)
+
+// Options configure a Run. Zero values have defaults, noted per field.
+type Options struct {
+	// Scenario is recorded in the result as run.
+	Scenario results.Scenario
+	// Cases to run, in order; Repeat times each (zero means 1).
+	Cases  []scenarios.Case
+	Repeat int
+	// ChildCommand starts the built-in target as a child process. Zero
+	// means this executable with "serve --child".
+	ChildCommand []string
+	// Progress receives the live status line (Live: redrawn about four
+	// times a second) or, when not Live, a plain line every 10 s. Nil
+	// means no progress.
+	Progress io.Writer
+	Live     bool
+	// Log receives notes and warnings as they happen. Nil means none.
+	Log io.Writer
+	// OnCase, if set, is called after each case with its result (e.g. to
+	// write a partial file).
+	OnCase func(run *results.Run)
+}
+
+// InputError is a scenario that cannot be run as asked (a TLS 1.3 suite on
+// a target that cannot pin one, a group the target lacks, an unreadable
+// key file): refused before any load. Callers map it to exit code 2.
+type InputError struct{ Err error }
+
+func (e *InputError) Error() string { return e.Err.Error() }
+func (e *InputError) Unwrap() error { return e.Err }
+
+// Run runs every case and returns the result. It returns the result with
+// Interrupted set (and a nil error) when ctx is cancelled mid-run; an error
+// only when nothing could run (an *InputError for a scenario refused before
+// any load). Failed cases are in the result with their status.
+func Run(ctx context.Context, opts Options) (*results.Run, error) {
+	if opts.Repeat <= 0 {
+		opts.Repeat = 1
+	}
+	if len(opts.ChildCommand) == 0 {
+		exe, err := os.Executable()
+		if err != nil {
+			return nil, fmt.Errorf("bench: find this executable to start the built-in target: %w", err)
+		}
+		opts.ChildCommand = []string{exe, "serve", "--child"}
+	}
+	r := &runner{opts: opts, pki: newPKICache()}
+	if len(opts.Cases) > 0 && opts.Cases[0].Target.ClientCPUs != "" {
+		set, err := cpuset.Parse(opts.Cases[0].Target.ClientCPUs)
+		if err != nil {
+			return nil, &InputError{Err: err}
+		}
+		if err := cpuset.PinSelf(set); err != nil {
+			return nil, err
+		}
+	}
+	// Everything that can be refused is refused before the first case runs.
+	for i := range opts.Cases {
+		if err := r.preflight(&opts.Cases[i]); err != nil {
+			return nil, &InputError{Err: fmt.Errorf("bench: case %s: %w", opts.Cases[i].Name, err)}
+		}
+	}
+	run := &results.Run{
+		Schema:      results.Schema,
+		Tool:        results.Tool{Name: "mtlsbench", Version: Version, GoVersion: runtime.Version()},
+		Start:       time.Now(),
+		Environment: environment(opts.Cases),
+		Scenario:    opts.Scenario,
+		Cases:       []results.Case{},
+	}
+	total := len(opts.Cases) * opts.Repeat
+	n := 0
+	for rep := range opts.Repeat {
+		for i := range opts.Cases {
+			n++
+			if ctx.Err() != nil {
+				run.Interrupted = true
+				break
+			}
+			c, err := r.runCase(ctx, &opts.Cases[i], rep, n, total)
+			if err != nil {
+				var ie *InputError
+				if errors.As(err, &ie) {
+					return nil, err
+				}
+				c = failedCase(&opts.Cases[i], rep, err)
+			}
+			run.Cases = append(run.Cases, *c)
+			if c.Status == results.StatusInterrupted {
+				run.Interrupted = true
+			}
+			if opts.OnCase != nil {
+				opts.OnCase(run)
+			}
+			if run.Interrupted {
+				break
+			}
+		}
+		if run.Interrupted {
+			break
+		}
+	}
+	run.End = time.Now()
+	return run, nil
+}
+
+// Version is the tool version recorded in results; cmd sets it.
+var Version = "devel"
+
+// SpecJSON serialises a scenario spec for results.Scenario.Spec.
+func SpecJSON(spec any) json.RawMessage {
+	b, err := json.Marshal(spec)
+	if err != nil {
+		return nil
+	}
+	return b
+}
+
+func (r *runner) logf(format string, a ...any) {
+	if r.opts.Log != nil {
+		fmt.Fprintf(r.opts.Log, format+"\n", a...)
+	}
+}
+
+type runner struct {
+	opts Options
+	pki  *pkiCache
+}

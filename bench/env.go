@@ -1,0 +1,46 @@
+package bench
+
+import (
+	"os"
+	"runtime"
+	"strings"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/mtlsbench/mtlsbench/internal/cpuset"
+	"github.com/mtlsbench/mtlsbench/results"
+	"github.com/mtlsbench/mtlsbench/scenarios"
+)
+
+// environment describes this machine for the result.
+func environment(cases []scenarios.Case) results.Environment {
+	env := results.Environment{
+		OS: runtime.GOOS, Arch: runtime.GOARCH, Cores: runtime.NumCPU(), GOMAXPROCS: runtime.GOMAXPROCS(0),
+		CPUModel: cpuModel(),
+	}
+	env.Hostname, _ = os.Hostname()
+	var u unix.Utsname
+	if unix.Uname(&u) == nil {
+		env.Kernel = unix.ByteSliceToString(u.Release[:])
+	}
+	if len(cases) > 0 {
+		if cases[0].Target.ClientCPUs != "" {
+			env.ClientCPUs, _ = cpuset.Of(0)
+		}
+		env.TargetCPUs = cases[0].Target.CPUs
+	}
+	return env
+}
+
+func cpuModel() string {
+	data, err := os.ReadFile("/proc/cpuinfo")
+	if err != nil {
+		return ""
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+			return strings.TrimSpace(v)
+		}
+	}
+	return ""
+}

@@ -1,0 +1,98 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"net"
+
+	"github.com/mtlsbench/mtlsbench/scenarios"
+	"github.com/mtlsbench/mtlsbench/targets"
+)
+
+// startTarget starts (or, for an external target, names) the case's server.
+func (r *runner) startTarget(ctx context.Context, c *scenarios.Case, p params, m *material) (targets.Target, error) {
+	switch c.Target.Kind {
+	case "external":
+		return externalTarget(c), nil
+	case "", string(targets.KindBuiltin):
+		cfg := targetConfig(c, p, m)
+		if c.Target.InProcess {
+			b, err := targets.NewBuiltin(cfg)
+			if err != nil {
+				return nil, &InputError{Err: err}
+			}
+			if err := b.Start(); err != nil {
+				return nil, err
+			}
+			return b, nil
+		}
+		return targets.StartProcess(ctx, cfg, r.opts.ChildCommand)
+	}
+	return r.startManaged(ctx, c, p, m)
+}
+
+// external is a server mtlsbench did not start: it reports no counts, and
+// its CPU only when the user names its processes (--target-pid).
+type external struct {
+	addr, serverName string
+	pids             []int
+}
+
+func externalTarget(c *scenarios.Case) *external {
+	name := c.Target.ServerName
+	if name == "" {
+		name, _, _ = net.SplitHostPort(c.Target.Addr)
+	}
+	return &external{addr: c.Target.Addr, serverName: name, pids: c.Target.PIDs}
+}
+
+func (e *external) Addr() string       { return e.addr }
+func (e *external) ServerName() string { return e.serverName }
+func (e *external) Counts(context.Context) (targets.Counts, error) {
+	return targets.Counts{}, targets.ErrNoCounts
+}
+func (e *external) PIDs() []int  { return e.pids }
+func (e *external) Close() error { return nil }
+
+var _ targets.Target = (*external)(nil)
+
+// startManaged starts nginx, HAProxy or openssl s_server for the case.
+func (r *runner) startManaged(ctx context.Context, c *scenarios.Case, p params, m *material) (targets.Target, error) {
+	return targets.StartManaged(ctx, targets.Kind(c.Target.Kind), targetConfig(c, p, m))
+}
+
+// checkCapabilities refuses, before any load, what a managed target cannot
+// do (a group its OpenSSL lacks, more requests per connection than it
+// serves), and finds a missing server binary early.
+func checkCapabilities(c *scenarios.Case, p params) error {
+	switch c.Target.Kind {
+	case "", string(targets.KindBuiltin), "external":
+		return nil
+	}
+	capability, err := targets.Capabilities(targets.Kind(c.Target.Kind))
+	if err != nil {
+		return err
+	}
+	if err := capability.Check(targetConfig(c, p, &material{})); err != nil {
+		return err
+	}
+	if max := capability.MaxRequestsPerConn; max > 0 && c.Requests > max {
+		return fmt.Errorf("%s answers at most %d request per connection, the case asks for %d; use nginx or haproxy for keep-alive requests",
+			c.Target.Kind, max, c.Requests)
+	}
+	return nil
+}
+
+// clientVerifyNote explains, for targets that verify the client
+// certificate only after the handshake, where a rejection shows.
+func clientVerifyNote(c *scenarios.Case) string {
+	switch c.Target.Kind {
+	case "", string(targets.KindBuiltin), "external":
+		return ""
+	}
+	capability, err := targets.Capabilities(targets.Kind(c.Target.Kind))
+	if err != nil || capability.ClientVerifyInHandshake {
+		return ""
+	}
+	return c.Target.Kind + " checks the client certificate after the TLS handshake: a rejected certificate shows as a closed connection (handshake mode) or HTTP 400, and in the cross-check"
+}

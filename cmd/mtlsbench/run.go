@@ -1,0 +1,317 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"runtime/pprof"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/mtlsbench/mtlsbench/bench"
+	"github.com/mtlsbench/mtlsbench/results"
+	"github.com/mtlsbench/mtlsbench/scenarios"
+)
+
+func init() {
+	register("run", "run a benchmark scenario (default: the built-in 'quick' scenario)", runCmd)
+}
+
+// runOptions are run's flags. Axis flags take comma lists: each value
+// becomes its own case.
+type runOptions struct {
+	scenario string
+	out      string
+	format   string
+	quiet    bool
+	hdrLog   string
+	profile  string
+
+	target, ca, cert, key, serverName string
+	targetPIDs                        []int
+	targetCPUs, clientCPUs            string
+	mode                              string
+	handshakeDelay                    time.Duration
+	inProcess                         bool
+
+	tls, ciphers, groups, keyShares, keyTypes, clientKeyTypes, chains, resume []string
+	identities, requests                                                      []string
+
+	concurrency                                       int
+	rate                                              float64
+	maxInFlight                                       int
+	rampUp, duration, warmup, interval, hold, timeout time.Duration
+	steps                                             []float64
+	stepDuration                                      time.Duration
+	count                                             int64
+	repeat                                            int
+	linger0, insecure                                 bool
+}
+
+func runFlags(env *cliEnv, o *runOptions) *pflag.FlagSet {
+	fs := newFlagSet(env, "run", "[-f SCENARIO] [flags]",
+		"Drive concurrent mTLS handshakes against a target and record latency, throughput,\n"+
+			"bytes and CPU per handshake. With no flags: the 'quick' scenario against the\n"+
+			"built-in target with an ephemeral PKI. Flags override the scenario; a comma list\n"+
+			"on an axis flag runs each value as its own case.")
+	fs.StringVarP(&o.scenario, "file", "f", "quick", "scenario: a library name (see 'mtlsbench scenarios list') or a YAML file")
+	fs.StringVarP(&o.out, "out", "o", "", "result file (default results/mtlsbench-<time>.json)")
+	fs.StringVar(&o.format, "format", "table", "what to print: table, json, markdown or csv")
+	fs.BoolVarP(&o.quiet, "quiet", "q", false, "print no progress and no table (the result file is still written)")
+	fs.StringVar(&o.hdrLog, "hdr-log", "", "also write the HdrHistogram interval log to this file")
+	fs.StringVar(&o.profile, "cpuprofile", "", "write a CPU profile of the generator to this file")
+
+	fs.StringVar(&o.target, "target", "", "builtin, nginx, haproxy, openssl, or HOST:PORT of an external server")
+	fs.StringVar(&o.ca, "ca", "", "external target: CA file that signed the server's certificate")
+	fs.StringVar(&o.cert, "cert", "", "external target: client certificate chain file")
+	fs.StringVar(&o.key, "key", "", "external target: client private key file")
+	fs.StringVar(&o.serverName, "server-name", "", "name to send in SNI and verify the server against")
+	fs.IntSliceVar(&o.targetPIDs, "target-pid", nil, "external target running here: its PIDs, for server CPU per handshake")
+	fs.StringVar(&o.targetCPUs, "target-cpus", "", "pin managed targets to these CPUs (e.g. 1 or 2-3)")
+	fs.StringVar(&o.clientCPUs, "client-cpus", "", "pin the generator to these CPUs (e.g. 0)")
+	fs.StringVar(&o.mode, "mode", "", "target mode: handshake or http (default: http when --requests > 0)")
+	fs.DurationVar(&o.handshakeDelay, "handshake-delay", 0, "built-in target: delay every handshake by this much (to produce a regression on purpose)")
+	fs.BoolVar(&o.inProcess, "in-process", false, "run the built-in target inside this process (its CPU then cannot be told apart)")
+
+	fs.StringSliceVar(&o.tls, "tls", nil, "TLS versions: 1.2, 1.3")
+	fs.StringSliceVar(&o.ciphers, "ciphers", nil, "cipher suites (IANA or OpenSSL names)")
+	fs.StringSliceVar(&o.groups, "groups", nil, "key-exchange groups: x25519, p256, p384, p521, x25519mlkem768, secp256r1mlkem768, secp384r1mlkem1024")
+	fs.StringSliceVar(&o.keyShares, "key-share", nil, "group of the client's first key share; differing from --groups measures a HelloRetryRequest")
+	fs.StringSliceVar(&o.keyTypes, "key-type", nil, "server certificate key types: rsa2048, rsa3072, rsa4096, ecdsa-p256, ecdsa-p384, ecdsa-p521, ed25519")
+	fs.StringSliceVar(&o.clientKeyTypes, "client-key-type", nil, "client certificate key types (default: the server's)")
+	fs.StringSliceVar(&o.chains, "chain", nil, "certificate chain: root or intermediate")
+	fs.StringSliceVar(&o.identities, "identities", nil, "distinct client certificates the workers rotate through")
+	fs.StringSliceVar(&o.resume, "resume", nil, "none, tickets, or a ratio such as 0.8")
+	fs.StringSliceVar(&o.requests, "requests", nil, "HTTP/1.1 requests per connection (0: handshake only)")
+
+	fs.IntVarP(&o.concurrency, "concurrency", "c", 0, "closed loop: connections in flight")
+	fs.Float64VarP(&o.rate, "rate", "r", 0, "open loop: handshakes started per second, whatever is in flight")
+	fs.IntVar(&o.maxInFlight, "max-in-flight", 0, "open loop: cap on connections in flight (default 10000)")
+	fs.DurationVar(&o.rampUp, "ramp-up", 0, "open loop: grow the rate linearly from 0 over this time")
+	fs.Float64SliceVar(&o.steps, "steps", nil, "open loop: successive rates, e.g. 500,1000,2000")
+	fs.DurationVar(&o.stepDuration, "step-duration", 0, "open loop: how long each --steps rate is held")
+	fs.DurationVarP(&o.duration, "duration", "d", 0, "measured window per case")
+	fs.Int64VarP(&o.count, "count", "n", 0, "stop each case after this many handshakes instead")
+	fs.DurationVar(&o.warmup, "warmup", 0, "load before the window, counted in no figure")
+	fs.DurationVar(&o.interval, "interval", 0, "time-series resolution (default 1s)")
+	fs.DurationVar(&o.hold, "hold", 0, "keep each connection open this long after its handshake")
+	fs.DurationVar(&o.timeout, "timeout", 0, "bound on connect and on handshake (default 10s)")
+	fs.IntVar(&o.repeat, "repeat", 0, "run every case this many times (spread for compare)")
+	fs.BoolVar(&o.linger0, "linger0", false, "close with SO_LINGER 0 (RST: no TIME_WAIT on the generator; the server sees resets)")
+	fs.BoolVar(&o.insecure, "insecure-skip-verify", false, "do not verify the server's chain (cheaper than a real client; results say so)")
+	return fs
+}
+
+func runCmd(ctx context.Context, env *cliEnv, args []string) error {
+	var o runOptions
+	fs := runFlags(env, &o)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef("unexpected argument %q (use -f to name a scenario)", fs.Arg(0))
+	}
+	format, err := results.ParseFormat(o.format)
+	if err != nil || (format != results.FormatTable && format != results.FormatJSON && format != results.FormatMarkdown && format != results.FormatCSV) {
+		return usagef("--format %q: accepted: table, json, markdown, csv (use 'mtlsbench report' for html)", o.format)
+	}
+	spec, err := scenarios.Load(o.scenario)
+	if err != nil {
+		return err
+	}
+	if err := applyRunFlags(fs, &o, spec); err != nil {
+		return err
+	}
+	cases, skipped, err := scenarios.Expand(*spec)
+	if err != nil {
+		return err
+	}
+	for _, s := range skipped {
+		fmt.Fprintf(env.stderr, "mtlsbench: skipping %s: %s\n", s.Case.Name, s.Reason)
+	}
+	out := o.out
+	if out == "" {
+		out = filepath.Join("results", "mtlsbench-"+time.Now().Format("20060102-150405")+".json")
+	}
+	if o.profile != "" {
+		f, err := os.Create(o.profile)
+		if err != nil {
+			return usagef("--cpuprofile: %v", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("start CPU profile: %w", err)
+		}
+		defer pprof.StopCPUProfile()
+	}
+	bench.Version = version()
+	opts := bench.Options{
+		Scenario: results.Scenario{Name: spec.Name, Source: spec.Source(), Spec: bench.SpecJSON(spec)},
+		Cases:    cases,
+		Repeat:   spec.Repeat,
+		Log:      env.stderr,
+		// A partial result survives an interrupt or a crash of a later case.
+		OnCase: func(run *results.Run) { _ = results.WriteFile(out, run) },
+	}
+	if !o.quiet {
+		opts.Progress, opts.Live = env.stderr, env.stderrIsTerminal
+		fmt.Fprintf(env.stderr, "mtlsbench: scenario %s: %d cases%s\n", spec.Name, len(cases), repeatNote(spec.Repeat))
+	}
+	run, err := bench.Run(ctx, opts)
+	if err != nil {
+		return err
+	}
+	if err := results.WriteFile(out, run); err != nil {
+		return err
+	}
+	if o.hdrLog != "" {
+		if err := results.WriteHDRLogFile(o.hdrLog, run); err != nil {
+			return err
+		}
+	}
+	if !o.quiet {
+		if err := results.Render(env.stdout, run, format, results.RenderOptions{}); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(env.stderr, "mtlsbench: result written to %s\n", out)
+	return runOutcome(env, run)
+}
+
+func repeatNote(n int) string {
+	if n > 1 {
+		return fmt.Sprintf(" × %d repeats", n)
+	}
+	return ""
+}
+
+// runOutcome turns the run's own verdict into an exit code: 130 when
+// interrupted, 1 when any case failed its checks.
+func runOutcome(env *cliEnv, run *results.Run) error {
+	if run.Interrupted {
+		fmt.Fprintln(env.stderr, "mtlsbench: interrupted; the partial result is marked \"interrupted\": true")
+		return &silentError{code: exitInterrupted}
+	}
+	var failed []string
+	for _, c := range run.Cases {
+		if c.Status == results.StatusFailed || c.Status == results.StatusCrosscheckFailed {
+			failed = append(failed, fmt.Sprintf("  %s: %s: %s", c.Name, c.Status, c.Failure))
+		}
+	}
+	if len(failed) > 0 {
+		fmt.Fprintf(env.stderr, "mtlsbench: %d of %d cases failed:\n%s\n", len(failed), len(run.Cases), strings.Join(failed, "\n"))
+		return &silentError{code: exitFailed}
+	}
+	return nil
+}
+
+// applyRunFlags overrides the scenario with every flag the user set.
+func applyRunFlags(fs *pflag.FlagSet, o *runOptions, spec *scenarios.Spec) error {
+	axes := []struct {
+		flag, axis string
+		values     []string
+	}{
+		{"tls", "tls", o.tls}, {"ciphers", "cipher", o.ciphers}, {"groups", "group", o.groups},
+		{"key-share", "key_share", o.keyShares}, {"key-type", "server_key", o.keyTypes},
+		{"client-key-type", "client_key", o.clientKeyTypes}, {"chain", "chain", o.chains},
+		{"identities", "client_identities", o.identities}, {"resume", "resume", o.resume},
+		{"requests", "requests", o.requests},
+	}
+	for _, a := range axes {
+		if fs.Changed(a.flag) {
+			if err := spec.SetAxis(a.axis, a.values); err != nil {
+				var se *scenarios.Error
+				if errors.As(err, &se) {
+					return se.ForFlag("--" + a.flag)
+				}
+				return usagef("--%s: %v", a.flag, err)
+			}
+		}
+	}
+	t := &spec.Target
+	if fs.Changed("target") {
+		switch o.target {
+		case "builtin", "nginx", "haproxy", "openssl":
+			t.Kind, t.Addr = o.target, ""
+		default:
+			if _, port, err := net.SplitHostPort(o.target); err != nil || port == "" {
+				return usagef("--target %q: accepted: builtin, nginx, haproxy, openssl, or HOST:PORT of an external server", o.target)
+			}
+			t.Kind, t.Addr = "external", o.target
+		}
+	}
+	str := func(flag string, dst *string, v string) {
+		if fs.Changed(flag) {
+			*dst = v
+		}
+	}
+	str("ca", &t.CA, o.ca)
+	str("cert", &t.Cert, o.cert)
+	str("key", &t.Key, o.key)
+	str("server-name", &t.ServerName, o.serverName)
+	str("target-cpus", &t.CPUs, o.targetCPUs)
+	str("client-cpus", &t.ClientCPUs, o.clientCPUs)
+	str("mode", &t.Mode, o.mode)
+	if fs.Changed("target-pid") {
+		t.PIDs = o.targetPIDs
+	}
+	if fs.Changed("handshake-delay") {
+		t.HandshakeDelay = scenarios.Duration(o.handshakeDelay)
+	}
+	if fs.Changed("in-process") {
+		t.InProcess = o.inProcess
+	}
+	l := &spec.Load
+	dur := func(flag string, dst *scenarios.Duration, v time.Duration) {
+		if fs.Changed(flag) {
+			*dst = scenarios.Duration(v)
+		}
+	}
+	if fs.Changed("concurrency") {
+		l.Concurrency = o.concurrency
+	}
+	if fs.Changed("rate") {
+		l.Rate = o.rate
+		l.Steps, l.StepDuration = nil, 0
+	}
+	if fs.Changed("steps") {
+		l.Steps = o.steps
+		l.Rate = 0
+	}
+	if fs.Changed("max-in-flight") {
+		l.MaxInFlight = o.maxInFlight
+	}
+	if fs.Changed("count") {
+		l.Count, l.Duration = o.count, 0
+	}
+	if fs.Changed("duration") {
+		l.Duration, l.Count = scenarios.Duration(o.duration), 0
+	}
+	dur("ramp-up", &l.RampUp, o.rampUp)
+	dur("step-duration", &l.StepDuration, o.stepDuration)
+	dur("warmup", &l.Warmup, o.warmup)
+	dur("interval", &l.Interval, o.interval)
+	dur("hold", &l.Hold, o.hold)
+	dur("timeout", &l.Timeout, o.timeout)
+	if fs.Changed("linger0") {
+		l.Linger0 = o.linger0
+	}
+	if fs.Changed("insecure-skip-verify") {
+		l.InsecureSkipVerify = o.insecure
+	}
+	if fs.Changed("repeat") {
+		if o.repeat < 1 {
+			return usagef("--repeat %d: must be at least 1", o.repeat)
+		}
+		spec.Repeat = o.repeat
+	}
+	if err := spec.Validate(); err != nil {
+		return err
+	}
+	return nil
+}
