@@ -66,7 +66,7 @@ func Run(ctx context.Context, opts Options) (*results.Run, error) {
 		}
 		opts.ChildCommand = []string{exe, "serve", "--child"}
 	}
-	r := &runner{opts: opts, pki: newPKICache()}
+	r := &runner{opts: opts, pki: newPKICache(), warned: map[string]bool{}}
 	if len(opts.Cases) > 0 && opts.Cases[0].Target.ClientCPUs != "" {
 		set, err := cpuset.Parse(opts.Cases[0].Target.ClientCPUs)
 		if err != nil {
@@ -145,6 +145,7 @@ func (r *runner) logf(format string, a ...any) {
 }
 
 type runner struct {
-	opts Options
-	pki  *pkiCache
+	opts   Options
+	pki    *pkiCache
+	warned map[string]bool // warnings already logged, each shown once per run
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -168,9 +169,19 @@ func loadConfig(c *scenarios.Case, p params, m *material, tgt targets.Target) lo
 	// curve the client lists in supported_groups, as every real client
 	// does; list it after the case's group. (TLS 1.2 has no key shares, the
 	// server picks the case's group first, and the check still demands it.)
+	// An external server's key is unknown unless the case names it: offer
+	// the two common ECDSA curves, as browsers do.
 	if p.version == tls.VersionTLS12 {
-		if curve, ok := ecdsaCurve(c.ServerKey); ok && curve != p.group.ID {
-			tlsCfg.CurvePreferences = append(tlsCfg.CurvePreferences, curve)
+		curves := []tls.CurveID{tls.CurveP256, tls.CurveP384}
+		if curve, ok := ecdsaCurve(c.ServerKey); ok {
+			curves = []tls.CurveID{curve}
+		} else if c.ServerKey != "" {
+			curves = nil
+		}
+		for _, curve := range curves {
+			if !slices.Contains(tlsCfg.CurvePreferences, curve) {
+				tlsCfg.CurvePreferences = append(tlsCfg.CurvePreferences, curve)
+			}
 		}
 	}
 	if p.suite.ID != 0 && !p.suite.TLS13 {
@@ -272,7 +283,10 @@ func (r *runner) runCase(ctx context.Context, c *scenarios.Case, rep, n, total i
 	obs.apply(out, res, c)
 	judge(out, res, c)
 	for _, w := range out.Warnings {
-		r.logf("mtlsbench: %s: %s", out.Name, w)
+		if !r.warned[w] {
+			r.warned[w] = true
+			r.logf("mtlsbench: %s: %s", out.Name, w)
+		}
 	}
 	return out, nil
 }

@@ -243,6 +243,19 @@ func applyRunFlags(fs *pflag.FlagSet, o *runOptions, spec *scenarios.Spec) error
 				return usagef("--target %q: accepted: builtin, nginx, haproxy, openssl, or HOST:PORT of an external server", o.target)
 			}
 			t.Kind, t.Addr = "external", o.target
+			// A server mtlsbench did not start has its own certificates:
+			// unless told what to expect, expect whatever it presents (each
+			// handshake still records it), and use the client identity
+			// given with --cert/--key.
+			m := &spec.Matrix
+			for flag, axis := range map[string]*[]string{"key-type": &m.ServerKey, "client-key-type": &m.ClientKey, "chain": &m.Chain} {
+				if !fs.Changed(flag) {
+					*axis = nil
+				}
+			}
+			if !fs.Changed("identities") {
+				m.ClientIdentities = nil
+			}
 		}
 	}
 	str := func(flag string, dst *string, v string) {
