@@ -26,16 +26,16 @@ type observer struct {
 	n      int
 	total  int
 
-	mu              sync.Mutex // guards the fields below (the engine's controller writes, finish reads)
-	cpuStart        time.Duration
-	cpuEnd          time.Duration
-	cpuErr          error
-	countsStart     *targets.Counts
-	counts          *targets.Counts
-	countsErr       error
+	mu          sync.Mutex // guards the fields below (the engine's controller writes, finish reads)
+	cpuStart    time.Duration
+	cpuEnd      time.Duration
+	cpuErr      error
+	countsStart *targets.Counts
+	counts      *targets.Counts
+	countsErr   error
 	// countsTook is how long the two snapshots took: handshakes completing
 	// meanwhile may fall on either side of the target's window edge.
-	countsTook time.Duration
+	countsTook      time.Duration
 	lastPlain       time.Time
 	drew            bool
 	wallStart, wall time.Time

@@ -75,9 +75,9 @@ type engine struct {
 	plannedWs time.Duration
 	wsOff     atomic.Int64 // MaxInt64 until the window opens
 	weOff     atomic.Int64 // MaxInt64 until it closes
-	stopping atomic.Bool
-	stopCh   chan struct{}
-	dialCtx  context.Context
+	stopping  atomic.Bool
+	stopCh    chan struct{}
+	dialCtx   context.Context
 
 	lanes []*lane
 
