@@ -2,6 +2,7 @@ package loadgen
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"math"
 	"net"
@@ -86,6 +87,7 @@ type engine struct {
 	wg      sync.WaitGroup
 
 	// Open loop.
+	seed      atomic.Pointer[tls.ClientSessionState] // latest session, for new workers
 	seq       atomic.Uint64
 	idle      atomic.Int64
 	limitHits atomic.Int64
@@ -284,7 +286,7 @@ func (w *worker) runOpen() {
 		intended := e.t0.Add(due)
 		e.idle.Add(1)
 		wait := time.Until(intended)
-		if wait > 0 && !w.sleep(wait) {
+		if wait > 0 && !w.sleepUntil(intended, wait) {
 			e.idle.Add(-1)
 			return
 		}

@@ -4,6 +4,7 @@ import (
 	"crypto"
 	"crypto/tls"
 	"io"
+	"sync/atomic"
 	"time"
 )
 
@@ -21,6 +22,12 @@ type sessionSlot struct {
 	offer   bool
 	offered bool
 	session *tls.ClientSessionState
+	// seed, when set (open loop), receives every new session, so that a
+	// worker added mid-run starts with one instead of priming a full
+	// handshake — which, under a stall, is exactly when priming would
+	// pile extra full handshakes onto a struggling target. Sessions are
+	// immutable and crypto/tls shares them between connections.
+	seed *atomic.Pointer[tls.ClientSessionState]
 }
 
 func (s *sessionSlot) Get(string) (*tls.ClientSessionState, bool) {
@@ -35,6 +42,9 @@ func (s *sessionSlot) Put(_ string, cs *tls.ClientSessionState) {
 	if s.store {
 		// crypto/tls puts nil to forget a session the server refused.
 		s.session = cs
+		if s.seed != nil && cs != nil {
+			s.seed.Store(cs)
+		}
 	}
 }
 

@@ -70,6 +70,10 @@ func newWorker(e *engine, id int) *worker {
 	w := &worker{id: id, eng: e, lane: e.lanes[id%len(e.lanes)]}
 	cfg := e.cfg.TLS.Clone()
 	w.session.store = e.cfg.Resume.Ratio > 0
+	if e.open && w.session.store {
+		w.session.seed = &e.seed
+		w.session.session = e.seed.Load()
+	}
 	cfg.ClientSessionCache = &w.session
 	cfg.SessionTicketsDisabled = false
 	cfg.Certificates = nil
