@@ -309,13 +309,14 @@ func TestOpenLoopRate(t *testing.T) {
 	b := bundle(t, pki.ECDSAP256)
 	srv := startServer(t, b, serverOpts{})
 	res := run(t, Config{Addr: srv.addr(), TLS: clientConfig(b, tls.VersionTLS13), Identities: b.ClientCertificates(),
-		Schedule: Constant{Rate: 200}, Duration: time.Second, Warmup: 200 * time.Millisecond})
-	// Generous bounds: this is a correctness test on a busy machine; the
-	// accuracy figures live in the benchmarks.
-	if res.Attempted < 150 || res.Attempted > 230 || res.Errors != 0 {
-		t.Fatalf("attempted %d in 1 s at 200/s, errors %v", res.Attempted, res.Examples)
+		Schedule: Constant{Rate: 50}, Duration: 2 * time.Second, Warmup: 200 * time.Millisecond})
+	// A rate any machine sustains, even under the race detector with other
+	// tests running, and generous bounds: this is a correctness test; the
+	// accuracy figures live in BenchmarkOpenLoopAccuracy.
+	if res.Attempted < 70 || res.Attempted > 115 || res.Errors != 0 {
+		t.Fatalf("attempted %d in 2 s at 50/s, errors %v", res.Attempted, res.Examples)
 	}
-	if res.Load.Model != "open" || res.Load.TargetRate != 200 {
+	if res.Load.Model != "open" || res.Load.TargetRate != 50 {
 		t.Errorf("load report %+v", res.Load)
 	}
 }
