@@ -542,6 +542,7 @@ func (e *engine) collect(res *Result, cpu time.Duration, peakFlight int64) {
 	workers := e.workerList()
 	for _, w := range workers {
 		res.OK += w.ok.Load()
+		res.Started += w.started
 		res.Resumed += w.resumed
 		res.HRR += w.hrr
 		res.Primed += w.primed
@@ -606,8 +607,8 @@ func (e *engine) collect(res *Result, cpu time.Duration, peakFlight int64) {
 		res.Load.Model = "open"
 		res.Load.TargetRate = cfg.Schedule.RateAt(cfg.Schedule.Duration())
 		if res.Duration > 0 {
-			// Starts due in the window and made, per second.
-			res.Load.AchievedRate = float64(res.Attempted) / res.Duration.Seconds()
+			// Starts made in the window, per second.
+			res.Load.AchievedRate = float64(res.Started) / res.Duration.Seconds()
 		}
 		res.Load.MaxInFlight = cfg.MaxInFlight
 		res.Load.InFlightLimitHits = e.limitHits.Load()

@@ -310,11 +310,15 @@ func TestOpenLoopRate(t *testing.T) {
 	srv := startServer(t, b, serverOpts{})
 	res := run(t, Config{Addr: srv.addr(), TLS: clientConfig(b, tls.VersionTLS13), Identities: b.ClientCertificates(),
 		Schedule: Constant{Rate: 50}, Duration: 2 * time.Second, Warmup: 200 * time.Millisecond})
-	// A rate any machine sustains, even under the race detector with other
-	// tests running, and generous bounds: this is a correctness test; the
-	// accuracy figures live in BenchmarkOpenLoopAccuracy.
-	if res.Attempted < 70 || res.Attempted > 115 || res.Errors != 0 {
-		t.Fatalf("attempted %d in 2 s at 50/s, errors %v", res.Attempted, res.Examples)
+	// A modest rate and generous bounds on starts (what the schedule
+	// controls): this is a correctness test; the accuracy figures live in
+	// BenchmarkOpenLoopAccuracy. Under the race detector handshakes cost
+	// many times their CPU and timing says nothing, so only errors count.
+	if res.Errors != 0 || res.Started == 0 {
+		t.Fatalf("started %d, errors %v", res.Started, res.Examples)
+	}
+	if !raceEnabled && (res.Started < 80 || res.Started > 110) {
+		t.Fatalf("started %d in 2 s at 50/s", res.Started)
 	}
 	if res.Load.Model != "open" || res.Load.TargetRate != 50 {
 		t.Errorf("load report %+v", res.Load)

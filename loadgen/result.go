@@ -24,6 +24,9 @@ type Result struct {
 	// handshakes made only to obtain a session (not in OK). Requests counts
 	// HTTP requests completed.
 	Attempted, OK, Errors, Resumed, HRR, Primed, Requests int64
+	// Started counts connections started inside the window (whatever
+	// became of them): what an open-loop schedule controls.
+	Started int64
 	ErrorsByClass                                         map[string]int64
 	Examples                                              map[string]string
 	Negotiated                                            []results.Negotiated

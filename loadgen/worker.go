@@ -47,6 +47,8 @@ type worker struct {
 
 	// Live counters over the measured window, read by the controller.
 	ok, failed atomic.Int64
+	// started counts connections started inside the window.
+	started int64
 
 	// Merged after the run; only this worker writes them.
 	resumed, hrr, primed, requests int64
@@ -198,6 +200,9 @@ func (w *worker) connection(intended time.Time) {
 	start := time.Now()
 	if intended.IsZero() {
 		intended = start
+	}
+	if e.inWindow(start) {
+		w.started++
 	}
 
 	tcp, err := w.dial()
