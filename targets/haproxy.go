@@ -13,9 +13,9 @@ import (
 )
 
 // haproxyServer runs HAProxy in the foreground (-db), one process with
-// Config.Workers threads. It logs with `log stdout`, and its stdout is a
-// regular file: writes to a file never block and are never dropped, unlike
-// a pipe or a datagram socket under load.
+// Config.Workers threads. It logs into a ring that a collector in the
+// harness empties into a file (see haproxy_log.go): with several threads,
+// `log stdout` drops lines.
 //
 // Handshake mode is a tcp frontend that holds each connection until the
 // client closes it (an inspect-delay rule waiting for the end of input) and
@@ -25,9 +25,10 @@ import (
 // error-log-format, including the certificate verify error. Every line
 // carries its connection's accept time to the millisecond.
 type haproxyServer struct {
-	http  bool
-	tally managedTally // what the log said so far
-	log   *managedLogTail
+	http      bool
+	tally     managedTally // what the log said so far
+	log       *managedLogTail
+	collector *haproxyCollector
 }
 
 // haproxyLogFormat and haproxyErrorFormat are the log lines:
@@ -50,9 +51,17 @@ const (
 
 var haproxyConfTemplate = template.Must(template.New("haproxy.cfg").Parse(`# Written by mtlsbench for one case; removed when the target stops.
 global
-    log stdout format raw local0 info
+    log ring@mtlsbench format raw local0 info
     nbthread {{.Workers}}
     tune.ssl.cachesize {{if .Tickets}}20000{{else}}0{{end}}
+
+ring mtlsbench
+    format raw
+    maxlen 2048
+    size {{.RingSize}}
+    timeout connect 5s
+    timeout server 24h
+    server collector {{.Collector}} log-proto legacy
 
 defaults
     log global
@@ -81,8 +90,18 @@ frontend mtlsbench
 {{- end}}
 `))
 
-func (s *haproxyServer) configure(dir string, cfg Config, addr string, _ managedBinary) (managedPlan, error) {
+func (s *haproxyServer) configure(dir string, cfg Config, addr string, _ managedBinary) (plan managedPlan, err error) {
 	s.http = cfg.Mode == ModeHTTP
+	logPath := filepath.Join(dir, "haproxy.log")
+	s.collector, err = startHAProxyCollector(logPath)
+	if err != nil {
+		return managedPlan{}, fmt.Errorf("targets: haproxy: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			s.collector.close()
+		}
+	}()
 	files, err := managedWritePKI(dir, cfg)
 	if err != nil {
 		return managedPlan{}, err
@@ -127,6 +146,8 @@ func (s *haproxyServer) configure(dir string, cfg Config, addr string, _ managed
 		"Curves":           curves,
 		"LogFormat":        fmt.Sprintf(haproxyLogFormat, first),
 		"ErrorFormat":      haproxyErrorFormat,
+		"RingSize":         haproxyRingSize,
+		"Collector":        s.collector.addr(),
 	}
 	var conf strings.Builder
 	if err := haproxyConfTemplate.Execute(&conf, data); err != nil {
@@ -136,13 +157,13 @@ func (s *haproxyServer) configure(dir string, cfg Config, addr string, _ managed
 	if err := os.WriteFile(confPath, []byte(conf.String()), 0o644); err != nil {
 		return managedPlan{}, fmt.Errorf("targets: haproxy: %w", err)
 	}
-	stdout := filepath.Join(dir, "stdout.log")
-	s.log = &managedLogTail{path: stdout, parse: s.parse}
+	s.log = &managedLogTail{path: logPath, parse: s.parse}
 	return managedPlan{
 		args: []string{"-db", "-f", confPath},
 		// SIGTERM stops HAProxy at once (SIGUSR1 would wait for clients).
-		stop: syscall.SIGTERM,
-		logs: []string{filepath.Join(dir, "stderr.log")},
+		stop:    syscall.SIGTERM,
+		logs:    []string{filepath.Join(dir, "stderr.log")},
+		release: s.collector.close,
 	}, nil
 }
 

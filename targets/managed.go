@@ -93,6 +93,18 @@ type managedPlan struct {
 	probeCert *tls.Certificate
 	// onProbe is called after each successful ready probe.
 	onProbe func()
+	// release, when set, frees what configure set up besides files (the
+	// receiver of HAProxy's log); it is called once, after the server has
+	// stopped.
+	release func()
+}
+
+// releasePlan calls the plan's release, if any.
+func (p *managedPlan) releasePlan() {
+	if p.release != nil {
+		p.release()
+		p.release = nil
+	}
 }
 
 const (
@@ -249,11 +261,13 @@ func managedStart(ctx context.Context, kind Kind, cfg Config, bin managedBinary,
 		return nil, err
 	}
 	if err := m.startProcess(); err != nil {
+		m.plan.releasePlan()
 		os.RemoveAll(dir)
 		return nil, err
 	}
 	if err := m.awaitReady(ctx); err != nil {
 		m.stop()
+		m.plan.releasePlan()
 		lines := m.logTail(managedLogLines)
 		os.RemoveAll(dir)
 		return nil, &ServerError{Kind: kind, Op: "start", Err: err, Log: lines}
@@ -508,6 +522,7 @@ func (m *Managed) Close() error {
 		default:
 		}
 		m.stop()
+		m.plan.releasePlan()
 		final := m.logTail(managedLogLines * 4)
 		if final == nil {
 			final = []string{}
