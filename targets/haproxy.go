@@ -13,39 +13,55 @@ import (
 )
 
 // haproxyServer runs HAProxy in the foreground (-db), one process with
-// Config.Workers threads. It logs with `log stdout`, and its stdout is a
-// regular file: writes to a file never block and are never dropped, unlike
-// a pipe or a datagram socket under load.
+// Config.Workers threads. It logs into a ring that a collector in the
+// harness empties into a file (see haproxy_log.go): with several threads,
+// `log stdout` drops lines.
 //
 // Handshake mode is a tcp frontend that holds each connection until the
 // client closes it (an inspect-delay rule waiting for the end of input) and
 // logs one line per connection; HTTP mode an http frontend answering 200
 // (`http-request return`), one line per request, where a session variable
 // marks a connection's first request. Failed handshakes are logged with
-// error-log-format, including the certificate verify error.
+// error-log-format, including the certificate verify error. Every line
+// carries its connection's accept time to the millisecond.
 type haproxyServer struct {
-	http bool
-	seen Counts // what the log said so far
-	log  *managedLogTail
+	http      bool
+	tally     managedTally // what the log said so far
+	log       *managedLogTail
+	collector *haproxyCollector
 }
 
 // haproxyLogFormat and haproxyErrorFormat are the log lines:
 //
-//	mtlsbench/1 ok  SNI PROTOCOL CIPHER RESUMED VERIFY FIRST STATUS
-//	mtlsbench/1 err SNI PROTOCOL CIPHER RESUMED FC_ERR C_ERR CA_ERR SSL_ERR_STR...
+//	mtlsbench/2 ok  ACCEPTED SNI PROTOCOL CIPHER RESUMED VERIFY FIRST STATUS
+//	mtlsbench/2 err ACCEPTED SNI PROTOCOL CIPHER RESUMED FC_ERR C_ERR CA_ERR SSL_ERR_STR...
 //
-// FIRST is 1 on a connection's first request (always 1 in tcp mode);
-// STATUS the HTTP status (-1 in tcp mode).
+// ACCEPTED is when HAProxy accepted the connection, in Unix milliseconds:
+// the date taken by a `tcp-request connection` rule, which runs at accept
+// (before the handshake), into a session variable. Not %Ts/%ms: in HTTP
+// mode HAProxy resets that "accept date" for each later request on a
+// connection to the end of the previous one. FIRST is 1 on a connection's
+// first request (always 1 in tcp mode); STATUS the HTTP status (-1 in tcp
+// mode).
 const (
-	haproxyLogFormat   = `mtlsbench/1 ok %%[ssl_fc_sni] %%[ssl_fc_protocol] %%[ssl_fc_cipher] %%[ssl_fc_is_resumed] %%[ssl_c_verify] %s %%ST`
-	haproxyErrorFormat = `mtlsbench/1 err %[ssl_fc_sni] %[ssl_fc_protocol] %[ssl_fc_cipher] %[ssl_fc_is_resumed] %[fc_err] %[ssl_c_err] %[ssl_c_ca_err] %[ssl_fc_err_str]`
+	haproxyLogFormat   = `mtlsbench/2 ok %%[var(sess.mtlsbench_accepted)] %%[ssl_fc_sni] %%[ssl_fc_protocol] %%[ssl_fc_cipher] %%[ssl_fc_is_resumed] %%[ssl_c_verify] %s %%ST`
+	haproxyErrorFormat = `mtlsbench/2 err %[var(sess.mtlsbench_accepted)] %[ssl_fc_sni] %[ssl_fc_protocol] %[ssl_fc_cipher] %[ssl_fc_is_resumed] %[fc_err] %[ssl_c_err] %[ssl_c_ca_err] %[ssl_fc_err_str]`
+	haproxyLogTag      = "mtlsbench/2"
 )
 
 var haproxyConfTemplate = template.Must(template.New("haproxy.cfg").Parse(`# Written by mtlsbench for one case; removed when the target stops.
 global
-    log stdout format raw local0 info
+    log ring@mtlsbench format raw local0 info
     nbthread {{.Workers}}
     tune.ssl.cachesize {{if .Tickets}}20000{{else}}0{{end}}
+
+ring mtlsbench
+    format raw
+    maxlen 2048
+    size {{.RingSize}}
+    timeout connect 5s
+    timeout server 24h
+    server collector {{.Collector}} log-proto legacy
 
 defaults
     log global
@@ -60,6 +76,7 @@ frontend mtlsbench
     bind {{.Bind}} ssl crt {{.Crt}} ca-file {{.ClientCA}} verify required ssl-min-ver {{.MinVersion}} ssl-max-ver {{.MaxVersion}}{{if .Ciphers}} ciphers {{.Ciphers}}{{end}}{{if .Ciphersuites}} ciphersuites {{.Ciphersuites}}{{end}}{{if .Curves}} curves {{.Curves}}{{end}}{{if not .Tickets}} no-tls-tickets{{end}}
     log-format "{{.LogFormat}}"
     error-log-format "{{.ErrorFormat}}"
+    tcp-request connection set-var(sess.mtlsbench_accepted) date(0,ms)
 {{- if .HTTP}}
     tcp-request session set-var(sess.mtlsbench_first) int(1)
     http-request set-var(txn.mtlsbench_first) var(sess.mtlsbench_first)
@@ -73,8 +90,18 @@ frontend mtlsbench
 {{- end}}
 `))
 
-func (s *haproxyServer) configure(dir string, cfg Config, addr string, _ managedBinary) (managedPlan, error) {
+func (s *haproxyServer) configure(dir string, cfg Config, addr string, _ managedBinary) (plan managedPlan, err error) {
 	s.http = cfg.Mode == ModeHTTP
+	logPath := filepath.Join(dir, "haproxy.log")
+	s.collector, err = startHAProxyCollector(logPath)
+	if err != nil {
+		return managedPlan{}, fmt.Errorf("targets: haproxy: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			s.collector.close()
+		}
+	}()
 	files, err := managedWritePKI(dir, cfg)
 	if err != nil {
 		return managedPlan{}, err
@@ -119,6 +146,8 @@ func (s *haproxyServer) configure(dir string, cfg Config, addr string, _ managed
 		"Curves":           curves,
 		"LogFormat":        fmt.Sprintf(haproxyLogFormat, first),
 		"ErrorFormat":      haproxyErrorFormat,
+		"RingSize":         haproxyRingSize,
+		"Collector":        s.collector.addr(),
 	}
 	var conf strings.Builder
 	if err := haproxyConfTemplate.Execute(&conf, data); err != nil {
@@ -128,54 +157,71 @@ func (s *haproxyServer) configure(dir string, cfg Config, addr string, _ managed
 	if err := os.WriteFile(confPath, []byte(conf.String()), 0o644); err != nil {
 		return managedPlan{}, fmt.Errorf("targets: haproxy: %w", err)
 	}
-	stdout := filepath.Join(dir, "stdout.log")
-	s.log = &managedLogTail{path: stdout, parse: s.parse}
+	s.log = &managedLogTail{path: logPath, parse: s.parse}
 	return managedPlan{
 		args: []string{"-db", "-f", confPath},
 		// SIGTERM stops HAProxy at once (SIGUSR1 would wait for clients).
-		stop: syscall.SIGTERM,
-		logs: []string{filepath.Join(dir, "stderr.log")},
+		stop:    syscall.SIGTERM,
+		logs:    []string{filepath.Join(dir, "stderr.log")},
+		release: s.collector.close,
 	}, nil
 }
 
-func (s *haproxyServer) counts(ctx context.Context, _ *Managed) (Counts, error) {
-	if err := managedSettle(ctx, s.log); err != nil {
-		return Counts{}, err
-	}
-	return s.seen.managedClone(), nil
+func (s *haproxyServer) counts(ctx context.Context, m *Managed) (Counts, error) {
+	return managedLogCounts(ctx, m.kind, &s.tally, s.log)
+}
+
+func (s *haproxyServer) record() (*managedTally, []*managedLogTail) {
+	return &s.tally, []*managedLogTail{s.log}
 }
 
 // parse counts one log line (see haproxyLogFormat).
 func (s *haproxyServer) parse(line string) {
-	f := strings.SplitN(line, " ", 10)
-	if len(f) < 8 || f[0] != "mtlsbench/1" || f[2] == managedProbeSNI {
+	f := strings.SplitN(line, " ", 11)
+	if len(f) < 9 || f[0] != haproxyLogTag || f[3] == managedProbeSNI {
 		return
 	}
-	rec := managedRecord{version: managedProtocol(f[3]), cipher: managedCipher(f[4]), resumed: f[5] == "1"}
+	at := haproxyAcceptTime(f[2])
+	rec := managedRecord{version: managedProtocol(f[4]), cipher: managedCipher(f[5]), resumed: f[6] == "1"}
+	var k managedEventKind
 	switch f[1] {
 	case "ok":
-		if s.http && len(f) > 8 && f[8] == "200" {
-			s.seen.Requests++
+		if f[8] == "1" {
+			k = managedHandshakeKind(rec)
 		}
-		if f[7] == "1" {
-			s.seen.managedAdd(rec)
+		if s.http && len(f) > 9 && f[9] == "200" {
+			k.flags |= managedRequest
 		}
 	case "err":
-		if len(f) < 9 {
+		if len(f) < 10 {
 			return
 		}
-		if f[6] == "0" && rec.cipher != "" {
+		if f[7] == "0" && rec.cipher != "" {
 			// No connection error: the handshake completed and the client
 			// left without a request (HTTP mode logs such a connection
 			// here).
-			s.seen.managedAdd(rec)
-			return
+			k = managedHandshakeKind(rec)
+			break
 		}
 		errText := ""
-		if len(f) == 10 {
-			errText = f[9]
+		if len(f) == 11 {
+			errText = f[10]
 		}
-		verify := (f[7] != "0" && f[7] != "-") || (f[8] != "0" && f[8] != "-") || managedVerifyError(errText)
-		s.seen.managedFail(verify)
+		k = managedFailKind((f[8] != "0" && f[8] != "-") || (f[9] != "0" && f[9] != "-") || managedVerifyError(errText))
 	}
+	if k.flags != 0 {
+		s.tally.add(at, k, line)
+	}
+}
+
+// haproxyAcceptTime reads ACCEPTED (see haproxyLogFormat).
+func haproxyAcceptTime(s string) managedTime {
+	if !managedDigits(s) || s == "" || len(s) > 15 {
+		return managedTime{}
+	}
+	ms, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		return managedTime{}
+	}
+	return managedTime{ms: ms, ok: true}
 }

@@ -48,7 +48,24 @@ type Managed struct {
 	closeErr error
 }
 
-var _ Target = (*Managed)(nil)
+var _ ManagedTarget = (*Managed)(nil)
+
+// ManagedTarget is a running managed server, as StartManaged returns it: a
+// *LoggedManaged for nginx and HAProxy, whose logs have a time on every
+// record and which implement WindowCounter too, and a *Managed for openssl
+// s_server, whose statistics page has no times.
+type ManagedTarget interface {
+	Target
+	// Kind is the kind of server.
+	Kind() Kind
+	// Config is the configuration it was started with, defaults applied.
+	Config() Config
+	// Version names the server and its TLS library.
+	Version() string
+	// ErrorLog returns the last n lines of its error output, also after
+	// Close.
+	ErrorLog(n int) []string
+}
 
 // managedServer is what differs between nginx, HAProxy and s_server.
 type managedServer interface {
@@ -76,6 +93,18 @@ type managedPlan struct {
 	probeCert *tls.Certificate
 	// onProbe is called after each successful ready probe.
 	onProbe func()
+	// release, when set, frees what configure set up besides files (the
+	// receiver of HAProxy's log); it is called once, after the server has
+	// stopped.
+	release func()
+}
+
+// releasePlan calls the plan's release, if any.
+func (p *managedPlan) releasePlan() {
+	if p.release != nil {
+		p.release()
+		p.release = nil
+	}
 }
 
 const (
@@ -94,18 +123,26 @@ const (
 )
 
 // StartNginx starts nginx configured for cfg. See StartManaged.
-func StartNginx(ctx context.Context, cfg Config) (*Managed, error) {
-	return StartManaged(ctx, KindNginx, cfg)
+func StartNginx(ctx context.Context, cfg Config) (*LoggedManaged, error) {
+	m, err := startManaged(ctx, KindNginx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &LoggedManaged{m}, nil
 }
 
 // StartHAProxy starts HAProxy configured for cfg. See StartManaged.
-func StartHAProxy(ctx context.Context, cfg Config) (*Managed, error) {
-	return StartManaged(ctx, KindHAProxy, cfg)
+func StartHAProxy(ctx context.Context, cfg Config) (*LoggedManaged, error) {
+	m, err := startManaged(ctx, KindHAProxy, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &LoggedManaged{m}, nil
 }
 
 // StartOpenSSL starts openssl s_server configured for cfg. See StartManaged.
 func StartOpenSSL(ctx context.Context, cfg Config) (*Managed, error) {
-	return StartManaged(ctx, KindOpenSSL, cfg)
+	return startManaged(ctx, KindOpenSSL, cfg)
 }
 
 // StartManaged writes the configuration of a kind of server for cfg into a
@@ -119,7 +156,21 @@ func StartOpenSSL(ctx context.Context, cfg Config) (*Managed, error) {
 // Debian package; a case the server cannot run exactly (e.g. an ML-KEM group
 // with OpenSSL 3.0) an *UnsupportedError; a server that does not start a
 // *ServerError quoting its error output.
-func StartManaged(ctx context.Context, kind Kind, cfg Config) (*Managed, error) {
+//
+// nginx and HAProxy come back as a *LoggedManaged, which is a WindowCounter;
+// openssl s_server as a *Managed.
+func StartManaged(ctx context.Context, kind Kind, cfg Config) (ManagedTarget, error) {
+	m, err := startManaged(ctx, kind, cfg)
+	switch {
+	case err != nil:
+		return nil, err // not a typed nil in a non-nil interface
+	case kind == KindNginx || kind == KindHAProxy:
+		return &LoggedManaged{m}, nil
+	}
+	return m, nil
+}
+
+func startManaged(ctx context.Context, kind Kind, cfg Config) (*Managed, error) {
 	capability, err := Capabilities(kind)
 	if err != nil {
 		return nil, err
@@ -210,11 +261,13 @@ func managedStart(ctx context.Context, kind Kind, cfg Config, bin managedBinary,
 		return nil, err
 	}
 	if err := m.startProcess(); err != nil {
+		m.plan.releasePlan()
 		os.RemoveAll(dir)
 		return nil, err
 	}
 	if err := m.awaitReady(ctx); err != nil {
 		m.stop()
+		m.plan.releasePlan()
 		lines := m.logTail(managedLogLines)
 		os.RemoveAll(dir)
 		return nil, &ServerError{Kind: kind, Op: "start", Err: err, Log: lines}
@@ -415,11 +468,17 @@ func (m *Managed) Version() string { return m.bin.version + " (" + m.bin.library
 func (m *Managed) PIDs() []int { return []int{m.pid} }
 
 // Counts returns what the server itself recorded since it started, without
-// the harness's ready and statistics probes. Log-based servers write a line
-// when a connection ends, so Counts first waits (up to a few seconds) until
-// the log has been quiet for a moment: a snapshot taken after the load is
-// then complete (while load runs, it returns within a few seconds with the
-// log as it stands). Take the difference of two snapshots for a window.
+// the harness's ready and statistics probes. Take the difference of two
+// snapshots for a window.
+//
+// Log-based servers (nginx, HAProxy) write a line when a connection ends,
+// so Counts first waits until the log has been quiet for 150 ms, but never
+// more than 250 ms: a snapshot taken after the load is complete, and one
+// taken while load runs returns promptly with the log as it stands (missing
+// the connections in flight and those not logged yet). Under load, use
+// LoggedManaged.CountsBetween instead. s_server's Counts fetches its
+// statistics page over a connection that queues behind the load's (s_server
+// serves one connection at a time).
 func (m *Managed) Counts(ctx context.Context) (Counts, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -463,6 +522,7 @@ func (m *Managed) Close() error {
 		default:
 		}
 		m.stop()
+		m.plan.releasePlan()
 		final := m.logTail(managedLogLines * 4)
 		if final == nil {
 			final = []string{}

@@ -129,7 +129,7 @@ func TestManagedConfigFiles(t *testing.T) {
 		"stream {", "listen 127.0.0.1:8443 ssl;", "ssl_verify_client on;", "ssl_protocols TLSv1.3;",
 		"ssl_conf_command Ciphersuites TLS_CHACHA20_POLY1305_SHA256;", "ssl_ecdh_curve X25519:P-256;",
 		"ssl_session_tickets off;", "ssl_session_cache off;", "ssl_conf_command NumTickets 0;", `return "";`,
-		"$ssl_client_verify",
+		"$ssl_client_verify", "mtlsbench/2 $msec $session_time ",
 	} {
 		if !strings.Contains(conf, want) {
 			t.Errorf("nginx.conf lacks %q:\n%s", want, conf)
@@ -154,21 +154,32 @@ func TestManagedConfigFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	conf = managedReadFile(t, filepath.Join(dir, "nginx.conf"))
-	for _, want := range []string{"http {", `return 200 "ok\n";`, "$connection_requests", "ssl_session_tickets on;", "ssl_session_cache shared:", "error.log info;"} {
+	for _, want := range []string{"http {", `return 200 "ok\n";`, "$connection_requests", "ssl_session_tickets on;", "ssl_session_cache shared:", "error.log info;",
+		"mtlsbench/2 $msec $connection_time "} {
 		if !strings.Contains(conf, want) {
 			t.Errorf("nginx.conf (http) lacks %q:\n%s", want, conf)
 		}
 	}
+	var unsupported *UnsupportedError
+	if _, err := (&nginxServer{}).configure(t.TempDir(), http, "127.0.0.1:8443", managedBinary{version: "nginx/1.18.0"}); !errors.As(err, &unsupported) ||
+		!strings.Contains(err.Error(), "1.19.10") {
+		t.Errorf("http mode with nginx 1.18: %v, want an *UnsupportedError naming 1.19.10", err)
+	}
 
 	dir = t.TempDir()
-	if _, err := (&haproxyServer{}).configure(dir, cfg, "127.0.0.1:8443", managedBinary{}); err != nil {
+	haproxy := &haproxyServer{}
+	plan, err = haproxy.configure(dir, cfg, "127.0.0.1:8443", managedBinary{})
+	if err != nil {
 		t.Fatal(err)
 	}
+	plan.releasePlan()
 	conf = managedReadFile(t, filepath.Join(dir, "haproxy.cfg"))
 	for _, want := range []string{
 		"mode tcp", "bind 127.0.0.1:8443 ssl crt", "verify required", "ssl-min-ver TLSv1.3 ssl-max-ver TLSv1.3",
 		"ciphersuites TLS_CHACHA20_POLY1305_SHA256", "curves X25519:P-256", "no-tls-tickets", "tune.ssl.cachesize 0",
-		"log stdout format raw", "%[ssl_fc_is_resumed]", "%[ssl_c_err]", "WAIT_END",
+		"log ring@mtlsbench format raw", "server collector " + haproxy.collector.addr() + " log-proto legacy",
+		"tcp-request connection set-var(sess.mtlsbench_accepted) date(0,ms)",
+		"%[ssl_fc_is_resumed]", "%[ssl_c_err]", "WAIT_END",
 	} {
 		if !strings.Contains(conf, want) {
 			t.Errorf("haproxy.cfg lacks %q:\n%s", want, conf)

@@ -15,16 +15,23 @@ import (
 )
 
 // A server writes a connection's log line when the connection ends, a
-// moment after the client closed it, and may be behind under load. So a
-// snapshot of a log is taken only once the log has gone unwritten for
-// managedLogQuiet, counted from the later of its last write and the start
-// of the snapshot (a line for a connection the client just closed may not
-// be written yet). A log still growing after managedLogMaxWait is counted
-// as it stands: load is still running.
+// moment after the client closed it, and may be behind under load. So the
+// log is read once it has gone unwritten for managedLogQuiet, counted from
+// the later of its last write and the start of the wait (a line for a
+// connection the client just closed may not be written yet). How long to
+// wait for that depends on the caller:
+//
+//   - Counts, a snapshot the harness may take while load runs, when the log
+//     is never quiet: at most managedSnapshotMaxWait, then the log is read
+//     as it stands.
+//   - CountsBetween, called after the load: until the log is quiet, at most
+//     managedWindowMaxWait (a log written for that long is fed by load that
+//     has not stopped).
 const (
-	managedLogQuiet   = 150 * time.Millisecond
-	managedLogMaxWait = 5 * time.Second
-	managedLogPoll    = 25 * time.Millisecond
+	managedLogQuiet        = 150 * time.Millisecond
+	managedSnapshotMaxWait = 250 * time.Millisecond
+	managedWindowMaxWait   = 30 * time.Second
+	managedLogPoll         = 25 * time.Millisecond
 )
 
 // managedLogTail reads a log file incrementally, handing each complete new
@@ -73,10 +80,16 @@ func (t *managedLogTail) poll() (time.Time, error) {
 	return st.ModTime(), nil
 }
 
-// managedSettle polls tails until all of them have been quiet (see
-// managedLogQuiet), the maximum wait passes or ctx ends.
-func managedSettle(ctx context.Context, tails ...*managedLogTail) error {
+// managedSettle polls tails until all of them have been quiet for
+// managedLogQuiet, counted from the latest of their last write, the start
+// of the wait and notBefore. It returns settled=false, having read the logs
+// as they stand, once maxWait has passed since the later of the start and
+// notBefore, and an error when ctx ends first.
+func managedSettle(ctx context.Context, notBefore time.Time, maxWait time.Duration, tails ...*managedLogTail) (settled bool, err error) {
 	start := time.Now()
+	if notBefore.After(start) {
+		start = notBefore
+	}
 	timer := time.NewTimer(managedLogPoll)
 	defer timer.Stop()
 	for {
@@ -84,20 +97,23 @@ func managedSettle(ctx context.Context, tails ...*managedLogTail) error {
 		for _, t := range tails {
 			mtime, err := t.poll()
 			if err != nil {
-				return fmt.Errorf("targets: read %s: %w", t.path, err)
+				return false, fmt.Errorf("read %s: %w", t.path, err)
 			}
 			if mtime.After(last) {
 				last = mtime
 			}
 		}
 		now := time.Now()
-		if now.Sub(last) >= managedLogQuiet || now.Sub(start) >= managedLogMaxWait {
-			return nil
+		if now.Sub(last) >= managedLogQuiet {
+			return true, nil
 		}
-		timer.Reset(managedLogPoll)
+		if now.Sub(start) >= maxWait {
+			return false, nil
+		}
+		timer.Reset(max(min(managedLogPoll, maxWait-now.Sub(start)), time.Millisecond))
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("targets: waiting for the server's log: %w", ctx.Err())
+			return false, fmt.Errorf("waiting for the server's log: %w", ctx.Err())
 		case <-timer.C:
 		}
 	}

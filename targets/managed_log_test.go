@@ -2,6 +2,7 @@ package targets
 
 import (
 	"context"
+	"errors"
 	"maps"
 	"os"
 	"path/filepath"
@@ -14,120 +15,334 @@ import (
 // These tests feed the parsers lines as the servers wrote them (captured
 // from nginx 1.22, HAProxy 2.6 and OpenSSL 3.0) and need no server.
 
+// managedMs is a wall-clock time at a Unix millisecond plus extra, for
+// window edges that fall inside a millisecond.
+func managedMs(ms int64, extra time.Duration) time.Time {
+	return time.UnixMilli(ms).Add(extra)
+}
+
+// managedWindowCase is a window and the handshakes and failures a tally
+// must count in it.
+type managedWindowCase struct {
+	name               string
+	from, to           time.Time
+	handshakes, failed int64
+	requests           int64
+}
+
+func managedCheckWindows(t *testing.T, tally *managedTally, cases []managedWindowCase) {
+	t.Helper()
+	for _, c := range cases {
+		got := tally.between(c.from, c.to)
+		if got.Handshakes != c.handshakes || got.Failed != c.failed || got.Requests != c.requests {
+			t.Errorf("%s: [%s, %s) counted handshakes=%d failed=%d requests=%d, want %d, %d, %d", c.name,
+				c.from.Format("15:04:05.000000"), c.to.Format("15:04:05.000000"),
+				got.Handshakes, got.Failed, got.Requests, c.handshakes, c.failed, c.requests)
+		}
+	}
+}
+
 func TestNginxParseStream(t *testing.T) {
 	s := &nginxServer{}
 	for _, line := range []string{
-		// full, then resumed TLS 1.2 handshake
-		`mtlsbench/1 200 1 TLSv1.2 ECDHE-ECDSA-AES256-GCM-SHA384 . localhost SUCCESS`,
-		`mtlsbench/1 200 1 TLSv1.2 ECDHE-ECDSA-AES256-GCM-SHA384 r localhost SUCCESS`,
-		// TLS 1.3 handshake
-		`mtlsbench/1 200 1 TLSv1.3 TLS_CHACHA20_POLY1305_SHA256 . localhost SUCCESS`,
-		// completed handshake, certificate from another CA, refused by nginx
-		`mtlsbench/1 500 1 TLSv1.3 TLS_AES_256_GCM_SHA384 . localhost FAILED:unable to verify the first certificate`,
-		// completed handshake without a client certificate
-		`mtlsbench/1 500 1 TLSv1.2 ECDHE-ECDSA-AES256-GCM-SHA384 . - NONE`,
 		// the harness's ready probe: not counted
-		`mtlsbench/1 500 1 TLSv1.3 TLS_AES_256_GCM_SHA384 . mtlsbench-probe.invalid NONE`,
-		// handshake failure (no shared cipher)
-		`mtlsbench/1 500 1 TLSv1.2 (NONE) . - NONE`,
-		// not ours
+		`mtlsbench/2 1795496020.489 0.003 500 1 TLSv1.3 TLS_AES_128_GCM_SHA256 . mtlsbench-probe.invalid NONE`,
+		// full, then resumed TLS 1.2 handshake; accepted at .491 and .494
+		`mtlsbench/2 1795496020.492 0.001 200 1 TLSv1.2 ECDHE-ECDSA-AES128-GCM-SHA256 . localhost SUCCESS`,
+		`mtlsbench/2 1795496020.495 0.001 200 1 TLSv1.2 ECDHE-ECDSA-AES128-GCM-SHA256 r localhost SUCCESS`,
+		// completed handshake, certificate from another CA, refused by
+		// nginx (.495)
+		`mtlsbench/2 1795496020.496 0.001 500 1 TLSv1.2 ECDHE-ECDSA-AES128-GCM-SHA256 . localhost FAILED:unable to verify the first certificate`,
+		// TLS 1.3 (.497), with ChaCha20 (.500)
+		`mtlsbench/2 1795496020.499 0.002 200 1 TLSv1.3 TLS_AES_128_GCM_SHA256 . localhost SUCCESS`,
+		`mtlsbench/2 1795496020.502 0.002 200 1 TLSv1.3 TLS_CHACHA20_POLY1305_SHA256 r localhost SUCCESS`,
+		// completed handshake without a client certificate (.504)
+		`mtlsbench/2 1795496020.504 0.000 500 1 TLSv1.2 ECDHE-ECDSA-AES128-GCM-SHA256 . - NONE`,
+		// handshake failure, no shared cipher (.506)
+		`mtlsbench/2 1795496020.506 0.000 500 1 TLSv1.2 (NONE) . localhost NONE`,
+		// a connection held for 30 s: accepted at .500, logged 30 s later
+		`mtlsbench/2 1795496050.600 30.100 200 1 TLSv1.3 TLS_AES_128_GCM_SHA256 . localhost SUCCESS`,
+		// not ours: the previous format, and something else entirely
+		`mtlsbench/1 200 1 TLSv1.2 ECDHE-ECDSA-AES256-GCM-SHA384 . localhost SUCCESS`,
 		`something else entirely`,
 	} {
 		s.parseAccess(line)
 	}
 	want := Counts{
-		Handshakes: 3, Resumed: 1, Failed: 3, VerifyFailures: 2,
-		Versions: map[string]int64{"1.2": 2, "1.3": 1},
+		Handshakes: 5, Resumed: 2, Failed: 3, VerifyFailures: 2,
+		Versions: map[string]int64{"1.2": 2, "1.3": 3},
 		Ciphers: map[string]int64{
-			"TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384": 2,
+			"TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256": 2,
+			"TLS_AES_128_GCM_SHA256":                  2,
 			"TLS_CHACHA20_POLY1305_SHA256":            1,
 		},
 	}
-	if !reflect.DeepEqual(s.seen, want) {
-		t.Errorf("got %+v\nwant %+v", s.seen, want)
+	if !reflect.DeepEqual(s.tally.seen, want) {
+		t.Errorf("got %+v\nwant %+v", s.tally.seen, want)
 	}
+	if s.tally.undated != 0 {
+		t.Errorf("%d records undated (%q)", s.tally.undated, s.tally.undatedExample)
+	}
+	if got := s.tally.between(managedMs(1795496020000, 0), managedMs(1795496060000, 0)); !reflect.DeepEqual(got, want) {
+		t.Errorf("a window holding the whole log: got %+v\nwant %+v", got, want)
+	}
+	const at = 1795496020000
+	managedCheckWindows(t, &s.tally, []managedWindowCase{
+		{name: "before any", from: managedMs(at, 0), to: managedMs(at+491, 0)},
+		{name: "the first millisecond", from: managedMs(at+491, 0), to: managedMs(at+492, 0), handshakes: 1},
+		{name: "edges inside milliseconds", from: managedMs(at+491, 999*time.Microsecond), to: managedMs(at+492, 999*time.Microsecond), handshakes: 1},
+		{name: "the held connection, by its accept", from: managedMs(at+500, 0), to: managedMs(at+501, 0), handshakes: 2},
+		{name: "not by its log line", from: managedMs(at+30000, 0), to: managedMs(at+31000, 0)},
+		{name: "failures", from: managedMs(at+495, 0), to: managedMs(at+497, 0), failed: 1},
+		{name: "the last two", from: managedMs(at+504, 0), to: managedMs(at+507, 0), failed: 2},
+	})
 }
 
 func TestNginxParseHTTP(t *testing.T) {
 	s := &nginxServer{http: true}
 	for _, line := range []string{
-		// a connection with three requests
-		`mtlsbench/1 200 1 TLSv1.3 TLS_AES_128_GCM_SHA256 . localhost SUCCESS`,
-		`mtlsbench/1 200 2 TLSv1.3 TLS_AES_128_GCM_SHA256 . localhost SUCCESS`,
-		`mtlsbench/1 200 3 TLSv1.3 TLS_AES_128_GCM_SHA256 . localhost SUCCESS`,
-		// a resumed connection with one request
-		`mtlsbench/1 200 1 TLSv1.3 TLS_AES_128_GCM_SHA256 r localhost SUCCESS`,
+		// a connection with two requests, accepted at .836 ($msec and
+		// $connection_time come from different clocks, so the second
+		// request's line says .837)
+		`mtlsbench/2 1795496020.838 0.002 200 1 TLSv1.2 ECDHE-ECDSA-AES128-GCM-SHA256 . localhost SUCCESS`,
+		`mtlsbench/2 1795496020.842 0.005 200 2 TLSv1.2 ECDHE-ECDSA-AES128-GCM-SHA256 . localhost SUCCESS`,
+		// a resumed connection with two requests, accepted at .843
+		`mtlsbench/2 1795496020.843 0.000 200 1 TLSv1.2 ECDHE-ECDSA-AES128-GCM-SHA256 r localhost SUCCESS`,
+		`mtlsbench/2 1795496020.843 0.000 200 2 TLSv1.2 ECDHE-ECDSA-AES128-GCM-SHA256 r localhost SUCCESS`,
 		// refused certificate: 400
-		`mtlsbench/1 400 1 TLSv1.3 TLS_AES_128_GCM_SHA256 . localhost FAILED:unable to verify the first certificate`,
+		`mtlsbench/2 1795496020.843 0.000 400 1 TLSv1.2 ECDHE-ECDSA-AES128-GCM-SHA256 . localhost FAILED:unable to verify the first certificate`,
+		// TLS 1.3, accepted at .846 and .849; the second request on a
+		// connection accepted at .845, 10 s before
+		`mtlsbench/2 1795496020.846 0.000 200 1 TLSv1.3 TLS_AES_128_GCM_SHA256 . localhost SUCCESS`,
+		`mtlsbench/2 1795496030.848 10.003 200 2 TLSv1.3 TLS_AES_128_GCM_SHA256 . localhost SUCCESS`,
+		`mtlsbench/2 1795496020.849 0.000 200 1 TLSv1.3 TLS_AES_128_GCM_SHA256 r localhost SUCCESS`,
+		// a record without a usable time: counted, but in no window
+		`mtlsbench/2 - - 200 1 TLSv1.3 TLS_AES_128_GCM_SHA256 r localhost SUCCESS`,
 	} {
 		s.parseAccess(line)
 	}
+	// The error log's time is local, to the second; these lines are from
+	// the day before, so that in any time zone they are hours away from
+	// the access log's records.
+	second := time.Date(2026, 11, 23, 4, 53, 40, 0, time.Local).UnixMilli()
 	for _, line := range []string{
-		`2026/11/24 04:23:55 [info] 14176#14176: *1 client 127.0.0.1 closed keepalive connection`,
-		`2026/11/24 04:23:55 [info] 14176#14176: *4 SSL_do_handshake() failed (SSL: error:0A0000C1:SSL routines::no shared cipher) while SSL handshaking, client: 127.0.0.1, server: 127.0.0.1:14438`,
-		`2026/11/24 04:23:55 [info] 14177#14177: *2 client closed connection while waiting for request, client: 127.0.0.1, server: 127.0.0.1:14438`,
+		`2026/11/23 04:53:40 [info] 21355#21355: *1 client closed connection while waiting for request, client: 127.0.0.1, server: 127.0.0.1:33675`,
+		`2026/11/23 04:53:40 [info] 21356#21356: *2 client 127.0.0.1 closed keepalive connection`,
+		`2026/11/23 04:53:40 [info] 21355#21355: *4 client SSL certificate verify error: (21:unable to verify the first certificate) while reading client request headers, client: 127.0.0.1, server: , request: "GET / HTTP/1.1", host: "localhost"`,
+		`2026/11/23 04:53:40 [info] 21355#21355: *8 SSL_do_handshake() failed (SSL: error:0A0000C1:SSL routines::no shared cipher) while SSL handshaking, client: 127.0.0.1, server: 127.0.0.1:33675`,
 	} {
 		s.parseError(line)
 	}
 	want := Counts{
-		Handshakes: 2, Resumed: 1, Failed: 2, VerifyFailures: 1, Requests: 4,
-		Versions: map[string]int64{"1.3": 2},
-		Ciphers:  map[string]int64{"TLS_AES_128_GCM_SHA256": 2},
+		Handshakes: 5, Resumed: 3, Failed: 2, VerifyFailures: 1, Requests: 8,
+		Versions: map[string]int64{"1.2": 2, "1.3": 3},
+		Ciphers:  map[string]int64{"TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256": 2, "TLS_AES_128_GCM_SHA256": 3},
 	}
-	if !reflect.DeepEqual(s.seen, want) {
-		t.Errorf("got %+v\nwant %+v", s.seen, want)
+	if !reflect.DeepEqual(s.tally.seen, want) {
+		t.Errorf("got %+v\nwant %+v", s.tally.seen, want)
+	}
+	if s.tally.undated != 1 || !strings.Contains(s.tally.undatedExample, "- -") {
+		t.Errorf("undated %d (%q), want the one line without times", s.tally.undated, s.tally.undatedExample)
+	}
+	const at = 1795496020000
+	managedCheckWindows(t, &s.tally, []managedWindowCase{
+		{name: "the first connection, both requests", from: managedMs(at+836, 0), to: managedMs(at+838, 0), handshakes: 1, requests: 2},
+		{name: "the resumed one and the refusal", from: managedMs(at+843, 0), to: managedMs(at+844, 0), handshakes: 1, requests: 2, failed: 1},
+		{name: "the late request, at its connection's accept", from: managedMs(at+845, 0), to: managedMs(at+846, 0), requests: 1},
+		{name: "TLS 1.3", from: managedMs(at+846, 0), to: managedMs(at+850, 0), handshakes: 2, requests: 2},
+	})
+	// The failure in the error log counts in any window overlapping its
+	// second, 04:53:40.
+	managedCheckWindows(t, &s.tally, []managedWindowCase{
+		{name: "the second before", from: managedMs(second-1000, 0), to: managedMs(second, 0)},
+		{name: "ending a microsecond into it", from: managedMs(second-1000, 0), to: managedMs(second, time.Microsecond), failed: 1},
+		{name: "the last millisecond of it", from: managedMs(second+999, 0), to: managedMs(second+1000, 0), failed: 1},
+		{name: "starting at the next second", from: managedMs(second+1000, 0), to: managedMs(second+3000, 0)},
+	})
+	if s.tally.kinds[s.tally.events[len(s.tally.events)-1].kind].flags&managedCoarse == 0 {
+		t.Error("the error log's record is not marked as known to the second only")
 	}
 }
 
 func TestHAProxyParse(t *testing.T) {
 	tcp := &haproxyServer{}
 	for _, line := range []string{
-		`mtlsbench/1 ok - TLSv1.2 ECDHE-ECDSA-AES256-GCM-SHA384 0 0 1 -1`,
-		`mtlsbench/1 ok - TLSv1.2 ECDHE-ECDSA-AES256-GCM-SHA384 1 0 1 -1`,
-		`mtlsbench/1 ok localhost TLSv1.3 TLS_AES_256_GCM_SHA384 1 0 1 -1`,
-		// certificate from another CA, TLS 1.2 and 1.3
-		`mtlsbench/1 err - TLSv1.2 (NONE) 0 31 20 0 error:0A000086:SSL routines::certificate verify failed`,
-		`mtlsbench/1 err - TLSv1.3 TLS_AES_256_GCM_SHA384 0 31 20 0 error:0A000086:SSL routines::certificate verify failed`,
-		// no client certificate
-		`mtlsbench/1 err - TLSv1.3 TLS_AES_256_GCM_SHA384 0 34 0 0 error:0A0000C7:SSL routines::peer did not return a certificate`,
 		// the ready probe
-		`mtlsbench/1 err mtlsbench-probe.invalid TLSv1.3 TLS_AES_256_GCM_SHA384 0 34 0 0 error:0A0000C7:SSL routines::peer did not return a certificate`,
+		`mtlsbench/2 err 1795496021250 mtlsbench-probe.invalid TLSv1.3 TLS_AES_256_GCM_SHA384 0 34 0 0 error:0A0000C7:SSL routines::peer did not return a certificate`,
+		`mtlsbench/2 ok 1795496021252 localhost TLSv1.2 ECDHE-ECDSA-AES256-GCM-SHA384 0 0 1 0`,
+		`mtlsbench/2 ok 1795496021254 localhost TLSv1.2 ECDHE-ECDSA-AES256-GCM-SHA384 1 0 1 0`,
+		// certificate from another CA, TLS 1.2 and 1.3
+		`mtlsbench/2 err 1795496021255 localhost TLSv1.2 (NONE) 0 31 20 0 error:0A000086:SSL routines::certificate verify failed`,
+		`mtlsbench/2 ok 1795496021256 localhost TLSv1.3 TLS_AES_256_GCM_SHA384 0 0 1 0`,
+		`mtlsbench/2 ok 1795496021260 localhost TLSv1.3 TLS_AES_256_GCM_SHA384 1 0 1 0`,
+		`mtlsbench/2 err 1795496021261 localhost TLSv1.3 TLS_AES_256_GCM_SHA384 0 31 20 0 error:0A000086:SSL routines::certificate verify failed`,
+		// no client certificate
+		`mtlsbench/2 err 1795496021262 - TLSv1.3 TLS_AES_256_GCM_SHA384 0 34 0 0 error:0A0000C7:SSL routines::peer did not return a certificate`,
 		// no shared cipher
-		`mtlsbench/1 err - TLSv1.2 (NONE) 0 34 0 0 error:0A0000C1:SSL routines::no shared cipher`,
+		`mtlsbench/2 err 1795496021263 localhost TLSv1.2 (NONE) 0 34 0 0 error:0A0000C1:SSL routines::no shared cipher`,
+		// the previous format: not ours
+		`mtlsbench/1 ok - TLSv1.2 ECDHE-ECDSA-AES256-GCM-SHA384 0 0 1 -1`,
 	} {
 		tcp.parse(line)
 	}
 	want := Counts{
-		Handshakes: 3, Resumed: 2, Failed: 4, VerifyFailures: 3,
-		Versions: map[string]int64{"1.2": 2, "1.3": 1},
+		Handshakes: 4, Resumed: 2, Failed: 4, VerifyFailures: 3,
+		Versions: map[string]int64{"1.2": 2, "1.3": 2},
 		Ciphers: map[string]int64{
 			"TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384": 2,
-			"TLS_AES_256_GCM_SHA384":                  1,
+			"TLS_AES_256_GCM_SHA384":                  2,
 		},
 	}
-	if !reflect.DeepEqual(tcp.seen, want) {
-		t.Errorf("tcp mode: got %+v\nwant %+v", tcp.seen, want)
+	if !reflect.DeepEqual(tcp.tally.seen, want) {
+		t.Errorf("tcp mode: got %+v\nwant %+v", tcp.tally.seen, want)
 	}
+	const at = 1795496021000
+	managedCheckWindows(t, &tcp.tally, []managedWindowCase{
+		{name: "up to the probe", from: managedMs(at, 0), to: managedMs(at+251, 0)},
+		{name: "TLS 1.2", from: managedMs(at+252, 0), to: managedMs(at+255, 0), handshakes: 2},
+		{name: "around the first refusal", from: managedMs(at+254, 500*time.Microsecond), to: managedMs(at+256, 0), handshakes: 1, failed: 1},
+		{name: "the rest", from: managedMs(at+256, 0), to: managedMs(at+264, 0), handshakes: 2, failed: 3},
+	})
 
 	http := &haproxyServer{http: true}
 	for _, line := range []string{
-		// two requests on one connection: the first carries the session mark
-		`mtlsbench/1 ok - TLSv1.3 TLS_CHACHA20_POLY1305_SHA256 0 0 1 200`,
-		`mtlsbench/1 ok - TLSv1.3 TLS_CHACHA20_POLY1305_SHA256 0 0 - 200`,
+		// two requests on one connection: the first carries the session
+		// mark, both the connection's accept time
+		`mtlsbench/2 ok 1795496021620 localhost TLSv1.3 TLS_CHACHA20_POLY1305_SHA256 0 0 1 200`,
+		`mtlsbench/2 ok 1795496021620 localhost TLSv1.3 TLS_CHACHA20_POLY1305_SHA256 0 0 - 200`,
 		// a malformed request HAProxy answered itself: not one of ours
-		`mtlsbench/1 ok - TLSv1.3 TLS_CHACHA20_POLY1305_SHA256 0 0 - 400`,
+		`mtlsbench/2 ok 1795496021624 localhost TLSv1.3 TLS_CHACHA20_POLY1305_SHA256 0 0 - 400`,
 		// a connection that completed its handshake and sent no request
-		`mtlsbench/1 err - TLSv1.3 TLS_CHACHA20_POLY1305_SHA256 1 0 0 0 -`,
+		`mtlsbench/2 err 1795496021629 - TLSv1.3 TLS_CHACHA20_POLY1305_SHA256 1 0 0 0 -`,
+		// a session variable that was not set: no time
+		`mtlsbench/2 ok - localhost TLSv1.3 TLS_CHACHA20_POLY1305_SHA256 0 0 1 200`,
 	} {
 		http.parse(line)
 	}
 	want = Counts{
-		Handshakes: 2, Resumed: 1, Requests: 2,
-		Versions: map[string]int64{"1.3": 2},
-		Ciphers:  map[string]int64{"TLS_CHACHA20_POLY1305_SHA256": 2},
+		Handshakes: 3, Resumed: 1, Requests: 3,
+		Versions: map[string]int64{"1.3": 3},
+		Ciphers:  map[string]int64{"TLS_CHACHA20_POLY1305_SHA256": 3},
 	}
-	if !reflect.DeepEqual(http.seen, want) {
-		t.Errorf("http mode: got %+v\nwant %+v", http.seen, want)
+	if !reflect.DeepEqual(http.tally.seen, want) {
+		t.Errorf("http mode: got %+v\nwant %+v", http.tally.seen, want)
+	}
+	if http.tally.undated != 1 {
+		t.Errorf("http mode: %d undated records, want 1", http.tally.undated)
+	}
+	managedCheckWindows(t, &http.tally, []managedWindowCase{
+		{name: "the first connection", from: managedMs(at+620, 0), to: managedMs(at+621, 0), handshakes: 1, requests: 2},
+		{name: "the one without a request", from: managedMs(at+621, 0), to: managedMs(at+630, 0), handshakes: 1},
+	})
+}
+
+// TestManagedWindowEdges checks the rounding at a window's edges: to the
+// millisecond for records so dated, outwards to whole seconds for those
+// dated to the second.
+func TestManagedWindowEdges(t *testing.T) {
+	const s = 1795496000000 // a whole second
+	var tally managedTally
+	for _, ms := range []int64{s - 1, s, s + 1, s + 999, s + 1000, s + 1500, s + 2000} {
+		tally.add(managedTime{ms: ms, ok: true}, managedHandshakeKind(managedRecord{}), "")
+	}
+	tally.add(managedTime{ms: s + 1000, coarse: true, ok: true}, managedFailKind(false), "")
+	for _, c := range []struct {
+		name               string
+		from, to           time.Time
+		handshakes, failed int64
+	}{
+		// records in [s, s+1000): s, s+1, s+999; the coarse record's second
+		// (s+1000) does not overlap it
+		{"a whole second", managedMs(s, 0), managedMs(s+1000, 0), 3, 0},
+		// the edge's millisecond is in at `from`, out at `to`
+		{"edges a microsecond in", managedMs(s, time.Microsecond), managedMs(s+1000, time.Microsecond), 3, 1},
+		{"one millisecond", managedMs(s+999, 0), managedMs(s+1000, 0), 1, 0},
+		{"an empty window", managedMs(s+1500, 0), managedMs(s+1500, 0), 0, 0},
+		// no millisecond, but it overlaps the coarse record's second
+		{"inside a millisecond", managedMs(s+1500, 100*time.Microsecond), managedMs(s+1500, 900*time.Microsecond), 0, 1},
+		// the coarse record counts in any window overlapping its second
+		{"the coarse second's middle", managedMs(s+1400, 0), managedMs(s+1600, 0), 1, 1},
+		{"its last millisecond", managedMs(s+1999, 0), managedMs(s+2000, 0), 0, 1},
+		{"ending where it starts", managedMs(s+900, 0), managedMs(s+1000, 0), 1, 0},
+		{"starting where it ends", managedMs(s+2000, 0), managedMs(s+3000, 0), 1, 0},
+		{"before everything", managedMs(s-5000, 0), managedMs(s-1, 0), 0, 0},
+	} {
+		got := tally.between(c.from, c.to)
+		if got.Handshakes != c.handshakes || got.Failed != c.failed {
+			t.Errorf("%s: handshakes=%d failed=%d, want %d, %d", c.name, got.Handshakes, got.Failed, c.handshakes, c.failed)
+		}
+	}
+	// Adjacent windows share the records out exactly.
+	edges := []time.Time{managedMs(s-10, 0), managedMs(s, 500*time.Microsecond), managedMs(s+999, 0), managedMs(s+1500, 0), managedMs(s+5000, 0)}
+	var sum int64
+	for i := 1; i < len(edges); i++ {
+		c := tally.between(edges[i-1], edges[i])
+		sum += c.Handshakes
+	}
+	if sum != 7 {
+		t.Errorf("adjacent windows counted %d handshakes, want all 7 once", sum)
+	}
+}
+
+func TestManagedParseMillis(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		want int64
+		ok   bool
+	}{
+		{"1795496020.492", 1795496020492, true},
+		{"0.001", 1, true},
+		{"30.100", 30100, true},
+		{"12", 12000, true},             // no decimals
+		{"1.5", 1500, true},             // fewer than three
+		{"1.05", 1050, true},            // leading zero kept
+		{"0.000", 0, true},              // a connection logged in its first millisecond
+		{"1.0001", 0, false},            // nginx writes milliseconds
+		{"-1.000", 0, false},            // never negative
+		{"-", 0, false},                 // a variable without a value
+		{"", 0, false},                  //
+		{".5", 0, false},                // no whole part
+		{"1e3", 0, false},               // not a number nginx writes
+		{"1.2.3", 0, false},             //
+		{"1 .2", 0, false},              //
+		{"１.000", 0, false},             // digits are ASCII only
+		{"9999999999999.000", 0, false}, // too large for a time
+	} {
+		got, ok := managedParseMillis(c.in)
+		if got != c.want || ok != c.ok {
+			t.Errorf("managedParseMillis(%q) = %d, %v; want %d, %v", c.in, got, ok, c.want, c.ok)
+		}
+	}
+	if at := nginxAcceptTime("1795496020.000", "0.001"); !at.ok || at.ms != 1795496019999 {
+		t.Errorf("accept time across a second: %+v", at)
+	}
+	if at := nginxAcceptTime("1.000", "2.000"); at.ok {
+		t.Errorf("an age larger than the time gave %+v", at)
+	}
+	for in, ok := range map[string]bool{"1795496021250": true, "-": false, "": false, "17954960212501234": false, "1795496021250.5": false} {
+		if at := haproxyAcceptTime(in); at.ok != ok {
+			t.Errorf("haproxyAcceptTime(%q) = %+v, want ok=%v", in, at, ok)
+		}
+	}
+}
+
+func TestNginxVersionAtLeast(t *testing.T) {
+	for _, c := range []struct {
+		version string
+		want    bool
+	}{
+		{"nginx/1.22.1", true},
+		{"nginx/1.19.10", true},
+		{"nginx/1.19.9", false},
+		{"nginx/1.18.0", false},
+		{"nginx/2.0.0", true},
+		{"nginx/1.25.3", true},
+		{"openresty/1.21.4.1", true}, // four parts: cannot tell, let nginx say
+		{"", true},
+	} {
+		if got := nginxVersionAtLeast(c.version, 1, 19, 10); got != c.want {
+			t.Errorf("%q at least 1.19.10: %v, want %v", c.version, got, c.want)
+		}
 	}
 }
 
@@ -167,15 +382,16 @@ func TestOpenSSLStatsAndStderr(t *testing.T) {
 	}
 }
 
-// TestManagedSettle checks that a snapshot waits for a log being written
-// and leaves a partial last line for the next one.
+// TestManagedSettle checks that reading a log waits for it to be quiet,
+// leaves a partial last line for the next read, gives up after its maximum
+// wait and waits past notBefore.
 func TestManagedSettle(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "access.log")
 	var lines []string
 	tail := &managedLogTail{path: path, parse: func(l string) { lines = append(lines, l) }}
 	ctx := context.Background()
-	if err := managedSettle(ctx, tail); err != nil {
-		t.Fatalf("missing log: %v", err)
+	if settled, err := managedSettle(ctx, time.Time{}, time.Second, tail); err != nil || !settled {
+		t.Fatalf("missing log: settled=%v, %v", settled, err)
 	}
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
 	if err != nil {
@@ -195,27 +411,70 @@ func TestManagedSettle(t *testing.T) {
 	}()
 	time.Sleep(10 * time.Millisecond)
 	start := time.Now()
-	if err := managedSettle(ctx, tail); err != nil {
-		t.Fatal(err)
+	if settled, err := managedSettle(ctx, time.Time{}, 10*time.Second, tail); err != nil || !settled {
+		t.Fatalf("settled=%v, %v", settled, err)
 	}
 	<-done
 	if len(lines) != 5 {
-		t.Errorf("read %d lines, want 5 (the writer was still going when the snapshot began)", len(lines))
+		t.Errorf("read %d lines, want 5 (the writer was still going when the read began)", len(lines))
 	}
 	if waited := time.Since(start); waited < managedLogQuiet {
 		t.Errorf("returned after %s, before the log had been quiet for %s", waited, managedLogQuiet)
 	}
 	f.WriteString(" now complete\n")
-	if err := managedSettle(ctx, tail); err != nil {
+	if _, err := managedSettle(ctx, time.Time{}, time.Second, tail); err != nil {
 		t.Fatal(err)
 	}
 	if len(lines) != 6 || lines[5] != "partial now complete" {
 		t.Errorf("lines %q: the partial line should have been read once complete", lines)
 	}
+
+	// A log that never goes quiet, as under load: the read gives up after
+	// its maximum wait with what is there.
+	stop := make(chan struct{})
+	writing := make(chan struct{})
+	go func() {
+		defer close(writing)
+		tick := time.NewTicker(10 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+				f.WriteString("busy\n")
+			}
+		}
+	}()
+	before := len(lines)
+	start = time.Now()
+	settled, err := managedSettle(ctx, time.Time{}, managedSnapshotMaxWait, tail)
+	waited := time.Since(start)
+	close(stop)
+	<-writing
+	if err != nil || settled {
+		t.Errorf("a log written every 10 ms: settled=%v, %v; want not settled", settled, err)
+	}
+	if waited < managedSnapshotMaxWait || waited > managedSnapshotMaxWait+time.Second {
+		t.Errorf("gave up after %s, want about %s", waited, managedSnapshotMaxWait)
+	}
+	if len(lines) == before {
+		t.Error("read nothing of a log being written")
+	}
+
+	// notBefore in the future: quiet is counted from it.
+	notBefore := time.Now().Add(100 * time.Millisecond)
+	if settled, err := managedSettle(ctx, notBefore, time.Second, tail); err != nil || !settled {
+		t.Fatalf("settled=%v, %v", settled, err)
+	}
+	if early := time.Until(notBefore.Add(managedLogQuiet)); early > 0 {
+		t.Errorf("returned %s before notBefore plus the quiet period", early)
+	}
+
 	cancelled, cancel := context.WithCancel(ctx)
 	cancel()
 	f.WriteString("more\n")
-	if err := managedSettle(cancelled, tail); err == nil {
-		t.Error("a cancelled snapshot of a fresh log returned no error")
+	if _, err := managedSettle(cancelled, time.Time{}, time.Second, tail); !errors.Is(err, context.Canceled) {
+		t.Errorf("a cancelled read of a fresh log returned %v, want context.Canceled", err)
 	}
 }

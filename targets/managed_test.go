@@ -75,7 +75,7 @@ func managedTestConfig(t *testing.T) Config {
 	return Config{Identity: good.Server, ClientCAs: []*x509.Certificate{good.Root.Cert}}
 }
 
-func managedTestStart(t *testing.T, kind Kind, cfg Config) *Managed {
+func managedTestStart(t *testing.T, kind Kind, cfg Config) ManagedTarget {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -113,12 +113,12 @@ func (c *managedTicketCache) Put(key string, cs *tls.ClientSessionState) {
 // managedTestClient dials a target and keeps its own counts.
 type managedTestClient struct {
 	t      *testing.T
-	target *Managed
+	target ManagedTarget
 	roots  *x509.CertPool
 	seen   Counts
 }
 
-func newManagedTestClient(t *testing.T, target *Managed) *managedTestClient {
+func newManagedTestClient(t *testing.T, target ManagedTarget) *managedTestClient {
 	good, _ := managedBundles(t)
 	return &managedTestClient{t: t, target: target, roots: good.RootPool()}
 }
@@ -260,45 +260,70 @@ func (c *managedTestClient) rejected(out managedOutcome, capability Capability) 
 	}
 }
 
-// managedCheckCounts compares the server's record over a window with the
-// client's own counts: they must agree exactly.
-func managedCheckCounts(t *testing.T, m *Managed, before Counts, client Counts) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	after, err := m.Counts(ctx)
-	if err != nil {
-		t.Fatalf("counts: %v", err)
-	}
-	got := after.Sub(before)
-	if got.Handshakes != client.Handshakes || got.Resumed != client.Resumed ||
-		got.Failed != client.Failed || got.VerifyFailures != client.VerifyFailures {
-		t.Errorf("%s counted handshakes=%d resumed=%d failed=%d verify_failures=%d; the client saw %d, %d, %d, %d",
-			m.Kind(), got.Handshakes, got.Resumed, got.Failed, got.VerifyFailures,
-			client.Handshakes, client.Resumed, client.Failed, client.VerifyFailures)
-	}
-	if m.Kind() != KindOpenSSL { // s_server keeps no per-version or per-cipher counts
-		if !maps.Equal(got.Versions, client.Versions) {
-			t.Errorf("%s counted versions %v; the client saw %v", m.Kind(), got.Versions, client.Versions)
-		}
-		if !maps.Equal(got.Ciphers, client.Ciphers) {
-			t.Errorf("%s counted ciphers %v; the client saw %v", m.Kind(), got.Ciphers, client.Ciphers)
-		}
-		if got.Requests != client.Requests {
-			t.Errorf("%s counted %d requests; the client made %d", m.Kind(), got.Requests, client.Requests)
-		}
-	}
+// managedMark is where a test's connections begin: the server's counts
+// then, and the time.
+type managedMark struct {
+	counts Counts
+	at     time.Time
 }
 
-func managedSnapshot(t *testing.T, m *Managed) Counts {
+// managedSnapshot marks the start of a test's connections. The time is
+// taken before the snapshot, which takes 150 ms or more: a server's record
+// may be dated a millisecond early (nginx's http{} dates a connection with
+// two clocks), and before the mark there is nothing but the ready probe.
+func managedSnapshot(t *testing.T, m ManagedTarget) managedMark {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
+	at := time.Now()
 	c, err := m.Counts(ctx)
 	if err != nil {
 		t.Fatalf("counts: %v", err)
 	}
-	return c
+	return managedMark{counts: c, at: at}
+}
+
+// managedCheckCounts compares the server's record since before with the
+// client's own counts: they must agree exactly. For a WindowCounter both
+// ways of counting are checked: CountsBetween from before until now (which
+// waits for the log to settle), then the difference of Counts snapshots.
+func managedCheckCounts(t *testing.T, m ManagedTarget, before managedMark, client Counts) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if w, ok := m.(WindowCounter); ok {
+		got, err := w.CountsBetween(ctx, before.at, time.Now())
+		if err != nil {
+			t.Fatalf("counts between: %v", err)
+		}
+		managedCompareCounts(t, m.Kind(), "CountsBetween", got, client)
+	}
+	after, err := m.Counts(ctx)
+	if err != nil {
+		t.Fatalf("counts: %v", err)
+	}
+	managedCompareCounts(t, m.Kind(), "Counts", after.Sub(before.counts), client)
+}
+
+func managedCompareCounts(t *testing.T, kind Kind, how string, got, client Counts) {
+	t.Helper()
+	if got.Handshakes != client.Handshakes || got.Resumed != client.Resumed ||
+		got.Failed != client.Failed || got.VerifyFailures != client.VerifyFailures {
+		t.Errorf("%s (%s) counted handshakes=%d resumed=%d failed=%d verify_failures=%d; the client saw %d, %d, %d, %d",
+			kind, how, got.Handshakes, got.Resumed, got.Failed, got.VerifyFailures,
+			client.Handshakes, client.Resumed, client.Failed, client.VerifyFailures)
+	}
+	if kind != KindOpenSSL { // s_server keeps no per-version or per-cipher counts
+		if !maps.Equal(got.Versions, client.Versions) {
+			t.Errorf("%s (%s) counted versions %v; the client saw %v", kind, how, got.Versions, client.Versions)
+		}
+		if !maps.Equal(got.Ciphers, client.Ciphers) {
+			t.Errorf("%s (%s) counted ciphers %v; the client saw %v", kind, how, got.Ciphers, client.Ciphers)
+		}
+		if got.Requests != client.Requests {
+			t.Errorf("%s (%s) counted %d requests; the client made %d", kind, how, got.Requests, client.Requests)
+		}
+	}
 }
 
 // managedIntegration runs every case against one kind of server.
@@ -411,7 +436,7 @@ func managedIntegration(t *testing.T, kind Kind) {
 
 	t.Run("ConcurrentLoad", func(t *testing.T) {
 		// Several clients at once, as under load: workers (or threads)
-		// write the log concurrently, and the snapshot right after the last
+		// write the log concurrently, and the count right after the last
 		// close must still hold every connection.
 		m := managedTestStart(t, kind, managedTestConfig(t))
 		before := managedSnapshot(t, m)
@@ -502,7 +527,7 @@ func managedIntegration(t *testing.T, kind Kind) {
 				t.Errorf("process %d runs on CPUs %q (%v), want %q", pid, got, err, cpu)
 			}
 		}
-		dir := m.dir
+		dir := managedBase(t, m).dir
 		if err := m.Close(); err != nil {
 			t.Fatal(err)
 		}
@@ -545,12 +570,18 @@ func managedIntegration(t *testing.T, kind Kind) {
 	})
 }
 
-// managedAddCount adds n to (*m)[k], making the map if needed.
-func managedAddCount(m *map[string]int64, k string, n int64) {
-	if *m == nil {
-		*m = map[string]int64{}
+// managedBase is the *Managed under a ManagedTarget, for a test that looks
+// inside.
+func managedBase(t *testing.T, m ManagedTarget) *Managed {
+	t.Helper()
+	switch m := m.(type) {
+	case *Managed:
+		return m
+	case *LoggedManaged:
+		return m.Managed
 	}
-	(*m)[k] += n
+	t.Fatalf("%T is not a managed target", m)
+	return nil
 }
 
 // managedLastCPU is the highest CPU this test may run on, as a CPU list.

@@ -19,7 +19,9 @@ import (
 // failed handshakes included; HTTP mode an http{} server answering 200,
 // whose access log has one line per request (a connection's first request,
 // $connection_requests = 1, stands for its handshake) and whose error log,
-// at level info, has the handshakes that failed.
+// at level info, has the handshakes that failed. Every access log line
+// carries its connection's accept time to the millisecond; the error log's
+// lines the second they were written (see managed_window.go).
 //
 // nginx checks the client certificate after the TLS handshake: its OpenSSL
 // verify callback accepts every chain and nginx refuses the connection
@@ -28,17 +30,24 @@ import (
 // completed handshake; the cross-check counts it as a verify failure.
 type nginxServer struct {
 	http   bool
-	seen   Counts // what the log said so far
+	tally  managedTally // what the log said so far
 	access *managedLogTail
 	errors *managedLogTail // HTTP mode only
 }
 
-// nginxLogFormat is the access log line, the same in both contexts; the
-// verify status goes last because it contains spaces ("FAILED:unable to
-// verify the first certificate").
+// nginxLogFormat is the access log line, the same in both contexts but for
+// AGE and CONN_REQUESTS. MSEC ($msec) is when the line was written and AGE
+// the connection's age then ($session_time in stream{}, $connection_time in
+// http{}, nginx 1.19.10 or later), both in seconds to the millisecond:
+// MSEC - AGE is when nginx accepted the connection. The verify status goes
+// last because it contains spaces ("FAILED:unable to verify the first
+// certificate").
 //
-//	mtlsbench/1 STATUS CONN_REQUESTS PROTOCOL CIPHER REUSED SNI VERIFY...
-const nginxLogFormat = `mtlsbench/1 $status %s $ssl_protocol $ssl_cipher $ssl_session_reused $ssl_server_name $ssl_client_verify`
+//	mtlsbench/2 MSEC AGE STATUS CONN_REQUESTS PROTOCOL CIPHER REUSED SNI VERIFY...
+const (
+	nginxLogFormat = `mtlsbench/2 $msec %s $status %s $ssl_protocol $ssl_cipher $ssl_session_reused $ssl_server_name $ssl_client_verify`
+	nginxLogTag    = "mtlsbench/2"
+)
 
 var nginxConfTemplate = template.Must(template.New("nginx.conf").Parse(`# Written by mtlsbench for one case; removed when the target stops.
 {{if .LoadStream}}load_module {{.LoadStream}};
@@ -133,10 +142,14 @@ func (s *nginxServer) configure(dir string, cfg Config, addr string, bin managed
 		protocols += " " + managedVersionName(cfg.MaxVersion)
 	}
 	curves, serverOrder := managedGroupList(cfg)
-	connRequests := "1"
+	age, connRequests := "$session_time", "1"
 	level := "notice"
 	if s.http {
-		connRequests = "$connection_requests"
+		if !nginxVersionAtLeast(bin.version, 1, 19, 10) {
+			return managedPlan{}, &UnsupportedError{Kind: KindNginx, What: "http mode",
+				Reason: bin.version + " lacks $connection_time (nginx 1.19.10 or later), which dates each request's connection in the cross-check; handshake mode works"}
+		}
+		age, connRequests = "$connection_time", "$connection_requests"
 		level = "info" // where nginx logs a failed handshake in http{}
 	}
 	data := map[string]any{
@@ -146,7 +159,7 @@ func (s *nginxServer) configure(dir string, cfg Config, addr string, bin managed
 		"ErrorLevel":        level,
 		"WorkerConnections": nginxWorkerConnections(),
 		"HTTP":              s.http,
-		"LogFormat":         fmt.Sprintf(nginxLogFormat, connRequests),
+		"LogFormat":         fmt.Sprintf(nginxLogFormat, age, connRequests),
 		"Listen":            addr,
 		"Chain":             files.chain,
 		"Key":               files.key,
@@ -212,50 +225,107 @@ func nginxDuration(d time.Duration) string {
 	return strconv.FormatInt(max(d.Milliseconds(), 1), 10) + "ms"
 }
 
-func (s *nginxServer) counts(ctx context.Context, _ *Managed) (Counts, error) {
-	tails := []*managedLogTail{s.access}
+// nginxVersionAtLeast reports whether version ("nginx/1.22.1") is at least
+// major.minor.patch; a version it cannot read passes (nginx itself then
+// says what it lacks).
+func nginxVersionAtLeast(version string, major, minor, patch int) bool {
+	_, v, _ := strings.Cut(version, "/")
+	parts := strings.SplitN(v, ".", 3)
+	if len(parts) != 3 {
+		return true
+	}
+	var got [3]int
+	for i, p := range parts {
+		n, err := strconv.Atoi(p)
+		if err != nil {
+			return true
+		}
+		got[i] = n
+	}
+	want := [3]int{major, minor, patch}
+	for i := range got {
+		if got[i] != want[i] {
+			return got[i] > want[i]
+		}
+	}
+	return true
+}
+
+func (s *nginxServer) tails() []*managedLogTail {
 	if s.http {
-		tails = append(tails, s.errors)
+		return []*managedLogTail{s.access, s.errors}
 	}
-	if err := managedSettle(ctx, tails...); err != nil {
-		return Counts{}, err
-	}
-	return s.seen.managedClone(), nil
+	return []*managedLogTail{s.access}
+}
+
+func (s *nginxServer) counts(ctx context.Context, m *Managed) (Counts, error) {
+	return managedLogCounts(ctx, m.kind, &s.tally, s.tails()...)
+}
+
+func (s *nginxServer) record() (*managedTally, []*managedLogTail) {
+	return &s.tally, s.tails()
 }
 
 // parseAccess counts one access log line (see nginxLogFormat).
 func (s *nginxServer) parseAccess(line string) {
-	f := strings.SplitN(line, " ", 8)
-	if len(f) < 8 || f[0] != "mtlsbench/1" || f[6] == managedProbeSNI {
+	f := strings.SplitN(line, " ", 10)
+	if len(f) < 10 || f[0] != nginxLogTag || f[8] == managedProbeSNI {
 		return
 	}
-	status, connRequests, verify := f[1], f[2], f[7]
-	rec := managedRecord{version: managedProtocol(f[3]), cipher: managedCipher(f[4]), resumed: f[5] == "r"}
+	at := nginxAcceptTime(f[1], f[2])
+	status, connRequests, verify := f[3], f[4], f[9]
+	rec := managedRecord{version: managedProtocol(f[5]), cipher: managedCipher(f[6]), resumed: f[7] == "r"}
 	verified := verify == "SUCCESS"
-	if s.http {
-		if verified && status == "200" {
-			s.seen.Requests++
-		}
-		if connRequests != "1" {
-			return // later requests on a connection already counted
-		}
+	var request managedEventFlags
+	if s.http && verified && status == "200" {
+		request = managedRequest
 	}
+	var k managedEventKind
 	switch {
+	case s.http && connRequests != "1":
+		// A later request on a connection already counted.
+		k.flags = request
 	case verified && (s.http || status == "200"):
-		s.seen.managedAdd(rec)
+		k = managedHandshakeKind(rec)
+		k.flags |= request
 	case rec.cipher != "" && (strings.HasPrefix(verify, "FAILED") || verify == "NONE"):
 		// The handshake completed and nginx refused the certificate.
-		s.seen.managedFail(true)
+		k = managedFailKind(true)
 	default:
-		s.seen.managedFail(false)
+		k = managedFailKind(false)
+	}
+	if k.flags != 0 {
+		s.tally.add(at, k, line)
 	}
 }
 
+// nginxAcceptTime is MSEC - AGE (see nginxLogFormat).
+func nginxAcceptTime(msec, age string) managedTime {
+	written, ok1 := managedParseMillis(msec)
+	d, ok2 := managedParseMillis(age)
+	if !ok1 || !ok2 || d > written {
+		return managedTime{}
+	}
+	return managedTime{ms: written - d, ok: true}
+}
+
+// nginxErrorTimeLayout is how nginx's error log dates a line, in local
+// time, to the second.
+const nginxErrorTimeLayout = "2006/01/02 15:04:05"
+
 // parseError counts handshakes nginx logged as failed in http{} (where
-// they never reach the access log).
+// they never reach the access log). The line's time, to the second, is
+// when the handshake failed: close to the accept, within the handshake
+// timeout.
 func (s *nginxServer) parseError(line string) {
 	if !strings.Contains(line, "while SSL handshaking") {
 		return
 	}
-	s.seen.managedFail(managedVerifyError(line))
+	var at managedTime
+	if len(line) >= len(nginxErrorTimeLayout) {
+		if t, err := time.ParseInLocation(nginxErrorTimeLayout, line[:len(nginxErrorTimeLayout)], time.Local); err == nil {
+			at = managedTime{ms: t.UnixMilli(), coarse: true, ok: true}
+		}
+	}
+	s.tally.add(at, managedFailKind(managedVerifyError(line)), line)
 }

@@ -8,6 +8,7 @@ package targets
 import (
 	"context"
 	"errors"
+	"time"
 )
 
 // Target is a running server under test.
@@ -27,11 +28,21 @@ type Target interface {
 	Close() error
 }
 
+// WindowCounter is implemented by targets whose own record is timestamped
+// (managed servers' logs). CountsBetween returns what the server recorded
+// for connections it accepted in [from, to), read after the fact: it waits,
+// bounded by ctx, until the server has written those records (e.g. the log
+// has been quiet for a moment after the load stopped).
+type WindowCounter interface {
+	CountsBetween(ctx context.Context, from, to time.Time) (Counts, error)
+}
+
 // ErrNoCounts is returned by Counts when the target keeps no record.
 var ErrNoCounts = errors.New("targets: this target does not report counts")
 
-// Counts is what a server observed. Counts are cumulative since start; take
-// the difference of two snapshots (Sub) for a window.
+// Counts is what a server observed. Target.Counts are cumulative since
+// start: take the difference of two snapshots (Sub) for a window, or ask a
+// WindowCounter for the connections accepted in it.
 type Counts struct {
 	// Handshakes completed successfully (client verified and accepted).
 	Handshakes int64 `json:"handshakes"`
