@@ -65,7 +65,7 @@ type engine struct {
 	sched      Schedule // open loop, with the warm-up prefix; due times from t0
 	schedStart time.Time
 	segments   int
-	sources    []net.Addr
+	target     *dialTarget
 
 	t0 time.Time
 	// The window's edges, as offsets from t0. plannedWs is when the warm-up
@@ -75,9 +75,8 @@ type engine struct {
 	plannedWs time.Duration
 	wsOff     atomic.Int64 // MaxInt64 until the window opens
 	weOff     atomic.Int64 // MaxInt64 until it closes
-	stopping atomic.Bool
-	stopCh   chan struct{}
-	dialCtx  context.Context
+	stopping  atomic.Bool
+	stopCh    chan struct{}
 
 	lanes []*lane
 
@@ -105,12 +104,16 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if err := c.validate(); err != nil {
 		return nil, err
 	}
-	e := newEngine(c)
+	target, err := resolveTarget(c.Addr, c.SourceAddrs)
+	if err != nil {
+		return nil, err
+	}
+	e := newEngine(c, target)
 	return e.run(ctx)
 }
 
-func newEngine(c Config) *engine {
-	e := &engine{cfg: c, stopCh: make(chan struct{}), countReached: make(chan struct{})}
+func newEngine(c Config, target *dialTarget) *engine {
+	e := &engine{cfg: c, target: target, stopCh: make(chan struct{}), countReached: make(chan struct{})}
 	e.host = c.TLS.ServerName
 	if e.host == "" {
 		e.host, _, _ = net.SplitHostPort(c.Addr)
@@ -122,15 +125,6 @@ func newEngine(c Config) *engine {
 		e.open = true
 		e.sched = warmed(c.Schedule, c.Warmup)
 		_, e.segments = c.Schedule.Segment(0)
-	}
-	if c.SourceAddrs > 1 {
-		for i := range c.SourceAddrs {
-			ip := net.IPv4(127, byte(i/250), byte(1+(i/250)%250), byte(2+i%250))
-			if i < 250 {
-				ip = net.IPv4(127, 0, 0, byte(2+i))
-			}
-			e.sources = append(e.sources, &net.TCPAddr{IP: ip})
-		}
 	}
 	nlanes := max(1, runtime.GOMAXPROCS(0))
 	for range nlanes {
@@ -296,10 +290,6 @@ func (w *worker) runOpen() {
 }
 
 func (e *engine) run(ctx context.Context) (*Result, error) {
-	dialCtx, cancelDial := context.WithCancel(context.Background())
-	defer cancelDial()
-	e.dialCtx = dialCtx
-
 	res := &Result{Warmup: e.cfg.Warmup}
 	e.t0 = time.Now()
 	e.schedStart = e.t0.Add(e.cfg.Warmup)
@@ -419,7 +409,6 @@ func (e *engine) run(ctx context.Context) (*Result, error) {
 		e.cfg.Observer.WindowEnd(end)
 	}
 	e.drain(2 * time.Second)
-	cancelDial()
 
 	res.Interrupted = interrupt
 	res.Duration = endOff - ws
@@ -599,7 +588,7 @@ func (e *engine) collect(res *Result, cpu time.Duration, peakFlight int64) {
 		res.Acceptance = results.AcceptanceUnconfirmed
 	}
 	res.ServerVerified = !cfg.InsecureSkipVerify
-	res.Load = results.LoadReport{Model: "closed", PeakInFlight: peakFlight, Linger0: cfg.Linger0, SourceAddrs: max(1, len(e.sources))}
+	res.Load = results.LoadReport{Model: "closed", PeakInFlight: peakFlight, Linger0: cfg.Linger0, SourceAddrs: max(1, len(e.target.sources))}
 	if e.open {
 		res.Load.Model = "open"
 		res.Load.TargetRate = cfg.Schedule.RateAt(cfg.Schedule.Duration())

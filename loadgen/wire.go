@@ -2,6 +2,7 @@ package loadgen
 
 import (
 	"net"
+	"os"
 	"time"
 )
 
@@ -15,7 +16,9 @@ import (
 //     has been handed to crypto/tls whole, the next Read returns
 //     errConfirmed instead of waiting for data that will never come.
 type wireConn struct {
-	*net.TCPConn
+	// f is the TCP connection (see dial.go); remote its peer.
+	f      *os.File
+	remote net.Addr
 
 	written, read int64
 	firstRead     time.Time
@@ -33,12 +36,12 @@ type wireConn struct {
 	confirming bool
 }
 
-func (c *wireConn) reset(tcp *net.TCPConn) {
-	*c = wireConn{TCPConn: tcp}
+func (c *wireConn) reset(f *os.File, remote net.Addr) {
+	*c = wireConn{f: f, remote: remote}
 }
 
 func (c *wireConn) Write(p []byte) (int, error) {
-	n, err := c.TCPConn.Write(p)
+	n, err := c.f.Write(p)
 	c.written += int64(n)
 	return n, err
 }
@@ -47,7 +50,7 @@ func (c *wireConn) Read(p []byte) (int, error) {
 	if c.confirming && c.records > 0 && c.hdrLen == 0 && c.body == 0 {
 		return 0, errConfirmed
 	}
-	n, err := c.TCPConn.Read(p)
+	n, err := c.f.Read(p)
 	if n > 0 {
 		if c.read == 0 {
 			c.firstRead = time.Now()
@@ -57,6 +60,20 @@ func (c *wireConn) Read(p []byte) (int, error) {
 	}
 	return n, err
 }
+
+// The rest of net.Conn. The engine closes the file itself. The local
+// address is not known without a syscall, and nothing asks for it.
+func (c *wireConn) Close() error                       { return c.f.Close() }
+func (c *wireConn) LocalAddr() net.Addr                { return unknownLocal }
+func (c *wireConn) RemoteAddr() net.Addr               { return c.remote }
+func (c *wireConn) SetDeadline(t time.Time) error      { return c.f.SetDeadline(t) }
+func (c *wireConn) SetReadDeadline(t time.Time) error  { return c.f.SetReadDeadline(t) }
+func (c *wireConn) SetWriteDeadline(t time.Time) error { return c.f.SetWriteDeadline(t) }
+
+var (
+	unknownLocal net.Addr = &net.TCPAddr{}
+	_            net.Conn = (*wireConn)(nil)
+)
 
 // scan advances the record state machine over bytes just read.
 func (c *wireConn) scan(b []byte) {

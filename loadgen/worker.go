@@ -8,9 +8,8 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"net"
+	"os"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/mtlsbench/mtlsbench/internal/tlsparams"
@@ -33,15 +32,15 @@ type worker struct {
 	cert      tls.Certificate // the current identity, its key wrapped by signer
 	identity  int
 	verified  time.Duration // time the last server-chain verification took
-	dialer    net.Dialer
-	source    int // next source address index
+	dialer    dialer
 	http      *httpClient
 	timer     *time.Timer
 	scratch   [64]byte
 	resumeN   uint64 // handshakes planned, for the resume-ratio interleave
 
-	// current is the connection in flight, so the controller can abort it.
-	current atomic.Pointer[net.TCPConn]
+	// current is the connection in flight, so the controller can abort it
+	// (by moving its deadline).
+	current atomic.Pointer[os.File]
 	// active is 1 while a connection is open (in flight or held).
 	active atomic.Int32
 
@@ -84,11 +83,7 @@ func newWorker(e *engine, id int) *worker {
 	}
 	w.tlsConfig = cfg
 	w.identity = id % len(e.cfg.Identities)
-	w.dialer = net.Dialer{Timeout: e.cfg.Timeout, KeepAlive: -1}
-	if len(e.sources) > 0 {
-		w.dialer.Control = dialControl
-	}
-	w.source = id
+	w.dialer.init(e.target, id)
 	if e.cfg.Requests > 0 {
 		w.http = newHTTPClient(e.host, e.cfg.Path)
 	}
@@ -168,17 +163,22 @@ func (w *worker) sleep(d time.Duration) bool {
 }
 
 // dial opens the TCP connection, spreading source addresses for a
-// loopback target.
-func (w *worker) dial() (*net.TCPConn, error) {
-	if n := len(w.eng.sources); n > 0 {
-		w.dialer.LocalAddr = w.eng.sources[w.source%n]
-		w.source++
-	}
-	c, err := w.dialer.DialContext(w.eng.dialCtx, "tcp", w.eng.cfg.Addr)
+// loopback target, within the timeout (see dial.go). The connection is
+// current, and closed by the caller, as soon as the socket exists, so a
+// stopping run can abort a slow connect.
+func (w *worker) dial(start time.Time) (*os.File, int, error) {
+	f, fd, pending, err := w.dialer.open()
 	if err != nil {
-		return nil, err
+		return nil, -1, err
 	}
-	return c.(*net.TCPConn), nil
+	w.current.Store(f)
+	if pending {
+		_ = f.SetWriteDeadline(start.Add(w.eng.cfg.Timeout))
+		if err := w.dialer.wait(f, fd); err != nil {
+			return f, fd, err
+		}
+	}
+	return f, fd, nil
 }
 
 // connection runs one connection start to finish: connect, handshake,
@@ -196,15 +196,16 @@ func (w *worker) connection(intended time.Time) {
 		intended = start
 	}
 
-	tcp, err := w.dial()
+	tcp, fd, err := w.dial(start)
+	if tcp != nil {
+		defer w.close(tcp, fd)
+	}
 	if err != nil {
 		w.fail(time.Now(), classify("connect", err), "connect", err)
 		return
 	}
-	w.current.Store(tcp)
-	defer w.close(tcp)
 	connected := time.Now()
-	w.wire.reset(tcp)
+	w.wire.reset(tcp, e.target.addr)
 	_ = tcp.SetDeadline(connected.Add(cfg.Timeout))
 
 	conn := tls.Client(&w.wire, w.tlsConfig)
@@ -439,10 +440,10 @@ func (w *worker) fail(t time.Time, cls Class, phase string, err error) {
 	slot.errors.Add(1)
 }
 
-func (w *worker) close(tcp *net.TCPConn) {
+func (w *worker) close(tcp *os.File, fd int) {
 	w.current.Store(nil)
 	if w.eng.cfg.Linger0 {
-		_ = tcp.SetLinger(0)
+		_ = setLinger0(fd)
 	}
 	w.totalSent += w.wire.written
 	w.totalRecv += w.wire.read
@@ -450,20 +451,3 @@ func (w *worker) close(tcp *net.TCPConn) {
 }
 
 func us(d time.Duration) int64 { return int64(d / time.Microsecond) }
-
-// dialControl runs on each new socket before connect: with a source
-// address, IP_BIND_ADDRESS_NO_PORT lets the kernel choose the port at
-// connect time per 4-tuple, instead of reserving one per bind.
-func dialControl(network, address string, c syscall.RawConn) error {
-	var serr error
-	err := c.Control(func(fd uintptr) {
-		serr = syscall.SetsockoptInt(int(fd), syscall.IPPROTO_IP, ipBindAddressNoPort, 1)
-	})
-	if err != nil {
-		return err
-	}
-	return serr
-}
-
-// ipBindAddressNoPort is IP_BIND_ADDRESS_NO_PORT (Linux 4.2+).
-const ipBindAddressNoPort = 24
