@@ -6,12 +6,13 @@ import (
 	"net"
 	"os"
 	"syscall"
+	"unsafe"
 )
 
 // The engine opens its TCP connections itself instead of with net.Dialer:
 // socket, (bind to a source address), non-blocking connect, and the
-// descriptor handed to os.NewFile, whose poller gives Read, Write and
-// deadlines exactly as net's do. The kernel's work is the same as net's —
+// descriptor handed to os.NewFile, whose poller gives waiting, deadlines
+// and closing exactly as net's do (reads and writes: see sock). The kernel's work is the same as net's —
 // the same syscalls, TCP_NODELAY set as net sets it — but a net.Dialer
 // with a timeout and a cancellable context costs, per connection, a
 // resolution of the address string, a context with a deadline and its
@@ -85,14 +86,13 @@ func resolveTarget(addr string, nsources int) (*dialTarget, error) {
 	return t, nil
 }
 
-// dialer opens one worker's connections. Its socket addresses are its own
-// (syscall's Sockaddr methods write into them), so dialing allocates only
-// the os.File.
+// dialer opens one worker's connections. Its socket addresses are its own,
+// so dialing allocates only the os.File and its RawConn.
 type dialer struct {
 	target  *dialTarget
-	remote4 syscall.SockaddrInet4
-	remote6 syscall.SockaddrInet6
-	source  syscall.SockaddrInet4
+	remote4 syscall.RawSockaddrInet4
+	remote6 syscall.RawSockaddrInet6
+	source  syscall.RawSockaddrInet4
 	next    int // next source address index
 
 	// connected is d.checkConnected as a func value, made once.
@@ -102,67 +102,71 @@ type dialer struct {
 
 func (d *dialer) init(t *dialTarget, first int) {
 	d.target = t
-	d.remote4 = syscall.SockaddrInet4{Port: t.addr.Port, Addr: t.ip4}
-	d.remote6 = syscall.SockaddrInet6{Port: t.addr.Port, Addr: t.ip6, ZoneId: t.zone}
+	sockaddr4(&d.remote4, t.ip4, t.addr.Port)
+	sockaddr6(&d.remote6, t.ip6, t.addr.Port, t.zone)
 	d.next = first
 	d.connected = d.checkConnected
 }
 
-// open creates the socket and starts connecting. It returns the
-// connection's file and whether the connect is still in progress. On
-// error nothing is left open.
-func (d *dialer) open() (f *os.File, fd int, pending bool, err error) {
+// open creates the socket, starts connecting and attaches the connection
+// to s. It reports whether the connect is still in progress. On error
+// nothing is left open.
+func (d *dialer) open(s *sock) (pending bool, err error) {
 	t := d.target
-	fd, err = syscall.Socket(t.family, syscall.SOCK_STREAM|syscall.SOCK_NONBLOCK|syscall.SOCK_CLOEXEC, syscall.IPPROTO_TCP)
-	if err != nil {
-		return nil, -1, false, d.opError(os.NewSyscallError("socket", err))
+	fd, e := rawSocket(t.family)
+	if e != 0 {
+		return false, d.opError(os.NewSyscallError("socket", e))
 	}
-	fail := func(call string, err error) (*os.File, int, bool, error) {
+	fail := func(call string, e syscall.Errno) (bool, error) {
 		syscall.Close(fd)
-		return nil, -1, false, d.opError(os.NewSyscallError(call, err))
+		return false, d.opError(os.NewSyscallError(call, e))
 	}
 	// As net does for every TCP connection: a handshake flight is written
 	// whole, and must not wait for an ACK.
-	if err := syscall.SetsockoptInt(fd, syscall.IPPROTO_TCP, syscall.TCP_NODELAY, 1); err != nil {
-		return fail("setsockopt", err)
+	if e := rawSetsockoptInt(fd, syscall.IPPROTO_TCP, syscall.TCP_NODELAY, 1); e != 0 {
+		return fail("setsockopt", e)
 	}
 	if n := len(t.sources); n > 0 {
 		// IP_BIND_ADDRESS_NO_PORT: the kernel chooses the port at connect
 		// time, per 4-tuple, instead of reserving one per bind.
-		if err := syscall.SetsockoptInt(fd, syscall.IPPROTO_IP, ipBindAddressNoPort, 1); err != nil {
-			return fail("setsockopt", err)
+		if e := rawSetsockoptInt(fd, syscall.IPPROTO_IP, ipBindAddressNoPort, 1); e != 0 {
+			return fail("setsockopt", e)
 		}
-		d.source.Addr = t.sources[d.next%n]
+		sockaddr4(&d.source, t.sources[d.next%n], 0)
 		d.next++
-		if err := syscall.Bind(fd, &d.source); err != nil {
-			return fail("bind", err)
+		if e := rawBind(fd, unsafe.Pointer(&d.source), syscall.SizeofSockaddrInet4); e != 0 {
+			return fail("bind", e)
 		}
 	}
-	var sa syscall.Sockaddr = &d.remote4
 	if t.family == syscall.AF_INET6 {
-		sa = &d.remote6
+		e = rawConnect(fd, unsafe.Pointer(&d.remote6), syscall.SizeofSockaddrInet6)
+	} else {
+		e = rawConnect(fd, unsafe.Pointer(&d.remote4), syscall.SizeofSockaddrInet4)
 	}
-	switch err := syscall.Connect(fd, sa); err {
-	case nil, syscall.EISCONN:
+	switch e {
+	case 0, syscall.EISCONN:
 	case syscall.EINPROGRESS, syscall.EALREADY, syscall.EINTR:
 		pending = true
 	default:
-		return fail("connect", err)
+		return fail("connect", e)
 	}
-	return os.NewFile(uintptr(fd), t.name), fd, pending, nil
+	f := os.NewFile(uintptr(fd), t.name)
+	raw, err := f.SyscallConn()
+	if err != nil {
+		f.Close()
+		return false, d.opError(err)
+	}
+	s.attach(fd, f, raw, t.addr)
+	return pending, nil
 }
 
-// wait waits until a pending connect completes, fails, or f's write
+// wait waits until a pending connect completes, fails, or s's write
 // deadline passes.
-func (d *dialer) wait(f *os.File, fd int) error {
-	if d.checkConnected(uintptr(fd)) {
+func (d *dialer) wait(s *sock) error {
+	if d.checkConnected(uintptr(s.fd)) {
 		return d.checkErr
 	}
-	rc, err := f.SyscallConn()
-	if err != nil {
-		return d.opError(err)
-	}
-	if err := rc.Write(d.connected); err != nil {
+	if err := s.raw.Write(d.connected); err != nil {
 		return d.opError(err)
 	}
 	return d.checkErr
@@ -173,9 +177,9 @@ func (d *dialer) wait(f *os.File, fd int) error {
 // getpeername: the poller can wake a waiter spuriously.
 func (d *dialer) checkConnected(fd uintptr) bool {
 	d.checkErr = nil
-	nerr, err := syscall.GetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_ERROR)
-	if err != nil {
-		d.checkErr = d.opError(os.NewSyscallError("getsockopt", err))
+	nerr, e := rawGetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_ERROR)
+	if e != 0 {
+		d.checkErr = d.opError(os.NewSyscallError("getsockopt", e))
 		return true
 	}
 	switch errno := syscall.Errno(nerr); errno {
@@ -184,10 +188,7 @@ func (d *dialer) checkConnected(fd uintptr) bool {
 	case syscall.EISCONN:
 		return true
 	case 0:
-		if _, err := syscall.Getpeername(int(fd)); err == nil {
-			return true
-		}
-		return false
+		return rawConnected(int(fd))
 	default:
 		d.checkErr = d.opError(os.NewSyscallError("connect", errno))
 		return true
@@ -214,13 +215,6 @@ func (dialTimeoutError) Temporary() bool { return true }
 func (dialTimeoutError) Is(target error) bool {
 	return target == os.ErrDeadlineExceeded
 }
-
-// setLinger0 makes close send a RST instead of a FIN: no TIME_WAIT socket.
-func setLinger0(fd int) error {
-	return syscall.SetsockoptLinger(fd, syscall.SOL_SOCKET, syscall.SO_LINGER, &linger0)
-}
-
-var linger0 = syscall.Linger{Onoff: 1, Linger: 0}
 
 // ipBindAddressNoPort is IP_BIND_ADDRESS_NO_PORT (Linux 4.2+).
 const ipBindAddressNoPort = 24

@@ -33,6 +33,7 @@ type worker struct {
 	identity  int
 	verified  time.Duration // time the last server-chain verification took
 	dialer    dialer
+	sock      sock
 	http      *httpClient
 	timer     *time.Timer
 	scratch   [64]byte
@@ -84,6 +85,7 @@ func newWorker(e *engine, id int) *worker {
 	w.tlsConfig = cfg
 	w.identity = id % len(e.cfg.Identities)
 	w.dialer.init(e.target, id)
+	w.sock.init()
 	if e.cfg.Requests > 0 {
 		w.http = newHTTPClient(e.host, e.cfg.Path)
 	}
@@ -162,23 +164,24 @@ func (w *worker) sleep(d time.Duration) bool {
 	}
 }
 
-// dial opens the TCP connection, spreading source addresses for a
-// loopback target, within the timeout (see dial.go). The connection is
-// current, and closed by the caller, as soon as the socket exists, so a
-// stopping run can abort a slow connect.
-func (w *worker) dial(start time.Time) (*os.File, int, error) {
-	f, fd, pending, err := w.dialer.open()
+// dial opens the TCP connection into w.sock, spreading source addresses
+// for a loopback target, within the timeout (see dial.go). It reports
+// whether a socket was opened: the connection is current, and closed by
+// the caller, as soon as it exists, so a stopping run can abort a slow
+// connect.
+func (w *worker) dial(start time.Time) (opened bool, err error) {
+	pending, err := w.dialer.open(&w.sock)
 	if err != nil {
-		return nil, -1, err
+		return false, err
 	}
-	w.current.Store(f)
+	w.current.Store(w.sock.f)
 	if pending {
-		_ = f.SetWriteDeadline(start.Add(w.eng.cfg.Timeout))
-		if err := w.dialer.wait(f, fd); err != nil {
-			return f, fd, err
+		_ = w.sock.SetWriteDeadline(start.Add(w.eng.cfg.Timeout))
+		if err := w.dialer.wait(&w.sock); err != nil {
+			return true, err
 		}
 	}
-	return f, fd, nil
+	return true, nil
 }
 
 // connection runs one connection start to finish: connect, handshake,
@@ -196,16 +199,17 @@ func (w *worker) connection(intended time.Time) {
 		intended = start
 	}
 
-	tcp, fd, err := w.dial(start)
-	if tcp != nil {
-		defer w.close(tcp, fd)
+	tcp := &w.sock
+	opened, err := w.dial(start)
+	if opened {
+		defer w.close()
 	}
 	if err != nil {
 		w.fail(time.Now(), classify("connect", err), "connect", err)
 		return
 	}
 	connected := time.Now()
-	w.wire.reset(tcp, e.target.addr)
+	w.wire.reset(tcp)
 	_ = tcp.SetDeadline(connected.Add(cfg.Timeout))
 
 	conn := tls.Client(&w.wire, w.tlsConfig)
@@ -440,10 +444,11 @@ func (w *worker) fail(t time.Time, cls Class, phase string, err error) {
 	slot.errors.Add(1)
 }
 
-func (w *worker) close(tcp *os.File, fd int) {
+func (w *worker) close() {
+	tcp := &w.sock
 	w.current.Store(nil)
 	if w.eng.cfg.Linger0 {
-		_ = setLinger0(fd)
+		_ = setLinger0(tcp.fd)
 	}
 	w.totalSent += w.wire.written
 	w.totalRecv += w.wire.read
