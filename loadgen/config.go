@@ -164,6 +164,14 @@ type Observer interface {
 	Progress(p Progress)
 }
 
+// Warner is an Observer that also wants to hear, before any load, what
+// will make the figures doubtful — such as more connections than the
+// file-descriptor limit allows — so it can print it at once. Every
+// warning is in Result.Warnings as well.
+type Warner interface {
+	Warn(msg string)
+}
+
 // Progress is a live snapshot for a status line.
 type Progress struct {
 	// Phase is "warmup", "measure" or "drain".

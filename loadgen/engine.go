@@ -291,6 +291,12 @@ func (w *worker) runOpen() {
 
 func (e *engine) run(ctx context.Context) (*Result, error) {
 	res := &Result{Warmup: e.cfg.Warmup}
+	if msg := fdLimitWarning(&e.cfg); msg != "" {
+		res.Warnings = append(res.Warnings, msg)
+		if w, ok := e.cfg.Observer.(Warner); ok {
+			w.Warn(msg)
+		}
+	}
 	e.t0 = time.Now()
 	e.schedStart = e.t0.Add(e.cfg.Warmup)
 	if e.open {
