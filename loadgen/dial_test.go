@@ -61,6 +61,9 @@ func TestConnectTimeout(t *testing.T) {
 	if took := time.Since(start); took > 3*time.Second {
 		t.Errorf("4 connects timing out after 200ms took %v", took)
 	}
+	if res.TotalSent != 0 || res.TotalReceived != 0 {
+		t.Errorf("connections that never connected counted %d bytes sent, %d received", res.TotalSent, res.TotalReceived)
+	}
 }
 
 // A run stopped while its connects hang returns promptly: the drain moves

@@ -202,6 +202,7 @@ func (w *worker) connection(intended time.Time) {
 	tcp := &w.sock
 	opened, err := w.dial(start)
 	if opened {
+		w.wire.reset(tcp)
 		defer w.close()
 	}
 	if err != nil {
@@ -209,7 +210,6 @@ func (w *worker) connection(intended time.Time) {
 		return
 	}
 	connected := time.Now()
-	w.wire.reset(tcp)
 	_ = tcp.SetDeadline(connected.Add(cfg.Timeout))
 
 	conn := tls.Client(&w.wire, w.tlsConfig)
