@@ -70,6 +70,9 @@ func newWorker(e *engine, id int) *worker {
 	w := &worker{id: id, eng: e, lane: e.lanes[id%len(e.lanes)]}
 	cfg := e.cfg.TLS.Clone()
 	w.session.store = e.cfg.Resume.Ratio > 0
+	w.session.verify = !e.cfg.InsecureSkipVerify
+	w.session.roots = e.cfg.TLS.RootCAs
+	w.session.serverName = e.cfg.TLS.ServerName
 	cfg.ClientSessionCache = &w.session
 	cfg.SessionTicketsDisabled = false
 	cfg.Certificates = nil
@@ -121,11 +124,14 @@ func (w *worker) verifyServer(cs tls.ConnectionState) error {
 	for _, c := range cs.PeerCertificates[1:] {
 		opts.Intermediates.AddCert(c)
 	}
-	_, err := cs.PeerCertificates[0].Verify(opts)
+	chains, err := cs.PeerCertificates[0].Verify(opts)
 	w.verified = time.Since(start)
 	if err != nil {
 		return &tls.CertificateVerificationError{UnverifiedCertificates: cs.PeerCertificates, Err: err}
 	}
+	// The session this handshake yields carries these certificates; the
+	// slot checks them again before offering it, as crypto/tls does.
+	w.session.chains = chains
 	return nil
 }
 
@@ -135,7 +141,7 @@ func (w *worker) verifyServer(cs tls.ConnectionState) error {
 // measured.
 func (w *worker) planResume() (priming bool) {
 	r := w.eng.cfg.Resume.Ratio
-	w.session.offered = false
+	w.session.offered, w.session.dropped = false, false
 	switch {
 	case r == 0:
 		w.session.offer = false
@@ -311,6 +317,9 @@ func (w *worker) confirm(conn *tls.Conn) error {
 // check compares what was negotiated with what the case expects.
 func (w *worker) check(s *tls.ConnectionState) (Class, error) {
 	ex := &w.eng.cfg.Expect
+	if w.session.dropped {
+		return ClassResumeMiss, fmt.Errorf("the stored session was not offered: the server certificate it carries no longer verifies (expired, or no longer names %q)", w.tlsConfig.ServerName)
+	}
 	if w.session.offered != s.DidResume {
 		if w.session.offered {
 			return ClassResumeMiss, fmt.Errorf("offered a session but the server did a full handshake (TLS %s)", tlsparams.VersionString(s.Version))
