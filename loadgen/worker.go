@@ -217,20 +217,37 @@ func (w *worker) connection(intended time.Time) {
 	}
 	connected := time.Now()
 	_ = tcp.SetDeadline(connected.Add(cfg.Timeout))
+	if !w.exchange(priming, intended, start, connected) || cfg.Hold <= 0 {
+		return
+	}
+	// Holding: nothing of the TLS connection is referenced any more (it
+	// lived in exchange's frame), so a held connection costs its socket,
+	// this goroutine's stack and the worker.
+	_ = tcp.SetDeadline(time.Time{})
+	w.sleep(cfg.Hold)
+}
 
+// exchange runs the handshake, its confirmation and checks, and the
+// requests on the connected socket, and records the outcome. It reports
+// whether the connection is to be held (it succeeded and was not a
+// priming handshake).
+func (w *worker) exchange(priming bool, intended, start, connected time.Time) (hold bool) {
+	e := w.eng
+	cfg := &e.cfg
+	tcp := &w.sock
 	conn := tls.Client(&w.wire, w.tlsConfig)
 	w.signer.took, w.verified = 0, 0
-	err = conn.Handshake()
+	err := conn.Handshake()
 	if err != nil {
 		w.fail(time.Now(), classify("handshake", err), "handshake", err)
-		return
+		return false
 	}
 	state := conn.ConnectionState()
 	if state.Version >= tls.VersionTLS13 && w.mustReadRecord() {
 		if err := w.confirm(conn); err != nil {
 			w.fail(time.Now(), classify("confirm", err), "confirm", fmt.Errorf(
 				"after the client's Finished (TLS 1.3), the server answered: %w", err))
-			return
+			return false
 		}
 	}
 	hsEnd := time.Now()
@@ -240,17 +257,19 @@ func (w *worker) connection(intended time.Time) {
 		if e.inWindow(hsEnd) {
 			w.primed++
 		}
-		return
+		return false
 	}
 	if cls, err := w.check(&state); err != nil {
 		w.fail(hsEnd, cls, "check", err)
-		return
+		return false
 	}
 
 	var reqStart time.Time
 	if cfg.Requests > 0 {
 		reqStart = time.Now()
 		w.http.br.Reset(conn)
+		// The reader must not keep the connection alive past this call.
+		defer w.http.br.Reset(nil)
 		for range cfg.Requests {
 			_ = tcp.SetDeadline(time.Now().Add(cfg.Timeout))
 			if err := w.http.do(conn); err != nil {
@@ -264,7 +283,7 @@ func (w *worker) connection(intended time.Time) {
 					cls = c
 				}
 				w.fail(time.Now(), cls, "request", err)
-				return
+				return false
 			}
 		}
 	}
@@ -276,11 +295,7 @@ func (w *worker) connection(intended time.Time) {
 		w.hsSent += hsSent
 		w.hsRecv += hsRecv
 	}
-
-	if cfg.Hold > 0 {
-		_ = tcp.SetDeadline(time.Time{})
-		w.sleep(cfg.Hold)
-	}
+	return true
 }
 
 // mustReadRecord says whether to wait for the server's first record after

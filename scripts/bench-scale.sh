@@ -10,8 +10,10 @@
 #          --rate at that for 60 s: every error class, generator_limit
 #          above all, with the TIME_WAIT count, port range and tcp_tw_reuse.
 #
-# Usage: scripts/bench-scale.sh [held|rate]   (default: both; ~3 minutes)
-# Environment: CONNS (10000), RATE_SECONDS (60), TARGET_CPU, CLIENT_CPU.
+# Usage: scripts/bench-scale.sh [held|rate]   (default: both; ~5 minutes)
+# Environment: CONNS (10000), HELD_SECONDS (150), RATE_SECONDS (60),
+# RATE_TLS (1.3) and RATE_RESUME (none, or tickets: the most connections per
+# second) for the rate run, TARGET_CPU, CLIENT_CPU.
 set -euo pipefail
 
 log() { printf 'bench-scale: %s\n' "$*" >&2; }
@@ -21,6 +23,9 @@ cd "$(dirname "$0")/.."
 GO=${GO:-go}
 CONNS=${CONNS:-10000}
 RATE_SECONDS=${RATE_SECONDS:-60}
+HELD_SECONDS=${HELD_SECONDS:-150}
+RATE_TLS=${RATE_TLS:-1.3}
+RATE_RESUME=${RATE_RESUME:-none}
 what=${1:-all}
 
 cpus=()
@@ -55,44 +60,52 @@ for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && br
 [ -f "$WORK/pki/ca.pem" ] || { cat "$WORK/serve.log" >&2; die "the built-in target did not start"; }
 P=$WORK/pki
 client=("$MB" run --target "127.0.0.1:$PORT" --ca "$P/ca.pem" --cert "$P/client-1.pem" --key "$P/client-1-key.pem"
-	--server-name localhost --tls 1.3 --resume none --groups x25519 -q)
+	--server-name localhost --groups x25519 -q)
 
 rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
 fds() { ls "/proc/$1/fd" 2>/dev/null | wc -l; }
 json() { grep -o "\"$2\": [0-9.e+-]*" "$1" | head -1 | awk '{print $2}'; }
 
 echo "mtlsbench bench-scale · $(date -u +%Y-%m-%dT%H:%MZ) · $(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo), $(nproc) cores, Linux $(uname -r)"
-echo "target: built-in (mtlsbench serve) on CPU ${TARGET_CPU:-any}; generator on CPU ${CLIENT_CPU:-any}; TLS 1.3 full, ECDSA P-256, X25519"
+echo "target: built-in (mtlsbench serve) on CPU ${TARGET_CPU:-any}; generator on CPU ${CLIENT_CPU:-any}; ECDSA P-256, X25519"
 echo "RLIMIT_NOFILE soft/hard here: $(ulimit -Sn)/$(ulimit -Hn) (Go raises the soft limit to the hard one at start)"
 
 if [ "$what" = all ] || [ "$what" = held ]; then
 	base_t=$(rss_kib "$TPID")
 	# All workers start at once; the target takes a few seconds to
-	# complete them all, hence the generous handshake timeout.
-	cmd=("${client[@]}" -c "$CONNS" --hold 120s --timeout 60s -d 35s --warmup 0 -o "$WORK/held.json")
+	# complete them all, hence the generous handshake timeout. The hold
+	# outlasts the window; the window (HELD_SECONDS) outlasts Go's forced
+	# GC (every 2 minutes), after which the memory a burst of 10,000
+	# concurrent handshakes left behind has been returned to the system.
+	cmd=("${client[@]}" --tls 1.3 --resume none -c "$CONNS" --hold 600s --timeout 60s -d "${HELD_SECONDS}s" --warmup 0 -o "$WORK/held.json")
 	echo
-	echo "held: ${pin_client[*]} mtlsbench run -c $CONNS --hold 120s --timeout 60s -d 35s --warmup 0 --tls 1.3 --resume none ..."
+	echo "held: ${pin_client[*]} mtlsbench run -c $CONNS --hold 600s --timeout 60s -d ${HELD_SECONDS}s --warmup 0 --tls 1.3 --resume none ..."
 	"${pin_client[@]}" "${cmd[@]}" >"$WORK/held.log" 2>&1 &
 	GPID=$!
-	best=0 best_line=
-	for i in $(seq 1 17); do
-		sleep 2
-		g=$(rss_kib "$GPID") t=$(rss_kib "$TPID") gf=$(fds "$GPID") tf=$(fds "$TPID")
+	peak=0 peak_t=0 last= t=0
+	while kill -0 "$GPID" 2>/dev/null && [ "$t" -lt $((HELD_SECONDS - 5)) ]; do
+		sleep 5
+		t=$((t + 5))
+		g=$(rss_kib "$GPID") trss=$(rss_kib "$TPID") gf=$(fds "$GPID") tf=$(fds "$TPID")
 		mem=$(awk '/^TCP:/ {for (i = 1; i < NF; i++) if ($i == "mem") print $(i+1)}' /proc/net/sockstat)
-		printf '  t=%2ds  generator: %5d fds %7d KiB   target: %5d fds %7d KiB   kernel TCP memory %6d KiB\n' $((i * 2)) "$gf" "$g" "$tf" "$t" $((mem * 4))
-		# The sample with the most connections open (the generator's fds
-		# less its ~10 of its own) and, among those, the most memory.
-		if [ "$gf" -gt "$best" ] || { [ "$gf" -eq "$best" ] && [ "$g" -gt "${best_line%% *}" ]; }; then
-			best=$gf best_line="$g $t $tf $mem"
+		printf '  t=%3ds  generator: %5d fds %7d KiB   target: %5d fds %7d KiB   kernel TCP memory %6d KiB\n' "$t" "$gf" "$g" "$tf" "$trss" $((mem * 4))
+		# Connections open: the generator's descriptors less its ~10 own.
+		n=$((gf - 10))
+		if [ "$n" -ge "$CONNS" ]; then
+			[ "$g" -gt "$peak" ] && peak=$g
+			[ "$trss" -gt "$peak_t" ] && peak_t=$trss
+			last="$g $trss $mem"
 		fi
 	done
 	wait "$GPID" || true
 	[ -f "$WORK/held.json" ] || { tail -5 "$WORK/held.log" >&2; die "the held-connection run failed"; }
-	read -r g t tf mem <<<"$best_line"
-	n=$((best - 10))
-	echo "  the largest RSS while $n connections were open (garbage not yet collected included): generator RSS $((g / 1024)) MiB = $((g / n)) KiB/connection;" \
-		"target RSS $((t / 1024)) MiB = $(((t - base_t) / n)) KiB/connection above its idle $((base_t / 1024)) MiB;" \
-		"kernel TCP memory (both sides) $((mem * 4 / n)) KiB/connection"
+	[ -n "$last" ] || die "never saw all $CONNS connections open"
+	read -r g trss mem <<<"$last"
+	echo "  with $CONNS connections open:"
+	echo "    generator RSS: peak $((peak / 1024)) MiB = $((peak / CONNS)) KiB/connection (just after the burst of handshakes);" \
+		"settled $((g / 1024)) MiB = $((g / CONNS)) KiB/connection (last sample)"
+	echo "    target RSS: peak $((peak_t / 1024)) MiB, settled $((trss / 1024)) MiB = $(((trss - base_t) / CONNS)) KiB/connection above its idle $((base_t / 1024)) MiB"
+	echo "    kernel TCP memory, both sides: $((mem * 4)) KiB"
 	echo "  result: ok $(json "$WORK/held.json" ok), errors $(json "$WORK/held.json" errors) $(tr -d '\n ' <"$WORK/held.json" | grep -o '"errors":{[^}]*}' || true)"
 	grep -i "warn\|limit" "$WORK/held.log" || true
 fi
@@ -101,12 +114,13 @@ if [ "$what" = all ] || [ "$what" = rate ]; then
 	echo
 	echo "rate: net.ipv4.ip_local_port_range=$(sysctl -n net.ipv4.ip_local_port_range | tr '\t' '-') net.ipv4.tcp_tw_reuse=$(sysctl -n net.ipv4.tcp_tw_reuse)" \
 		"TIME_WAIT now $(awk '/^TCP:/ {for (i = 1; i < NF; i++) if ($i == "tw") print $(i+1)}' /proc/net/sockstat)"
+	client+=(--tls "$RATE_TLS" --resume "$RATE_RESUME")
 	"${pin_client[@]}" "${client[@]}" -c 16 -d 8s --warmup 2s -o "$WORK/max.json" >/dev/null 2>&1 || true
 	max=$(json "$WORK/max.json" handshakes_per_s)
 	[ -n "$max" ] || die "the closed loop to find the maximum rate failed"
 	rate=$(awk -v m="$max" 'BEGIN{printf "%d", m * 0.95}')
 	echo "  the pair's maximum (closed loop, -c 16, 8 s): $(printf '%.0f' "$max") handshakes/s; running at 95% of it"
-	echo "  ${pin_client[*]} mtlsbench run --rate $rate -d ${RATE_SECONDS}s --warmup 2s --tls 1.3 --resume none ..."
+	echo "  ${pin_client[*]} mtlsbench run --rate $rate -d ${RATE_SECONDS}s --warmup 2s --tls $RATE_TLS --resume $RATE_RESUME ..."
 	"${pin_client[@]}" "${client[@]}" --rate "$rate" -d "${RATE_SECONDS}s" --warmup 2s -o "$WORK/rate.json" >"$WORK/rate.log" 2>&1 &
 	GPID=$!
 	tw_max=0
