@@ -77,7 +77,8 @@ const (
 // applies them on a copy and never modifies the caller's Config or its
 // tls.Config.
 type Config struct {
-	// Addr is the target's host:port. Required.
+	// Addr is the target's host:port. Required. A name is resolved once,
+	// when the run starts (an IPv4 address preferred).
 	Addr string
 	// TLS is the client configuration: RootCAs, ServerName, MinVersion,
 	// MaxVersion, CipherSuites, CurvePreferences. Required. The engine

@@ -12,18 +12,19 @@ import (
 // The engine opens its TCP connections itself instead of with net.Dialer:
 // socket, (bind to a source address), non-blocking connect, and the
 // descriptor handed to os.NewFile, whose poller gives waiting, deadlines
-// and closing exactly as net's do (reads and writes: see sock). The kernel's work is the same as net's —
-// the same syscalls, TCP_NODELAY set as net sets it — but a net.Dialer
-// with a timeout and a cancellable context costs, per connection, a
-// resolution of the address string, a context with a deadline and its
-// timer, an AfterFunc registration and some thirty heap allocations
-// (twice a plain net.Dial's), and it parks the goroutine until the poller
-// reports a connect that, on loopback, has usually completed before
-// connect(2) returns. Here the target is resolved once, the socket
-// addresses are the worker's own, the connect timeout is the socket's
-// write deadline (no goroutine, no context) and a connect that has
-// completed is seen without waiting. A run is stopped while connecting the
-// way it is stopped at any other point: its deadline is moved to now.
+// and closing exactly as net's do (reads and writes: see sock). The
+// kernel's work is the same as net's — the same system calls, TCP_NODELAY
+// set as net sets it — but a net.Dialer with a timeout and a cancellable
+// context costs, per connection, a resolution of the address string, a
+// context with a deadline and its timer, an AfterFunc registration and
+// some thirty heap allocations (twice a plain net.Dial's), and it parks the
+// goroutine until the poller reports a connect that, on loopback, has
+// usually completed before connect(2) returns. Here the target is resolved
+// once, the socket addresses are the worker's own, the connect timeout is
+// the socket's write deadline (no goroutine, no context) and a connect
+// that has completed is seen without waiting. A run is stopped while
+// connecting the way it is stopped at any other point: its deadline is
+// moved to now.
 //
 // Resolving once means a target name is looked up when the run starts, not
 // per connection (as wrk and most load generators do); with several

@@ -79,6 +79,10 @@ type engine struct {
 	stopCh    chan struct{}
 
 	lanes []*lane
+	// sharedSession is the first session a worker stored; workers
+	// without one resume it (see worker.planResume).
+	sharedSession atomic.Pointer[sharedSession]
+
 	// harvestHist is the controller's reused interval histogram.
 	harvestHist *hdrhistogram.Histogram
 

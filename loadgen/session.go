@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"io"
 	"slices"
+	"sync/atomic"
 	"time"
 )
 
@@ -42,6 +43,18 @@ type sessionSlot struct {
 	roots      *x509.CertPool
 	serverName string
 	chains     [][]*x509.Certificate
+
+	// shared is the run's first stored session, which a worker without
+	// one of its own starts from (see worker.planResume).
+	shared *atomic.Pointer[sharedSession]
+}
+
+// sharedSession is a session any worker may offer, with the chains its
+// full handshake verified. Sessions are shared the way a client's session
+// cache shares them between its connections.
+type sharedSession struct {
+	cs     *tls.ClientSessionState
+	chains [][]*x509.Certificate
 }
 
 func (s *sessionSlot) Get(string) (*tls.ClientSessionState, bool) {
@@ -90,6 +103,19 @@ func (s *sessionSlot) Put(_ string, cs *tls.ClientSessionState) {
 	if s.store {
 		// crypto/tls puts nil to forget a session the server refused.
 		s.session = cs
+		if cs != nil && s.shared != nil && s.shared.Load() == nil {
+			s.shared.CompareAndSwap(nil, &sharedSession{cs: cs, chains: s.chains})
+		}
+	}
+}
+
+// adopt takes the shared session when the slot has none.
+func (s *sessionSlot) adopt() {
+	if s.session != nil || s.shared == nil {
+		return
+	}
+	if p := s.shared.Load(); p != nil {
+		s.session, s.chains = p.cs, p.chains
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"testing"
+	"time"
 
 	"github.com/mtlsbench/mtlsbench/pki"
 )
@@ -49,3 +50,24 @@ func x509Options(b *pki.Bundle, name string) x509.VerifyOptions {
 
 // fakeSession is a non-nil session; Get only hands it back.
 func fakeSession() *tls.ClientSessionState { return &tls.ClientSessionState{} }
+
+// Workers that start after the run has a session resume it instead of each
+// making a full handshake to get one of their own (in an open loop that
+// falls behind, added workers would otherwise add full handshakes).
+func TestLateWorkersShareTheSession(t *testing.T) {
+	b := bundle(t, pki.ECDSAP256)
+	srv := startServer(t, b, serverOpts{})
+	// Eight workers started 60 ms apart: all but the first few start
+	// after the first session exists.
+	res := run(t, Config{Addr: srv.addr(), TLS: clientConfig(b, tls.VersionTLS12), Identities: b.ClientCertificates(),
+		Concurrency: 8, RampUp: 480 * time.Millisecond, Duration: time.Second, Resume: Resume{Ratio: 1}})
+	if res.Errors != 0 {
+		t.Fatalf("errors %v", res.Examples)
+	}
+	if res.Primed >= 8 {
+		t.Errorf("%d priming handshakes for 8 workers: the late ones should have resumed the first session", res.Primed)
+	}
+	if res.Resumed != res.OK || res.OK == 0 {
+		t.Errorf("resumed %d of %d", res.Resumed, res.OK)
+	}
+}

@@ -73,6 +73,7 @@ func newWorker(e *engine, id int) *worker {
 	w.session.verify = !e.cfg.InsecureSkipVerify
 	w.session.roots = e.cfg.TLS.RootCAs
 	w.session.serverName = e.cfg.TLS.ServerName
+	w.session.shared = &e.sharedSession
 	cfg.ClientSessionCache = &w.session
 	cfg.SessionTicketsDisabled = false
 	cfg.Certificates = nil
@@ -155,6 +156,16 @@ func (w *worker) planResume() (priming bool) {
 		w.session.offer = math.Floor(float64(n+1)*r) > math.Floor(float64(n)*r)
 	}
 	w.resumeN++
+	if w.session.offer {
+		// A worker with no session of its own (new, or its session was
+		// refused) starts from the run's first one instead of making a
+		// full handshake to get its own: in an open loop that falls
+		// behind, every worker added would otherwise make one, at several
+		// times the target's cost of a resumption, and the loop would fall
+		// further behind (at a rate just over the target's capacity the
+		// achieved rate collapsed to a few percent of it).
+		w.session.adopt()
+	}
 	return w.session.offer && w.session.session == nil
 }
 
