@@ -93,8 +93,15 @@ func RunBare(ctx context.Context, c BareConfig) (BareResult, error) {
 		countOnce           sync.Once
 		windowStart, winEnd time.Time
 	)
-	for range max(1, c.Concurrency) {
+	conc := max(1, c.Concurrency)
+	// The window opens after the warm-up and after every goroutine's
+	// first connection (with resumption, the full one that gets a
+	// session), so no such connection is ever in it.
+	var primed atomic.Int64
+	allPrimed := make(chan struct{})
+	for range conc {
 		wg.Go(func() {
+			first := false
 			var rc recordConn
 			buf := make([]byte, 4096)
 			for ctx.Err() == nil {
@@ -104,6 +111,12 @@ func RunBare(ctx context.Context, c BareConfig) (BareResult, error) {
 						errOnce.Do(func() { firstErr = err; stop() })
 					}
 					return
+				}
+				if !first {
+					first = true
+					if primed.Add(1) == int64(conc) {
+						close(allPrimed)
+					}
 				}
 				if window.Load() != 1 {
 					continue
@@ -123,6 +136,10 @@ func RunBare(ctx context.Context, c BareConfig) (BareResult, error) {
 	timer := time.NewTimer(c.Warmup)
 	select {
 	case <-timer.C:
+	case <-ctx.Done():
+	}
+	select {
+	case <-allPrimed:
 	case <-ctx.Done():
 	}
 	if ctx.Err() == nil {

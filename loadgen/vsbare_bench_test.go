@@ -75,7 +75,7 @@ func BenchmarkEngineVsBare(b *testing.B) {
 const (
 	vsBareSlices = 3
 	vsBareSlice  = 400 * time.Millisecond
-	vsBareWarmup = 60 * time.Millisecond
+	vsBareWarmup = 100 * time.Millisecond
 )
 
 // windowSample is what one window cost.
@@ -156,15 +156,24 @@ func engineWindow(b *testing.B, addr string, bundle *pki.Bundle, version uint16,
 	if resume {
 		cfg.Resume.Ratio = 1
 	}
-	res, err := Run(context.Background(), cfg)
-	if err != nil {
-		b.Fatal(err)
+	// A window with a priming (full) handshake in it, which only a
+	// machine busy enough to stretch the warm-up gives, is run again: its
+	// CPU would count against the engine.
+	for range 3 {
+		res, err := Run(context.Background(), cfg)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if res.Errors != 0 || (resume && res.Resumed != res.OK) || (!resume && res.Resumed != 0) {
+			b.Fatalf("engine: ok %d resumed %d errors %v", res.OK, res.Resumed, res.Examples)
+		}
+		if res.Primed == 0 {
+			obs.s.handshakes = res.OK
+			return obs.s
+		}
 	}
-	if res.Errors != 0 || (resume && res.Resumed != res.OK) || (!resume && res.Resumed != 0) {
-		b.Fatalf("engine: ok %d resumed %d errors %v", res.OK, res.Resumed, res.Examples)
-	}
-	obs.s.handshakes = res.OK
-	return obs.s
+	b.Fatal("engine: priming handshakes in the window three times: the warm-up is too short for this machine")
+	return windowSample{}
 }
 
 func bareWindow(b *testing.B, addr string, bundle *pki.Bundle, version uint16, resume bool, conc int) windowSample {
