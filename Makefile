@@ -28,9 +28,15 @@ test:
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 10s ./scenarios
 
-## bench: Go benchmarks of the per-handshake path and the renderers
+## bench: Go benchmarks of the per-handshake path and the renderers (one
+## package at a time: BenchmarkEngineVsBare pins CPUs and measures CPU time)
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./...
+	$(GO) test -p 1 -run '^$$' -bench . -benchmem ./...
+
+## bench-peers: mtlsbench, a bare crypto/tls loop and openssl s_time side by
+## side against the built-in target and nginx (installs what is missing)
+bench-peers:
+	GO=$(GO) bash scripts/bench-peers.sh
 
 ## lint: gofmt and go vet
 lint:

@@ -77,7 +77,8 @@ const (
 // applies them on a copy and never modifies the caller's Config or its
 // tls.Config.
 type Config struct {
-	// Addr is the target's host:port. Required.
+	// Addr is the target's host:port. Required. A name is resolved once,
+	// when the run starts (an IPv4 address preferred).
 	Addr string
 	// TLS is the client configuration: RootCAs, ServerName, MinVersion,
 	// MaxVersion, CipherSuites, CurvePreferences. Required. The engine
@@ -162,6 +163,14 @@ type Observer interface {
 	Interval(iv results.Interval)
 	// Progress is called about four times a second.
 	Progress(p Progress)
+}
+
+// Warner is an Observer that also wants to hear, before any load, what
+// will make the figures doubtful — such as more connections than the
+// file-descriptor limit allows — so it can print it at once. Every
+// warning is in Result.Warnings as well.
+type Warner interface {
+	Warn(msg string)
 }
 
 // Progress is a live snapshot for a status line.

@@ -2,7 +2,6 @@ package loadgen
 
 import (
 	"context"
-	"crypto/tls"
 	"fmt"
 	"math"
 	"net"
@@ -66,7 +65,7 @@ type engine struct {
 	sched      Schedule // open loop, with the warm-up prefix; due times from t0
 	schedStart time.Time
 	segments   int
-	sources    []net.Addr
+	target     *dialTarget
 
 	t0 time.Time
 	// The window's edges, as offsets from t0. plannedWs is when the warm-up
@@ -78,16 +77,20 @@ type engine struct {
 	weOff     atomic.Int64 // MaxInt64 until it closes
 	stopping  atomic.Bool
 	stopCh    chan struct{}
-	dialCtx   context.Context
 
 	lanes []*lane
+	// sharedSession is the first session a worker stored; workers
+	// without one resume it (see worker.planResume).
+	sharedSession atomic.Pointer[sharedSession]
+
+	// harvestHist is the controller's reused interval histogram.
+	harvestHist *hdrhistogram.Histogram
 
 	mu      sync.Mutex // guards workers (an open loop adds workers)
 	workers []*worker
 	wg      sync.WaitGroup
 
 	// Open loop.
-	seed      atomic.Pointer[tls.ClientSessionState] // latest session, for new workers
 	seq       atomic.Uint64
 	idle      atomic.Int64
 	limitHits atomic.Int64
@@ -107,12 +110,16 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if err := c.validate(); err != nil {
 		return nil, err
 	}
-	e := newEngine(c)
+	target, err := resolveTarget(c.Addr, c.SourceAddrs)
+	if err != nil {
+		return nil, err
+	}
+	e := newEngine(c, target)
 	return e.run(ctx)
 }
 
-func newEngine(c Config) *engine {
-	e := &engine{cfg: c, stopCh: make(chan struct{}), countReached: make(chan struct{})}
+func newEngine(c Config, target *dialTarget) *engine {
+	e := &engine{cfg: c, target: target, stopCh: make(chan struct{}), countReached: make(chan struct{})}
 	e.host = c.TLS.ServerName
 	if e.host == "" {
 		e.host, _, _ = net.SplitHostPort(c.Addr)
@@ -124,15 +131,6 @@ func newEngine(c Config) *engine {
 		e.open = true
 		e.sched = warmed(c.Schedule, c.Warmup)
 		_, e.segments = c.Schedule.Segment(0)
-	}
-	if c.SourceAddrs > 1 {
-		for i := range c.SourceAddrs {
-			ip := net.IPv4(127, byte(i/250), byte(1+(i/250)%250), byte(2+i%250))
-			if i < 250 {
-				ip = net.IPv4(127, 0, 0, byte(2+i))
-			}
-			e.sources = append(e.sources, &net.TCPAddr{IP: ip})
-		}
 	}
 	nlanes := max(1, runtime.GOMAXPROCS(0))
 	for range nlanes {
@@ -253,10 +251,15 @@ func (e *engine) grow() {
 	e.wg.Go(w.runOpen)
 }
 
-func (e *engine) workerList() []*worker {
+// eachWorker calls f for every worker, under the lock (f must be quick).
+// No copy of the list: with 10,000 workers, copying it for every progress
+// tick was most of what the controller allocated.
+func (e *engine) eachWorker(f func(w *worker)) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	return append([]*worker(nil), e.workers...)
+	for _, w := range e.workers {
+		f(w)
+	}
 }
 
 // runClosed is a closed-loop worker: one connection after another.
@@ -298,11 +301,13 @@ func (w *worker) runOpen() {
 }
 
 func (e *engine) run(ctx context.Context) (*Result, error) {
-	dialCtx, cancelDial := context.WithCancel(context.Background())
-	defer cancelDial()
-	e.dialCtx = dialCtx
-
 	res := &Result{Warmup: e.cfg.Warmup}
+	if msg := fdLimitWarning(&e.cfg); msg != "" {
+		res.Warnings = append(res.Warnings, msg)
+		if w, ok := e.cfg.Observer.(Warner); ok {
+			w.Warn(msg)
+		}
+	}
 	e.t0 = time.Now()
 	e.schedStart = e.t0.Add(e.cfg.Warmup)
 	if e.open {
@@ -421,7 +426,6 @@ func (e *engine) run(ctx context.Context) (*Result, error) {
 		e.cfg.Observer.WindowEnd(end)
 	}
 	e.drain(2 * time.Second)
-	cancelDial()
 
 	res.Interrupted = interrupt
 	res.Duration = endOff - ws
@@ -452,11 +456,11 @@ func (e *engine) drain(patience time.Duration) {
 	case <-t.C:
 	}
 	for {
-		for _, w := range e.workerList() {
+		e.eachWorker(func(w *worker) {
 			if c := w.current.Load(); c != nil {
 				_ = c.SetDeadline(time.Now())
 			}
-		}
+		})
 		select {
 		case <-done:
 			return
@@ -467,9 +471,7 @@ func (e *engine) drain(patience time.Duration) {
 
 func (e *engine) inFlight() int64 {
 	var n int64
-	for _, w := range e.workerList() {
-		n += int64(w.active.Load())
-	}
+	e.eachWorker(func(w *worker) { n += int64(w.active.Load()) })
 	return n
 }
 
@@ -482,21 +484,28 @@ func (e *engine) progress(now, ws time.Duration, inWindow bool, windowEnd time.D
 		if windowEnd > 0 {
 			p.Total = windowEnd - ws
 		}
-		for _, w := range e.workerList() {
+		e.eachWorker(func(w *worker) {
 			p.OK += w.ok.Load()
 			p.Errors += w.failed.Load()
-		}
+		})
 	}
 	return p
 }
 
 // harvest reads and clears interval k's slots across lanes.
 func (e *engine) harvest(k int, length time.Duration) results.Interval {
-	h := results.NewHistogram()
+	// One histogram, reused: a harvest every interval allocates nothing
+	// unless the interval has figures to encode (so held connections do
+	// not grow the heap).
+	if e.harvestHist == nil {
+		e.harvestHist = results.NewHistogram()
+	}
+	h := e.harvestHist
+	h.Reset()
 	var ok, errs, resumed int64
 	for _, l := range e.lanes {
 		s := &l.intervals[k%intervalSlots]
-		h.Merge(s.latency.snapshot())
+		s.latency.addTo(h)
 		ok += s.ok.Swap(0)
 		errs += s.errors.Swap(0)
 		resumed += s.resumed.Swap(0)
@@ -539,7 +548,9 @@ func (e *engine) collect(res *Result, cpu time.Duration, peakFlight int64) {
 	res.ErrorsByClass = map[string]int64{}
 	res.Examples = map[string]string{}
 	neg := map[negotiatedCount]int64{}
-	workers := e.workerList()
+	e.mu.Lock()
+	workers := e.workers
+	e.mu.Unlock()
 	for _, w := range workers {
 		res.OK += w.ok.Load()
 		res.Started += w.started
@@ -602,7 +613,7 @@ func (e *engine) collect(res *Result, cpu time.Duration, peakFlight int64) {
 		res.Acceptance = results.AcceptanceUnconfirmed
 	}
 	res.ServerVerified = !cfg.InsecureSkipVerify
-	res.Load = results.LoadReport{Model: "closed", PeakInFlight: peakFlight, Linger0: cfg.Linger0, SourceAddrs: max(1, len(e.sources))}
+	res.Load = results.LoadReport{Model: "closed", PeakInFlight: peakFlight, Linger0: cfg.Linger0, SourceAddrs: max(1, len(e.target.sources))}
 	if e.open {
 		res.Load.Model = "open"
 		res.Load.TargetRate = cfg.Schedule.RateAt(cfg.Schedule.Duration())

@@ -79,10 +79,28 @@ func (r *recorder) snapshot() *hdrhistogram.Histogram {
 	})
 }
 
-// addTo adds the counts into h (which must have the shared geometry) and
-// returns how many values were recorded.
+// addTo adds the counts into h (which must have the shared geometry)
+// without allocating, so the controller can harvest an interval every
+// second into one reused histogram. Concurrent records may or may not be
+// included.
 func (r *recorder) addTo(h *hdrhistogram.Histogram) {
-	h.Merge(r.snapshot())
+	for i := range r.counts {
+		if n := r.counts[i].Load(); n != 0 {
+			_ = h.RecordValues(valueAt(i), n)
+		}
+	}
+}
+
+// valueAt is the lowest value of bucket i, the inverse of countsIndex (as
+// hdrhistogram-go's iterator computes it).
+func valueAt(i int) int64 {
+	bucketIdx := i>>recSubBucketHalfCountMagnitude - 1
+	subBucketIdx := i&(recSubBucketHalfCount-1) + recSubBucketHalfCount
+	if bucketIdx < 0 {
+		subBucketIdx -= recSubBucketHalfCount
+		bucketIdx = 0
+	}
+	return int64(subBucketIdx) << uint(bucketIdx)
 }
 
 // total returns how many values were recorded.

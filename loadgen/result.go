@@ -26,10 +26,10 @@ type Result struct {
 	Attempted, OK, Errors, Resumed, HRR, Primed, Requests int64
 	// Started counts connections started inside the window (whatever
 	// became of them): what an open-loop schedule controls.
-	Started int64
-	ErrorsByClass                                         map[string]int64
-	Examples                                              map[string]string
-	Negotiated                                            []results.Negotiated
+	Started       int64
+	ErrorsByClass map[string]int64
+	Examples      map[string]string
+	Negotiated    []results.Negotiated
 
 	// Latency per phase in µs: connect, handshake, first_byte, verify,
 	// sign, requests, total, and in an open loop total_uncorrected and

@@ -15,7 +15,8 @@ import (
 //     has been handed to crypto/tls whole, the next Read returns
 //     errConfirmed instead of waiting for data that will never come.
 type wireConn struct {
-	*net.TCPConn
+	// s is the TCP connection (see sock.go), the worker's own.
+	s *sock
 
 	written, read int64
 	firstRead     time.Time
@@ -33,12 +34,12 @@ type wireConn struct {
 	confirming bool
 }
 
-func (c *wireConn) reset(tcp *net.TCPConn) {
-	*c = wireConn{TCPConn: tcp}
+func (c *wireConn) reset(s *sock) {
+	*c = wireConn{s: s}
 }
 
 func (c *wireConn) Write(p []byte) (int, error) {
-	n, err := c.TCPConn.Write(p)
+	n, err := c.s.Write(p)
 	c.written += int64(n)
 	return n, err
 }
@@ -47,7 +48,7 @@ func (c *wireConn) Read(p []byte) (int, error) {
 	if c.confirming && c.records > 0 && c.hdrLen == 0 && c.body == 0 {
 		return 0, errConfirmed
 	}
-	n, err := c.TCPConn.Read(p)
+	n, err := c.s.Read(p)
 	if n > 0 {
 		if c.read == 0 {
 			c.firstRead = time.Now()
@@ -57,6 +58,20 @@ func (c *wireConn) Read(p []byte) (int, error) {
 	}
 	return n, err
 }
+
+// The rest of net.Conn. The engine closes the file itself. The local
+// address is not known without a syscall, and nothing asks for it.
+func (c *wireConn) Close() error                       { return c.s.Close() }
+func (c *wireConn) LocalAddr() net.Addr                { return unknownLocal }
+func (c *wireConn) RemoteAddr() net.Addr               { return c.s.remote }
+func (c *wireConn) SetDeadline(t time.Time) error      { return c.s.SetDeadline(t) }
+func (c *wireConn) SetReadDeadline(t time.Time) error  { return c.s.SetReadDeadline(t) }
+func (c *wireConn) SetWriteDeadline(t time.Time) error { return c.s.SetWriteDeadline(t) }
+
+var (
+	unknownLocal net.Addr = &net.TCPAddr{}
+	_            net.Conn = (*wireConn)(nil)
+)
 
 // scan advances the record state machine over bytes just read.
 func (c *wireConn) scan(b []byte) {

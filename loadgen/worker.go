@@ -8,9 +8,8 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"net"
+	"os"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/mtlsbench/mtlsbench/internal/tlsparams"
@@ -33,15 +32,16 @@ type worker struct {
 	cert      tls.Certificate // the current identity, its key wrapped by signer
 	identity  int
 	verified  time.Duration // time the last server-chain verification took
-	dialer    net.Dialer
-	source    int // next source address index
+	dialer    dialer
+	sock      sock
 	http      *httpClient
 	timer     *time.Timer
 	scratch   [64]byte
 	resumeN   uint64 // handshakes planned, for the resume-ratio interleave
 
-	// current is the connection in flight, so the controller can abort it.
-	current atomic.Pointer[net.TCPConn]
+	// current is the connection in flight, so the controller can abort it
+	// (by moving its deadline).
+	current atomic.Pointer[os.File]
 	// active is 1 while a connection is open (in flight or held).
 	active atomic.Int32
 
@@ -72,10 +72,10 @@ func newWorker(e *engine, id int) *worker {
 	w := &worker{id: id, eng: e, lane: e.lanes[id%len(e.lanes)]}
 	cfg := e.cfg.TLS.Clone()
 	w.session.store = e.cfg.Resume.Ratio > 0
-	if e.open && w.session.store {
-		w.session.seed = &e.seed
-		w.session.session = e.seed.Load()
-	}
+	w.session.verify = !e.cfg.InsecureSkipVerify
+	w.session.roots = e.cfg.TLS.RootCAs
+	w.session.serverName = e.cfg.TLS.ServerName
+	w.session.shared = &e.sharedSession
 	cfg.ClientSessionCache = &w.session
 	cfg.SessionTicketsDisabled = false
 	cfg.Certificates = nil
@@ -90,11 +90,8 @@ func newWorker(e *engine, id int) *worker {
 	}
 	w.tlsConfig = cfg
 	w.identity = id % len(e.cfg.Identities)
-	w.dialer = net.Dialer{Timeout: e.cfg.Timeout, KeepAlive: -1}
-	if len(e.sources) > 0 {
-		w.dialer.Control = dialControl
-	}
-	w.source = id
+	w.dialer.init(e.target, id)
+	w.sock.init()
 	if e.cfg.Requests > 0 {
 		w.http = newHTTPClient(e.host, e.cfg.Path)
 	}
@@ -130,11 +127,14 @@ func (w *worker) verifyServer(cs tls.ConnectionState) error {
 	for _, c := range cs.PeerCertificates[1:] {
 		opts.Intermediates.AddCert(c)
 	}
-	_, err := cs.PeerCertificates[0].Verify(opts)
+	chains, err := cs.PeerCertificates[0].Verify(opts)
 	w.verified = time.Since(start)
 	if err != nil {
 		return &tls.CertificateVerificationError{UnverifiedCertificates: cs.PeerCertificates, Err: err}
 	}
+	// The session this handshake yields carries these certificates; the
+	// slot checks them again before offering it, as crypto/tls does.
+	w.session.chains = chains
 	return nil
 }
 
@@ -144,7 +144,7 @@ func (w *worker) verifyServer(cs tls.ConnectionState) error {
 // measured.
 func (w *worker) planResume() (priming bool) {
 	r := w.eng.cfg.Resume.Ratio
-	w.session.offered = false
+	w.session.offered, w.session.dropped = false, false
 	switch {
 	case r == 0:
 		w.session.offer = false
@@ -158,6 +158,16 @@ func (w *worker) planResume() (priming bool) {
 		w.session.offer = math.Floor(float64(n+1)*r) > math.Floor(float64(n)*r)
 	}
 	w.resumeN++
+	if w.session.offer {
+		// A worker with no session of its own (new, or its session was
+		// refused) starts from the run's first one instead of making a
+		// full handshake to get its own: in an open loop that falls
+		// behind, every worker added would otherwise make one, at several
+		// times the target's cost of a resumption, and the loop would fall
+		// further behind (at a rate just over the target's capacity the
+		// achieved rate collapsed to a few percent of it).
+		w.session.adopt()
+	}
 	return w.session.offer && w.session.session == nil
 }
 
@@ -173,18 +183,24 @@ func (w *worker) sleep(d time.Duration) bool {
 	}
 }
 
-// dial opens the TCP connection, spreading source addresses for a
-// loopback target.
-func (w *worker) dial() (*net.TCPConn, error) {
-	if n := len(w.eng.sources); n > 0 {
-		w.dialer.LocalAddr = w.eng.sources[w.source%n]
-		w.source++
-	}
-	c, err := w.dialer.DialContext(w.eng.dialCtx, "tcp", w.eng.cfg.Addr)
+// dial opens the TCP connection into w.sock, spreading source addresses
+// for a loopback target, within the timeout (see dial.go). It reports
+// whether a socket was opened: the connection is current, and closed by
+// the caller, as soon as it exists, so a stopping run can abort a slow
+// connect.
+func (w *worker) dial(start time.Time) (opened bool, err error) {
+	pending, err := w.dialer.open(&w.sock)
 	if err != nil {
-		return nil, err
+		return false, err
 	}
-	return c.(*net.TCPConn), nil
+	w.current.Store(w.sock.f)
+	if pending {
+		_ = w.sock.SetWriteDeadline(start.Add(w.eng.cfg.Timeout))
+		if err := w.dialer.wait(&w.sock); err != nil {
+			return true, err
+		}
+	}
+	return true, nil
 }
 
 // connection runs one connection start to finish: connect, handshake,
@@ -205,30 +221,49 @@ func (w *worker) connection(intended time.Time) {
 		w.started++
 	}
 
-	tcp, err := w.dial()
+	tcp := &w.sock
+	opened, err := w.dial(start)
+	if opened {
+		w.wire.reset(tcp)
+		defer w.close()
+	}
 	if err != nil {
 		w.fail(time.Now(), classify("connect", err), "connect", err)
 		return
 	}
-	w.current.Store(tcp)
-	defer w.close(tcp)
 	connected := time.Now()
-	w.wire.reset(tcp)
 	_ = tcp.SetDeadline(connected.Add(cfg.Timeout))
+	if !w.exchange(priming, intended, start, connected) || cfg.Hold <= 0 {
+		return
+	}
+	// Holding: nothing of the TLS connection is referenced any more (it
+	// lived in exchange's frame), so a held connection costs its socket,
+	// this goroutine's stack and the worker.
+	_ = tcp.SetDeadline(time.Time{})
+	w.sleep(cfg.Hold)
+}
 
+// exchange runs the handshake, its confirmation and checks, and the
+// requests on the connected socket, and records the outcome. It reports
+// whether the connection is to be held (it succeeded and was not a
+// priming handshake).
+func (w *worker) exchange(priming bool, intended, start, connected time.Time) (hold bool) {
+	e := w.eng
+	cfg := &e.cfg
+	tcp := &w.sock
 	conn := tls.Client(&w.wire, w.tlsConfig)
 	w.signer.took, w.verified = 0, 0
-	err = conn.Handshake()
+	err := conn.Handshake()
 	if err != nil {
 		w.fail(time.Now(), classify("handshake", err), "handshake", err)
-		return
+		return false
 	}
 	state := conn.ConnectionState()
 	if state.Version >= tls.VersionTLS13 && w.mustReadRecord() {
 		if err := w.confirm(conn); err != nil {
 			w.fail(time.Now(), classify("confirm", err), "confirm", fmt.Errorf(
 				"after the client's Finished (TLS 1.3), the server answered: %w", err))
-			return
+			return false
 		}
 	}
 	hsEnd := time.Now()
@@ -238,17 +273,19 @@ func (w *worker) connection(intended time.Time) {
 		if e.inWindow(hsEnd) {
 			w.primed++
 		}
-		return
+		return false
 	}
 	if cls, err := w.check(&state); err != nil {
 		w.fail(hsEnd, cls, "check", err)
-		return
+		return false
 	}
 
 	var reqStart time.Time
 	if cfg.Requests > 0 {
 		reqStart = time.Now()
 		w.http.br.Reset(conn)
+		// The reader must not keep the connection alive past this call.
+		defer w.http.br.Reset(nil)
 		for range cfg.Requests {
 			_ = tcp.SetDeadline(time.Now().Add(cfg.Timeout))
 			if err := w.http.do(conn); err != nil {
@@ -262,7 +299,7 @@ func (w *worker) connection(intended time.Time) {
 					cls = c
 				}
 				w.fail(time.Now(), cls, "request", err)
-				return
+				return false
 			}
 		}
 	}
@@ -274,11 +311,7 @@ func (w *worker) connection(intended time.Time) {
 		w.hsSent += hsSent
 		w.hsRecv += hsRecv
 	}
-
-	if cfg.Hold > 0 {
-		_ = tcp.SetDeadline(time.Time{})
-		w.sleep(cfg.Hold)
-	}
+	return true
 }
 
 // mustReadRecord says whether to wait for the server's first record after
@@ -315,6 +348,9 @@ func (w *worker) confirm(conn *tls.Conn) error {
 // check compares what was negotiated with what the case expects.
 func (w *worker) check(s *tls.ConnectionState) (Class, error) {
 	ex := &w.eng.cfg.Expect
+	if w.session.dropped {
+		return ClassResumeMiss, fmt.Errorf("the stored session was not offered: the server certificate it carries no longer verifies (expired, or no longer names %q)", w.tlsConfig.ServerName)
+	}
 	if w.session.offered != s.DidResume {
 		if w.session.offered {
 			return ClassResumeMiss, fmt.Errorf("offered a session but the server did a full handshake (TLS %s)", tlsparams.VersionString(s.Version))
@@ -448,10 +484,11 @@ func (w *worker) fail(t time.Time, cls Class, phase string, err error) {
 	slot.errors.Add(1)
 }
 
-func (w *worker) close(tcp *net.TCPConn) {
+func (w *worker) close() {
+	tcp := &w.sock
 	w.current.Store(nil)
 	if w.eng.cfg.Linger0 {
-		_ = tcp.SetLinger(0)
+		_ = setLinger0(tcp.fd)
 	}
 	w.totalSent += w.wire.written
 	w.totalRecv += w.wire.read
@@ -459,20 +496,3 @@ func (w *worker) close(tcp *net.TCPConn) {
 }
 
 func us(d time.Duration) int64 { return int64(d / time.Microsecond) }
-
-// dialControl runs on each new socket before connect: with a source
-// address, IP_BIND_ADDRESS_NO_PORT lets the kernel choose the port at
-// connect time per 4-tuple, instead of reserving one per bind.
-func dialControl(network, address string, c syscall.RawConn) error {
-	var serr error
-	err := c.Control(func(fd uintptr) {
-		serr = syscall.SetsockoptInt(int(fd), syscall.IPPROTO_IP, ipBindAddressNoPort, 1)
-	})
-	if err != nil {
-		return err
-	}
-	return serr
-}
-
-// ipBindAddressNoPort is IP_BIND_ADDRESS_NO_PORT (Linux 4.2+).
-const ipBindAddressNoPort = 24
