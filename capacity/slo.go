@@ -290,7 +290,7 @@ func (v Violation) String() string {
 	if v.NoData {
 		return "no handshake completed in the window"
 	}
-	value := formatPercent(v.Value)
+	value := sig3(v.Value*100) + "%"
 	if v.Term.Metric.isLatency() {
 		value = FormatLatency(v.Value)
 	}

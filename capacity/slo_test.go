@@ -83,6 +83,8 @@ func TestCheck(t *testing.T) {
 		{"errors at limit", func(m Measurement) Measurement { m.Errors = 10; return m }, []string{"errors 0.1% (SLO errors<0.1%)"}},
 		// 940 of 1000/s is below the default achieved>=95%.
 		{"fell behind", func(m Measurement) Measurement { m.Achieved = 940; return m }, []string{"achieved 94% (SLO achieved>=95%)"}},
+		// Shares are written with three significant figures.
+		{"fell behind, ragged", func(m Measurement) Measurement { m.Achieved = 799.114; return m }, []string{"achieved 79.9% (SLO achieved>=95%)"}},
 		{"several", func(m Measurement) Measurement { m.P50, m.Errors = 6000, 50; return m },
 			[]string{"p50 6ms (SLO p50<5ms)", "errors 0.5% (SLO errors<0.1%)"}},
 		// Nothing completed: no figure can meet anything.

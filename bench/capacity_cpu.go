@@ -1,0 +1,93 @@
+package bench
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+// A capacity step must know whether the generator had the CPU it needed:
+// its own use (loadgen's GeneratorBound) is not enough when it shares its
+// CPUs with the target or with anything else on the machine. So each step
+// also reads how busy the generator's CPUs were, by any process, from the
+// per-CPU lines of /proc/stat at the window's edges.
+
+// cpuTimes is the busy and total time of a set of CPUs, in USER_HZ ticks
+// since boot.
+type cpuTimes struct{ busy, total uint64 }
+
+// generatorCPUs lists the CPUs this process may run on.
+func generatorCPUs() ([]int, error) {
+	var set unix.CPUSet
+	if err := unix.SchedGetaffinity(0, &set); err != nil {
+		return nil, fmt.Errorf("bench: read this process's CPU affinity: %w", err)
+	}
+	var cpus []int
+	for i := range 1024 {
+		if set.IsSet(i) {
+			cpus = append(cpus, i)
+		}
+	}
+	return cpus, nil
+}
+
+// readCPUTimes sums /proc/stat's times over cpus. Busy is everything but
+// idle and iowait; steal counts as busy (the CPU was not ours to use).
+func readCPUTimes(cpus []int) (cpuTimes, error) {
+	data, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return cpuTimes{}, fmt.Errorf("bench: read CPU times: %w", err)
+	}
+	return parseCPUTimes(data, cpus)
+}
+
+func parseCPUTimes(data []byte, cpus []int) (cpuTimes, error) {
+	want := map[int]bool{}
+	for _, c := range cpus {
+		want[c] = true
+	}
+	var t cpuTimes
+	found := 0
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	for sc.Scan() {
+		fields := strings.Fields(sc.Text())
+		if len(fields) < 5 || !strings.HasPrefix(fields[0], "cpu") || fields[0] == "cpu" {
+			continue
+		}
+		n, err := strconv.Atoi(strings.TrimPrefix(fields[0], "cpu"))
+		if err != nil || !want[n] {
+			continue
+		}
+		found++
+		// user nice system idle iowait irq softirq steal (guest time is
+		// already in user and nice).
+		for i, f := range fields[1:min(len(fields), 9)] {
+			v, err := strconv.ParseUint(f, 10, 64)
+			if err != nil {
+				return cpuTimes{}, fmt.Errorf("bench: /proc/stat: bad %s line", fields[0])
+			}
+			t.total += v
+			if i != 3 && i != 4 { // idle, iowait
+				t.busy += v
+			}
+		}
+	}
+	if found != len(want) {
+		return cpuTimes{}, fmt.Errorf("bench: /proc/stat lists %d of the %d CPUs this process may use", found, len(want))
+	}
+	return t, nil
+}
+
+// busyShare is how busy the CPUs were between two samples, 0 to 1; 0 when
+// no time passed.
+func busyShare(from, to cpuTimes) float64 {
+	if to.total <= from.total || to.busy < from.busy {
+		return 0
+	}
+	return float64(to.busy-from.busy) / float64(to.total-from.total)
+}
