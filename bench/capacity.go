@@ -415,7 +415,14 @@ func assembleCapacity(c *scenarios.Case, res capacity.Result, stepCases []*resul
 				"'mtlsbench run --target %s -r RATE' at the answer cross-checks it", c.Target.Kind, c.Target.Kind))
 	}
 	if len(search.Project) > 0 && len(cp.Projections) == 0 && res.MaxSustainable > 0 {
-		out.Warnings = append(out.Warnings, "no projection: the target's CPU was not measured (for an external target, name its processes with --target-pid)")
+		why := "the target's CPU was not measured"
+		switch {
+		case c.Target.InProcess:
+			why = "the built-in target ran inside the generator (in_process), so its CPU cannot be told apart"
+		case isExternal(c):
+			why = "the target's CPU was not measured (name its processes with --target-pid)"
+		}
+		out.Warnings = append(out.Warnings, "no projection: "+why)
 	}
 	return &out
 }

@@ -99,7 +99,7 @@ func buildHTMLCapacity(run *Run, labels []string) (*htmlCapacity, error) {
 			}
 			bars = append(bars, bar{names[i], []float64{v}})
 		}
-		title := fmt.Sprintf("Server cores for %s handshakes/s", formatRate(rate))
+		title := fmt.Sprintf("Server cores for %s handshakes/s", formatAskedRate(rate))
 		if common != "" {
 			title += " (" + common + ")"
 		}
@@ -265,9 +265,9 @@ func capacityPlot(cp *Capacity) (*plot.Plot, error) {
 		line.Width = vg.Points(1)
 		line.Dashes = []vg.Length{vg.Points(1.5), vg.Points(2.5)}
 		p.Add(line)
-		label := "max sustainable " + formatRate(r) + "/s"
+		label := "max sustainable " + formatAskedRate(r) + "/s"
 		if cp.Verdict != "capacity" {
-			label = "lower bound " + formatRate(r) + "/s"
+			label = "lower bound " + formatAskedRate(r) + "/s"
 		}
 		p.Legend.Add(label, line)
 	}

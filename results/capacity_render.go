@@ -50,10 +50,19 @@ func capacityLine(cases []capacityCase) string {
 		if s.StepWarmupS > 0 {
 			line += fmt.Sprintf(" after %s warm-up each", formatSeconds(s.StepWarmupS))
 		}
-		line += fmt.Sprintf(" · rates %s–%s/s, ×%s growth, %s resolution", formatRate(s.StartRate), formatRate(s.MaxRate),
+		line += fmt.Sprintf(" · rates %s–%s/s, ×%s growth, %s resolution", formatAskedRate(s.StartRate), formatAskedRate(s.MaxRate),
 			strconv.FormatFloat(s.Growth, 'f', -1, 64), strconv.FormatFloat(s.Resolution*100, 'f', -1, 64)+"%")
 	}
 	return line
+}
+
+// formatAskedRate writes a rate the search chose: whole numbers without
+// decimals (20, 1063), others with one (2.5).
+func formatAskedRate(v float64) string {
+	if v >= 100 || v == math.Trunc(v) {
+		return strconv.FormatFloat(v, 'f', 0, 64)
+	}
+	return strconv.FormatFloat(v, 'f', 1, 64)
 }
 
 func formatSeconds(s float64) string {
@@ -67,9 +76,9 @@ func capacityRateCell(cp *Capacity) string {
 	case cp.MaxSustainableRate == 0:
 		return "none"
 	case cp.Verdict != "capacity":
-		return "≥ " + formatRate(cp.MaxSustainableRate) + "/s"
+		return "≥ " + formatAskedRate(cp.MaxSustainableRate) + "/s"
 	}
-	return formatRate(cp.MaxSustainableRate) + "/s"
+	return formatAskedRate(cp.MaxSustainableRate) + "/s"
 }
 
 func verdictCell(cp *Capacity) string {
@@ -84,7 +93,7 @@ func firstFailingCell(cp *Capacity) string {
 	if cp.FirstFailingRate == 0 {
 		return "–"
 	}
-	cell := formatRate(cp.FirstFailingRate) + "/s"
+	cell := formatAskedRate(cp.FirstFailingRate) + "/s"
 	if len(cp.FirstFailingTerms) > 0 {
 		var terms []string
 		for _, t := range cp.FirstFailingTerms {
@@ -104,9 +113,9 @@ func kneeCell(cp *Capacity) string {
 	case k == nil:
 		return "–"
 	case k.AboveRate == 0:
-		return "≥ " + formatRate(k.Rate) + "/s"
+		return "≥ " + formatAskedRate(k.Rate) + "/s"
 	}
-	return formatRate(k.Rate) + "–" + formatRate(k.AboveRate) + "/s"
+	return formatAskedRate(k.Rate) + "–" + formatAskedRate(k.AboveRate) + "/s"
 }
 
 func latencyAt(st *CapacityStep, metric string) string {
@@ -183,7 +192,7 @@ func projectionRows(cases []capacityCase) (header []string, rows [][]string) {
 	}
 	header = []string{"case", "server µs/hs", "hs/s per core"}
 	for _, r := range rates {
-		header = append(header, "cores for "+formatRate(r)+"/s")
+		header = append(header, "cores for "+formatAskedRate(r)+"/s")
 	}
 	for _, cc := range cases {
 		row := []string{cc.label, cpuUsCell(cc.cap.TargetUsPerHandshake), cpuUsCell(cc.cap.PerCoreRate)}
@@ -259,7 +268,7 @@ func stepRow(i int, st *CapacityStep) []string {
 		server = strconv.FormatFloat(st.TargetUtilization, 'f', 2, 64)
 	}
 	return []string{
-		strconv.Itoa(i + 1), st.Phase, formatRate(st.Rate), formatRate(st.AchievedRate),
+		strconv.Itoa(i + 1), st.Phase, formatAskedRate(st.Rate), formatRate(st.AchievedRate),
 		latencyAt(st, "p50"), latencyAt(st, "p99"), errorRateCell(st),
 		strconv.FormatFloat(math.Round(st.ClientUtilization*100), 'f', 0, 64) + "%", busy, server,
 		cpuUsCell(st.TargetUsPerHandshake), result,
