@@ -402,12 +402,16 @@ func assembleCapacity(c *scenarios.Case, res capacity.Result, stepCases []*resul
 	}
 	out.Capacity = cp
 	out.Warnings = append([]string(nil), out.Warnings...)
-	if res.Verdict != capacity.VerdictCapacity && res.Stop == capacity.StopGeneratorBound {
+	if res.Stop == capacity.StopGeneratorBound {
 		last := steps[len(steps)-1]
+		what := "capacity is a lower bound"
+		if res.Verdict == capacity.VerdictNone {
+			what = "no capacity figure"
+		}
 		out.Warnings = append(out.Warnings, fmt.Sprintf(
-			"capacity is a lower bound: at %s/s the generator used %.0f%% of its cores and its CPUs were %.0f%% busy (by any process); "+
+			"%s: at %s/s the generator used %.0f%% of its cores and its CPUs were %.0f%% busy (by any process); "+
 				"give it CPUs of its own (--client-cpus, --target-cpus) or more cores, and run again",
-			capacity.FormatRate(last.Rate), 100*last.ClientUtilization, 100*last.GeneratorCPUsBusy))
+			what, capacity.FormatRate(last.Rate), 100*last.ClientUtilization, 100*last.GeneratorCPUsBusy))
 	}
 	if !countsAreCheap(c) && !isExternal(c) && len(steps) > 0 {
 		out.Warnings = append(out.Warnings, fmt.Sprintf(
