@@ -131,6 +131,10 @@ const (
 	PhaseBisect Phase = "bisect"
 	// PhaseConfirm: the rate found, run again.
 	PhaseConfirm Phase = "confirm"
+	// PhaseRetry: the last step's generator was saturated; the same rate
+	// is run once more before the search gives up, so that a burst of
+	// some other process's work does not end it.
+	PhaseRetry Phase = "retry"
 )
 
 // Step is one rate tried and what came of it.
@@ -151,8 +155,8 @@ const (
 	// StopConverged: the lowest failing rate is within Resolution of the
 	// highest sustainable one (which, unless SkipConfirm, met the SLO twice).
 	StopConverged StopReason = "converged"
-	// StopGeneratorBound: the generator ran short of CPU in the last step;
-	// going on would measure the generator.
+	// StopGeneratorBound: the generator ran short of CPU in the last step
+	// and in its retry; going on would measure the generator.
 	StopGeneratorBound StopReason = "generator_bound"
 	// StopMaxRate: the SLO held at Max.
 	StopMaxRate StopReason = "max_rate"
@@ -254,8 +258,9 @@ type Decision struct {
 // the steps so far, it returns the next rate or why to stop.
 //
 //  1. The first step runs Start.
-//  2. The last step's generator was saturated: stop (a lower bound).
-//  3. MaxSteps steps have run: stop.
+//  2. MaxSteps steps have run: stop.
+//  3. The last step's generator was saturated: run the same rate again
+//     (a retry); if that was the retry already, stop (a lower bound).
 //  4. Bracket the answer: bad is the lowest rate that failed the SLO (with
 //     the generator keeping up), good the highest rate below bad that met
 //     it. A failure anywhere lowers bad, so a noisy pass above a failure
@@ -273,11 +278,15 @@ func Decide(cfg Config, steps []Step) Decision {
 	if len(steps) == 0 {
 		return Decision{Rate: cfg.Start, Phase: PhaseGrow}
 	}
-	if steps[len(steps)-1].GeneratorBound {
+	last := steps[len(steps)-1]
+	if last.GeneratorBound && (last.Phase == PhaseRetry || len(steps) >= cfg.MaxSteps) {
 		return Decision{Stop: StopGeneratorBound}
 	}
 	if len(steps) >= cfg.MaxSteps {
 		return Decision{Stop: StopStepLimit}
+	}
+	if last.GeneratorBound {
+		return Decision{Rate: last.Rate, Phase: PhaseRetry}
 	}
 	good, bad := Bracket(steps)
 	switch {
@@ -408,7 +417,7 @@ func (r Result) Explain() string {
 		s := fmt.Sprintf("a lower bound: the SLO holds at %s/s, ", rate(r.MaxSustainable))
 		switch r.Stop {
 		case StopGeneratorBound:
-			s += fmt.Sprintf("but the generator ran short of CPU at %s/s, so where the target's limit lies was not measured", rate(r.Steps[len(r.Steps)-1].Rate))
+			s += fmt.Sprintf("but the generator ran short of CPU at %s/s (twice), so where the target's limit lies was not measured", rate(r.Steps[len(r.Steps)-1].Rate))
 		case StopMaxRate:
 			s += "the highest rate the search was allowed (raise --max)"
 		case StopStepLimit:

@@ -11,6 +11,7 @@ func pass(r float64) Step    { return Step{Rate: r, Passed: true} }
 func fail(r float64) Step    { return Step{Rate: r} }
 func genPass(r float64) Step { s := pass(r); s.GeneratorBound = true; return s }
 func genFail(r float64) Step { s := fail(r); s.GeneratorBound = true; return s }
+func retry(s Step) Step      { s.Phase = PhaseRetry; return s }
 
 func testConfig() Config {
 	slo, _ := ParseSLO("p99<50ms")
@@ -71,13 +72,22 @@ func TestDecide(t *testing.T) {
 		{"min failed", cfg, []Step{fail(1.5), fail(1)}, Decision{Stop: StopMinRate}},
 		// After backing off to a pass, bisect upwards.
 		{"backed off to a pass", cfg, []Step{fail(100), pass(50)}, Decision{Rate: 75, Phase: PhaseBisect}},
-		// The generator saturated while the SLO held: stop (lower bound).
-		{"generator bound, passing", cfg, []Step{pass(100), genPass(200)}, Decision{Stop: StopGeneratorBound}},
-		// The generator saturated and the SLO failed: stop; the failure
-		// may be the generator's.
-		{"generator bound, failing", cfg, []Step{pass(100), genFail(200)}, Decision{Stop: StopGeneratorBound}},
+		// The generator saturated: run the same rate again, in case it was
+		// a burst of something else's work...
+		{"generator bound, passing", cfg, []Step{pass(100), genPass(200)}, Decision{Rate: 200, Phase: PhaseRetry}},
+		{"generator bound, failing", cfg, []Step{pass(100), genFail(200)}, Decision{Rate: 200, Phase: PhaseRetry}},
+		// ...and saturated again: stop (a lower bound), whether or not the
+		// SLO held: a failure may be the generator's.
+		{"generator bound twice", cfg, []Step{pass(100), genFail(200), retry(genPass(200))}, Decision{Stop: StopGeneratorBound}},
+		{"generator bound twice, failing", cfg, []Step{pass(100), genFail(200), retry(genFail(200))}, Decision{Stop: StopGeneratorBound}},
+		// The retry went through: the search goes on from it, ignoring
+		// the saturated failure.
+		{"retry went through", cfg, []Step{pass(100), genFail(200), retry(pass(200))}, Decision{Rate: 400, Phase: PhaseGrow}},
 		// Even in the middle of a bisection.
-		{"generator bound in bisection", cfg, []Step{pass(800), fail(1600), genPass(1200)}, Decision{Stop: StopGeneratorBound}},
+		{"generator bound in bisection", cfg, []Step{pass(800), fail(1600), genPass(1200), retry(genPass(1200))}, Decision{Stop: StopGeneratorBound}},
+		// The last step allowed was saturated: stop as generator-bound,
+		// not for the step limit.
+		{"generator bound at the limit", Config{SLO: cfg.SLO, MaxSteps: 2}.withDefaults(), []Step{pass(100), genPass(200)}, Decision{Stop: StopGeneratorBound}},
 		// The step limit ends any search.
 		{"step limit", Config{SLO: cfg.SLO, MaxSteps: 3}.withDefaults(), []Step{pass(100), pass(200), pass(400)}, Decision{Stop: StopStepLimit}},
 		// No whole rate left between the bounds: converged even though
@@ -100,7 +110,10 @@ func TestDecide(t *testing.T) {
 type simulated struct {
 	capacity, saturate float64
 	flaky              map[float64]int
-	seen               map[float64]int
+	// burst maps a rate to the one run of it whose generator is
+	// saturated by something else's work.
+	burst map[float64]int
+	seen  map[float64]int
 }
 
 func (s *simulated) measure(rate float64) Measurement {
@@ -112,7 +125,7 @@ func (s *simulated) measure(rate float64) Measurement {
 	if rate > s.capacity || s.flaky[rate] == s.seen[rate] {
 		m.P99 = 900_000
 	}
-	m.GeneratorBound = s.saturate > 0 && rate >= s.saturate
+	m.GeneratorBound = s.saturate > 0 && rate >= s.saturate || s.burst[rate] == s.seen[rate]
 	return m
 }
 
@@ -140,15 +153,22 @@ func TestSearch(t *testing.T) {
 			// failure may be the generator's, so the answer is a lower
 			// bound at 400, never a capacity figure.
 			name: "generator saturates first", cfg: Config{SLO: slo}, target: simulated{capacity: 600, saturate: 700},
-			rates:   []float64{100, 200, 400, 800},
+			rates:   []float64{100, 200, 400, 800, 800},
 			verdict: VerdictLowerBound, stop: StopGeneratorBound, good: 400,
 		},
 		{
 			// The generator saturates at 800, where the SLO still holds:
 			// the target sustained 800 even so, a lower bound.
 			name: "generator saturates while passing", cfg: Config{SLO: slo}, target: simulated{capacity: 1000, saturate: 750},
-			rates:   []float64{100, 200, 400, 800},
+			rates:   []float64{100, 200, 400, 800, 800},
 			verdict: VerdictLowerBound, stop: StopGeneratorBound, good: 800,
+		},
+		{
+			// A burst of other work saturates the generator at 400 once:
+			// the retry goes through and the search carries on.
+			name: "a burst", cfg: Config{SLO: slo}, target: simulated{capacity: 1000, burst: map[float64]int{400: 1}},
+			rates:   []float64{100, 200, 400, 400, 800, 1600, 1200, 1000, 1100, 1050, 1000},
+			verdict: VerdictCapacity, stop: StopConverged, good: 1000, bad: 1050,
 		},
 		{
 			// The SLO holds up to the max: a lower bound.

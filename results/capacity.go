@@ -79,7 +79,8 @@ type CapacitySearch struct {
 // CapacityStep is one rate of a capacity search.
 type CapacityStep struct {
 	// Rate is the rate asked for (handshakes/s); Phase why it was chosen:
-	// grow, back-off, bisect or confirm.
+	// grow, back-off, bisect, confirm (the answer run again) or retry
+	// (the previous step's generator was saturated).
 	Rate  float64 `json:"rate"`
 	Phase string  `json:"phase"`
 	// Passed: every SLO term held. Violations lists the terms that did
@@ -115,9 +116,10 @@ type CapacityStep struct {
 	// were, by any process (the generator, a target sharing them, anything
 	// else), from 0 to 1. Absent when it could not be read.
 	GeneratorCPUsBusy float64 `json:"generator_cpus_busy,omitempty"`
-	// GeneratorBound: the generator ran short of CPU (its own use, or its
-	// CPUs' business, above 85%); the step then says as much about the
-	// generator as about the target, and the search stops.
+	// GeneratorBound: the generator ran short of CPU (its own use, or how
+	// busy its CPUs were, above 85%); the step then says as much about the
+	// generator as about the target. The search runs the rate once more,
+	// and stops if that is saturated too.
 	GeneratorBound bool `json:"generator_bound,omitempty"`
 	// InFlightLimitHits counts starts that found the in-flight cap reached.
 	InFlightLimitHits int64 `json:"in_flight_limit_hits,omitempty"`
