@@ -185,3 +185,17 @@ func TestMergeRefusesCapacity(t *testing.T) {
 		t.Errorf("Merge of capacity searches = %v, want a *MergeError saying why", err)
 	}
 }
+
+func TestCompareWarnsOnCapacity(t *testing.T) {
+	cmp, err := Compare(capacityFixtureRun(), capacityFixtureRun(), CompareOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, w := range cmp.Warnings {
+		found = found || strings.Contains(w, "capacity search")
+	}
+	if !found {
+		t.Errorf("warnings %q: want one saying capacity figures are at different loads", cmp.Warnings)
+	}
+}
