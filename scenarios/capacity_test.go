@@ -88,3 +88,32 @@ func TestCapacityErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestCapacityLibraryScenario: the default of 'mtlsbench capacity' answers
+// the question it is for: three key types, full TLS 1.3 handshakes, an SLO,
+// and a projection for 20,000/s.
+func TestCapacityLibraryScenario(t *testing.T) {
+	spec, err := Load("capacity")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := spec.Capacity.Search()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if spec.Capacity.SLO == "" || len(s.Project) != 1 || s.Project[0] != 20000 {
+		t.Errorf("capacity section %+v", spec.Capacity)
+	}
+	cases, _, err := Expand(*spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cases) != 3 {
+		t.Fatalf("%d cases, want 3 key types", len(cases))
+	}
+	for _, c := range cases {
+		if c.TLS != "1.3" || c.Resume != "none" {
+			t.Errorf("%s: want full TLS 1.3 handshakes", c.Name)
+		}
+	}
+}
