@@ -59,14 +59,14 @@ func capacityFlags(env *cliEnv, o *capacityOptions) *pflag.FlagSet {
 	addRunFlags(fs, &o.run)
 	o.run.scenario = "capacity"
 	fs.Lookup("file").DefValue = "capacity"
-	fs.Lookup("step-duration").Usage = "each search step's measured window (default 10s)"
+	fs.Lookup("step-duration").Usage = "each search step's measured window (default: the scenario's, else 10s)"
 	fs.StringVar(&o.slo, "slo", "", "what a rate must meet, e.g. 'p99<50ms,errors<0.1%' (default: the scenario's, else "+scenarios.DefaultSLO+")")
-	fs.StringVar(&o.start, "start", "", "first rate tried, e.g. 500/s (default 100/s)")
-	fs.StringVar(&o.max, "max", "", "highest rate tried, e.g. 50k/s (default 100k/s)")
-	fs.DurationVar(&o.stepWarmup, "step-warmup", 0, "load at each step's rate before its window (default 2s)")
-	fs.Float64Var(&o.resolution, "resolution", 0, "stop bisecting when the failing rate is within this fraction of the sustainable one (default 0.05)")
+	fs.StringVar(&o.start, "start", "", "first rate tried, e.g. 500/s (default: the scenario's, else 100/s)")
+	fs.StringVar(&o.max, "max", "", "highest rate tried, e.g. 50k/s (default: the scenario's, else 100k/s)")
+	fs.DurationVar(&o.stepWarmup, "step-warmup", 0, "load at each step's rate before its window (default: the scenario's, else 2s)")
+	fs.Float64Var(&o.resolution, "resolution", 0, "stop bisecting when the failing rate is within this fraction above the sustainable one (default 0.05)")
 	fs.IntVar(&o.maxSteps, "max-steps", 0, "bound on steps per case (default 20)")
-	fs.StringSliceVar(&o.project, "project", nil, "rates to project server cores for, e.g. 20000/s (comma list)")
+	fs.StringSliceVar(&o.project, "project", nil, "rates to project server cores for, e.g. 20000/s (comma list; default: the scenario's)")
 	return fs
 }
 
