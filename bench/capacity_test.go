@@ -404,3 +404,68 @@ intr 12345
 		t.Errorf("busyShare over no time = %v, want 0", s)
 	}
 }
+
+// TestAssembleCapacity builds a case's result from a known search: the
+// figures are the confirmation's, CPU is pooled over the steps at the
+// answer, and the projection and knee follow.
+func TestAssembleCapacity(t *testing.T) {
+	search := testSearch(t) // start 50, p99<100ms, errors<1%, project 20000
+	s, err := capacity.NewSearch(search.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := capacityTestCase(t, scenarios.KindBuiltin)
+	var stepCases []*results.Case
+	var steps []results.CapacityStep
+	// Capacity 300/s: 50, 100, 200, 400 ✗, 300, 350 ✗, 325 ✗, 300 (confirm).
+	for {
+		rate, _, ok := s.Next()
+		if !ok {
+			break
+		}
+		p99, ok99 := int64(20_000), rate <= 300
+		if !ok99 {
+			p99 = 400_000
+		}
+		m := capacity.Measurement{Achieved: rate, Attempted: int64(rate), P50: int64(2000 + rate*10), P99: p99}
+		judged := s.Record(m)
+		targetUs := 3000.0
+		if len(steps) == 7 {
+			targetUs = 3400 // the confirmation cost more
+		}
+		sc := &results.Case{
+			Name: c.Name, Status: results.StatusOK, DurationS: 1, HandshakesPerS: rate,
+			Counts: results.Counts{Attempted: int64(rate), OK: int64(rate)},
+			CPU:    results.CPU{TargetMeasured: true, TargetUsPerHandshake: targetUs, ClientUtilization: 0.2},
+			Load:   &results.LoadReport{Model: "open", AchievedRate: rate}, Params: results.Params{Rate: rate},
+		}
+		stepCases = append(stepCases, sc)
+		steps = append(steps, stepRecord(judged, sc, 0.4))
+	}
+	if len(steps) != 8 {
+		t.Fatalf("%d steps: %+v", len(steps), steps)
+	}
+	out := assembleCapacity(&c, s.Result(), stepCases, steps, search)
+	cp := out.Capacity
+	if cp.Verdict != "capacity" || cp.MaxSustainableRate != 300 || cp.FirstFailingRate != 325 || out.Params.Rate != 300 {
+		t.Errorf("answer %s %v (first failing %v), case rate %v", cp.Verdict, cp.MaxSustainableRate, cp.FirstFailingRate, out.Params.Rate)
+	}
+	if cp.AtMax == nil || cp.AtMax.Phase != "confirm" || out.CPU.TargetUsPerHandshake != 3400 {
+		t.Errorf("at max %+v: want the confirmation's figures", cp.AtMax)
+	}
+	// 300 handshakes at 3000 µs and 300 at 3400 µs: 3200 µs; 20000/s
+	// then needs 64 cores.
+	if cp.TargetUsPerHandshake != 3200 || cp.PerCoreRate != 312.5 || len(cp.Projections) != 1 || cp.Projections[0].Cores != 64 || cp.Projections[0].WholeCores != 64 {
+		t.Errorf("CPU %v µs/hs, %v/core, projections %+v", cp.TargetUsPerHandshake, cp.PerCoreRate, cp.Projections)
+	}
+	if len(cp.FirstFailingTerms) != 1 || !strings.HasPrefix(cp.FirstFailingTerms[0], "p99 400ms") {
+		t.Errorf("first failing terms %q", cp.FirstFailingTerms)
+	}
+	// p50 = 2000 + 10·rate µs: 2500 at 50/s, doubled (> 5000) first at 325/s.
+	if cp.Knee == nil || cp.Knee.Rate != 300 || cp.Knee.AboveRate != 325 || cp.Knee.BaselineP50Us != 2500 {
+		t.Errorf("knee %+v", cp.Knee)
+	}
+	if cp.ProjectionAssumption == "" || cp.Search.StepDurationS != 1 || !cp.Search.Confirm {
+		t.Errorf("capacity %+v", cp)
+	}
+}
