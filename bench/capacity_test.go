@@ -143,15 +143,22 @@ func testCapacity(t *testing.T, kind string) {
 	case string(capacity.VerdictLowerBound):
 		// The generator (or the machine it shares) ran out first: the
 		// answer must say so, and the rate it does give must hold.
-		if cp.StopReason != string(capacity.StopGeneratorBound) {
-			t.Fatalf("lower bound for %s, want generator_bound in this test (max %v)", cp.StopReason, search.Config.Max)
+		switch cp.StopReason {
+		case string(capacity.StopGeneratorBound):
+			last := cp.Steps[len(cp.Steps)-1]
+			if !last.GeneratorBound || last.Passed || last.Phase != string(capacity.PhaseRetry) {
+				t.Errorf("a generator-bound stop must end on a failed, saturated retry: %+v", last)
+			}
+			if !hasWarning(out, "lower bound") {
+				t.Errorf("no warning about the lower bound: %q", out.Warnings)
+			}
+		case string(capacity.StopStepLimit):
+			// Growing through saturated passes on a busy machine.
+		default:
+			t.Fatalf("lower bound for %s, want generator_bound or step_limit in this test (max %v)", cp.StopReason, search.Config.Max)
 		}
-		last := cp.Steps[len(cp.Steps)-1]
-		if !last.GeneratorBound {
-			t.Error("a generator-bound stop whose last step is not marked generator_bound")
-		}
-		if !strings.Contains(cp.Explanation, "lower bound") || !hasWarning(out, "lower bound") {
-			t.Errorf("a lower bound must say so: %q, warnings %q", cp.Explanation, out.Warnings)
+		if !strings.Contains(cp.Explanation, "lower bound") {
+			t.Errorf("a lower bound must say so: %q", cp.Explanation)
 		}
 		t.Logf("the generator saturated first: a lower bound of %v/s (%s)", cp.MaxSustainableRate, cp.Explanation)
 		if cp.MaxSustainableRate > 0 {
@@ -163,7 +170,7 @@ func testCapacity(t *testing.T, kind string) {
 		if cp.StopReason != string(capacity.StopGeneratorBound) {
 			t.Fatalf("verdict %s (%s): the target should sustain at least %v/s", cp.Verdict, cp.Explanation, search.Config.Start)
 		}
-		if !strings.Contains(cp.Explanation, "generator ran short of CPU") || !cp.Steps[len(cp.Steps)-1].GeneratorBound {
+		if !strings.Contains(cp.Explanation, "generator short of CPU") || !cp.Steps[len(cp.Steps)-1].GeneratorBound {
 			t.Errorf("no answer for a generator-bound search must say why: %q", cp.Explanation)
 		}
 		t.Logf("the generator saturated at the first rate: %s", cp.Explanation)

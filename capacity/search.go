@@ -131,9 +131,9 @@ const (
 	PhaseBisect Phase = "bisect"
 	// PhaseConfirm: the rate found, run again.
 	PhaseConfirm Phase = "confirm"
-	// PhaseRetry: the last step's generator was saturated; the same rate
-	// is run once more before the search gives up, so that a burst of
-	// some other process's work does not end it.
+	// PhaseRetry: the last step failed with the generator saturated; the
+	// same rate is run once more before the search gives up, so that a
+	// burst of some other process's work does not end it.
 	PhaseRetry Phase = "retry"
 )
 
@@ -155,8 +155,9 @@ const (
 	// StopConverged: the lowest failing rate is within Resolution of the
 	// highest sustainable one (which, unless SkipConfirm, met the SLO twice).
 	StopConverged StopReason = "converged"
-	// StopGeneratorBound: the generator ran short of CPU in the last step
-	// and in its retry; going on would measure the generator.
+	// StopGeneratorBound: the last step and its retry failed the SLO with
+	// the generator short of CPU; the failure may be the generator's, and
+	// going on would measure it.
 	StopGeneratorBound StopReason = "generator_bound"
 	// StopMaxRate: the SLO held at Max.
 	StopMaxRate StopReason = "max_rate"
@@ -258,9 +259,12 @@ type Decision struct {
 // the steps so far, it returns the next rate or why to stop.
 //
 //  1. The first step runs Start.
-//  2. MaxSteps steps have run: stop.
-//  3. The last step's generator was saturated: run the same rate again
-//     (a retry); if that was the retry already, stop (a lower bound).
+//  2. The last step failed the SLO with the generator saturated: the
+//     failure may be the generator's. Run the same rate again (a retry);
+//     if that was the retry already, stop (a lower bound). A saturated
+//     step that met the SLO counts as any other: the target kept up even
+//     so.
+//  3. MaxSteps steps have run: stop.
 //  4. Bracket the answer: bad is the lowest rate that failed the SLO (with
 //     the generator keeping up), good the highest rate below bad that met
 //     it. A failure anywhere lowers bad, so a noisy pass above a failure
@@ -279,14 +283,14 @@ func Decide(cfg Config, steps []Step) Decision {
 		return Decision{Rate: cfg.Start, Phase: PhaseGrow}
 	}
 	last := steps[len(steps)-1]
-	if last.GeneratorBound && (last.Phase == PhaseRetry || len(steps) >= cfg.MaxSteps) {
-		return Decision{Stop: StopGeneratorBound}
+	if last.GeneratorBound && !last.Passed {
+		if last.Phase == PhaseRetry || len(steps) >= cfg.MaxSteps {
+			return Decision{Stop: StopGeneratorBound}
+		}
+		return Decision{Rate: last.Rate, Phase: PhaseRetry}
 	}
 	if len(steps) >= cfg.MaxSteps {
 		return Decision{Stop: StopStepLimit}
-	}
-	if last.GeneratorBound {
-		return Decision{Rate: last.Rate, Phase: PhaseRetry}
 	}
 	good, bad := Bracket(steps)
 	switch {
@@ -417,7 +421,7 @@ func (r Result) Explain() string {
 		s := fmt.Sprintf("a lower bound: the SLO holds at %s/s, ", rate(r.MaxSustainable))
 		switch r.Stop {
 		case StopGeneratorBound:
-			s += fmt.Sprintf("but the generator ran short of CPU at %s/s (twice), so where the target's limit lies was not measured", rate(r.Steps[len(r.Steps)-1].Rate))
+			s += fmt.Sprintf("and it failed at %s/s (twice) with the generator short of CPU, so where the target's limit lies was not measured", rate(r.Steps[len(r.Steps)-1].Rate))
 		case StopMaxRate:
 			s += "the highest rate the search was allowed (raise --max)"
 		case StopStepLimit:
@@ -429,7 +433,7 @@ func (r Result) Explain() string {
 	}
 	switch r.Stop {
 	case StopGeneratorBound:
-		return fmt.Sprintf("no answer: the generator ran short of CPU at %s/s before any rate met the SLO", rate(r.Steps[len(r.Steps)-1].Rate))
+		return fmt.Sprintf("no answer: the SLO failed at %s/s (twice) with the generator short of CPU, before any rate met it", rate(r.Steps[len(r.Steps)-1].Rate))
 	case StopMinRate:
 		return fmt.Sprintf("no rate meets the SLO: it fails even at %s/s", rate(r.FirstFailing))
 	case StopAborted:

@@ -72,22 +72,26 @@ func TestDecide(t *testing.T) {
 		{"min failed", cfg, []Step{fail(1.5), fail(1)}, Decision{Stop: StopMinRate}},
 		// After backing off to a pass, bisect upwards.
 		{"backed off to a pass", cfg, []Step{fail(100), pass(50)}, Decision{Rate: 75, Phase: PhaseBisect}},
-		// The generator saturated: run the same rate again, in case it was
-		// a burst of something else's work...
-		{"generator bound, passing", cfg, []Step{pass(100), genPass(200)}, Decision{Rate: 200, Phase: PhaseRetry}},
+		// A step that met the SLO with the generator saturated counts as
+		// any pass: the target kept up even so.
+		{"generator bound, passing", cfg, []Step{pass(100), genPass(200)}, Decision{Rate: 400, Phase: PhaseGrow}},
+		// A failure with the generator saturated may be the generator's:
+		// run the same rate again, in case it was a burst of something
+		// else's work...
 		{"generator bound, failing", cfg, []Step{pass(100), genFail(200)}, Decision{Rate: 200, Phase: PhaseRetry}},
-		// ...and saturated again: stop (a lower bound), whether or not the
-		// SLO held: a failure may be the generator's.
-		{"generator bound twice", cfg, []Step{pass(100), genFail(200), retry(genPass(200))}, Decision{Stop: StopGeneratorBound}},
-		{"generator bound twice, failing", cfg, []Step{pass(100), genFail(200), retry(genFail(200))}, Decision{Stop: StopGeneratorBound}},
+		// ...and failing saturated again: stop (a lower bound).
+		{"generator bound twice", cfg, []Step{pass(100), genFail(200), retry(genFail(200))}, Decision{Stop: StopGeneratorBound}},
 		// The retry went through: the search goes on from it, ignoring
-		// the saturated failure.
+		// the saturated failure...
 		{"retry went through", cfg, []Step{pass(100), genFail(200), retry(pass(200))}, Decision{Rate: 400, Phase: PhaseGrow}},
+		{"retry went through, saturated", cfg, []Step{pass(100), genFail(200), retry(genPass(200))}, Decision{Rate: 400, Phase: PhaseGrow}},
+		// ...or failed with the generator keeping up: a real failure.
+		{"retry failed for real", cfg, []Step{pass(100), genFail(200), retry(fail(200))}, Decision{Rate: 150, Phase: PhaseBisect}},
 		// Even in the middle of a bisection.
-		{"generator bound in bisection", cfg, []Step{pass(800), fail(1600), genPass(1200), retry(genPass(1200))}, Decision{Stop: StopGeneratorBound}},
-		// The last step allowed was saturated: stop as generator-bound,
+		{"generator bound in bisection", cfg, []Step{pass(800), fail(1600), genFail(1200), retry(genFail(1200))}, Decision{Stop: StopGeneratorBound}},
+		// The last step allowed failed saturated: stop as generator-bound,
 		// not for the step limit.
-		{"generator bound at the limit", Config{SLO: cfg.SLO, MaxSteps: 2}.withDefaults(), []Step{pass(100), genPass(200)}, Decision{Stop: StopGeneratorBound}},
+		{"generator bound at the limit", Config{SLO: cfg.SLO, MaxSteps: 2}.withDefaults(), []Step{pass(100), genFail(200)}, Decision{Stop: StopGeneratorBound}},
 		// The step limit ends any search.
 		{"step limit", Config{SLO: cfg.SLO, MaxSteps: 3}.withDefaults(), []Step{pass(100), pass(200), pass(400)}, Decision{Stop: StopStepLimit}},
 		// No whole rate left between the bounds: converged even though
@@ -157,16 +161,26 @@ func TestSearch(t *testing.T) {
 			verdict: VerdictLowerBound, stop: StopGeneratorBound, good: 400,
 		},
 		{
-			// The generator saturates at 800, where the SLO still holds:
-			// the target sustained 800 even so, a lower bound.
+			// The generator saturates from 750, yet the SLO holds at 800:
+			// the search carries on; 1600 and 1200 fail saturated (and
+			// again on their retries), so the answer is a lower bound.
 			name: "generator saturates while passing", cfg: Config{SLO: slo}, target: simulated{capacity: 1000, saturate: 750},
-			rates:   []float64{100, 200, 400, 800, 800},
+			rates:   []float64{100, 200, 400, 800, 1600, 1600},
 			verdict: VerdictLowerBound, stop: StopGeneratorBound, good: 800,
 		},
 		{
-			// A burst of other work saturates the generator at 400 once:
-			// the retry goes through and the search carries on.
-			name: "a burst", cfg: Config{SLO: slo}, target: simulated{capacity: 1000, burst: map[float64]int{400: 1}},
+			// A machine busy with other work throughout: every step is
+			// saturated, but passes still count, so the search grows until
+			// a rate fails (twice) and gives the last pass as a lower bound.
+			name: "busy machine", cfg: Config{SLO: slo}, target: simulated{capacity: 1000, saturate: 1},
+			rates:   []float64{100, 200, 400, 800, 1600, 1600},
+			verdict: VerdictLowerBound, stop: StopGeneratorBound, good: 800,
+		},
+		{
+			// A burst of other work saturates the generator at 400 once,
+			// and 400 fails: the retry goes through and the search carries
+			// on.
+			name: "a burst", cfg: Config{SLO: slo}, target: simulated{capacity: 1000, burst: map[float64]int{400: 1}, flaky: map[float64]int{400: 1}},
 			rates:   []float64{100, 200, 400, 400, 800, 1600, 1200, 1000, 1100, 1050, 1000},
 			verdict: VerdictCapacity, stop: StopConverged, good: 1000, bad: 1050,
 		},

@@ -11,10 +11,11 @@ type Capacity struct {
 	// achieved-rate term the search adds when none is given).
 	SLO string `json:"slo"`
 	// Verdict is "capacity" (the SLO holds at MaxSustainableRate and fails
-	// at FirstFailingRate, with the generator keeping up), "lower_bound"
+	// at FirstFailingRate with the generator keeping up), "lower_bound"
 	// (it holds at MaxSustainableRate, but where it breaks was not
-	// measured: the generator saturated first, the search reached its max
-	// rate or was stopped) or "none" (no rate tried met it).
+	// measured: it failed only with the generator saturated, the search
+	// reached its max rate, ran out of steps or was stopped) or "none" (no
+	// rate tried met it).
 	Verdict string `json:"verdict"`
 	// StopReason says why the search ended: converged, generator_bound,
 	// max_rate, min_rate, step_limit or aborted.
@@ -80,7 +81,7 @@ type CapacitySearch struct {
 type CapacityStep struct {
 	// Rate is the rate asked for (handshakes/s); Phase why it was chosen:
 	// grow, back-off, bisect, confirm (the answer run again) or retry
-	// (the previous step's generator was saturated).
+	// (the previous step failed with the generator saturated).
 	Rate  float64 `json:"rate"`
 	Phase string  `json:"phase"`
 	// Passed: every SLO term held. Violations lists the terms that did
@@ -117,9 +118,9 @@ type CapacityStep struct {
 	// else), from 0 to 1. Absent when it could not be read.
 	GeneratorCPUsBusy float64 `json:"generator_cpus_busy,omitempty"`
 	// GeneratorBound: the generator ran short of CPU (its own use, or how
-	// busy its CPUs were, above 85%); the step then says as much about the
-	// generator as about the target. The search runs the rate once more,
-	// and stops if that is saturated too.
+	// busy its CPUs were, above 85%). Meeting the SLO even so counts; a
+	// failure may be the generator's: the search runs the rate once more,
+	// and stops if that fails saturated too.
 	GeneratorBound bool `json:"generator_bound,omitempty"`
 	// InFlightLimitHits counts starts that found the in-flight cap reached.
 	InFlightLimitHits int64 `json:"in_flight_limit_hits,omitempty"`
