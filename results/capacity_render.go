@@ -65,6 +65,15 @@ func formatAskedRate(v float64) string {
 	return strconv.FormatFloat(v, 'f', 1, 64)
 }
 
+// formatMeasuredRate writes a measured rate beside asked-for ones: whole
+// from 10/s (999.6 is 1000), one decimal below.
+func formatMeasuredRate(v float64) string {
+	if v >= 10 {
+		return strconv.FormatFloat(math.Round(v), 'f', 0, 64)
+	}
+	return strconv.FormatFloat(v, 'f', 1, 64)
+}
+
 func formatSeconds(s float64) string {
 	return strconv.FormatFloat(s, 'f', -1, 64) + "s"
 }
@@ -268,7 +277,7 @@ func stepRow(i int, st *CapacityStep) []string {
 		server = strconv.FormatFloat(st.TargetUtilization, 'f', 2, 64)
 	}
 	return []string{
-		strconv.Itoa(i + 1), st.Phase, formatAskedRate(st.Rate), formatRate(st.AchievedRate),
+		strconv.Itoa(i + 1), st.Phase, formatAskedRate(st.Rate), formatMeasuredRate(st.AchievedRate),
 		latencyAt(st, "p50"), latencyAt(st, "p99"), errorRateCell(st),
 		strconv.FormatFloat(math.Round(st.ClientUtilization*100), 'f', 0, 64) + "%", busy, server,
 		cpuUsCell(st.TargetUsPerHandshake), result,
@@ -367,9 +376,22 @@ func renderCapacityTable(w io.Writer, run *Run, opts RenderOptions) error {
 		}
 		out.Write(table)
 	}
-	writeTextNotes(&out, run, labels)
+	writeCapacityNotes(&out, run, labels)
 	_, err = w.Write(out.Bytes())
 	return err
+}
+
+// writeCapacityNotes writes the markers' legend, failures, warnings and
+// errors as the case table's notes do, without the per-interval trend: a
+// search's intervals are only those of the step at its answer.
+func writeCapacityNotes(w io.Writer, run *Run, labels []string) {
+	for _, i := range usedFlags(run) {
+		fmt.Fprintf(w, "[%s] %s: %s\n", flagLegend[i].flag, flagLegend[i].name, flagLegend[i].meaning)
+	}
+	failures, warnings, errs := caseNotes(run, labels)
+	writeTextList(w, "Failures", failures)
+	writeTextList(w, "Warnings", warnings)
+	writeTextList(w, "Errors", errs)
 }
 
 // renderCapacityMarkdown is the markdown view of a capacity run.

@@ -70,6 +70,8 @@ func capacityFixtureRun() *Run {
 		capStep("grow", 200, 200, 1950, 6500, 0, 0.30, 0.24, 1215, false),
 		capStep("grow", 400, 400, 2300, 9100, 0, 0.55, 0.48, 1212, false),
 		capStep("grow", 800, 781, 3900, 31000, 0, 0.91, 0.96, 1210, true),
+		capStep("grow", 1600, 902, 810000, 2100000, 0, 0.97, 1.02, 1190, true),
+		capStep("retry", 1600, 880, 920000, 2300000, 0, 0.98, 1.01, 1195, true),
 	}
 	rsa3072 := []CapacityStep{
 		capStep("grow", 100, 100, 6100, 14000, 0, 0.25, 0, 0, false),
@@ -93,9 +95,9 @@ func capacityFixtureRun() *Run {
 	}
 	run.Cases[1].Capacity = &Capacity{
 		SLO: slo, Verdict: "lower_bound", StopReason: "generator_bound",
-		Explanation:        "a lower bound: the SLO holds at 800/s, but the generator ran short of CPU at 800/s, so where the target's limit lies was not measured",
+		Explanation:        "a lower bound: the SLO holds at 800/s, and it failed at 1600/s (twice) with the generator short of CPU, so where the target's limit lies was not measured",
 		MaxSustainableRate: 800, AtMax: at(rsa, 3), TargetUsPerHandshake: 1210, PerCoreRate: 826.4,
-		Knee:        &Knee{Rate: 800, BaselineRate: 100, BaselineP50Us: 1900, Factor: 2},
+		Knee:        &Knee{Rate: 800, AboveRate: 1600, BaselineRate: 100, BaselineP50Us: 1900, Factor: 2},
 		Projections: []Projection{{Rate: 20000, Cores: 24.2, WholeCores: 25}}, ProjectionAssumption: assumption,
 		Search: search, Steps: rsa,
 	}
@@ -134,7 +136,7 @@ func TestRenderCapacityFacts(t *testing.T) {
 	run := capacityFixtureRun()
 	for _, f := range []Format{FormatTable, FormatMarkdown, FormatHTML} {
 		out := string(renderString(t, run, f, RenderOptions{}))
-		for _, want := range []string{"≥ 800/s", "lower bound", "1050/s", "cores for 20000/s", "linear scaling", "AMD EPYC 7B13", "p99 72.1ms", "800–1000/s"} {
+		for _, want := range []string{"≥ 800/s", "lower bound", "1050/s", "cores for 20000/s", "linear scaling", "AMD EPYC 7B13", "p99 72.1ms", "800–1000/s", "retry"} {
 			if !strings.Contains(out, want) {
 				t.Errorf("%s: no %q", f, want)
 			}
@@ -170,7 +172,7 @@ func TestCapacityRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if back.Cases[1].Capacity.Verdict != "lower_bound" || len(back.Cases[0].Capacity.Steps) != 10 {
+	if back.Cases[1].Capacity.Verdict != "lower_bound" || len(back.Cases[0].Capacity.Steps) != 10 || len(back.Cases[1].Capacity.Steps) != 6 {
 		t.Errorf("read back %+v", back.Cases[1].Capacity)
 	}
 }
