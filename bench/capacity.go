@@ -404,6 +404,12 @@ func assembleCapacity(c *scenarios.Case, res capacity.Result, stepCases []*resul
 	out.Warnings = append([]string(nil), out.Warnings...)
 	if res.Stop == capacity.StopGeneratorBound {
 		last := steps[len(steps)-1]
+		for i := len(steps) - 1; i >= 0; i-- {
+			if steps[i].GeneratorBound && !steps[i].Passed {
+				last = steps[i] // the saturated failure that ended the search
+				break
+			}
+		}
 		what := "capacity is a lower bound"
 		if res.Verdict == capacity.VerdictNone {
 			what = "no capacity figure"

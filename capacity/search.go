@@ -260,17 +260,19 @@ type Decision struct {
 //
 //  1. The first step runs Start.
 //  2. The last step failed the SLO with the generator saturated: the
-//     failure may be the generator's. Run the same rate again (a retry);
-//     if that was the retry already, stop (a lower bound). A saturated
-//     step that met the SLO counts as any other: the target kept up even
-//     so.
+//     failure may be the generator's. Run the same rate again (a retry).
+//     If that was the retry already, the rate is saturated: back off
+//     (÷ Growth) when nothing has passed yet, to find at least a lower
+//     bound; otherwise stop (a lower bound). A saturated step that met
+//     the SLO counts as any other: the target kept up even so.
 //  3. MaxSteps steps have run: stop.
 //  4. Bracket the answer: bad is the lowest rate that failed the SLO (with
 //     the generator keeping up), good the highest rate below bad that met
 //     it. A failure anywhere lowers bad, so a noisy pass above a failure
 //     never counts.
 //  5. Nothing failed yet: grow to good × Growth (capped at Max); if good
-//     is Max already, stop (a lower bound).
+//     is Max already, or the rate grown to is saturated (step 2), stop
+//     (a lower bound).
 //  6. Nothing below bad passed: back off to bad ÷ Growth (floored at
 //     Min); if bad is Min already, stop (no rate meets the SLO).
 //  7. bad ≤ good × (1 + Resolution), or no whole rate lies between them:
@@ -283,22 +285,29 @@ func Decide(cfg Config, steps []Step) Decision {
 		return Decision{Rate: cfg.Start, Phase: PhaseGrow}
 	}
 	last := steps[len(steps)-1]
+	good, bad := Bracket(steps)
 	if last.GeneratorBound && !last.Passed {
-		if last.Phase == PhaseRetry || len(steps) >= cfg.MaxSteps {
-			return Decision{Stop: StopGeneratorBound}
+		if last.Phase != PhaseRetry && len(steps) < cfg.MaxSteps {
+			return Decision{Rate: last.Rate, Phase: PhaseRetry}
 		}
-		return Decision{Rate: last.Rate, Phase: PhaseRetry}
+		if good == 0 && last.Rate > cfg.Min && len(steps) < cfg.MaxSteps {
+			return Decision{Rate: max(RoundRate(last.Rate/cfg.Growth), cfg.Min), Phase: PhaseBackOff}
+		}
+		return Decision{Stop: StopGeneratorBound}
 	}
 	if len(steps) >= cfg.MaxSteps {
 		return Decision{Stop: StopStepLimit}
 	}
-	good, bad := Bracket(steps)
 	switch {
 	case bad == 0:
 		if good >= cfg.Max {
 			return Decision{Stop: StopMaxRate}
 		}
-		return Decision{Rate: min(RoundRate(good*cfg.Growth), cfg.Max), Phase: PhaseGrow}
+		next := min(RoundRate(good*cfg.Growth), cfg.Max)
+		if ceiling := Saturated(steps); ceiling > 0 && next >= ceiling {
+			return Decision{Stop: StopGeneratorBound}
+		}
+		return Decision{Rate: next, Phase: PhaseGrow}
 	case good == 0:
 		if bad <= cfg.Min {
 			return Decision{Stop: StopMinRate}
@@ -313,6 +322,19 @@ func Decide(cfg Config, steps []Step) Decision {
 		return Decision{Stop: StopConverged}
 	}
 	return Decision{Rate: mid, Phase: PhaseBisect}
+}
+
+// Saturated returns the lowest rate that failed the SLO twice in a row
+// (a step and its retry) with the generator saturated; 0 when none did.
+// The search does not grow to it again: it would measure the generator.
+func Saturated(steps []Step) float64 {
+	lowest := 0.0
+	for _, st := range steps {
+		if st.Phase == PhaseRetry && st.GeneratorBound && !st.Passed && (lowest == 0 || st.Rate < lowest) {
+			lowest = st.Rate
+		}
+	}
+	return lowest
 }
 
 // Bracket returns bad, the lowest rate that failed the SLO in a step whose
@@ -371,7 +393,10 @@ type Result struct {
 	// the SLO figures at those rates.
 	AtMax    []int
 	FailedAt int
-	Steps    []Step
+	// SaturatedAt is the lowest rate that failed twice with the generator
+	// saturated (see Saturated); 0 when none did.
+	SaturatedAt float64
+	Steps       []Step
 }
 
 // Result returns the answer so far (the final one once Next has said the
@@ -382,7 +407,7 @@ func (s *Search) Result() Result {
 		stop = Decide(s.cfg, s.steps).Stop
 	}
 	good, bad := Bracket(s.steps)
-	r := Result{Stop: stop, MaxSustainable: good, FirstFailing: bad, FailedAt: -1, Steps: s.steps}
+	r := Result{Stop: stop, MaxSustainable: good, FirstFailing: bad, FailedAt: -1, SaturatedAt: Saturated(s.steps), Steps: s.steps}
 	for i, st := range s.steps {
 		if st.Passed && good > 0 && st.Rate == good {
 			r.AtMax = append(r.AtMax, i)
@@ -421,7 +446,7 @@ func (r Result) Explain() string {
 		s := fmt.Sprintf("a lower bound: the SLO holds at %s/s, ", rate(r.MaxSustainable))
 		switch r.Stop {
 		case StopGeneratorBound:
-			s += fmt.Sprintf("and it failed at %s/s (twice) with the generator short of CPU, so where the target's limit lies was not measured", rate(r.Steps[len(r.Steps)-1].Rate))
+			s += fmt.Sprintf("and it failed at %s/s (twice) with the generator short of CPU, so where the target's limit lies was not measured", rate(r.SaturatedAt))
 		case StopMaxRate:
 			s += "the highest rate the search was allowed (raise --max)"
 		case StopStepLimit:
@@ -433,7 +458,7 @@ func (r Result) Explain() string {
 	}
 	switch r.Stop {
 	case StopGeneratorBound:
-		return fmt.Sprintf("no answer: the SLO failed at %s/s (twice) with the generator short of CPU, before any rate met it", rate(r.Steps[len(r.Steps)-1].Rate))
+		return fmt.Sprintf("no answer: the SLO failed down to %s/s (twice) with the generator short of CPU, before any rate met it", rate(r.SaturatedAt))
 	case StopMinRate:
 		return fmt.Sprintf("no rate meets the SLO: it fails even at %s/s", rate(r.FirstFailing))
 	case StopAborted:

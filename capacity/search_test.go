@@ -87,6 +87,14 @@ func TestDecide(t *testing.T) {
 		{"retry went through, saturated", cfg, []Step{pass(100), genFail(200), retry(genPass(200))}, Decision{Rate: 400, Phase: PhaseGrow}},
 		// ...or failed with the generator keeping up: a real failure.
 		{"retry failed for real", cfg, []Step{pass(100), genFail(200), retry(fail(200))}, Decision{Rate: 150, Phase: PhaseBisect}},
+		// Failing saturated twice before anything passed: back off to
+		// find at least a lower bound...
+		{"saturated at the start", cfg, []Step{genFail(100), retry(genFail(100))}, Decision{Rate: 50, Phase: PhaseBackOff}},
+		// ...and having found one, do not grow back into the saturated
+		// rate: stop with it.
+		{"no growing into saturation", cfg, []Step{genFail(100), retry(genFail(100)), pass(50)}, Decision{Stop: StopGeneratorBound}},
+		// Saturated down to the minimum: stop, with no answer.
+		{"saturated down to min", Config{SLO: cfg.SLO, Start: 2}.withDefaults(), []Step{genFail(2), retry(genFail(2)), genFail(1), retry(genFail(1))}, Decision{Stop: StopGeneratorBound}},
 		// Even in the middle of a bisection.
 		{"generator bound in bisection", cfg, []Step{pass(800), fail(1600), genFail(1200), retry(genFail(1200))}, Decision{Stop: StopGeneratorBound}},
 		// The last step allowed failed saturated: stop as generator-bound,
@@ -183,6 +191,14 @@ func TestSearch(t *testing.T) {
 			name: "a burst", cfg: Config{SLO: slo}, target: simulated{capacity: 1000, burst: map[float64]int{400: 1}, flaky: map[float64]int{400: 1}},
 			rates:   []float64{100, 200, 400, 400, 800, 1600, 1200, 1000, 1100, 1050, 1000},
 			verdict: VerdictCapacity, stop: StopConverged, good: 1000, bad: 1050,
+		},
+		{
+			// Other work saturates the generator's CPUs from 80/s and the
+			// SLO fails there: the search backs off from 100 to 50, which
+			// passes, and gives it as a lower bound.
+			name: "saturated from the start", cfg: Config{SLO: slo}, target: simulated{capacity: 60, saturate: 80},
+			rates:   []float64{100, 100, 50},
+			verdict: VerdictLowerBound, stop: StopGeneratorBound, good: 50,
 		},
 		{
 			// The SLO holds up to the max: a lower bound.
