@@ -3,9 +3,11 @@ package main
 import (
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"runtime/pprof"
+	"slices"
 	"strings"
 	"time"
 
@@ -79,9 +81,9 @@ func capacityCmd(ctx context.Context, env *cliEnv, args []string) error {
 	if fs.NArg() > 0 {
 		return usagef("unexpected argument %q (use -f to name a scenario)", fs.Arg(0))
 	}
-	for name, why := range capacityRefused {
+	for _, name := range slices.Sorted(maps.Keys(capacityRefused)) {
 		if fs.Changed(name) {
-			return usagef("--%s: %s", name, why)
+			return usagef("--%s: %s", name, capacityRefused[name])
 		}
 	}
 	format, err := results.ParseFormat(o.run.format)
