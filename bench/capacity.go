@@ -145,7 +145,7 @@ func (r *runner) capacityCase(ctx context.Context, c *scenarios.Case, n, total i
 		}
 		st := stepRun{base: c, params: p, material: m, target: tgt, rate: rate, phase: phase,
 			index: len(steps) + 1, n: n, total: total, search: search, cpus: cpus, cpuErr: cpuErr}
-		sc, meas, busy, err := r.capacityStep(ctx, &st)
+		sc, meas, cpu, err := r.capacityStep(ctx, &st)
 		if err != nil {
 			if loadgen.IsConfigError(err) {
 				return nil, &InputError{Err: err}
@@ -161,12 +161,12 @@ func (r *runner) capacityCase(ctx context.Context, c *scenarios.Case, n, total i
 			s.Abort()
 			status, failure = results.StatusFailed, why
 			stepCases = append(stepCases, sc)
-			steps = append(steps, stepRecord(capacity.Step{Rate: rate, Phase: phase, Measurement: meas}, sc, busy))
+			steps = append(steps, stepRecord(capacity.Step{Rate: rate, Phase: phase, Measurement: meas}, sc, cpu))
 			break
 		}
 		judged := s.Record(meas)
 		stepCases = append(stepCases, sc)
-		steps = append(steps, stepRecord(judged, sc, busy))
+		steps = append(steps, stepRecord(judged, sc, cpu))
 		r.reportStep(n, total, c.Name, &steps[len(steps)-1])
 	}
 	res := s.Result()
@@ -223,9 +223,8 @@ type stepRun struct {
 
 // capacityStep runs one step: the case's load at the step's rate, open
 // loop, with the step's warm-up and window, and returns its result as a
-// case, the measurement the search judges, and how busy the generator's
-// CPUs were.
-func (r *runner) capacityStep(ctx context.Context, st *stepRun) (*results.Case, capacity.Measurement, float64, error) {
+// case, the measurement the search judges, and what it saw of the CPUs.
+func (r *runner) capacityStep(ctx context.Context, st *stepRun) (*results.Case, capacity.Measurement, stepCPU, error) {
 	sc := *st.base
 	l := &sc.Load
 	l.Rate, l.Steps, l.StepDuration, l.RampUp, l.Count = st.rate, nil, 0, 0, 0
@@ -255,21 +254,38 @@ func (r *runner) capacityStep(ctx context.Context, st *stepRun) (*results.Case, 
 	res, err := loadgen.Run(ctx, cfg)
 	obs.finish()
 	if err != nil {
-		return nil, capacity.Measurement{}, 0, err
+		return nil, capacity.Measurement{}, stepCPU{}, err
 	}
 	out := caseResult(&sc, 0, res)
 	obs.apply(out, res, &sc)
 	judge(out, res, &sc)
-	busy := obs.busy()
-
+	cpu := stepCPU{busy: obs.busy(), others: -1}
+	if out.CPU.TargetMeasured || !isExternal(&sc) {
+		// An external target's CPU, unless measured, is not to be told
+		// from anything else's; it may even run here.
+		cpu.others = obs.others(out.CPU.ClientUtilization*out.CPU.ClientCores, out.CPU.TargetUtilization)
+	}
 	m := capacity.Measurement{
 		Rate: st.rate, Achieved: res.Load.AchievedRate, Attempted: out.Counts.Attempted, Errors: out.Counts.Errors,
-		GeneratorBound: out.GeneratorBound || busy > loadgen.GeneratorBoundUtilization || out.Errors["generator_limit"] > 0,
+		GeneratorBound: out.GeneratorBound || cpu.busy > loadgen.GeneratorBoundUtilization || out.Errors["generator_limit"] > 0,
+		Disturbed:      cpu.others > disturbedCores(runtime.NumCPU()),
 	}
 	if t := out.Latency.Total; t != nil {
 		m.P50, m.P90, m.P99, m.P999 = t.P50Us, t.P90Us, t.P99Us, t.P999Us
 	}
-	return out, m, busy, nil
+	return out, m, cpu, nil
+}
+
+// stepCPU is what a step saw of the machine's CPUs: how busy the
+// generator's were (0 to 1), and how many cores went to other processes
+// (-1: unknown).
+type stepCPU struct{ busy, others float64 }
+
+// disturbedCores is how many cores other processes may use during a step
+// before it counts as disturbed: a quarter of a core, or 5% of a large
+// machine (daemons, monitoring).
+func disturbedCores(cpus int) float64 {
+	return max(0.25, 0.05*float64(cpus))
 }
 
 // countsAreCheap reports whether the target's own counts can be read at
@@ -299,6 +315,9 @@ type capacityObserver struct {
 	mu         sync.Mutex // guards the fields below (the engine's controller writes, busy reads)
 	start, end cpuTimes
 	err        error
+	// machine: every CPU, for the other processes' share.
+	machineStart, machineEnd cpuTimes
+	machineErr               error
 }
 
 func (o *capacityObserver) WindowStart(t time.Time) {
@@ -308,12 +327,16 @@ func (o *capacityObserver) WindowStart(t time.Time) {
 	if o.err == nil {
 		o.start, o.err = readCPUTimes(o.cpus)
 	}
+	o.machineStart, o.machineErr = readCPUTimes(nil)
 }
 
 func (o *capacityObserver) WindowEnd(t time.Time) {
 	o.mu.Lock()
 	if o.err == nil {
 		o.end, o.err = readCPUTimes(o.cpus)
+	}
+	if o.machineErr == nil {
+		o.machineEnd, o.machineErr = readCPUTimes(nil)
 	}
 	o.mu.Unlock()
 	o.observer.WindowEnd(t)
@@ -330,16 +353,30 @@ func (o *capacityObserver) busy() float64 {
 	return busyShare(o.start, o.end)
 }
 
+// others is how many cores went to other processes over the window, given
+// the generator's and the target's use; -1 when it cannot be known.
+func (o *capacityObserver) others(generator, target float64) float64 {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.machineErr != nil {
+		return -1
+	}
+	return otherCores(o.machineStart, o.machineEnd, runtime.NumCPU(), generator, target)
+}
+
 var _ loadgen.Observer = (*capacityObserver)(nil)
 
 // stepRecord turns a judged step and its case into the result's step.
-func stepRecord(st capacity.Step, sc *results.Case, busy float64) results.CapacityStep {
+func stepRecord(st capacity.Step, sc *results.Case, cpu stepCPU) results.CapacityStep {
 	out := results.CapacityStep{
 		Rate: st.Rate, Phase: string(st.Phase), Passed: st.Passed, Status: sc.Status, DurationS: sc.DurationS,
 		HandshakesPerS: sc.HandshakesPerS, Attempted: sc.Counts.Attempted, Errors: sc.Counts.Errors,
 		P50Us: st.P50, P90Us: st.P90, P99Us: st.P99, P999Us: st.P999,
 		ClientUtilization: sc.CPU.ClientUtilization, ClientUsPerHandshake: sc.CPU.ClientUsPerHandshake,
-		GeneratorCPUsBusy: busy, GeneratorBound: st.GeneratorBound,
+		GeneratorCPUsBusy: cpu.busy, GeneratorBound: st.GeneratorBound, Disturbed: st.Disturbed,
+	}
+	if cpu.others >= 0 {
+		out.OtherCores = cpu.others
 	}
 	if sc.Load != nil {
 		out.AchievedRate = sc.Load.AchievedRate
@@ -405,8 +442,8 @@ func assembleCapacity(c *scenarios.Case, res capacity.Result, stepCases []*resul
 	if res.Stop == capacity.StopGeneratorBound {
 		last := steps[len(steps)-1]
 		for i := len(steps) - 1; i >= 0; i-- {
-			if steps[i].GeneratorBound && !steps[i].Passed {
-				last = steps[i] // the saturated failure that ended the search
+			if (steps[i].GeneratorBound || steps[i].Disturbed) && !steps[i].Passed {
+				last = steps[i] // the inconclusive failure that ended the search
 				break
 			}
 		}
@@ -414,10 +451,22 @@ func assembleCapacity(c *scenarios.Case, res capacity.Result, stepCases []*resul
 		if res.Verdict == capacity.VerdictNone {
 			what = "no capacity figure"
 		}
-		out.Warnings = append(out.Warnings, fmt.Sprintf(
-			"%s: at %s/s the generator used %.0f%% of its cores and its CPUs were %.0f%% busy (by any process); "+
-				"give it CPUs of its own (--client-cpus, --target-cpus) or more cores, and run again",
-			what, capacity.FormatRate(last.Rate), 100*last.ClientUtilization, 100*last.GeneratorCPUsBusy))
+		var why, fix string
+		if last.GeneratorBound {
+			why = fmt.Sprintf("the generator used %.0f%% of its cores and its CPUs were %.0f%% busy (by any process)", 100*last.ClientUtilization, 100*last.GeneratorCPUsBusy)
+			fix = "give it CPUs of its own (--client-cpus, --target-cpus) or more cores"
+		}
+		if last.Disturbed {
+			if why != "" {
+				why += ", and "
+			}
+			why += fmt.Sprintf("other processes used %.1f cores", last.OtherCores)
+			if fix != "" {
+				fix += "; "
+			}
+			fix += "run it on a quieter machine"
+		}
+		out.Warnings = append(out.Warnings, fmt.Sprintf("%s: at %s/s %s; %s, and run again", what, capacity.FormatRate(last.Rate), why, fix))
 	}
 	if !countsAreCheap(c) && !isExternal(c) && len(steps) > 0 {
 		out.Warnings = append(out.Warnings, fmt.Sprintf(
@@ -461,7 +510,10 @@ func (r *runner) reportStep(n, total int, name string, st *results.CapacityStep)
 	if st.GeneratorBound {
 		verdict += " [generator bound]"
 	}
-	fmt.Fprintf(w, "[%d/%d] %s  %-7s %6s/s  achieved %s/s  p99 %s  errors %d  cpus busy %.0f%%  → %s\n",
+	if st.Disturbed {
+		verdict += " [disturbed]"
+	}
+	fmt.Fprintf(w, "[%d/%d] %s  %-7s %6s/s  achieved %s/s  p99 %s  errors %d  cpus busy %.0f%%  others %.1f cores  → %s\n",
 		n, total, name, st.Phase, capacity.FormatRate(st.Rate), capacity.FormatRate(st.AchievedRate),
-		capacity.FormatLatency(float64(st.P99Us)), st.Errors, 100*st.GeneratorCPUsBusy, verdict)
+		capacity.FormatLatency(float64(st.P99Us)), st.Errors, 100*st.GeneratorCPUsBusy, st.OtherCores, verdict)
 }

@@ -17,9 +17,10 @@ import (
 // also reads how busy the generator's CPUs were, by any process, from the
 // per-CPU lines of /proc/stat at the window's edges.
 
-// cpuTimes is the busy and total time of a set of CPUs, in USER_HZ ticks
-// since boot.
-type cpuTimes struct{ busy, total uint64 }
+// cpuTimes is the time of a set of CPUs, in USER_HZ ticks since boot:
+// busy (everything but idle and iowait), of which processes (user, nice,
+// system) and steal (taken by the hypervisor), and the total.
+type cpuTimes struct{ busy, processes, steal, total uint64 }
 
 // generatorCPUs lists the CPUs this process may run on.
 func generatorCPUs() ([]int, error) {
@@ -36,8 +37,9 @@ func generatorCPUs() ([]int, error) {
 	return cpus, nil
 }
 
-// readCPUTimes sums /proc/stat's times over cpus. Busy is everything but
-// idle and iowait; steal counts as busy (the CPU was not ours to use).
+// readCPUTimes sums /proc/stat's times over cpus (nil: every CPU). Busy
+// is everything but idle and iowait; steal counts as busy (the CPU was not
+// ours to use).
 func readCPUTimes(cpus []int) (cpuTimes, error) {
 	data, err := os.ReadFile("/proc/stat")
 	if err != nil {
@@ -51,6 +53,7 @@ func parseCPUTimes(data []byte, cpus []int) (cpuTimes, error) {
 	for _, c := range cpus {
 		want[c] = true
 	}
+	all := cpus == nil
 	var t cpuTimes
 	found := 0
 	sc := bufio.NewScanner(bytes.NewReader(data))
@@ -60,7 +63,7 @@ func parseCPUTimes(data []byte, cpus []int) (cpuTimes, error) {
 			continue
 		}
 		n, err := strconv.Atoi(strings.TrimPrefix(fields[0], "cpu"))
-		if err != nil || !want[n] {
+		if err != nil || !all && !want[n] {
 			continue
 		}
 		found++
@@ -75,9 +78,18 @@ func parseCPUTimes(data []byte, cpus []int) (cpuTimes, error) {
 			if i != 3 && i != 4 { // idle, iowait
 				t.busy += v
 			}
+			switch i {
+			case 0, 1, 2: // user, nice, system
+				t.processes += v
+			case 7:
+				t.steal += v
+			}
 		}
 	}
-	if found != len(want) {
+	if all && found == 0 {
+		return cpuTimes{}, fmt.Errorf("bench: /proc/stat lists no CPU")
+	}
+	if !all && found != len(want) {
 		return cpuTimes{}, fmt.Errorf("bench: /proc/stat lists %d of the %d CPUs this process may use", found, len(want))
 	}
 	return t, nil
@@ -90,4 +102,17 @@ func busyShare(from, to cpuTimes) float64 {
 		return 0
 	}
 	return float64(to.busy-from.busy) / float64(to.total-from.total)
+}
+
+// otherCores is how many cores, on average between two samples of every
+// CPU, went to anything but the generator and the target: other
+// processes' user and system time, and the hypervisor's steal, less the
+// generator's and the target's own use (in cores). Interrupt time is left
+// out: the kernel's network work for the load itself lands there.
+func otherCores(from, to cpuTimes, cpus int, generator, target float64) float64 {
+	if to.total <= from.total || cpus <= 0 {
+		return 0
+	}
+	used := float64(to.processes-from.processes+to.steal-from.steal) / float64(to.total-from.total) * float64(cpus)
+	return max(0, used-generator-target)
 }

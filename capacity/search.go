@@ -131,7 +131,8 @@ const (
 	PhaseBisect Phase = "bisect"
 	// PhaseConfirm: the rate found, run again.
 	PhaseConfirm Phase = "confirm"
-	// PhaseRetry: the last step failed with the generator saturated; the
+	// PhaseRetry: the last step failed inconclusively (the generator
+	// saturated, or the machine disturbed: Measurement.Inconclusive); the
 	// same rate is run once more before the search gives up, so that a
 	// burst of some other process's work does not end it.
 	PhaseRetry Phase = "retry"
@@ -155,9 +156,10 @@ const (
 	// StopConverged: the lowest failing rate is within Resolution of the
 	// highest sustainable one (which, unless SkipConfirm, met the SLO twice).
 	StopConverged StopReason = "converged"
-	// StopGeneratorBound: the last step and its retry failed the SLO with
-	// the generator short of CPU; the failure may be the generator's, and
-	// going on would measure it.
+	// StopGeneratorBound: a rate failed the SLO twice (a step and its
+	// retry) with the generator short of CPU or the machine disturbed by
+	// other work; the failure may not be the target's, and going on would
+	// measure the generator or the neighbours.
 	StopGeneratorBound StopReason = "generator_bound"
 	// StopMaxRate: the SLO held at Max.
 	StopMaxRate StopReason = "max_rate"
@@ -176,10 +178,11 @@ type Verdict string
 const (
 	// VerdictCapacity: the maximum sustainable rate is bracketed: it met
 	// the SLO and a rate at most Resolution higher (or, after a step limit,
-	// the rate in FirstFailing) did not, with the generator keeping up.
+	// the rate in FirstFailing) did not, conclusively (the generator
+	// keeping up, nothing else disturbing the machine).
 	VerdictCapacity Verdict = "capacity"
 	// VerdictLowerBound: the SLO held at MaxSustainable, but the search
-	// could not find where it breaks (the generator saturated first, the
+	// could not find where it breaks (it failed only inconclusively, the
 	// rate reached Max, the steps ran out or it was stopped): the target's
 	// capacity is at least MaxSustainable, and may be much higher.
 	VerdictLowerBound Verdict = "lower_bound"
@@ -259,12 +262,13 @@ type Decision struct {
 // the steps so far, it returns the next rate or why to stop.
 //
 //  1. The first step runs Start.
-//  2. The last step failed the SLO with the generator saturated: the
-//     failure may be the generator's. Run the same rate again (a retry).
-//     If that was the retry already, the rate is saturated: back off
-//     (÷ Growth) when nothing has passed yet, to find at least a lower
-//     bound; otherwise stop (a lower bound). A saturated step that met
-//     the SLO counts as any other: the target kept up even so.
+//  2. The last step failed the SLO inconclusively (the generator
+//     saturated, or other work disturbed the machine): the failure may
+//     not be the target's. Run the same rate again (a retry). If that
+//     was the retry already, the rate is saturated: back off (÷ Growth)
+//     when nothing has passed yet, to find at least a lower bound;
+//     otherwise stop (a lower bound). An inconclusive step that met the
+//     SLO counts as any other: the target kept up even so.
 //  3. MaxSteps steps have run: stop.
 //  4. Bracket the answer: bad is the lowest rate that failed the SLO (with
 //     the generator keeping up), good the highest rate below bad that met
@@ -286,7 +290,7 @@ func Decide(cfg Config, steps []Step) Decision {
 	}
 	last := steps[len(steps)-1]
 	good, bad := Bracket(steps)
-	if last.GeneratorBound && !last.Passed {
+	if last.Inconclusive() && !last.Passed {
 		if last.Phase != PhaseRetry && len(steps) < cfg.MaxSteps {
 			return Decision{Rate: last.Rate, Phase: PhaseRetry}
 		}
@@ -324,27 +328,27 @@ func Decide(cfg Config, steps []Step) Decision {
 	return Decision{Rate: mid, Phase: PhaseBisect}
 }
 
-// Saturated returns the lowest rate that failed the SLO twice in a row
-// (a step and its retry) with the generator saturated; 0 when none did.
+// Saturated returns the lowest rate that failed the SLO inconclusively
+// twice in a row (a step and its retry); 0 when none did.
 // The search does not grow to it again: it would measure the generator.
 func Saturated(steps []Step) float64 {
 	lowest := 0.0
 	for _, st := range steps {
-		if st.Phase == PhaseRetry && st.GeneratorBound && !st.Passed && (lowest == 0 || st.Rate < lowest) {
+		if st.Phase == PhaseRetry && st.Inconclusive() && !st.Passed && (lowest == 0 || st.Rate < lowest) {
 			lowest = st.Rate
 		}
 	}
 	return lowest
 }
 
-// Bracket returns bad, the lowest rate that failed the SLO in a step whose
-// generator kept up (0: none), and good, the highest rate below bad that
-// met it (0: none). A step whose generator was saturated counts when it
+// Bracket returns bad, the lowest rate that failed the SLO conclusively
+// (0: none), and good, the highest rate below bad that met it (0: none).
+// An inconclusive step (see Measurement.Inconclusive) counts when it
 // passed (the target sustained the rate even so) but not when it failed
-// (the failure may be the generator's).
+// (the failure may be the generator's or the neighbours').
 func Bracket(steps []Step) (good, bad float64) {
 	for _, st := range steps {
-		if !st.Passed && !st.GeneratorBound && (bad == 0 || st.Rate < bad) {
+		if !st.Passed && !st.Inconclusive() && (bad == 0 || st.Rate < bad) {
 			bad = st.Rate
 		}
 	}
@@ -393,8 +397,8 @@ type Result struct {
 	// the SLO figures at those rates.
 	AtMax    []int
 	FailedAt int
-	// SaturatedAt is the lowest rate that failed twice with the generator
-	// saturated (see Saturated); 0 when none did.
+	// SaturatedAt is the lowest rate that failed inconclusively twice
+	// (see Saturated); 0 when none did.
 	SaturatedAt float64
 	Steps       []Step
 }
@@ -412,7 +416,7 @@ func (s *Search) Result() Result {
 		if st.Passed && good > 0 && st.Rate == good {
 			r.AtMax = append(r.AtMax, i)
 		}
-		if r.FailedAt < 0 && !st.Passed && !st.GeneratorBound && bad > 0 && st.Rate == bad {
+		if r.FailedAt < 0 && !st.Passed && !st.Inconclusive() && bad > 0 && st.Rate == bad {
 			r.FailedAt = i
 		}
 	}
@@ -446,7 +450,7 @@ func (r Result) Explain() string {
 		s := fmt.Sprintf("a lower bound: the SLO holds at %s/s, ", rate(r.MaxSustainable))
 		switch r.Stop {
 		case StopGeneratorBound:
-			s += fmt.Sprintf("and it failed at %s/s (twice) with the generator short of CPU, so where the target's limit lies was not measured", rate(r.SaturatedAt))
+			s += fmt.Sprintf("and it failed at %s/s (twice) with the generator short of CPU or the machine busy with other work, so where the target's limit lies was not measured", rate(r.SaturatedAt))
 		case StopMaxRate:
 			s += "the highest rate the search was allowed (raise --max)"
 		case StopStepLimit:
@@ -458,7 +462,7 @@ func (r Result) Explain() string {
 	}
 	switch r.Stop {
 	case StopGeneratorBound:
-		return fmt.Sprintf("no answer: the SLO failed down to %s/s (twice) with the generator short of CPU, before any rate met it", rate(r.SaturatedAt))
+		return fmt.Sprintf("no answer: the SLO failed down to %s/s (twice) with the generator short of CPU or the machine busy with other work, before any rate met it", rate(r.SaturatedAt))
 	case StopMinRate:
 		return fmt.Sprintf("no rate meets the SLO: it fails even at %s/s", rate(r.FirstFailing))
 	case StopAborted:

@@ -12,6 +12,7 @@ func fail(r float64) Step    { return Step{Rate: r} }
 func genPass(r float64) Step { s := pass(r); s.GeneratorBound = true; return s }
 func genFail(r float64) Step { s := fail(r); s.GeneratorBound = true; return s }
 func retry(s Step) Step      { s.Phase = PhaseRetry; return s }
+func disturbed(s Step) Step  { s.Disturbed = true; return s }
 
 func testConfig() Config {
 	slo, _ := ParseSLO("p99<50ms")
@@ -95,6 +96,12 @@ func TestDecide(t *testing.T) {
 		{"no growing into saturation", cfg, []Step{genFail(100), retry(genFail(100)), pass(50)}, Decision{Stop: StopGeneratorBound}},
 		// Saturated down to the minimum: stop, with no answer.
 		{"saturated down to min", Config{SLO: cfg.SLO, Start: 2}.withDefaults(), []Step{genFail(2), retry(genFail(2)), genFail(1), retry(genFail(1))}, Decision{Stop: StopGeneratorBound}},
+		// A failure while other work disturbed the machine is as
+		// inconclusive as a saturated generator's: retried, and not a
+		// bound on the bracket.
+		{"disturbed, failing", cfg, []Step{pass(100), disturbed(fail(200))}, Decision{Rate: 200, Phase: PhaseRetry}},
+		{"disturbed, then for real", cfg, []Step{pass(100), disturbed(fail(200)), retry(fail(200))}, Decision{Rate: 150, Phase: PhaseBisect}},
+		{"disturbed, passing", cfg, []Step{pass(100), disturbed(pass(200))}, Decision{Rate: 400, Phase: PhaseGrow}},
 		// Even in the middle of a bisection.
 		{"generator bound in bisection", cfg, []Step{pass(800), fail(1600), genFail(1200), retry(genFail(1200))}, Decision{Stop: StopGeneratorBound}},
 		// The last step allowed failed saturated: stop as generator-bound,

@@ -253,7 +253,16 @@ type Measurement struct {
 	// GeneratorBound: the generator ran short of CPU during the step, so
 	// the figures describe it as much as the target.
 	GeneratorBound bool
+	// Disturbed: other processes (neither the generator nor the target)
+	// used a significant share of the machine during the step, so a
+	// failure may be theirs.
+	Disturbed bool
 }
+
+// Inconclusive reports whether a failure at this step may not be the
+// target's: the generator was short of CPU, or something else disturbed
+// the step. A pass is conclusive whatever happened: the target kept up.
+func (m Measurement) Inconclusive() bool { return m.GeneratorBound || m.Disturbed }
 
 // value returns m's figure for metric, in the term's unit.
 func (m Measurement) value(metric Metric) float64 {

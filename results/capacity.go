@@ -122,6 +122,14 @@ type CapacityStep struct {
 	// failure may be the generator's: the search runs the rate once more,
 	// and stops if that fails saturated too.
 	GeneratorBound bool `json:"generator_bound,omitempty"`
+	// OtherCores is how many cores, on average over the window, went to
+	// anything but the generator and the target: other processes, and the
+	// hypervisor's steal. Absent when it cannot be known (an external
+	// target whose CPU is not measured). Disturbed: it was more than a
+	// quarter of a core (or 5% of a large machine), so a failure may be
+	// theirs; the search treats it as a generator-bound one.
+	OtherCores float64 `json:"other_cores,omitempty"`
+	Disturbed  bool    `json:"disturbed,omitempty"`
 	// InFlightLimitHits counts starts that found the in-flight cap reached.
 	InFlightLimitHits int64 `json:"in_flight_limit_hits,omitempty"`
 }

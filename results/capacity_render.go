@@ -269,6 +269,9 @@ func stepRow(i int, st *CapacityStep) []string {
 	if st.GeneratorBound {
 		result += " [generator bound]"
 	}
+	if st.Disturbed {
+		result += fmt.Sprintf(" [disturbed: other work %.1f cores]", st.OtherCores)
+	}
 	busy, server := "–", "–"
 	if st.GeneratorCPUsBusy > 0 {
 		busy = strconv.FormatFloat(math.Round(st.GeneratorCPUsBusy*100), 'f', 0, 64) + "%"
