@@ -245,6 +245,10 @@ func Compare(base, head *Run, opts CompareOptions) (*Comparison, error) {
 		Alpha: alpha, Thresholds: thresholds, Verdicts: map[Verdict]int{},
 		OnlyBase: []CaseRef{}, OnlyHead: []CaseRef{}, Warnings: []string{},
 	}
+	if hasCapacity(base) || hasCapacity(head) {
+		cmp.Warnings = append(cmp.Warnings, "a capacity search's figures are those at its own maximum sustainable rate, which may differ between the sides: "+
+			"latency and CPU are compared at different loads; compare the max rates themselves ('mtlsbench report' on each)")
+	}
 	baseSets, headSets := caseSets(base), caseSets(head)
 	headIndex := map[string]int{}
 	for i, s := range headSets {

@@ -53,6 +53,8 @@ type htmlReport struct {
 	Environment    [][2]string
 	Shards         []htmlShard
 	Tool           string
+	// Capacity is the capacity searches' section; nil for a plain run.
+	Capacity *htmlCapacity
 }
 
 type htmlRow struct {
@@ -171,6 +173,9 @@ func buildHTMLReport(run *Run, opts RenderOptions) (*htmlReport, error) {
 			return nil, err
 		}
 		r.Cases = append(r.Cases, hc)
+	}
+	if r.Capacity, err = buildHTMLCapacity(run, labels); err != nil {
+		return nil, err
 	}
 	r.Environment = environmentRows(run)
 	for _, sh := range run.Shards {

@@ -36,6 +36,9 @@ func Merge(runs ...*Run) (*Run, error) {
 		if r.Schema != Schema {
 			return nil, &MergeError{Reason: fmt.Sprintf("result %d has schema %q; merge reads %q", i+1, r.Schema, Schema)}
 		}
+		if hasCapacity(r) {
+			return nil, &MergeError{Reason: fmt.Sprintf("result %d is a capacity search: each search chose its own rates, so shards of it cannot be combined (run 'mtlsbench capacity' from one generator, or read the answers side by side)", i+1)}
+		}
 		if r.Scenario.Name != runs[0].Scenario.Name {
 			return nil, &MergeError{Reason: fmt.Sprintf("result %d ran scenario %q but result 1 ran %q: merge combines shards of one scenario", i+1, r.Scenario.Name, runs[0].Scenario.Name)}
 		}

@@ -144,6 +144,10 @@ type Case struct {
 	// target.
 	GeneratorBound bool     `json:"generator_bound,omitempty"`
 	Warnings       []string `json:"warnings,omitempty"`
+
+	// Capacity is the answer of a capacity search ('mtlsbench capacity');
+	// absent for a plain run.
+	Capacity *Capacity `json:"capacity,omitempty"`
 }
 
 // Params are the case's parameters as requested. Empty strings mean "the

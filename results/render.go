@@ -120,8 +120,14 @@ func Render(w io.Writer, run *Run, format Format, opts RenderOptions) error {
 	}
 	switch format {
 	case FormatTable:
+		if hasCapacity(run) {
+			return renderCapacityTable(w, run, opts)
+		}
 		return renderTable(w, run, opts)
 	case FormatMarkdown:
+		if hasCapacity(run) {
+			return renderCapacityMarkdown(w, run, opts)
+		}
 		return renderMarkdown(w, run, opts)
 	case FormatCSV:
 		return renderCSV(w, run)

@@ -404,6 +404,7 @@ func misplaced(name, path string) string {
 		{"load", reflect.TypeFor[LoadSpec]()},
 		{"target", reflect.TypeFor[TargetSpec]()},
 		{"matrix", reflect.TypeFor[Matrix]()},
+		{"capacity", reflect.TypeFor[CapacitySpec]()},
 	}
 	for _, h := range homes {
 		if h.where == path {

@@ -103,6 +103,7 @@ func (s *Spec) Clone() *Spec {
 	c := *s
 	c.Target.PIDs = cloneSlice(s.Target.PIDs)
 	c.Load.Steps = cloneSlice(s.Load.Steps)
+	c.Capacity.Project = cloneSlice(s.Capacity.Project)
 	m := &c.Matrix
 	m.TLS, m.Cipher, m.Group, m.KeyShare = cloneSlice(m.TLS), cloneSlice(m.Cipher), cloneSlice(m.Group), cloneSlice(m.KeyShare)
 	m.ServerKey, m.ClientKey, m.Chain, m.Resume = cloneSlice(m.ServerKey), cloneSlice(m.ClientKey), cloneSlice(m.Chain), cloneSlice(m.Resume)

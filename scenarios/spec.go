@@ -31,6 +31,8 @@ type Spec struct {
 	Matrix  Matrix `yaml:"matrix" json:"matrix"`
 	Exclude []Rule `yaml:"exclude" json:"exclude,omitempty"`
 	Include []Rule `yaml:"include" json:"include,omitempty"`
+	// Capacity configures 'mtlsbench capacity'; run ignores it.
+	Capacity CapacitySpec `yaml:"capacity" json:"capacity,omitzero"`
 
 	// source is the file (or library name) the spec was parsed from, and
 	// pos where each field's value was written; both empty for a Spec built

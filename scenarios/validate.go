@@ -53,6 +53,7 @@ func (s *Spec) check(p *problems) {
 	}
 	s.checkTarget(p)
 	s.checkLoad(p)
+	s.checkCapacity(p)
 	vals := s.axisValues(p)
 	s.checkTargetAxes(p, vals)
 	for i, r := range s.Exclude {

@@ -59,6 +59,13 @@ func runFlags(env *cliEnv, o *runOptions) *pflag.FlagSet {
 			"bytes and CPU per handshake. With no flags: the 'quick' scenario against the\n"+
 			"built-in target with an ephemeral PKI. Flags override the scenario; a comma list\n"+
 			"on an axis flag runs each value as its own case.")
+	addRunFlags(fs, o)
+	return fs
+}
+
+// addRunFlags defines run's flags on fs, parsing into o. Other commands
+// that run scenarios (capacity) take the same flags through it.
+func addRunFlags(fs *pflag.FlagSet, o *runOptions) {
 	fs.StringVarP(&o.scenario, "file", "f", "quick", "scenario: a library name (see 'mtlsbench scenarios list') or a YAML file")
 	fs.StringVarP(&o.out, "out", "o", "", "result file (default results/mtlsbench-<time>.json)")
 	fs.StringVar(&o.format, "format", "table", "what to print: table, json, markdown or csv")
@@ -104,7 +111,6 @@ func runFlags(env *cliEnv, o *runOptions) *pflag.FlagSet {
 	fs.IntVar(&o.repeat, "repeat", 0, "run every case this many times (spread for compare)")
 	fs.BoolVar(&o.linger0, "linger0", false, "close with SO_LINGER 0 (RST: no TIME_WAIT on the generator; the server sees resets)")
 	fs.BoolVar(&o.insecure, "insecure-skip-verify", false, "do not verify the server's chain (cheaper than a real client; results say so)")
-	return fs
 }
 
 func runCmd(ctx context.Context, env *cliEnv, args []string) error {

@@ -1,0 +1,256 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"os"
+	"path/filepath"
+	"runtime/pprof"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/mtlsbench/mtlsbench/bench"
+	"github.com/mtlsbench/mtlsbench/capacity"
+	"github.com/mtlsbench/mtlsbench/results"
+	"github.com/mtlsbench/mtlsbench/scenarios"
+)
+
+func init() {
+	register("capacity", "find the highest handshake rate that meets an SLO, and the cores a rate needs", capacityCmd)
+}
+
+// capacityOptions are capacity's flags: every run flag (target, identity,
+// axes, output) plus the search's.
+type capacityOptions struct {
+	run        runOptions
+	slo        string
+	start, max string
+	stepWarmup time.Duration
+	resolution float64
+	maxSteps   int
+	project    []string
+}
+
+// capacityRefused are run flags that set what the search chooses itself,
+// with what to use instead.
+var capacityRefused = map[string]string{
+	"rate":        "the search chooses the rates: use --start and --max",
+	"steps":       "the search chooses the rates: use --start and --max",
+	"concurrency": "a capacity search is an open loop at the rates it chooses; there is no concurrency to set",
+	"ramp-up":     "each step holds its rate after --step-warmup; there is no ramp",
+	"duration":    "each step's window is --step-duration",
+	"count":       "each step's window is --step-duration",
+	"warmup":      "each step warms up for --step-warmup",
+	"repeat":      "the search repeats what it needs to (the answer is run twice); run the command again for another sample",
+}
+
+func capacityFlags(env *cliEnv, o *capacityOptions) *pflag.FlagSet {
+	fs := newFlagSet(env, "capacity", "[-f SCENARIO] [--slo 'p99<50ms,errors<0.1%'] [flags]",
+		"For each case, search for the highest open-loop handshake rate that meets an SLO:\n"+
+			"grow the rate until the SLO breaks (or the generator saturates), bisect between the\n"+
+			"last good and first bad rate, and run the answer again. Each step warms up, then\n"+
+			"measures. Reports the maximum sustainable rate, where and why it broke, the knee,\n"+
+			"server CPU per handshake, and (--project) the cores a rate needs.\n"+
+			"With no flags: the 'capacity' scenario (three key types against the built-in target).\n"+
+			"Takes every run flag; those that set a load (--rate, -c, --duration...) are refused.\n\n"+
+			"SLO: "+capacity.SLOSyntax+".")
+	addRunFlags(fs, &o.run)
+	o.run.scenario = "capacity"
+	fs.Lookup("file").DefValue = "capacity"
+	fs.Lookup("step-duration").Usage = "each search step's measured window (default: the scenario's, else 10s)"
+	fs.StringVar(&o.slo, "slo", "", "what a rate must meet, e.g. 'p99<50ms,errors<0.1%' (default: the scenario's, else "+scenarios.DefaultSLO+")")
+	fs.StringVar(&o.start, "start", "", "first rate tried, e.g. 500/s (default: the scenario's, else 100/s)")
+	fs.StringVar(&o.max, "max", "", "highest rate tried, e.g. 50k/s (default: the scenario's, else 100k/s)")
+	fs.DurationVar(&o.stepWarmup, "step-warmup", 0, "load at each step's rate before its window (default: the scenario's, else 2s)")
+	fs.Float64Var(&o.resolution, "resolution", 0, "stop bisecting when the failing rate is within this fraction above the sustainable one (default 0.05)")
+	fs.IntVar(&o.maxSteps, "max-steps", 0, "bound on steps per case (default 20)")
+	fs.StringSliceVar(&o.project, "project", nil, "rates to project server cores for, e.g. 20000/s (comma list; default: the scenario's)")
+	return fs
+}
+
+func capacityCmd(ctx context.Context, env *cliEnv, args []string) error {
+	var o capacityOptions
+	fs := capacityFlags(env, &o)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef("unexpected argument %q (use -f to name a scenario)", fs.Arg(0))
+	}
+	for _, name := range slices.Sorted(maps.Keys(capacityRefused)) {
+		if fs.Changed(name) {
+			return usagef("--%s: %s", name, capacityRefused[name])
+		}
+	}
+	format, err := results.ParseFormat(o.run.format)
+	if err != nil || (format != results.FormatTable && format != results.FormatJSON && format != results.FormatMarkdown && format != results.FormatCSV) {
+		return usagef("--format %q: accepted: table, json, markdown, csv (use 'mtlsbench report' for html)", o.run.format)
+	}
+	spec, err := scenarios.Load(o.run.scenario)
+	if err != nil {
+		return err
+	}
+	// --step-duration is the search's, not a --steps schedule's: take it
+	// here, and keep run's flag handling from applying it to the load.
+	stepDuration := fs.Lookup("step-duration")
+	stepDurationSet := stepDuration.Changed
+	stepDuration.Changed = false
+	if err := applyRunFlags(fs, &o.run, spec); err != nil {
+		return err
+	}
+	if err := applyCapacityFlags(fs, &o, stepDurationSet, spec); err != nil {
+		return err
+	}
+	search, err := spec.Capacity.Search()
+	if err != nil {
+		return usagef("%v", err)
+	}
+	cases, skipped, err := scenarios.Expand(*spec)
+	if err != nil {
+		return err
+	}
+	for _, s := range skipped {
+		fmt.Fprintf(env.stderr, "mtlsbench: skipping %s: %s\n", s.Case.Name, s.Reason)
+	}
+	if unused := unusedLoad(spec.Load); len(unused) > 0 && !o.run.quiet {
+		fmt.Fprintf(env.stderr, "mtlsbench: the scenario's load.%s do not apply: the search sets each step's rate, warm-up and window\n", strings.Join(unused, ", load."))
+	}
+	out := o.run.out
+	if out == "" {
+		out = filepath.Join("results", "mtlsbench-capacity-"+time.Now().Format("20060102-150405")+".json")
+	}
+	if o.run.profile != "" {
+		f, err := os.Create(o.run.profile)
+		if err != nil {
+			return usagef("--cpuprofile: %v", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("start CPU profile: %w", err)
+		}
+		defer pprof.StopCPUProfile()
+	}
+	bench.Version = version()
+	opts := bench.CapacityOptions{
+		Options: bench.Options{
+			Scenario: results.Scenario{Name: spec.Name, Source: spec.Source(), Spec: bench.SpecJSON(spec)},
+			Cases:    cases,
+			Log:      env.stderr,
+			OnCase:   func(run *results.Run) { _ = results.WriteFile(out, run) },
+		},
+		Search: search,
+	}
+	if !o.run.quiet {
+		opts.Progress, opts.Live = env.stderr, env.stderrIsTerminal
+		fmt.Fprintf(env.stderr, "mtlsbench: capacity search, scenario %s: %d cases, SLO %s, %s steps after %s warm-up\n",
+			spec.Name, len(cases), search.Config.SLO, search.StepDuration, search.StepWarmup)
+	}
+	run, err := bench.Capacity(ctx, opts)
+	if err != nil {
+		return err
+	}
+	if err := results.WriteFile(out, run); err != nil {
+		return err
+	}
+	if o.run.hdrLog != "" {
+		if err := results.WriteHDRLogFile(o.run.hdrLog, run); err != nil {
+			return err
+		}
+	}
+	if !o.run.quiet {
+		if err := results.Render(env.stdout, run, format, results.RenderOptions{}); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(env.stderr, "mtlsbench: result written to %s\n", out)
+	return runOutcome(env, run)
+}
+
+// applyCapacityFlags overrides the scenario's capacity section with the
+// flags the user set, each checked here so a mistake names its flag.
+func applyCapacityFlags(fs *pflag.FlagSet, o *capacityOptions, stepDurationSet bool, spec *scenarios.Spec) error {
+	c := &spec.Capacity
+	if fs.Changed("slo") {
+		if _, err := capacity.ParseSLO(o.slo); err != nil {
+			return usagef("--slo: %v", err)
+		}
+		c.SLO = o.slo
+	}
+	rate := func(flag, value string, dst *float64) error {
+		if !fs.Changed(flag) {
+			return nil
+		}
+		r, err := capacity.ParseRate(value)
+		if err != nil {
+			return usagef("--%s: %v", flag, err)
+		}
+		*dst = r
+		return nil
+	}
+	if err := rate("start", o.start, &c.Start); err != nil {
+		return err
+	}
+	if err := rate("max", o.max, &c.Max); err != nil {
+		return err
+	}
+	if stepDurationSet {
+		if o.run.stepDuration <= 0 {
+			return usagef("--step-duration %s: must be positive", o.run.stepDuration)
+		}
+		c.StepDuration = scenarios.Duration(o.run.stepDuration)
+	}
+	if fs.Changed("step-warmup") {
+		if o.stepWarmup <= 0 {
+			return usagef("--step-warmup %s: must be positive (each step needs a warm-up to start its window in a steady state)", o.stepWarmup)
+		}
+		c.StepWarmup = scenarios.Duration(o.stepWarmup)
+	}
+	if fs.Changed("resolution") {
+		if !(o.resolution > 0 && o.resolution < 1) {
+			return usagef("--resolution %v: a fraction between 0 and 1, e.g. 0.05 to stop within 5%%", o.resolution)
+		}
+		c.Resolution = o.resolution
+	}
+	if fs.Changed("max-steps") {
+		if o.maxSteps < 2 {
+			return usagef("--max-steps %d: must be at least 2", o.maxSteps)
+		}
+		c.MaxSteps = o.maxSteps
+	}
+	if fs.Changed("project") {
+		c.Project = nil
+		for _, v := range o.project {
+			r, err := capacity.ParseRate(v)
+			if err != nil {
+				return usagef("--project: %v", err)
+			}
+			c.Project = append(c.Project, r)
+		}
+	}
+	if err := spec.Validate(); err != nil {
+		return err
+	}
+	return nil
+}
+
+// unusedLoad names the load fields a scenario sets that a capacity search
+// does not use.
+func unusedLoad(l scenarios.LoadSpec) []string {
+	var names []string
+	for _, f := range []struct {
+		name string
+		set  bool
+	}{
+		{"rate", l.Rate != 0}, {"steps", len(l.Steps) > 0}, {"duration", l.Duration != 0}, {"count", l.Count != 0},
+		{"warmup", l.Warmup != 0}, {"ramp_up", l.RampUp != 0}, {"concurrency", l.Concurrency != 0},
+	} {
+		if f.set {
+			names = append(names, f.name)
+		}
+	}
+	return names
+}
