@@ -3,7 +3,6 @@ package bench
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"os/exec"
@@ -16,32 +15,7 @@ import (
 	"github.com/mtlsbench/mtlsbench/capacity"
 	"github.com/mtlsbench/mtlsbench/results"
 	"github.com/mtlsbench/mtlsbench/scenarios"
-	"github.com/mtlsbench/mtlsbench/targets"
 )
-
-// childHelperArg marks a run of this test binary as the built-in target's
-// child process: the test binary re-executes itself with
-// -test.run=^TestBuiltinChildHelper$ -- childHelperArg, as mtlsbench runs
-// itself with serve --child.
-const childHelperArg = "mtlsbench-bench-child"
-
-func childCommand() []string {
-	return []string{os.Args[0], "-test.run=^TestBuiltinChildHelper$", "--", childHelperArg}
-}
-
-// TestBuiltinChildHelper is not a test: it is the built-in target's child
-// process for the tests here, and skips when run normally.
-func TestBuiltinChildHelper(t *testing.T) {
-	args := flag.Args()
-	if len(args) != 1 || args[0] != childHelperArg {
-		t.Skip("the child side of the bench tests; runs only when they start it")
-	}
-	if err := targets.RunChild(context.Background(), os.Stdin, os.Stdout); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	os.Exit(0)
-}
 
 // requireServer skips a test when kind's binary is missing, unless
 // MTLSBENCH_REQUIRE_SERVERS=1 (as CI sets), where that is a failure.
