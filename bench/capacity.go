@@ -288,15 +288,21 @@ func disturbedCores(cpus int) float64 {
 	return max(0.25, 0.05*float64(cpus))
 }
 
-// countsAreCheap reports whether the target's own counts can be read at
-// every step's window edges. The built-in target answers at once; the
-// managed servers' counts come from their logs, read once the log has gone
-// quiet, which under a continuous open loop takes seconds and would move
-// each step's window by as much. Capacity steps against those skip the
-// cross-check (the client still checks every handshake's parameters); a
-// plain run at the rate found does it.
+// countsAreCheap reports whether the target's own counts can be read for
+// every step. The built-in target answers at once at the window's edges;
+// nginx and HAProxy (targets.WindowCounter) are asked after the step for
+// the connections they accepted in its window. openssl s_server's
+// statistics page has no times and is read by a probe connection that
+// waits its turn under a continuous open loop, which would move each
+// step's window: capacity steps against it skip the cross-check (the
+// client still checks every handshake's parameters); a plain run at the
+// rate found does it.
 func countsAreCheap(c *scenarios.Case) bool {
-	return c.Target.Kind == "" || c.Target.Kind == string(targets.KindBuiltin)
+	switch targets.Kind(c.Target.Kind) {
+	case "", targets.KindBuiltin, targets.KindNginx, targets.KindHAProxy:
+		return true
+	}
+	return false
 }
 
 // withoutCounts is a target whose counts are not read.
@@ -470,7 +476,7 @@ func assembleCapacity(c *scenarios.Case, res capacity.Result, stepCases []*resul
 	}
 	if !countsAreCheap(c) && !isExternal(c) && len(steps) > 0 {
 		out.Warnings = append(out.Warnings, fmt.Sprintf(
-			"%s's own log was not cross-checked in the search's steps (reading it at each window edge would move the windows); "+
+			"%s's own record was not cross-checked in the search's steps (reading it at each window edge would move the windows); "+
 				"'mtlsbench run --target %s -r RATE' at the answer cross-checks it", c.Target.Kind, c.Target.Kind))
 	}
 	if len(search.Project) > 0 && len(cp.Projections) == 0 && res.MaxSustainable > 0 {

@@ -113,9 +113,9 @@ func Capabilities(kind Kind) (Capability, error) {
 	switch kind {
 	case KindNginx:
 		c.ClientVerifyInHandshake = false
-		c.CrossCheck = "access log: stream{} per connection (handshake mode), http{} per request (http mode); error log for TLS failures in http mode"
+		c.CrossCheck = "access log, timed at accept: stream{} per connection (handshake mode), http{} per request (http mode); error log for TLS failures in http mode"
 	case KindHAProxy:
-		c.CrossCheck = "log (stdout to a file): one line per connection (tcp mode) or request (http mode), error-log-format lines for failed handshakes"
+		c.CrossCheck = "log (a ring buffer mtlsbench drains), timed at accept: one line per connection (tcp mode) or request (http mode), error-log-format lines for failed handshakes"
 	case KindOpenSSL:
 		c.MaxWorkers = 1
 		c.MaxRequestsPerConn = 1

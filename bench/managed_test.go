@@ -1,0 +1,81 @@
+package bench
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/mtlsbench/mtlsbench/results"
+	"github.com/mtlsbench/mtlsbench/scenarios"
+)
+
+// The default matrix against each managed server, end to end through Run:
+// every case passes its checks with zero errors, the server's own record
+// (nginx's and HAProxy's logs, read for the window's accept times;
+// s_server's statistics) agrees with the client's counts within the
+// cross-check's tolerance, and the server's CPU per handshake is measured.
+func TestManagedTargetsDefaultMatrix(t *testing.T) {
+	for _, kind := range []string{"nginx", "haproxy", "openssl"} {
+		t.Run(kind, func(t *testing.T) {
+			requireServer(t, kind)
+			cases := expand(t, "quick", 500*time.Millisecond, func(s *scenarios.Spec) {
+				s.Target = scenarios.TargetSpec{Kind: kind}
+			})
+			run := runCases(t, context.Background(), cases)
+			if len(run.Cases) != 4 || run.Interrupted {
+				t.Fatalf("%d cases, interrupted=%v", len(run.Cases), run.Interrupted)
+			}
+			for _, c := range run.Cases {
+				if c.Status != results.StatusOK {
+					t.Errorf("%s: %s: %s %v", c.Name, c.Status, c.Failure, c.ErrorExamples)
+					continue
+				}
+				if c.Counts.OK == 0 || c.Counts.Errors != 0 {
+					t.Errorf("%s: counts %+v", c.Name, c.Counts)
+				}
+				tc := c.TargetCounts
+				if tc == nil || tc.Handshakes == 0 {
+					t.Errorf("%s: no target counts: %+v (warnings %v)", c.Name, tc, c.Warnings)
+					continue
+				}
+				// s_server's statistics page counts handshakes, not versions.
+				if want := c.Params.TLSVersion; kind != "openssl" && tc.Versions[want] == 0 {
+					t.Errorf("%s: the server recorded versions %v, not %s", c.Name, tc.Versions, want)
+				}
+				if tc.VerifyFailures != 0 {
+					t.Errorf("%s: the server recorded %d verify failures", c.Name, tc.VerifyFailures)
+				}
+				if !c.CPU.TargetMeasured || c.CPU.TargetUsPerHandshake <= 0 {
+					t.Errorf("%s: target CPU not measured: %+v", c.Name, c.CPU)
+				}
+				t.Logf("%s: client %d, %s %d handshakes (%d resumed); %.0f µs target CPU per handshake",
+					c.Name, c.Counts.OK, kind, tc.Handshakes, tc.Resumed, c.CPU.TargetUsPerHandshake)
+			}
+		})
+	}
+}
+
+// A TLS 1.3 suite is enforced by an OpenSSL-based server: the ChaCha20 case
+// negotiates TLS_CHACHA20_POLY1305_SHA256 and the server's log agrees.
+func TestNginxTLS13ChaCha20(t *testing.T) {
+	requireServer(t, "nginx")
+	cases := expand(t, "quick", 400*time.Millisecond, func(s *scenarios.Spec) {
+		s.Target = scenarios.TargetSpec{Kind: "nginx"}
+		s.Matrix.TLS = []string{"1.3"}
+		s.Matrix.Resume = []string{"none"}
+		s.Matrix.Cipher = []string{"TLS_CHACHA20_POLY1305_SHA256"}
+	})
+	if len(cases) != 1 {
+		t.Fatalf("%d cases, want 1", len(cases))
+	}
+	c := runCases(t, context.Background(), cases).Cases[0]
+	if c.Status != results.StatusOK {
+		t.Fatalf("%s: %s: %s %v", c.Name, c.Status, c.Failure, c.ErrorExamples)
+	}
+	if len(c.Negotiated) != 1 || c.Negotiated[0].CipherSuite != "TLS_CHACHA20_POLY1305_SHA256" {
+		t.Errorf("negotiated %+v, want TLS_CHACHA20_POLY1305_SHA256 only", c.Negotiated)
+	}
+	if tc := c.TargetCounts; tc == nil || tc.Ciphers["TLS_CHACHA20_POLY1305_SHA256"] != tc.Handshakes || tc.Handshakes == 0 {
+		t.Errorf("nginx recorded %+v", c.TargetCounts)
+	}
+}
