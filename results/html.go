@@ -352,7 +352,8 @@ func intervalPlots(s caseSet) ([]*plot.Plot, error) {
 	var rates, lat []seriesLine
 	window := 0.0
 	for _, c := range s.cases {
-		if len(c.Intervals) < 2 {
+		ivs := trendIntervals(c)
+		if len(ivs) < 2 {
 			continue
 		}
 		suffix := ""
@@ -360,7 +361,7 @@ func intervalPlots(s caseSet) ([]*plot.Plot, error) {
 			suffix = fmt.Sprintf(" #%d", c.Repeat+1)
 		}
 		var r, p50, p99 plotter.XYs
-		for _, iv := range c.Intervals {
+		for _, iv := range ivs {
 			window = math.Max(window, iv.OffsetS+iv.DurationS)
 			mid := iv.OffsetS + iv.DurationS/2
 			r = append(r, plotter.XY{X: mid, Y: iv.HandshakesPerS})

@@ -17,7 +17,7 @@ func renderMarkdown(w io.Writer, run *Run, opts RenderOptions) error {
 
 	hasTrend := false
 	for i := range run.Cases {
-		hasTrend = hasTrend || len(run.Cases[i].Intervals) > 1
+		hasTrend = hasTrend || len(trendIntervals(&run.Cases[i])) > 1
 	}
 	header := []string{"case", "handshakes/s", "p50", "p99", "p99.9", "resumed", "errors", "client CPU µs/hs", "target CPU µs/hs", "bytes out/in per hs"}
 	align := []string{":---", "---:", "---:", "---:", "---:", "---:", ":---", "---:", "---:", "---:"}

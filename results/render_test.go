@@ -135,3 +135,31 @@ func TestParseFormat(t *testing.T) {
 		}
 	}
 }
+
+// A window ends a moment after a whole number of intervals; the sliver
+// left over is kept in the result but not drawn as a trend point (one
+// handshake over a millisecond would read as a collapse of the rate).
+func TestTrendIntervalsDropTrailingSliver(t *testing.T) {
+	tests := []struct {
+		name string
+		durs []float64
+		want int
+	}{
+		{"sliver after two whole intervals is dropped", []float64{1, 1, 0.0013}, 2},
+		{"a real partial interval (interrupted run) is kept", []float64{1, 1, 0.4}, 3},
+		{"a single interval is kept", []float64{0.001}, 1},
+		{"no intervals", nil, 0},
+	}
+	for _, tt := range tests {
+		c := &Case{}
+		for i, d := range tt.durs {
+			c.Intervals = append(c.Intervals, Interval{OffsetS: float64(i), DurationS: d, HandshakesPerS: 1000})
+		}
+		if got := len(trendIntervals(c)); got != tt.want {
+			t.Errorf("%s: %d intervals, want %d", tt.name, got, tt.want)
+		}
+		if got := len(intervalRates(c)); got != tt.want {
+			t.Errorf("%s: %d rates, want %d", tt.name, got, tt.want)
+		}
+	}
+}

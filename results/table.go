@@ -217,7 +217,7 @@ func writeTextNotes(w io.Writer, run *Run, labels []string) {
 	}
 	width := 0
 	for i := range run.Cases {
-		if len(run.Cases[i].Intervals) > 1 {
+		if len(trendIntervals(&run.Cases[i])) > 1 {
 			width = max(width, textWidth(labels[i]))
 		}
 	}
@@ -225,7 +225,7 @@ func writeTextNotes(w io.Writer, run *Run, labels []string) {
 		fmt.Fprintln(w, "\nHandshakes/s per interval:")
 		for i := range run.Cases {
 			c := &run.Cases[i]
-			if len(c.Intervals) < 2 {
+			if len(trendIntervals(c)) < 2 {
 				continue
 			}
 			rates := intervalRates(c)

@@ -333,11 +333,25 @@ func latencyCells(c *Case) (p50, p99, p999 string) {
 
 // intervalRates is the handshakes/s series of a case's intervals.
 func intervalRates(c *Case) []float64 {
-	rates := make([]float64, len(c.Intervals))
-	for i, iv := range c.Intervals {
+	ivs := trendIntervals(c)
+	rates := make([]float64, len(ivs))
+	for i, iv := range ivs {
 		rates[i] = iv.HandshakesPerS
 	}
 	return rates
+}
+
+// trendIntervals is a case's intervals as trends show them: without a last
+// interval shorter than a tenth of the first (the window's end falls a
+// millisecond or so after a whole number of intervals; a rate over that
+// sliver is a handshake or two divided by nothing). The result file keeps
+// every interval.
+func trendIntervals(c *Case) []Interval {
+	ivs := c.Intervals
+	if n := len(ivs); n > 1 && ivs[n-1].DurationS < ivs[0].DurationS/10 {
+		ivs = ivs[:n-1]
+	}
+	return ivs
 }
 
 func minMax(values []float64) (lo, hi float64) {
