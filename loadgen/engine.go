@@ -310,6 +310,45 @@ func (e *engine) run(ctx context.Context) (*Result, error) {
 	}
 	e.t0 = time.Now()
 	e.schedStart = e.t0.Add(e.cfg.Warmup)
+
+	// The controller's state. The window opens when the warm-up ends; with
+	// no warm-up, before any worker starts, so that a burst of connections
+	// at start (-c 10000 --hold) is counted from its first handshake.
+	const progressEvery = 250 * time.Millisecond
+	grace := min(e.cfg.Interval/4, 100*time.Millisecond)
+	var (
+		inWindow   bool
+		ws         time.Duration // actual window start
+		cpuStart   time.Duration
+		nextHarv   = time.Duration(math.MaxInt64)
+		harvested  int
+		nextTick   time.Duration
+		windowEnd  time.Duration
+		intervals  []results.Interval
+		interrupt  bool
+		lastRate   float64
+		lastP99    int64
+		peakFlight int64
+	)
+	openWindow := func() {
+		inWindow = true
+		if e.cfg.Observer != nil {
+			e.cfg.Observer.WindowStart(time.Now())
+		}
+		cpuStart = procstat.Self()
+		start := time.Now()
+		ws = start.Sub(e.t0)
+		e.wsOff.Store(int64(ws))
+		res.Start = start
+		nextHarv = ws + e.cfg.Interval + grace
+		if e.cfg.Duration > 0 {
+			windowEnd = ws + e.cfg.Duration
+		}
+	}
+	if e.plannedWs <= 0 {
+		openWindow()
+	}
+
 	if e.open {
 		initial := min(e.cfg.MaxInFlight, max(4, int(e.cfg.Schedule.RateAt(0)/50)))
 		for range initial {
@@ -330,42 +369,14 @@ func (e *engine) run(ctx context.Context) (*Result, error) {
 
 	// The controller: one timer, woken for the window edges, interval
 	// harvests and progress ticks.
-	const progressEvery = 250 * time.Millisecond
-	grace := min(e.cfg.Interval/4, 100*time.Millisecond)
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	<-timer.C
-	var (
-		inWindow   bool
-		ws         time.Duration // actual window start
-		cpuStart   time.Duration
-		nextHarv   = time.Duration(math.MaxInt64)
-		harvested  int
-		nextTick   time.Duration
-		windowEnd  time.Duration
-		intervals  []results.Interval
-		interrupt  bool
-		lastRate   float64
-		lastP99    int64
-		peakFlight int64
-	)
 	for {
 		now := time.Since(e.t0)
 		if !inWindow && now >= e.plannedWs {
-			inWindow = true
-			if e.cfg.Observer != nil {
-				e.cfg.Observer.WindowStart(time.Now())
-			}
-			cpuStart = procstat.Self()
-			start := time.Now()
-			ws = start.Sub(e.t0)
-			e.wsOff.Store(int64(ws))
-			res.Start = start
+			openWindow()
 			now = ws
-			nextHarv = ws + e.cfg.Interval + grace
-			if e.cfg.Duration > 0 {
-				windowEnd = ws + e.cfg.Duration
-			}
 		}
 		if inWindow && now >= nextHarv {
 			iv := e.harvest(harvested, e.cfg.Interval)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/mtlsbench/mtlsbench/pki"
+	"github.com/mtlsbench/mtlsbench/results"
 )
 
 var (
@@ -268,6 +269,31 @@ func TestInterrupt(t *testing.T) {
 	}
 	if !res.Interrupted || res.Duration > 2*time.Second || res.OK == 0 {
 		t.Fatalf("interrupted=%v duration=%v ok=%d", res.Interrupted, res.Duration, res.OK)
+	}
+}
+
+// slowStartObserver takes its time sampling at the window's start, as a
+// target's counts read over a pipe under a burst of connections do.
+type slowStartObserver struct{}
+
+func (slowStartObserver) WindowStart(time.Time)     { time.Sleep(300 * time.Millisecond) }
+func (slowStartObserver) WindowEnd(time.Time)       {}
+func (slowStartObserver) Interval(results.Interval) {}
+func (slowStartObserver) Progress(Progress)         {}
+
+// Without a warm-up the window is open before the first worker starts,
+// however long the observer's sample takes: a burst of held connections at
+// start is counted from its first handshake (each worker here makes
+// exactly one, then holds it past the window's end).
+func TestNoWarmupCountsTheFirstHandshakes(t *testing.T) {
+	b := bundle(t, pki.ECDSAP256)
+	srv := startServer(t, b, serverOpts{})
+	const n = 60
+	res := run(t, Config{Addr: srv.addr(), TLS: clientConfig(b, tls.VersionTLS13), Identities: b.ClientCertificates(),
+		Concurrency: n, Duration: 1500 * time.Millisecond, Hold: time.Minute, Timeout: 10 * time.Second,
+		Observer: slowStartObserver{}})
+	if res.OK != n || res.Errors != 0 {
+		t.Fatalf("ok %d, errors %d (%v): want all %d first handshakes counted", res.OK, res.Errors, res.Examples, n)
 	}
 }
 
