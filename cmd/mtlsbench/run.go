@@ -301,6 +301,12 @@ func applyRunFlags(fs *pflag.FlagSet, o *runOptions, spec *scenarios.Spec) error
 	if fs.Changed("steps") {
 		l.Steps = o.steps
 		l.Rate = 0
+		// The steps are the window: a duration or count from the file
+		// (the default scenario has one) gives way to them. Both on the
+		// command line is the user's contradiction, and refused.
+		if !fs.Changed("duration") && !fs.Changed("count") {
+			l.Duration, l.Count = 0, 0
+		}
 	}
 	if fs.Changed("max-in-flight") {
 		l.MaxInFlight = o.maxInFlight

@@ -1,0 +1,51 @@
+package main
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/spf13/pflag"
+
+	"github.com/mtlsbench/mtlsbench/scenarios"
+)
+
+// Flags override the scenario file: a window from the command line
+// replaces the file's, whichever kind each side uses.
+func TestRunFlagsOverrideTheWindow(t *testing.T) {
+	for _, tc := range []struct {
+		args    []string
+		wantErr string // empty: the spec must validate
+		check   func(l scenarios.LoadSpec) bool
+	}{
+		{[]string{"--steps", "100,200", "--step-duration", "1s"}, "", func(l scenarios.LoadSpec) bool {
+			return len(l.Steps) == 2 && l.Duration == 0 && l.Count == 0 && l.Rate == 0
+		}},
+		{[]string{"-r", "300"}, "", func(l scenarios.LoadSpec) bool { return l.Rate == 300 && l.Duration > 0 }},
+		{[]string{"-n", "500"}, "", func(l scenarios.LoadSpec) bool { return l.Count == 500 && l.Duration == 0 }},
+		// Both on the command line contradict each other: refused.
+		{[]string{"--steps", "100,200", "--step-duration", "1s", "-d", "5s"}, "steps", nil},
+	} {
+		spec, err := scenarios.Load("quick")
+		if err != nil {
+			t.Fatal(err)
+		}
+		fs := pflag.NewFlagSet("run", pflag.ContinueOnError)
+		var o runOptions
+		addRunFlags(fs, &o)
+		if err := fs.Parse(tc.args); err != nil {
+			t.Fatalf("%v: %v", tc.args, err)
+		}
+		err = applyRunFlags(fs, &o, spec)
+		if err == nil {
+			err = spec.Validate()
+		}
+		switch {
+		case tc.wantErr == "" && err != nil:
+			t.Errorf("%v: %v", tc.args, err)
+		case tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)):
+			t.Errorf("%v: error %v, want one naming %q", tc.args, err, tc.wantErr)
+		case tc.check != nil && !tc.check(spec.Load):
+			t.Errorf("%v: load %+v", tc.args, spec.Load)
+		}
+	}
+}
