@@ -86,6 +86,9 @@ type engine struct {
 	// harvestHist is the controller's reused interval histogram.
 	harvestHist *hdrhistogram.Histogram
 
+	// timers are the open loop's precise timers (see pace.go).
+	timers preciseTimers
+
 	mu      sync.Mutex // guards workers (an open loop adds workers)
 	workers []*worker
 	wg      sync.WaitGroup
@@ -437,6 +440,7 @@ func (e *engine) run(ctx context.Context) (*Result, error) {
 		e.cfg.Observer.WindowEnd(end)
 	}
 	e.drain(2 * time.Second)
+	e.timers.close()
 
 	res.Interrupted = interrupt
 	res.Duration = endOff - ws

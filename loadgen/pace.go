@@ -1,23 +1,111 @@
 package loadgen
 
 import (
+	"os"
+	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
 )
 
-// preciseSlack is how much of an open-loop wait is slept with nanosleep
+// preciseSlack is how much of an open-loop wait is slept on a timerfd
 // instead of a Go timer.
 //
 // Go's netpoller sleeps in whole milliseconds (runtime/netpoll_epoll.go
 // rounds a wait under 1 ms up to 1 ms and truncates longer ones), so a
 // timer alone starts handshakes up to a millisecond late, and a 1000/s
 // schedule would carry ~0.5 ms of lag at its median. The worker therefore
-// sleeps on its timer (interruptible, no thread held) until preciseSlack
-// before the due time, then sleeps the rest in nanosleep(2), which the
-// kernel's hrtimers end within tens of microseconds. Only workers due in
-// the next preciseSlack hold a thread, so at 2000/s about four do.
+// sleeps on its Go timer until preciseSlack before the due time, then
+// waits the rest on a timerfd read through the netpoller: the kernel's
+// hrtimer makes the fd readable within tens of microseconds, and the
+// waiting goroutine holds neither a thread nor a P.
+//
+// (An earlier version slept the rest in nanosleep(2). A goroutine in a
+// system call keeps its P until sysmon takes it away, which takes up to
+// 10 ms when sysmon has backed off; with GOMAXPROCS=1 — a generator
+// pinned to one CPU — the workers' sleeps then held up the goroutines
+// reading the server's answers, and at 800/s one run in three fell into
+// a state where the generator, half idle, delayed every handshake by
+// tens of milliseconds.)
 const preciseSlack = 1500 * time.Microsecond
+
+// maxPreciseTimers bounds the timerfds an engine opens. Only workers due
+// within preciseSlack hold one, so at 2000/s about four do; a worker that
+// finds none free waits on its Go timer instead.
+const maxPreciseTimers = 32
+
+// preciseTimer is a timerfd read through the netpoller.
+type preciseTimer struct {
+	fd  int
+	f   *os.File
+	buf [8]byte
+}
+
+func newPreciseTimer() (*preciseTimer, error) {
+	fd, err := unix.TimerfdCreate(unix.CLOCK_MONOTONIC, unix.TFD_NONBLOCK|unix.TFD_CLOEXEC)
+	if err != nil {
+		return nil, err
+	}
+	// A non-blocking fd makes a pollable os.File: reads park the
+	// goroutine in the netpoller.
+	return &preciseTimer{fd: fd, f: os.NewFile(uintptr(fd), "timerfd")}, nil
+}
+
+// wait blocks until d has passed.
+func (t *preciseTimer) wait(d time.Duration) error {
+	spec := unix.ItimerSpec{Value: unix.NsecToTimespec(int64(d))}
+	if err := unix.TimerfdSettime(t.fd, 0, &spec, nil); err != nil {
+		return err
+	}
+	_, err := t.f.Read(t.buf[:])
+	return err
+}
+
+// preciseTimers is an engine's pool of timerfds, opened on demand.
+type preciseTimers struct {
+	mu     sync.Mutex
+	free   []*preciseTimer
+	opened int
+	broken bool // timerfd unavailable: Go timers only
+	all    []*preciseTimer
+}
+
+func (p *preciseTimers) get() *preciseTimer {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if n := len(p.free); n > 0 {
+		t := p.free[n-1]
+		p.free = p.free[:n-1]
+		return t
+	}
+	if p.broken || p.opened >= maxPreciseTimers {
+		return nil
+	}
+	t, err := newPreciseTimer()
+	if err != nil {
+		p.broken = true
+		return nil
+	}
+	p.opened++
+	p.all = append(p.all, t)
+	return t
+}
+
+func (p *preciseTimers) put(t *preciseTimer) {
+	p.mu.Lock()
+	p.free = append(p.free, t)
+	p.mu.Unlock()
+}
+
+// close closes every timer; call it once no worker waits.
+func (p *preciseTimers) close() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, t := range p.all {
+		t.f.Close()
+	}
+	p.all, p.free, p.broken = nil, nil, true
+}
 
 // sleepUntil waits until due (wait is time.Until(due)), or until the run
 // stops; it reports whether due was reached.
@@ -27,20 +115,26 @@ func (w *worker) sleepUntil(due time.Time, wait time.Duration) bool {
 			return false
 		}
 	}
-	for {
-		d := time.Until(due)
-		if d <= 0 {
-			return true
-		}
-		select {
-		case <-w.eng.stopCh:
-			return false
-		default:
-		}
-		ts := unix.NsecToTimespec(int64(d))
-		if err := unix.Nanosleep(&ts, nil); err != nil && err != unix.EINTR {
-			// Should not happen; fall back to the timer.
+	select {
+	case <-w.eng.stopCh:
+		return false
+	default:
+	}
+	d := time.Until(due)
+	if d <= 0 {
+		return true
+	}
+	t := w.eng.timers.get()
+	if t == nil {
+		return w.sleep(d)
+	}
+	err := t.wait(d)
+	w.eng.timers.put(t)
+	if err != nil {
+		// Should not happen; fall back to the Go timer.
+		if d := time.Until(due); d > 0 {
 			return w.sleep(d)
 		}
 	}
+	return true
 }
