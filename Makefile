@@ -38,6 +38,13 @@ bench:
 bench-peers:
 	GO=$(GO) bash scripts/bench-peers.sh
 
+## docs: regenerate the example report in docs/ from a real run (versions
+## scenario against the built-in target)
+docs: build
+	./$(BIN) run -f versions -d 3s --warmup 500ms -q -o docs/example-result.json
+	./$(BIN) report docs/example-result.json -o docs/example-report.html
+	./$(BIN) report docs/example-result.json -o docs/example-report.png
+
 ## lint: gofmt and go vet
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
