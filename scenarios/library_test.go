@@ -178,3 +178,38 @@ func TestDocExample(t *testing.T) {
 		t.Errorf("the example gives %d cases, %d skipped, repeat %d; the text says 18, 5, 3", len(cases), len(skipped), spec.Repeat)
 	}
 }
+
+// README's library table lists every embedded scenario and no other.
+func TestREADMEListsTheLibrary(t *testing.T) {
+	readme, err := os.ReadFile(filepath.Join("..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const header = "| name | what it answers |"
+	_, table, ok := strings.Cut(string(readme), header+"\n")
+	if !ok {
+		t.Fatalf("README has no library table (a line %q)", header)
+	}
+	var listed []string
+	for line := range strings.SplitSeq(table, "\n") {
+		if !strings.HasPrefix(line, "|") {
+			break
+		}
+		if rest, ok := strings.CutPrefix(line, "| `"); ok {
+			name, _, _ := strings.Cut(rest, "`")
+			listed = append(listed, name)
+		}
+	}
+	var names []string
+	for _, e := range Library() {
+		names = append(names, e.Name)
+		if !slices.Contains(listed, e.Name) {
+			t.Errorf("README's library table has no row for %q", e.Name)
+		}
+	}
+	for _, name := range listed {
+		if !slices.Contains(names, name) {
+			t.Errorf("README's library table lists %q, which is not in the library (%v)", name, names)
+		}
+	}
+}
