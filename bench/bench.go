@@ -12,11 +12,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"runtime"
 	"time"
 
-	"github.com/mtlsbench/mtlsbench/internal/cpuset"
 	"github.com/mtlsbench/mtlsbench/results"
 	"github.com/mtlsbench/mtlsbench/scenarios"
 )
@@ -59,28 +57,10 @@ func Run(ctx context.Context, opts Options) (*results.Run, error) {
 	if opts.Repeat <= 0 {
 		opts.Repeat = 1
 	}
-	if len(opts.ChildCommand) == 0 {
-		exe, err := os.Executable()
-		if err != nil {
-			return nil, fmt.Errorf("bench: find this executable to start the built-in target: %w", err)
-		}
-		opts.ChildCommand = []string{exe, "serve", "--child"}
-	}
-	r := &runner{opts: opts, pki: newPKICache(), warned: map[string]bool{}}
-	if len(opts.Cases) > 0 && opts.Cases[0].Target.ClientCPUs != "" {
-		set, err := cpuset.Parse(opts.Cases[0].Target.ClientCPUs)
-		if err != nil {
-			return nil, &InputError{Err: err}
-		}
-		if err := cpuset.PinSelf(set); err != nil {
-			return nil, err
-		}
-	}
 	// Everything that can be refused is refused before the first case runs.
-	for i := range opts.Cases {
-		if err := r.preflight(&opts.Cases[i]); err != nil {
-			return nil, &InputError{Err: fmt.Errorf("bench: case %s: %w", opts.Cases[i].Name, err)}
-		}
+	r, err := prepare(&opts)
+	if err != nil {
+		return nil, err
 	}
 	run := &results.Run{
 		Schema:      results.Schema,

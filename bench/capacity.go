@@ -80,7 +80,7 @@ func Capacity(ctx context.Context, opts CapacityOptions) (*results.Run, error) {
 }
 
 // prepare applies Options' defaults, pins the generator, and refuses before
-// any load what cannot run: the set-up Run does, for Capacity.
+// any load what cannot run: the set-up of Run and Capacity.
 func prepare(opts *Options) (*runner, error) {
 	if len(opts.ChildCommand) == 0 {
 		exe, err := os.Executable()
@@ -89,7 +89,7 @@ func prepare(opts *Options) (*runner, error) {
 		}
 		opts.ChildCommand = []string{exe, "serve", "--child"}
 	}
-	r := &runner{opts: *opts, pki: newPKICache()}
+	r := &runner{opts: *opts, pki: newPKICache(), warned: map[string]bool{}}
 	if len(opts.Cases) > 0 && opts.Cases[0].Target.ClientCPUs != "" {
 		set, err := cpuset.Parse(opts.Cases[0].Target.ClientCPUs)
 		if err != nil {
@@ -109,20 +109,8 @@ func prepare(opts *Options) (*runner, error) {
 
 // capacityCase runs one case's search against one target.
 func (r *runner) capacityCase(ctx context.Context, c *scenarios.Case, n, total int, search scenarios.CapacitySearch) (*results.Case, error) {
-	p, err := parseParams(c)
+	p, m, tgt, err := r.setUp(ctx, c)
 	if err != nil {
-		return nil, &InputError{Err: err}
-	}
-	m, err := r.material(c)
-	if err != nil {
-		return nil, err
-	}
-	tgt, err := r.startTarget(ctx, c, p, m)
-	if err != nil {
-		var ce *targets.BuiltinConfigError
-		if errors.As(err, &ce) {
-			return nil, &InputError{Err: err}
-		}
 		return nil, err
 	}
 	defer tgt.Close()

@@ -245,22 +245,32 @@ func ecdsaCurve(k pki.KeyType) (tls.CurveID, bool) {
 	return 0, false
 }
 
-// runCase runs one case (one repeat) end to end.
-func (r *runner) runCase(ctx context.Context, c *scenarios.Case, rep, n, total int) (*results.Case, error) {
+// setUp prepares a case: its parameters, its PKI material and a started
+// target, which the caller closes.
+func (r *runner) setUp(ctx context.Context, c *scenarios.Case) (params, *material, targets.Target, error) {
 	p, err := parseParams(c)
 	if err != nil {
-		return nil, &InputError{Err: err}
+		return params{}, nil, nil, &InputError{Err: err}
 	}
 	m, err := r.material(c)
 	if err != nil {
-		return nil, err
+		return params{}, nil, nil, err
 	}
 	tgt, err := r.startTarget(ctx, c, p, m)
 	if err != nil {
 		var ce *targets.BuiltinConfigError
 		if errors.As(err, &ce) {
-			return nil, &InputError{Err: err}
+			return params{}, nil, nil, &InputError{Err: err}
 		}
+		return params{}, nil, nil, err
+	}
+	return p, m, tgt, nil
+}
+
+// runCase runs one case (one repeat) end to end.
+func (r *runner) runCase(ctx context.Context, c *scenarios.Case, rep, n, total int) (*results.Case, error) {
+	p, m, tgt, err := r.setUp(ctx, c)
+	if err != nil {
 		return nil, err
 	}
 	defer tgt.Close()

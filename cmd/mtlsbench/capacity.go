@@ -4,9 +4,6 @@ import (
 	"context"
 	"fmt"
 	"maps"
-	"os"
-	"path/filepath"
-	"runtime/pprof"
 	"slices"
 	"strings"
 	"time"
@@ -119,21 +116,12 @@ func capacityCmd(ctx context.Context, env *cliEnv, args []string) error {
 	if unused := unusedLoad(spec.Load); len(unused) > 0 && !o.run.quiet {
 		fmt.Fprintf(env.stderr, "mtlsbench: the scenario's load.%s do not apply: the search sets each step's rate, warm-up and window\n", strings.Join(unused, ", load."))
 	}
-	out := o.run.out
-	if out == "" {
-		out = filepath.Join("results", "mtlsbench-capacity-"+time.Now().Format("20060102-150405")+".json")
+	out := resultPath(o.run.out, "mtlsbench-capacity-")
+	stop, err := startProfile(o.run.profile)
+	if err != nil {
+		return err
 	}
-	if o.run.profile != "" {
-		f, err := os.Create(o.run.profile)
-		if err != nil {
-			return usagef("--cpuprofile: %v", err)
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return fmt.Errorf("start CPU profile: %w", err)
-		}
-		defer pprof.StopCPUProfile()
-	}
+	defer stop()
 	bench.Version = version()
 	opts := bench.CapacityOptions{
 		Options: bench.Options{

@@ -140,21 +140,12 @@ func runCmd(ctx context.Context, env *cliEnv, args []string) error {
 	for _, s := range skipped {
 		fmt.Fprintf(env.stderr, "mtlsbench: skipping %s: %s\n", s.Case.Name, s.Reason)
 	}
-	out := o.out
-	if out == "" {
-		out = filepath.Join("results", "mtlsbench-"+time.Now().Format("20060102-150405")+".json")
+	out := resultPath(o.out, "mtlsbench-")
+	stop, err := startProfile(o.profile)
+	if err != nil {
+		return err
 	}
-	if o.profile != "" {
-		f, err := os.Create(o.profile)
-		if err != nil {
-			return usagef("--cpuprofile: %v", err)
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return fmt.Errorf("start CPU profile: %w", err)
-		}
-		defer pprof.StopCPUProfile()
-	}
+	defer stop()
 	bench.Version = version()
 	opts := bench.Options{
 		Scenario: results.Scenario{Name: spec.Name, Source: spec.Source(), Spec: bench.SpecJSON(spec)},
@@ -194,6 +185,31 @@ func repeatNote(n int) string {
 		return fmt.Sprintf(" × %d repeats", n)
 	}
 	return ""
+}
+
+// resultPath is out, or by default results/PREFIX<time>.json.
+func resultPath(out, prefix string) string {
+	if out != "" {
+		return out
+	}
+	return filepath.Join("results", prefix+time.Now().Format("20060102-150405")+".json")
+}
+
+// startProfile starts a CPU profile into path (none when path is empty);
+// call stop when the work is done.
+func startProfile(path string) (stop func(), err error) {
+	if path == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, usagef("--cpuprofile: %v", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("start CPU profile: %w", err)
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }
 
 // runOutcome turns the run's own verdict into an exit code: 130 when
