@@ -226,35 +226,16 @@ func (discardSessions) Put(string, *tls.ClientSessionState)        {}
 type recordConn struct {
 	net.Conn
 	stopAfterRecord bool
-	hdr             [5]byte
-	hdrLen, body    int
-	records         int
+	recordScanner
 }
 
 func (c *recordConn) reset(conn net.Conn) { *c = recordConn{Conn: conn} }
 
 func (c *recordConn) Read(p []byte) (int, error) {
-	if c.stopAfterRecord && c.records > 0 && c.hdrLen == 0 && c.body == 0 {
+	if c.stopAfterRecord && c.atBoundary() {
 		return 0, errConfirmed
 	}
 	n, err := c.Conn.Read(p)
-	for b := p[:n]; len(b) > 0; {
-		if c.body > 0 {
-			k := min(c.body, len(b))
-			c.body -= k
-			b = b[k:]
-			if c.body == 0 {
-				c.records++
-			}
-			continue
-		}
-		k := copy(c.hdr[c.hdrLen:], b)
-		c.hdrLen += k
-		b = b[k:]
-		if c.hdrLen == len(c.hdr) {
-			c.hdrLen = 0
-			c.body = int(c.hdr[3])<<8 | int(c.hdr[4])
-		}
-	}
+	c.scan(p[:n])
 	return n, err
 }

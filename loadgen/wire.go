@@ -21,13 +21,7 @@ type wireConn struct {
 	written, read int64
 	firstRead     time.Time
 
-	// Record tracking: hdr collects a record header across reads; body is
-	// how many bytes of the current record's body are still to come.
-	hdr    [5]byte
-	hdrLen int
-	body   int
-	// records counts complete records read since markRecords.
-	records int
+	recordScanner
 
 	// confirming makes Read stop at the first record boundary after at
 	// least one complete record.
@@ -45,7 +39,7 @@ func (c *wireConn) Write(p []byte) (int, error) {
 }
 
 func (c *wireConn) Read(p []byte) (int, error) {
-	if c.confirming && c.records > 0 && c.hdrLen == 0 && c.body == 0 {
+	if c.confirming && c.atBoundary() {
 		return 0, errConfirmed
 	}
 	n, err := c.s.Read(p)
@@ -73,8 +67,19 @@ var (
 	_            net.Conn = (*wireConn)(nil)
 )
 
+// recordScanner follows TLS record boundaries in the bytes read: hdr
+// collects a record header across reads; body is how many bytes of the
+// current record's body are still to come; records counts complete records
+// since it was last zeroed.
+type recordScanner struct {
+	hdr     [5]byte
+	hdrLen  int
+	body    int
+	records int
+}
+
 // scan advances the record state machine over bytes just read.
-func (c *wireConn) scan(b []byte) {
+func (c *recordScanner) scan(b []byte) {
 	for len(b) > 0 {
 		if c.body > 0 {
 			k := min(c.body, len(b))
@@ -96,6 +101,12 @@ func (c *wireConn) scan(b []byte) {
 			}
 		}
 	}
+}
+
+// atBoundary reports whether at least one whole record has been read since
+// records was zeroed and nothing of the next one has.
+func (c *recordScanner) atBoundary() bool {
+	return c.records > 0 && c.hdrLen == 0 && c.body == 0
 }
 
 // startConfirm arms the record boundary stop: crypto/tls's next Read

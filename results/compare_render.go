@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/olekukonko/tablewriter"
-	"github.com/olekukonko/tablewriter/renderer"
 	"github.com/olekukonko/tablewriter/tw"
 )
 
@@ -109,21 +108,7 @@ func compareTable(w io.Writer, cmp *Comparison) error {
 	if len(cmp.Cases) > 0 {
 		aligns := []tw.Align{tw.AlignLeft, tw.AlignRight, tw.AlignRight, tw.AlignRight, tw.AlignLeft, tw.AlignLeft}
 		var buf bytes.Buffer
-		table := tablewriter.NewTable(&buf,
-			tablewriter.WithRenderer(renderer.NewBlueprint(tw.Rendition{
-				Borders: tw.BorderNone,
-				Symbols: tw.NewSymbols(tw.StyleLight),
-				Settings: tw.Settings{
-					Separators: tw.Separators{BetweenColumns: tw.Off},
-					Lines:      tw.Lines{ShowHeaderLine: tw.On},
-				},
-			})),
-			tablewriter.WithHeaderAutoFormat(tw.Off),
-			tablewriter.WithHeaderAlignmentConfig(tw.CellAlignment{PerColumn: aligns}),
-			tablewriter.WithRowAlignmentConfig(tw.CellAlignment{PerColumn: aligns}),
-			tablewriter.WithRowAutoWrap(tw.WrapNone),
-			tablewriter.WithTrimSpace(tw.Off),
-		)
+		table := newTextTable(&buf, aligns, tablewriter.WithTrimSpace(tw.Off))
 		table.Header([]string{"case / metric", "base", "head", "delta", "verdict", "test"})
 		for _, cc := range cmp.Cases {
 			if err := table.Append([]string{cc.Name, "", "", "", "", samplesText(cc)}); err != nil {

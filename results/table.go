@@ -49,9 +49,10 @@ func renderTable(w io.Writer, run *Run, opts RenderOptions) error {
 	return err
 }
 
-func caseTable(run *Run, labels []string) ([]byte, error) {
-	var buf bytes.Buffer
-	table := tablewriter.NewTable(&buf,
+// newTextTable is the text renderers' table: no borders, a rule under the
+// header, columns aligned as given, no wrapping.
+func newTextTable(w io.Writer, aligns []tw.Align, opts ...tablewriter.Option) *tablewriter.Table {
+	base := []tablewriter.Option{
 		tablewriter.WithRenderer(renderer.NewBlueprint(tw.Rendition{
 			Borders: tw.BorderNone,
 			Symbols: tw.NewSymbols(tw.StyleLight),
@@ -61,10 +62,16 @@ func caseTable(run *Run, labels []string) ([]byte, error) {
 			},
 		})),
 		tablewriter.WithHeaderAutoFormat(tw.Off),
-		tablewriter.WithHeaderAlignmentConfig(tw.CellAlignment{PerColumn: tableAligns}),
-		tablewriter.WithRowAlignmentConfig(tw.CellAlignment{PerColumn: tableAligns}),
+		tablewriter.WithHeaderAlignmentConfig(tw.CellAlignment{PerColumn: aligns}),
+		tablewriter.WithRowAlignmentConfig(tw.CellAlignment{PerColumn: aligns}),
 		tablewriter.WithRowAutoWrap(tw.WrapNone),
-	)
+	}
+	return tablewriter.NewTable(w, append(base, opts...)...)
+}
+
+func caseTable(run *Run, labels []string) ([]byte, error) {
+	var buf bytes.Buffer
+	table := newTextTable(&buf, tableAligns)
 	table.Header(tableHeader)
 	for i := range run.Cases {
 		c := &run.Cases[i]
