@@ -12,7 +12,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"runtime"
 	"time"
 
 	"github.com/mtlsbench/mtlsbench/results"
@@ -62,14 +61,7 @@ func Run(ctx context.Context, opts Options) (*results.Run, error) {
 	if err != nil {
 		return nil, err
 	}
-	run := &results.Run{
-		Schema:      results.Schema,
-		Tool:        results.Tool{Name: "mtlsbench", Version: Version, GoVersion: runtime.Version()},
-		Start:       time.Now(),
-		Environment: environment(opts.Cases),
-		Scenario:    opts.Scenario,
-		Cases:       []results.Case{},
-	}
+	run := newRun(&opts)
 	total := len(opts.Cases) * opts.Repeat
 	n := 0
 	for rep := range opts.Repeat {

@@ -43,14 +43,7 @@ func Capacity(ctx context.Context, opts CapacityOptions) (*results.Run, error) {
 	if err != nil {
 		return nil, err
 	}
-	run := &results.Run{
-		Schema:      results.Schema,
-		Tool:        results.Tool{Name: "mtlsbench", Version: Version, GoVersion: runtime.Version()},
-		Start:       time.Now(),
-		Environment: environment(opts.Cases),
-		Scenario:    opts.Scenario,
-		Cases:       []results.Case{},
-	}
+	run := newRun(&opts.Options)
 	for i := range opts.Cases {
 		if ctx.Err() != nil {
 			run.Interrupted = true
@@ -77,6 +70,18 @@ func Capacity(ctx context.Context, opts CapacityOptions) (*results.Run, error) {
 	}
 	run.End = time.Now()
 	return run, nil
+}
+
+// newRun starts the result of a run or search of opts.Cases.
+func newRun(opts *Options) *results.Run {
+	return &results.Run{
+		Schema:      results.Schema,
+		Tool:        results.Tool{Name: "mtlsbench", Version: Version, GoVersion: runtime.Version()},
+		Start:       time.Now(),
+		Environment: environment(opts.Cases),
+		Scenario:    opts.Scenario,
+		Cases:       []results.Case{},
+	}
 }
 
 // prepare applies Options' defaults, pins the generator, and refuses before
