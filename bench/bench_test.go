@@ -155,6 +155,28 @@ func TestKeyTypesScenario(t *testing.T) {
 // in TLS 1.3 too, where the client's own handshake completes first — and
 // the case fails naming the class.
 func TestRejectedClientCertificateFailsTheCase(t *testing.T) {
+	server, dir := strangerPKI(t)
+	b, err := targets.NewBuiltin(targets.Config{Identity: server.Server, ClientCAs: []*x509.Certificate{server.Root.Cert}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	c := runStranger(t, b.Addr(), dir)
+	if c.Status != results.StatusFailed || c.Counts.OK != 0 || c.Errors["unknown_ca"] == 0 {
+		t.Fatalf("status %s, ok %d, errors %v: want a failed case of unknown_ca", c.Status, c.Counts.OK, c.Errors)
+	}
+	if !strings.Contains(c.Failure, "unknown_ca") {
+		t.Errorf("failure %q does not name the class", c.Failure)
+	}
+}
+
+// strangerPKI makes a server's PKI and, in dir, the files of a client from
+// another CA (with the server's CA to verify it by).
+func strangerPKI(t *testing.T) (*pki.Bundle, string) {
+	t.Helper()
 	server, err := pki.Generate(pki.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -170,29 +192,21 @@ func TestRejectedClientCertificateFailsTheCase(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "server-ca.pem"), pki.EncodeCertsPEM(server.Root.Cert), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	b, err := targets.NewBuiltin(targets.Config{Identity: server.Server, ClientCAs: []*x509.Certificate{server.Root.Cert}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := b.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
+	return server, dir
+}
+
+// runStranger runs one TLS 1.3 full case against addr as the stranger
+// client of strangerPKI.
+func runStranger(t *testing.T, addr, dir string) results.Case {
+	t.Helper()
 	cases := expand(t, "quick", 300*time.Millisecond, func(s *scenarios.Spec) {
-		s.Target = scenarios.TargetSpec{Kind: "external", Addr: b.Addr(), ServerName: "localhost",
+		s.Target = scenarios.TargetSpec{Kind: "external", Addr: addr, ServerName: "localhost",
 			CA: filepath.Join(dir, "server-ca.pem"), Cert: filepath.Join(dir, pki.ClientCertFile(1)), Key: filepath.Join(dir, pki.ClientKeyFile(1))}
 		s.Matrix.TLS = []string{"1.3"}
 		s.Matrix.Resume = []string{"none"}
 		s.Matrix.ServerKey, s.Matrix.ClientKey = nil, nil
 	})
-	run := runCases(t, context.Background(), cases)
-	c := run.Cases[0]
-	if c.Status != results.StatusFailed || c.Counts.OK != 0 || c.Errors["unknown_ca"] == 0 {
-		t.Fatalf("status %s, ok %d, errors %v: want a failed case of unknown_ca", c.Status, c.Counts.OK, c.Errors)
-	}
-	if !strings.Contains(c.Failure, "unknown_ca") {
-		t.Errorf("failure %q does not name the class", c.Failure)
-	}
+	return runCases(t, context.Background(), cases).Cases[0]
 }
 
 // What the stack cannot do is refused before any load.

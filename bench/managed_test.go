@@ -2,11 +2,13 @@ package bench
 
 import (
 	"context"
+	"crypto/x509"
 	"testing"
 	"time"
 
 	"github.com/mtlsbench/mtlsbench/results"
 	"github.com/mtlsbench/mtlsbench/scenarios"
+	"github.com/mtlsbench/mtlsbench/targets"
 )
 
 // The default matrix against each managed server, end to end through Run:
@@ -77,5 +79,46 @@ func TestNginxTLS13ChaCha20(t *testing.T) {
 	}
 	if tc := c.TargetCounts; tc == nil || tc.Ciphers["TLS_CHACHA20_POLY1305_SHA256"] != tc.Handshakes || tc.Handshakes == 0 {
 		t.Errorf("nginx recorded %+v", c.TargetCounts)
+	}
+}
+
+// A client certificate from another CA: HAProxy and s_server verify it in
+// the handshake and answer the client's Finished with an unknown_ca alert,
+// which the confirmation read turns into a failed case. nginx verifies it
+// after the handshake, having already sent its ticket, and closes: there
+// its own log must record every rejection.
+func TestManagedTargetsRejectAStranger(t *testing.T) {
+	for _, kind := range []targets.Kind{targets.KindNginx, targets.KindHAProxy, targets.KindOpenSSL} {
+		t.Run(string(kind), func(t *testing.T) {
+			requireServer(t, string(kind))
+			server, dir := strangerPKI(t)
+			m, err := targets.StartManaged(context.Background(), kind, targets.Config{
+				Identity: server.Server, ClientCAs: []*x509.Certificate{server.Root.Cert}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer m.Close()
+			c := runStranger(t, m.Addr(), dir)
+			if kind == targets.KindNginx {
+				// nginx sends its session ticket before it checks the
+				// certificate, then closes: a client alone cannot tell
+				// (the case runs as an external target here). Its log
+				// records the rejections, which is what the cross-check
+				// of a managed nginx case fails on.
+				counts, err := m.Counts(context.Background())
+				if err != nil {
+					t.Fatal(err)
+				}
+				if counts.VerifyFailures == 0 || counts.VerifyFailures < c.Counts.OK {
+					t.Fatalf("nginx logged %d verify failures for %d handshakes the client saw accepted", counts.VerifyFailures, c.Counts.OK)
+				}
+				t.Logf("nginx: client saw %d accepted (acceptance: %s); nginx logged %d verify failures", c.Counts.OK, c.Acceptance, counts.VerifyFailures)
+				return
+			}
+			if c.Status != results.StatusFailed || c.Counts.OK != 0 || c.Counts.Errors == 0 {
+				t.Fatalf("status %s, ok %d, errors %v: want a failed case with no success", c.Status, c.Counts.OK, c.Errors)
+			}
+			t.Logf("%s: %v; failure: %s", kind, c.Errors, c.Failure)
+		})
 	}
 }
