@@ -230,12 +230,11 @@ func TestClientIdentitiesRotate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := startServer(t, b, serverOpts{})
 	seen := sync.Map{}
-	srv.cfg.VerifyPeerCertificate = func(raw [][]byte, _ [][]*x509.Certificate) error {
+	srv := startServer(t, b, serverOpts{verify: func(raw [][]byte, _ [][]*x509.Certificate) error {
 		seen.Store(string(raw[0]), true)
 		return nil
-	}
+	}})
 	res := run(t, Config{Addr: srv.addr(), TLS: clientConfig(b, tls.VersionTLS13), Identities: b.ClientCertificates(), Concurrency: 2, Count: 20})
 	n := 0
 	seen.Range(func(any, any) bool { n++; return true })

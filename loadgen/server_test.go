@@ -36,6 +36,9 @@ type serverOpts struct {
 	clientCAs      *x509.CertPool // default: the bundle's root
 	http           bool
 	disableTickets bool
+	// verify, if set, sees every client certificate chain (set before the
+	// server starts: a later write would race with its handshakes).
+	verify func(rawCerts [][]byte, chains [][]*x509.Certificate) error
 }
 
 func startServer(t testing.TB, b *pki.Bundle, o serverOpts) *testServer {
@@ -53,6 +56,7 @@ func startServer(t testing.TB, b *pki.Bundle, o serverOpts) *testServer {
 		MaxVersion:             o.max,
 		CurvePreferences:       o.groups,
 		SessionTicketsDisabled: o.disableTickets,
+		VerifyPeerCertificate:  o.verify,
 		GetConfigForClient: func(*tls.ClientHelloInfo) (*tls.Config, error) {
 			if ch := s.stalled.Load(); ch != nil {
 				<-*ch
