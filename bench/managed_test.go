@@ -3,6 +3,8 @@ package bench
 import (
 	"context"
 	"crypto/x509"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -111,6 +113,10 @@ func TestManagedTargetsRejectAStranger(t *testing.T) {
 				}
 				if counts.VerifyFailures == 0 || counts.VerifyFailures < c.Counts.OK {
 					t.Fatalf("nginx logged %d verify failures for %d handshakes the client saw accepted", counts.VerifyFailures, c.Counts.OK)
+				}
+				// The case says the client cannot see such a rejection.
+				if !slices.ContainsFunc(c.Warnings, func(w string) bool { return strings.Contains(w, "--requests 1") }) {
+					t.Errorf("no warning that an external server may reject after its ticket: %q", c.Warnings)
 				}
 				t.Logf("nginx: client saw %d accepted (acceptance: %s); nginx logged %d verify failures", c.Counts.OK, c.Acceptance, counts.VerifyFailures)
 				return
