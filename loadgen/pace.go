@@ -2,7 +2,7 @@ package loadgen
 
 import (
 	"os"
-	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -61,50 +61,51 @@ func (t *preciseTimer) wait(d time.Duration) error {
 	return err
 }
 
-// preciseTimers is an engine's pool of timerfds, opened on demand.
+// preciseTimers is an engine's pool of timerfds, opened on demand. Slots
+// are claimed with a compare-and-swap, so the hot path takes no lock; only
+// a slot's claimant opens its timer.
 type preciseTimers struct {
-	mu     sync.Mutex
-	free   []*preciseTimer
-	opened int
-	broken bool // timerfd unavailable: Go timers only
-	all    []*preciseTimer
+	inUse  [maxPreciseTimers]atomic.Bool
+	timers [maxPreciseTimers]*preciseTimer // slot i: written only by its claimant
+	broken atomic.Bool                     // timerfd unavailable, or closed
 }
 
-func (p *preciseTimers) get() *preciseTimer {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if n := len(p.free); n > 0 {
-		t := p.free[n-1]
-		p.free = p.free[:n-1]
-		return t
+// get claims a free slot, starting the search at hint, and returns it
+// with its timer; ok is false when none is free or timers are unavailable.
+func (p *preciseTimers) get(hint int) (slot int, t *preciseTimer, ok bool) {
+	if p.broken.Load() {
+		return 0, nil, false
 	}
-	if p.broken || p.opened >= maxPreciseTimers {
-		return nil
+	for k := range maxPreciseTimers {
+		i := (hint + k) % maxPreciseTimers
+		if !p.inUse[i].CompareAndSwap(false, true) {
+			continue
+		}
+		if p.timers[i] == nil {
+			t, err := newPreciseTimer()
+			if err != nil {
+				p.broken.Store(true)
+				p.inUse[i].Store(false)
+				return 0, nil, false
+			}
+			p.timers[i] = t
+		}
+		return i, p.timers[i], true
 	}
-	t, err := newPreciseTimer()
-	if err != nil {
-		p.broken = true
-		return nil
-	}
-	p.opened++
-	p.all = append(p.all, t)
-	return t
+	return 0, nil, false
 }
 
-func (p *preciseTimers) put(t *preciseTimer) {
-	p.mu.Lock()
-	p.free = append(p.free, t)
-	p.mu.Unlock()
-}
+func (p *preciseTimers) put(slot int) { p.inUse[slot].Store(false) }
 
 // close closes every timer; call it once no worker waits.
 func (p *preciseTimers) close() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for _, t := range p.all {
-		t.f.Close()
+	p.broken.Store(true)
+	for i, t := range p.timers {
+		if t != nil {
+			t.f.Close()
+			p.timers[i] = nil
+		}
 	}
-	p.all, p.free, p.broken = nil, nil, true
 }
 
 // sleepUntil waits until due (wait is time.Until(due)), or until the run
@@ -124,12 +125,12 @@ func (w *worker) sleepUntil(due time.Time, wait time.Duration) bool {
 	if d <= 0 {
 		return true
 	}
-	t := w.eng.timers.get()
-	if t == nil {
+	slot, t, ok := w.eng.timers.get(w.id)
+	if !ok {
 		return w.sleep(d)
 	}
 	err := t.wait(d)
-	w.eng.timers.put(t)
+	w.eng.timers.put(slot)
 	if err != nil {
 		// Should not happen; fall back to the Go timer.
 		if d := time.Until(due); d > 0 {
