@@ -1,11 +1,13 @@
 package bench
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"os"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -231,7 +233,7 @@ func (r *runner) capacityStep(ctx context.Context, st *stepRun) (*results.Case, 
 	label.Name = fmt.Sprintf("%s · step %d %s/s", st.base.Name, st.index, capacity.FormatRate(st.rate))
 	cfg := loadConfig(&sc, st.params, st.material, st.target)
 	observed := st.target
-	if !countsAreCheap(&sc) {
+	if !countsAreCheap(&sc, st.target) {
 		observed = withoutCounts{st.target}
 	}
 	obs := &capacityObserver{
@@ -282,20 +284,18 @@ func disturbedCores(cpus int) float64 {
 }
 
 // countsAreCheap reports whether the target's own counts can be read for
-// every step. The built-in target answers at once at the window's edges;
-// nginx and HAProxy (targets.WindowCounter) are asked after the step for
-// the connections they accepted in its window. openssl s_server's
-// statistics page has no times and is read by a probe connection that
-// waits its turn under a continuous open loop, which would move each
-// step's window: capacity steps against it skip the cross-check (the
-// client still checks every handshake's parameters); a plain run at the
-// rate found does it.
-func countsAreCheap(c *scenarios.Case) bool {
-	switch targets.Kind(c.Target.Kind) {
-	case "", targets.KindBuiltin, targets.KindNginx, targets.KindHAProxy:
+// every step. The built-in target answers at once at the window's edges; a
+// targets.WindowCounter (nginx, HAProxy) is asked after the step for the
+// connections it accepted in its window. openssl s_server's statistics
+// page has no times and is read by a probe connection that waits its turn
+// under a continuous open loop, which would move each step's window:
+// capacity steps against it skip the cross-check (the client still checks
+// every handshake's parameters); a plain run at the rate found does it.
+func countsAreCheap(c *scenarios.Case, tgt targets.Target) bool {
+	if _, ok := tgt.(targets.WindowCounter); ok {
 		return true
 	}
-	return false
+	return c.Target.Kind == "" || c.Target.Kind == string(targets.KindBuiltin)
 }
 
 // withoutCounts is a target whose counts are not read.
@@ -467,10 +467,11 @@ func assembleCapacity(c *scenarios.Case, res capacity.Result, stepCases []*resul
 		}
 		out.Warnings = append(out.Warnings, fmt.Sprintf("%s: at %s/s %s; %s, and run again", what, capacity.FormatRate(last.Rate), why, fix))
 	}
-	if !countsAreCheap(c) && !isExternal(c) && len(steps) > 0 {
+	if !isExternal(c) && slices.ContainsFunc(stepCases, func(sc *results.Case) bool { return sc.TargetCounts == nil }) {
+		kind := cmp.Or(c.Target.Kind, string(targets.KindBuiltin))
 		out.Warnings = append(out.Warnings, fmt.Sprintf(
-			"%s's own record was not cross-checked in the search's steps (reading it at each window edge would move the windows); "+
-				"'mtlsbench run --target %s -r RATE' at the answer cross-checks it", c.Target.Kind, c.Target.Kind))
+			"%s's own record was not cross-checked in some of the search's steps; "+
+				"'mtlsbench run --target %s -r RATE' at the answer cross-checks it", kind, kind))
 	}
 	if len(search.Project) > 0 && len(cp.Projections) == 0 && res.MaxSustainable > 0 {
 		why := "the target's CPU was not measured"
