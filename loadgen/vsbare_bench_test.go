@@ -21,6 +21,19 @@ import (
 	"github.com/mtlsbench/mtlsbench/targets"
 )
 
+// vsBareCases are the handshakes the engine and the bare loop are
+// compared on.
+var vsBareCases = []struct {
+	name    string
+	version uint16
+	resume  bool
+}{
+	{"tls1.3-full", tls.VersionTLS13, false},
+	{"tls1.3-resumed", tls.VersionTLS13, true},
+	{"tls1.2-full", tls.VersionTLS12, false},
+	{"tls1.2-resumed", tls.VersionTLS12, true},
+}
+
 // The engine against the bare crypto/tls loop (RunBare), side by side in one
 // benchmark, on the built-in target in a child process pinned to its own
 // core (when there are two or more), this process pinned to the others.
@@ -44,16 +57,7 @@ import (
 func BenchmarkEngineVsBare(b *testing.B) {
 	bundle := bundle(b, pki.ECDSAP256)
 	addr := startPinnedTarget(b, bundle)
-	for _, tc := range []struct {
-		name    string
-		version uint16
-		resume  bool
-	}{
-		{"tls1.3-full", tls.VersionTLS13, false},
-		{"tls1.3-resumed", tls.VersionTLS13, true},
-		{"tls1.2-full", tls.VersionTLS12, false},
-		{"tls1.2-resumed", tls.VersionTLS12, true},
-	} {
+	for _, tc := range vsBareCases {
 		for _, conc := range []int{1, 4} {
 			b.Run(fmt.Sprintf("%s/c%d", tc.name, conc), func(b *testing.B) {
 				var eng, bare vsBareTotals
@@ -259,16 +263,7 @@ func TestTargetChildHelper(t *testing.T) {
 func BenchmarkConnection(b *testing.B) {
 	bundle := bundle(b, pki.ECDSAP256)
 	addr := startPinnedTarget(b, bundle)
-	for _, tc := range []struct {
-		name    string
-		version uint16
-		resume  bool
-	}{
-		{"tls1.3-full", tls.VersionTLS13, false},
-		{"tls1.3-resumed", tls.VersionTLS13, true},
-		{"tls1.2-full", tls.VersionTLS12, false},
-		{"tls1.2-resumed", tls.VersionTLS12, true},
-	} {
+	for _, tc := range vsBareCases {
 		b.Run(tc.name+"/engine", func(b *testing.B) {
 			cfg := Config{
 				Addr: addr, TLS: vsBareTLS(bundle, tc.version), Identities: bundle.ClientCertificates()[:1],
