@@ -14,6 +14,7 @@ import (
 
 	"github.com/mtlsbench/mtlsbench/capacity"
 	"github.com/mtlsbench/mtlsbench/internal/cpuset"
+	"github.com/mtlsbench/mtlsbench/internal/procstat"
 	"github.com/mtlsbench/mtlsbench/loadgen"
 	"github.com/mtlsbench/mtlsbench/results"
 	"github.com/mtlsbench/mtlsbench/scenarios"
@@ -126,7 +127,7 @@ func (r *runner) capacityCase(ctx context.Context, c *scenarios.Case, n, total i
 	if err != nil {
 		return nil, &InputError{Err: err}
 	}
-	cpus, cpuErr := generatorCPUs()
+	cpus, cpuErr := cpuset.Allowed()
 	var (
 		stepCases []*results.Case
 		steps     []results.CapacityStep
@@ -312,10 +313,10 @@ type capacityObserver struct {
 	cpus []int
 
 	mu         sync.Mutex // guards the fields below (the engine's controller writes, busy reads)
-	start, end cpuTimes
+	start, end procstat.CPUTimes
 	err        error
 	// machine: every CPU, for the other processes' share.
-	machineStart, machineEnd cpuTimes
+	machineStart, machineEnd procstat.CPUTimes
 	machineErr               error
 }
 
@@ -324,18 +325,18 @@ func (o *capacityObserver) WindowStart(t time.Time) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if o.err == nil {
-		o.start, o.err = readCPUTimes(o.cpus)
+		o.start, o.err = procstat.ReadCPUTimes(o.cpus)
 	}
-	o.machineStart, o.machineErr = readCPUTimes(nil)
+	o.machineStart, o.machineErr = procstat.ReadCPUTimes(nil)
 }
 
 func (o *capacityObserver) WindowEnd(t time.Time) {
 	o.mu.Lock()
 	if o.err == nil {
-		o.end, o.err = readCPUTimes(o.cpus)
+		o.end, o.err = procstat.ReadCPUTimes(o.cpus)
 	}
 	if o.machineErr == nil {
-		o.machineEnd, o.machineErr = readCPUTimes(nil)
+		o.machineEnd, o.machineErr = procstat.ReadCPUTimes(nil)
 	}
 	o.mu.Unlock()
 	o.observer.WindowEnd(t)
@@ -349,7 +350,7 @@ func (o *capacityObserver) busy() float64 {
 	if o.err != nil {
 		return 0
 	}
-	return busyShare(o.start, o.end)
+	return procstat.BusyShare(o.start, o.end)
 }
 
 // others is how many cores went to other processes over the window, given
@@ -360,7 +361,7 @@ func (o *capacityObserver) others(generator, target float64) float64 {
 	if o.machineErr != nil {
 		return -1
 	}
-	return otherCores(o.machineStart, o.machineEnd, runtime.NumCPU(), generator, target)
+	return procstat.OtherCores(o.machineStart, o.machineEnd, runtime.NumCPU(), generator, target)
 }
 
 var _ loadgen.Observer = (*capacityObserver)(nil)

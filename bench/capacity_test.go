@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/mtlsbench/mtlsbench/capacity"
+	"github.com/mtlsbench/mtlsbench/internal/cpuset"
 	"github.com/mtlsbench/mtlsbench/results"
 	"github.com/mtlsbench/mtlsbench/scenarios"
 )
@@ -280,7 +281,7 @@ func runOneStep(t *testing.T, c scenarios.Case, search scenarios.CapacitySearch,
 		return capacity.Step{}, err
 	}
 	defer tgt.Close()
-	cpus, cpuErr := generatorCPUs()
+	cpus, cpuErr := cpuset.Allowed()
 	sc, meas, _, err := r.capacityStep(ctx, &stepRun{base: &c, params: p, material: m, target: tgt, rate: rate,
 		phase: capacity.PhaseConfirm, index: 1, n: 1, total: 1, search: search, cpus: cpus, cpuErr: cpuErr})
 	if err != nil {
@@ -360,49 +361,7 @@ func TestCapacityInterrupted(t *testing.T) {
 	}
 }
 
-func TestParseCPUTimes(t *testing.T) {
-	stat := []byte(`cpu  300 0 100 1000 50 0 10 5 0 0
-cpu0 100 0 50 500 25 0 5 0 0 0
-cpu1 200 0 50 500 25 0 5 5 0 0
-intr 12345
-`)
-	got, err := parseCPUTimes(stat, []int{1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	// cpu1: busy = user 200 + system 50 + softirq 5 + steal 5; total adds
-	// idle 500 and iowait 25.
-	if got.busy != 260 || got.total != 785 {
-		t.Errorf("cpu1 %+v, want busy 260 total 785", got)
-	}
-	if got.processes != 250 || got.steal != 5 {
-		t.Errorf("cpu1 %+v, want processes 250 (user+system), steal 5", got)
-	}
-	both, _ := parseCPUTimes(stat, []int{0, 1})
-	if both.busy != 415 || both.total != 1465 {
-		t.Errorf("cpu0+1 %+v", both)
-	}
-	if all, _ := parseCPUTimes(stat, nil); all != both {
-		t.Errorf("every CPU %+v, want cpu0+1 %+v (the summary line is not a CPU)", all, both)
-	}
-	if _, err := parseCPUTimes(stat, []int{2}); err == nil {
-		t.Error("a CPU missing from /proc/stat: want an error")
-	}
-	if s := busyShare(cpuTimes{busy: 100, total: 1000}, cpuTimes{busy: 190, total: 1100}); s != 0.9 {
-		t.Errorf("busyShare = %v, want 0.9", s)
-	}
-	if s := busyShare(cpuTimes{busy: 100, total: 1000}, cpuTimes{busy: 100, total: 1000}); s != 0 {
-		t.Errorf("busyShare over no time = %v, want 0", s)
-	}
-	// 2 CPUs for 100 ticks each: processes and steal took 120 ticks, 1.2
-	// cores; the generator used 0.5 and the target 0.4: 0.3 for others.
-	from, to := cpuTimes{processes: 1000, steal: 10, total: 5000}, cpuTimes{processes: 1110, steal: 20, total: 5200}
-	if o := otherCores(from, to, 2, 0.5, 0.4); o < 0.2999 || o > 0.3001 {
-		t.Errorf("otherCores = %v, want 0.3", o)
-	}
-	if o := otherCores(from, to, 2, 1, 0.4); o != 0 {
-		t.Errorf("otherCores = %v, want 0 (never negative)", o)
-	}
+func TestDisturbedCores(t *testing.T) {
 	if disturbedCores(2) != 0.25 || disturbedCores(64) != 3.2 {
 		t.Errorf("disturbedCores: %v on 2 CPUs, %v on 64", disturbedCores(2), disturbedCores(64))
 	}

@@ -3,11 +3,11 @@ package bench
 import (
 	"os"
 	"runtime"
-	"strings"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/mtlsbench/mtlsbench/internal/cpuset"
+	"github.com/mtlsbench/mtlsbench/internal/procstat"
 	"github.com/mtlsbench/mtlsbench/results"
 	"github.com/mtlsbench/mtlsbench/scenarios"
 )
@@ -16,7 +16,7 @@ import (
 func environment(cases []scenarios.Case) results.Environment {
 	env := results.Environment{
 		OS: runtime.GOOS, Arch: runtime.GOARCH, Cores: runtime.NumCPU(), GOMAXPROCS: runtime.GOMAXPROCS(0),
-		CPUModel: cpuModel(),
+		CPUModel: procstat.CPUModel(),
 	}
 	env.Hostname, _ = os.Hostname()
 	var u unix.Utsname
@@ -30,17 +30,4 @@ func environment(cases []scenarios.Case) results.Environment {
 		env.TargetCPUs = cases[0].Target.CPUs
 	}
 	return env
-}
-
-func cpuModel() string {
-	data, err := os.ReadFile("/proc/cpuinfo")
-	if err != nil {
-		return ""
-	}
-	for _, line := range strings.Split(string(data), "\n") {
-		if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
-			return strings.TrimSpace(v)
-		}
-	}
-	return ""
 }

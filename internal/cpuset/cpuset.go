@@ -108,3 +108,18 @@ func Of(pid int) (string, error) {
 	}
 	return "", fmt.Errorf("cpuset: no Cpus_allowed_list in %s", p)
 }
+
+// Allowed lists the CPUs this process may run on (its affinity mask).
+func Allowed() ([]int, error) {
+	var set unix.CPUSet
+	if err := unix.SchedGetaffinity(0, &set); err != nil {
+		return nil, fmt.Errorf("cpuset: read this process's CPU affinity: %w", err)
+	}
+	var cpus []int
+	for i := range 1024 {
+		if set.IsSet(i) {
+			cpus = append(cpus, i)
+		}
+	}
+	return cpus, nil
+}
