@@ -62,29 +62,48 @@ func Run(ctx context.Context, opts Options) (*results.Run, error) {
 		return nil, err
 	}
 	run := newRun(&opts)
-	total := len(opts.Cases) * opts.Repeat
+	if err := r.eachCase(ctx, run, opts.Repeat, r.runCase); err != nil {
+		return nil, err
+	}
+	return run, nil
+}
+
+// caseFunc runs one case (repeat rep, the n-th of total) and returns its
+// result, or an error when it could not run.
+type caseFunc func(ctx context.Context, c *scenarios.Case, rep, n, total int) (*results.Case, error)
+
+// eachCase is the case loop Run and Capacity share. For every repeat and
+// every case, in order, it calls one and appends the case's result to run:
+// a case that could not run is recorded as failed (or interrupted) with
+// the reason, and the loop goes on; an *InputError ends it and is
+// returned, since nothing of the run should stand. It stops, marking run
+// Interrupted, when ctx is cancelled or a case was interrupted, calls
+// OnCase after each case, and sets run.End.
+func (r *runner) eachCase(ctx context.Context, run *results.Run, repeat int, one caseFunc) error {
+	cases := r.opts.Cases
+	total := len(cases) * repeat
 	n := 0
-	for rep := range opts.Repeat {
-		for i := range opts.Cases {
+	for rep := range repeat {
+		for i := range cases {
 			n++
 			if ctx.Err() != nil {
 				run.Interrupted = true
 				break
 			}
-			c, err := r.runCase(ctx, &opts.Cases[i], rep, n, total)
+			c, err := one(ctx, &cases[i], rep, n, total)
 			if err != nil {
 				var ie *InputError
 				if errors.As(err, &ie) {
-					return nil, err
+					return err
 				}
-				c = failedCase(&opts.Cases[i], rep, err)
+				c = failedCase(&cases[i], rep, err)
 			}
 			run.Cases = append(run.Cases, *c)
 			if c.Status == results.StatusInterrupted {
 				run.Interrupted = true
 			}
-			if opts.OnCase != nil {
-				opts.OnCase(run)
+			if r.opts.OnCase != nil {
+				r.opts.OnCase(run)
 			}
 			if run.Interrupted {
 				break
@@ -95,7 +114,7 @@ func Run(ctx context.Context, opts Options) (*results.Run, error) {
 		}
 	}
 	run.End = time.Now()
-	return run, nil
+	return nil
 }
 
 // Version is the tool version recorded in results; cmd sets it.

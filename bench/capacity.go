@@ -47,31 +47,12 @@ func Capacity(ctx context.Context, opts CapacityOptions) (*results.Run, error) {
 		return nil, err
 	}
 	run := newRun(&opts.Options)
-	for i := range opts.Cases {
-		if ctx.Err() != nil {
-			run.Interrupted = true
-			break
-		}
-		c, err := r.capacityCase(ctx, &opts.Cases[i], i+1, len(opts.Cases), opts.Search)
-		if err != nil {
-			var ie *InputError
-			if errors.As(err, &ie) {
-				return nil, err
-			}
-			c = failedCase(&opts.Cases[i], 0, err)
-		}
-		run.Cases = append(run.Cases, *c)
-		if c.Status == results.StatusInterrupted {
-			run.Interrupted = true
-		}
-		if opts.OnCase != nil {
-			opts.OnCase(run)
-		}
-		if run.Interrupted {
-			break
-		}
+	search := func(ctx context.Context, c *scenarios.Case, _, n, total int) (*results.Case, error) {
+		return r.capacityCase(ctx, c, n, total, opts.Search)
 	}
-	run.End = time.Now()
+	if err := r.eachCase(ctx, run, 1, search); err != nil {
+		return nil, err
+	}
 	return run, nil
 }
 
