@@ -293,3 +293,30 @@ func TestCrosscheck(t *testing.T) {
 		})
 	}
 }
+
+// TestFailedCaseKeepsItsParameters: a case that could not start records
+// the same parameters as one that ran (the two builders once diverged, and
+// a failed case lost its hold and handshake delay).
+func TestFailedCaseKeepsItsParameters(t *testing.T) {
+	spec, err := scenarios.Load("quick")
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec.Load.Hold = scenarios.Duration(2 * time.Second)
+	spec.Load.Rate = 100
+	spec.Load.Duration = scenarios.Duration(time.Second)
+	spec.Target.HandshakeDelay = scenarios.Duration(3 * time.Millisecond)
+	cases, _, err := scenarios.Expand(*spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &cases[0]
+	failed := failedCase(c, 0, errors.New("target did not start"))
+	if failed.Params != caseParams(c) {
+		t.Errorf("failed case params %+v, want %+v", failed.Params, caseParams(c))
+	}
+	p := failed.Params
+	if p.HoldS != 2 || p.HandshakeDelayMS != 3 || p.Rate != 100 || p.Concurrency != 0 {
+		t.Errorf("params %+v: want hold 2 s, delay 3 ms, rate 100 and no concurrency (open loop)", p)
+	}
+}

@@ -304,26 +304,10 @@ func (r *runner) runCase(ctx context.Context, c *scenarios.Case, rep, n, total i
 // caseResult converts the engine's figures into the result model.
 func caseResult(c *scenarios.Case, rep int, res *loadgen.Result) *results.Case {
 	out := &results.Case{
-		Name:   c.Name,
-		Key:    c.Key,
-		Repeat: rep,
-		Params: results.Params{
-			TLSVersion:       c.TLS,
-			CipherSuite:      c.Cipher,
-			Group:            c.Group,
-			KeyType:          string(c.ServerKey),
-			ClientKeyType:    string(c.ClientKey),
-			Chain:            c.Chain,
-			ClientIdentities: c.ClientIdentities,
-			Resume:           c.Resume,
-			Concurrency:      c.Load.Concurrency,
-			Rate:             c.Load.Rate,
-			Requests:         c.Requests,
-			HoldS:            c.Load.Hold.D().Seconds(),
-			Target:           targetParam(c),
-			TargetMode:       c.Target.Mode,
-			HandshakeDelayMS: float64(c.Target.HandshakeDelay.D()) / float64(time.Millisecond),
-		},
+		Name:           c.Name,
+		Key:            c.Key,
+		Repeat:         rep,
+		Params:         caseParams(c),
 		Status:         results.StatusOK,
 		Acceptance:     res.Acceptance,
 		ServerVerified: res.ServerVerified,
@@ -346,11 +330,6 @@ func caseResult(c *scenarios.Case, rep int, res *loadgen.Result) *results.Case {
 		Segments:       res.Segments,
 		GeneratorBound: res.GeneratorBound,
 		Warnings:       append([]string(nil), res.Warnings...),
-	}
-	if c.Load.Rate == 0 && len(c.Load.Steps) == 0 {
-		out.Params.Rate = 0
-	} else {
-		out.Params.Concurrency = 0
 	}
 	load := res.Load
 	out.Load = &load
@@ -375,6 +354,35 @@ func caseResult(c *scenarios.Case, rep int, res *loadgen.Result) *results.Case {
 		out.Status = results.StatusInterrupted
 	}
 	return out
+}
+
+// caseParams are the case's parameters as the result records them, the
+// same whether the case ran or failed to start: the load model's own
+// figure only (concurrency for a closed loop, rate for an open one).
+func caseParams(c *scenarios.Case) results.Params {
+	p := results.Params{
+		TLSVersion:       c.TLS,
+		CipherSuite:      c.Cipher,
+		Group:            c.Group,
+		KeyType:          string(c.ServerKey),
+		ClientKeyType:    string(c.ClientKey),
+		Chain:            c.Chain,
+		ClientIdentities: c.ClientIdentities,
+		Resume:           c.Resume,
+		Concurrency:      c.Load.Concurrency,
+		Rate:             c.Load.Rate,
+		Requests:         c.Requests,
+		HoldS:            c.Load.Hold.D().Seconds(),
+		Target:           targetParam(c),
+		TargetMode:       c.Target.Mode,
+		HandshakeDelayMS: float64(c.Target.HandshakeDelay.D()) / float64(time.Millisecond),
+	}
+	if c.Load.Rate == 0 && len(c.Load.Steps) == 0 {
+		p.Rate = 0
+	} else {
+		p.Concurrency = 0
+	}
+	return p
 }
 
 func targetParam(c *scenarios.Case) string {
@@ -446,9 +454,7 @@ func failedCase(c *scenarios.Case, rep int, err error) *results.Case {
 	}
 	return &results.Case{
 		Name: c.Name, Key: c.Key, Repeat: rep, Status: status, Failure: strings.TrimSpace(msg),
-		Params: results.Params{TLSVersion: c.TLS, CipherSuite: c.Cipher, Group: c.Group, KeyType: string(c.ServerKey),
-			ClientKeyType: string(c.ClientKey), Chain: c.Chain, ClientIdentities: c.ClientIdentities, Resume: c.Resume,
-			Concurrency: c.Load.Concurrency, Rate: c.Load.Rate, Requests: c.Requests, Target: targetParam(c), TargetMode: c.Target.Mode},
+		Params: caseParams(c),
 		Errors: map[string]int64{}, Negotiated: []results.Negotiated{},
 	}
 }
