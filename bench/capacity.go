@@ -209,7 +209,7 @@ func (r *runner) capacityStep(ctx context.Context, st *stepRun) (*results.Case, 
 	l.Warmup = scenarios.Duration(st.search.StepWarmup)
 	l.Concurrency = 0
 	if l.MaxInFlight == 0 {
-		l.MaxInFlight = scenarios.DefaultMaxInFlight
+		l.MaxInFlight = loadgen.DefaultMaxInFlight
 	}
 	label := sc
 	label.Name = fmt.Sprintf("%s · step %d %s/s", st.base.Name, st.index, capacity.FormatRate(st.rate))

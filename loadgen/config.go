@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"runtime"
 	"time"
 
 	"github.com/mtlsbench/mtlsbench/internal/tlsparams"
@@ -98,13 +99,14 @@ type Config struct {
 	Confirm Confirm
 
 	// Concurrency is the number of closed-loop workers, each running one
-	// connection after another. Zero means 1. Ignored when Schedule is set.
+	// connection after another. Zero means DefaultConcurrency(). Ignored
+	// when Schedule is set.
 	Concurrency int
 	// Schedule switches to an open loop: starts follow the schedule
 	// whatever is in flight. Nil means a closed loop.
 	Schedule Schedule
 	// MaxInFlight caps concurrent connections in an open loop; a start that
-	// finds it reached waits and is counted. Zero means 10000.
+	// finds it reached waits and is counted. Zero means DefaultMaxInFlight.
 	MaxInFlight int
 	// RampUp, in a closed loop, starts the workers evenly over this time
 	// instead of all at once. Zero means all at once.
@@ -115,12 +117,12 @@ type Config struct {
 	// Zero means none (priming handshakes then happen before the window
 	// anyway).
 	Warmup time.Duration
-	// Duration is the measured window. Zero means 10s, unless Count is set
-	// or the Schedule has its own duration.
+	// Duration is the measured window. Zero means DefaultDuration, unless
+	// Count is set or the Schedule has its own duration.
 	Duration time.Duration
 	// Count ends the window after this many handshakes completed in it.
 	Count int64
-	// Interval is the time-series resolution. Zero means 1s.
+	// Interval is the time-series resolution. Zero means DefaultInterval.
 	Interval time.Duration
 
 	// Requests per connection (HTTP/1.1 GET, keep-alive). Zero: handshake
@@ -133,7 +135,7 @@ type Config struct {
 	Hold time.Duration
 
 	// Timeout bounds the TCP connect and, separately, the handshake with
-	// its confirmation, and each request. Zero means 10s.
+	// its confirmation, and each request. Zero means DefaultTimeout.
 	Timeout time.Duration
 	// Linger0 closes with SO_LINGER 0: a RST instead of a FIN, leaving no
 	// TIME_WAIT socket. The server sees a reset.
@@ -188,28 +190,48 @@ type Progress struct {
 	P99Us int64
 }
 
+// The load model's defaults. The engine applies them to a zero Config
+// field, and the scenarios package to a zero scenario field, so a case
+// records the value it ran with: this is their one owner.
+const (
+	// DefaultDuration is the measured window when neither a duration, a
+	// count nor a schedule with its own length says otherwise.
+	DefaultDuration = 10 * time.Second
+	// DefaultInterval is the time-series resolution.
+	DefaultInterval = time.Second
+	// DefaultTimeout bounds connect, handshake and each request.
+	DefaultTimeout = 10 * time.Second
+	// DefaultMaxInFlight caps connections in flight in an open loop.
+	DefaultMaxInFlight = 10000
+)
+
+// DefaultConcurrency is the closed loop's default number of workers: two
+// per core this process may use (GOMAXPROCS), so that a worker waiting on
+// the network leaves its core to another.
+func DefaultConcurrency() int { return 2 * runtime.GOMAXPROCS(0) }
+
 func (c Config) withDefaults() Config {
 	if c.Concurrency == 0 {
-		c.Concurrency = 1
+		c.Concurrency = DefaultConcurrency()
 	}
 	if c.MaxInFlight == 0 {
-		c.MaxInFlight = 10000
+		c.MaxInFlight = DefaultMaxInFlight
 	}
 	if c.Duration == 0 && c.Count == 0 {
 		if c.Schedule != nil && c.Schedule.Duration() > 0 {
 			c.Duration = c.Schedule.Duration()
 		} else {
-			c.Duration = 10 * time.Second
+			c.Duration = DefaultDuration
 		}
 	}
 	if c.Interval == 0 {
-		c.Interval = time.Second
+		c.Interval = DefaultInterval
 	}
 	if c.Path == "" {
 		c.Path = "/"
 	}
 	if c.Timeout == 0 {
-		c.Timeout = 10 * time.Second
+		c.Timeout = DefaultTimeout
 	}
 	if c.SourceAddrs == 0 {
 		c.SourceAddrs = 1

@@ -4,12 +4,11 @@ import (
 	"fmt"
 	"math"
 	"net"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
+	"github.com/mtlsbench/mtlsbench/loadgen"
 	"github.com/mtlsbench/mtlsbench/pki"
 )
 
@@ -18,15 +17,10 @@ import (
 // axis listed by accident.
 const MaxCases = 10000
 
-// Load defaults, applied by Expand.
-const (
-	DefaultDuration    = 10 * time.Second
-	DefaultInterval    = time.Second
-	DefaultTimeout     = 10 * time.Second
-	DefaultMaxInFlight = 10000
-	// DefaultServerName is the SNI for managed targets.
-	DefaultServerName = "localhost"
-)
+// DefaultServerName is the SNI for managed targets. The load's defaults
+// are the engine's (loadgen.DefaultDuration and its kin), applied by
+// Expand so that a Case says what it runs with.
+const DefaultServerName = "localhost"
 
 // cell is one matrix cell: a canonical value per axis and, for errors,
 // where each was written ("" for defaults).
@@ -341,20 +335,20 @@ func (s *Spec) newCase(c cell, kind string) Case {
 	l.Steps = slices.Clone(l.Steps)
 	open := l.Rate > 0 || len(l.Steps) > 0
 	if l.Duration == 0 && l.Count == 0 && len(l.Steps) == 0 {
-		l.Duration = Duration(DefaultDuration)
+		l.Duration = Duration(loadgen.DefaultDuration)
 	}
 	if l.Interval == 0 {
-		l.Interval = Duration(DefaultInterval)
+		l.Interval = Duration(loadgen.DefaultInterval)
 	}
 	if l.Timeout == 0 {
-		l.Timeout = Duration(DefaultTimeout)
+		l.Timeout = Duration(loadgen.DefaultTimeout)
 	}
 	if open {
 		if l.MaxInFlight == 0 {
-			l.MaxInFlight = DefaultMaxInFlight
+			l.MaxInFlight = loadgen.DefaultMaxInFlight
 		}
 	} else if l.Concurrency == 0 {
-		l.Concurrency = 2 * runtime.GOMAXPROCS(0)
+		l.Concurrency = loadgen.DefaultConcurrency()
 	}
 
 	cs := Case{

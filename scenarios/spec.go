@@ -93,14 +93,15 @@ type TargetSpec struct {
 // flight instead.
 type LoadSpec struct {
 	// Concurrency is the number of closed-loop workers (connections in
-	// flight). Zero means 2 × GOMAXPROCS for a closed loop. Ignored in an
-	// open loop.
+	// flight). Zero means loadgen.DefaultConcurrency() (2 × GOMAXPROCS)
+	// for a closed loop. Ignored in an open loop.
 	Concurrency int `yaml:"concurrency" json:"concurrency,omitempty"`
 	// Rate switches to an open loop: handshakes started per second.
 	// Refused together with Steps.
 	Rate float64 `yaml:"rate" json:"rate,omitempty"`
 	// MaxInFlight caps concurrent handshakes in an open loop. Zero means
-	// 10000. Refused for a closed loop, where Concurrency is the cap.
+	// loadgen.DefaultMaxInFlight (10000). Refused for a closed loop,
+	// where Concurrency is the cap.
 	MaxInFlight int `yaml:"max_in_flight" json:"max_in_flight,omitempty"`
 	// RampUp grows the rate linearly from 0 over this time, within the
 	// measured window. Needs Rate.
@@ -111,18 +112,21 @@ type LoadSpec struct {
 	Steps        []float64 `yaml:"steps" json:"steps,omitempty"`
 	StepDuration Duration  `yaml:"step_duration" json:"step_duration,omitempty"`
 	// Duration of the measured window. Zero with Count zero (and no
-	// Steps) means 10s. Refused together with Count.
+	// Steps) means loadgen.DefaultDuration (10s). Refused together with
+	// Count.
 	Duration Duration `yaml:"duration" json:"duration,omitempty"`
 	// Count stops after this many handshakes instead.
 	Count int64 `yaml:"count" json:"count,omitempty"`
 	// Warmup runs load before the window; it counts in no figure. Zero
 	// means none.
 	Warmup Duration `yaml:"warmup" json:"warmup,omitempty"`
-	// Interval is the time-series resolution. Zero means 1s.
+	// Interval is the time-series resolution. Zero means
+	// loadgen.DefaultInterval (1s).
 	Interval Duration `yaml:"interval" json:"interval,omitempty"`
 	// Hold keeps each connection open this long after its handshake.
 	Hold Duration `yaml:"hold" json:"hold,omitempty"`
-	// Timeout bounds connect and handshake. Zero means 10s.
+	// Timeout bounds connect and handshake. Zero means
+	// loadgen.DefaultTimeout (10s).
 	Timeout Duration `yaml:"timeout" json:"timeout,omitempty"`
 	// Linger0 closes connections with SO_LINGER 0 (RST, no TIME_WAIT).
 	Linger0 bool `yaml:"linger0" json:"linger0,omitempty"`

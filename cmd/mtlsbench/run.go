@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/mtlsbench/mtlsbench/bench"
+	"github.com/mtlsbench/mtlsbench/loadgen"
 	"github.com/mtlsbench/mtlsbench/results"
 	"github.com/mtlsbench/mtlsbench/scenarios"
 )
@@ -96,18 +97,18 @@ func addRunFlags(fs *pflag.FlagSet, o *runOptions) {
 	fs.StringSliceVar(&o.resume, "resume", nil, "none, tickets, or a ratio such as 0.8")
 	fs.StringSliceVar(&o.requests, "requests", nil, "HTTP/1.1 requests per connection (0: handshake only)")
 
-	fs.IntVarP(&o.concurrency, "concurrency", "c", 0, "closed loop: connections in flight")
+	fs.IntVarP(&o.concurrency, "concurrency", "c", 0, "closed loop: connections in flight (default 2 per core)")
 	fs.Float64VarP(&o.rate, "rate", "r", 0, "open loop: handshakes started per second, whatever is in flight")
-	fs.IntVar(&o.maxInFlight, "max-in-flight", 0, "open loop: cap on connections in flight (default 10000)")
+	fs.IntVar(&o.maxInFlight, "max-in-flight", 0, fmt.Sprintf("open loop: cap on connections in flight (default %d)", loadgen.DefaultMaxInFlight))
 	fs.DurationVar(&o.rampUp, "ramp-up", 0, "open loop: grow the rate linearly from 0 over this time")
 	fs.Float64SliceVar(&o.steps, "steps", nil, "open loop: successive rates, e.g. 500,1000,2000")
 	fs.DurationVar(&o.stepDuration, "step-duration", 0, "open loop: how long each --steps rate is held")
-	fs.DurationVarP(&o.duration, "duration", "d", 0, "measured window per case")
+	fs.DurationVarP(&o.duration, "duration", "d", 0, "measured window per case (default the scenario's, else "+loadgen.DefaultDuration.String()+")")
 	fs.Int64VarP(&o.count, "count", "n", 0, "stop each case after this many handshakes instead")
 	fs.DurationVar(&o.warmup, "warmup", 0, "load before the window, counted in no figure")
-	fs.DurationVar(&o.interval, "interval", 0, "time-series resolution (default 1s)")
+	fs.DurationVar(&o.interval, "interval", 0, "time-series resolution (default "+loadgen.DefaultInterval.String()+")")
 	fs.DurationVar(&o.hold, "hold", 0, "keep each connection open this long after its handshake")
-	fs.DurationVar(&o.timeout, "timeout", 0, "bound on connect and on handshake (default 10s)")
+	fs.DurationVar(&o.timeout, "timeout", 0, "bound on connect and on handshake (default "+loadgen.DefaultTimeout.String()+")")
 	fs.IntVar(&o.repeat, "repeat", 0, "run every case this many times (spread for compare)")
 	fs.BoolVar(&o.linger0, "linger0", false, "close with SO_LINGER 0 (RST: no TIME_WAIT on the generator; the server sees resets)")
 	fs.BoolVar(&o.insecure, "insecure-skip-verify", false, "do not verify the server's chain (cheaper than a real client; results say so)")
