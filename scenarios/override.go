@@ -1,10 +1,15 @@
 package scenarios
 
 import (
+	"errors"
 	"fmt"
 	"maps"
+	"net"
 	"strconv"
 	"strings"
+	"time"
+
+	"github.com/mtlsbench/mtlsbench/capacity"
 )
 
 // SetAxis replaces the matrix axis name (one of AxisNames; "-" may stand
@@ -128,4 +133,263 @@ func cloneRules(rules []Rule) []Rule {
 		out[i] = maps.Clone(r)
 	}
 	return out
+}
+
+// Overrides change a scenario from outside its file: what run's and
+// capacity's flags say. A nil field (or a nil Axes) leaves the scenario's
+// value as it is; a set one replaces it. Overrides is how a command line
+// becomes a scenario, kept here (not in the CLI) so that a library caller
+// gets the same rules: a rate replaces steps, steps replace the file's
+// window, an external target drops the key-type axes it did not name.
+type Overrides struct {
+	// Axes replace matrix axes, each as SetAxis does.
+	Axes []AxisOverride
+
+	// Target is builtin, nginx, haproxy, openssl, or HOST:PORT of an
+	// external server (whose key-type, chain and identity axes then fall
+	// back to "whatever it presents" unless Axes names them).
+	Target *string
+	// The rest of TargetSpec, field by field.
+	CA, Cert, Key, ServerName, TargetCPUs, ClientCPUs, Mode *string
+	PIDs                                                    *[]int
+	HandshakeDelay                                          *time.Duration
+	InProcess                                               *bool
+
+	Load     LoadOverrides
+	Capacity CapacityOverrides
+	// Repeat runs every case this many times; at least 1.
+	Repeat *int
+
+	// Names says how the user wrote each override, for errors: a field's
+	// path ("matrix.tls", "target", "load.steps", "capacity.slo") → its
+	// name on the command line ("--tls"). A path not in Names is named by
+	// the path itself.
+	Names map[string]string
+}
+
+// AxisOverride replaces one matrix axis (a name from AxisNames; "-" may
+// stand for "_").
+type AxisOverride struct {
+	Axis   string
+	Values []string
+}
+
+// LoadOverrides replace LoadSpec's fields. Rate and Steps replace each
+// other; Steps also replace a Duration or Count from the file (both given
+// here is a contradiction, refused by Validate); Count and Duration
+// replace each other.
+type LoadOverrides struct {
+	Concurrency                                                     *int
+	Rate                                                            *float64
+	MaxInFlight                                                     *int
+	Steps                                                           *[]float64
+	Count                                                           *int64
+	RampUp, StepDuration, Duration, Warmup, Interval, Hold, Timeout *time.Duration
+	Linger0, InsecureSkipVerify                                     *bool
+}
+
+// CapacityOverrides replace CapacitySpec's fields. Start, Max and Project
+// are rates as capacity.ParseRate reads them ("500/s", "2k").
+type CapacityOverrides struct {
+	SLO                      *string
+	Start, Max               *string
+	StepDuration, StepWarmup *time.Duration
+	Resolution               *float64
+	MaxSteps                 *int
+	Project                  *[]string
+}
+
+// Apply changes s by o and validates the result. Every problem names the
+// value as the user wrote it (o.Names); on error s may be partly changed.
+func (s *Spec) Apply(o Overrides) error {
+	name := func(path string) string {
+		if n, ok := o.Names[path]; ok {
+			return n
+		}
+		return path
+	}
+	// bad names the value as the user wrote it: "--max-steps 1: must be
+	// at least 2".
+	bad := func(path, value, msg, accepted string) error {
+		return &Error{Source: strings.TrimSpace(name(path) + " " + value), Message: msg, Accepted: accepted}
+	}
+	named := map[string]bool{}
+	for _, a := range o.Axes {
+		axis := strings.ReplaceAll(a.Axis, "-", "_")
+		if err := s.SetAxis(axis, a.Values); err != nil {
+			return forSource(err, name("matrix."+axis))
+		}
+		named[axis] = true
+	}
+	t := &s.Target
+	if o.Target != nil {
+		switch v := *o.Target; v {
+		case KindBuiltin, KindNginx, KindHAProxy, KindOpenSSL:
+			t.Kind, t.Addr = v, ""
+		default:
+			if _, port, err := net.SplitHostPort(v); err != nil || port == "" {
+				return bad("target", strconv.Quote(clip(v)), "neither a target kind nor HOST:PORT",
+					"builtin, nginx, haproxy, openssl, or HOST:PORT of an external server")
+			}
+			t.Kind, t.Addr = KindExternal, v
+			// A server mtlsbench did not start has its own certificates:
+			// unless told what to expect, expect whatever it presents
+			// (each handshake still records it), and use the one client
+			// identity given with the target's cert and key.
+			m := &s.Matrix
+			for axis, values := range map[string]*[]string{"server_key": &m.ServerKey, "client_key": &m.ClientKey, "chain": &m.Chain} {
+				if !named[axis] {
+					*values = nil
+				}
+			}
+			if !named["client_identities"] {
+				m.ClientIdentities = nil
+			}
+		}
+	}
+	set(&t.CA, o.CA)
+	set(&t.Cert, o.Cert)
+	set(&t.Key, o.Key)
+	set(&t.ServerName, o.ServerName)
+	set(&t.CPUs, o.TargetCPUs)
+	set(&t.ClientCPUs, o.ClientCPUs)
+	set(&t.Mode, o.Mode)
+	set(&t.PIDs, o.PIDs)
+	setDuration(&t.HandshakeDelay, o.HandshakeDelay)
+	set(&t.InProcess, o.InProcess)
+
+	l, lo := &s.Load, &o.Load
+	set(&l.Concurrency, lo.Concurrency)
+	if lo.Rate != nil {
+		l.Rate, l.Steps, l.StepDuration = *lo.Rate, nil, 0
+	}
+	if lo.Steps != nil {
+		l.Steps, l.Rate = *lo.Steps, 0
+		// The steps are the window: a duration or count from the file
+		// gives way to them. Both given here is the caller's
+		// contradiction, which Validate refuses.
+		if lo.Duration == nil && lo.Count == nil {
+			l.Duration, l.Count = 0, 0
+		}
+	}
+	set(&l.MaxInFlight, lo.MaxInFlight)
+	if lo.Count != nil {
+		l.Count, l.Duration = *lo.Count, 0
+	}
+	if lo.Duration != nil {
+		l.Duration, l.Count = Duration(*lo.Duration), 0
+	}
+	setDuration(&l.RampUp, lo.RampUp)
+	setDuration(&l.StepDuration, lo.StepDuration)
+	setDuration(&l.Warmup, lo.Warmup)
+	setDuration(&l.Interval, lo.Interval)
+	setDuration(&l.Hold, lo.Hold)
+	setDuration(&l.Timeout, lo.Timeout)
+	set(&l.Linger0, lo.Linger0)
+	set(&l.InsecureSkipVerify, lo.InsecureSkipVerify)
+
+	if o.Repeat != nil {
+		if *o.Repeat < 1 {
+			return bad("repeat", strconv.Itoa(*o.Repeat), "must be at least 1", "")
+		}
+		s.Repeat = *o.Repeat
+	}
+	if err := s.applyCapacity(&o.Capacity, bad); err != nil {
+		return err
+	}
+	return s.Validate()
+}
+
+// applyCapacity applies the capacity overrides, each checked here so that
+// a mistake names its flag.
+func (s *Spec) applyCapacity(o *CapacityOverrides, bad func(path, value, msg, accepted string) error) error {
+	c := &s.Capacity
+	if o.SLO != nil {
+		if _, err := capacity.ParseSLO(*o.SLO); err != nil {
+			return bad("capacity.slo", "", err.Error(), "")
+		}
+		c.SLO = *o.SLO
+	}
+	rate := func(path string, value *string, dst *float64) error {
+		if value == nil {
+			return nil
+		}
+		r, err := capacity.ParseRate(*value)
+		if err != nil {
+			return bad(path, "", err.Error(), "")
+		}
+		*dst = r
+		return nil
+	}
+	if err := rate("capacity.start", o.Start, &c.Start); err != nil {
+		return err
+	}
+	if err := rate("capacity.max", o.Max, &c.Max); err != nil {
+		return err
+	}
+	if d := o.StepDuration; d != nil {
+		if *d <= 0 {
+			return bad("capacity.step_duration", d.String(), "must be positive", "")
+		}
+		c.StepDuration = Duration(*d)
+	}
+	if d := o.StepWarmup; d != nil {
+		if *d <= 0 {
+			return bad("capacity.step_warmup", d.String(), "must be positive (each step needs a warm-up to start its window in a steady state)", "")
+		}
+		c.StepWarmup = Duration(*d)
+	}
+	if r := o.Resolution; r != nil {
+		if !(*r > 0 && *r < 1) {
+			return bad("capacity.resolution", strconv.FormatFloat(*r, 'g', -1, 64), "a fraction between 0 and 1, e.g. 0.05 to stop within 5%", "")
+		}
+		c.Resolution = *r
+	}
+	if n := o.MaxSteps; n != nil {
+		if *n < 2 {
+			return bad("capacity.max_steps", strconv.Itoa(*n), "must be at least 2", "")
+		}
+		c.MaxSteps = *n
+	}
+	if o.Project != nil {
+		c.Project = nil
+		for _, v := range *o.Project {
+			r, err := capacity.ParseRate(v)
+			if err != nil {
+				return bad("capacity.project", "", err.Error(), "")
+			}
+			c.Project = append(c.Project, r)
+		}
+	}
+	return nil
+}
+
+// forSource presents err's *Error values as problems with the value
+// named source (a flag) rather than with a place in the file.
+func forSource(err error, source string) error {
+	var list Errors
+	if errors.As(err, &list) {
+		out := make(Errors, len(list))
+		for i, e := range list {
+			out[i] = e.ForFlag(source)
+		}
+		return out
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		return e.ForFlag(source)
+	}
+	return err
+}
+
+func set[T any](dst *T, v *T) {
+	if v != nil {
+		*dst = *v
+	}
+}
+
+func setDuration(dst *Duration, v *time.Duration) {
+	if v != nil {
+		*dst = Duration(*v)
+	}
 }

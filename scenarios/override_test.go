@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestSetAxis checks command-line overrides: values are checked as the
@@ -117,5 +118,72 @@ func TestClone(t *testing.T) {
 	c.Exclude[0]["tls"] = "1.3"
 	if spec.Load.Steps[0] != 1 || spec.Target.PIDs[0] != 7 || spec.Matrix.TLS[0] != "1.3" || spec.Matrix.Requests[0] != 0 || spec.Exclude[0]["tls"] != "1.2" {
 		t.Errorf("changing the clone changed the original: %+v", spec)
+	}
+}
+
+// TestApply: overrides mean the same for every caller: a rate replaces
+// steps, steps replace the file's window, an external target drops the
+// key-type axes nobody named, and a bad value is named as the user wrote
+// it.
+func TestApply(t *testing.T) {
+	rate, steps, d := 300.0, []float64{100, 200}, 2*time.Second
+	ext, one, zero := "127.0.0.1:8443", 1, 0
+	slo, badRate := "p99<20ms", "fast"
+	pem := "client.pem"
+	insecure := true
+	for _, tc := range []struct {
+		name    string
+		spec    string
+		o       Overrides
+		wantErr string // empty: Apply must succeed
+		check   func(s *Spec) bool
+	}{
+		{name: "rate replaces steps", spec: "load: {steps: [10, 20], step_duration: 1s}\n",
+			o:     Overrides{Load: LoadOverrides{Rate: &rate}},
+			check: func(s *Spec) bool { return s.Load.Rate == 300 && s.Load.Steps == nil && s.Load.StepDuration == 0 }},
+		{name: "steps replace the file's window", spec: "load: {duration: 5s}\n",
+			o:     Overrides{Load: LoadOverrides{Steps: &steps, StepDuration: &d}},
+			check: func(s *Spec) bool { return len(s.Load.Steps) == 2 && s.Load.Duration == 0 && s.Load.Count == 0 }},
+		{name: "steps and a duration both given contradict", spec: "name: x\n",
+			o:       Overrides{Load: LoadOverrides{Steps: &steps, StepDuration: &d, Duration: &d}},
+			wantErr: "steps"},
+		{name: "external target drops unnamed key axes", spec: "matrix: {server_key: [rsa2048], client_key: [rsa2048], chain: [intermediate]}\n",
+			o: Overrides{Target: &ext, Cert: &pem, Key: &pem, Load: LoadOverrides{InsecureSkipVerify: &insecure},
+				Axes: []AxisOverride{{Axis: "client-key", Values: []string{"ecdsa-p256"}}}},
+			check: func(s *Spec) bool {
+				return s.Target.Kind == KindExternal && s.Target.Addr == ext && s.Matrix.ServerKey == nil &&
+					s.Matrix.Chain == nil && len(s.Matrix.ClientKey) == 1
+			}},
+		{name: "a bad target names the flag", spec: "name: x\n",
+			o:       Overrides{Target: new(string), Names: map[string]string{"target": "--target"}},
+			wantErr: `--target "": neither a target kind nor HOST:PORT`},
+		{name: "a bad axis value names the flag", spec: "name: x\n",
+			o:       Overrides{Axes: []AxisOverride{{Axis: "tls", Values: []string{"1.4"}}}, Names: map[string]string{"matrix.tls": "--tls"}},
+			wantErr: `--tls: unknown TLS version "1.4"`},
+		{name: "repeat at least 1", spec: "name: x\n",
+			o:       Overrides{Repeat: &zero},
+			wantErr: "repeat 0: must be at least 1"},
+		{name: "repeat", spec: "name: x\n", o: Overrides{Repeat: &one}, check: func(s *Spec) bool { return s.Repeat == 1 }},
+		{name: "capacity SLO", spec: "name: x\n", o: Overrides{Capacity: CapacityOverrides{SLO: &slo}},
+			check: func(s *Spec) bool { return s.Capacity.SLO == slo }},
+		{name: "a bad capacity rate names the flag", spec: "name: x\n",
+			o:       Overrides{Capacity: CapacityOverrides{Start: &badRate}, Names: map[string]string{"capacity.start": "--start"}},
+			wantErr: "--start: "},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			spec, err := Parse([]byte(tc.spec), "test.yaml")
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = spec.Apply(tc.o)
+			switch {
+			case tc.wantErr == "" && err != nil:
+				t.Fatal(err)
+			case tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)):
+				t.Fatalf("error %v, want one with %q", err, tc.wantErr)
+			case tc.check != nil && !tc.check(spec):
+				t.Errorf("spec after Apply: target %+v load %+v matrix %+v", spec.Target, spec.Load, spec.Matrix)
+			}
+		})
 	}
 }

@@ -91,15 +91,7 @@ func capacityCmd(ctx context.Context, env *cliEnv, args []string) error {
 	if err != nil {
 		return err
 	}
-	// --step-duration is the search's, not a --steps schedule's: take it
-	// here, and keep run's flag handling from applying it to the load.
-	stepDuration := fs.Lookup("step-duration")
-	stepDurationSet := stepDuration.Changed
-	stepDuration.Changed = false
-	if err := applyRunFlags(fs, &o.run, spec); err != nil {
-		return err
-	}
-	if err := applyCapacityFlags(fs, &o, stepDurationSet, spec); err != nil {
+	if err := spec.Apply(capacityOverrides(fs, &o)); err != nil {
 		return err
 	}
 	search, err := spec.Capacity.Search()
@@ -158,71 +150,24 @@ func capacityCmd(ctx context.Context, env *cliEnv, args []string) error {
 	return runOutcome(env, run)
 }
 
-// applyCapacityFlags overrides the scenario's capacity section with the
-// flags the user set, each checked here so a mistake names its flag.
-func applyCapacityFlags(fs *pflag.FlagSet, o *capacityOptions, stepDurationSet bool, spec *scenarios.Spec) error {
-	c := &spec.Capacity
-	if fs.Changed("slo") {
-		if _, err := capacity.ParseSLO(o.slo); err != nil {
-			return usagef("--slo: %v", err)
-		}
-		c.SLO = o.slo
+// capacityOverrides are run's overrides plus the search's. --step-duration
+// is the search's here, not a --steps schedule's (capacity refuses --steps).
+func capacityOverrides(fs *pflag.FlagSet, o *capacityOptions) scenarios.Overrides {
+	ov := runOverrides(fs, &o.run)
+	ov.Load.StepDuration = nil
+	c := &ov.Capacity
+	c.SLO = changed(fs, "slo", o.slo)
+	c.Start = changed(fs, "start", o.start)
+	c.Max = changed(fs, "max", o.max)
+	c.StepDuration = changed(fs, "step-duration", o.run.stepDuration)
+	c.StepWarmup = changed(fs, "step-warmup", o.stepWarmup)
+	c.Resolution = changed(fs, "resolution", o.resolution)
+	c.MaxSteps = changed(fs, "max-steps", o.maxSteps)
+	c.Project = changed(fs, "project", o.project)
+	for _, flag := range []string{"slo", "start", "max", "step-duration", "step-warmup", "resolution", "max-steps", "project"} {
+		ov.Names["capacity."+strings.ReplaceAll(flag, "-", "_")] = "--" + flag
 	}
-	rate := func(flag, value string, dst *float64) error {
-		if !fs.Changed(flag) {
-			return nil
-		}
-		r, err := capacity.ParseRate(value)
-		if err != nil {
-			return usagef("--%s: %v", flag, err)
-		}
-		*dst = r
-		return nil
-	}
-	if err := rate("start", o.start, &c.Start); err != nil {
-		return err
-	}
-	if err := rate("max", o.max, &c.Max); err != nil {
-		return err
-	}
-	if stepDurationSet {
-		if o.run.stepDuration <= 0 {
-			return usagef("--step-duration %s: must be positive", o.run.stepDuration)
-		}
-		c.StepDuration = scenarios.Duration(o.run.stepDuration)
-	}
-	if fs.Changed("step-warmup") {
-		if o.stepWarmup <= 0 {
-			return usagef("--step-warmup %s: must be positive (each step needs a warm-up to start its window in a steady state)", o.stepWarmup)
-		}
-		c.StepWarmup = scenarios.Duration(o.stepWarmup)
-	}
-	if fs.Changed("resolution") {
-		if !(o.resolution > 0 && o.resolution < 1) {
-			return usagef("--resolution %v: a fraction between 0 and 1, e.g. 0.05 to stop within 5%%", o.resolution)
-		}
-		c.Resolution = o.resolution
-	}
-	if fs.Changed("max-steps") {
-		if o.maxSteps < 2 {
-			return usagef("--max-steps %d: must be at least 2", o.maxSteps)
-		}
-		c.MaxSteps = o.maxSteps
-	}
-	if fs.Changed("project") {
-		c.Project = nil
-		for _, v := range o.project {
-			r, err := capacity.ParseRate(v)
-			if err != nil {
-				return usagef("--project: %v", err)
-			}
-			c.Project = append(c.Project, r)
-		}
-	}
-	if err := spec.Validate(); err != nil {
-		return err
-	}
-	return nil
+	return ov
 }
 
 // unusedLoad names the load fields a scenario sets that a capacity search

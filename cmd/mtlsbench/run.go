@@ -2,9 +2,7 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"runtime/pprof"
@@ -131,7 +129,7 @@ func runCmd(ctx context.Context, env *cliEnv, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := applyRunFlags(fs, &o, spec); err != nil {
+	if err := spec.Apply(runOverrides(fs, &o)); err != nil {
 		return err
 	}
 	cases, skipped, err := scenarios.Expand(*spec)
@@ -233,9 +231,11 @@ func runOutcome(env *cliEnv, run *results.Run) error {
 	return nil
 }
 
-// applyRunFlags overrides the scenario with every flag the user set.
-func applyRunFlags(fs *pflag.FlagSet, o *runOptions, spec *scenarios.Spec) error {
-	axes := []struct {
+// runOverrides are the scenario overrides of every run flag the user set;
+// scenarios.Spec.Apply owns what they mean.
+func runOverrides(fs *pflag.FlagSet, o *runOptions) scenarios.Overrides {
+	ov := scenarios.Overrides{Names: map[string]string{}}
+	for _, a := range []struct {
 		flag, axis string
 		values     []string
 	}{
@@ -244,116 +244,49 @@ func applyRunFlags(fs *pflag.FlagSet, o *runOptions, spec *scenarios.Spec) error
 		{"client-key-type", "client_key", o.clientKeyTypes}, {"chain", "chain", o.chains},
 		{"identities", "client_identities", o.identities}, {"resume", "resume", o.resume},
 		{"requests", "requests", o.requests},
-	}
-	for _, a := range axes {
+	} {
+		ov.Names["matrix."+a.axis] = "--" + a.flag
 		if fs.Changed(a.flag) {
-			if err := spec.SetAxis(a.axis, a.values); err != nil {
-				var se *scenarios.Error
-				if errors.As(err, &se) {
-					return se.ForFlag("--" + a.flag)
-				}
-				return usagef("--%s: %v", a.flag, err)
-			}
+			ov.Axes = append(ov.Axes, scenarios.AxisOverride{Axis: a.axis, Values: a.values})
 		}
 	}
-	t := &spec.Target
-	if fs.Changed("target") {
-		switch o.target {
-		case "builtin", "nginx", "haproxy", "openssl":
-			t.Kind, t.Addr = o.target, ""
-		default:
-			if _, port, err := net.SplitHostPort(o.target); err != nil || port == "" {
-				return usagef("--target %q: accepted: builtin, nginx, haproxy, openssl, or HOST:PORT of an external server", o.target)
-			}
-			t.Kind, t.Addr = "external", o.target
-			// A server mtlsbench did not start has its own certificates:
-			// unless told what to expect, expect whatever it presents (each
-			// handshake still records it), and use the client identity
-			// given with --cert/--key.
-			m := &spec.Matrix
-			for flag, axis := range map[string]*[]string{"key-type": &m.ServerKey, "client-key-type": &m.ClientKey, "chain": &m.Chain} {
-				if !fs.Changed(flag) {
-					*axis = nil
-				}
-			}
-			if !fs.Changed("identities") {
-				m.ClientIdentities = nil
-			}
-		}
+	for path, flag := range map[string]string{"target": "target", "repeat": "repeat"} {
+		ov.Names[path] = "--" + flag
 	}
-	str := func(flag string, dst *string, v string) {
-		if fs.Changed(flag) {
-			*dst = v
-		}
-	}
-	str("ca", &t.CA, o.ca)
-	str("cert", &t.Cert, o.cert)
-	str("key", &t.Key, o.key)
-	str("server-name", &t.ServerName, o.serverName)
-	str("target-cpus", &t.CPUs, o.targetCPUs)
-	str("client-cpus", &t.ClientCPUs, o.clientCPUs)
-	str("mode", &t.Mode, o.mode)
-	if fs.Changed("target-pid") {
-		t.PIDs = o.targetPIDs
-	}
-	if fs.Changed("handshake-delay") {
-		t.HandshakeDelay = scenarios.Duration(o.handshakeDelay)
-	}
-	if fs.Changed("in-process") {
-		t.InProcess = o.inProcess
-	}
-	l := &spec.Load
-	dur := func(flag string, dst *scenarios.Duration, v time.Duration) {
-		if fs.Changed(flag) {
-			*dst = scenarios.Duration(v)
-		}
-	}
-	if fs.Changed("concurrency") {
-		l.Concurrency = o.concurrency
-	}
-	if fs.Changed("rate") {
-		l.Rate = o.rate
-		l.Steps, l.StepDuration = nil, 0
-	}
-	if fs.Changed("steps") {
-		l.Steps = o.steps
-		l.Rate = 0
-		// The steps are the window: a duration or count from the file
-		// (the default scenario has one) gives way to them. Both on the
-		// command line is the user's contradiction, and refused.
-		if !fs.Changed("duration") && !fs.Changed("count") {
-			l.Duration, l.Count = 0, 0
-		}
-	}
-	if fs.Changed("max-in-flight") {
-		l.MaxInFlight = o.maxInFlight
-	}
-	if fs.Changed("count") {
-		l.Count, l.Duration = o.count, 0
-	}
-	if fs.Changed("duration") {
-		l.Duration, l.Count = scenarios.Duration(o.duration), 0
-	}
-	dur("ramp-up", &l.RampUp, o.rampUp)
-	dur("step-duration", &l.StepDuration, o.stepDuration)
-	dur("warmup", &l.Warmup, o.warmup)
-	dur("interval", &l.Interval, o.interval)
-	dur("hold", &l.Hold, o.hold)
-	dur("timeout", &l.Timeout, o.timeout)
-	if fs.Changed("linger0") {
-		l.Linger0 = o.linger0
-	}
-	if fs.Changed("insecure-skip-verify") {
-		l.InsecureSkipVerify = o.insecure
-	}
-	if fs.Changed("repeat") {
-		if o.repeat < 1 {
-			return usagef("--repeat %d: must be at least 1", o.repeat)
-		}
-		spec.Repeat = o.repeat
-	}
-	if err := spec.Validate(); err != nil {
-		return err
+	ov.Target = changed(fs, "target", o.target)
+	ov.CA = changed(fs, "ca", o.ca)
+	ov.Cert = changed(fs, "cert", o.cert)
+	ov.Key = changed(fs, "key", o.key)
+	ov.ServerName = changed(fs, "server-name", o.serverName)
+	ov.TargetCPUs = changed(fs, "target-cpus", o.targetCPUs)
+	ov.ClientCPUs = changed(fs, "client-cpus", o.clientCPUs)
+	ov.Mode = changed(fs, "mode", o.mode)
+	ov.PIDs = changed(fs, "target-pid", o.targetPIDs)
+	ov.HandshakeDelay = changed(fs, "handshake-delay", o.handshakeDelay)
+	ov.InProcess = changed(fs, "in-process", o.inProcess)
+	l := &ov.Load
+	l.Concurrency = changed(fs, "concurrency", o.concurrency)
+	l.Rate = changed(fs, "rate", o.rate)
+	l.MaxInFlight = changed(fs, "max-in-flight", o.maxInFlight)
+	l.Steps = changed(fs, "steps", o.steps)
+	l.Count = changed(fs, "count", o.count)
+	l.RampUp = changed(fs, "ramp-up", o.rampUp)
+	l.StepDuration = changed(fs, "step-duration", o.stepDuration)
+	l.Duration = changed(fs, "duration", o.duration)
+	l.Warmup = changed(fs, "warmup", o.warmup)
+	l.Interval = changed(fs, "interval", o.interval)
+	l.Hold = changed(fs, "hold", o.hold)
+	l.Timeout = changed(fs, "timeout", o.timeout)
+	l.Linger0 = changed(fs, "linger0", o.linger0)
+	l.InsecureSkipVerify = changed(fs, "insecure-skip-verify", o.insecure)
+	ov.Repeat = changed(fs, "repeat", o.repeat)
+	return ov
+}
+
+// changed is a pointer to v when the user set flag, else nil.
+func changed[T any](fs *pflag.FlagSet, flag string, v T) *T {
+	if fs.Changed(flag) {
+		return &v
 	}
 	return nil
 }

@@ -35,10 +35,7 @@ func TestRunFlagsOverrideTheWindow(t *testing.T) {
 		if err := fs.Parse(tc.args); err != nil {
 			t.Fatalf("%v: %v", tc.args, err)
 		}
-		err = applyRunFlags(fs, &o, spec)
-		if err == nil {
-			err = spec.Validate()
-		}
+		err = spec.Apply(runOverrides(fs, &o))
 		switch {
 		case tc.wantErr == "" && err != nil:
 			t.Errorf("%v: %v", tc.args, err)
