@@ -209,30 +209,42 @@ func runStranger(t *testing.T, addr, dir string) results.Case {
 	return runCases(t, context.Background(), cases).Cases[0]
 }
 
-// What the stack cannot do is refused before any load.
-func TestTLS13SuiteRefusedOnBuiltin(t *testing.T) {
-	spec, err := scenarios.Load("quick")
-	if err != nil {
-		t.Fatal(err)
-	}
-	spec.Matrix.TLS = []string{"1.3"}
-	spec.Matrix.Cipher = []string{"TLS_CHACHA20_POLY1305_SHA256"}
-	cases, _, err := scenarios.Expand(*spec)
-	if err != nil {
-		// Expansion may refuse it already; that is the same promise.
-		if !strings.Contains(err.Error(), "TLS 1.3") {
-			t.Fatalf("expand: %v", err)
-		}
-		return
-	}
-	start := time.Now()
-	_, err = Run(context.Background(), Options{Cases: cases, ChildCommand: childCommand()})
-	var ie *InputError
-	if !errors.As(err, &ie) || !strings.Contains(err.Error(), "cannot pin") {
-		t.Fatalf("error %v, want an InputError explaining crypto/tls cannot pin a TLS 1.3 suite", err)
-	}
-	if time.Since(start) > 2*time.Second {
-		t.Errorf("refusal took %v: load ran before it?", time.Since(start))
+// What the client stack or the target cannot do is refused before any
+// load, in the capabilities' one wording (tlsparams.Check), naming the
+// case.
+func TestRefusedBeforeLoad(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		edit func(*scenarios.Spec)
+		want string
+	}{
+		{"TLS 1.3 suite on the built-in target", func(s *scenarios.Spec) {
+			s.Matrix.TLS, s.Matrix.Cipher = []string{"1.3"}, []string{"TLS_CHACHA20_POLY1305_SHA256"}
+		}, "tlsparams: the go client and the builtin target cannot pin TLS 1.3 suite TLS_CHACHA20_POLY1305_SHA256"},
+		{"key share the Go client sends second", func(s *scenarios.Spec) {
+			s.Matrix.TLS, s.Matrix.Group, s.Matrix.KeyShare = []string{"1.3"}, []string{"x25519"}, []string{"p256"}
+		}, "swap them (group: p256, key_share: x25519)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			spec, err := scenarios.Load("quick")
+			if err != nil {
+				t.Fatal(err)
+			}
+			tc.edit(spec)
+			cases, _, err := scenarios.Expand(*spec)
+			if err != nil {
+				t.Fatalf("expand: %v", err)
+			}
+			start := time.Now()
+			_, err = Run(context.Background(), Options{Cases: cases, ChildCommand: childCommand()})
+			var ie *InputError
+			if !errors.As(err, &ie) || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "case "+cases[0].Name) {
+				t.Fatalf("error %v, want an InputError naming case %s with %q", err, cases[0].Name, tc.want)
+			}
+			if time.Since(start) > 2*time.Second {
+				t.Errorf("refusal took %v: load ran before it?", time.Since(start))
+			}
+		})
 	}
 }
 

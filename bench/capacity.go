@@ -98,7 +98,7 @@ func prepare(opts *Options) (*runner, error) {
 
 // capacityCase runs one case's search against one target.
 func (r *runner) capacityCase(ctx context.Context, c *scenarios.Case, n, total int, search scenarios.CapacitySearch) (*results.Case, error) {
-	p, m, tgt, err := r.setUp(ctx, c)
+	m, tgt, err := r.setUp(ctx, c)
 	if err != nil {
 		return nil, err
 	}
@@ -120,7 +120,7 @@ func (r *runner) capacityCase(ctx context.Context, c *scenarios.Case, n, total i
 		if !ok {
 			break
 		}
-		st := stepRun{base: c, params: p, material: m, target: tgt, rate: rate, phase: phase,
+		st := stepRun{base: c, material: m, target: tgt, rate: rate, phase: phase,
 			index: len(steps) + 1, n: n, total: total, search: search, cpus: cpus, cpuErr: cpuErr}
 		sc, meas, cpu, err := r.capacityStep(ctx, &st)
 		if err != nil {
@@ -186,7 +186,6 @@ func abortive(sc *results.Case, first bool) string {
 // stepRun is one step's inputs.
 type stepRun struct {
 	base     *scenarios.Case
-	params   params
 	material *material
 	target   targets.Target
 	rate     float64
@@ -213,7 +212,7 @@ func (r *runner) capacityStep(ctx context.Context, st *stepRun) (*results.Case, 
 	}
 	label := sc
 	label.Name = fmt.Sprintf("%s · step %d %s/s", st.base.Name, st.index, capacity.FormatRate(st.rate))
-	cfg := loadConfig(&sc, st.params, st.material, st.target)
+	cfg := loadConfig(&sc, st.material, st.target)
 	observed := st.target
 	if !countsAreCheap(&sc, st.target) {
 		observed = withoutCounts{st.target}

@@ -266,23 +266,19 @@ func runOneStep(t *testing.T, c scenarios.Case, search scenarios.CapacitySearch,
 	if err != nil {
 		return capacity.Step{}, err
 	}
-	p, err := parseParams(&c)
-	if err != nil {
-		return capacity.Step{}, err
-	}
 	m, err := r.material(&c)
 	if err != nil {
 		return capacity.Step{}, err
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	tgt, err := r.startTarget(ctx, &c, p, m)
+	tgt, err := r.startTarget(ctx, &c, m)
 	if err != nil {
 		return capacity.Step{}, err
 	}
 	defer tgt.Close()
 	cpus, cpuErr := cpuset.Allowed()
-	sc, meas, _, err := r.capacityStep(ctx, &stepRun{base: &c, params: p, material: m, target: tgt, rate: rate,
+	sc, meas, _, err := r.capacityStep(ctx, &stepRun{base: &c, material: m, target: tgt, rate: rate,
 		phase: capacity.PhaseConfirm, index: 1, n: 1, total: 1, search: search, cpus: cpus, cpuErr: cpuErr})
 	if err != nil {
 		return capacity.Step{}, err

@@ -7,12 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"slices"
 	"sort"
 	"strings"
 	"time"
 
-	"github.com/mtlsbench/mtlsbench/internal/tlsparams"
+	"github.com/mtlsbench/mtlsbench/tlsparams"
 	"github.com/mtlsbench/mtlsbench/loadgen"
 	"github.com/mtlsbench/mtlsbench/pki"
 	"github.com/mtlsbench/mtlsbench/results"
@@ -20,55 +19,22 @@ import (
 	"github.com/mtlsbench/mtlsbench/targets"
 )
 
-// params are a case's names turned into crypto/tls values, once.
-type params struct {
-	version  uint16
-	suite    tlsparams.Suite // zero: any
-	group    tlsparams.Group
-	keyShare tlsparams.Group
-}
-
-func parseParams(c *scenarios.Case) (params, error) {
-	var p params
-	var err error
-	if p.version, err = tlsparams.ParseVersion(c.TLS); err != nil {
-		return p, err
-	}
-	if c.Cipher != "" {
-		if p.suite, err = tlsparams.ParseSuite(c.Cipher); err != nil {
-			return p, err
-		}
-	}
-	if p.group, err = tlsparams.ParseGroup(c.Group); err != nil {
-		return p, err
-	}
-	p.keyShare = p.group
-	if c.KeyShare != "" {
-		if p.keyShare, err = tlsparams.ParseGroup(c.KeyShare); err != nil {
-			return p, err
-		}
-	}
-	return p, nil
-}
-
 func isExternal(c *scenarios.Case) bool {
 	return c.Target.Kind == "external"
 }
 
-// preflight refuses, before any load, what the stack or the target cannot
-// do as asked, and loads an external target's PEM files.
+// preflight refuses, before any load, what the client stack or the target
+// cannot do as asked (their capabilities, compared by tlsparams.Check),
+// and loads an external target's PEM files.
 func (r *runner) preflight(c *scenarios.Case) error {
-	p, err := parseParams(c)
+	server, err := targetTLS(c)
 	if err != nil {
 		return err
 	}
-	kind := c.Target.Kind
-	if p.suite.TLS13 && (kind == "" || kind == string(targets.KindBuiltin) || kind == "external") {
-		return fmt.Errorf("cipher %s cannot be measured against the %s target: Go's crypto/tls offers all TLS 1.3 suites and cannot pin one, on either side; "+
-			"run it against an OpenSSL-based target (--target nginx, haproxy or openssl), which is configured to accept only that suite, or drop the TLS 1.3 cipher axis",
-			p.suite.Name, targetLabel(c))
+	if err := tlsparams.Check(c.Params, loadgen.StackGo.Capabilities(), server); err != nil {
+		return err
 	}
-	if err := checkCapabilities(c, p); err != nil {
+	if err := checkCapabilities(c); err != nil {
 		return err
 	}
 	if isExternal(c) {
@@ -127,77 +93,46 @@ func (r *runner) external(c *scenarios.Case) (*material, error) {
 	return m, nil
 }
 
-// targetConfig is the server side of a case.
-func targetConfig(c *scenarios.Case, p params, m *material) targets.Config {
+// targetConfig is the server side of a case: it accepts exactly the
+// case's version, group and (when pinned) suite.
+func targetConfig(c *scenarios.Case, m *material) targets.Config {
 	cfg := targets.Config{
 		Identity:       m.server,
 		ClientCAs:      m.clientCAs,
-		MinVersion:     p.version,
-		MaxVersion:     p.version,
-		Groups:         []tls.CurveID{p.group.ID},
+		MinVersion:     uint16(c.Version),
+		MaxVersion:     uint16(c.Version),
+		Groups:         []tls.CurveID{c.Group.ID},
 		Mode:           targets.Mode(c.Target.Mode),
 		HandshakeDelay: c.Target.HandshakeDelay.D(),
 		CPUs:           c.Target.CPUs,
 		Workers:        c.Target.Workers,
 	}
-	if p.suite.ID != 0 {
-		if p.suite.TLS13 {
-			cfg.CipherSuitesTLS13 = []uint16{p.suite.ID}
+	if su := c.Suite; !su.IsZero() {
+		if su.TLS13 {
+			cfg.CipherSuitesTLS13 = []uint16{su.ID}
 		} else {
-			cfg.CipherSuites = []uint16{p.suite.ID}
+			cfg.CipherSuites = []uint16{su.ID}
 		}
 	}
 	return cfg
 }
 
-// loadConfig is the client side of a case.
-func loadConfig(c *scenarios.Case, p params, m *material, tgt targets.Target) loadgen.Config {
+// loadConfig is the client side of a case: its TLS parameters as they
+// are (the client stack turns them into its own configuration), the PKI
+// and the load.
+func loadConfig(c *scenarios.Case, m *material, tgt targets.Target) loadgen.Config {
 	l := &c.Load
-	tlsCfg := &tls.Config{
-		RootCAs:    m.roots,
-		ServerName: tgt.ServerName(),
-		MinVersion: p.version,
-		MaxVersion: p.version,
-		// Offering exactly the case's groups: a post-quantum share is sent
-		// only when the case asks for it (it costs the client ~40-125 µs).
-		CurvePreferences: []tls.CurveID{p.group.ID},
-	}
-	if p.keyShare.ID != p.group.ID {
-		tlsCfg.CurvePreferences = []tls.CurveID{p.keyShare.ID, p.group.ID}
-	}
-	// In TLS 1.2 an OpenSSL server accepts an ECDSA certificate only on a
-	// curve the client lists in supported_groups, as every real client
-	// does; list it after the case's group. (TLS 1.2 has no key shares, the
-	// server picks the case's group first, and the check still demands it.)
-	// An external server's key is unknown unless the case names it: offer
-	// the two common ECDSA curves, as browsers do.
-	if p.version == tls.VersionTLS12 {
-		curves := []tls.CurveID{tls.CurveP256, tls.CurveP384}
-		if curve, ok := ecdsaCurve(c.ServerKey); ok {
-			curves = []tls.CurveID{curve}
-		} else if c.ServerKey != "" {
-			curves = nil
-		}
-		for _, curve := range curves {
-			if !slices.Contains(tlsCfg.CurvePreferences, curve) {
-				tlsCfg.CurvePreferences = append(tlsCfg.CurvePreferences, curve)
-			}
-		}
-	}
-	if p.suite.ID != 0 && !p.suite.TLS13 {
-		tlsCfg.CipherSuites = []uint16{p.suite.ID}
-	}
 	ids := m.identities
 	if c.ClientIdentities > 0 && c.ClientIdentities < len(ids) {
 		ids = ids[:c.ClientIdentities]
 	}
 	cfg := loadgen.Config{
 		Addr:               tgt.Addr(),
-		TLS:                tlsCfg,
+		TLS:                c.Params,
+		Roots:              m.roots,
+		ServerName:         tgt.ServerName(),
 		Identities:         ids,
 		InsecureSkipVerify: l.InsecureSkipVerify,
-		Expect:             loadgen.Expect{Version: p.version, Group: p.group.ID},
-		Resume:             loadgen.Resume{Ratio: c.ResumeRatio},
 		Concurrency:        l.Concurrency,
 		MaxInFlight:        l.MaxInFlight,
 		Warmup:             l.Warmup.D(),
@@ -208,18 +143,6 @@ func loadConfig(c *scenarios.Case, p params, m *material, tgt targets.Target) lo
 		Hold:               l.Hold.D(),
 		Timeout:            l.Timeout.D(),
 		Linger0:            l.Linger0,
-	}
-	if p.suite.ID != 0 {
-		cfg.Expect.CipherSuites = []uint16{p.suite.ID}
-	}
-	if !isExternal(c) {
-		cfg.Expect.ServerKeyType = c.ServerKey
-		cfg.Expect.HelloRetry = loadgen.HRRNever
-		if p.keyShare.ID != p.group.ID {
-			cfg.Expect.HelloRetry = loadgen.HRRAlways
-		}
-	} else if c.ServerKey != "" {
-		cfg.Expect.ServerKeyType = c.ServerKey
 	}
 	switch {
 	case len(l.Steps) > 0:
@@ -232,50 +155,33 @@ func loadConfig(c *scenarios.Case, p params, m *material, tgt targets.Target) lo
 	return cfg
 }
 
-// ecdsaCurve is the group of an ECDSA key type's curve.
-func ecdsaCurve(k pki.KeyType) (tls.CurveID, bool) {
-	switch k {
-	case pki.ECDSAP256:
-		return tls.CurveP256, true
-	case pki.ECDSAP384:
-		return tls.CurveP384, true
-	case pki.ECDSAP521:
-		return tls.CurveP521, true
-	}
-	return 0, false
-}
-
 // setUp prepares a case: its parameters, its PKI material and a started
 // target, which the caller closes.
-func (r *runner) setUp(ctx context.Context, c *scenarios.Case) (params, *material, targets.Target, error) {
-	p, err := parseParams(c)
-	if err != nil {
-		return params{}, nil, nil, &InputError{Err: err}
-	}
+func (r *runner) setUp(ctx context.Context, c *scenarios.Case) (*material, targets.Target, error) {
 	m, err := r.material(c)
 	if err != nil {
-		return params{}, nil, nil, err
+		return nil, nil, err
 	}
-	tgt, err := r.startTarget(ctx, c, p, m)
+	tgt, err := r.startTarget(ctx, c, m)
 	if err != nil {
 		var ce *targets.BuiltinConfigError
 		if errors.As(err, &ce) {
-			return params{}, nil, nil, &InputError{Err: err}
+			return nil, nil, &InputError{Err: err}
 		}
-		return params{}, nil, nil, err
+		return nil, nil, err
 	}
-	return p, m, tgt, nil
+	return m, tgt, nil
 }
 
 // runCase runs one case (one repeat) end to end.
 func (r *runner) runCase(ctx context.Context, c *scenarios.Case, rep, n, total int) (*results.Case, error) {
-	p, m, tgt, err := r.setUp(ctx, c)
+	m, tgt, err := r.setUp(ctx, c)
 	if err != nil {
 		return nil, err
 	}
 	defer tgt.Close()
 
-	cfg := loadConfig(c, p, m, tgt)
+	cfg := loadConfig(c, m, tgt)
 	obs := newObserver(ctx, tgt, r.opts, c, n, total, pidsOf(c, tgt))
 	cfg.Observer = obs
 	res, err := loadgen.Run(ctx, cfg)
@@ -361,14 +267,14 @@ func caseResult(c *scenarios.Case, rep int, res *loadgen.Result) *results.Case {
 // figure only (concurrency for a closed loop, rate for an open one).
 func caseParams(c *scenarios.Case) results.Params {
 	p := results.Params{
-		TLSVersion:       c.TLS,
-		CipherSuite:      c.Cipher,
-		Group:            c.Group,
+		TLSVersion:       c.Version.String(),
+		CipherSuite:      c.Suite.Name,
+		Group:            c.Group.Name,
 		KeyType:          string(c.ServerKey),
 		ClientKeyType:    string(c.ClientKey),
-		Chain:            c.Chain,
+		Chain:            string(c.Chain),
 		ClientIdentities: c.ClientIdentities,
-		Resume:           c.Resume,
+		Resume:           c.Resume.String(),
 		Concurrency:      c.Load.Concurrency,
 		Rate:             c.Load.Rate,
 		Requests:         c.Requests,

@@ -7,15 +7,16 @@ import (
 
 	"github.com/mtlsbench/mtlsbench/scenarios"
 	"github.com/mtlsbench/mtlsbench/targets"
+	"github.com/mtlsbench/mtlsbench/tlsparams"
 )
 
 // startTarget starts (or, for an external target, names) the case's server.
-func (r *runner) startTarget(ctx context.Context, c *scenarios.Case, p params, m *material) (targets.Target, error) {
+func (r *runner) startTarget(ctx context.Context, c *scenarios.Case, m *material) (targets.Target, error) {
 	switch c.Target.Kind {
 	case "external":
 		return externalTarget(c), nil
 	case "", string(targets.KindBuiltin):
-		cfg := targetConfig(c, p, m)
+		cfg := targetConfig(c, m)
 		if c.Target.InProcess {
 			b, err := targets.NewBuiltin(cfg)
 			if err != nil {
@@ -28,7 +29,7 @@ func (r *runner) startTarget(ctx context.Context, c *scenarios.Case, p params, m
 		}
 		return targets.StartProcess(ctx, cfg, r.opts.ChildCommand)
 	}
-	return r.startManaged(ctx, c, p, m)
+	return r.startManaged(ctx, c, m)
 }
 
 // external is a server mtlsbench did not start: it reports no counts, and
@@ -57,14 +58,38 @@ func (e *external) Close() error { return nil }
 var _ targets.Target = (*external)(nil)
 
 // startManaged starts nginx, HAProxy or openssl s_server for the case.
-func (r *runner) startManaged(ctx context.Context, c *scenarios.Case, p params, m *material) (targets.Target, error) {
-	return targets.StartManaged(ctx, targets.Kind(c.Target.Kind), targetConfig(c, p, m))
+func (r *runner) startManaged(ctx context.Context, c *scenarios.Case, m *material) (targets.Target, error) {
+	return targets.StartManaged(ctx, targets.Kind(c.Target.Kind), targetConfig(c, m))
+}
+
+// targetTLS is what the case's target can be made to do in TLS.
+func targetTLS(c *scenarios.Case) (tlsparams.Capabilities, error) {
+	switch c.Target.Kind {
+	case "external":
+		return tlsparams.Capabilities{Name: "the external target " + c.Target.Addr, Unconfigured: true}, nil
+	case "", string(targets.KindBuiltin):
+		return tlsparams.GoTLS("the builtin target"), nil
+	}
+	capability, err := targets.Capabilities(targets.Kind(c.Target.Kind))
+	if err != nil {
+		return tlsparams.Capabilities{}, err
+	}
+	tc := tlsparams.Capabilities{Name: c.Target.Kind, Library: capability.Library, Features: []tlsparams.Feature{tlsparams.PinTLS13Suite}}
+	for _, v := range capability.Versions {
+		pv, _ := tlsparams.ParseVersion(v)
+		tc.Versions = append(tc.Versions, pv)
+	}
+	for _, name := range capability.Groups {
+		g, _ := tlsparams.ParseGroup(name)
+		tc.Groups = append(tc.Groups, g)
+	}
+	return tc, nil
 }
 
 // checkCapabilities refuses, before any load, what a managed target cannot
-// do (a group its OpenSSL lacks, more requests per connection than it
-// serves), and finds a missing server binary early.
-func checkCapabilities(c *scenarios.Case, p params) error {
+// do apart from TLS (a mode, more requests per connection than it serves),
+// and finds a missing server binary early.
+func checkCapabilities(c *scenarios.Case) error {
 	switch c.Target.Kind {
 	case "", string(targets.KindBuiltin), "external":
 		return nil
@@ -73,7 +98,9 @@ func checkCapabilities(c *scenarios.Case, p params) error {
 	if err != nil {
 		return err
 	}
-	if err := capability.Check(targetConfig(c, p, &material{})); err != nil {
+	cfg := targetConfig(c, &material{})
+	cfg.Groups, cfg.CipherSuitesTLS13 = nil, nil // TLS: tlsparams.Check
+	if err := capability.Check(cfg); err != nil {
 		return err
 	}
 	if max := capability.MaxRequestsPerConn; max > 0 && c.Requests > max {
@@ -90,7 +117,7 @@ func clientVerifyNote(c *scenarios.Case) string {
 	case "", string(targets.KindBuiltin):
 		return ""
 	case "external":
-		if c.TLS == "1.3" && c.Requests == 0 {
+		if c.Version == tlsparams.TLS13 && c.Requests == 0 {
 			return "against an external server, a TLS 1.3 handshake counts as accepted once the server's first record (its session ticket) arrives; " +
 				"a server that checks the client certificate after sending it (nginx does) would still be counted: add --requests 1 to see such a rejection (HTTP 400, http_status)"
 		}

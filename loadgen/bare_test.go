@@ -19,7 +19,7 @@ func TestRunBare(t *testing.T) {
 		for _, resume := range []bool{false, true} {
 			srv := startServer(t, b, serverOpts{})
 			res, err := RunBare(context.Background(), BareConfig{
-				Addr: srv.addr(), TLS: clientConfig(b, v, tls.X25519), Identity: b.ClientCertificates()[0],
+				Addr: srv.addr(), TLS: bareClientConfig(b, v, tls.X25519), Identity: b.ClientCertificates()[0],
 				Resume: resume, Concurrency: 3, Count: 30,
 			})
 			if err != nil {
@@ -39,7 +39,7 @@ func TestRunBare(t *testing.T) {
 	}
 	// A server certificate the client does not trust stops it.
 	srv := startServer(t, b, serverOpts{})
-	cfg := clientConfig(b, tls.VersionTLS13)
+	cfg := bareClientConfig(b, tls.VersionTLS13)
 	cfg.RootCAs = bundle(t, pki.Ed25519).RootPool()
 	if _, err := RunBare(context.Background(), BareConfig{Addr: srv.addr(), TLS: cfg, Identity: b.ClientCertificates()[0], Duration: 5 * time.Second}); err == nil {
 		t.Error("no error with an untrusted server certificate")

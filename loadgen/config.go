@@ -13,47 +13,15 @@ package loadgen
 
 import (
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
 	"runtime"
 	"time"
 
-	"github.com/mtlsbench/mtlsbench/internal/tlsparams"
-	"github.com/mtlsbench/mtlsbench/pki"
 	"github.com/mtlsbench/mtlsbench/results"
-)
-
-// Resume says whether handshakes should resume a previous session.
-type Resume struct {
-	// Ratio is the fraction of handshakes that resume: 0 never (every
-	// handshake is full), 1 always (after each worker's first, priming
-	// handshake), in between a deterministic interleaving.
-	Ratio float64
-}
-
-// Expect is what every handshake must negotiate. A handshake that differs
-// is counted as a param_mismatch error, never as a success. Zero fields
-// accept anything.
-type Expect struct {
-	Version uint16
-	// CipherSuites accepted (any of them).
-	CipherSuites []uint16
-	// Group expected on full handshakes (TLS 1.2 resumptions have none).
-	Group tls.CurveID
-	// ServerKeyType is checked on the server's leaf certificate.
-	ServerKeyType pki.KeyType
-	// HelloRetry: HRRAny (zero), HRRNever, or HRRAlways.
-	HelloRetry HRR
-}
-
-// HRR is an expectation about HelloRetryRequest.
-type HRR int
-
-const (
-	HRRAny HRR = iota
-	HRRNever
-	HRRAlways
+	"github.com/mtlsbench/mtlsbench/tlsparams"
 )
 
 // Confirm says how a TLS 1.3 client learns that the server accepted its
@@ -81,12 +49,19 @@ type Config struct {
 	// Addr is the target's host:port. Required. A name is resolved once,
 	// when the run starts (an IPv4 address preferred).
 	Addr string
-	// TLS is the client configuration: RootCAs, ServerName, MinVersion,
-	// MaxVersion, CipherSuites, CurvePreferences. Required. The engine
-	// clones it once per worker and installs its own session cache, client
-	// certificate callback and server verification (which is exactly
-	// crypto/tls's, timed; see Config.InsecureSkipVerify).
-	TLS *tls.Config
+	// TLS is the case's TLS parameters: what the client offers (its one
+	// version, the suite when one is pinned, its key share and group),
+	// what every handshake must negotiate — a handshake that differs is a
+	// param_mismatch error, never a success — and how often to resume
+	// (TLS.Resume). A zero field is the stack's default, and any value is
+	// accepted for it. The client stack turns it into its own
+	// configuration (see Stack).
+	TLS tlsparams.Params
+	// Roots verify the server's chain; nil means the system's roots.
+	Roots *x509.CertPool
+	// ServerName is sent in SNI and verified against the server's
+	// certificate. Required unless InsecureSkipVerify.
+	ServerName string
 	// Identities are the client certificates; full handshakes rotate
 	// through them. Required (at least one): this is mutual TLS.
 	Identities []tls.Certificate
@@ -94,8 +69,6 @@ type Config struct {
 	// full handshake cheaper than a real client's. Off unless asked for.
 	InsecureSkipVerify bool
 
-	Expect  Expect
-	Resume  Resume
 	Confirm Confirm
 
 	// Concurrency is the number of closed-loop workers, each running one
@@ -255,10 +228,7 @@ func (c Config) validate() error {
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
 		return bad("target address %q is not HOST:PORT", c.Addr)
 	}
-	if c.TLS == nil {
-		return bad("no TLS configuration")
-	}
-	if c.TLS.ServerName == "" && !c.InsecureSkipVerify {
+	if c.ServerName == "" && !c.InsecureSkipVerify {
 		return bad("no server name to verify the server certificate against (set --server-name)")
 	}
 	if len(c.Identities) == 0 {
@@ -275,8 +245,8 @@ func (c Config) validate() error {
 	if c.Duration < 0 || c.Warmup < 0 || c.Hold < 0 || c.Timeout < 0 || c.Interval < 0 || c.RampUp < 0 {
 		return bad("durations must not be negative")
 	}
-	if c.Resume.Ratio < 0 || c.Resume.Ratio > 1 {
-		return bad("resume ratio must be between 0 and 1, got %v", c.Resume.Ratio)
+	if r := c.TLS.Resume.Ratio(); r < 0 || r > 1 {
+		return bad("resume ratio must be between 0 and 1, got %v", r)
 	}
 	if c.Confirm == ConfirmResponse && c.Requests == 0 {
 		return bad("confirming acceptance by response needs at least one request per connection")
@@ -286,10 +256,8 @@ func (c Config) validate() error {
 			return err
 		}
 	}
-	if c.Expect.Version != 0 {
-		if _, err := tlsparams.ParseVersion(tlsparams.VersionString(c.Expect.Version)); err != nil {
-			return bad("expected version: %v", err)
-		}
+	if v := c.TLS.Version; v != 0 && v != tlsparams.TLS12 && v != tlsparams.TLS13 {
+		return bad("TLS version %s: accepted: 1.2, 1.3", v)
 	}
 	return nil
 }

@@ -50,7 +50,7 @@ func TestConnectTimeout(t *testing.T) {
 	b := bundle(t, pki.ECDSAP256)
 	addr := fullListener(t)
 	start := time.Now()
-	res := run(t, Config{Addr: addr, TLS: clientConfig(b, tls.VersionTLS13), Identities: b.ClientCertificates(),
+	res := run(t, Config{Addr: addr, TLS: caseParams(tls.VersionTLS13), Roots: b.RootPool(), ServerName: "localhost", Identities: b.ClientCertificates(),
 		Concurrency: 2, Count: 4, Timeout: 200 * time.Millisecond})
 	if res.ErrorsByClass["connect_timeout"] != 4 {
 		t.Fatalf("errors %v, want 4 connect_timeout; examples %v", res.ErrorsByClass, res.Examples)
@@ -74,7 +74,7 @@ func TestInterruptWhileConnecting(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	time.AfterFunc(300*time.Millisecond, cancel)
 	start := time.Now()
-	res, err := Run(ctx, Config{Addr: addr, TLS: clientConfig(b, tls.VersionTLS13), Identities: b.ClientCertificates(),
+	res, err := Run(ctx, Config{Addr: addr, TLS: caseParams(tls.VersionTLS13), Roots: b.RootPool(), ServerName: "localhost", Identities: b.ClientCertificates(),
 		Concurrency: 3, Duration: time.Minute, Timeout: time.Minute})
 	if err != nil {
 		t.Fatal(err)
@@ -113,7 +113,7 @@ func TestSourceAddresses(t *testing.T) {
 			c.Close()
 		}
 	}()
-	res := run(t, Config{Addr: ln.Addr().String(), TLS: clientConfig(b, tls.VersionTLS13), Identities: b.ClientCertificates(),
+	res := run(t, Config{Addr: ln.Addr().String(), TLS: caseParams(tls.VersionTLS13), Roots: b.RootPool(), ServerName: "localhost", Identities: b.ClientCertificates(),
 		Concurrency: 1, Count: 8, SourceAddrs: 4})
 	ln.Close()
 	<-done
@@ -134,12 +134,12 @@ func TestTargetNameResolvedOnce(t *testing.T) {
 	b := bundle(t, pki.ECDSAP256)
 	srv := startServer(t, b, serverOpts{})
 	_, port, _ := net.SplitHostPort(srv.addr())
-	res := run(t, Config{Addr: "localhost:" + port, TLS: clientConfig(b, tls.VersionTLS12), Identities: b.ClientCertificates(),
+	res := run(t, Config{Addr: "localhost:" + port, TLS: caseParams(tls.VersionTLS12), Roots: b.RootPool(), ServerName: "localhost", Identities: b.ClientCertificates(),
 		Concurrency: 1, Count: 3})
 	if res.OK != 3 {
 		t.Fatalf("ok %d errors %v", res.OK, res.Examples)
 	}
-	if _, err := Run(context.Background(), Config{Addr: "no-such-host.invalid:443", TLS: clientConfig(b, tls.VersionTLS12), Identities: b.ClientCertificates(), Count: 1}); err == nil || !strings.Contains(err.Error(), "resolve") {
+	if _, err := Run(context.Background(), Config{Addr: "no-such-host.invalid:443", TLS: caseParams(tls.VersionTLS12), Roots: b.RootPool(), ServerName: "localhost", Identities: b.ClientCertificates(), Count: 1}); err == nil || !strings.Contains(err.Error(), "resolve") {
 		t.Errorf("unresolvable target: error %v", err)
 	}
 }

@@ -2,6 +2,7 @@ package loadgen
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"math"
 	"net"
@@ -14,8 +15,8 @@ import (
 	"github.com/HdrHistogram/hdrhistogram-go"
 
 	"github.com/mtlsbench/mtlsbench/internal/procstat"
-	"github.com/mtlsbench/mtlsbench/internal/tlsparams"
 	"github.com/mtlsbench/mtlsbench/results"
+	"github.com/mtlsbench/mtlsbench/tlsparams"
 )
 
 // Phases recorded per successful connection, by name in Result.Latency.
@@ -60,6 +61,8 @@ type lane struct {
 // are read-only afterwards.
 type engine struct {
 	cfg        Config
+	tls        *tls.Config // the client stack's configuration, which workers clone
+	expect     expectation // what every handshake must negotiate
 	host       string
 	open       bool
 	sched      Schedule // open loop, with the warm-up prefix; due times from t0
@@ -123,7 +126,9 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 
 func newEngine(c Config, target *dialTarget) *engine {
 	e := &engine{cfg: c, target: target, stopCh: make(chan struct{}), countReached: make(chan struct{})}
-	e.host = c.TLS.ServerName
+	e.tls = goConfig(&c)
+	e.expect = expect(c.TLS)
+	e.host = c.ServerName
 	if e.host == "" {
 		e.host, _, _ = net.SplitHostPort(c.Addr)
 	}
@@ -624,7 +629,7 @@ func (e *engine) collect(res *Result, cpu time.Duration, peakFlight int64) {
 			100*res.ClientUtilization, res.ClientCores))
 	}
 	res.Acceptance = results.AcceptanceConfirmed
-	if cfg.Confirm == ConfirmOff && (cfg.Expect.Version == 0 || cfg.Expect.Version >= 0x0304) && cfg.Requests == 0 {
+	if cfg.Confirm == ConfirmOff && (cfg.TLS.Version == 0 || cfg.TLS.Version >= tlsparams.TLS13) && cfg.Requests == 0 {
 		res.Acceptance = results.AcceptanceUnconfirmed
 	}
 	res.ServerVerified = !cfg.InsecureSkipVerify

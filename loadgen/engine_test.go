@@ -12,6 +12,7 @@ import (
 
 	"github.com/mtlsbench/mtlsbench/pki"
 	"github.com/mtlsbench/mtlsbench/results"
+	"github.com/mtlsbench/mtlsbench/tlsparams"
 )
 
 var (
@@ -58,9 +59,8 @@ func TestEveryKeyTypeBothVersions(t *testing.T) {
 				b := bundle(t, kt)
 				srv := startServer(t, b, serverOpts{})
 				res := run(t, Config{
-					Addr: srv.addr(), TLS: clientConfig(b, v, tls.X25519), Identities: b.ClientCertificates(),
+					Addr: srv.addr(), TLS: withServerKey(caseParams(v, tls.X25519), kt), Roots: b.RootPool(), ServerName: "localhost", Identities: b.ClientCertificates(),
 					Concurrency: 2, Count: 10,
-					Expect: Expect{Version: v, Group: tls.X25519, ServerKeyType: kt, HelloRetry: HRRNever},
 				})
 				if res.OK != 10 || res.Errors != 0 {
 					t.Fatalf("ok=%d errors=%v examples=%v", res.OK, res.ErrorsByClass, res.Examples)
@@ -98,9 +98,8 @@ func TestResumption(t *testing.T) {
 			t.Run(versionName(v)+"/warmup="+warmup.String(), func(t *testing.T) {
 				srv := startServer(t, b, serverOpts{})
 				res := run(t, Config{
-					Addr: srv.addr(), TLS: clientConfig(b, v), Identities: b.ClientCertificates(),
-					Concurrency: 3, Count: 200, Warmup: warmup, Resume: Resume{Ratio: 1},
-					Expect: Expect{Version: v},
+					Addr: srv.addr(), TLS: withResume(caseParams(v), tlsparams.ResumeTickets), Roots: b.RootPool(), ServerName: "localhost", Identities: b.ClientCertificates(),
+					Concurrency: 3, Count: 200, Warmup: warmup,
 				})
 				if res.Errors != 0 {
 					t.Fatalf("errors %v %v", res.ErrorsByClass, res.Examples)
@@ -123,8 +122,8 @@ func TestResumeRatio(t *testing.T) {
 	b := bundle(t, pki.ECDSAP256)
 	srv := startServer(t, b, serverOpts{})
 	res := run(t, Config{
-		Addr: srv.addr(), TLS: clientConfig(b, tls.VersionTLS13), Identities: b.ClientCertificates(),
-		Concurrency: 2, Count: 200, Warmup: 50 * time.Millisecond, Resume: Resume{Ratio: 0.8},
+		Addr: srv.addr(), TLS: withResume(caseParams(tls.VersionTLS13), 0.8), Roots: b.RootPool(), ServerName: "localhost", Identities: b.ClientCertificates(),
+		Concurrency: 2, Count: 200, Warmup: 50 * time.Millisecond,
 	})
 	if res.Errors != 0 {
 		t.Fatalf("errors %v %v", res.ErrorsByClass, res.Examples)
@@ -163,20 +162,24 @@ func TestFailureClasses(t *testing.T) {
 			c.Identities = []tls.Certificate{expired.TLSCertificate()}
 		}, "certificate_expired", "expired"},
 		{"server cert from a CA the client does not trust", tls.VersionTLS13, serverOpts{}, func(c *Config) {
-			c.TLS.RootCAs = other.RootPool()
+			c.Roots = other.RootPool()
 		}, "server_cert_invalid", "unknown authority"},
 		{"wrong server name", tls.VersionTLS13, serverOpts{}, func(c *Config) {
-			c.TLS.ServerName = "elsewhere.example"
+			c.ServerName = "elsewhere.example"
 		}, "server_cert_invalid", "elsewhere.example"},
 		{"group other than expected", tls.VersionTLS13, serverOpts{groups: []tls.CurveID{tls.CurveP256}}, func(c *Config) {
-			c.TLS.CurvePreferences = []tls.CurveID{tls.X25519, tls.CurveP256}
-			c.Expect.Group = tls.X25519
+			// Offered first, with a share the server does not take: the
+			// server asks for p256 and the case expected no retry.
+			c.TLS = caseParams(tls.VersionTLS13, tls.CurveP256, tls.X25519)
 		}, "param_mismatch", `expected x25519`},
 		{"server key type other than expected", tls.VersionTLS13, serverOpts{}, func(c *Config) {
-			c.Expect.ServerKeyType = pki.RSA2048
+			c.TLS.ServerKey = pki.RSA2048
 		}, "param_mismatch", "server key ecdsa-p256, expected rsa2048"},
 		{"HelloRetryRequest expected but none", tls.VersionTLS13, serverOpts{}, func(c *Config) {
-			c.Expect.HelloRetry = HRRAlways
+			// A key share ranked below the group (refused before load by
+			// the client's capabilities, caught here all the same): Go
+			// sends its share for x25519, which the server takes.
+			c.TLS = caseParams(tls.VersionTLS13, tls.CurveP256, tls.X25519)
 		}, "param_mismatch", "no HelloRetryRequest"},
 		{"version the server refuses", tls.VersionTLS12, serverOpts{min: tls.VersionTLS13}, nil, "protocol_version", "protocol version"},
 		{"connection refused", tls.VersionTLS13, serverOpts{}, func(c *Config) { c.Addr = refusedAddr }, "connect_refused", "refused"},
@@ -184,7 +187,7 @@ func TestFailureClasses(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			srv := startServer(t, b, tc.server)
-			cfg := Config{Addr: srv.addr(), TLS: clientConfig(b, tc.version), Identities: b.ClientCertificates(), Concurrency: 2, Count: 6}
+			cfg := Config{Addr: srv.addr(), TLS: caseParams(tc.version), Roots: b.RootPool(), ServerName: "localhost", Identities: b.ClientCertificates(), Concurrency: 2, Count: 6}
 			if tc.client != nil {
 				tc.client(&cfg)
 			}
@@ -205,8 +208,8 @@ func TestHelloRetryRequest(t *testing.T) {
 	b := bundle(t, pki.ECDSAP256)
 	srv := startServer(t, b, serverOpts{groups: []tls.CurveID{tls.CurveP256}})
 	res := run(t, Config{
-		Addr: srv.addr(), TLS: clientConfig(b, tls.VersionTLS13, tls.X25519, tls.CurveP256), Identities: b.ClientCertificates(),
-		Concurrency: 1, Count: 5, Expect: Expect{Group: tls.CurveP256, HelloRetry: HRRAlways},
+		Addr: srv.addr(), TLS: caseParams(tls.VersionTLS13, tls.X25519, tls.CurveP256), Roots: b.RootPool(), ServerName: "localhost", Identities: b.ClientCertificates(),
+		Concurrency: 1, Count: 5,
 	})
 	if res.OK != 5 || res.HRR != 5 {
 		t.Fatalf("ok=%d hrr=%d errors=%v %v", res.OK, res.HRR, res.ErrorsByClass, res.Examples)
@@ -217,7 +220,7 @@ func TestRequests(t *testing.T) {
 	b := bundle(t, pki.ECDSAP256)
 	srv := startServer(t, b, serverOpts{http: true})
 	res := run(t, Config{
-		Addr: srv.addr(), TLS: clientConfig(b, tls.VersionTLS13), Identities: b.ClientCertificates(),
+		Addr: srv.addr(), TLS: caseParams(tls.VersionTLS13), Roots: b.RootPool(), ServerName: "localhost", Identities: b.ClientCertificates(),
 		Concurrency: 2, Count: 10, Requests: 3,
 	})
 	if res.OK != 10 || res.Requests != 30 || res.Latency["requests"].TotalCount() != 10 {
@@ -235,7 +238,7 @@ func TestClientIdentitiesRotate(t *testing.T) {
 		seen.Store(string(raw[0]), true)
 		return nil
 	}})
-	res := run(t, Config{Addr: srv.addr(), TLS: clientConfig(b, tls.VersionTLS13), Identities: b.ClientCertificates(), Concurrency: 2, Count: 20})
+	res := run(t, Config{Addr: srv.addr(), TLS: caseParams(tls.VersionTLS13), Roots: b.RootPool(), ServerName: "localhost", Identities: b.ClientCertificates(), Concurrency: 2, Count: 20})
 	n := 0
 	seen.Range(func(any, any) bool { n++; return true })
 	if res.OK != 20 || n != 5 {
@@ -246,7 +249,7 @@ func TestClientIdentitiesRotate(t *testing.T) {
 func TestCountIsExact(t *testing.T) {
 	b := bundle(t, pki.ECDSAP256)
 	srv := startServer(t, b, serverOpts{})
-	res := run(t, Config{Addr: srv.addr(), TLS: clientConfig(b, tls.VersionTLS13), Identities: b.ClientCertificates(), Concurrency: 4, Count: 37})
+	res := run(t, Config{Addr: srv.addr(), TLS: caseParams(tls.VersionTLS13), Roots: b.RootPool(), ServerName: "localhost", Identities: b.ClientCertificates(), Concurrency: 4, Count: 37})
 	if res.Attempted != 37 || res.Latency["handshake"].TotalCount() != 37 {
 		t.Fatalf("attempted %d, recorded %d, want 37", res.Attempted, res.Latency["handshake"].TotalCount())
 	}
@@ -258,7 +261,7 @@ func TestInterrupt(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	time.AfterFunc(400*time.Millisecond, cancel)
 	start := time.Now()
-	res, err := Run(ctx, Config{Addr: srv.addr(), TLS: clientConfig(b, tls.VersionTLS13), Identities: b.ClientCertificates(),
+	res, err := Run(ctx, Config{Addr: srv.addr(), TLS: caseParams(tls.VersionTLS13), Roots: b.RootPool(), ServerName: "localhost", Identities: b.ClientCertificates(),
 		Concurrency: 2, Duration: time.Minute, Hold: time.Minute})
 	if err != nil {
 		t.Fatal(err)
@@ -288,7 +291,7 @@ func TestNoWarmupCountsTheFirstHandshakes(t *testing.T) {
 	b := bundle(t, pki.ECDSAP256)
 	srv := startServer(t, b, serverOpts{})
 	const n = 60
-	res := run(t, Config{Addr: srv.addr(), TLS: clientConfig(b, tls.VersionTLS13), Identities: b.ClientCertificates(),
+	res := run(t, Config{Addr: srv.addr(), TLS: caseParams(tls.VersionTLS13), Roots: b.RootPool(), ServerName: "localhost", Identities: b.ClientCertificates(),
 		Concurrency: n, Duration: 1500 * time.Millisecond, Hold: time.Minute, Timeout: 10 * time.Second,
 		Observer: slowStartObserver{}})
 	if res.OK != n || res.Errors != 0 {
@@ -304,7 +307,8 @@ func TestStallShowsInOpenLoopOnly(t *testing.T) {
 	b := bundle(t, pki.ECDSAP256)
 	measure := func(cfg Config) *Result {
 		srv := startServer(t, b, serverOpts{})
-		cfg.Addr, cfg.TLS, cfg.Identities, cfg.Duration = srv.addr(), clientConfig(b, tls.VersionTLS13), b.ClientCertificates(), 3*time.Second
+		cfg.Addr, cfg.TLS, cfg.Identities, cfg.Duration = srv.addr(), caseParams(tls.VersionTLS13), b.ClientCertificates(), 3*time.Second
+		cfg.Roots, cfg.ServerName = b.RootPool(), "localhost"
 		time.AfterFunc(time.Second, func() {
 			resume := srv.stall()
 			time.AfterFunc(time.Second, resume)
@@ -333,7 +337,7 @@ func TestStallShowsInOpenLoopOnly(t *testing.T) {
 func TestOpenLoopRate(t *testing.T) {
 	b := bundle(t, pki.ECDSAP256)
 	srv := startServer(t, b, serverOpts{})
-	res := run(t, Config{Addr: srv.addr(), TLS: clientConfig(b, tls.VersionTLS13), Identities: b.ClientCertificates(),
+	res := run(t, Config{Addr: srv.addr(), TLS: caseParams(tls.VersionTLS13), Roots: b.RootPool(), ServerName: "localhost", Identities: b.ClientCertificates(),
 		Schedule: Constant{Rate: 50}, Duration: 2 * time.Second, Warmup: 200 * time.Millisecond})
 	// A modest rate and generous bounds on starts (what the schedule
 	// controls): this is a correctness test; the accuracy figures live in
@@ -353,10 +357,10 @@ func TestOpenLoopRate(t *testing.T) {
 func TestConfigErrors(t *testing.T) {
 	b := bundle(t, pki.ECDSAP256)
 	for i, cfg := range []Config{
-		{Addr: "nope", TLS: clientConfig(b, 0), Identities: b.ClientCertificates()},
-		{Addr: "127.0.0.1:1", TLS: clientConfig(b, 0)},
-		{Addr: "127.0.0.1:1", TLS: clientConfig(b, 0), Identities: b.ClientCertificates(), Resume: Resume{Ratio: 2}},
-		{Addr: "127.0.0.1:1", TLS: clientConfig(b, 0), Identities: b.ClientCertificates(), Schedule: Constant{}},
+		{Addr: "nope", TLS: caseParams(0), Roots: b.RootPool(), ServerName: "localhost", Identities: b.ClientCertificates()},
+		{Addr: "127.0.0.1:1", TLS: caseParams(0), Roots: b.RootPool(), ServerName: "localhost"},
+		{Addr: "127.0.0.1:1", TLS: withResume(caseParams(0), 2), Roots: b.RootPool(), ServerName: "localhost", Identities: b.ClientCertificates()},
+		{Addr: "127.0.0.1:1", TLS: caseParams(0), Roots: b.RootPool(), ServerName: "localhost", Identities: b.ClientCertificates(), Schedule: Constant{}},
 	} {
 		if _, err := Run(context.Background(), cfg); !IsConfigError(err) {
 			t.Errorf("config %d: error %v, want a ConfigError", i, err)

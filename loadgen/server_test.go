@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/mtlsbench/mtlsbench/pki"
+	"github.com/mtlsbench/mtlsbench/tlsparams"
 )
 
 // testServer is a small mTLS server for the engine's tests: crypto/tls with
@@ -141,8 +142,30 @@ func (s *testServer) close() {
 	s.wg.Wait()
 }
 
-// clientConfig is what bench would build for a case against b.
-func clientConfig(b *pki.Bundle, version uint16, groups ...tls.CurveID) *tls.Config {
+// caseParams is what a case asks for: TLS version v and, when given, its
+// group (one group), or its key share then its group (two).
+func caseParams(v uint16, groups ...tls.CurveID) tlsparams.Params {
+	p := tlsparams.Params{Version: tlsparams.Version(v)}
+	if len(groups) > 0 {
+		p.Group, _ = tlsparams.GroupByID(groups[len(groups)-1])
+		p.KeyShare, _ = tlsparams.GroupByID(groups[0])
+	}
+	return p
+}
+
+func withResume(p tlsparams.Params, r tlsparams.Resume) tlsparams.Params {
+	p.Resume = r
+	return p
+}
+
+func withServerKey(p tlsparams.Params, k pki.KeyType) tlsparams.Params {
+	p.ServerKey = k
+	return p
+}
+
+// bareClientConfig is the crypto/tls configuration of the bare loop for a
+// case against b.
+func bareClientConfig(b *pki.Bundle, version uint16, groups ...tls.CurveID) *tls.Config {
 	return &tls.Config{
 		RootCAs:          b.RootPool(),
 		ServerName:       "localhost",

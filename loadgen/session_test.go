@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/mtlsbench/mtlsbench/pki"
+	"github.com/mtlsbench/mtlsbench/tlsparams"
 )
 
 // Before offering a session the slot checks what crypto/tls checks: the
@@ -59,8 +60,8 @@ func TestLateWorkersShareTheSession(t *testing.T) {
 	srv := startServer(t, b, serverOpts{})
 	// Eight workers started 60 ms apart: all but the first few start
 	// after the first session exists.
-	res := run(t, Config{Addr: srv.addr(), TLS: clientConfig(b, tls.VersionTLS12), Identities: b.ClientCertificates(),
-		Concurrency: 8, RampUp: 480 * time.Millisecond, Duration: time.Second, Resume: Resume{Ratio: 1}})
+	res := run(t, Config{Addr: srv.addr(), TLS: withResume(caseParams(tls.VersionTLS12), tlsparams.ResumeTickets), Roots: b.RootPool(), ServerName: "localhost", Identities: b.ClientCertificates(),
+		Concurrency: 8, RampUp: 480 * time.Millisecond, Duration: time.Second})
 	if res.Errors != 0 {
 		t.Fatalf("errors %v", res.Examples)
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/mtlsbench/mtlsbench/pki"
 	"github.com/mtlsbench/mtlsbench/results"
 	"github.com/mtlsbench/mtlsbench/targets"
+	"github.com/mtlsbench/mtlsbench/tlsparams"
 )
 
 // vsBareCases are the handshakes the engine and the bare loop are
@@ -153,12 +154,12 @@ func vsBareTLS(bundle *pki.Bundle, version uint16) *tls.Config {
 func engineWindow(b *testing.B, addr string, bundle *pki.Bundle, version uint16, resume bool, conc int) windowSample {
 	var obs windowSampler
 	cfg := Config{
-		Addr: addr, TLS: vsBareTLS(bundle, version), Identities: bundle.ClientCertificates()[:1],
+		Addr: addr, TLS: caseParams(version, tls.X25519), Roots: bundle.RootPool(), ServerName: "localhost",
+		Identities:  bundle.ClientCertificates()[:1],
 		Concurrency: conc, Warmup: vsBareWarmup, Duration: vsBareSlice, Observer: &obs,
-		Expect: Expect{Version: version, Group: tls.X25519},
 	}
 	if resume {
-		cfg.Resume.Ratio = 1
+		cfg.TLS.Resume = tlsparams.ResumeTickets
 	}
 	// A window with a priming (full) handshake in it, which only a
 	// machine busy enough to stretch the warm-up gives, is run again: its
@@ -266,11 +267,11 @@ func BenchmarkConnection(b *testing.B) {
 	for _, tc := range vsBareCases {
 		b.Run(tc.name+"/engine", func(b *testing.B) {
 			cfg := Config{
-				Addr: addr, TLS: vsBareTLS(bundle, tc.version), Identities: bundle.ClientCertificates()[:1],
-				Expect: Expect{Version: tc.version, Group: tls.X25519},
+				Addr: addr, TLS: caseParams(tc.version, tls.X25519), Roots: bundle.RootPool(), ServerName: "localhost",
+				Identities: bundle.ClientCertificates()[:1],
 			}
 			if tc.resume {
-				cfg.Resume.Ratio = 1
+				cfg.TLS.Resume = tlsparams.ResumeTickets
 			}
 			cfg = cfg.withDefaults()
 			target, err := resolveTarget(cfg.Addr, cfg.SourceAddrs)

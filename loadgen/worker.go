@@ -12,8 +12,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/mtlsbench/mtlsbench/internal/tlsparams"
 	"github.com/mtlsbench/mtlsbench/pki"
+	"github.com/mtlsbench/mtlsbench/tlsparams"
 )
 
 // worker runs one connection at a time. Everything it touches per
@@ -70,11 +70,11 @@ type negotiatedCount struct {
 
 func newWorker(e *engine, id int) *worker {
 	w := &worker{id: id, eng: e, lane: e.lanes[id%len(e.lanes)]}
-	cfg := e.cfg.TLS.Clone()
-	w.session.store = e.cfg.Resume.Ratio > 0
+	cfg := e.tls.Clone()
+	w.session.store = e.cfg.TLS.Resume > 0
 	w.session.verify = !e.cfg.InsecureSkipVerify
-	w.session.roots = e.cfg.TLS.RootCAs
-	w.session.serverName = e.cfg.TLS.ServerName
+	w.session.roots = e.cfg.Roots
+	w.session.serverName = e.cfg.ServerName
 	w.session.shared = &e.sharedSession
 	cfg.ClientSessionCache = &w.session
 	cfg.SessionTicketsDisabled = false
@@ -143,7 +143,7 @@ func (w *worker) verifyServer(cs tls.ConnectionState) error {
 // handshake is a full one that only obtains a session, and is not
 // measured.
 func (w *worker) planResume() (priming bool) {
-	r := w.eng.cfg.Resume.Ratio
+	r := w.eng.cfg.TLS.Resume.Ratio()
 	w.session.offered, w.session.dropped = false, false
 	switch {
 	case r == 0:
@@ -325,7 +325,7 @@ func (w *worker) mustReadRecord() bool {
 	case ConfirmResponse:
 		return false
 	}
-	return cfg.Resume.Ratio > 0 && cfg.Requests == 0
+	return cfg.TLS.Resume > 0 && cfg.Requests == 0
 }
 
 // confirm reads until the server's first post-handshake record has been
@@ -347,7 +347,7 @@ func (w *worker) confirm(conn *tls.Conn) error {
 
 // check compares what was negotiated with what the case expects.
 func (w *worker) check(s *tls.ConnectionState) (Class, error) {
-	ex := &w.eng.cfg.Expect
+	ex := &w.eng.expect
 	if w.session.dropped {
 		return ClassResumeMiss, fmt.Errorf("the stored session was not offered: the server certificate it carries no longer verifies (expired, or no longer names %q)", w.tlsConfig.ServerName)
 	}
@@ -359,19 +359,19 @@ func (w *worker) check(s *tls.ConnectionState) (Class, error) {
 	}
 	var problem string
 	switch {
-	case ex.Version != 0 && s.Version != ex.Version:
-		problem = "version " + tlsparams.VersionString(s.Version) + ", expected " + tlsparams.VersionString(ex.Version)
-	case len(ex.CipherSuites) > 0 && !containsSuite(ex.CipherSuites, s.CipherSuite):
-		problem = "cipher suite " + tlsparams.SuiteName(s.CipherSuite) + ", expected " + suiteList(ex.CipherSuites)
-	case ex.Group != 0 && !(s.DidResume && s.Version < tls.VersionTLS13) && s.CurveID != ex.Group:
-		problem = "group " + tlsparams.GroupName(s.CurveID) + ", expected " + tlsparams.GroupName(ex.Group)
-	case ex.HelloRetry == HRRNever && s.HelloRetryRequest:
+	case ex.version != 0 && s.Version != ex.version:
+		problem = "version " + tlsparams.VersionString(s.Version) + ", expected " + tlsparams.VersionString(ex.version)
+	case ex.suite != 0 && s.CipherSuite != ex.suite:
+		problem = "cipher suite " + tlsparams.SuiteName(s.CipherSuite) + ", expected " + tlsparams.SuiteName(ex.suite)
+	case ex.group != 0 && !(s.DidResume && s.Version < tls.VersionTLS13) && s.CurveID != ex.group:
+		problem = "group " + tlsparams.GroupName(s.CurveID) + ", expected " + tlsparams.GroupName(ex.group)
+	case ex.hrr == hrrNever && s.HelloRetryRequest:
 		problem = "a HelloRetryRequest, expected none"
-	case ex.HelloRetry == HRRAlways && !s.HelloRetryRequest:
+	case ex.hrr == hrrAlways && !s.HelloRetryRequest:
 		problem = "no HelloRetryRequest, expected one (the server picked the client's first key share)"
-	case ex.ServerKeyType != "" && len(s.PeerCertificates) > 0:
-		if kt, _ := pki.KeyTypeOf(s.PeerCertificates[0].PublicKey); kt != ex.ServerKeyType {
-			problem = "server key " + pki.DescribePublicKey(s.PeerCertificates[0].PublicKey) + ", expected " + string(ex.ServerKeyType)
+	case ex.serverKey != "" && len(s.PeerCertificates) > 0:
+		if kt, _ := pki.KeyTypeOf(s.PeerCertificates[0].PublicKey); kt != ex.serverKey {
+			problem = "server key " + pki.DescribePublicKey(s.PeerCertificates[0].PublicKey) + ", expected " + string(ex.serverKey)
 		}
 	}
 	if problem != "" {
@@ -379,26 +379,6 @@ func (w *worker) check(s *tls.ConnectionState) (Class, error) {
 			tlsparams.VersionString(s.Version), tlsparams.SuiteName(s.CipherSuite), tlsparams.GroupName(s.CurveID))
 	}
 	return 0, nil
-}
-
-func containsSuite(list []uint16, id uint16) bool {
-	for _, s := range list {
-		if s == id {
-			return true
-		}
-	}
-	return false
-}
-
-func suiteList(ids []uint16) string {
-	s := ""
-	for i, id := range ids {
-		if i > 0 {
-			s += " or "
-		}
-		s += tlsparams.SuiteName(id)
-	}
-	return s
 }
 
 // record adds a successful connection's figures.

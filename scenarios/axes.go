@@ -3,12 +3,11 @@ package scenarios
 import (
 	"fmt"
 	"math"
-	"slices"
 	"strconv"
 	"strings"
 
-	"github.com/mtlsbench/mtlsbench/internal/tlsparams"
 	"github.com/mtlsbench/mtlsbench/pki"
+	"github.com/mtlsbench/mtlsbench/tlsparams"
 )
 
 // The matrix axes, in the order cases are expanded (the first varies
@@ -129,7 +128,7 @@ func parseTLS(s string) (string, string, string) {
 	if err != nil {
 		return "", fmt.Sprintf("unknown TLS version %q", clip(s)), "1.2, 1.3"
 	}
-	return tlsparams.VersionString(v), "", ""
+	return v.String(), "", ""
 }
 
 func parseCipher(s string) (string, string, string) {
@@ -161,8 +160,8 @@ func parseKey(s string) (string, string, string) {
 
 // Chain depths.
 const (
-	ChainRoot         = "root"
-	ChainIntermediate = "intermediate"
+	ChainRoot         = string(tlsparams.ChainRoot)
+	ChainIntermediate = string(tlsparams.ChainIntermediate)
 )
 
 func parseChain(s string) (string, string, string) {
@@ -242,90 +241,6 @@ func parseRatio(n string) (float64, bool) {
 		r /= 100
 	}
 	return r, true
-}
-
-// resumeRatio returns the share of handshakes a canonical resume value
-// should resume.
-func resumeRatio(canon string) float64 {
-	switch canon {
-	case ResumeNone:
-		return 0
-	case ResumeTickets:
-		return 1
-	}
-	r, _ := strconv.ParseFloat(canon, 64)
-	return r
-}
-
-// clientKeySharePreference is the order in which Go's crypto/tls client
-// ranks key-exchange groups (crypto/tls defaults.go,
-// defaultCurvePreferences).
-var clientKeySharePreference = []string{
-	"x25519mlkem768", "secp256r1mlkem768", "secp384r1mlkem1024",
-	"x25519", "p256", "p384", "p521",
-}
-
-// ClientKeySharePreference returns the order in which Go's crypto/tls
-// client ranks key-exchange groups: it always sends its first key share
-// for the highest-ranked group it offers, whatever order
-// Config.CurvePreferences lists them in. A case whose key share differs
-// from its group offers both and expects the server, which accepts only
-// the group, to ask again; that works only when the key share ranks above
-// the group. A test checks this order against real handshakes.
-func ClientKeySharePreference() []string { return slices.Clone(clientKeySharePreference) }
-
-// hybridClassical maps a post-quantum hybrid to its classical half: a Go
-// client offering the hybrid also sends a share for the classical group
-// when that group is offered too.
-var hybridClassical = map[string]string{
-	"x25519mlkem768":     "x25519",
-	"secp256r1mlkem768":  "p256",
-	"secp384r1mlkem1024": "p384",
-}
-
-// causesHRR reports whether a Go client offering keyShare and group (and
-// nothing else) gets a HelloRetryRequest from a server accepting only
-// group: it sends its first share for the higher-ranked of the two, and a
-// hybrid's share carries its classical half along when that is offered.
-func causesHRR(keyShare, group string) bool {
-	rs, rg := slices.Index(clientKeySharePreference, keyShare), slices.Index(clientKeySharePreference, group)
-	return rs >= 0 && rg >= 0 && rs < rg && hybridClassical[keyShare] != group
-}
-
-// hrrProblem explains why a case with keyShare and group would not see the
-// HelloRetryRequest it expects; "" when it would (or keyShare is group, a
-// case expecting none).
-func hrrProblem(keyShare, group string) string {
-	rs, rg := slices.Index(clientKeySharePreference, keyShare), slices.Index(clientKeySharePreference, group)
-	if keyShare == group || rs < 0 || rg < 0 || causesHRR(keyShare, group) {
-		return "" // unknown names are reported elsewhere
-	}
-	var why string
-	if rs > rg {
-		why = fmt.Sprintf("key_share %s cannot make a Go client retry to group %s: the client always sends its first key share for the highest-ranked group it offers (order: %s), and %s ranks above %s, so the server gets the share it wants and never asks again; swap them (group: %s, key_share: %s) to measure a HelloRetryRequest",
-			keyShare, group, strings.Join(clientKeySharePreference, ", "), group, keyShare, keyShare, group)
-	} else {
-		why = fmt.Sprintf("key_share %s cannot make a Go client retry to group %s: a Go client offering the hybrid %s also sends a share for its classical half %s, which the server takes without a retry",
-			keyShare, group, keyShare, group)
-	}
-	if ok := hrrKeyShares(group); len(ok) > 0 {
-		why += fmt.Sprintf("; key shares that do make it retry to %s: %s", group, strings.Join(ok, ", "))
-	} else {
-		why += fmt.Sprintf("; no key share can: %s ranks first", group)
-	}
-	return why
-}
-
-// hrrKeyShares lists the key shares that produce a HelloRetryRequest to
-// group.
-func hrrKeyShares(group string) []string {
-	var ok []string
-	for _, ks := range clientKeySharePreference {
-		if causesHRR(ks, group) {
-			ok = append(ok, ks)
-		}
-	}
-	return ok
 }
 
 // cipherShort is a suite's bulk cipher, for case names: "aes128gcm",

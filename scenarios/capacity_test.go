@@ -2,6 +2,7 @@ package scenarios
 
 import (
 	"encoding/json"
+	"github.com/mtlsbench/mtlsbench/tlsparams"
 	"strings"
 	"testing"
 	"time"
@@ -112,7 +113,7 @@ func TestCapacityLibraryScenario(t *testing.T) {
 		t.Fatalf("%d cases, want 3 key types", len(cases))
 	}
 	for _, c := range cases {
-		if c.TLS != "1.3" || c.Resume != "none" {
+		if c.Version != tlsparams.TLS13 || c.Resume != tlsparams.ResumeNone {
 			t.Errorf("%s: want full TLS 1.3 handshakes", c.Name)
 		}
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/mtlsbench/mtlsbench/loadgen"
 	"github.com/mtlsbench/mtlsbench/pki"
+	"github.com/mtlsbench/mtlsbench/tlsparams"
 )
 
 // MaxCases bounds how many cells a scenario's matrix may have (before
@@ -22,11 +23,9 @@ const MaxCases = 10000
 // Expand so that a Case says what it runs with.
 const DefaultServerName = "localhost"
 
-// cell is one matrix cell: a canonical value per axis and, for errors,
-// where each was written ("" for defaults).
+// cell is one matrix cell: a canonical value per axis.
 type cell struct {
-	v   [numAxes]string
-	src [numAxes]string
+	v [numAxes]string
 }
 
 func (c *cell) matches(rule [numAxes]string) bool {
@@ -53,9 +52,10 @@ func (c *cell) matches(rule [numAxes]string) bool {
 //     reason: TLS 1.2 with a post-quantum group, a HelloRetryRequest, or a
 //     TLS 1.3 suite; TLS 1.3 with a TLS 1.2 suite; a TLS 1.2 suite whose
 //     authentication does not fit the server key.
-//  5. Cells that could run but would not measure what they say are
-//     refused with an error: a TLS 1.3 suite on a target that cannot pin
-//     it, a key share that cannot cause a HelloRetryRequest.
+//  5. What a client stack or a target cannot be made to do (pin a TLS
+//     1.3 suite, send a key share that causes a retry) is not Expand's
+//     to judge: their capabilities refuse it before any load
+//     (tlsparams.Check).
 //
 // If no cell is left, that is an error saying why. Each case gets a Key
 // built from every parameter that defines what is measured, in a fixed
@@ -99,14 +99,14 @@ func Expand(spec Spec) (cases []Case, skipped []Skipped, err error) {
 	}
 	excludedAll := before > 0 && len(cells) == 0
 	for i, r := range spec.Include {
-		rule, src, _ := spec.ruleCells(p, "include", i, r)
+		rule, _, _ := spec.ruleCells(p, "include", i, r)
 		if slices.ContainsFunc(cells, func(c cell) bool { return c.matches(rule) }) {
 			continue
 		}
 		c := cell{v: defaults}
 		for ax := range numAxes {
 			if rule[ax] != "" {
-				c.v[ax], c.src[ax] = rule[ax], src[ax]
+				c.v[ax] = rule[ax]
 			}
 		}
 		derive(&c)
@@ -139,7 +139,6 @@ func Expand(spec Spec) (cases []Case, skipped []Skipped, err error) {
 			}
 			continue
 		}
-		c.refuse(p, kind)
 		cases = append(cases, cs)
 	}
 	if len(p.errs) > 0 {
@@ -225,7 +224,7 @@ func product(vals [numAxes][]axisValue, defaults [numAxes]string, order []int) [
 		c := cell{v: defaults}
 		for ax, vs := range vals {
 			if len(vs) > 0 {
-				c.v[ax], c.src[ax] = vs[at[ax]].canon, vs[at[ax]].path
+				c.v[ax] = vs[at[ax]].canon
 			}
 		}
 		derive(&c)
@@ -275,24 +274,6 @@ func authNeeds(auth string) string {
 		return "an RSA"
 	}
 	return "an ECDSA or Ed25519"
-}
-
-// refuse reports why c, which the stack can express, would not measure
-// what it says on a kind target.
-func (c *cell) refuse(p *problems, kind string) {
-	if su, pinned := suiteOf(c.v[axCipher]); pinned && su.TLS13 && (kind == KindBuiltin || kind == KindExternal) {
-		p.add(fieldOr(c.src[axCipher], "matrix.cipher"), nil, fmt.Sprintf("%s cannot be pinned with target kind %s: Go's crypto/tls cannot restrict TLS 1.3 suites on either side (it offers all three), so the case would measure whichever was negotiated. Use target kind openssl, nginx or haproxy, which enforce it, or cipher any (the negotiated suite is recorded)", su.Name, kind), "")
-	}
-	if why := hrrProblem(c.v[axKeyShare], c.v[axGroup]); why != "" {
-		p.add(fieldOr(c.src[axKeyShare], "matrix.key_share"), nil, why, "")
-	}
-}
-
-func fieldOr(path, fallback string) string {
-	if path == "" {
-		return fallback
-	}
-	return path
 }
 
 // key returns the canonical key of c on a target of kind in mode.
@@ -352,31 +333,37 @@ func (s *Spec) newCase(c cell, kind string) Case {
 	}
 
 	cs := Case{
-		Key:         c.key(kind, t.Mode),
-		TLS:         c.v[axTLS],
-		Group:       c.v[axGroup],
-		KeyShare:    c.v[axKeyShare],
-		Chain:       c.v[axChain],
-		Resume:      c.v[axResume],
-		ResumeRatio: resumeRatio(c.v[axResume]),
-		Target:      t,
-		Load:        l,
-	}
-	if c.v[axCipher] != anyValue {
-		cs.Cipher = c.v[axCipher]
-	}
-	if c.v[axServerKey] != anyValue {
-		cs.ServerKey = pki.KeyType(c.v[axServerKey])
-	}
-	if c.v[axClientKey] != anyValue {
-		cs.ClientKey = pki.KeyType(c.v[axClientKey])
-	}
-	if cs.Chain == anyValue {
-		cs.Chain = ""
+		Key:    c.key(kind, t.Mode),
+		Params: c.params(),
+		Target: t,
+		Load:   l,
 	}
 	cs.ClientIdentities, _ = strconv.Atoi(c.v[axIdentities])
 	cs.Requests, _ = strconv.Atoi(c.v[axRequests])
 	return cs
+}
+
+// params types c's TLS parameters. Every value is canonical and checked,
+// so nothing here can fail; "any" stays the zero value.
+func (c *cell) params() tlsparams.Params {
+	var p tlsparams.Params
+	p.Version, _ = tlsparams.ParseVersion(c.v[axTLS])
+	if su, pinned := suiteOf(c.v[axCipher]); pinned {
+		p.Suite = su
+	}
+	p.Group, _ = tlsparams.ParseGroup(c.v[axGroup])
+	p.KeyShare, _ = tlsparams.ParseGroup(c.v[axKeyShare])
+	if v := c.v[axServerKey]; v != anyValue {
+		p.ServerKey = pki.KeyType(v)
+	}
+	if v := c.v[axClientKey]; v != anyValue {
+		p.ClientKey = pki.KeyType(v)
+	}
+	if v := c.v[axChain]; v != anyValue {
+		p.Chain = tlsparams.Chain(v)
+	}
+	_ = p.Resume.UnmarshalText([]byte(c.v[axResume]))
+	return p
 }
 
 // caseNames names every cell, unique among them. Cells with no skip
@@ -461,6 +448,7 @@ func resumeName(canon string) string {
 	case ResumeTickets:
 		return "resumed"
 	}
-	pct := math.Round(resumeRatio(canon)*100*100) / 100
+	ratio, _ := strconv.ParseFloat(canon, 64)
+	pct := math.Round(ratio*100*100) / 100
 	return "resume" + strconv.FormatFloat(pct, 'f', -1, 64)
 }

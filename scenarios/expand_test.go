@@ -1,6 +1,7 @@
 package scenarios
 
 import (
+	"github.com/mtlsbench/mtlsbench/tlsparams"
 	"reflect"
 	"runtime"
 	"slices"
@@ -75,17 +76,13 @@ func TestExpand(t *testing.T) {
 		// Every cell impossible: an error saying why.
 		{"all skipped", "matrix:\n  tls: [1.2]\n  group: [x25519mlkem768, secp256r1mlkem768]\n", nil, nil,
 			"every case is one the TLS stack cannot express, so nothing is left to run: TLS 1.2 has no post-quantum key exchange (group x25519mlkem768 is TLS 1.3 only)", "1:1 matrix"},
-		// crypto/tls cannot pin a TLS 1.3 suite: refused on the built-in
-		// target, pointing at the suite.
-		{"tls13 suite on builtin", "matrix:\n  tls: [1.3]\n  cipher: [TLS_AES_256_GCM_SHA384]\n", nil, nil,
-			"TLS_AES_256_GCM_SHA384 cannot be pinned with target kind builtin", "3:12 matrix.cipher[0]"},
-		// A key share ranking below the group cannot cause an HRR: refused,
-		// suggesting the swap.
-		{"key share below group", "matrix:\n  group: [x25519]\n  key_share: [p256]\n", nil, nil,
-			"swap them (group: p256, key_share: x25519)", "3:15 matrix.key_share[0]"},
-		// A hybrid key share brings its classical half along: no HRR.
-		{"hybrid key share", "include:\n  - {group: x25519, key_share: x25519mlkem768}\n", nil, nil,
-			"also sends a share for its classical half x25519", "2:32 include[0].key_share"},
+		// What a client stack or a target cannot do (pin a TLS 1.3 suite,
+		// send a key share that causes a retry) is theirs to refuse, before
+		// load (tlsparams.Check): Expand builds the cases.
+		{"tls13 suite on builtin", "matrix:\n  tls: [1.3]\n  cipher: [TLS_AES_256_GCM_SHA384]\n",
+			[]string{"tls1.3-full-ecdsa-p256-x25519"}, nil, "", ""},
+		{"key share below group", "matrix:\n  group: [x25519]\n  key_share: [p256]\n",
+			[]string{"tls1.3-full-ecdsa-p256-x25519-hrr-p256"}, nil, "", ""},
 		// A key share above the group is an HRR case.
 		{"hrr", "matrix:\n  group: [p256, p384]\n  key_share: [x25519mlkem768]\n",
 			[]string{"tls1.3-full-ecdsa-p256-p256-hrr-x25519mlkem768", "tls1.3-full-ecdsa-p256-p384-hrr-x25519mlkem768"}, nil, "", ""},
@@ -196,7 +193,7 @@ matrix:
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(cases) != 1 || cases[0].Cipher != "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256" {
+	if len(cases) != 1 || cases[0].Suite.Name != "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256" {
 		t.Fatalf("cases = %v", caseNamesOf(cases))
 	}
 	want := []string{
@@ -231,12 +228,13 @@ func TestExpandDefaults(t *testing.T) {
 		t.Error("Expand changed the caller's spec")
 	}
 	c := cases[0]
+	x25519, _ := tlsparams.ParseGroup("x25519")
 	want := Case{
 		Name: "tls1.3-full-ecdsa-p256-x25519-req0",
 		Key:  "tls=1.3,cipher=any,group=x25519,key_share=x25519,server_key=ecdsa-p256,client_key=ecdsa-p256,chain=root,identities=1,resume=none,requests=0,target=builtin,mode=handshake",
-		TLS:  "1.3", Cipher: "", Group: "x25519", KeyShare: "x25519",
-		ServerKey: "ecdsa-p256", ClientKey: "ecdsa-p256", Chain: "root", ClientIdentities: 1,
-		Resume: "none", ResumeRatio: 0, Requests: 0,
+		Params: tlsparams.Params{Version: tlsparams.TLS13, Group: x25519, KeyShare: x25519,
+			ServerKey: "ecdsa-p256", ClientKey: "ecdsa-p256", Chain: "root", Resume: tlsparams.ResumeNone},
+		ClientIdentities: 1, Requests: 0,
 		Target: TargetSpec{Kind: "builtin", ServerName: "localhost", Mode: "handshake"},
 		Load: LoadSpec{Steps: []float64{10, 20}, StepDuration: Duration(time.Second), MaxInFlight: 10000,
 			Interval: Duration(time.Second), Timeout: Duration(10 * time.Second)},

@@ -77,7 +77,7 @@ func TestQuick(t *testing.T) {
 	}
 	var total time.Duration
 	for _, c := range cases {
-		if c.ServerKey != pki.ECDSAP256 || c.Group != "x25519" || c.Target.Kind != KindBuiltin {
+		if c.ServerKey != pki.ECDSAP256 || c.Group.Name != "x25519" || c.Target.Kind != KindBuiltin {
 			t.Errorf("%s: %s", c.Name, c.Key)
 		}
 		if c.Load.Duration.D() == 0 || c.Load.Count != 0 {

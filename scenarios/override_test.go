@@ -90,16 +90,16 @@ func TestSetAxisErrors(t *testing.T) {
 // TestSetAxisForgetsPositions checks that an error about an overridden
 // axis does not point at the file's line for the old values.
 func TestSetAxisForgetsPositions(t *testing.T) {
-	spec, err := Parse([]byte("matrix:\n  group: [x25519]\n  key_share: [x25519]\n"), "o.yaml")
+	spec, err := Parse([]byte("target: {kind: external, addr: 'h:1', cert: c, key: k}\nload: {insecure_skip_verify: true}\nmatrix:\n  tls: [1.3]\n"), "o.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := spec.SetAxis("key_share", []string{"p256"}); err != nil {
+	if err := spec.SetAxis("chain", []string{"intermediate"}); err != nil {
 		t.Fatal(err)
 	}
 	_, _, err = Expand(*spec)
 	e := problemsOf(t, err)[0]
-	if e.Field != "matrix.key_share[0]" || e.Line != 0 || !strings.Contains(e.Message, "swap them") {
+	if e.Field != "matrix.chain[0]" || e.Line != 0 || !strings.Contains(e.Message, "not for an external target") {
 		t.Errorf("got %+v", e)
 	}
 }

@@ -8,7 +8,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/mtlsbench/mtlsbench/pki"
+	"github.com/mtlsbench/mtlsbench/tlsparams"
 )
 
 // Spec is one scenario as written. Zero values have defaults (applied by
@@ -146,9 +146,10 @@ type Matrix struct {
 	// Cipher suites by IANA or OpenSSL name, or "any". Default [any]: the
 	// stack's choice, recorded as negotiated. A TLS 1.2 suite in a TLS 1.3
 	// case (and vice versa), or a TLS 1.2 suite whose authentication does
-	// not fit the server key, is skipped. A TLS 1.3 suite needs a target
-	// that can enforce it (nginx, haproxy, openssl): crypto/tls cannot pin
-	// one, so Expand refuses it for builtin and external targets.
+	// not fit the server key, is skipped. A TLS 1.3 suite needs a client
+	// or a target that can enforce it (nginx, haproxy, openssl):
+	// crypto/tls cannot pin one, so it is refused before any load for
+	// builtin and external targets (see tlsparams.Check).
 	Cipher []string `yaml:"cipher" json:"cipher,omitempty"`
 	// Group is the key-exchange group the server accepts and the case
 	// expects. Default [x25519].
@@ -158,9 +159,10 @@ type Matrix struct {
 	// HelloRetryRequest, which the case then expects. Default: Group.
 	// TLS 1.3 only: a TLS 1.2 case with KeyShare != Group is skipped.
 	// A Go client sends its share for the highest-ranked group it offers
-	// (see ClientKeySharePreference), so KeyShare must rank above Group,
-	// and must not be the hybrid whose classical half is Group (the client
-	// would send that half too); Expand refuses other pairs.
+	// (tlsparams.GoTLS's KeySharePreference), so KeyShare must rank above
+	// Group, and must not be the hybrid whose classical half is Group (the
+	// client would send that half too); such a pair is refused before any
+	// load, as every capability of a client stack is.
 	KeyShare []string `yaml:"key_share" json:"key_share,omitempty"`
 	// ServerKey and ClientKey are certificate key types. ServerKey default
 	// [ecdsa-p256]; ClientKey default: the case's ServerKey. For an
@@ -205,28 +207,17 @@ type Case struct {
 	Name string `json:"name"`
 	Key  string `json:"key"`
 
-	TLS    string `json:"tls"`    // "1.2" or "1.3"
-	Cipher string `json:"cipher"` // IANA name; "" means any
-	Group  string `json:"group"`
-	// KeyShare is the client's first key share; equal to Group unless the
-	// case measures a HelloRetryRequest. To run the case, the target
-	// accepts only Group and the client offers KeyShare and Group (Go
-	// picks the order itself; Expand has checked it sends KeyShare
-	// first), so every full handshake should see an HRR and negotiate
-	// Group.
-	KeyShare string `json:"key_share"`
-	// ServerKey and ClientKey are the certificates' key types. Empty only
-	// for an external target whose scenario names none: whatever its
-	// certificates are (the run records what was presented).
-	ServerKey        pki.KeyType `json:"server_key"`
-	ClientKey        pki.KeyType `json:"client_key"`
-	Chain            string      `json:"chain"` // "root" or "intermediate"
-	ClientIdentities int         `json:"client_identities"`
-	// Resume is "none", "tickets" or a ratio; ResumeRatio is its fraction
-	// of handshakes that should resume (0, 1, or the ratio).
-	Resume      string  `json:"resume"`
-	ResumeRatio float64 `json:"resume_ratio"`
-	Requests    int     `json:"requests"`
+	// Params are the case's TLS parameters, typed. KeyShare is equal to
+	// Group unless the case measures a HelloRetryRequest: the target then
+	// accepts only Group and the client offers KeyShare and Group, and
+	// every full handshake should see an HRR and negotiate Group (whether
+	// the client stack can be made to send KeyShare first is its
+	// capability, checked before load). ServerKey, ClientKey and Chain are
+	// zero only for an external target whose scenario names none:
+	// whatever its certificates are (the run records what was presented).
+	tlsparams.Params
+	ClientIdentities int `json:"client_identities"`
+	Requests         int `json:"requests"`
 
 	// Target and Load are the scenario's, with their defaults applied:
 	// Target.Kind, Target.ServerName and Target.Mode are set; Load has

@@ -16,7 +16,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/mtlsbench/mtlsbench/internal/tlsparams"
+	"github.com/mtlsbench/mtlsbench/tlsparams"
 )
 
 // Capability is what one kind of target can enforce and report on this

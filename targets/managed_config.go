@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/mtlsbench/mtlsbench/internal/cpuset"
-	"github.com/mtlsbench/mtlsbench/internal/tlsparams"
+	"github.com/mtlsbench/mtlsbench/tlsparams"
 	"github.com/mtlsbench/mtlsbench/pki"
 	"golang.org/x/sys/unix"
 )

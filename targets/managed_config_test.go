@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mtlsbench/mtlsbench/internal/tlsparams"
+	"github.com/mtlsbench/mtlsbench/tlsparams"
 	"github.com/mtlsbench/mtlsbench/pki"
 )
 

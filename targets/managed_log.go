@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/mtlsbench/mtlsbench/internal/tlsparams"
+	"github.com/mtlsbench/mtlsbench/tlsparams"
 )
 
 // A server writes a connection's log line when the connection ends, a

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/mtlsbench/mtlsbench/internal/tlsparams"
+	"github.com/mtlsbench/mtlsbench/tlsparams"
 	"github.com/mtlsbench/mtlsbench/loadgen"
 	"github.com/mtlsbench/mtlsbench/pki"
 )
@@ -79,7 +79,7 @@ func runBareClient(ctx context.Context, env *cliEnv, args []string) error {
 		Addr: o.target,
 		TLS: &tls.Config{
 			RootCAs: roots, ServerName: o.serverName,
-			MinVersion: version, MaxVersion: version,
+			MinVersion: uint16(version), MaxVersion: uint16(version),
 			CurvePreferences: groups,
 		},
 		Identity:    id,

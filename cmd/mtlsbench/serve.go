@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/mtlsbench/mtlsbench/internal/cpuset"
-	"github.com/mtlsbench/mtlsbench/internal/tlsparams"
+	"github.com/mtlsbench/mtlsbench/tlsparams"
 	"github.com/mtlsbench/mtlsbench/pki"
 	"github.com/mtlsbench/mtlsbench/targets"
 )
@@ -139,10 +139,11 @@ func (o *serveOptions) config(keyTypeSet bool) (targets.Config, error) {
 		return cfg, usagef("--mode %q: unknown mode (accepted: %s, %s)", o.mode, targets.ModeHandshake, targets.ModeHTTP)
 	}
 	for _, v := range serveList(o.versions) {
-		ver, err := tlsparams.ParseVersion(v)
+		parsed, err := tlsparams.ParseVersion(v)
 		if err != nil {
 			return cfg, usagef("--tls: %v", err)
 		}
+		ver := uint16(parsed)
 		if cfg.MinVersion == 0 || ver < cfg.MinVersion {
 			cfg.MinVersion = ver
 		}

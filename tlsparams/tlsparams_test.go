@@ -7,7 +7,7 @@ import (
 )
 
 func TestParse(t *testing.T) {
-	for in, want := range map[string]uint16{"1.2": tls.VersionTLS12, "TLSv1.3": tls.VersionTLS13, "tls1.3": tls.VersionTLS13} {
+	for in, want := range map[string]Version{"1.2": TLS12, "TLSv1.3": TLS13, "tls1.3": TLS13} {
 		if got, err := ParseVersion(in); err != nil || got != want {
 			t.Errorf("ParseVersion(%q) = %x, %v", in, got, err)
 		}

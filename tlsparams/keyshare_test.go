@@ -1,4 +1,4 @@
-package scenarios
+package tlsparams
 
 import (
 	"crypto/ecdsa"
@@ -11,20 +11,18 @@ import (
 	"net"
 	"testing"
 	"time"
-
-	"github.com/mtlsbench/mtlsbench/internal/tlsparams"
 )
 
-// TestClientKeySharePreference checks ClientKeySharePreference and the
+// TestGoKeySharePreference checks GoTLS's KeySharePreference and the
 // hybrid rule against real crypto/tls handshakes: for every pair of
 // groups, a client offering both and a server accepting only the second
-// must produce a HelloRetryRequest exactly when causesHRR says so. If Go
+// must produce a HelloRetryRequest exactly when CausesHRR says so. If Go
 // changes its order, this fails and the table must follow.
-func TestClientKeySharePreference(t *testing.T) {
+func TestGoKeySharePreference(t *testing.T) {
 	cert := selfSigned(t)
-	groups := tlsparams.Groups()
-	if len(groups) != len(ClientKeySharePreference()) {
-		t.Fatalf("tlsparams has %d groups, ClientKeySharePreference %d", len(groups), len(ClientKeySharePreference()))
+	client := GoTLS("the go client")
+	if len(groups) != len(client.KeySharePreference) {
+		t.Fatalf("tlsparams has %d groups, Go's key share preference %d", len(groups), len(client.KeySharePreference))
 	}
 	for _, share := range groups {
 		for _, group := range groups {
@@ -41,8 +39,8 @@ func TestClientKeySharePreference(t *testing.T) {
 			if state.CurveID != group.ID {
 				t.Errorf("key share %s, group %s: negotiated %s", share.Name, group.Name, state.CurveID)
 			}
-			if want := causesHRR(share.Name, group.Name); state.HelloRetryRequest != want {
-				t.Errorf("key share %s, group %s: HelloRetryRequest %v, causesHRR says %v", share.Name, group.Name, state.HelloRetryRequest, want)
+			if want := client.CausesHRR(share, group); state.HelloRetryRequest != want {
+				t.Errorf("key share %s, group %s: HelloRetryRequest %v, CausesHRR says %v", share.Name, group.Name, state.HelloRetryRequest, want)
 			}
 		}
 	}

@@ -1,7 +1,13 @@
-// Package tlsparams owns the names of TLS parameters — versions, cipher
-// suites and key-exchange groups — in the spellings users type, Go uses and
-// OpenSSL-based servers expect. Every package that parses or prints such a
-// name goes through here, so a name means the same thing everywhere.
+// Package tlsparams owns a case's TLS parameters, from the scenario to the
+// handshake: their names in the spellings users type, Go uses and
+// OpenSSL-based servers expect (versions, cipher suites, key-exchange
+// groups); the typed Params a case carries (those plus certificate key
+// types, chain and resumption); and Capabilities, the one place that says
+// what a client stack or a target can be made to do, and refuses in one
+// wording what it cannot. Every package that parses or prints such a name
+// goes through here, so a name means the same thing everywhere; after the
+// scenarios package, nothing parses a parameter string again. It does no
+// I/O.
 package tlsparams
 
 import (
@@ -10,17 +16,47 @@ import (
 	"strings"
 )
 
+// Version is a TLS protocol version, as crypto/tls numbers it. It is
+// written "1.2" or "1.3" in text and JSON; zero is "".
+type Version uint16
+
+// The versions a case can ask for.
+const (
+	TLS12 Version = tls.VersionTLS12
+	TLS13 Version = tls.VersionTLS13
+)
+
 // ParseVersion parses "1.2" or "1.3" (also "tls1.3", "TLSv1.3").
-func ParseVersion(s string) (uint16, error) {
+func ParseVersion(s string) (Version, error) {
 	n := strings.ToLower(strings.TrimSpace(s))
 	n = strings.TrimPrefix(strings.TrimPrefix(n, "tls"), "v")
 	switch n {
 	case "1.2", "12":
-		return tls.VersionTLS12, nil
+		return TLS12, nil
 	case "1.3", "13":
-		return tls.VersionTLS13, nil
+		return TLS13, nil
 	}
 	return 0, fmt.Errorf("unknown TLS version %q (accepted: 1.2, 1.3)", s)
+}
+
+// String returns "1.2" or "1.3" ("" for zero).
+func (v Version) String() string { return VersionString(uint16(v)) }
+
+// MarshalText writes v as String does.
+func (v Version) MarshalText() ([]byte, error) { return []byte(v.String()), nil }
+
+// UnmarshalText reads what ParseVersion accepts, or "" for zero.
+func (v *Version) UnmarshalText(b []byte) error {
+	if len(b) == 0 {
+		*v = 0
+		return nil
+	}
+	p, err := ParseVersion(string(b))
+	if err != nil {
+		return fmt.Errorf("tlsparams: %w", err)
+	}
+	*v = p
+	return nil
 }
 
 // VersionString returns "1.2" or "1.3" (or Go's name for older versions).
@@ -55,6 +91,26 @@ var groups = []Group{
 	{"x25519mlkem768", tls.X25519MLKEM768, "X25519MLKEM768", true},
 	{"secp256r1mlkem768", tls.SecP256r1MLKEM768, "SecP256r1MLKEM768", true},
 	{"secp384r1mlkem1024", tls.SecP384r1MLKEM1024, "SecP384r1MLKEM1024", true},
+}
+
+// String returns the group's name ("" for the zero Group).
+func (g Group) String() string { return g.Name }
+
+// MarshalText writes the group's name.
+func (g Group) MarshalText() ([]byte, error) { return []byte(g.Name), nil }
+
+// UnmarshalText reads what ParseGroup accepts, or "" for the zero Group.
+func (g *Group) UnmarshalText(b []byte) error {
+	if len(b) == 0 {
+		*g = Group{}
+		return nil
+	}
+	p, err := ParseGroup(string(b))
+	if err != nil {
+		return fmt.Errorf("tlsparams: %w", err)
+	}
+	*g = p
+	return nil
 }
 
 // Groups returns every supported group in a stable order.
@@ -140,6 +196,29 @@ var suites = []Suite{
 	{"TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256", tls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256, "ECDHE-RSA-CHACHA20-POLY1305", false, "rsa"},
 	{"TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA", tls.TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA, "ECDHE-RSA-AES128-SHA", false, "rsa"},
 	{"TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA", tls.TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA, "ECDHE-RSA-AES256-SHA", false, "rsa"},
+}
+
+// IsZero reports whether s is the zero Suite: any suite the stacks agree on.
+func (s Suite) IsZero() bool { return s.ID == 0 }
+
+// String returns the IANA name ("" for the zero Suite).
+func (s Suite) String() string { return s.Name }
+
+// MarshalText writes the IANA name ("" for any).
+func (s Suite) MarshalText() ([]byte, error) { return []byte(s.Name), nil }
+
+// UnmarshalText reads what ParseSuite accepts, or "" for any.
+func (s *Suite) UnmarshalText(b []byte) error {
+	if len(b) == 0 {
+		*s = Suite{}
+		return nil
+	}
+	p, err := ParseSuite(string(b))
+	if err != nil {
+		return fmt.Errorf("tlsparams: %w", err)
+	}
+	*s = p
+	return nil
 }
 
 // Suites returns every supported suite (TLS 1.3 first).
