@@ -14,8 +14,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/mtlsbench/mtlsbench/tlsparams"
 	"github.com/mtlsbench/mtlsbench/pki"
+	"github.com/mtlsbench/mtlsbench/tlsparams"
 )
 
 // DefaultHandshakeTimeout is used when Config.HandshakeTimeout is zero.

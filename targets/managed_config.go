@@ -13,8 +13,8 @@ import (
 	"time"
 
 	"github.com/mtlsbench/mtlsbench/internal/cpuset"
-	"github.com/mtlsbench/mtlsbench/tlsparams"
 	"github.com/mtlsbench/mtlsbench/pki"
+	"github.com/mtlsbench/mtlsbench/tlsparams"
 	"golang.org/x/sys/unix"
 )
 

@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mtlsbench/mtlsbench/tlsparams"
 	"github.com/mtlsbench/mtlsbench/pki"
+	"github.com/mtlsbench/mtlsbench/tlsparams"
 )
 
 func TestManagedConfigDefaultsOnACopy(t *testing.T) {

@@ -15,9 +15,9 @@ import (
 	"time"
 
 	"github.com/mtlsbench/mtlsbench/internal/cpuset"
-	"github.com/mtlsbench/mtlsbench/tlsparams"
 	"github.com/mtlsbench/mtlsbench/pki"
 	"github.com/mtlsbench/mtlsbench/targets"
+	"github.com/mtlsbench/mtlsbench/tlsparams"
 )
 
 func init() {
