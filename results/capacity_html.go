@@ -14,6 +14,8 @@ import (
 	"gonum.org/v1/plot/plotutil"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
+
+	"github.com/mtlsbench/mtlsbench/internal/units"
 )
 
 // htmlCapacity is the Capacity section of the HTML report.
@@ -99,7 +101,7 @@ func buildHTMLCapacity(run *Run, labels []string) (*htmlCapacity, error) {
 			}
 			bars = append(bars, bar{names[i], []float64{v}})
 		}
-		title := fmt.Sprintf("Server cores for %s handshakes/s", formatAskedRate(rate))
+		title := fmt.Sprintf("Server cores for %s handshakes/s", units.AskedRate(rate))
 		if common != "" {
 			title += " (" + common + ")"
 		}
@@ -265,9 +267,9 @@ func capacityPlot(cp *Capacity) (*plot.Plot, error) {
 		line.Width = vg.Points(1)
 		line.Dashes = []vg.Length{vg.Points(1.5), vg.Points(2.5)}
 		p.Add(line)
-		label := "max sustainable " + formatAskedRate(r) + "/s"
+		label := "max sustainable " + units.AskedRate(r) + "/s"
 		if cp.Verdict != "capacity" {
-			label = "lower bound " + formatAskedRate(r) + "/s"
+			label = "lower bound " + units.AskedRate(r) + "/s"
 		}
 		p.Legend.Add(label, line)
 	}

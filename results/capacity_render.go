@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"github.com/olekukonko/tablewriter/tw"
+
+	"github.com/mtlsbench/mtlsbench/internal/units"
 )
 
 // This file renders capacity searches: a summary row per case (the answer,
@@ -48,28 +50,10 @@ func capacityLine(cases []capacityCase) string {
 		if s.StepWarmupS > 0 {
 			line += fmt.Sprintf(" after %s warm-up each", formatSeconds(s.StepWarmupS))
 		}
-		line += fmt.Sprintf(" · rates %s–%s/s, ×%s growth, %s resolution", formatAskedRate(s.StartRate), formatAskedRate(s.MaxRate),
+		line += fmt.Sprintf(" · rates %s–%s/s, ×%s growth, %s resolution", units.AskedRate(s.StartRate), units.AskedRate(s.MaxRate),
 			strconv.FormatFloat(s.Growth, 'f', -1, 64), strconv.FormatFloat(s.Resolution*100, 'f', -1, 64)+"%")
 	}
 	return line
-}
-
-// formatAskedRate writes a rate the search chose: whole numbers without
-// decimals (20, 1063), others with one (2.5).
-func formatAskedRate(v float64) string {
-	if v >= 100 || v == math.Trunc(v) {
-		return strconv.FormatFloat(v, 'f', 0, 64)
-	}
-	return strconv.FormatFloat(v, 'f', 1, 64)
-}
-
-// formatMeasuredRate writes a measured rate beside asked-for ones: whole
-// from 10/s (999.6 is 1000), one decimal below.
-func formatMeasuredRate(v float64) string {
-	if v >= 10 {
-		return strconv.FormatFloat(math.Round(v), 'f', 0, 64)
-	}
-	return strconv.FormatFloat(v, 'f', 1, 64)
 }
 
 func formatSeconds(s float64) string {
@@ -83,9 +67,9 @@ func capacityRateCell(cp *Capacity) string {
 	case cp.MaxSustainableRate == 0:
 		return "none"
 	case cp.Verdict != "capacity":
-		return "≥ " + formatAskedRate(cp.MaxSustainableRate) + "/s"
+		return "≥ " + units.AskedRate(cp.MaxSustainableRate) + "/s"
 	}
-	return formatAskedRate(cp.MaxSustainableRate) + "/s"
+	return units.AskedRate(cp.MaxSustainableRate) + "/s"
 }
 
 func verdictCell(cp *Capacity) string {
@@ -100,7 +84,7 @@ func firstFailingCell(cp *Capacity) string {
 	if cp.FirstFailingRate == 0 {
 		return "–"
 	}
-	cell := formatAskedRate(cp.FirstFailingRate) + "/s"
+	cell := units.AskedRate(cp.FirstFailingRate) + "/s"
 	if len(cp.FirstFailingTerms) > 0 {
 		var terms []string
 		for _, t := range cp.FirstFailingTerms {
@@ -120,9 +104,9 @@ func kneeCell(cp *Capacity) string {
 	case k == nil:
 		return "–"
 	case k.AboveRate == 0:
-		return "≥ " + formatAskedRate(k.Rate) + "/s"
+		return "≥ " + units.AskedRate(k.Rate) + "/s"
 	}
-	return formatAskedRate(k.Rate) + "–" + formatAskedRate(k.AboveRate) + "/s"
+	return units.AskedRate(k.Rate) + "–" + units.AskedRate(k.AboveRate) + "/s"
 }
 
 func latencyAt(st *CapacityStep, metric string) string {
@@ -131,25 +115,25 @@ func latencyAt(st *CapacityStep, metric string) string {
 	}
 	switch metric {
 	case "p50":
-		return formatLatencyUs(float64(st.P50Us))
+		return units.Latency(float64(st.P50Us))
 	case "p99.9":
-		return formatLatencyUs(float64(st.P999Us))
+		return units.Latency(float64(st.P999Us))
 	}
-	return formatLatencyUs(float64(st.P99Us))
+	return units.Latency(float64(st.P99Us))
 }
 
 func errorRateCell(st *CapacityStep) string {
 	if st == nil {
 		return "–"
 	}
-	return formatPercent(st.Errors, st.Attempted)
+	return units.Percent(st.Errors, st.Attempted)
 }
 
 func cpuUsCell(us float64) string {
 	if us <= 0 {
 		return "–"
 	}
-	return formatRate(us)
+	return units.Rate(us)
 }
 
 // textName is a case's label with its markers, as the text table shows
@@ -199,7 +183,7 @@ func projectionRows(cases []capacityCase) (header []string, rows [][]string) {
 	}
 	header = []string{"case", "server µs/hs", "hs/s per core"}
 	for _, r := range rates {
-		header = append(header, "cores for "+formatAskedRate(r)+"/s")
+		header = append(header, "cores for "+units.AskedRate(r)+"/s")
 	}
 	for _, cc := range cases {
 		row := []string{cc.label, cpuUsCell(cc.cap.TargetUsPerHandshake), cpuUsCell(cc.cap.PerCoreRate)}
@@ -278,7 +262,7 @@ func stepRow(i int, st *CapacityStep) []string {
 		server = strconv.FormatFloat(st.TargetUtilization, 'f', 2, 64)
 	}
 	return []string{
-		strconv.Itoa(i + 1), st.Phase, formatAskedRate(st.Rate), formatMeasuredRate(st.AchievedRate),
+		strconv.Itoa(i + 1), st.Phase, units.AskedRate(st.Rate), units.MeasuredRate(st.AchievedRate),
 		latencyAt(st, "p50"), latencyAt(st, "p99"), errorRateCell(st),
 		strconv.FormatFloat(math.Round(st.ClientUtilization*100), 'f', 0, 64) + "%", busy, server,
 		cpuUsCell(st.TargetUsPerHandshake), result,

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/mtlsbench/mtlsbench/internal/units"
 )
 
 // capStep is a synthetic search step: the rate, its figures, and whether
@@ -23,11 +25,11 @@ func capStep(phase string, rate, achieved float64, p50, p99 int64, errs int64, c
 	st.Passed = true
 	if p99 >= 50_000 {
 		st.Passed = false
-		st.Violations = append(st.Violations, "p99 "+formatLatencyUs(float64(p99))+" (SLO p99<50ms)")
+		st.Violations = append(st.Violations, "p99 "+units.Latency(float64(p99))+" (SLO p99<50ms)")
 	}
 	if achieved < 0.95*rate {
 		st.Passed = false
-		st.Violations = append(st.Violations, "achieved "+formatRate(100*achieved/rate)+"% (SLO achieved>=95%)")
+		st.Violations = append(st.Violations, "achieved "+units.Rate(100*achieved/rate)+"% (SLO achieved>=95%)")
 	}
 	return st
 }

@@ -10,6 +10,8 @@ import (
 
 	"github.com/olekukonko/tablewriter"
 	"github.com/olekukonko/tablewriter/tw"
+
+	"github.com/mtlsbench/mtlsbench/internal/units"
 )
 
 // CompareFormats are the formats RenderComparison writes.
@@ -44,11 +46,11 @@ func RenderComparisonFile(path string, cmp *Comparison, format Format) error {
 func formatMetric(unit string, v float64) string {
 	switch unit {
 	case "µs":
-		return formatLatencyUs(v)
+		return units.Latency(v)
 	case "pp":
 		return strconv.FormatFloat(v, 'f', 2, 64) + "%"
 	default:
-		return formatRate(v)
+		return units.Rate(v)
 	}
 }
 

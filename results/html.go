@@ -12,6 +12,8 @@ import (
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
+
+	"github.com/mtlsbench/mtlsbench/internal/units"
 )
 
 // The HTML report is one file that works offline: inline CSS, inline SVG
@@ -120,7 +122,7 @@ func buildHTMLReport(run *Run, opts RenderOptions) (*htmlReport, error) {
 		c := &run.Cases[i]
 		row := htmlRow{
 			ID: caseAnchor(setIndex[caseKey(c)]), Name: labels[i],
-			Rate: formatRate(c.HandshakesPerS), Resumed: resumedShare(c), Errors: errorCell(c),
+			Rate: units.Rate(c.HandshakesPerS), Resumed: resumedShare(c), Errors: errorCell(c),
 			ClientCPU: "–", TargetCPU: "–", BytesOut: "–", BytesIn: "–", Status: string(c.Status),
 			GeneratorBound: c.GeneratorBound, Crosscheck: c.Status == StatusCrosscheckFailed,
 		}
@@ -130,16 +132,16 @@ func buildHTMLReport(run *Run, opts RenderOptions) (*htmlReport, error) {
 		row.P50, row.P99, row.P999 = latencyCells(c)
 		row.Max = "–"
 		if s := handshakeLatency(c); s != nil {
-			row.Max = formatLatencyUs(float64(s.MaxUs))
+			row.Max = units.Latency(float64(s.MaxUs))
 		}
 		if c.Counts.OK > 0 {
-			row.ClientCPU = formatShort(c.CPU.ClientUsPerHandshake)
+			row.ClientCPU = units.Short(c.CPU.ClientUsPerHandshake)
 		}
 		if c.CPU.TargetMeasured && c.Counts.OK > 0 {
-			row.TargetCPU = formatShort(c.CPU.TargetUsPerHandshake)
+			row.TargetCPU = units.Short(c.CPU.TargetUsPerHandshake)
 		}
 		if c.Counts.Attempted > 0 {
-			row.BytesOut, row.BytesIn = formatBytes(c.Bytes.HandshakeSentMean), formatBytes(c.Bytes.HandshakeReceivedMean)
+			row.BytesOut, row.BytesIn = units.Bytes(c.Bytes.HandshakeSentMean), units.Bytes(c.Bytes.HandshakeReceivedMean)
 		}
 		r.Rows = append(r.Rows, row)
 	}

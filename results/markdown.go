@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/mtlsbench/mtlsbench/internal/units"
 )
 
 // renderMarkdown writes GitHub-flavoured markdown for a PR comment: a
@@ -40,16 +42,16 @@ func renderMarkdown(w io.Writer, run *Run, opts RenderOptions) error {
 		p50, p99, p999 := latencyCells(c)
 		client, target := "–", "–"
 		if c.Counts.OK > 0 {
-			client = formatRate(c.CPU.ClientUsPerHandshake)
+			client = units.Rate(c.CPU.ClientUsPerHandshake)
 		}
 		if c.CPU.TargetMeasured && c.Counts.OK > 0 {
-			target = formatRate(c.CPU.TargetUsPerHandshake)
+			target = units.Rate(c.CPU.TargetUsPerHandshake)
 		}
 		bytesOut := "–"
 		if c.Counts.Attempted > 0 {
-			bytesOut = formatRate(c.Bytes.HandshakeSentMean) + " / " + formatRate(c.Bytes.HandshakeReceivedMean)
+			bytesOut = units.Rate(c.Bytes.HandshakeSentMean) + " / " + units.Rate(c.Bytes.HandshakeReceivedMean)
 		}
-		row := []string{name, formatRate(c.HandshakesPerS), p50, p99, p999, resumedShare(c), mdText(errorCell(c)), client, target, bytesOut}
+		row := []string{name, units.Rate(c.HandshakesPerS), p50, p99, p999, resumedShare(c), mdText(errorCell(c)), client, target, bytesOut}
 		if hasTrend {
 			row = append(row, sparkline(intervalRates(c), 24))
 		}

@@ -16,6 +16,8 @@ import (
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgsvg"
+
+	"github.com/mtlsbench/mtlsbench/internal/units"
 )
 
 // This file draws the charts of the HTML and PNG reports with gonum/plot.
@@ -280,6 +282,6 @@ func formatBarValue(v float64) string {
 	case v < 100_000:
 		return strconv.FormatFloat(math.Round(v), 'f', 0, 64)
 	default:
-		return formatShort(v)
+		return units.Short(v)
 	}
 }

@@ -11,6 +11,8 @@ import (
 	"github.com/olekukonko/tablewriter"
 	"github.com/olekukonko/tablewriter/renderer"
 	"github.com/olekukonko/tablewriter/tw"
+
+	"github.com/mtlsbench/mtlsbench/internal/units"
 )
 
 // tableHeader is the text table's header; tableAligns its alignment.
@@ -81,7 +83,7 @@ func caseTable(run *Run, labels []string) ([]byte, error) {
 		}
 		p50, p99, p999 := latencyCells(c)
 		if err := table.Append([]string{
-			name, formatRate(c.HandshakesPerS), p50, p99, p999,
+			name, units.Rate(c.HandshakesPerS), p50, p99, p999,
 			resumedShare(c), errorCell(c), cpuCell(c), bytesCell(c),
 		}); err != nil {
 			return nil, fmt.Errorf("results: table: %w", err)
@@ -191,7 +193,7 @@ func caseNotes(run *Run, labels []string) (failures, warnings, errs []note) {
 			warnings = append(warnings, note{labels[i], w})
 		}
 		for _, class := range errorClassesByCount(c.Errors) {
-			text := fmt.Sprintf("%s ×%d (%s of attempts)", class, c.Errors[class], formatPercent(c.Errors[class], c.Counts.Attempted))
+			text := fmt.Sprintf("%s ×%d (%s of attempts)", class, c.Errors[class], units.Percent(c.Errors[class], c.Counts.Attempted))
 			if ex := c.ErrorExamples[class]; ex != "" {
 				text += ": " + ex
 			}
@@ -238,7 +240,7 @@ func writeTextNotes(w io.Writer, run *Run, labels []string) {
 			rates := intervalRates(c)
 			lo, hi := minMax(rates)
 			pad := strings.Repeat(" ", width-textWidth(labels[i]))
-			fmt.Fprintf(w, "  %s%s  %s  %s–%s\n", labels[i], pad, sparkline(rates, 32), formatRate(lo), formatRate(hi))
+			fmt.Fprintf(w, "  %s%s  %s  %s–%s\n", labels[i], pad, sparkline(rates, 32), units.Rate(lo), units.Rate(hi))
 		}
 	}
 	failures, warnings, errs := caseNotes(run, labels)

@@ -6,93 +6,12 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/mtlsbench/mtlsbench/internal/units"
 )
 
-// This file holds how figures are written for people: latencies with their
-// unit, rates without false precision, and the small text helpers the
-// renderers share.
-
-// formatLatencyUs writes a latency in microseconds with three significant
-// digits and a unit chosen so that it stays within six characters:
-// 850µs, 1.23ms, 12.3ms, 123ms, 1.23s.
-func formatLatencyUs(us float64) string {
-	switch {
-	case us < 0 || math.IsNaN(us):
-		return "–"
-	case us < 1000:
-		return strconv.FormatFloat(math.Round(us), 'f', 0, 64) + "µs"
-	case us < 10_000:
-		return strconv.FormatFloat(us/1000, 'f', 2, 64) + "ms"
-	case us < 100_000:
-		return strconv.FormatFloat(us/1000, 'f', 1, 64) + "ms"
-	case us < 1_000_000:
-		return strconv.FormatFloat(us/1000, 'f', 0, 64) + "ms"
-	case us < 10_000_000:
-		return strconv.FormatFloat(us/1e6, 'f', 2, 64) + "s"
-	default:
-		return strconv.FormatFloat(us/1e6, 'f', 1, 64) + "s"
-	}
-}
-
-// formatRate writes a rate or other positive figure with the precision it
-// deserves: 4213, 98.4, 7.25.
-func formatRate(v float64) string {
-	switch {
-	case math.IsNaN(v) || math.IsInf(v, 0):
-		return "–"
-	case v == 0:
-		return "0"
-	case math.Abs(v) >= 100:
-		return strconv.FormatFloat(v, 'f', 0, 64)
-	case math.Abs(v) >= 10:
-		return strconv.FormatFloat(v, 'f', 1, 64)
-	default:
-		return strconv.FormatFloat(v, 'f', 2, 64)
-	}
-}
-
-// formatShort writes a figure in at most five characters: 950, 4.2k, 12k,
-// 1.3M. Used where a column must stay narrow.
-func formatShort(v float64) string {
-	abs := math.Abs(v)
-	switch {
-	case abs < 10:
-		return strconv.FormatFloat(v, 'f', 1, 64)
-	case abs < 1000:
-		return strconv.FormatFloat(v, 'f', 0, 64)
-	case abs < 10_000:
-		return strconv.FormatFloat(v/1000, 'f', 1, 64) + "k"
-	case abs < 1_000_000:
-		return strconv.FormatFloat(v/1000, 'f', 0, 64) + "k"
-	default:
-		return strconv.FormatFloat(v/1e6, 'f', 1, 64) + "M"
-	}
-}
-
-// formatPercent writes part/whole as a percentage: 0%, 0.05%, 99.9%, 100%.
-// It never rounds a non-zero share to 0% or a partial one to 100%.
-func formatPercent(part, whole int64) string {
-	if whole <= 0 {
-		return "–"
-	}
-	if part == 0 {
-		return "0%"
-	}
-	if part == whole {
-		return "100%"
-	}
-	p := 100 * float64(part) / float64(whole)
-	switch {
-	case p < 0.01:
-		return "<0.01%"
-	case p < 1:
-		return strconv.FormatFloat(p, 'f', 2, 64) + "%"
-	case p > 99.9:
-		return ">99.9%"
-	default:
-		return strconv.FormatFloat(p, 'f', 1, 64) + "%"
-	}
-}
+// This file holds the small text helpers the renderers share; how figures
+// themselves are written is package units'.
 
 // topError returns the most frequent error class (ties by name, so the
 // choice does not depend on map order) and its count.
@@ -271,7 +190,7 @@ var flagLegend = []struct{ flag, name, meaning string }{
 
 // resumedShare is the resumed handshakes' share of successful ones.
 func resumedShare(c *Case) string {
-	return formatPercent(c.Counts.Resumed, c.Counts.OK)
+	return units.Percent(c.Counts.Resumed, c.Counts.OK)
 }
 
 // errorCell summarises a case's errors: "0", "12 unknown_ca", "40 io+2".
@@ -295,11 +214,11 @@ func errorCell(c *Case) string {
 func cpuCell(c *Case) string {
 	client := "–"
 	if c.Counts.OK > 0 {
-		client = formatShort(c.CPU.ClientUsPerHandshake)
+		client = units.Short(c.CPU.ClientUsPerHandshake)
 	}
 	target := "–"
 	if c.CPU.TargetMeasured && c.Counts.OK > 0 {
-		target = formatShort(c.CPU.TargetUsPerHandshake)
+		target = units.Short(c.CPU.TargetUsPerHandshake)
 	}
 	return client + "/" + target
 }
@@ -310,7 +229,7 @@ func bytesCell(c *Case) string {
 	if c.Counts.Attempted == 0 {
 		return "–"
 	}
-	return formatBytes(c.Bytes.HandshakeSentMean) + "/" + formatBytes(c.Bytes.HandshakeReceivedMean)
+	return units.Bytes(c.Bytes.HandshakeSentMean) + "/" + units.Bytes(c.Bytes.HandshakeReceivedMean)
 }
 
 // handshakeLatency returns the case's handshake summary, or nil when it has
@@ -328,7 +247,7 @@ func latencyCells(c *Case) (p50, p99, p999 string) {
 	if s == nil {
 		return "–", "–", "–"
 	}
-	return formatLatencyUs(float64(s.P50Us)), formatLatencyUs(float64(s.P99Us)), formatLatencyUs(float64(s.P999Us))
+	return units.Latency(float64(s.P50Us)), units.Latency(float64(s.P99Us)), units.Latency(float64(s.P999Us))
 }
 
 // intervalRates is the handshakes/s series of a case's intervals.
@@ -363,12 +282,4 @@ func minMax(values []float64) (lo, hi float64) {
 		lo, hi = math.Min(lo, v), math.Max(hi, v)
 	}
 	return lo, hi
-}
-
-// formatBytes writes a byte count exactly up to 99999, shortened above.
-func formatBytes(v float64) string {
-	if v < 100_000 {
-		return strconv.FormatFloat(math.Round(v), 'f', 0, 64)
-	}
-	return formatShort(v)
 }
