@@ -75,7 +75,7 @@ var metricInfos = map[Metric]metricInfo{
 
 func latencyMetric(field func(*Summary) int64) func(*Case) (float64, bool) {
 	return func(c *Case) (float64, bool) {
-		s := handshakeLatency(c)
+		s := c.HandshakeLatency()
 		if s == nil {
 			return 0, false
 		}
@@ -196,7 +196,7 @@ const minTailValues = 10
 
 // tailTooThin reports whether any sample has too few handshakes for the
 // metric's percentile, and the smallest count.
-func tailTooThin(info metricInfo, sets ...caseSet) (thin bool, need, smallest int64) {
+func tailTooThin(info metricInfo, sets ...Repeats) (thin bool, need, smallest int64) {
 	if info.quantile < 90 {
 		return false, 0, 0
 	}
@@ -204,8 +204,8 @@ func tailTooThin(info metricInfo, sets ...caseSet) (thin bool, need, smallest in
 	need = int64(math.Round(minTailValues * 100 / (100 - info.quantile)))
 	smallest = math.MaxInt64
 	for _, s := range sets {
-		for _, c := range s.cases {
-			if h := handshakeLatency(c); h != nil {
+		for _, c := range s.Cases {
+			if h := c.HandshakeLatency(); h != nil {
 				smallest = min(smallest, h.Count)
 			}
 		}
@@ -245,25 +245,25 @@ func Compare(base, head *Run, opts CompareOptions) (*Comparison, error) {
 		Alpha: alpha, Thresholds: thresholds, Verdicts: map[Verdict]int{},
 		OnlyBase: []CaseRef{}, OnlyHead: []CaseRef{}, Warnings: []string{},
 	}
-	if hasCapacity(base) || hasCapacity(head) {
+	if base.HasCapacity() || head.HasCapacity() {
 		cmp.Warnings = append(cmp.Warnings, "a capacity search's figures are those at its own maximum sustainable rate, which may differ between the sides: "+
 			"latency and CPU are compared at different loads; compare the max rates themselves ('mtlsbench report' on each)")
 	}
-	baseSets, headSets := caseSets(base), caseSets(head)
+	baseSets, headSets := GroupRepeats(base), GroupRepeats(head)
 	headIndex := map[string]int{}
 	for i, s := range headSets {
-		headIndex[s.key] = i
+		headIndex[s.Key] = i
 	}
 	matched := map[string]bool{}
 	warnings := map[string]int{}
 	var warningOrder []string
 	for _, bs := range baseSets {
-		hi, ok := headIndex[bs.key]
+		hi, ok := headIndex[bs.Key]
 		if !ok {
-			cmp.OnlyBase = append(cmp.OnlyBase, CaseRef{bs.key, bs.name, len(bs.cases)})
+			cmp.OnlyBase = append(cmp.OnlyBase, CaseRef{bs.Key, bs.Name, len(bs.Cases)})
 			continue
 		}
-		matched[bs.key] = true
+		matched[bs.Key] = true
 		cc := compareCase(bs, headSets[hi], thresholds, alpha)
 		for _, m := range cc.Metrics {
 			cmp.Verdicts[m.Verdict]++
@@ -277,8 +277,8 @@ func Compare(base, head *Run, opts CompareOptions) (*Comparison, error) {
 		cmp.Cases = append(cmp.Cases, cc)
 	}
 	for _, hs := range headSets {
-		if !matched[hs.key] {
-			cmp.OnlyHead = append(cmp.OnlyHead, CaseRef{hs.key, hs.name, len(hs.cases)})
+		if !matched[hs.Key] {
+			cmp.OnlyHead = append(cmp.OnlyHead, CaseRef{hs.Key, hs.Name, len(hs.Cases)})
 		}
 	}
 	for _, w := range warningOrder {
@@ -348,8 +348,8 @@ func (c *Comparison) Regressions() []string {
 	return out
 }
 
-func compareCase(base, head caseSet, thresholds Thresholds, alpha float64) CaseComparison {
-	cc := CaseComparison{Key: base.key, Name: base.name, BaseSamples: len(base.cases), HeadSamples: len(head.cases)}
+func compareCase(base, head Repeats, thresholds Thresholds, alpha float64) CaseComparison {
+	cc := CaseComparison{Key: base.Key, Name: base.Name, BaseSamples: len(base.Cases), HeadSamples: len(head.Cases)}
 	for _, m := range Metrics {
 		cc.Metrics = append(cc.Metrics, compareMetric(m, base, head, thresholds, alpha))
 	}
@@ -357,9 +357,9 @@ func compareCase(base, head caseSet, thresholds Thresholds, alpha float64) CaseC
 	return cc
 }
 
-func samples(s caseSet, info metricInfo) []float64 {
+func samples(s Repeats, info metricInfo) []float64 {
 	var values []float64
-	for _, c := range s.cases {
+	for _, c := range s.Cases {
 		if v, ok := info.value(c); ok && !math.IsNaN(v) && !math.IsInf(v, 0) {
 			values = append(values, v)
 		}
@@ -367,7 +367,7 @@ func samples(s caseSet, info metricInfo) []float64 {
 	return values
 }
 
-func compareMetric(m Metric, base, head caseSet, thresholds Thresholds, alpha float64) MetricComparison {
+func compareMetric(m Metric, base, head Repeats, thresholds Thresholds, alpha float64) MetricComparison {
 	info := metricInfos[m]
 	th, judged := thresholds[m]
 	if th.Off {
@@ -383,7 +383,7 @@ func compareMetric(m Metric, base, head caseSet, thresholds Thresholds, alpha fl
 		mc.Verdict = VerdictNoData
 		return mc
 	}
-	mc.Base, mc.Head = median(bv), median(hv)
+	mc.Base, mc.Head = Median(bv), Median(hv)
 	mc.Delta = mc.Head - mc.Base
 	if mc.Base != 0 {
 		pct := 100 * mc.Delta / math.Abs(mc.Base)
@@ -503,15 +503,15 @@ func samplesForAlpha(alpha float64) int {
 }
 
 // caseNotesForCompare says what qualifies a matched case's figures.
-func caseNotesForCompare(base, head caseSet) []string {
+func caseNotesForCompare(base, head Repeats) []string {
 	var notes []string
 	for _, side := range []struct {
 		name string
-		set  caseSet
+		set  Repeats
 	}{{"base", base}, {"head", head}} {
 		statuses := map[Status]int{}
 		gen := 0
-		for _, c := range side.set.cases {
+		for _, c := range side.set.Cases {
 			if c.Status != StatusOK && c.Status != "" {
 				statuses[c.Status]++
 			}
@@ -521,20 +521,20 @@ func caseNotesForCompare(base, head caseSet) []string {
 		}
 		for _, st := range []Status{StatusFailed, StatusCrosscheckFailed, StatusInterrupted} {
 			if n := statuses[st]; n > 0 {
-				notes = append(notes, fmt.Sprintf("%s: %d of %d samples %s", side.name, n, len(side.set.cases), st))
+				notes = append(notes, fmt.Sprintf("%s: %d of %d samples %s", side.name, n, len(side.set.Cases), st))
 			}
 		}
 		if gen > 0 {
-			notes = append(notes, fmt.Sprintf("%s: %d of %d samples generator-bound (the figures describe the generator)", side.name, gen, len(side.set.cases)))
+			notes = append(notes, fmt.Sprintf("%s: %d of %d samples generator-bound (the figures describe the generator)", side.name, gen, len(side.set.Cases)))
 		}
 	}
-	bp, hp := base.cases[0].Params, head.cases[0].Params
+	bp, hp := base.Cases[0].Params, head.Cases[0].Params
 	var diffs []string
-	for _, f := range paramFields {
-		bv, _ := paramValue(&bp, f.name)
-		hv, _ := paramValue(&hp, f.name)
+	for _, name := range ParamNames() {
+		bv, _ := bp.Lookup(name)
+		hv, _ := hp.Lookup(name)
 		if bv != hv {
-			diffs = append(diffs, fmt.Sprintf("%s %s → %s", f.name, orDash(bv), orDash(hv)))
+			diffs = append(diffs, fmt.Sprintf("%s %s → %s", name, orDash(bv), orDash(hv)))
 		}
 	}
 	if len(diffs) > 0 {

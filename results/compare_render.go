@@ -39,7 +39,7 @@ func RenderComparison(w io.Writer, cmp *Comparison, format Format) error {
 
 // RenderComparisonFile renders cmp into path atomically.
 func RenderComparisonFile(path string, cmp *Comparison, format Format) error {
-	return writeFileAtomic(path, func(w io.Writer) error { return RenderComparison(w, cmp, format) })
+	return WriteFileAtomic(path, func(w io.Writer) error { return RenderComparison(w, cmp, format) })
 }
 
 // formatMetric writes a value in its metric's unit.

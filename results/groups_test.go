@@ -15,7 +15,7 @@ func TestOverlays(t *testing.T) {
 			specs = append(specs, s)
 		}
 	}
-	sets := caseSets(samplesRun(1, 1, 0, specs...))
+	sets := GroupRepeats(samplesRun(1, 1, 0, specs...))
 	for _, tc := range []struct {
 		groupBy []string
 		want    []string

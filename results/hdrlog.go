@@ -131,7 +131,7 @@ func WriteHDRLog(w io.Writer, run *Run) error {
 
 // WriteHDRLogFile writes run's HDR log to path atomically.
 func WriteHDRLogFile(path string, run *Run) error {
-	return writeFileAtomic(path, func(w io.Writer) error { return WriteHDRLog(w, run) })
+	return WriteFileAtomic(path, func(w io.Writer) error { return WriteHDRLog(w, run) })
 }
 
 // runStart is the run's start, or its first case's when the run has none.

@@ -113,15 +113,15 @@ func buildHTMLReport(run *Run, opts RenderOptions) (*htmlReport, error) {
 		Interrupted: run.Interrupted,
 		Tool:        strings.TrimSpace(run.Tool.Name + " " + run.Tool.Version),
 	}
-	sets := caseSets(run)
+	sets := GroupRepeats(run)
 	setIndex := map[string]int{}
 	for i, s := range sets {
-		setIndex[s.key] = i
+		setIndex[s.Key] = i
 	}
 	for i := range run.Cases {
 		c := &run.Cases[i]
 		row := htmlRow{
-			ID: caseAnchor(setIndex[caseKey(c)]), Name: labels[i],
+			ID: caseAnchor(setIndex[c.MatchKey()]), Name: labels[i],
 			Rate: units.Rate(c.HandshakesPerS), Resumed: resumedShare(c), Errors: errorCell(c),
 			ClientCPU: "–", TargetCPU: "–", BytesOut: "–", BytesIn: "–", Status: string(c.Status),
 			GeneratorBound: c.GeneratorBound, Crosscheck: c.Status == StatusCrosscheckFailed,
@@ -131,7 +131,7 @@ func buildHTMLReport(run *Run, opts RenderOptions) (*htmlReport, error) {
 		}
 		row.P50, row.P99, row.P999 = latencyCells(c)
 		row.Max = "–"
-		if s := handshakeLatency(c); s != nil {
+		if s := c.HandshakeLatency(); s != nil {
 			row.Max = units.Latency(float64(s.MaxUs))
 		}
 		if c.Counts.OK > 0 {
@@ -217,7 +217,7 @@ type reportCharts struct {
 
 // buildCharts draws the overlay percentile plots and the bar charts of
 // handshakes/s and CPU per handshake (medians over repeats).
-func buildCharts(run *Run, sets []caseSet, opts RenderOptions) (*reportCharts, error) {
+func buildCharts(run *Run, sets []Repeats, opts RenderOptions) (*reportCharts, error) {
 	groups, err := overlays(sets, opts.GroupBy)
 	if err != nil {
 		return nil, err
@@ -227,7 +227,7 @@ func buildCharts(run *Run, sets []caseSet, opts RenderOptions) (*reportCharts, e
 		var curves []curve
 		labels, common := legendLabels(sets, g.sets)
 		for j, label := range labels {
-			h, err := sets[g.sets[j]].histogram(func(l *Latency) *Summary { return l.Handshake })
+			h, err := sets[g.sets[j]].MergedHistogram(func(l *Latency) *Summary { return l.Handshake })
 			if err != nil {
 				return nil, fmt.Errorf("results: html: %w", err)
 			}
@@ -247,7 +247,7 @@ func buildCharts(run *Run, sets []caseSet, opts RenderOptions) (*reportCharts, e
 	anyTarget := false
 	names := make([]string, len(sets))
 	for i, s := range sets {
-		names[i] = s.name
+		names[i] = s.Name
 	}
 	names, common, _ := shortenLabels(names)
 	suffix := ""
@@ -255,12 +255,12 @@ func buildCharts(run *Run, sets []caseSet, opts RenderOptions) (*reportCharts, e
 		suffix = " (" + common + ")"
 	}
 	for i, s := range sets {
-		rates = append(rates, bar{names[i], []float64{s.median(func(c *Case) float64 { return c.HandshakesPerS })}})
+		rates = append(rates, bar{names[i], []float64{s.Median(func(c *Case) float64 { return c.HandshakesPerS })}})
 		cpu = append(cpu, bar{names[i], []float64{
-			s.median(func(c *Case) float64 { return c.CPU.ClientUsPerHandshake }),
-			s.median(func(c *Case) float64 { return c.CPU.TargetUsPerHandshake }),
+			s.Median(func(c *Case) float64 { return c.CPU.ClientUsPerHandshake }),
+			s.Median(func(c *Case) float64 { return c.CPU.TargetUsPerHandshake }),
 		}})
-		for _, c := range s.cases {
+		for _, c := range s.Cases {
 			anyTarget = anyTarget || c.CPU.TargetMeasured
 		}
 	}
@@ -299,19 +299,19 @@ var phases = []struct {
 	{"schedule lag", func(l *Latency) *Summary { return l.ScheduleLag }},
 }
 
-func buildHTMLCase(i int, s caseSet) (htmlCase, error) {
-	first := s.cases[0]
-	hc := htmlCase{ID: caseAnchor(i), Name: s.name, Key: s.key, Repeats: len(s.cases), Negotiated: first.Negotiated}
-	for _, f := range paramFields {
-		v, _ := paramValue(&first.Params, f.name)
+func buildHTMLCase(i int, s Repeats) (htmlCase, error) {
+	first := s.Cases[0]
+	hc := htmlCase{ID: caseAnchor(i), Name: s.Name, Key: s.Key, Repeats: len(s.Cases), Negotiated: first.Negotiated}
+	for _, name := range ParamNames() {
+		v, _ := first.Params.Lookup(name)
 		if v == "" || v == "0" {
 			continue
 		}
-		hc.Params = append(hc.Params, [2]string{f.name, v})
+		hc.Params = append(hc.Params, [2]string{name, v})
 	}
 	var curves []curve
 	for _, ph := range phases {
-		h, err := s.histogram(ph.get)
+		h, err := s.MergedHistogram(ph.get)
 		if err != nil {
 			return hc, fmt.Errorf("results: html: %w", err)
 		}
@@ -321,8 +321,8 @@ func buildHTMLCase(i int, s caseSet) (htmlCase, error) {
 	}
 	if len(curves) > 0 {
 		title := "Latency by phase"
-		if len(s.cases) > 1 {
-			title += fmt.Sprintf(" (%d repeats merged)", len(s.cases))
+		if len(s.Cases) > 1 {
+			title += fmt.Sprintf(" (%d repeats merged)", len(s.Cases))
 		}
 		p, err := percentilePlot(title, curves)
 		if err != nil {
@@ -350,16 +350,16 @@ func buildHTMLCase(i int, s caseSet) (htmlCase, error) {
 
 // intervalPlots draws a case's interval series: handshakes/s, and p50/p99
 // latency, one line per repeat. Nil when the case has no intervals.
-func intervalPlots(s caseSet) ([]*plot.Plot, error) {
+func intervalPlots(s Repeats) ([]*plot.Plot, error) {
 	var rates, lat []seriesLine
 	window := 0.0
-	for _, c := range s.cases {
+	for _, c := range s.Cases {
 		ivs := trendIntervals(c)
 		if len(ivs) < 2 {
 			continue
 		}
 		suffix := ""
-		if len(s.cases) > 1 {
+		if len(s.Cases) > 1 {
 			suffix = fmt.Sprintf(" #%d", c.Repeat+1)
 		}
 		var r, p50, p99 plotter.XYs

@@ -36,7 +36,7 @@ func Merge(runs ...*Run) (*Run, error) {
 		if r.Schema != Schema {
 			return nil, &MergeError{Reason: fmt.Sprintf("result %d has schema %q; merge reads %q", i+1, r.Schema, Schema)}
 		}
-		if hasCapacity(r) {
+		if r.HasCapacity() {
 			return nil, &MergeError{Reason: fmt.Sprintf("result %d is a capacity search: each search chose its own rates, so shards of it cannot be combined (run 'mtlsbench capacity' from one generator, or read the answers side by side)", i+1)}
 		}
 		if r.Scenario.Name != runs[0].Scenario.Name {
@@ -86,7 +86,7 @@ func Merge(runs ...*Run) (*Run, error) {
 	for s, r := range runs {
 		for i := range r.Cases {
 			c := &r.Cases[i]
-			k := fmt.Sprintf("%s\x00%d", caseKey(c), c.Repeat)
+			k := fmt.Sprintf("%s\x00%d", c.MatchKey(), c.Repeat)
 			if _, ok := byKey[k]; !ok {
 				order = append(order, k)
 			}

@@ -150,6 +150,15 @@ type Case struct {
 	Capacity *Capacity `json:"capacity,omitempty"`
 }
 
+// HandshakeLatency returns the case's handshake-latency summary, or nil
+// when it has none or it counted nothing (no handshake succeeded).
+func (c *Case) HandshakeLatency() *Summary {
+	if c.Latency.Handshake == nil || c.Latency.Handshake.Count == 0 {
+		return nil
+	}
+	return c.Latency.Handshake
+}
+
 // Params are the case's parameters as requested. Empty strings mean "the
 // stack's default" and are shown as such.
 type Params struct {

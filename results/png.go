@@ -22,7 +22,7 @@ const (
 // two overlay percentile plots on top, the handshakes/s and CPU bar charts
 // below.
 func renderPNG(w io.Writer, run *Run, opts RenderOptions) error {
-	sets := caseSets(run)
+	sets := GroupRepeats(run)
 	if len(sets) == 0 {
 		return fmt.Errorf("results: png: the result has no cases to draw")
 	}

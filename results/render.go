@@ -120,12 +120,12 @@ func Render(w io.Writer, run *Run, format Format, opts RenderOptions) error {
 	}
 	switch format {
 	case FormatTable:
-		if hasCapacity(run) {
+		if run.HasCapacity() {
 			return renderCapacityTable(w, run, opts)
 		}
 		return renderTable(w, run, opts)
 	case FormatMarkdown:
-		if hasCapacity(run) {
+		if run.HasCapacity() {
 			return renderCapacityMarkdown(w, run, opts)
 		}
 		return renderMarkdown(w, run, opts)
@@ -146,7 +146,7 @@ func Render(w io.Writer, run *Run, format Format, opts RenderOptions) error {
 
 // RenderFile renders run into path, atomically (see WriteFile).
 func RenderFile(path string, run *Run, format Format, opts RenderOptions) error {
-	return writeFileAtomic(path, func(w io.Writer) error {
+	return WriteFileAtomic(path, func(w io.Writer) error {
 		return Render(w, run, format, opts)
 	})
 }

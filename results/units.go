@@ -232,18 +232,9 @@ func bytesCell(c *Case) string {
 	return units.Bytes(c.Bytes.HandshakeSentMean) + "/" + units.Bytes(c.Bytes.HandshakeReceivedMean)
 }
 
-// handshakeLatency returns the case's handshake summary, or nil when it has
-// no handshake latencies.
-func handshakeLatency(c *Case) *Summary {
-	if c.Latency.Handshake == nil || c.Latency.Handshake.Count == 0 {
-		return nil
-	}
-	return c.Latency.Handshake
-}
-
 // latencyCells returns p50, p99 and p99.9 of the handshake latency.
 func latencyCells(c *Case) (p50, p99, p999 string) {
-	s := handshakeLatency(c)
+	s := c.HandshakeLatency()
 	if s == nil {
 		return "–", "–", "–"
 	}
