@@ -3,43 +3,9 @@ package results
 import (
 	"bytes"
 	"fmt"
-	"math/rand/v2"
 	"strings"
 	"testing"
-	"time"
 )
-
-// gateSpec is the case the compare tests vary: a TLS 1.3 full handshake
-// on a busy machine.
-func gateSpec() caseSpec {
-	return caseSpec{version: "1.3", resume: "none", keyType: "ecdsa-p256", group: "x25519", rate: 1500, durationS: 1,
-		medianUs: 2400, sigma: 0.25, tailEvery: 500, tailFactor: 4, clientCPU: 330, targetCPU: 420, targetMeasured: true,
-		sent: 1190, received: 1802, concurrency: 4}
-}
-
-// samplesRun builds a run of n repeats of each spec. noise scales each
-// repeat's rate, latency and CPU by a factor drawn uniformly from
-// [1-noise, 1+noise] (deterministically, from seed).
-func samplesRun(seed uint64, n int, noise float64, specs ...caseSpec) *Run {
-	rng := rand.New(rand.NewPCG(seed, 7))
-	run := &Run{Schema: Schema, Tool: Tool{Name: "mtlsbench", Version: "v0.1.0"}, Start: fixtureStart,
-		Scenario: Scenario{Name: "gate"}}
-	for _, spec := range specs {
-		for r := range n {
-			s := spec
-			s.repeat = r
-			s.seed = seed*1000 + uint64(r)
-			f := 1 + noise*(2*rng.Float64()-1)
-			s.rate *= 1 / f
-			s.medianUs *= f
-			s.clientCPU *= f
-			s.targetCPU *= f
-			s.startOffset = time.Duration(r) * 2 * time.Second
-			run.Cases = append(run.Cases, s.build(fixtureStart))
-		}
-	}
-	return run
-}
 
 func metricOf(t *testing.T, cmp *Comparison, name string, m Metric) MetricComparison {
 	t.Helper()
@@ -58,13 +24,13 @@ func metricOf(t *testing.T, cmp *Comparison, name string, m Metric) MetricCompar
 }
 
 func TestCompare(t *testing.T) {
-	slow := gateSpec()
-	slow.shiftUs = 3000 // a 3 ms server-side slowdown
-	errs := gateSpec()
-	errs.errors = map[string]int64{"unknown_ca": 150}
-	other := gateSpec()
-	other.keyType = "ed25519"
-	name := gateSpec().name()
+	slow := GateSpec()
+	slow.ShiftUs = 3000 // a 3 ms server-side slowdown
+	errs := GateSpec()
+	errs.Errors = map[string]int64{"unknown_ca": 150}
+	other := GateSpec()
+	other.KeyType = "ed25519"
+	name := GateSpec().Name()
 
 	for _, tc := range []struct {
 		name       string
@@ -79,52 +45,52 @@ func TestCompare(t *testing.T) {
 	}{
 		{
 			name: "identical samples are ok",
-			base: samplesRun(1, 5, 0, gateSpec()), head: samplesRun(1, 5, 0, gateSpec()),
+			base: Samples(1, 5, 0, GateSpec()), head: Samples(1, 5, 0, GateSpec()),
 			want: map[Metric]Verdict{MetricHandshakesPerS: VerdictOK, MetricP99: VerdictOK, MetricErrorRate: VerdictOK},
 		},
 		{
 			name: "10% noise in 5 vs 5 samples is not a regression",
-			base: samplesRun(2, 5, 0.10, gateSpec()), head: samplesRun(3, 5, 0.10, gateSpec()),
+			base: Samples(2, 5, 0.10, GateSpec()), head: Samples(3, 5, 0.10, GateSpec()),
 			want: map[Metric]Verdict{MetricHandshakesPerS: VerdictOK, MetricP50: VerdictOK, MetricClientCPU: VerdictOK},
 		},
 		{
 			name: "10% noise in single samples is not a regression",
-			base: samplesRun(4, 1, 0.10, gateSpec()), head: samplesRun(5, 1, 0.10, gateSpec()),
+			base: Samples(4, 1, 0.10, GateSpec()), head: Samples(5, 1, 0.10, GateSpec()),
 			want:    map[Metric]Verdict{MetricHandshakesPerS: VerdictOK, MetricP50: VerdictOK, MetricP99: VerdictOK},
 			warning: "one sample",
 		},
 		{
 			name: "+3 ms with 5 vs 5 samples is a significant p99 regression",
-			base: samplesRun(6, 5, 0.10, gateSpec()), head: samplesRun(7, 5, 0.10, slow),
+			base: Samples(6, 5, 0.10, GateSpec()), head: Samples(7, 5, 0.10, slow),
 			want: map[Metric]Verdict{MetricP50: VerdictRegression, MetricP99: VerdictRegression, MetricClientCPU: VerdictOK},
 			exit: 1,
 		},
 		{
 			name: "+3 ms with one sample each fails on thresholds alone",
-			base: samplesRun(8, 1, 0.10, gateSpec()), head: samplesRun(9, 1, 0.10, slow),
+			base: Samples(8, 1, 0.10, GateSpec()), head: Samples(9, 1, 0.10, slow),
 			want: map[Metric]Verdict{MetricP99: VerdictRegression},
 			exit: 1, warning: "rests on one sample",
 		},
 		{
 			name: "3 vs 3 samples cannot reach significance and says how many are needed",
-			base: samplesRun(10, 3, 0.10, gateSpec()), head: samplesRun(11, 3, 0.10, slow),
+			base: Samples(10, 3, 0.10, GateSpec()), head: Samples(11, 3, 0.10, slow),
 			want: map[Metric]Verdict{MetricP99: VerdictRegression},
 			exit: 1, warning: "need >= 4 samples",
 		},
 		{
 			name: "errors past 1pp regress the error rate",
-			base: samplesRun(12, 5, 0.05, gateSpec()), head: samplesRun(13, 5, 0.05, errs),
+			base: Samples(12, 5, 0.05, GateSpec()), head: Samples(13, 5, 0.05, errs),
 			want: map[Metric]Verdict{MetricErrorRate: VerdictRegression, MetricP99: VerdictOK},
 			exit: 1,
 		},
 		{
 			name: "the slowdown reversed is an improvement",
-			base: samplesRun(14, 5, 0.05, slow), head: samplesRun(15, 5, 0.05, gateSpec()),
+			base: Samples(14, 5, 0.05, slow), head: Samples(15, 5, 0.05, GateSpec()),
 			want: map[Metric]Verdict{MetricP99: VerdictImprovement},
 		},
 		{
 			name: "cases on one side only are listed, not errors",
-			base: samplesRun(16, 1, 0, gateSpec(), other), head: samplesRun(17, 1, 0, gateSpec()),
+			base: Samples(16, 1, 0, GateSpec(), other), head: Samples(17, 1, 0, GateSpec()),
 			want: map[Metric]Verdict{MetricP99: VerdictOK}, onlyBase: 1,
 		},
 	} {
@@ -160,7 +126,7 @@ func TestCompare(t *testing.T) {
 func TestCompareNoiseNeverFails(t *testing.T) {
 	for i := range uint64(40) {
 		for _, n := range []int{1, 5} {
-			base, head := samplesRun(100+2*i, n, 0.10, gateSpec()), samplesRun(101+2*i, n, 0.10, gateSpec())
+			base, head := Samples(100+2*i, n, 0.10, GateSpec()), Samples(101+2*i, n, 0.10, GateSpec())
 			cmp, err := Compare(base, head, CompareOptions{})
 			if err != nil {
 				t.Fatal(err)
@@ -175,7 +141,7 @@ func TestCompareNoiseNeverFails(t *testing.T) {
 }
 
 func TestCompareSchemaMismatch(t *testing.T) {
-	base, head := samplesRun(1, 1, 0, gateSpec()), samplesRun(1, 1, 0, gateSpec())
+	base, head := Samples(1, 1, 0, GateSpec()), Samples(1, 1, 0, GateSpec())
 	head.Schema = "mtlsbench/result/v2"
 	_, err := Compare(base, head, CompareOptions{})
 	var se *SchemaError
@@ -185,12 +151,12 @@ func TestCompareSchemaMismatch(t *testing.T) {
 }
 
 func TestCompareGolden(t *testing.T) {
-	slow := gateSpec()
-	slow.shiftUs = 3000
-	other := gateSpec()
-	other.keyType = "ed25519"
-	base := samplesRun(20, 5, 0.08, gateSpec(), other)
-	head := samplesRun(21, 5, 0.08, slow)
+	slow := GateSpec()
+	slow.ShiftUs = 3000
+	other := GateSpec()
+	other.KeyType = "ed25519"
+	base := Samples(20, 5, 0.08, GateSpec(), other)
+	head := Samples(21, 5, 0.08, slow)
 	cmp, err := Compare(base, head, CompareOptions{BaseLabel: "base.json", HeadLabel: "head.json"})
 	if err != nil {
 		t.Fatal(err)
@@ -201,11 +167,11 @@ func TestCompareGolden(t *testing.T) {
 			if err := RenderComparison(&buf, cmp, f); err != nil {
 				t.Fatal(err)
 			}
-			golden(t, fmt.Sprintf("compare.%s.golden", f), buf.Bytes())
+			Golden(t, fmt.Sprintf("compare.%s.golden", f), buf.Bytes())
 		})
 	}
 	// Single samples: the "one sample" caveat.
-	cmp, err = Compare(samplesRun(22, 1, 0.05, gateSpec()), samplesRun(23, 1, 0.05, gateSpec()), CompareOptions{BaseLabel: "base.json", HeadLabel: "head.json"})
+	cmp, err = Compare(Samples(22, 1, 0.05, GateSpec()), Samples(23, 1, 0.05, GateSpec()), CompareOptions{BaseLabel: "base.json", HeadLabel: "head.json"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -213,7 +179,7 @@ func TestCompareGolden(t *testing.T) {
 	if err := RenderComparison(&buf, cmp, FormatTable); err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "compare.one-sample.table.golden", buf.Bytes())
+	Golden(t, "compare.one-sample.table.golden", buf.Bytes())
 }
 
 func TestParseThresholds(t *testing.T) {

@@ -13,7 +13,7 @@ import (
 // every interval histogram (or, for cases without intervals, the case's
 // histogram) comes back with its tag, its time and its counts.
 func TestHDRLogRoundTrip(t *testing.T) {
-	run := fixtureRun()
+	run := DefaultRun()
 	run.Cases = append(run.Cases, run.Cases[0])
 	run.Cases[len(run.Cases)-1].Repeat = 1
 	var buf bytes.Buffer

@@ -12,7 +12,7 @@ import (
 )
 
 func TestWriteReadRoundTrip(t *testing.T) {
-	run := fixtureRun()
+	run := DefaultRun()
 	path := filepath.Join(t.TempDir(), "sub", "result.json")
 	if err := WriteFile(path, run); err != nil {
 		t.Fatal(err)

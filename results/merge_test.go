@@ -8,29 +8,9 @@ import (
 	"time"
 )
 
-// shardRun is one generator's result: the gate case recorded from seed,
-// starting offset after the common start.
-func shardRun(host string, seed uint64, offset time.Duration, cpu float64) *Run {
-	s := gateSpec()
-	s.seed = seed
-	s.startOffset = offset
-	s.intervals = 4
-	s.durationS = 2
-	s.clientCPU = cpu
-	s.errors = map[string]int64{"io": int64(seed)}
-	run := &Run{
-		Schema: Schema, Tool: Tool{Name: "mtlsbench", Version: "v0.1.0"},
-		Start: fixtureStart.Add(offset), End: fixtureStart.Add(offset + 2*time.Second),
-		Environment: Environment{Hostname: host, OS: "linux", Arch: "amd64", Cores: 2, GOMAXPROCS: 2},
-		Scenario:    Scenario{Name: "gate"},
-	}
-	run.Cases = append(run.Cases, s.build(fixtureStart))
-	return run
-}
-
 func TestMergeIsExact(t *testing.T) {
-	a := shardRun("gen-0", 1, 0, 300)
-	b := shardRun("gen-1", 2, 500*time.Millisecond, 360)
+	a := ShardRun("gen-0", 1, 0, 300)
+	b := ShardRun("gen-1", 2, 500*time.Millisecond, 360)
 	merged, err := Merge(a, b)
 	if err != nil {
 		t.Fatal(err)
@@ -43,10 +23,10 @@ func TestMergeIsExact(t *testing.T) {
 	// The merged histogram is the one recording every value would give.
 	all := NewHistogram()
 	for _, seed := range []uint64{1, 2} {
-		s := gateSpec()
-		s.seed = seed
-		s.durationS = 2
-		for _, v := range s.latencies() {
+		s := GateSpec()
+		s.Seed = seed
+		s.DurationS = 2
+		for _, v := range s.Latencies() {
 			all.RecordValue(v)
 		}
 	}
@@ -108,7 +88,7 @@ func TestMergeIsExact(t *testing.T) {
 		t.Errorf("merged run %v–%v, want %v–%v", merged.Start, merged.End, a.Start, b.End)
 	}
 	// Merging a merge with another shard keeps every generator.
-	c3 := shardRun("gen-2", 3, time.Second, 330)
+	c3 := ShardRun("gen-2", 3, time.Second, 330)
 	again, err := Merge(merged, c3)
 	if err != nil {
 		t.Fatal(err)
@@ -119,12 +99,12 @@ func TestMergeIsExact(t *testing.T) {
 }
 
 func TestMergeRefuses(t *testing.T) {
-	a := shardRun("gen-0", 1, 0, 300)
-	other := shardRun("gen-1", 2, 0, 300)
+	a := ShardRun("gen-0", 1, 0, 300)
+	other := ShardRun("gen-1", 2, 0, 300)
 	other.Scenario.Name = "keytypes"
-	v2 := shardRun("gen-1", 2, 0, 300)
+	v2 := ShardRun("gen-1", 2, 0, 300)
 	v2.Schema = "mtlsbench/result/v2"
-	noHDR := shardRun("gen-1", 2, 0, 300)
+	noHDR := ShardRun("gen-1", 2, 0, 300)
 	noHDR.Cases[0].Latency.Handshake.HDR = ""
 	for _, tc := range []struct {
 		name string

@@ -30,7 +30,7 @@ func TestRenderGolden(t *testing.T) {
 		{FormatHTML, "run.html.golden"},
 	} {
 		t.Run(string(tc.format), func(t *testing.T) {
-			golden(t, tc.file, renderString(t, fixtureRun(), tc.format, RenderOptions{}))
+			Golden(t, tc.file, renderString(t, DefaultRun(), tc.format, RenderOptions{}))
 		})
 	}
 }
@@ -41,21 +41,21 @@ func asError[T error](err error, target *T) bool { return errors.As(err, target)
 // fixture: no cases, a case where every handshake failed (no latency, no
 // CPU), repeats, a merged result, and explicit plot grouping.
 func TestRenderSparseRuns(t *testing.T) {
-	failed := gateSpec()
-	failed.rate = 0
-	failed.errors = map[string]int64{"unknown_ca": 40}
-	failed.status = StatusFailed
-	failed.failure = "every handshake failed: unknown_ca"
-	failed.noConnect = true
-	failedRun := samplesRun(1, 1, 0, failed)
+	failed := GateSpec()
+	failed.Rate = 0
+	failed.Errors = map[string]int64{"unknown_ca": 40}
+	failed.Status = StatusFailed
+	failed.Failure = "every handshake failed: unknown_ca"
+	failed.NoConnect = true
+	failedRun := Samples(1, 1, 0, failed)
 
-	merged, err := Merge(shardRun("a", 1, 0, 300), shardRun("b", 2, 0, 310))
+	merged, err := Merge(ShardRun("a", 1, 0, 300), ShardRun("b", 2, 0, 310))
 	if err != nil {
 		t.Fatal(err)
 	}
-	other := gateSpec()
-	other.keyType = "rsa2048"
-	other.version = "1.2"
+	other := GateSpec()
+	other.KeyType = "rsa2048"
+	other.Version = "1.2"
 	for _, tc := range []struct {
 		name string
 		run  *Run
@@ -63,10 +63,10 @@ func TestRenderSparseRuns(t *testing.T) {
 	}{
 		{"no cases", &Run{Schema: Schema}, RenderOptions{}},
 		{"all failed", failedRun, RenderOptions{}},
-		{"repeats", samplesRun(2, 3, 0.1, gateSpec(), other), RenderOptions{}},
+		{"repeats", Samples(2, 3, 0.1, GateSpec(), other), RenderOptions{}},
 		{"merged", merged, RenderOptions{}},
-		{"grouped", samplesRun(3, 1, 0.1, gateSpec(), other), RenderOptions{GroupBy: []string{"tls_version"}}},
-		{"one plot", samplesRun(3, 1, 0.1, gateSpec(), other), RenderOptions{GroupBy: []string{"none"}}},
+		{"grouped", Samples(3, 1, 0.1, GateSpec(), other), RenderOptions{GroupBy: []string{"tls_version"}}},
+		{"one plot", Samples(3, 1, 0.1, GateSpec(), other), RenderOptions{GroupBy: []string{"none"}}},
 	} {
 		for _, f := range Formats {
 			t.Run(tc.name+"/"+string(f), func(t *testing.T) {
@@ -105,7 +105,7 @@ func TestRenderSparseRuns(t *testing.T) {
 // are not golden: rasterising differs across CPU architectures.)
 func TestPNG(t *testing.T) {
 	var buf bytes.Buffer
-	if err := Render(&buf, fixtureRun(), FormatPNG, RenderOptions{}); err != nil {
+	if err := Render(&buf, DefaultRun(), FormatPNG, RenderOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	img, err := png.Decode(&buf)
