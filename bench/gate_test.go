@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mtlsbench/mtlsbench/compare"
+	"github.com/mtlsbench/mtlsbench/report"
 	"github.com/mtlsbench/mtlsbench/results"
 	"github.com/mtlsbench/mtlsbench/scenarios"
 )
@@ -63,7 +65,7 @@ func TestCompareGate(t *testing.T) {
 	}
 
 	base, head := pair(2 * time.Millisecond)
-	cmp, err := results.Compare(base, head, results.CompareOptions{})
+	cmp, err := compare.Compare(base, head, compare.CompareOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,7 +78,7 @@ func TestCompareGate(t *testing.T) {
 	}
 
 	base, head = pair(0)
-	cmp, err = results.Compare(base, head, results.CompareOptions{})
+	cmp, err = compare.Compare(base, head, compare.CompareOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,8 +88,8 @@ func TestCompareGate(t *testing.T) {
 	}
 }
 
-func logComparison(t *testing.T, cmp *results.Comparison) {
+func logComparison(t *testing.T, cmp *compare.Comparison) {
 	var b strings.Builder
-	_ = results.RenderComparison(&b, cmp, results.FormatTable)
+	_ = compare.RenderComparison(&b, cmp, report.FormatTable)
 	t.Log("\n" + b.String())
 }

@@ -2,7 +2,9 @@ package results
 
 import (
 	"fmt"
+	"maps"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -174,7 +176,7 @@ func mergeCase(cases []*Case, shards []int, total int) (Case, error) {
 		for class, n := range c.Errors {
 			out.Errors[class] += n
 		}
-		for _, class := range sortedKeys(c.ErrorExamples) {
+		for _, class := range slices.Sorted(maps.Keys(c.ErrorExamples)) {
 			if out.ErrorExamples == nil {
 				out.ErrorExamples = map[string]string{}
 			}
@@ -239,6 +241,10 @@ func addWarning(c *Case, seen map[string]bool, w string) {
 
 func caseEnd(c *Case) time.Time {
 	return c.Start.Add(seconds(c.DurationS))
+}
+
+func seconds(s float64) time.Duration {
+	return time.Duration(s * float64(time.Second))
 }
 
 // worseStatus orders statuses failed > crosscheck_failed > interrupted > ok.

@@ -1,4 +1,4 @@
-package results
+package results_test
 
 import (
 	"errors"
@@ -6,12 +6,15 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/mtlsbench/mtlsbench/internal/resultstest"
+	"github.com/mtlsbench/mtlsbench/results"
 )
 
 func TestMergeIsExact(t *testing.T) {
-	a := ShardRun("gen-0", 1, 0, 300)
-	b := ShardRun("gen-1", 2, 500*time.Millisecond, 360)
-	merged, err := Merge(a, b)
+	a := resultstest.ShardRun("gen-0", 1, 0, 300)
+	b := resultstest.ShardRun("gen-1", 2, 500*time.Millisecond, 360)
+	merged, err := results.Merge(a, b)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -21,9 +24,9 @@ func TestMergeIsExact(t *testing.T) {
 	c := merged.Cases[0]
 
 	// The merged histogram is the one recording every value would give.
-	all := NewHistogram()
+	all := results.NewHistogram()
 	for _, seed := range []uint64{1, 2} {
-		s := GateSpec()
+		s := resultstest.GateSpec()
 		s.Seed = seed
 		s.DurationS = 2
 		for _, v := range s.Latencies() {
@@ -37,7 +40,7 @@ func TestMergeIsExact(t *testing.T) {
 	if !got.Equals(all) {
 		t.Errorf("merged HDR differs from recording all values into one histogram")
 	}
-	if want := Summarize(all); *c.Latency.Handshake != want {
+	if want := results.Summarize(all); *c.Latency.Handshake != want {
 		t.Errorf("merged summary %+v, want %+v", *c.Latency.Handshake, want)
 	}
 
@@ -88,8 +91,8 @@ func TestMergeIsExact(t *testing.T) {
 		t.Errorf("merged run %v–%v, want %v–%v", merged.Start, merged.End, a.Start, b.End)
 	}
 	// Merging a merge with another shard keeps every generator.
-	c3 := ShardRun("gen-2", 3, time.Second, 330)
-	again, err := Merge(merged, c3)
+	c3 := resultstest.ShardRun("gen-2", 3, time.Second, 330)
+	again, err := results.Merge(merged, c3)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,27 +102,27 @@ func TestMergeIsExact(t *testing.T) {
 }
 
 func TestMergeRefuses(t *testing.T) {
-	a := ShardRun("gen-0", 1, 0, 300)
-	other := ShardRun("gen-1", 2, 0, 300)
+	a := resultstest.ShardRun("gen-0", 1, 0, 300)
+	other := resultstest.ShardRun("gen-1", 2, 0, 300)
 	other.Scenario.Name = "keytypes"
-	v2 := ShardRun("gen-1", 2, 0, 300)
+	v2 := resultstest.ShardRun("gen-1", 2, 0, 300)
 	v2.Schema = "mtlsbench/result/v2"
-	noHDR := ShardRun("gen-1", 2, 0, 300)
+	noHDR := resultstest.ShardRun("gen-1", 2, 0, 300)
 	noHDR.Cases[0].Latency.Handshake.HDR = ""
 	for _, tc := range []struct {
 		name string
-		runs []*Run
+		runs []*results.Run
 		want string
 	}{
-		{"different scenarios", []*Run{a, other}, `ran scenario "keytypes" but result 1 ran "gate"`},
-		{"different schema", []*Run{a, v2}, `schema "mtlsbench/result/v2"`},
-		{"the same run twice", []*Run{a, a}, "same run"},
-		{"a summary without its histogram", []*Run{a, noHDR}, "cannot be merged exactly"},
+		{"different scenarios", []*results.Run{a, other}, `ran scenario "keytypes" but result 1 ran "gate"`},
+		{"different schema", []*results.Run{a, v2}, `schema "mtlsbench/result/v2"`},
+		{"the same run twice", []*results.Run{a, a}, "same run"},
+		{"a summary without its histogram", []*results.Run{a, noHDR}, "cannot be merged exactly"},
 		{"nothing", nil, "no results"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := Merge(tc.runs...)
-			var me *MergeError
+			_, err := results.Merge(tc.runs...)
+			var me *results.MergeError
 			if !errors.As(err, &me) || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("err = %v, want a *MergeError containing %q", err, tc.want)
 			}

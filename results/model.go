@@ -1,7 +1,13 @@
-// Package results owns the result model: the JSON file a run writes (schema
-// "mtlsbench/result/v1"), the HDR histogram encoding inside it, and what is
-// done with results afterwards: rendering, comparing and merging. It runs
-// nothing.
+// Package results owns the result model: the JSON file a run writes
+// (schema "mtlsbench/result/v1", described by result.schema.json), reading
+// and writing it, the HDR histogram encoding inside it, merging the
+// results of several generators into one, and grouping a run's repeats of
+// a case (Repeats), which renderers and compare both need.
+//
+// It renders nothing and judges nothing: package report draws results and
+// package compare judges one against another. It imports no renderer or
+// statistics library, so the engine (loadgen), which fills the model, does
+// not pull them in. It runs nothing.
 package results
 
 import (

@@ -5,6 +5,15 @@ import (
 	"strconv"
 )
 
+// Count writes a count with its noun, plural unless the count is one:
+// "1 case", "3 cases".
+func Count(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return strconv.Itoa(n) + " " + noun + "s"
+}
+
 // Short writes a figure in at most five characters: 950, 4.2k, 12k, 1.3M.
 // For columns that must stay narrow.
 func Short(v float64) string {

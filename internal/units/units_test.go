@@ -43,6 +43,11 @@ func TestRates(t *testing.T) {
 }
 
 func TestFigures(t *testing.T) {
+	for n, want := range map[int]string{0: "0 cases", 1: "1 case", 3: "3 cases"} {
+		if got := Count(n, "case"); got != want {
+			t.Errorf("Count(%d, case) = %q, want %q", n, got, want)
+		}
+	}
 	check(t, "Short", Short, map[float64]string{
 		7.46: "7.5", 950: "950", 4213: "4.2k", 12_345: "12k", 1_300_000: "1.3M",
 	})

@@ -1,4 +1,4 @@
-package results
+package report
 
 import (
 	"fmt"
@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/mtlsbench/mtlsbench/internal/units"
+	"github.com/mtlsbench/mtlsbench/results"
 )
 
 // This file holds the small text helpers the renderers share; how figures
@@ -83,7 +84,7 @@ func sparkline(values []float64, width int) string {
 // 1-based repeat) when the run repeats cases under one name. With shorten,
 // the words every name shares are dropped first (see shortenLabels) and
 // returned as common.
-func caseLabels(run *Run, shorten bool) (labels []string, common string) {
+func caseLabels(run *results.Run, shorten bool) (labels []string, common string) {
 	seen := map[string]int{}
 	var distinct []string
 	for _, c := range run.Cases {
@@ -160,20 +161,20 @@ func shortenLabels(labels []string) (short []string, common string, ok bool) {
 
 // caseFlags returns the one-letter markers of a case's conditions, shown
 // after its name (see flagLegend).
-func caseFlags(c *Case) []string {
+func caseFlags(c *results.Case) []string {
 	var flags []string
 	switch c.Status {
-	case StatusFailed:
+	case results.StatusFailed:
 		flags = append(flags, "F")
-	case StatusCrosscheckFailed:
+	case results.StatusCrosscheckFailed:
 		flags = append(flags, "X")
-	case StatusInterrupted:
+	case results.StatusInterrupted:
 		flags = append(flags, "I")
 	}
 	if c.GeneratorBound {
 		flags = append(flags, "G")
 	}
-	if c.Acceptance == AcceptanceUnconfirmed {
+	if c.Acceptance == results.AcceptanceUnconfirmed {
 		flags = append(flags, "U")
 	}
 	return flags
@@ -189,12 +190,12 @@ var flagLegend = []struct{ flag, name, meaning string }{
 }
 
 // resumedShare is the resumed handshakes' share of successful ones.
-func resumedShare(c *Case) string {
+func resumedShare(c *results.Case) string {
 	return units.Percent(c.Counts.Resumed, c.Counts.OK)
 }
 
 // errorCell summarises a case's errors: "0", "12 unknown_ca", "40 io+2".
-func errorCell(c *Case) string {
+func errorCell(c *results.Case) string {
 	if c.Counts.Errors == 0 && len(c.Errors) == 0 {
 		return "0"
 	}
@@ -211,7 +212,7 @@ func errorCell(c *Case) string {
 
 // cpuCell writes client and target CPU µs per handshake as "212/340",
 // with "–" for a side that was not measured.
-func cpuCell(c *Case) string {
+func cpuCell(c *results.Case) string {
 	client := "–"
 	if c.Counts.OK > 0 {
 		client = units.Short(c.CPU.ClientUsPerHandshake)
@@ -225,7 +226,7 @@ func cpuCell(c *Case) string {
 
 // bytesCell writes mean bytes sent and received per handshake as
 // "1534/2876".
-func bytesCell(c *Case) string {
+func bytesCell(c *results.Case) string {
 	if c.Counts.Attempted == 0 {
 		return "–"
 	}
@@ -233,7 +234,7 @@ func bytesCell(c *Case) string {
 }
 
 // latencyCells returns p50, p99 and p99.9 of the handshake latency.
-func latencyCells(c *Case) (p50, p99, p999 string) {
+func latencyCells(c *results.Case) (p50, p99, p999 string) {
 	s := c.HandshakeLatency()
 	if s == nil {
 		return "–", "–", "–"
@@ -242,7 +243,7 @@ func latencyCells(c *Case) (p50, p99, p999 string) {
 }
 
 // intervalRates is the handshakes/s series of a case's intervals.
-func intervalRates(c *Case) []float64 {
+func intervalRates(c *results.Case) []float64 {
 	ivs := trendIntervals(c)
 	rates := make([]float64, len(ivs))
 	for i, iv := range ivs {
@@ -256,7 +257,7 @@ func intervalRates(c *Case) []float64 {
 // millisecond or so after a whole number of intervals; a rate over that
 // sliver is a handshake or two divided by nothing). The result file keeps
 // every interval.
-func trendIntervals(c *Case) []Interval {
+func trendIntervals(c *results.Case) []results.Interval {
 	ivs := c.Intervals
 	if n := len(ivs); n > 1 && ivs[n-1].DurationS < ivs[0].DurationS/10 {
 		ivs = ivs[:n-1]

@@ -1,4 +1,4 @@
-package results
+package report
 
 import (
 	"bytes"
@@ -9,9 +9,8 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/olekukonko/tablewriter/tw"
-
 	"github.com/mtlsbench/mtlsbench/internal/units"
+	"github.com/mtlsbench/mtlsbench/results"
 )
 
 // This file renders capacity searches: a summary row per case (the answer,
@@ -24,11 +23,11 @@ import (
 // capacityCase pairs a case with its label.
 type capacityCase struct {
 	label string
-	c     *Case
-	cap   *Capacity
+	c     *results.Case
+	cap   *results.Capacity
 }
 
-func capacityCases(run *Run, labels []string) []capacityCase {
+func capacityCases(run *results.Run, labels []string) []capacityCase {
 	var out []capacityCase
 	for i := range run.Cases {
 		if cp := run.Cases[i].Capacity; cp != nil {
@@ -62,7 +61,7 @@ func formatSeconds(s float64) string {
 
 // capacityRateCell writes the answer: "1063/s", "≥ 800/s" for a lower
 // bound (never a capacity figure), "none".
-func capacityRateCell(cp *Capacity) string {
+func capacityRateCell(cp *results.Capacity) string {
 	switch {
 	case cp.MaxSustainableRate == 0:
 		return "none"
@@ -72,7 +71,7 @@ func capacityRateCell(cp *Capacity) string {
 	return units.AskedRate(cp.MaxSustainableRate) + "/s"
 }
 
-func verdictCell(cp *Capacity) string {
+func verdictCell(cp *results.Capacity) string {
 	if cp.Verdict == "lower_bound" {
 		return "lower bound (" + strings.ReplaceAll(cp.StopReason, "_", " ") + ")"
 	}
@@ -80,7 +79,7 @@ func verdictCell(cp *Capacity) string {
 }
 
 // firstFailingCell writes "1125/s: p99 72.1ms".
-func firstFailingCell(cp *Capacity) string {
+func firstFailingCell(cp *results.Capacity) string {
 	if cp.FirstFailingRate == 0 {
 		return "–"
 	}
@@ -98,7 +97,7 @@ func firstFailingCell(cp *Capacity) string {
 
 // kneeCell writes "800–1600/s" (between the knee and the rate where the
 // median doubled) or "≥ 1600/s" when it never did.
-func kneeCell(cp *Capacity) string {
+func kneeCell(cp *results.Capacity) string {
 	k := cp.Knee
 	switch {
 	case k == nil:
@@ -109,7 +108,7 @@ func kneeCell(cp *Capacity) string {
 	return units.AskedRate(k.Rate) + "–" + units.AskedRate(k.AboveRate) + "/s"
 }
 
-func latencyAt(st *CapacityStep, metric string) string {
+func latencyAt(st *results.CapacityStep, metric string) string {
 	if st == nil || st.Attempted == 0 {
 		return "–"
 	}
@@ -122,7 +121,7 @@ func latencyAt(st *CapacityStep, metric string) string {
 	return units.Latency(float64(st.P99Us))
 }
 
-func errorRateCell(st *CapacityStep) string {
+func errorRateCell(st *results.CapacityStep) string {
 	if st == nil {
 		return "–"
 	}
@@ -138,7 +137,7 @@ func cpuUsCell(us float64) string {
 
 // textName is a case's label with its markers, as the text table shows
 // them: "name [G]".
-func textName(label string, c *Case) string {
+func textName(label string, c *results.Case) string {
 	if flags := caseFlags(c); len(flags) > 0 {
 		return label + " [" + strings.Join(flags, "") + "]"
 	}
@@ -146,7 +145,7 @@ func textName(label string, c *Case) string {
 }
 
 // capacitySummaryRows is one row per case; name writes the case column.
-func capacitySummaryRows(cases []capacityCase, name func(label string, c *Case) string) (header []string, rows [][]string) {
+func capacitySummaryRows(cases []capacityCase, name func(label string, c *results.Case) string) (header []string, rows [][]string) {
 	header = []string{"case", "max rate", "verdict", "p99 at max", "errors", "first failing", "knee", "server µs/hs", "hs/s per core"}
 	for _, cc := range cases {
 		cp := cc.cap
@@ -209,7 +208,7 @@ func formatCores(v float64) string {
 }
 
 // projectionNote states the assumption and the machine it was measured on.
-func projectionNote(run *Run, cases []capacityCase) string {
+func projectionNote(run *results.Run, cases []capacityCase) string {
 	assumption := ""
 	for _, cc := range cases {
 		if cc.cap.ProjectionAssumption != "" {
@@ -240,12 +239,12 @@ func projectionNote(run *Run, cases []capacityCase) string {
 // stepHeader and stepRow describe one step of a search path.
 var stepHeader = []string{"#", "phase", "rate", "achieved", "p50", "p99", "errors", "client cpu", "cpus busy", "server cores", "server µs/hs", "result"}
 
-func stepRow(i int, st *CapacityStep) []string {
+func stepRow(i int, st *results.CapacityStep) []string {
 	result := "ok"
 	if !st.Passed {
 		result = strings.Join(st.Violations, "; ")
 	}
-	if st.Status != StatusOK && st.Status != "" {
+	if st.Status != results.StatusOK && st.Status != "" {
 		result += " [" + string(st.Status) + "]"
 	}
 	if st.GeneratorBound {
@@ -269,43 +268,22 @@ func stepRow(i int, st *CapacityStep) []string {
 	}
 }
 
+// stepLeft and summaryLeft are the columns of the step and summary tables
+// aligned left: words, not figures.
 var (
-	stepAligns    = []tw.Align{tw.AlignRight, tw.AlignLeft, tw.AlignRight, tw.AlignRight, tw.AlignRight, tw.AlignRight, tw.AlignRight, tw.AlignRight, tw.AlignRight, tw.AlignRight, tw.AlignRight, tw.AlignLeft}
-	summaryAligns = []tw.Align{tw.AlignLeft, tw.AlignRight, tw.AlignLeft, tw.AlignRight, tw.AlignRight, tw.AlignLeft, tw.AlignRight, tw.AlignRight, tw.AlignRight}
+	stepLeft    = []int{1, len(stepHeader) - 1}
+	summaryLeft = []int{0, 2, 5}
 )
-
-// textTable renders rows in the style of the case table.
-func textTable(header []string, aligns []tw.Align, rows [][]string) ([]byte, error) {
-	var buf bytes.Buffer
-	if len(aligns) < len(header) {
-		extra := make([]tw.Align, len(header)-len(aligns))
-		for i := range extra {
-			extra[i] = tw.AlignRight
-		}
-		aligns = append(append([]tw.Align(nil), aligns...), extra...)
-	}
-	table := newTextTable(&buf, aligns)
-	table.Header(header)
-	for _, r := range rows {
-		if err := table.Append(r); err != nil {
-			return nil, fmt.Errorf("results: table: %w", err)
-		}
-	}
-	if err := table.Render(); err != nil {
-		return nil, fmt.Errorf("results: table: %w", err)
-	}
-	return trimLineEnds(buf.Bytes()), nil
-}
 
 // renderCapacityTable is the terminal view of a capacity run: the summary,
 // the projection, each search path, then the notes.
-func renderCapacityTable(w io.Writer, run *Run, opts RenderOptions) error {
+func renderCapacityTable(w io.Writer, run *results.Run, opts RenderOptions) error {
 	labels, _ := caseLabels(run, false)
 	var out bytes.Buffer
 	fmt.Fprintln(&out, runLine(run))
 	cases := capacityCases(run, labels)
 	summaryHeader, summary := capacitySummaryRows(cases, textName)
-	table, err := textTable(summaryHeader, summaryAligns, summary)
+	table, err := TextTable{Header: summaryHeader, Left: summaryLeft, Rows: summary}.Render()
 	if err != nil {
 		return err
 	}
@@ -315,7 +293,7 @@ func renderCapacityTable(w io.Writer, run *Run, opts RenderOptions) error {
 			labels, common = short, words
 			cases = capacityCases(run, labels)
 			summaryHeader, summary = capacitySummaryRows(cases, textName)
-			if table, err = textTable(summaryHeader, summaryAligns, summary); err != nil {
+			if table, err = (TextTable{Header: summaryHeader, Left: summaryLeft, Rows: summary}).Render(); err != nil {
 				return err
 			}
 		}
@@ -328,7 +306,7 @@ func renderCapacityTable(w io.Writer, run *Run, opts RenderOptions) error {
 	fmt.Fprintln(&out, "max rate: the highest rate meeting the SLO (≥: a lower bound, not a capacity); latency from the intended start; knee: where median latency doubled.")
 
 	if header, rows := projectionRows(cases); rows != nil {
-		table, err := textTable(header, []tw.Align{tw.AlignLeft}, rows)
+		table, err := TextTable{Header: header, Left: []int{0}, Rows: rows}.Render()
 		if err != nil {
 			return err
 		}
@@ -342,7 +320,7 @@ func renderCapacityTable(w io.Writer, run *Run, opts RenderOptions) error {
 		for i := range cc.cap.Steps {
 			rows[i] = stepRow(i, &cc.cap.Steps[i])
 		}
-		table, err := textTable(stepHeader, stepAligns, rows)
+		table, err := TextTable{Header: stepHeader, Left: stepLeft, Rows: rows}.Render()
 		if err != nil {
 			return err
 		}
@@ -356,7 +334,7 @@ func renderCapacityTable(w io.Writer, run *Run, opts RenderOptions) error {
 // writeCapacityNotes writes the markers' legend, failures, warnings and
 // errors as the case table's notes do, without the per-interval trend: a
 // search's intervals are only those of the step at its answer.
-func writeCapacityNotes(w io.Writer, run *Run, labels []string) {
+func writeCapacityNotes(w io.Writer, run *results.Run, labels []string) {
 	for _, i := range usedFlags(run) {
 		fmt.Fprintf(w, "[%s] %s: %s\n", flagLegend[i].flag, flagLegend[i].name, flagLegend[i].meaning)
 	}
@@ -367,15 +345,15 @@ func writeCapacityNotes(w io.Writer, run *Run, labels []string) {
 }
 
 // renderCapacityMarkdown is the markdown view of a capacity run.
-func renderCapacityMarkdown(w io.Writer, run *Run, opts RenderOptions) error {
+func renderCapacityMarkdown(w io.Writer, run *results.Run, opts RenderOptions) error {
 	labels, _ := caseLabels(run, false)
 	cases := capacityCases(run, labels)
 	var b bytes.Buffer
-	fmt.Fprintf(&b, "### %s\n\n", mdText(opts.title(run)))
-	fmt.Fprintf(&b, "%s\n\n", mdText(strings.ReplaceAll(runLine(run), "\n", " ")))
-	fmt.Fprintf(&b, "%s\n\n", mdText(capacityLine(cases)))
-	header, rows := capacitySummaryRows(cases, func(label string, c *Case) string {
-		name := mdCode(label)
+	fmt.Fprintf(&b, "### %s\n\n", MarkdownText(opts.title(run)))
+	fmt.Fprintf(&b, "%s\n\n", MarkdownText(strings.ReplaceAll(runLine(run), "\n", " ")))
+	fmt.Fprintf(&b, "%s\n\n", MarkdownText(capacityLine(cases)))
+	header, rows := capacitySummaryRows(cases, func(label string, c *results.Case) string {
+		name := MarkdownCode(label)
 		if flags := caseFlags(c); len(flags) > 0 {
 			var names []string
 			for _, f := range flags {
@@ -392,13 +370,13 @@ func renderCapacityMarkdown(w io.Writer, run *Run, opts RenderOptions) error {
 		left := make([]bool, len(header))
 		left[0] = true
 		for _, r := range rows {
-			r[0] = mdCode(r[0])
+			r[0] = MarkdownCode(r[0])
 		}
 		mdTable(&b, header, left, rows)
-		fmt.Fprintf(&b, "\n%s\n", mdText(projectionNote(run, cases)))
+		fmt.Fprintf(&b, "\n%s\n", MarkdownText(projectionNote(run, cases)))
 	}
 	for _, cc := range cases {
-		fmt.Fprintf(&b, "\n%s: %s\n\n", mdCode(cc.label), mdText(cc.cap.Explanation))
+		fmt.Fprintf(&b, "\n%s: %s\n\n", MarkdownCode(cc.label), MarkdownText(cc.cap.Explanation))
 		rows := make([][]string, len(cc.cap.Steps))
 		for i := range cc.cap.Steps {
 			rows[i] = stepRow(i, &cc.cap.Steps[i])
@@ -418,7 +396,7 @@ func renderCapacityMarkdown(w io.Writer, run *Run, opts RenderOptions) error {
 // mdTable writes a markdown table; left marks left-aligned columns. Cells
 // that start with a code span are markdown already; others are escaped.
 func mdTable(b *bytes.Buffer, header []string, left []bool, rows [][]string) {
-	mdRow(b, header)
+	b.WriteString(MarkdownRow(header...))
 	align := make([]string, len(header))
 	for i := range align {
 		align[i] = "---:"
@@ -426,15 +404,15 @@ func mdTable(b *bytes.Buffer, header []string, left []bool, rows [][]string) {
 			align[i] = ":---"
 		}
 	}
-	mdRow(b, align)
+	b.WriteString(MarkdownRow(align...))
 	for _, r := range rows {
 		cells := make([]string, len(r))
 		for i, c := range r {
 			cells[i] = c
 			if !strings.HasPrefix(c, "`") {
-				cells[i] = mdText(c)
+				cells[i] = MarkdownText(c)
 			}
 		}
-		mdRow(b, cells)
+		b.WriteString(MarkdownRow(cells...))
 	}
 }

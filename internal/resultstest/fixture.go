@@ -1,4 +1,8 @@
-package results
+// Package resultstest builds synthetic results for the tests of results,
+// report and compare: realistic runs with real HDR histograms, drawn from
+// fixed seeds so every call gives the same bytes, and the golden-file
+// helper their renderer tests share. Only tests import it.
+package resultstest
 
 import (
 	"bytes"
@@ -12,6 +16,8 @@ import (
 	"time"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
+
+	"github.com/mtlsbench/mtlsbench/results"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
@@ -72,7 +78,7 @@ type CaseSpec struct {
 	Sent, Received         float64
 	Errors                 map[string]int64
 	Intervals              int
-	Status                 Status
+	Status                 results.Status
 	Failure                string
 	GeneratorBound         bool
 	Warnings               []string
@@ -116,7 +122,7 @@ func (s CaseSpec) Latencies() []int64 {
 }
 
 func histogramOf(values []int64) *hdrhistogram.Histogram {
-	h := NewHistogram()
+	h := results.NewHistogram()
 	for _, v := range values {
 		if err := h.RecordValue(v); err != nil {
 			panic(err)
@@ -128,7 +134,7 @@ func histogramOf(values []int64) *hdrhistogram.Histogram {
 // Build makes the Case, its window starting StartOffset after runStart:
 // real HDR histograms of the drawn values, counts that agree with them,
 // and an interval series when asked for.
-func (s CaseSpec) Build(runStart time.Time) Case {
+func (s CaseSpec) Build(runStart time.Time) results.Case {
 	start := runStart.Add(s.StartOffset)
 	values := s.Latencies()
 	var errs int64
@@ -142,52 +148,52 @@ func (s CaseSpec) Build(runStart time.Time) Case {
 	}
 	status := s.Status
 	if status == "" {
-		status = StatusOK
+		status = results.StatusOK
 	}
-	c := Case{
+	c := results.Case{
 		Name:   s.Name(),
 		Key:    s.Key(),
 		Repeat: s.Repeat,
-		Params: Params{
+		Params: results.Params{
 			TLSVersion: s.Version, Group: s.Group, KeyType: s.KeyType, ClientKeyType: s.KeyType,
 			Chain: "root", ClientIdentities: 1, Resume: s.Resume, Concurrency: max(1, s.Concurrency),
 			Requests: 0, Target: "builtin", TargetMode: "handshake", HandshakeDelayMS: s.HandshakeDelayMS,
 		},
 		Status:         status,
 		Failure:        s.Failure,
-		Acceptance:     AcceptanceConfirmed,
+		Acceptance:     results.AcceptanceConfirmed,
 		ServerVerified: true,
 		Start:          start,
 		DurationS:      s.DurationS,
 		WarmupS:        0.5,
-		Counts:         Counts{Attempted: ok + errs, OK: ok, Resumed: resumed, Errors: errs},
+		Counts:         results.Counts{Attempted: ok + errs, OK: ok, Resumed: resumed, Errors: errs},
 		Errors:         map[string]int64{},
-		Negotiated: []Negotiated{
+		Negotiated: []results.Negotiated{
 			{TLSVersion: s.Version, CipherSuite: suiteFor(s.Version), Group: s.Group, Resumed: false, ServerKeyType: s.KeyType, Count: ok - resumed},
 		},
 		HandshakesPerS: float64(ok) / s.DurationS,
-		Bytes: Bytes{
+		Bytes: results.Bytes{
 			HandshakeSentMean: s.Sent, HandshakeReceivedMean: s.Received,
 			TotalSent: int64(s.Sent * float64(ok+errs)), TotalReceived: int64(s.Received * float64(ok+errs)),
 		},
-		CPU: CPU{
+		CPU: results.CPU{
 			ClientUsPerHandshake: s.ClientCPU, TargetUsPerHandshake: s.TargetCPU,
 			ClientUtilization: s.ClientCPU * float64(ok) / s.DurationS / 1e6,
 			ClientCores:       2, TargetMeasured: s.TargetMeasured,
 		},
-		Load:           &LoadReport{Model: "closed"},
+		Load:           &results.LoadReport{Model: "closed"},
 		GeneratorBound: s.GeneratorBound,
 		Warnings:       s.Warnings,
 	}
 	if s.Unconfirmed {
-		c.Acceptance = AcceptanceUnconfirmed
+		c.Acceptance = results.AcceptanceUnconfirmed
 	}
 	if s.TargetMeasured {
 		c.CPU.TargetUtilization = s.TargetCPU * float64(ok) / s.DurationS / 1e6
-		c.TargetCounts = &TargetCounts{Source: "builtin", Handshakes: ok + errs, Resumed: resumed, Versions: map[string]int64{s.Version: ok}}
+		c.TargetCounts = &results.TargetCounts{Source: "builtin", Handshakes: ok + errs, Resumed: resumed, Versions: map[string]int64{s.Version: ok}}
 	}
 	if resumed > 0 {
-		c.Negotiated = append(c.Negotiated, Negotiated{TLSVersion: s.Version, CipherSuite: suiteFor(s.Version), Group: s.Group, Resumed: true, ServerKeyType: s.KeyType, Count: resumed})
+		c.Negotiated = append(c.Negotiated, results.Negotiated{TLSVersion: s.Version, CipherSuite: suiteFor(s.Version), Group: s.Group, Resumed: true, ServerKeyType: s.KeyType, Count: resumed})
 	}
 	for class, n := range s.Errors {
 		c.Errors[class] = n
@@ -199,7 +205,7 @@ func (s CaseSpec) Build(runStart time.Time) Case {
 		}
 	}
 	hs := histogramOf(values)
-	sum := Summarize(hs)
+	sum := results.Summarize(hs)
 	c.Latency.Handshake = &sum
 	if !s.NoConnect {
 		connect := make([]int64, len(values))
@@ -208,7 +214,7 @@ func (s CaseSpec) Build(runStart time.Time) Case {
 			connect[i] = 40 + int64(i%37)
 			total[i] = v + connect[i] + 15
 		}
-		cs, ts := Summarize(histogramOf(connect)), Summarize(histogramOf(total))
+		cs, ts := results.Summarize(histogramOf(connect)), results.Summarize(histogramOf(total))
 		c.Latency.Connect, c.Latency.Total = &cs, &ts
 	}
 	if s.Intervals > 0 {
@@ -230,12 +236,12 @@ func (s CaseSpec) Build(runStart time.Time) Case {
 			cum += weights[i]
 			hi := int(cum / total * float64(len(values)))
 			h := histogramOf(values[lo:hi])
-			c.Intervals = append(c.Intervals, Interval{
+			c.Intervals = append(c.Intervals, results.Interval{
 				OffsetS: float64(i) * step, DurationS: step,
 				HandshakesPerS: float64(hi-lo) / step,
 				P50Us:          h.ValueAtQuantile(50), P99Us: h.ValueAtQuantile(99),
 				Resumed: resumed * int64(hi-lo) / max(1, ok), InFlight: int64(max(1, s.Concurrency)),
-				HDR: EncodeHDR(h),
+				HDR: results.EncodeHDR(h),
 			})
 		}
 	}
@@ -275,7 +281,7 @@ func fixtureSpecs() []CaseSpec {
 		{Version: "1.3", Resume: "none", KeyType: "ecdsa-p256", Group: "x25519", Rate: 1620, DurationS: 2,
 			MedianUs: 2400, Sigma: 0.22, TailEvery: 500, TailFactor: 5, ClientCPU: 335, TargetCPU: 428, TargetMeasured: true,
 			Sent: 1190, Received: 1802, Concurrency: 4, Seed: 3, StartOffset: 6 * time.Second, Intervals: 8,
-			Errors: map[string]int64{"unknown_ca": 12, "io": 2}, Status: StatusCrosscheckFailed,
+			Errors: map[string]int64{"unknown_ca": 12, "io": 2}, Status: results.StatusCrosscheckFailed,
 			Failure: "target counted 3258 handshakes, client 3240 (0.6%) and 12 verify failures the client did not see"},
 		{Version: "1.3", Resume: "tickets", KeyType: "ecdsa-p256", Group: "x25519", Rate: 5400, DurationS: 2,
 			MedianUs: 700, Sigma: 0.35, TailEvery: 250, TailFactor: 10, ClientCPU: 121, TargetCPU: 133, TargetMeasured: true,
@@ -286,17 +292,17 @@ func fixtureSpecs() []CaseSpec {
 
 // DefaultRun is a realistic result of the default matrix. It is built the
 // same way on every call.
-func DefaultRun() *Run {
-	run := &Run{
-		Schema: Schema,
-		Tool:   Tool{Name: "mtlsbench", Version: "v0.1.0", GoVersion: "go1.26.0"},
+func DefaultRun() *results.Run {
+	run := &results.Run{
+		Schema: results.Schema,
+		Tool:   results.Tool{Name: "mtlsbench", Version: "v0.1.0", GoVersion: "go1.26.0"},
 		Start:  Start,
 		End:    Start.Add(12 * time.Second),
-		Environment: Environment{
+		Environment: results.Environment{
 			Hostname: "ci-runner-7", OS: "linux", Arch: "amd64", Kernel: "6.8.0",
 			CPUModel: "AMD EPYC 7B13", Cores: 2, GOMAXPROCS: 2,
 		},
-		Scenario: Scenario{Name: "default", Source: "embedded", Spec: json.RawMessage(`{"name":"default","duration":"2s"}`)},
+		Scenario: results.Scenario{Name: "default", Source: "embedded", Spec: json.RawMessage(`{"name":"default","duration":"2s"}`)},
 	}
 	for _, s := range fixtureSpecs() {
 		run.Cases = append(run.Cases, s.Build(Start))
@@ -315,10 +321,10 @@ func GateSpec() CaseSpec {
 // Samples builds a run of n repeats of each spec. noise scales each
 // repeat's rate, latency and CPU by a factor drawn uniformly from
 // [1-noise, 1+noise] (deterministically, from seed).
-func Samples(seed uint64, n int, noise float64, specs ...CaseSpec) *Run {
+func Samples(seed uint64, n int, noise float64, specs ...CaseSpec) *results.Run {
 	rng := rand.New(rand.NewPCG(seed, 7))
-	run := &Run{Schema: Schema, Tool: Tool{Name: "mtlsbench", Version: "v0.1.0"}, Start: Start,
-		Scenario: Scenario{Name: "gate"}}
+	run := &results.Run{Schema: results.Schema, Tool: results.Tool{Name: "mtlsbench", Version: "v0.1.0"}, Start: Start,
+		Scenario: results.Scenario{Name: "gate"}}
 	for _, spec := range specs {
 		for r := range n {
 			s := spec
@@ -338,7 +344,7 @@ func Samples(seed uint64, n int, noise float64, specs ...CaseSpec) *Run {
 
 // ShardRun is one generator's result: the gate case recorded from seed,
 // starting offset after the common start.
-func ShardRun(host string, seed uint64, offset time.Duration, cpu float64) *Run {
+func ShardRun(host string, seed uint64, offset time.Duration, cpu float64) *results.Run {
 	s := GateSpec()
 	s.Seed = seed
 	s.StartOffset = offset
@@ -346,11 +352,11 @@ func ShardRun(host string, seed uint64, offset time.Duration, cpu float64) *Run 
 	s.DurationS = 2
 	s.ClientCPU = cpu
 	s.Errors = map[string]int64{"io": int64(seed)}
-	run := &Run{
-		Schema: Schema, Tool: Tool{Name: "mtlsbench", Version: "v0.1.0"},
+	run := &results.Run{
+		Schema: results.Schema, Tool: results.Tool{Name: "mtlsbench", Version: "v0.1.0"},
 		Start: Start.Add(offset), End: Start.Add(offset + 2*time.Second),
-		Environment: Environment{Hostname: host, OS: "linux", Arch: "amd64", Cores: 2, GOMAXPROCS: 2},
-		Scenario:    Scenario{Name: "gate"},
+		Environment: results.Environment{Hostname: host, OS: "linux", Arch: "amd64", Cores: 2, GOMAXPROCS: 2},
+		Scenario:    results.Scenario{Name: "gate"},
 	}
 	run.Cases = append(run.Cases, s.Build(Start))
 	return run

@@ -1,10 +1,15 @@
-package results
+package compare
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/mtlsbench/mtlsbench/internal/resultstest"
+	"github.com/mtlsbench/mtlsbench/report"
+	"github.com/mtlsbench/mtlsbench/results"
 )
 
 func metricOf(t *testing.T, cmp *Comparison, name string, m Metric) MetricComparison {
@@ -24,17 +29,17 @@ func metricOf(t *testing.T, cmp *Comparison, name string, m Metric) MetricCompar
 }
 
 func TestCompare(t *testing.T) {
-	slow := GateSpec()
+	slow := resultstest.GateSpec()
 	slow.ShiftUs = 3000 // a 3 ms server-side slowdown
-	errs := GateSpec()
+	errs := resultstest.GateSpec()
 	errs.Errors = map[string]int64{"unknown_ca": 150}
-	other := GateSpec()
+	other := resultstest.GateSpec()
 	other.KeyType = "ed25519"
-	name := GateSpec().Name()
+	name := resultstest.GateSpec().Name()
 
 	for _, tc := range []struct {
 		name       string
-		base, head *Run
+		base, head *results.Run
 		// want maps metrics to the verdict they must get; exit is the
 		// exit code.
 		want     map[Metric]Verdict
@@ -45,52 +50,52 @@ func TestCompare(t *testing.T) {
 	}{
 		{
 			name: "identical samples are ok",
-			base: Samples(1, 5, 0, GateSpec()), head: Samples(1, 5, 0, GateSpec()),
+			base: resultstest.Samples(1, 5, 0, resultstest.GateSpec()), head: resultstest.Samples(1, 5, 0, resultstest.GateSpec()),
 			want: map[Metric]Verdict{MetricHandshakesPerS: VerdictOK, MetricP99: VerdictOK, MetricErrorRate: VerdictOK},
 		},
 		{
 			name: "10% noise in 5 vs 5 samples is not a regression",
-			base: Samples(2, 5, 0.10, GateSpec()), head: Samples(3, 5, 0.10, GateSpec()),
+			base: resultstest.Samples(2, 5, 0.10, resultstest.GateSpec()), head: resultstest.Samples(3, 5, 0.10, resultstest.GateSpec()),
 			want: map[Metric]Verdict{MetricHandshakesPerS: VerdictOK, MetricP50: VerdictOK, MetricClientCPU: VerdictOK},
 		},
 		{
 			name: "10% noise in single samples is not a regression",
-			base: Samples(4, 1, 0.10, GateSpec()), head: Samples(5, 1, 0.10, GateSpec()),
+			base: resultstest.Samples(4, 1, 0.10, resultstest.GateSpec()), head: resultstest.Samples(5, 1, 0.10, resultstest.GateSpec()),
 			want:    map[Metric]Verdict{MetricHandshakesPerS: VerdictOK, MetricP50: VerdictOK, MetricP99: VerdictOK},
 			warning: "one sample",
 		},
 		{
 			name: "+3 ms with 5 vs 5 samples is a significant p99 regression",
-			base: Samples(6, 5, 0.10, GateSpec()), head: Samples(7, 5, 0.10, slow),
+			base: resultstest.Samples(6, 5, 0.10, resultstest.GateSpec()), head: resultstest.Samples(7, 5, 0.10, slow),
 			want: map[Metric]Verdict{MetricP50: VerdictRegression, MetricP99: VerdictRegression, MetricClientCPU: VerdictOK},
 			exit: 1,
 		},
 		{
 			name: "+3 ms with one sample each fails on thresholds alone",
-			base: Samples(8, 1, 0.10, GateSpec()), head: Samples(9, 1, 0.10, slow),
+			base: resultstest.Samples(8, 1, 0.10, resultstest.GateSpec()), head: resultstest.Samples(9, 1, 0.10, slow),
 			want: map[Metric]Verdict{MetricP99: VerdictRegression},
 			exit: 1, warning: "rests on one sample",
 		},
 		{
 			name: "3 vs 3 samples cannot reach significance and says how many are needed",
-			base: Samples(10, 3, 0.10, GateSpec()), head: Samples(11, 3, 0.10, slow),
+			base: resultstest.Samples(10, 3, 0.10, resultstest.GateSpec()), head: resultstest.Samples(11, 3, 0.10, slow),
 			want: map[Metric]Verdict{MetricP99: VerdictRegression},
 			exit: 1, warning: "need >= 4 samples",
 		},
 		{
 			name: "errors past 1pp regress the error rate",
-			base: Samples(12, 5, 0.05, GateSpec()), head: Samples(13, 5, 0.05, errs),
+			base: resultstest.Samples(12, 5, 0.05, resultstest.GateSpec()), head: resultstest.Samples(13, 5, 0.05, errs),
 			want: map[Metric]Verdict{MetricErrorRate: VerdictRegression, MetricP99: VerdictOK},
 			exit: 1,
 		},
 		{
 			name: "the slowdown reversed is an improvement",
-			base: Samples(14, 5, 0.05, slow), head: Samples(15, 5, 0.05, GateSpec()),
+			base: resultstest.Samples(14, 5, 0.05, slow), head: resultstest.Samples(15, 5, 0.05, resultstest.GateSpec()),
 			want: map[Metric]Verdict{MetricP99: VerdictImprovement},
 		},
 		{
 			name: "cases on one side only are listed, not errors",
-			base: Samples(16, 1, 0, GateSpec(), other), head: Samples(17, 1, 0, GateSpec()),
+			base: resultstest.Samples(16, 1, 0, resultstest.GateSpec(), other), head: resultstest.Samples(17, 1, 0, resultstest.GateSpec()),
 			want: map[Metric]Verdict{MetricP99: VerdictOK}, onlyBase: 1,
 		},
 	} {
@@ -100,7 +105,7 @@ func TestCompare(t *testing.T) {
 				t.Fatal(err)
 			}
 			var table bytes.Buffer
-			if err := RenderComparison(&table, cmp, FormatTable); err != nil {
+			if err := RenderComparison(&table, cmp, report.FormatTable); err != nil {
 				t.Fatal(err)
 			}
 			for m, want := range tc.want {
@@ -126,14 +131,14 @@ func TestCompare(t *testing.T) {
 func TestCompareNoiseNeverFails(t *testing.T) {
 	for i := range uint64(40) {
 		for _, n := range []int{1, 5} {
-			base, head := Samples(100+2*i, n, 0.10, GateSpec()), Samples(101+2*i, n, 0.10, GateSpec())
+			base, head := resultstest.Samples(100+2*i, n, 0.10, resultstest.GateSpec()), resultstest.Samples(101+2*i, n, 0.10, resultstest.GateSpec())
 			cmp, err := Compare(base, head, CompareOptions{})
 			if err != nil {
 				t.Fatal(err)
 			}
 			if cmp.Regressed() {
 				var table bytes.Buffer
-				RenderComparison(&table, cmp, FormatTable)
+				RenderComparison(&table, cmp, report.FormatTable)
 				t.Fatalf("pair %d with %d samples: same setup called a regression:\n%s", i, n, table.String())
 			}
 		}
@@ -141,22 +146,22 @@ func TestCompareNoiseNeverFails(t *testing.T) {
 }
 
 func TestCompareSchemaMismatch(t *testing.T) {
-	base, head := Samples(1, 1, 0, GateSpec()), Samples(1, 1, 0, GateSpec())
+	base, head := resultstest.Samples(1, 1, 0, resultstest.GateSpec()), resultstest.Samples(1, 1, 0, resultstest.GateSpec())
 	head.Schema = "mtlsbench/result/v2"
 	_, err := Compare(base, head, CompareOptions{})
-	var se *SchemaError
-	if !asError(err, &se) {
+	var se *results.SchemaError
+	if !errors.As(err, &se) {
 		t.Fatalf("err = %v, want *SchemaError", err)
 	}
 }
 
 func TestCompareGolden(t *testing.T) {
-	slow := GateSpec()
+	slow := resultstest.GateSpec()
 	slow.ShiftUs = 3000
-	other := GateSpec()
+	other := resultstest.GateSpec()
 	other.KeyType = "ed25519"
-	base := Samples(20, 5, 0.08, GateSpec(), other)
-	head := Samples(21, 5, 0.08, slow)
+	base := resultstest.Samples(20, 5, 0.08, resultstest.GateSpec(), other)
+	head := resultstest.Samples(21, 5, 0.08, slow)
 	cmp, err := Compare(base, head, CompareOptions{BaseLabel: "base.json", HeadLabel: "head.json"})
 	if err != nil {
 		t.Fatal(err)
@@ -167,19 +172,19 @@ func TestCompareGolden(t *testing.T) {
 			if err := RenderComparison(&buf, cmp, f); err != nil {
 				t.Fatal(err)
 			}
-			Golden(t, fmt.Sprintf("compare.%s.golden", f), buf.Bytes())
+			resultstest.Golden(t, fmt.Sprintf("compare.%s.golden", f), buf.Bytes())
 		})
 	}
 	// Single samples: the "one sample" caveat.
-	cmp, err = Compare(Samples(22, 1, 0.05, GateSpec()), Samples(23, 1, 0.05, GateSpec()), CompareOptions{BaseLabel: "base.json", HeadLabel: "head.json"})
+	cmp, err = Compare(resultstest.Samples(22, 1, 0.05, resultstest.GateSpec()), resultstest.Samples(23, 1, 0.05, resultstest.GateSpec()), CompareOptions{BaseLabel: "base.json", HeadLabel: "head.json"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	var buf bytes.Buffer
-	if err := RenderComparison(&buf, cmp, FormatTable); err != nil {
+	if err := RenderComparison(&buf, cmp, report.FormatTable); err != nil {
 		t.Fatal(err)
 	}
-	Golden(t, "compare.one-sample.table.golden", buf.Bytes())
+	resultstest.Golden(t, "compare.one-sample.table.golden", buf.Bytes())
 }
 
 func TestParseThresholds(t *testing.T) {
@@ -233,5 +238,19 @@ func TestMinUTestP(t *testing.T) {
 	}
 	if got := samplesForAlpha(0.05); got != 4 {
 		t.Errorf("samplesForAlpha(0.05) = %d, want 4", got)
+	}
+}
+
+func TestCompareWarnsOnCapacity(t *testing.T) {
+	cmp, err := Compare(resultstest.CapacityRun(), resultstest.CapacityRun(), CompareOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, w := range cmp.Warnings {
+		found = found || strings.Contains(w, "capacity search")
+	}
+	if !found {
+		t.Errorf("warnings %q: want one saying capacity figures are at different loads", cmp.Warnings)
 	}
 }

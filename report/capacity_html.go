@@ -1,4 +1,4 @@
-package results
+package report
 
 import (
 	"fmt"
@@ -16,6 +16,7 @@ import (
 	"gonum.org/v1/plot/vg/draw"
 
 	"github.com/mtlsbench/mtlsbench/internal/units"
+	"github.com/mtlsbench/mtlsbench/results"
 )
 
 // htmlCapacity is the Capacity section of the HTML report.
@@ -66,13 +67,13 @@ func htmlCells(row []string, left ...int) []htmlCell {
 
 // buildHTMLCapacity builds the Capacity section; nil for a run without
 // capacity searches.
-func buildHTMLCapacity(run *Run, labels []string) (*htmlCapacity, error) {
+func buildHTMLCapacity(run *results.Run, labels []string) (*htmlCapacity, error) {
 	cases := capacityCases(run, labels)
 	if len(cases) == 0 {
 		return nil, nil
 	}
 	h := &htmlCapacity{Line: capacityLine(cases), StepHeader: htmlCells(stepHeader, 1, -1)}
-	header, rows := capacitySummaryRows(cases, func(label string, _ *Case) string { return label })
+	header, rows := capacitySummaryRows(cases, func(label string, _ *results.Case) string { return label })
 	h.SummaryHeader = htmlCells(header, 0, 2, 5)
 	for _, r := range rows {
 		h.Summary = append(h.Summary, htmlCells(r, 0, 2, 5))
@@ -163,7 +164,7 @@ func sloLatencyLimits(slo string) (names []string, ms []float64) {
 // not), the SLO's latency limits as dashed lines, and the maximum
 // sustainable rate as a dotted vertical. Latency is on a log scale: past
 // the limit it grows by orders of magnitude. Nil when no step has latency.
-func capacityPlot(cp *Capacity) (*plot.Plot, error) {
+func capacityPlot(cp *results.Capacity) (*plot.Plot, error) {
 	type point struct {
 		rate     float64
 		p50, p99 float64

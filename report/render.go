@@ -1,9 +1,20 @@
-package results
+// Package report owns every renderer of a result: the terminal table,
+// markdown, CSV, JSON, the self-contained HTML report with its SVG charts,
+// the PNG, the HdrHistogram interval log and the capacity-search views;
+// the format names the commands accept (Format, ParseFormat); and the
+// text helpers compare's renderers share (TextTable, MarkdownRow, ...).
+//
+// It never changes a result: it reads a results.Run and writes bytes. It
+// judges nothing (package compare does, and may import report; report
+// never imports compare) and runs nothing.
+package report
 
 import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/mtlsbench/mtlsbench/results"
 )
 
 // Format names a way to render a result.
@@ -101,7 +112,7 @@ func (o RenderOptions) width() int {
 	return o.Width
 }
 
-func (o RenderOptions) title(run *Run) string {
+func (o RenderOptions) title(run *results.Run) string {
 	switch {
 	case o.Title != "":
 		return o.Title
@@ -114,7 +125,7 @@ func (o RenderOptions) title(run *Run) string {
 
 // Render writes run to w in the given format. Binary formats (png) are
 // written as they are; the caller chooses where.
-func Render(w io.Writer, run *Run, format Format, opts RenderOptions) error {
+func Render(w io.Writer, run *results.Run, format Format, opts RenderOptions) error {
 	if run == nil {
 		return fmt.Errorf("results: render: no result")
 	}
@@ -132,7 +143,7 @@ func Render(w io.Writer, run *Run, format Format, opts RenderOptions) error {
 	case FormatCSV:
 		return renderCSV(w, run)
 	case FormatJSON:
-		return Write(w, run)
+		return results.Write(w, run)
 	case FormatHTML:
 		return renderHTML(w, run, opts)
 	case FormatPNG:
@@ -145,8 +156,8 @@ func Render(w io.Writer, run *Run, format Format, opts RenderOptions) error {
 }
 
 // RenderFile renders run into path, atomically (see WriteFile).
-func RenderFile(path string, run *Run, format Format, opts RenderOptions) error {
-	return WriteFileAtomic(path, func(w io.Writer) error {
+func RenderFile(path string, run *results.Run, format Format, opts RenderOptions) error {
+	return results.WriteFileAtomic(path, func(w io.Writer) error {
 		return Render(w, run, format, opts)
 	})
 }

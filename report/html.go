@@ -1,4 +1,4 @@
-package results
+package report
 
 import (
 	_ "embed"
@@ -14,6 +14,7 @@ import (
 	"gonum.org/v1/plot/vg"
 
 	"github.com/mtlsbench/mtlsbench/internal/units"
+	"github.com/mtlsbench/mtlsbench/results"
 )
 
 // The HTML report is one file that works offline: inline CSS, inline SVG
@@ -83,7 +84,7 @@ type htmlCase struct {
 	ID, Name, Key string
 	Repeats       int
 	Params        [][2]string
-	Negotiated    []Negotiated
+	Negotiated    []results.Negotiated
 	Percentiles   template.HTML
 	Series        template.HTML
 }
@@ -94,7 +95,7 @@ type htmlShard struct {
 }
 
 // renderHTML writes the self-contained HTML report.
-func renderHTML(w io.Writer, run *Run, opts RenderOptions) error {
+func renderHTML(w io.Writer, run *results.Run, opts RenderOptions) error {
 	report, err := buildHTMLReport(run, opts)
 	if err != nil {
 		return err
@@ -105,7 +106,7 @@ func renderHTML(w io.Writer, run *Run, opts RenderOptions) error {
 	return nil
 }
 
-func buildHTMLReport(run *Run, opts RenderOptions) (*htmlReport, error) {
+func buildHTMLReport(run *results.Run, opts RenderOptions) (*htmlReport, error) {
 	labels, _ := caseLabels(run, false)
 	r := &htmlReport{
 		Title:       opts.title(run),
@@ -113,7 +114,7 @@ func buildHTMLReport(run *Run, opts RenderOptions) (*htmlReport, error) {
 		Interrupted: run.Interrupted,
 		Tool:        strings.TrimSpace(run.Tool.Name + " " + run.Tool.Version),
 	}
-	sets := GroupRepeats(run)
+	sets := results.GroupRepeats(run)
 	setIndex := map[string]int{}
 	for i, s := range sets {
 		setIndex[s.Key] = i
@@ -124,7 +125,7 @@ func buildHTMLReport(run *Run, opts RenderOptions) (*htmlReport, error) {
 			ID: caseAnchor(setIndex[c.MatchKey()]), Name: labels[i],
 			Rate: units.Rate(c.HandshakesPerS), Resumed: resumedShare(c), Errors: errorCell(c),
 			ClientCPU: "–", TargetCPU: "–", BytesOut: "–", BytesIn: "–", Status: string(c.Status),
-			GeneratorBound: c.GeneratorBound, Crosscheck: c.Status == StatusCrosscheckFailed,
+			GeneratorBound: c.GeneratorBound, Crosscheck: c.Status == results.StatusCrosscheckFailed,
 		}
 		for _, f := range caseFlags(c) {
 			row.Flags = append(row.Flags, flagName(f))
@@ -217,7 +218,7 @@ type reportCharts struct {
 
 // buildCharts draws the overlay percentile plots and the bar charts of
 // handshakes/s and CPU per handshake (medians over repeats).
-func buildCharts(run *Run, sets []Repeats, opts RenderOptions) (*reportCharts, error) {
+func buildCharts(run *results.Run, sets []results.Repeats, opts RenderOptions) (*reportCharts, error) {
 	groups, err := overlays(sets, opts.GroupBy)
 	if err != nil {
 		return nil, err
@@ -227,7 +228,7 @@ func buildCharts(run *Run, sets []Repeats, opts RenderOptions) (*reportCharts, e
 		var curves []curve
 		labels, common := legendLabels(sets, g.sets)
 		for j, label := range labels {
-			h, err := sets[g.sets[j]].MergedHistogram(func(l *Latency) *Summary { return l.Handshake })
+			h, err := sets[g.sets[j]].MergedHistogram(func(l *results.Latency) *results.Summary { return l.Handshake })
 			if err != nil {
 				return nil, fmt.Errorf("results: html: %w", err)
 			}
@@ -255,10 +256,10 @@ func buildCharts(run *Run, sets []Repeats, opts RenderOptions) (*reportCharts, e
 		suffix = " (" + common + ")"
 	}
 	for i, s := range sets {
-		rates = append(rates, bar{names[i], []float64{s.Median(func(c *Case) float64 { return c.HandshakesPerS })}})
+		rates = append(rates, bar{names[i], []float64{s.Median(func(c *results.Case) float64 { return c.HandshakesPerS })}})
 		cpu = append(cpu, bar{names[i], []float64{
-			s.Median(func(c *Case) float64 { return c.CPU.ClientUsPerHandshake }),
-			s.Median(func(c *Case) float64 { return c.CPU.TargetUsPerHandshake }),
+			s.Median(func(c *results.Case) float64 { return c.CPU.ClientUsPerHandshake }),
+			s.Median(func(c *results.Case) float64 { return c.CPU.TargetUsPerHandshake }),
 		}})
 		for _, c := range s.Cases {
 			anyTarget = anyTarget || c.CPU.TargetMeasured
@@ -286,23 +287,23 @@ func buildCharts(run *Run, sets []Repeats, opts RenderOptions) (*reportCharts, e
 // phases are the latency phases a case's own percentile plot shows.
 var phases = []struct {
 	name string
-	get  func(*Latency) *Summary
+	get  func(*results.Latency) *results.Summary
 }{
-	{"connect", func(l *Latency) *Summary { return l.Connect }},
-	{"first byte", func(l *Latency) *Summary { return l.FirstByte }},
-	{"verify", func(l *Latency) *Summary { return l.Verify }},
-	{"sign", func(l *Latency) *Summary { return l.Sign }},
-	{"handshake", func(l *Latency) *Summary { return l.Handshake }},
-	{"requests", func(l *Latency) *Summary { return l.Requests }},
-	{"total", func(l *Latency) *Summary { return l.Total }},
-	{"total (uncorrected)", func(l *Latency) *Summary { return l.TotalUncorrected }},
-	{"schedule lag", func(l *Latency) *Summary { return l.ScheduleLag }},
+	{"connect", func(l *results.Latency) *results.Summary { return l.Connect }},
+	{"first byte", func(l *results.Latency) *results.Summary { return l.FirstByte }},
+	{"verify", func(l *results.Latency) *results.Summary { return l.Verify }},
+	{"sign", func(l *results.Latency) *results.Summary { return l.Sign }},
+	{"handshake", func(l *results.Latency) *results.Summary { return l.Handshake }},
+	{"requests", func(l *results.Latency) *results.Summary { return l.Requests }},
+	{"total", func(l *results.Latency) *results.Summary { return l.Total }},
+	{"total (uncorrected)", func(l *results.Latency) *results.Summary { return l.TotalUncorrected }},
+	{"schedule lag", func(l *results.Latency) *results.Summary { return l.ScheduleLag }},
 }
 
-func buildHTMLCase(i int, s Repeats) (htmlCase, error) {
+func buildHTMLCase(i int, s results.Repeats) (htmlCase, error) {
 	first := s.Cases[0]
 	hc := htmlCase{ID: caseAnchor(i), Name: s.Name, Key: s.Key, Repeats: len(s.Cases), Negotiated: first.Negotiated}
-	for _, name := range ParamNames() {
+	for _, name := range results.ParamNames() {
 		v, _ := first.Params.Lookup(name)
 		if v == "" || v == "0" {
 			continue
@@ -350,7 +351,7 @@ func buildHTMLCase(i int, s Repeats) (htmlCase, error) {
 
 // intervalPlots draws a case's interval series: handshakes/s, and p50/p99
 // latency, one line per repeat. Nil when the case has no intervals.
-func intervalPlots(s Repeats) ([]*plot.Plot, error) {
+func intervalPlots(s results.Repeats) ([]*plot.Plot, error) {
 	var rates, lat []seriesLine
 	window := 0.0
 	for _, c := range s.Cases {
@@ -387,7 +388,7 @@ func intervalPlots(s Repeats) ([]*plot.Plot, error) {
 	return []*plot.Plot{rp, lp}, nil
 }
 
-func environmentRows(run *Run) [][2]string {
+func environmentRows(run *results.Run) [][2]string {
 	env := run.Environment
 	rows := [][2]string{
 		{"scenario", strings.TrimSpace(run.Scenario.Name + " " + parenthesise(run.Scenario.Source))},

@@ -1,15 +1,17 @@
-package results
+package report
 
 import (
 	"fmt"
 	"strings"
+
+	"github.com/mtlsbench/mtlsbench/results"
 )
 
 // ParamNameError reports a GroupBy name that is not a case parameter.
 type ParamNameError struct{ Name string }
 
 func (e *ParamNameError) Error() string {
-	return fmt.Sprintf("results: %q is not a case parameter (accepted: %s, or none)", e.Name, strings.Join(ParamNames(), ", "))
+	return fmt.Sprintf("results: %q is not a case parameter (accepted: %s, or none)", e.Name, strings.Join(results.ParamNames(), ", "))
 }
 
 // CheckGroupBy returns a *ParamNameError for the first name in groupBy that
@@ -19,7 +21,7 @@ func CheckGroupBy(groupBy []string) error {
 		if name == "none" {
 			continue
 		}
-		if _, ok := (Params{}).Lookup(name); !ok {
+		if _, ok := (results.Params{}).Lookup(name); !ok {
 			return &ParamNameError{Name: name}
 		}
 	}
@@ -33,7 +35,7 @@ type overlay struct {
 }
 
 // overlays chooses the overlay plots for sets (see RenderOptions.GroupBy).
-func overlays(sets []Repeats, groupBy []string) ([]overlay, error) {
+func overlays(sets []results.Repeats, groupBy []string) ([]overlay, error) {
 	if err := CheckGroupBy(groupBy); err != nil {
 		return nil, err
 	}
@@ -75,7 +77,7 @@ const maxAutoLines = 6
 // earlier field) and groups by every other parameter that varies, so a
 // key-type matrix gives one plot per TLS version and resume mode, each
 // with every key type.
-func autoGroupBy(sets []Repeats) []string {
+func autoGroupBy(sets []results.Repeats) []string {
 	if len(sets) <= maxAutoLines {
 		return []string{}
 	}
@@ -85,7 +87,7 @@ func autoGroupBy(sets []Repeats) []string {
 		values   []string
 	}
 	var vary []varying
-	for _, name := range ParamNames() {
+	for _, name := range results.ParamNames() {
 		seen := map[string]bool{}
 		values := make([]string, len(sets))
 		for i, s := range sets {
@@ -144,7 +146,7 @@ func sameAxis(a, b []string) bool {
 
 // legendLabels names the sets on one plot: their names without the words
 // they all share, which it returns as common.
-func legendLabels(sets []Repeats, members []int) (labels []string, common string) {
+func legendLabels(sets []results.Repeats, members []int) (labels []string, common string) {
 	names := make([]string, len(members))
 	for i, m := range members {
 		names[i] = sets[m].Name

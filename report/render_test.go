@@ -1,4 +1,4 @@
-package results
+package report
 
 import (
 	"bytes"
@@ -6,9 +6,12 @@ import (
 	"image/png"
 	"strings"
 	"testing"
+
+	"github.com/mtlsbench/mtlsbench/internal/resultstest"
+	"github.com/mtlsbench/mtlsbench/results"
 )
 
-func renderString(t *testing.T, run *Run, f Format, opts RenderOptions) []byte {
+func renderString(t *testing.T, run *results.Run, f Format, opts RenderOptions) []byte {
 	t.Helper()
 	var buf bytes.Buffer
 	if err := Render(&buf, run, f, opts); err != nil {
@@ -30,7 +33,7 @@ func TestRenderGolden(t *testing.T) {
 		{FormatHTML, "run.html.golden"},
 	} {
 		t.Run(string(tc.format), func(t *testing.T) {
-			Golden(t, tc.file, renderString(t, DefaultRun(), tc.format, RenderOptions{}))
+			resultstest.Golden(t, tc.file, renderString(t, resultstest.DefaultRun(), tc.format, RenderOptions{}))
 		})
 	}
 }
@@ -41,32 +44,32 @@ func asError[T error](err error, target *T) bool { return errors.As(err, target)
 // fixture: no cases, a case where every handshake failed (no latency, no
 // CPU), repeats, a merged result, and explicit plot grouping.
 func TestRenderSparseRuns(t *testing.T) {
-	failed := GateSpec()
+	failed := resultstest.GateSpec()
 	failed.Rate = 0
 	failed.Errors = map[string]int64{"unknown_ca": 40}
-	failed.Status = StatusFailed
+	failed.Status = results.StatusFailed
 	failed.Failure = "every handshake failed: unknown_ca"
 	failed.NoConnect = true
-	failedRun := Samples(1, 1, 0, failed)
+	failedRun := resultstest.Samples(1, 1, 0, failed)
 
-	merged, err := Merge(ShardRun("a", 1, 0, 300), ShardRun("b", 2, 0, 310))
+	merged, err := results.Merge(resultstest.ShardRun("a", 1, 0, 300), resultstest.ShardRun("b", 2, 0, 310))
 	if err != nil {
 		t.Fatal(err)
 	}
-	other := GateSpec()
+	other := resultstest.GateSpec()
 	other.KeyType = "rsa2048"
 	other.Version = "1.2"
 	for _, tc := range []struct {
 		name string
-		run  *Run
+		run  *results.Run
 		opts RenderOptions
 	}{
-		{"no cases", &Run{Schema: Schema}, RenderOptions{}},
+		{"no cases", &results.Run{Schema: results.Schema}, RenderOptions{}},
 		{"all failed", failedRun, RenderOptions{}},
-		{"repeats", Samples(2, 3, 0.1, GateSpec(), other), RenderOptions{}},
+		{"repeats", resultstest.Samples(2, 3, 0.1, resultstest.GateSpec(), other), RenderOptions{}},
 		{"merged", merged, RenderOptions{}},
-		{"grouped", Samples(3, 1, 0.1, GateSpec(), other), RenderOptions{GroupBy: []string{"tls_version"}}},
-		{"one plot", Samples(3, 1, 0.1, GateSpec(), other), RenderOptions{GroupBy: []string{"none"}}},
+		{"grouped", resultstest.Samples(3, 1, 0.1, resultstest.GateSpec(), other), RenderOptions{GroupBy: []string{"tls_version"}}},
+		{"one plot", resultstest.Samples(3, 1, 0.1, resultstest.GateSpec(), other), RenderOptions{GroupBy: []string{"none"}}},
 	} {
 		for _, f := range Formats {
 			t.Run(tc.name+"/"+string(f), func(t *testing.T) {
@@ -105,7 +108,7 @@ func TestRenderSparseRuns(t *testing.T) {
 // are not golden: rasterising differs across CPU architectures.)
 func TestPNG(t *testing.T) {
 	var buf bytes.Buffer
-	if err := Render(&buf, DefaultRun(), FormatPNG, RenderOptions{}); err != nil {
+	if err := Render(&buf, resultstest.DefaultRun(), FormatPNG, RenderOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	img, err := png.Decode(&buf)
@@ -151,9 +154,9 @@ func TestTrendIntervalsDropTrailingSliver(t *testing.T) {
 		{"no intervals", nil, 0},
 	}
 	for _, tt := range tests {
-		c := &Case{}
+		c := &results.Case{}
 		for i, d := range tt.durs {
-			c.Intervals = append(c.Intervals, Interval{OffsetS: float64(i), DurationS: d, HandshakesPerS: 1000})
+			c.Intervals = append(c.Intervals, results.Interval{OffsetS: float64(i), DurationS: d, HandshakesPerS: 1000})
 		}
 		if got := len(trendIntervals(c)); got != tt.want {
 			t.Errorf("%s: %d intervals, want %d", tt.name, got, tt.want)
