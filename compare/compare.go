@@ -108,8 +108,8 @@ const (
 	VerdictNoData Verdict = "no data"
 )
 
-// CompareOptions tune Compare. The zero value uses the defaults.
-type CompareOptions struct {
+// Options tune Runs and Files. The zero value uses the defaults.
+type Options struct {
 	// Thresholds per metric. If nil, DefaultThresholds(). A metric absent
 	// from a non-nil map is shown but not judged.
 	Thresholds Thresholds
@@ -120,7 +120,8 @@ type CompareOptions struct {
 	BaseLabel, HeadLabel string
 }
 
-// Comparison is Compare's result.
+// Comparison is the verdicts of Runs and Files: per case and metric,
+// and in total.
 type Comparison struct {
 	Base       RunRef           `json:"base"`
 	Head       RunRef           `json:"head"`
@@ -219,8 +220,9 @@ func tailTooThin(info metricInfo, sets ...results.Repeats) (thin bool, need, sma
 	return smallest < need, need, smallest
 }
 
-// Compare judges head against base.
-func Compare(base, head *results.Run, opts CompareOptions) (*Comparison, error) {
+// Runs judges head against base, two results already read. A result of
+// another schema version is a *results.SchemaError.
+func Runs(base, head *results.Run, opts Options) (*Comparison, error) {
 	if base == nil || head == nil {
 		return nil, fmt.Errorf("results: compare: missing result")
 	}
@@ -296,9 +298,10 @@ func Compare(base, head *results.Run, opts CompareOptions) (*Comparison, error) 
 	return cmp, nil
 }
 
-// CompareFiles reads two result files and compares them; read failures are
-// *ReadError (bad input).
-func CompareFiles(basePath, headPath string, opts CompareOptions) (*Comparison, error) {
+// Files reads two result files and judges them as Runs does, labelled by
+// their paths unless opts names them; read failures are *results.ReadError
+// (bad input).
+func Files(basePath, headPath string, opts Options) (*Comparison, error) {
 	base, err := results.ReadFile(basePath)
 	if err != nil {
 		return nil, err
@@ -313,7 +316,7 @@ func CompareFiles(basePath, headPath string, opts CompareOptions) (*Comparison, 
 	if opts.HeadLabel == "" {
 		opts.HeadLabel = headPath
 	}
-	return Compare(base, head, opts)
+	return Runs(base, head, opts)
 }
 
 func runRef(run *results.Run, label string) RunRef {

@@ -100,12 +100,12 @@ func TestCompare(t *testing.T) {
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			cmp, err := Compare(tc.base, tc.head, CompareOptions{})
+			cmp, err := Runs(tc.base, tc.head, Options{})
 			if err != nil {
 				t.Fatal(err)
 			}
 			var table bytes.Buffer
-			if err := RenderComparison(&table, cmp, report.FormatTable); err != nil {
+			if err := Render(&table, cmp, report.FormatTable); err != nil {
 				t.Fatal(err)
 			}
 			for m, want := range tc.want {
@@ -132,13 +132,13 @@ func TestCompareNoiseNeverFails(t *testing.T) {
 	for i := range uint64(40) {
 		for _, n := range []int{1, 5} {
 			base, head := resultstest.Samples(100+2*i, n, 0.10, resultstest.GateSpec()), resultstest.Samples(101+2*i, n, 0.10, resultstest.GateSpec())
-			cmp, err := Compare(base, head, CompareOptions{})
+			cmp, err := Runs(base, head, Options{})
 			if err != nil {
 				t.Fatal(err)
 			}
 			if cmp.Regressed() {
 				var table bytes.Buffer
-				RenderComparison(&table, cmp, report.FormatTable)
+				Render(&table, cmp, report.FormatTable)
 				t.Fatalf("pair %d with %d samples: same setup called a regression:\n%s", i, n, table.String())
 			}
 		}
@@ -148,7 +148,7 @@ func TestCompareNoiseNeverFails(t *testing.T) {
 func TestCompareSchemaMismatch(t *testing.T) {
 	base, head := resultstest.Samples(1, 1, 0, resultstest.GateSpec()), resultstest.Samples(1, 1, 0, resultstest.GateSpec())
 	head.Schema = "mtlsbench/result/v2"
-	_, err := Compare(base, head, CompareOptions{})
+	_, err := Runs(base, head, Options{})
 	var se *results.SchemaError
 	if !errors.As(err, &se) {
 		t.Fatalf("err = %v, want *SchemaError", err)
@@ -162,26 +162,26 @@ func TestCompareGolden(t *testing.T) {
 	other.KeyType = "ed25519"
 	base := resultstest.Samples(20, 5, 0.08, resultstest.GateSpec(), other)
 	head := resultstest.Samples(21, 5, 0.08, slow)
-	cmp, err := Compare(base, head, CompareOptions{BaseLabel: "base.json", HeadLabel: "head.json"})
+	cmp, err := Runs(base, head, Options{BaseLabel: "base.json", HeadLabel: "head.json"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, f := range CompareFormats {
+	for _, f := range Formats {
 		t.Run(string(f), func(t *testing.T) {
 			var buf bytes.Buffer
-			if err := RenderComparison(&buf, cmp, f); err != nil {
+			if err := Render(&buf, cmp, f); err != nil {
 				t.Fatal(err)
 			}
 			resultstest.Golden(t, fmt.Sprintf("compare.%s.golden", f), buf.Bytes())
 		})
 	}
 	// Single samples: the "one sample" caveat.
-	cmp, err = Compare(resultstest.Samples(22, 1, 0.05, resultstest.GateSpec()), resultstest.Samples(23, 1, 0.05, resultstest.GateSpec()), CompareOptions{BaseLabel: "base.json", HeadLabel: "head.json"})
+	cmp, err = Runs(resultstest.Samples(22, 1, 0.05, resultstest.GateSpec()), resultstest.Samples(23, 1, 0.05, resultstest.GateSpec()), Options{BaseLabel: "base.json", HeadLabel: "head.json"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	var buf bytes.Buffer
-	if err := RenderComparison(&buf, cmp, report.FormatTable); err != nil {
+	if err := Render(&buf, cmp, report.FormatTable); err != nil {
 		t.Fatal(err)
 	}
 	resultstest.Golden(t, "compare.one-sample.table.golden", buf.Bytes())
@@ -242,7 +242,7 @@ func TestMinUTestP(t *testing.T) {
 }
 
 func TestCompareWarnsOnCapacity(t *testing.T) {
-	cmp, err := Compare(resultstest.CapacityRun(), resultstest.CapacityRun(), CompareOptions{})
+	cmp, err := Runs(resultstest.CapacityRun(), resultstest.CapacityRun(), Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

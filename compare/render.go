@@ -13,12 +13,12 @@ import (
 	"github.com/mtlsbench/mtlsbench/results"
 )
 
-// CompareFormats are the formats RenderComparison writes.
-var CompareFormats = []report.Format{report.FormatTable, report.FormatMarkdown, report.FormatJSON}
+// Formats are the formats Render writes.
+var Formats = []report.Format{report.FormatTable, report.FormatMarkdown, report.FormatJSON}
 
-// RenderComparison writes cmp as a text table, GitHub markdown (for a PR
-// comment) or JSON.
-func RenderComparison(w io.Writer, cmp *Comparison, format report.Format) error {
+// Render writes cmp as a text table, GitHub markdown (for a PR comment)
+// or JSON.
+func Render(w io.Writer, cmp *Comparison, format report.Format) error {
 	switch format {
 	case report.FormatTable:
 		return compareTable(w, cmp)
@@ -32,13 +32,13 @@ func RenderComparison(w io.Writer, cmp *Comparison, format report.Format) error 
 		}
 		return nil
 	default:
-		return &report.FormatError{Name: string(format), Allowed: CompareFormats}
+		return &report.FormatError{Name: string(format), Allowed: Formats}
 	}
 }
 
-// RenderComparisonFile renders cmp into path atomically.
-func RenderComparisonFile(path string, cmp *Comparison, format report.Format) error {
-	return results.WriteFileAtomic(path, func(w io.Writer) error { return RenderComparison(w, cmp, format) })
+// RenderFile renders cmp into path atomically.
+func RenderFile(path string, cmp *Comparison, format report.Format) error {
+	return results.WriteFileAtomic(path, func(w io.Writer) error { return Render(w, cmp, format) })
 }
 
 // formatMetric writes a value in its metric's unit.

@@ -22,7 +22,7 @@ type compareOptions struct {
 
 func runCompare(ctx context.Context, env *cliEnv, args []string) error {
 	opts := compareOptions{
-		format:     formatValue{format: report.FormatTable, allowed: compare.CompareFormats},
+		format:     formatValue{format: report.FormatTable, allowed: compare.Formats},
 		thresholds: thresholdsValue{thresholds: compare.DefaultThresholds()},
 	}
 	fs := newFlagSet(env, "compare", "BASE.json HEAD.json [flags]",
@@ -32,7 +32,7 @@ func runCompare(ctx context.Context, env *cliEnv, args []string) error {
 			"and, with enough repeats on both sides, a Mann-Whitney U test finds the\n"+
 			"difference significant. Exit status: 0 no regression, 1 regression,\n"+
 			"2 unreadable input or mismatched schemas. See docs/compare.md.")
-	fs.Var(&opts.format, "format", "output format: "+formatNames(compare.CompareFormats))
+	fs.Var(&opts.format, "format", "output format: "+formatNames(compare.Formats))
 	fs.StringVarP(&opts.out, "out", "o", "", "write the output to this file (the table still goes to standard output)")
 	fs.Var(&opts.thresholds, "threshold", "override thresholds: METRIC=±N%[:ABS] or METRIC=off, comma-separated or repeated\n(metrics: handshakes_per_s p50 p99 p99.9 error_rate client_cpu target_cpu; e.g. p99=+10%:500us,handshakes_per_s=-5%)")
 	fs.Float64Var(&opts.alpha, "alpha", 0.05, "significance level of the U test")
@@ -45,7 +45,7 @@ func runCompare(ctx context.Context, env *cliEnv, args []string) error {
 	if opts.alpha <= 0 || opts.alpha >= 1 {
 		return usagef("--alpha %g: want a level between 0 and 1, e.g. 0.05", opts.alpha)
 	}
-	cmp, err := compare.CompareFiles(fs.Arg(0), fs.Arg(1), compare.CompareOptions{
+	cmp, err := compare.Files(fs.Arg(0), fs.Arg(1), compare.Options{
 		Thresholds: opts.thresholds.thresholds, Alpha: opts.alpha,
 	})
 	if err != nil {
@@ -58,15 +58,15 @@ func runCompare(ctx context.Context, env *cliEnv, args []string) error {
 		}
 	}
 	if opts.out == "" || opts.out == "-" {
-		if err := compare.RenderComparison(env.stdout, cmp, format); err != nil {
+		if err := compare.Render(env.stdout, cmp, format); err != nil {
 			return err
 		}
 	} else {
-		if err := compare.RenderComparisonFile(opts.out, cmp, format); err != nil {
+		if err := compare.RenderFile(opts.out, cmp, format); err != nil {
 			return err
 		}
 		if format != report.FormatTable {
-			if err := compare.RenderComparison(env.stdout, cmp, report.FormatTable); err != nil {
+			if err := compare.Render(env.stdout, cmp, report.FormatTable); err != nil {
 				return err
 			}
 		}
