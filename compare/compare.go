@@ -12,6 +12,7 @@
 package compare
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"sort"
@@ -221,10 +222,10 @@ func tailTooThin(info metricInfo, sets ...results.Repeats) (thin bool, need, sma
 }
 
 // Runs judges head against base, two results already read. A result of
-// another schema version is a *results.SchemaError.
+// another schema version is an error wrapping a *results.SchemaError.
 func Runs(base, head *results.Run, opts Options) (*Comparison, error) {
 	if base == nil || head == nil {
-		return nil, fmt.Errorf("results: compare: missing result")
+		return nil, errors.New("compare: missing result")
 	}
 	if opts.BaseLabel == "" {
 		opts.BaseLabel = "base"
@@ -237,7 +238,7 @@ func Runs(base, head *results.Run, opts Options) (*Comparison, error) {
 		label string
 	}{{base, opts.BaseLabel}, {head, opts.HeadLabel}} {
 		if side.run.Schema != results.Schema {
-			return nil, &results.SchemaError{Source: side.label, Got: side.run.Schema}
+			return nil, fmt.Errorf("compare: %w", &results.SchemaError{Source: side.label, Got: side.run.Schema})
 		}
 	}
 	thresholds := opts.Thresholds

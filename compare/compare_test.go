@@ -150,8 +150,8 @@ func TestCompareSchemaMismatch(t *testing.T) {
 	head.Schema = "mtlsbench/result/v2"
 	_, err := Runs(base, head, Options{})
 	var se *results.SchemaError
-	if !errors.As(err, &se) {
-		t.Fatalf("err = %v, want *SchemaError", err)
+	if !errors.As(err, &se) || !strings.HasPrefix(err.Error(), "compare: ") {
+		t.Fatalf("err = %v, want a compare error wrapping a *SchemaError", err)
 	}
 }
 
@@ -185,6 +185,10 @@ func TestCompareGolden(t *testing.T) {
 		t.Fatal(err)
 	}
 	resultstest.Golden(t, "compare.one-sample.table.golden", buf.Bytes())
+	var fe *report.FormatError
+	if err := Render(&buf, cmp, report.FormatHTML); !errors.As(err, &fe) || !strings.HasPrefix(err.Error(), "compare: ") {
+		t.Errorf("Render html: err = %v, want a compare error wrapping a *report.FormatError", err)
+	}
 }
 
 func TestParseThresholds(t *testing.T) {
@@ -214,8 +218,8 @@ func TestParseThresholds(t *testing.T) {
 	} {
 		if _, err := ParseThresholds(bad, nil); err == nil {
 			t.Errorf("ParseThresholds(%q) accepted it", bad)
-		} else if _, ok := err.(*ThresholdError); !ok {
-			t.Errorf("ParseThresholds(%q) error %T, want *ThresholdError", bad, err)
+		} else if _, ok := err.(*ThresholdError); !ok || !strings.HasPrefix(err.Error(), "compare: threshold ") {
+			t.Errorf("ParseThresholds(%q) error %T %q, want a *ThresholdError saying compare: threshold …", bad, err, err)
 		}
 	}
 	// Describe writes what ParseThresholds reads.

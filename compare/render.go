@@ -28,11 +28,11 @@ func Render(w io.Writer, cmp *Comparison, format report.Format) error {
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
 		if err := enc.Encode(cmp); err != nil {
-			return fmt.Errorf("results: encode comparison: %w", err)
+			return fmt.Errorf("compare: encode: %w", err)
 		}
 		return nil
 	default:
-		return &report.FormatError{Name: string(format), Allowed: Formats}
+		return fmt.Errorf("compare: %w", &report.FormatError{Name: string(format), Allowed: Formats})
 	}
 }
 
@@ -116,7 +116,7 @@ func compareTable(w io.Writer, cmp *Comparison) error {
 		}
 		text, err := table.Render()
 		if err != nil {
-			return fmt.Errorf("results: compare table: %w", err)
+			return fmt.Errorf("compare: %w", err)
 		}
 		out.Write(text)
 	}

@@ -92,7 +92,7 @@ type ThresholdError struct {
 }
 
 func (e *ThresholdError) Error() string {
-	return fmt.Sprintf("results: threshold %q: %s", e.Spec, e.Reason)
+	return fmt.Sprintf("compare: threshold %q: %s", e.Spec, e.Reason)
 }
 
 // metricAliases are other names ParseThresholds accepts.

@@ -218,7 +218,7 @@ func capacityPlot(cp *results.Capacity) (*plot.Plot, error) {
 		}
 		line, err := plotter.NewLine(xy)
 		if err != nil {
-			return nil, fmt.Errorf("results: capacity plot: %w", err)
+			return nil, fmt.Errorf("report: capacity plot: %w", err)
 		}
 		styleLine(line, i)
 		p.Add(line)
@@ -240,7 +240,7 @@ func capacityPlot(cp *results.Capacity) (*plot.Plot, error) {
 			}
 			sc, err := plotter.NewScatter(set.xy)
 			if err != nil {
-				return nil, fmt.Errorf("results: capacity plot: %w", err)
+				return nil, fmt.Errorf("report: capacity plot: %w", err)
 			}
 			sc.GlyphStyle.Shape = set.glyph
 			sc.GlyphStyle.Color = plotutil.Color(i)
@@ -251,7 +251,7 @@ func capacityPlot(cp *results.Capacity) (*plot.Plot, error) {
 	for i, l := range limits {
 		line, err := plotter.NewLine(plotter.XYs{{X: 0, Y: l}, {X: p.X.Max, Y: l}})
 		if err != nil {
-			return nil, fmt.Errorf("results: capacity plot: %w", err)
+			return nil, fmt.Errorf("report: capacity plot: %w", err)
 		}
 		line.Color = color.RGBA{R: 0xc0, G: 0x20, B: 0x20, A: 0xff}
 		line.Width = vg.Points(1)
@@ -262,7 +262,7 @@ func capacityPlot(cp *results.Capacity) (*plot.Plot, error) {
 	if r := cp.MaxSustainableRate; r > 0 {
 		line, err := plotter.NewLine(plotter.XYs{{X: r, Y: p.Y.Min}, {X: r, Y: p.Y.Max}})
 		if err != nil {
-			return nil, fmt.Errorf("results: capacity plot: %w", err)
+			return nil, fmt.Errorf("report: capacity plot: %w", err)
 		}
 		line.Color = color.Gray{Y: 0x60}
 		line.Width = vg.Points(1)

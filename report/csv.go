@@ -31,7 +31,7 @@ var CSVHeader = []string{
 func renderCSV(w io.Writer, run *results.Run) error {
 	cw := csv.NewWriter(w)
 	if err := cw.Write(CSVHeader); err != nil {
-		return fmt.Errorf("results: csv: %w", err)
+		return fmt.Errorf("report: csv: %w", err)
 	}
 	for i := range run.Cases {
 		c := &run.Cases[i]
@@ -75,12 +75,12 @@ func renderCSV(w io.Writer, run *results.Run) error {
 		}
 		row = append(row, strconv.FormatBool(c.GeneratorBound), c.Acceptance)
 		if err := cw.Write(row); err != nil {
-			return fmt.Errorf("results: csv: %w", err)
+			return fmt.Errorf("report: csv: %w", err)
 		}
 	}
 	cw.Flush()
 	if err := cw.Error(); err != nil {
-		return fmt.Errorf("results: csv: %w", err)
+		return fmt.Errorf("report: csv: %w", err)
 	}
 	return nil
 }

@@ -48,7 +48,7 @@ func NewHDRLogWriter(w io.Writer, start time.Time) (*HDRLogWriter, error) {
 		lw.OutputLegend,
 	} {
 		if err := step(); err != nil {
-			return nil, fmt.Errorf("results: hdr log: %w", err)
+			return nil, fmt.Errorf("report: hdr log: %w", err)
 		}
 	}
 	return hw, nil
@@ -89,7 +89,7 @@ func (w *HDRLogWriter) WriteCase(c *results.Case) error {
 		}
 		from := start.Add(seconds(iv.OffsetS))
 		if err := w.write(iv.HDR, tag, from, from.Add(seconds(iv.DurationS))); err != nil {
-			return fmt.Errorf("results: hdr log: case %s interval %d: %w", c.Name, i, err)
+			return fmt.Errorf("report: hdr log: case %s interval %d: %w", c.Name, i, err)
 		}
 		wrote = true
 	}
@@ -97,7 +97,7 @@ func (w *HDRLogWriter) WriteCase(c *results.Case) error {
 		return nil
 	}
 	if err := w.write(c.Latency.Handshake.HDR, tag, start, start.Add(seconds(c.DurationS))); err != nil {
-		return fmt.Errorf("results: hdr log: case %s: %w", c.Name, err)
+		return fmt.Errorf("report: hdr log: case %s: %w", c.Name, err)
 	}
 	return nil
 }

@@ -101,7 +101,7 @@ func renderHTML(w io.Writer, run *results.Run, opts RenderOptions) error {
 		return err
 	}
 	if err := reportTemplate.Execute(w, report); err != nil {
-		return fmt.Errorf("results: html: %w", err)
+		return fmt.Errorf("report: html: %w", err)
 	}
 	return nil
 }
@@ -230,7 +230,7 @@ func buildCharts(run *results.Run, sets []results.Repeats, opts RenderOptions) (
 		for j, label := range labels {
 			h, err := sets[g.sets[j]].MergedHistogram(func(l *results.Latency) *results.Summary { return l.Handshake })
 			if err != nil {
-				return nil, fmt.Errorf("results: html: %w", err)
+				return nil, fmt.Errorf("report: html: %w", err)
 			}
 			curves = append(curves, curve{label: label, hist: h})
 		}
@@ -314,7 +314,7 @@ func buildHTMLCase(i int, s results.Repeats) (htmlCase, error) {
 	for _, ph := range phases {
 		h, err := s.MergedHistogram(ph.get)
 		if err != nil {
-			return hc, fmt.Errorf("results: html: %w", err)
+			return hc, fmt.Errorf("report: html: %w", err)
 		}
 		if h != nil && h.TotalCount() > 0 {
 			curves = append(curves, curve{ph.name, h})

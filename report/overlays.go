@@ -11,7 +11,7 @@ import (
 type ParamNameError struct{ Name string }
 
 func (e *ParamNameError) Error() string {
-	return fmt.Sprintf("results: %q is not a case parameter (accepted: %s, or none)", e.Name, strings.Join(results.ParamNames(), ", "))
+	return fmt.Sprintf("report: %q is not a case parameter (accepted: %s, or none)", e.Name, strings.Join(results.ParamNames(), ", "))
 }
 
 // CheckGroupBy returns a *ParamNameError for the first name in groupBy that

@@ -26,7 +26,7 @@ const (
 func renderPNG(w io.Writer, run *results.Run, opts RenderOptions) error {
 	sets := results.GroupRepeats(run)
 	if len(sets) == 0 {
-		return fmt.Errorf("results: png: the result has no cases to draw")
+		return fmt.Errorf("report: png: the result has no cases to draw")
 	}
 	charts, err := buildCharts(run, sets, opts)
 	if err != nil {
@@ -57,7 +57,7 @@ func renderPNG(w io.Writer, run *results.Run, opts RenderOptions) error {
 		ch.plot.Draw(region(x0, 0, x1, barsHeight))
 	}
 	if _, err := (vgimg.PngCanvas{Canvas: canvas}).WriteTo(w); err != nil {
-		return fmt.Errorf("results: png: %w", err)
+		return fmt.Errorf("report: png: %w", err)
 	}
 	return nil
 }

@@ -53,7 +53,7 @@ func (e *FormatError) Error() string {
 	for i, f := range e.Allowed {
 		names[i] = string(f)
 	}
-	return fmt.Sprintf("results: unknown format %q (accepted: %s)", e.Name, strings.Join(names, ", "))
+	return fmt.Sprintf("report: unknown format %q (accepted: %s)", e.Name, strings.Join(names, ", "))
 }
 
 // ParseFormat returns the Format named s ("md" is accepted for markdown).
@@ -127,7 +127,7 @@ func (o RenderOptions) title(run *results.Run) string {
 // written as they are; the caller chooses where.
 func Render(w io.Writer, run *results.Run, format Format, opts RenderOptions) error {
 	if run == nil {
-		return fmt.Errorf("results: render: no result")
+		return fmt.Errorf("report: render: no result")
 	}
 	switch format {
 	case FormatTable:

@@ -38,8 +38,6 @@ func TestRenderGolden(t *testing.T) {
 	}
 }
 
-func asError[T error](err error, target *T) bool { return errors.As(err, target) }
-
 // TestRenderSparseRuns renders what real runs can produce besides the
 // fixture: no cases, a case where every handshake failed (no latency, no
 // CPU), repeats, a merged result, and explicit plot grouping.
@@ -99,8 +97,10 @@ func TestRenderSparseRuns(t *testing.T) {
 	if err := Render(&buf, merged, FormatTable, RenderOptions{}); err != nil || !bytes.Contains(buf.Bytes(), []byte("merged from 2 shards")) {
 		t.Errorf("merged table: %v\n%s", err, buf.String())
 	}
-	if err := Render(&buf, failedRun, FormatHTML, RenderOptions{GroupBy: []string{"colour"}}); err == nil {
-		t.Error("unknown group-by parameter accepted")
+	err = Render(&buf, failedRun, FormatHTML, RenderOptions{GroupBy: []string{"colour"}})
+	var pe *ParamNameError
+	if !errors.As(err, &pe) || !strings.HasPrefix(err.Error(), `report: "colour" is not a case parameter`) {
+		t.Errorf("unknown group-by parameter: err = %v, want a *ParamNameError saying so", err)
 	}
 }
 
@@ -129,7 +129,7 @@ func TestParseFormat(t *testing.T) {
 	if got, _ := ParseFormat("MD"); got != FormatMarkdown {
 		t.Errorf("ParseFormat(MD) = %q", got)
 	}
-	if _, err := ParseFormat("pdf"); err == nil || !strings.Contains(err.Error(), "table, markdown") {
+	if _, err := ParseFormat("pdf"); err == nil || !strings.HasPrefix(err.Error(), "report: unknown format") || !strings.Contains(err.Error(), "table, markdown") {
 		t.Errorf("ParseFormat(pdf) error %v", err)
 	}
 	for path, want := range map[string]Format{"a/r.HTML": FormatHTML, "x.png": FormatPNG, "c.md": FormatMarkdown, "l.hlog": FormatHDRLog} {

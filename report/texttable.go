@@ -56,11 +56,11 @@ func (t TextTable) Render() ([]byte, error) {
 	table.Header(t.Header)
 	for _, row := range t.Rows {
 		if err := table.Append(row); err != nil {
-			return nil, fmt.Errorf("results: table: %w", err)
+			return nil, fmt.Errorf("report: table: %w", err)
 		}
 	}
 	if err := table.Render(); err != nil {
-		return nil, fmt.Errorf("results: table: %w", err)
+		return nil, fmt.Errorf("report: table: %w", err)
 	}
 	return trimLineEnds(buf.Bytes()), nil
 }
