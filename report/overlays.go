@@ -2,6 +2,7 @@ package report
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/mtlsbench/mtlsbench/results"
@@ -21,14 +22,14 @@ func CheckGroupBy(groupBy []string) error {
 		if name == "none" {
 			continue
 		}
-		if _, ok := (results.Params{}).Lookup(name); !ok {
+		if !slices.Contains(results.ParamNames(), name) {
 			return &ParamNameError{Name: name}
 		}
 	}
 	return nil
 }
 
-// overlay is one percentile plot overlaying several case sets.
+// overlay is one percentile plot overlaying several cases (their Repeats).
 type overlay struct {
 	title string
 	sets  []int

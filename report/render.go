@@ -155,7 +155,8 @@ func Render(w io.Writer, run *results.Run, format Format, opts RenderOptions) er
 	}
 }
 
-// RenderFile renders run into path, atomically (see WriteFile).
+// RenderFile renders run into path, atomically (see
+// results.WriteFileAtomic).
 func RenderFile(path string, run *results.Run, format Format, opts RenderOptions) error {
 	return results.WriteFileAtomic(path, func(w io.Writer) error {
 		return Render(w, run, format, opts)
