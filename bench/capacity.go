@@ -15,6 +15,7 @@ import (
 	"github.com/mtlsbench/mtlsbench/capacity"
 	"github.com/mtlsbench/mtlsbench/internal/cpuset"
 	"github.com/mtlsbench/mtlsbench/internal/procstat"
+	"github.com/mtlsbench/mtlsbench/internal/units"
 	"github.com/mtlsbench/mtlsbench/loadgen"
 	"github.com/mtlsbench/mtlsbench/results"
 	"github.com/mtlsbench/mtlsbench/scenarios"
@@ -178,7 +179,7 @@ func abortive(sc *results.Case, first bool) string {
 		}
 	}
 	if first && sc.Counts.OK == 0 {
-		return sc.Failure + " (at the first rate of the search, " + capacity.FormatRate(sc.Params.Rate) + "/s: fix the set-up, or lower --start)"
+		return sc.Failure + " (at the first rate of the search, " + units.AskedRate(sc.Params.Rate) + "/s: fix the set-up, or lower --start)"
 	}
 	return ""
 }
@@ -211,7 +212,7 @@ func (r *runner) capacityStep(ctx context.Context, st *stepRun) (*results.Case, 
 		l.MaxInFlight = loadgen.DefaultMaxInFlight
 	}
 	label := sc
-	label.Name = fmt.Sprintf("%s · step %d %s/s", st.base.Name, st.index, capacity.FormatRate(st.rate))
+	label.Name = fmt.Sprintf("%s · step %d %s/s", st.base.Name, st.index, units.AskedRate(st.rate))
 	cfg := loadConfig(&sc, st.material, st.target)
 	observed := st.target
 	if !countsAreCheap(&sc, st.target) {
@@ -446,7 +447,7 @@ func assembleCapacity(c *scenarios.Case, res capacity.Result, stepCases []*resul
 			}
 			fix += "run it on a quieter machine"
 		}
-		out.Warnings = append(out.Warnings, fmt.Sprintf("%s: at %s/s %s; %s, and run again", what, capacity.FormatRate(last.Rate), why, fix))
+		out.Warnings = append(out.Warnings, fmt.Sprintf("%s: at %s/s %s; %s, and run again", what, units.AskedRate(last.Rate), why, fix))
 	}
 	if !isExternal(c) && slices.ContainsFunc(stepCases, func(sc *results.Case) bool { return sc.TargetCounts == nil }) {
 		kind := cmp.Or(c.Target.Kind, string(targets.KindBuiltin))
@@ -495,6 +496,6 @@ func (r *runner) reportStep(n, total int, name string, st *results.CapacityStep)
 		verdict += " [disturbed]"
 	}
 	fmt.Fprintf(w, "[%d/%d] %s  %-7s %6s/s  achieved %s/s  p99 %s  errors %d  cpus busy %.0f%%  others %.1f cores  → %s\n",
-		n, total, name, st.Phase, capacity.FormatRate(st.Rate), capacity.FormatRate(st.AchievedRate),
-		capacity.FormatLatency(float64(st.P99Us)), st.Errors, 100*st.GeneratorCPUsBusy, st.OtherCores, verdict)
+		n, total, name, st.Phase, units.AskedRate(st.Rate), units.MeasuredRate(st.AchievedRate),
+		units.Latency(float64(st.P99Us)), st.Errors, 100*st.GeneratorCPUsBusy, st.OtherCores, verdict)
 }

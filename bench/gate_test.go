@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mtlsbench/mtlsbench/compare"
+	"github.com/mtlsbench/mtlsbench/report"
 	"github.com/mtlsbench/mtlsbench/results"
 	"github.com/mtlsbench/mtlsbench/scenarios"
 )
@@ -25,7 +27,7 @@ func TestCompareGate(t *testing.T) {
 	oneCase := func(delay time.Duration) []scenarios.Case {
 		return expand(t, "quick", 0, func(s *scenarios.Spec) {
 			s.Load.Duration = 0
-			// Compare judges a p99 only from >= 1000 handshakes per sample;
+			// compare judges a p99 only from >= 1000 handshakes per sample;
 			// one connection at a time keeps queueing out of the p99, so a
 			// 2 ms slower target stands out even on a busy machine.
 			s.Load.Count = 1000
@@ -63,7 +65,7 @@ func TestCompareGate(t *testing.T) {
 	}
 
 	base, head := pair(2 * time.Millisecond)
-	cmp, err := results.Compare(base, head, results.CompareOptions{})
+	cmp, err := compare.Runs(base, head, compare.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,7 +78,7 @@ func TestCompareGate(t *testing.T) {
 	}
 
 	base, head = pair(0)
-	cmp, err = results.Compare(base, head, results.CompareOptions{})
+	cmp, err = compare.Runs(base, head, compare.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,8 +88,8 @@ func TestCompareGate(t *testing.T) {
 	}
 }
 
-func logComparison(t *testing.T, cmp *results.Comparison) {
+func logComparison(t *testing.T, cmp *compare.Comparison) {
 	var b strings.Builder
-	_ = results.RenderComparison(&b, cmp, results.FormatTable)
+	_ = compare.Render(&b, cmp, report.FormatTable)
 	t.Log("\n" + b.String())
 }

@@ -21,6 +21,8 @@ package capacity
 import (
 	"fmt"
 	"math"
+
+	"github.com/mtlsbench/mtlsbench/internal/units"
 )
 
 // Config is one search. Zero values have defaults, noted per field;
@@ -438,7 +440,7 @@ func verdict(stop StopReason, good, bad float64) Verdict {
 
 // Explain says in one sentence what a result means, for reports.
 func (r Result) Explain() string {
-	rate := FormatRate
+	rate := units.AskedRate
 	switch r.Verdict {
 	case VerdictCapacity:
 		s := fmt.Sprintf("the SLO holds at %s/s and fails at %s/s", rate(r.MaxSustainable), rate(r.FirstFailing))
@@ -469,12 +471,4 @@ func (r Result) Explain() string {
 		return "no answer: the search was stopped before any rate met the SLO"
 	}
 	return "no rate tried met the SLO"
-}
-
-// FormatRate writes a rate without needless decimals: 1200, 37.5, 0.5.
-func FormatRate(r float64) string {
-	if r >= 10 || r == math.Trunc(r) {
-		return fmt.Sprintf("%.0f", r)
-	}
-	return fmt.Sprintf("%.1f", r)
 }

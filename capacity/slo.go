@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/mtlsbench/mtlsbench/internal/units"
 )
 
 // Metric is what one SLO term limits.
@@ -299,9 +301,9 @@ func (v Violation) String() string {
 	if v.NoData {
 		return "no handshake completed in the window"
 	}
-	value := sig3(v.Value*100) + "%"
+	value := units.Share(v.Value)
 	if v.Term.Metric.isLatency() {
-		value = FormatLatency(v.Value)
+		value = units.Latency(v.Value)
 	}
 	return fmt.Sprintf("%s %s (SLO %s)", v.Term.Metric, value, v.Term)
 }
@@ -322,33 +324,9 @@ func (s SLO) Check(m Measurement) []Violation {
 	return out
 }
 
-// FormatLatency writes µs with three significant figures and a unit:
-// 850µs, 4.37ms, 72.1ms, 1.25s.
-func FormatLatency(us float64) string {
-	switch {
-	case us >= 1e6:
-		return sig3(us/1e6) + "s"
-	case us >= 1e3:
-		return sig3(us/1e3) + "ms"
-	}
-	return sig3(us) + "µs"
-}
-
-// sig3 writes v with three significant figures, without trailing zeros.
-func sig3(v float64) string {
-	decimals := 2
-	switch {
-	case v >= 100:
-		return strconv.FormatFloat(v, 'f', 0, 64)
-	case v >= 10:
-		decimals = 1
-	}
-	s := strconv.FormatFloat(v, 'f', decimals, 64)
-	return strings.TrimSuffix(strings.TrimRight(s, "0"), ".")
-}
-
-// formatPercent writes a fraction as a percentage without trailing zeros:
-// 0.001 → 0.1%, 0.95 → 95%.
+// formatPercent writes a fraction as a percentage without trailing zeros,
+// exactly, so Term.String reads back: 0.001 → 0.1%, 0.95 → 95%. (Measured
+// shares are written by units.Share.)
 func formatPercent(v float64) string {
 	return strconv.FormatFloat(math.Round(v*100*1e4)/1e4, 'f', -1, 64) + "%"
 }

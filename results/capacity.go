@@ -158,10 +158,10 @@ type Projection struct {
 	WholeCores int     `json:"whole_cores"`
 }
 
-// hasCapacity reports whether any case of run is a capacity search.
-func hasCapacity(run *Run) bool {
-	for i := range run.Cases {
-		if run.Cases[i].Capacity != nil {
+// HasCapacity reports whether any case of the run is a capacity search.
+func (r *Run) HasCapacity() bool {
+	for i := range r.Cases {
+		if r.Cases[i].Capacity != nil {
 			return true
 		}
 	}

@@ -1,4 +1,4 @@
-package results
+package results_test
 
 import (
 	"bytes"
@@ -7,154 +7,15 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/mtlsbench/mtlsbench/internal/resultstest"
+	"github.com/mtlsbench/mtlsbench/results"
 )
 
-// capStep is a synthetic search step: the rate, its figures, and whether
-// it met the SLO (p99<50ms,errors<0.1%,achieved>=95%).
-func capStep(phase string, rate, achieved float64, p50, p99 int64, errs int64, clientUtil, targetCores, targetUs float64, bound bool) CapacityStep {
-	attempted := int64(achieved * 5)
-	st := CapacityStep{
-		Rate: rate, Phase: phase, Status: StatusOK, DurationS: 5, AchievedRate: achieved,
-		HandshakesPerS: float64(attempted-errs) / 5, Attempted: attempted, Errors: errs,
-		P50Us: p50, P90Us: p50 * 2, P99Us: p99, P999Us: p99 * 2,
-		ClientUtilization: clientUtil, ClientUsPerHandshake: 300, TargetUtilization: targetCores,
-		TargetUsPerHandshake: targetUs, GeneratorCPUsBusy: clientUtil/2 + targetCores/4, GeneratorBound: bound,
-	}
-	st.Passed = true
-	if p99 >= 50_000 {
-		st.Passed = false
-		st.Violations = append(st.Violations, "p99 "+formatLatencyUs(float64(p99))+" (SLO p99<50ms)")
-	}
-	if achieved < 0.95*rate {
-		st.Passed = false
-		st.Violations = append(st.Violations, "achieved "+formatRate(100*achieved/rate)+"% (SLO achieved>=95%)")
-	}
-	return st
-}
-
-// capacityFixtureRun is a capacity search over three key types: one that
-// converged, one where the generator saturated first (a lower bound), and
-// one without a target CPU figure.
-func capacityFixtureRun() *Run {
-	run := fixtureRun()
-	run.Scenario = Scenario{Name: "capacity", Source: "embedded"}
-	search := CapacitySearch{StartRate: 100, MaxRate: 100000, MinRate: 1, Growth: 2, Resolution: 0.05, MaxSteps: 20, Confirm: true, StepDurationS: 5, StepWarmupS: 1}
-	slo := "p99<50ms,errors<0.1%,achieved>=95%"
-	assumption := "cores = rate × server CPU per handshake, as measured at the maximum sustainable rate: this assumes linear scaling"
-	specs := []caseSpec{
-		{version: "1.3", resume: "none", keyType: "ecdsa-p256", group: "x25519", rate: 1063, durationS: 5,
-			medianUs: 2100, sigma: 0.25, clientCPU: 310, targetCPU: 541, targetMeasured: true, sent: 878, received: 1977, seed: 11},
-		{version: "1.3", resume: "none", keyType: "rsa2048", group: "x25519", rate: 800, durationS: 5,
-			medianUs: 2900, sigma: 0.25, clientCPU: 820, targetCPU: 1210, targetMeasured: true, sent: 1402, received: 2620, seed: 12},
-		{version: "1.3", resume: "none", keyType: "rsa3072", group: "x25519", rate: 250, durationS: 5,
-			medianUs: 6100, sigma: 0.25, clientCPU: 2200, sent: 1690, received: 3100, seed: 13},
-	}
-	run.Cases = nil
-	for _, s := range specs {
-		run.Cases = append(run.Cases, s.build(fixtureStart))
-	}
-	ecdsa := []CapacityStep{
-		capStep("grow", 100, 100, 1010, 4370, 0, 0.06, 0.05, 560, false),
-		capStep("grow", 200, 200, 1020, 4100, 0, 0.09, 0.11, 552, false),
-		capStep("grow", 400, 400, 1100, 5200, 0, 0.15, 0.22, 548, false),
-		capStep("grow", 800, 799, 1500, 9800, 0, 0.27, 0.44, 545, false),
-		capStep("grow", 1600, 1190, 412000, 1900000, 0, 0.41, 0.66, 540, false),
-		capStep("bisect", 1200, 1150, 38000, 310000, 0, 0.38, 0.63, 542, false),
-		capStep("bisect", 1000, 1000, 2100, 21000, 0, 0.33, 0.55, 541, false),
-		capStep("bisect", 1100, 1095, 6400, 72100, 0, 0.36, 0.60, 540, false),
-		capStep("bisect", 1050, 1050, 2600, 31000, 0, 0.35, 0.57, 541, false),
-		capStep("confirm", 1050, 1049, 2700, 33500, 0, 0.35, 0.57, 540, false),
-	}
-	rsa := []CapacityStep{
-		capStep("grow", 100, 100, 1900, 6100, 0, 0.15, 0.12, 1230, false),
-		capStep("grow", 200, 200, 1950, 6500, 0, 0.30, 0.24, 1215, false),
-		capStep("grow", 400, 400, 2300, 9100, 0, 0.55, 0.48, 1212, false),
-		capStep("grow", 800, 781, 3900, 31000, 0, 0.91, 0.96, 1210, true),
-		capStep("grow", 1600, 902, 810000, 2100000, 0, 0.97, 1.02, 1190, true),
-		capStep("retry", 1600, 880, 920000, 2300000, 0, 0.98, 1.01, 1195, true),
-	}
-	rsa3072 := []CapacityStep{
-		capStep("grow", 100, 100, 6100, 14000, 0, 0.25, 0, 0, false),
-		capStep("grow", 200, 200, 6900, 19000, 0, 0.45, 0, 0, false),
-		capStep("grow", 400, 305, 950000, 2400000, 0, 0.62, 0, 0, false),
-		capStep("bisect", 300, 299, 21000, 88000, 0, 0.55, 0, 0, false),
-		capStep("bisect", 250, 250, 8100, 36000, 0, 0.50, 0, 0, false),
-		capStep("bisect", 275, 262, 16000, 61000, 0, 0.53, 0, 0, false),
-		capStep("bisect", 262, 262, 9500, 41000, 0, 0.51, 0, 0, false),
-		capStep("confirm", 262, 262, 9700, 44000, 0, 0.51, 0, 0, false),
-	}
-	at := func(steps []CapacityStep, i int) *CapacityStep { s := steps[i]; return &s }
-	run.Cases[0].Capacity = &Capacity{
-		SLO: slo, Verdict: "capacity", StopReason: "converged",
-		Explanation:        "the SLO holds at 1050/s and fails at 1100/s",
-		MaxSustainableRate: 1050, AtMax: at(ecdsa, 9), FirstFailingRate: 1100, FirstFailingTerms: []string{"p99 72.1ms (SLO p99<50ms)"},
-		TargetUsPerHandshake: 540.5, PerCoreRate: 1850,
-		Knee:        &Knee{Rate: 800, AboveRate: 1000, BaselineRate: 100, BaselineP50Us: 1010, Factor: 2},
-		Projections: []Projection{{Rate: 20000, Cores: 10.81, WholeCores: 11}}, ProjectionAssumption: assumption,
-		Search: search, Steps: ecdsa,
-	}
-	run.Cases[1].Capacity = &Capacity{
-		SLO: slo, Verdict: "lower_bound", StopReason: "generator_bound",
-		Explanation:        "a lower bound: the SLO holds at 800/s, and it failed at 1600/s (twice) with the generator short of CPU, so where the target's limit lies was not measured",
-		MaxSustainableRate: 800, AtMax: at(rsa, 3), TargetUsPerHandshake: 1210, PerCoreRate: 826.4,
-		Knee:        &Knee{Rate: 800, AboveRate: 1600, BaselineRate: 100, BaselineP50Us: 1900, Factor: 2},
-		Projections: []Projection{{Rate: 20000, Cores: 24.2, WholeCores: 25}}, ProjectionAssumption: assumption,
-		Search: search, Steps: rsa,
-	}
-	run.Cases[1].GeneratorBound = true
-	run.Cases[2].Capacity = &Capacity{
-		SLO: slo, Verdict: "capacity", StopReason: "converged",
-		Explanation:        "the SLO holds at 262/s and fails at 275/s",
-		MaxSustainableRate: 262, AtMax: at(rsa3072, 7), FirstFailingRate: 275,
-		FirstFailingTerms: []string{"p99 61ms (SLO p99<50ms)"},
-		Knee:              &Knee{Rate: 250, AboveRate: 262, BaselineRate: 100, BaselineP50Us: 6100, Factor: 2},
-		Search:            search, Steps: rsa3072,
-	}
-	run.Cases[2].Warnings = []string{"target CPU not measured: the external target has no --target-pid"}
-	return run
-}
-
-func TestRenderCapacityGolden(t *testing.T) {
-	for _, tc := range []struct {
-		format Format
-		file   string
-	}{
-		{FormatTable, "capacity.table.golden"},
-		{FormatMarkdown, "capacity.markdown.golden"},
-		{FormatHTML, "capacity.html.golden"},
-	} {
-		t.Run(string(tc.format), func(t *testing.T) {
-			golden(t, tc.file, renderString(t, capacityFixtureRun(), tc.format, RenderOptions{}))
-		})
-	}
-}
-
-// TestRenderCapacityFacts checks what a reader must never miss, whatever
-// the layout: a lower bound is never shown as a capacity, and the
-// projection states its assumption.
-func TestRenderCapacityFacts(t *testing.T) {
-	run := capacityFixtureRun()
-	for _, f := range []Format{FormatTable, FormatMarkdown, FormatHTML} {
-		out := string(renderString(t, run, f, RenderOptions{}))
-		for _, want := range []string{"≥ 800/s", "lower bound", "1050/s", "cores for 20000/s", "linear scaling", "AMD EPYC 7B13", "p99 72.1ms", "800–1000/s", "retry"} {
-			if !strings.Contains(out, want) {
-				t.Errorf("%s: no %q", f, want)
-			}
-		}
-	}
-	// Every other format still renders a capacity run.
-	for _, f := range Formats {
-		var buf bytes.Buffer
-		if err := Render(&buf, run, f, RenderOptions{}); err != nil {
-			t.Errorf("%s: %v", f, err)
-		}
-	}
-}
-
 func TestCapacityRoundTrip(t *testing.T) {
-	run := capacityFixtureRun()
+	run := resultstest.CapacityRun()
 	var buf bytes.Buffer
-	if err := Write(&buf, run); err != nil {
+	if err := results.Write(&buf, run); err != nil {
 		t.Fatal(err)
 	}
 	var raw struct {
@@ -168,7 +29,7 @@ func TestCapacityRoundTrip(t *testing.T) {
 	if got := raw.Cases[0].Capacity["max_sustainable_rate"]; got != 1050.0 {
 		t.Errorf("cases[0].capacity.max_sustainable_rate = %v, want 1050", got)
 	}
-	back, err := Read(bytes.NewReader(buf.Bytes()), "capacity.json")
+	back, err := results.Read(bytes.NewReader(buf.Bytes()), "capacity.json")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -178,26 +39,12 @@ func TestCapacityRoundTrip(t *testing.T) {
 }
 
 func TestMergeRefusesCapacity(t *testing.T) {
-	a, b := capacityFixtureRun(), capacityFixtureRun()
+	a, b := resultstest.CapacityRun(), resultstest.CapacityRun()
 	b.Environment.Hostname = "other"
 	b.Start = b.Start.Add(time.Minute)
-	_, err := Merge(a, b)
-	var me *MergeError
+	_, err := results.Merge(a, b)
+	var me *results.MergeError
 	if !errors.As(err, &me) || !strings.Contains(err.Error(), "capacity search") {
 		t.Errorf("Merge of capacity searches = %v, want a *MergeError saying why", err)
-	}
-}
-
-func TestCompareWarnsOnCapacity(t *testing.T) {
-	cmp, err := Compare(capacityFixtureRun(), capacityFixtureRun(), CompareOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	found := false
-	for _, w := range cmp.Warnings {
-		found = found || strings.Contains(w, "capacity search")
-	}
-	if !found {
-		t.Errorf("warnings %q: want one saying capacity figures are at different loads", cmp.Warnings)
 	}
 }

@@ -37,12 +37,14 @@ func Write(w io.Writer, run *Run) error {
 // place), creating the directory if needed, so an interrupted write never
 // leaves half a result.
 func WriteFile(path string, run *Run) error {
-	return writeFileAtomic(path, func(w io.Writer) error { return Write(w, run) })
+	return WriteFileAtomic(path, func(w io.Writer) error { return Write(w, run) })
 }
 
-// writeFileAtomic writes what write produces to path through a temporary
-// file in the same directory, renamed into place once complete.
-func writeFileAtomic(path string, write func(io.Writer) error) error {
+// WriteFileAtomic writes what write produces to path through a temporary
+// file in the same directory, renamed into place once complete, creating
+// the directory if needed: an interrupted or failed write leaves what was
+// there before. Errors from write are returned as they are.
+func WriteFileAtomic(path string, write func(io.Writer) error) error {
 	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("results: create %s: %w", dir, err)

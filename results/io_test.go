@@ -1,4 +1,4 @@
-package results
+package results_test
 
 import (
 	"bytes"
@@ -9,20 +9,23 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/mtlsbench/mtlsbench/internal/resultstest"
+	"github.com/mtlsbench/mtlsbench/results"
 )
 
 func TestWriteReadRoundTrip(t *testing.T) {
-	run := fixtureRun()
+	run := resultstest.DefaultRun()
 	path := filepath.Join(t.TempDir(), "sub", "result.json")
-	if err := WriteFile(path, run); err != nil {
+	if err := results.WriteFile(path, run); err != nil {
 		t.Fatal(err)
 	}
-	back, err := ReadFile(path)
+	back, err := results.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	// The encoder indents the embedded scenario spec; compare it compacted.
-	for _, r := range []*Run{run, back} {
+	for _, r := range []*results.Run{run, back} {
 		var buf bytes.Buffer
 		if err := json.Compact(&buf, r.Scenario.Spec); err != nil {
 			t.Fatal(err)
@@ -33,10 +36,10 @@ func TestWriteReadRoundTrip(t *testing.T) {
 		t.Errorf("result read back differs from the one written")
 	}
 	var first, second bytes.Buffer
-	if err := Write(&first, run); err != nil {
+	if err := results.Write(&first, run); err != nil {
 		t.Fatal(err)
 	}
-	if err := Write(&second, back); err != nil {
+	if err := results.Write(&second, back); err != nil {
 		t.Fatal(err)
 	}
 	if !bytes.Equal(first.Bytes(), second.Bytes()) {
@@ -62,19 +65,19 @@ func TestReadRejects(t *testing.T) {
 		{"wrong type", `{"schema":"mtlsbench/result/v1","cases":[{"name":7}]}`, `field "cases.name" has the wrong type`, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := Read(strings.NewReader(tc.input), "in.json")
-			var re *ReadError
+			_, err := results.Read(strings.NewReader(tc.input), "in.json")
+			var re *results.ReadError
 			if !errors.As(err, &re) || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("err = %v, want a *ReadError containing %q", err, tc.want)
 			}
-			var se *SchemaError
+			var se *results.SchemaError
 			if errors.As(err, &se) != tc.schema {
 				t.Errorf("errors.As(*SchemaError) = %v, want %v", !tc.schema, tc.schema)
 			}
 		})
 	}
-	_, err := ReadFile(filepath.Join(t.TempDir(), "missing.json"))
-	var re *ReadError
+	_, err := results.ReadFile(filepath.Join(t.TempDir(), "missing.json"))
+	var re *results.ReadError
 	if !errors.As(err, &re) {
 		t.Errorf("missing file: err = %v, want *ReadError", err)
 	}

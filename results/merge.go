@@ -2,7 +2,9 @@ package results
 
 import (
 	"fmt"
+	"maps"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -36,7 +38,7 @@ func Merge(runs ...*Run) (*Run, error) {
 		if r.Schema != Schema {
 			return nil, &MergeError{Reason: fmt.Sprintf("result %d has schema %q; merge reads %q", i+1, r.Schema, Schema)}
 		}
-		if hasCapacity(r) {
+		if r.HasCapacity() {
 			return nil, &MergeError{Reason: fmt.Sprintf("result %d is a capacity search: each search chose its own rates, so shards of it cannot be combined (run 'mtlsbench capacity' from one generator, or read the answers side by side)", i+1)}
 		}
 		if r.Scenario.Name != runs[0].Scenario.Name {
@@ -86,7 +88,7 @@ func Merge(runs ...*Run) (*Run, error) {
 	for s, r := range runs {
 		for i := range r.Cases {
 			c := &r.Cases[i]
-			k := fmt.Sprintf("%s\x00%d", caseKey(c), c.Repeat)
+			k := fmt.Sprintf("%s\x00%d", c.MatchKey(), c.Repeat)
 			if _, ok := byKey[k]; !ok {
 				order = append(order, k)
 			}
@@ -174,7 +176,7 @@ func mergeCase(cases []*Case, shards []int, total int) (Case, error) {
 		for class, n := range c.Errors {
 			out.Errors[class] += n
 		}
-		for _, class := range sortedKeys(c.ErrorExamples) {
+		for _, class := range slices.Sorted(maps.Keys(c.ErrorExamples)) {
 			if out.ErrorExamples == nil {
 				out.ErrorExamples = map[string]string{}
 			}
@@ -239,6 +241,10 @@ func addWarning(c *Case, seen map[string]bool, w string) {
 
 func caseEnd(c *Case) time.Time {
 	return c.Start.Add(seconds(c.DurationS))
+}
+
+func seconds(s float64) time.Duration {
+	return time.Duration(s * float64(time.Second))
 }
 
 // worseStatus orders statuses failed > crosscheck_failed > interrupted > ok.

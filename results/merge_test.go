@@ -1,4 +1,4 @@
-package results
+package results_test
 
 import (
 	"errors"
@@ -6,32 +6,15 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/mtlsbench/mtlsbench/internal/resultstest"
+	"github.com/mtlsbench/mtlsbench/results"
 )
 
-// shardRun is one generator's result: the gate case recorded from seed,
-// starting offset after the common start.
-func shardRun(host string, seed uint64, offset time.Duration, cpu float64) *Run {
-	s := gateSpec()
-	s.seed = seed
-	s.startOffset = offset
-	s.intervals = 4
-	s.durationS = 2
-	s.clientCPU = cpu
-	s.errors = map[string]int64{"io": int64(seed)}
-	run := &Run{
-		Schema: Schema, Tool: Tool{Name: "mtlsbench", Version: "v0.1.0"},
-		Start: fixtureStart.Add(offset), End: fixtureStart.Add(offset + 2*time.Second),
-		Environment: Environment{Hostname: host, OS: "linux", Arch: "amd64", Cores: 2, GOMAXPROCS: 2},
-		Scenario:    Scenario{Name: "gate"},
-	}
-	run.Cases = append(run.Cases, s.build(fixtureStart))
-	return run
-}
-
 func TestMergeIsExact(t *testing.T) {
-	a := shardRun("gen-0", 1, 0, 300)
-	b := shardRun("gen-1", 2, 500*time.Millisecond, 360)
-	merged, err := Merge(a, b)
+	a := resultstest.ShardRun("gen-0", 1, 0, 300)
+	b := resultstest.ShardRun("gen-1", 2, 500*time.Millisecond, 360)
+	merged, err := results.Merge(a, b)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,12 +24,12 @@ func TestMergeIsExact(t *testing.T) {
 	c := merged.Cases[0]
 
 	// The merged histogram is the one recording every value would give.
-	all := NewHistogram()
+	all := results.NewHistogram()
 	for _, seed := range []uint64{1, 2} {
-		s := gateSpec()
-		s.seed = seed
-		s.durationS = 2
-		for _, v := range s.latencies() {
+		s := resultstest.GateSpec()
+		s.Seed = seed
+		s.DurationS = 2
+		for _, v := range s.Latencies() {
 			all.RecordValue(v)
 		}
 	}
@@ -57,7 +40,7 @@ func TestMergeIsExact(t *testing.T) {
 	if !got.Equals(all) {
 		t.Errorf("merged HDR differs from recording all values into one histogram")
 	}
-	if want := Summarize(all); *c.Latency.Handshake != want {
+	if want := results.Summarize(all); *c.Latency.Handshake != want {
 		t.Errorf("merged summary %+v, want %+v", *c.Latency.Handshake, want)
 	}
 
@@ -108,8 +91,8 @@ func TestMergeIsExact(t *testing.T) {
 		t.Errorf("merged run %v–%v, want %v–%v", merged.Start, merged.End, a.Start, b.End)
 	}
 	// Merging a merge with another shard keeps every generator.
-	c3 := shardRun("gen-2", 3, time.Second, 330)
-	again, err := Merge(merged, c3)
+	c3 := resultstest.ShardRun("gen-2", 3, time.Second, 330)
+	again, err := results.Merge(merged, c3)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,27 +102,27 @@ func TestMergeIsExact(t *testing.T) {
 }
 
 func TestMergeRefuses(t *testing.T) {
-	a := shardRun("gen-0", 1, 0, 300)
-	other := shardRun("gen-1", 2, 0, 300)
+	a := resultstest.ShardRun("gen-0", 1, 0, 300)
+	other := resultstest.ShardRun("gen-1", 2, 0, 300)
 	other.Scenario.Name = "keytypes"
-	v2 := shardRun("gen-1", 2, 0, 300)
+	v2 := resultstest.ShardRun("gen-1", 2, 0, 300)
 	v2.Schema = "mtlsbench/result/v2"
-	noHDR := shardRun("gen-1", 2, 0, 300)
+	noHDR := resultstest.ShardRun("gen-1", 2, 0, 300)
 	noHDR.Cases[0].Latency.Handshake.HDR = ""
 	for _, tc := range []struct {
 		name string
-		runs []*Run
+		runs []*results.Run
 		want string
 	}{
-		{"different scenarios", []*Run{a, other}, `ran scenario "keytypes" but result 1 ran "gate"`},
-		{"different schema", []*Run{a, v2}, `schema "mtlsbench/result/v2"`},
-		{"the same run twice", []*Run{a, a}, "same run"},
-		{"a summary without its histogram", []*Run{a, noHDR}, "cannot be merged exactly"},
+		{"different scenarios", []*results.Run{a, other}, `ran scenario "keytypes" but result 1 ran "gate"`},
+		{"different schema", []*results.Run{a, v2}, `schema "mtlsbench/result/v2"`},
+		{"the same run twice", []*results.Run{a, a}, "same run"},
+		{"a summary without its histogram", []*results.Run{a, noHDR}, "cannot be merged exactly"},
 		{"nothing", nil, "no results"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := Merge(tc.runs...)
-			var me *MergeError
+			_, err := results.Merge(tc.runs...)
+			var me *results.MergeError
 			if !errors.As(err, &me) || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("err = %v, want a *MergeError containing %q", err, tc.want)
 			}

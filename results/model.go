@@ -1,7 +1,13 @@
-// Package results owns the result model: the JSON file a run writes (schema
-// "mtlsbench/result/v1"), the HDR histogram encoding inside it, and what is
-// done with results afterwards: rendering, comparing and merging. It runs
-// nothing.
+// Package results owns the result model: the JSON file a run writes
+// (schema "mtlsbench/result/v1", described by result.schema.json), reading
+// and writing it, the HDR histogram encoding inside it, merging the
+// results of several generators into one, and grouping a run's repeats of
+// a case (Repeats), which renderers and compare both need.
+//
+// It renders nothing and judges nothing: package report draws results and
+// package compare judges one against another. It imports no renderer or
+// statistics library, so the engine (loadgen), which fills the model, does
+// not pull them in. It runs nothing.
 package results
 
 import (
@@ -148,6 +154,15 @@ type Case struct {
 	// Capacity is the answer of a capacity search ('mtlsbench capacity');
 	// absent for a plain run.
 	Capacity *Capacity `json:"capacity,omitempty"`
+}
+
+// HandshakeLatency returns the case's handshake-latency summary, or nil
+// when it has none or it counted nothing (no handshake succeeded).
+func (c *Case) HandshakeLatency() *Summary {
+	if c.Latency.Handshake == nil || c.Latency.Handshake.Count == 0 {
+		return nil
+	}
+	return c.Latency.Handshake
 }
 
 // Params are the case's parameters as requested. Empty strings mean "the

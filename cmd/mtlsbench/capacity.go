@@ -12,6 +12,7 @@ import (
 
 	"github.com/mtlsbench/mtlsbench/bench"
 	"github.com/mtlsbench/mtlsbench/capacity"
+	"github.com/mtlsbench/mtlsbench/report"
 	"github.com/mtlsbench/mtlsbench/results"
 	"github.com/mtlsbench/mtlsbench/scenarios"
 )
@@ -83,8 +84,8 @@ func capacityCmd(ctx context.Context, env *cliEnv, args []string) error {
 			return usagef("--%s: %s", name, capacityRefused[name])
 		}
 	}
-	format, err := results.ParseFormat(o.run.format)
-	if err != nil || (format != results.FormatTable && format != results.FormatJSON && format != results.FormatMarkdown && format != results.FormatCSV) {
+	format, err := report.ParseFormat(o.run.format)
+	if err != nil || (format != report.FormatTable && format != report.FormatJSON && format != report.FormatMarkdown && format != report.FormatCSV) {
 		return usagef("--format %q: accepted: table, json, markdown, csv (use 'mtlsbench report' for html)", o.run.format)
 	}
 	spec, err := scenarios.Load(o.run.scenario)
@@ -137,12 +138,12 @@ func capacityCmd(ctx context.Context, env *cliEnv, args []string) error {
 		return err
 	}
 	if o.run.hdrLog != "" {
-		if err := results.WriteHDRLogFile(o.run.hdrLog, run); err != nil {
+		if err := report.WriteHDRLogFile(o.run.hdrLog, run); err != nil {
 			return err
 		}
 	}
 	if !o.run.quiet {
-		if err := results.Render(env.stdout, run, format, results.RenderOptions{}); err != nil {
+		if err := report.Render(env.stdout, run, format, report.RenderOptions{}); err != nil {
 			return err
 		}
 	}

@@ -4,7 +4,8 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/mtlsbench/mtlsbench/results"
+	"github.com/mtlsbench/mtlsbench/compare"
+	"github.com/mtlsbench/mtlsbench/report"
 )
 
 func init() {
@@ -21,8 +22,8 @@ type compareOptions struct {
 
 func runCompare(ctx context.Context, env *cliEnv, args []string) error {
 	opts := compareOptions{
-		format:     formatValue{format: results.FormatTable, allowed: results.CompareFormats},
-		thresholds: thresholdsValue{thresholds: results.DefaultThresholds()},
+		format:     formatValue{format: report.FormatTable, allowed: compare.Formats},
+		thresholds: thresholdsValue{thresholds: compare.DefaultThresholds()},
 	}
 	fs := newFlagSet(env, "compare", "BASE.json HEAD.json [flags]",
 		"Compare two results case by case (matched by key; repeats are samples) on\n"+
@@ -31,7 +32,7 @@ func runCompare(ctx context.Context, env *cliEnv, args []string) error {
 			"and, with enough repeats on both sides, a Mann-Whitney U test finds the\n"+
 			"difference significant. Exit status: 0 no regression, 1 regression,\n"+
 			"2 unreadable input or mismatched schemas. See docs/compare.md.")
-	fs.Var(&opts.format, "format", "output format: "+formatNames(results.CompareFormats))
+	fs.Var(&opts.format, "format", "output format: "+formatNames(compare.Formats))
 	fs.StringVarP(&opts.out, "out", "o", "", "write the output to this file (the table still goes to standard output)")
 	fs.Var(&opts.thresholds, "threshold", "override thresholds: METRIC=±N%[:ABS] or METRIC=off, comma-separated or repeated\n(metrics: handshakes_per_s p50 p99 p99.9 error_rate client_cpu target_cpu; e.g. p99=+10%:500us,handshakes_per_s=-5%)")
 	fs.Float64Var(&opts.alpha, "alpha", 0.05, "significance level of the U test")
@@ -44,7 +45,7 @@ func runCompare(ctx context.Context, env *cliEnv, args []string) error {
 	if opts.alpha <= 0 || opts.alpha >= 1 {
 		return usagef("--alpha %g: want a level between 0 and 1, e.g. 0.05", opts.alpha)
 	}
-	cmp, err := results.CompareFiles(fs.Arg(0), fs.Arg(1), results.CompareOptions{
+	cmp, err := compare.Files(fs.Arg(0), fs.Arg(1), compare.Options{
 		Thresholds: opts.thresholds.thresholds, Alpha: opts.alpha,
 	})
 	if err != nil {
@@ -52,20 +53,20 @@ func runCompare(ctx context.Context, env *cliEnv, args []string) error {
 	}
 	format := opts.format.format
 	if !fs.Changed("format") && opts.out != "" {
-		if f, ok := results.FormatForPath(opts.out); ok && (f == results.FormatMarkdown || f == results.FormatJSON) {
+		if f, ok := report.FormatForPath(opts.out); ok && (f == report.FormatMarkdown || f == report.FormatJSON) {
 			format = f
 		}
 	}
 	if opts.out == "" || opts.out == "-" {
-		if err := results.RenderComparison(env.stdout, cmp, format); err != nil {
+		if err := compare.Render(env.stdout, cmp, format); err != nil {
 			return err
 		}
 	} else {
-		if err := results.RenderComparisonFile(opts.out, cmp, format); err != nil {
+		if err := compare.RenderFile(opts.out, cmp, format); err != nil {
 			return err
 		}
-		if format != results.FormatTable {
-			if err := results.RenderComparison(env.stdout, cmp, results.FormatTable); err != nil {
+		if format != report.FormatTable {
+			if err := compare.Render(env.stdout, cmp, report.FormatTable); err != nil {
 				return err
 			}
 		}
@@ -80,7 +81,7 @@ func runCompare(ctx context.Context, env *cliEnv, args []string) error {
 // thresholdsValue parses --threshold items on top of the thresholds so far
 // (the defaults, then earlier --threshold flags).
 type thresholdsValue struct {
-	thresholds results.Thresholds
+	thresholds compare.Thresholds
 	specs      []string
 }
 
@@ -93,7 +94,7 @@ func (v *thresholdsValue) String() string {
 func (v *thresholdsValue) Type() string { return "METRIC=CHANGE" }
 
 func (v *thresholdsValue) Set(s string) error {
-	t, err := results.ParseThresholds(s, v.thresholds)
+	t, err := compare.ParseThresholds(s, v.thresholds)
 	if err != nil {
 		return err
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/mtlsbench/mtlsbench/report"
 	"github.com/mtlsbench/mtlsbench/results"
 )
 
@@ -22,12 +23,12 @@ type reportOptions struct {
 }
 
 func runReport(ctx context.Context, env *cliEnv, args []string) error {
-	opts := reportOptions{format: formatValue{format: results.FormatTable, allowed: results.Formats}}
+	opts := reportOptions{format: formatValue{format: report.FormatTable, allowed: report.Formats}}
 	fs := newFlagSet(env, "report", "FILE.json [flags]",
 		"Render a result file: a terminal table, markdown for a PR comment, CSV, JSON,\n"+
 			"a self-contained HTML report with charts, a PNG of the main charts, or an\n"+
 			"HdrHistogram interval log (one tag per case).")
-	fs.Var(&opts.format, "format", "output format: "+formatNames(results.Formats)+"; without it, -o's extension decides")
+	fs.Var(&opts.format, "format", "output format: "+formatNames(report.Formats)+"; without it, -o's extension decides")
 	fs.StringVarP(&opts.out, "out", "o", "", "write to this file instead of standard output (required for png)")
 	fs.StringSliceVar(&opts.groupBy, "group-by", nil, "html/png: one latency plot per value of these parameters (e.g. tls_version,resume), overlaying the cases that share them; 'none' puts every case on one plot (default: automatic)")
 	fs.StringVar(&opts.title, "title", "", "title of the markdown and HTML reports (default: the scenario's name)")
@@ -40,43 +41,43 @@ func runReport(ctx context.Context, env *cliEnv, args []string) error {
 	}
 	format := opts.format.format
 	if !fs.Changed("format") && opts.out != "" {
-		if f, ok := results.FormatForPath(opts.out); ok {
+		if f, ok := report.FormatForPath(opts.out); ok {
 			format = f
 		}
 	}
-	if format == results.FormatPNG && (opts.out == "" || opts.out == "-") {
+	if format == report.FormatPNG && (opts.out == "" || opts.out == "-") {
 		return usagef("png is binary: give the file to write with -o FILE.png")
 	}
-	if err := results.CheckGroupBy(opts.groupBy); err != nil {
+	if err := report.CheckGroupBy(opts.groupBy); err != nil {
 		return usagef("--group-by: %v", err)
 	}
 	run, err := results.ReadFile(fs.Arg(0))
 	if err != nil {
 		return err
 	}
-	render := results.RenderOptions{Width: opts.width, Title: opts.title, GroupBy: opts.groupBy}
+	render := report.RenderOptions{Width: opts.width, Title: opts.title, GroupBy: opts.groupBy}
 	if opts.out == "" || opts.out == "-" {
-		return results.Render(env.stdout, run, format, render)
+		return report.Render(env.stdout, run, format, render)
 	}
-	if err := results.RenderFile(opts.out, run, format, render); err != nil {
+	if err := report.RenderFile(opts.out, run, format, render); err != nil {
 		return err
 	}
 	fmt.Fprintf(env.stderr, "mtlsbench report: wrote %s (%s, %d cases)\n", opts.out, format, len(run.Cases))
 	return nil
 }
 
-// formatValue parses --format straight into a results.Format, accepting
+// formatValue parses --format straight into a report.Format, accepting
 // only the formats the command can write.
 type formatValue struct {
-	format  results.Format
-	allowed []results.Format
+	format  report.Format
+	allowed []report.Format
 }
 
 func (v *formatValue) String() string { return string(v.format) }
 func (v *formatValue) Type() string   { return "format" }
 
 func (v *formatValue) Set(s string) error {
-	f, err := results.ParseFormat(s)
+	f, err := report.ParseFormat(s)
 	if err == nil {
 		for _, a := range v.allowed {
 			if a == f {
@@ -88,7 +89,7 @@ func (v *formatValue) Set(s string) error {
 	return fmt.Errorf("unknown format %q (accepted: %s)", s, formatNames(v.allowed))
 }
 
-func formatNames(formats []results.Format) string {
+func formatNames(formats []report.Format) string {
 	names := make([]string, len(formats))
 	for i, f := range formats {
 		names[i] = string(f)

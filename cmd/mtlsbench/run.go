@@ -13,6 +13,7 @@ import (
 
 	"github.com/mtlsbench/mtlsbench/bench"
 	"github.com/mtlsbench/mtlsbench/loadgen"
+	"github.com/mtlsbench/mtlsbench/report"
 	"github.com/mtlsbench/mtlsbench/results"
 	"github.com/mtlsbench/mtlsbench/scenarios"
 )
@@ -121,8 +122,8 @@ func runCmd(ctx context.Context, env *cliEnv, args []string) error {
 	if fs.NArg() > 0 {
 		return usagef("unexpected argument %q (use -f to name a scenario)", fs.Arg(0))
 	}
-	format, err := results.ParseFormat(o.format)
-	if err != nil || (format != results.FormatTable && format != results.FormatJSON && format != results.FormatMarkdown && format != results.FormatCSV) {
+	format, err := report.ParseFormat(o.format)
+	if err != nil || (format != report.FormatTable && format != report.FormatJSON && format != report.FormatMarkdown && format != report.FormatCSV) {
 		return usagef("--format %q: accepted: table, json, markdown, csv (use 'mtlsbench report' for html)", o.format)
 	}
 	spec, err := scenarios.Load(o.scenario)
@@ -166,12 +167,12 @@ func runCmd(ctx context.Context, env *cliEnv, args []string) error {
 		return err
 	}
 	if o.hdrLog != "" {
-		if err := results.WriteHDRLogFile(o.hdrLog, run); err != nil {
+		if err := report.WriteHDRLogFile(o.hdrLog, run); err != nil {
 			return err
 		}
 	}
 	if !o.quiet {
-		if err := results.Render(env.stdout, run, format, results.RenderOptions{}); err != nil {
+		if err := report.Render(env.stdout, run, format, report.RenderOptions{}); err != nil {
 			return err
 		}
 	}

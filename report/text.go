@@ -1,4 +1,4 @@
-package results
+package report
 
 import (
 	"fmt"
@@ -6,93 +6,13 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/mtlsbench/mtlsbench/internal/units"
+	"github.com/mtlsbench/mtlsbench/results"
 )
 
-// This file holds how figures are written for people: latencies with their
-// unit, rates without false precision, and the small text helpers the
-// renderers share.
-
-// formatLatencyUs writes a latency in microseconds with three significant
-// digits and a unit chosen so that it stays within six characters:
-// 850µs, 1.23ms, 12.3ms, 123ms, 1.23s.
-func formatLatencyUs(us float64) string {
-	switch {
-	case us < 0 || math.IsNaN(us):
-		return "–"
-	case us < 1000:
-		return strconv.FormatFloat(math.Round(us), 'f', 0, 64) + "µs"
-	case us < 10_000:
-		return strconv.FormatFloat(us/1000, 'f', 2, 64) + "ms"
-	case us < 100_000:
-		return strconv.FormatFloat(us/1000, 'f', 1, 64) + "ms"
-	case us < 1_000_000:
-		return strconv.FormatFloat(us/1000, 'f', 0, 64) + "ms"
-	case us < 10_000_000:
-		return strconv.FormatFloat(us/1e6, 'f', 2, 64) + "s"
-	default:
-		return strconv.FormatFloat(us/1e6, 'f', 1, 64) + "s"
-	}
-}
-
-// formatRate writes a rate or other positive figure with the precision it
-// deserves: 4213, 98.4, 7.25.
-func formatRate(v float64) string {
-	switch {
-	case math.IsNaN(v) || math.IsInf(v, 0):
-		return "–"
-	case v == 0:
-		return "0"
-	case math.Abs(v) >= 100:
-		return strconv.FormatFloat(v, 'f', 0, 64)
-	case math.Abs(v) >= 10:
-		return strconv.FormatFloat(v, 'f', 1, 64)
-	default:
-		return strconv.FormatFloat(v, 'f', 2, 64)
-	}
-}
-
-// formatShort writes a figure in at most five characters: 950, 4.2k, 12k,
-// 1.3M. Used where a column must stay narrow.
-func formatShort(v float64) string {
-	abs := math.Abs(v)
-	switch {
-	case abs < 10:
-		return strconv.FormatFloat(v, 'f', 1, 64)
-	case abs < 1000:
-		return strconv.FormatFloat(v, 'f', 0, 64)
-	case abs < 10_000:
-		return strconv.FormatFloat(v/1000, 'f', 1, 64) + "k"
-	case abs < 1_000_000:
-		return strconv.FormatFloat(v/1000, 'f', 0, 64) + "k"
-	default:
-		return strconv.FormatFloat(v/1e6, 'f', 1, 64) + "M"
-	}
-}
-
-// formatPercent writes part/whole as a percentage: 0%, 0.05%, 99.9%, 100%.
-// It never rounds a non-zero share to 0% or a partial one to 100%.
-func formatPercent(part, whole int64) string {
-	if whole <= 0 {
-		return "–"
-	}
-	if part == 0 {
-		return "0%"
-	}
-	if part == whole {
-		return "100%"
-	}
-	p := 100 * float64(part) / float64(whole)
-	switch {
-	case p < 0.01:
-		return "<0.01%"
-	case p < 1:
-		return strconv.FormatFloat(p, 'f', 2, 64) + "%"
-	case p > 99.9:
-		return ">99.9%"
-	default:
-		return strconv.FormatFloat(p, 'f', 1, 64) + "%"
-	}
-}
+// This file holds the small text helpers the renderers share; how figures
+// themselves are written is package units'.
 
 // topError returns the most frequent error class (ties by name, so the
 // choice does not depend on map order) and its count.
@@ -164,7 +84,7 @@ func sparkline(values []float64, width int) string {
 // 1-based repeat) when the run repeats cases under one name. With shorten,
 // the words every name shares are dropped first (see shortenLabels) and
 // returned as common.
-func caseLabels(run *Run, shorten bool) (labels []string, common string) {
+func caseLabels(run *results.Run, shorten bool) (labels []string, common string) {
 	seen := map[string]int{}
 	var distinct []string
 	for _, c := range run.Cases {
@@ -241,20 +161,20 @@ func shortenLabels(labels []string) (short []string, common string, ok bool) {
 
 // caseFlags returns the one-letter markers of a case's conditions, shown
 // after its name (see flagLegend).
-func caseFlags(c *Case) []string {
+func caseFlags(c *results.Case) []string {
 	var flags []string
 	switch c.Status {
-	case StatusFailed:
+	case results.StatusFailed:
 		flags = append(flags, "F")
-	case StatusCrosscheckFailed:
+	case results.StatusCrosscheckFailed:
 		flags = append(flags, "X")
-	case StatusInterrupted:
+	case results.StatusInterrupted:
 		flags = append(flags, "I")
 	}
 	if c.GeneratorBound {
 		flags = append(flags, "G")
 	}
-	if c.Acceptance == AcceptanceUnconfirmed {
+	if c.Acceptance == results.AcceptanceUnconfirmed {
 		flags = append(flags, "U")
 	}
 	return flags
@@ -270,12 +190,12 @@ var flagLegend = []struct{ flag, name, meaning string }{
 }
 
 // resumedShare is the resumed handshakes' share of successful ones.
-func resumedShare(c *Case) string {
-	return formatPercent(c.Counts.Resumed, c.Counts.OK)
+func resumedShare(c *results.Case) string {
+	return units.Percent(c.Counts.Resumed, c.Counts.OK)
 }
 
 // errorCell summarises a case's errors: "0", "12 unknown_ca", "40 io+2".
-func errorCell(c *Case) string {
+func errorCell(c *results.Case) string {
 	if c.Counts.Errors == 0 && len(c.Errors) == 0 {
 		return "0"
 	}
@@ -292,47 +212,38 @@ func errorCell(c *Case) string {
 
 // cpuCell writes client and target CPU µs per handshake as "212/340",
 // with "–" for a side that was not measured.
-func cpuCell(c *Case) string {
+func cpuCell(c *results.Case) string {
 	client := "–"
 	if c.Counts.OK > 0 {
-		client = formatShort(c.CPU.ClientUsPerHandshake)
+		client = units.Short(c.CPU.ClientUsPerHandshake)
 	}
 	target := "–"
 	if c.CPU.TargetMeasured && c.Counts.OK > 0 {
-		target = formatShort(c.CPU.TargetUsPerHandshake)
+		target = units.Short(c.CPU.TargetUsPerHandshake)
 	}
 	return client + "/" + target
 }
 
 // bytesCell writes mean bytes sent and received per handshake as
 // "1534/2876".
-func bytesCell(c *Case) string {
+func bytesCell(c *results.Case) string {
 	if c.Counts.Attempted == 0 {
 		return "–"
 	}
-	return formatBytes(c.Bytes.HandshakeSentMean) + "/" + formatBytes(c.Bytes.HandshakeReceivedMean)
-}
-
-// handshakeLatency returns the case's handshake summary, or nil when it has
-// no handshake latencies.
-func handshakeLatency(c *Case) *Summary {
-	if c.Latency.Handshake == nil || c.Latency.Handshake.Count == 0 {
-		return nil
-	}
-	return c.Latency.Handshake
+	return units.Bytes(c.Bytes.HandshakeSentMean) + "/" + units.Bytes(c.Bytes.HandshakeReceivedMean)
 }
 
 // latencyCells returns p50, p99 and p99.9 of the handshake latency.
-func latencyCells(c *Case) (p50, p99, p999 string) {
-	s := handshakeLatency(c)
+func latencyCells(c *results.Case) (p50, p99, p999 string) {
+	s := c.HandshakeLatency()
 	if s == nil {
 		return "–", "–", "–"
 	}
-	return formatLatencyUs(float64(s.P50Us)), formatLatencyUs(float64(s.P99Us)), formatLatencyUs(float64(s.P999Us))
+	return units.Latency(float64(s.P50Us)), units.Latency(float64(s.P99Us)), units.Latency(float64(s.P999Us))
 }
 
 // intervalRates is the handshakes/s series of a case's intervals.
-func intervalRates(c *Case) []float64 {
+func intervalRates(c *results.Case) []float64 {
 	ivs := trendIntervals(c)
 	rates := make([]float64, len(ivs))
 	for i, iv := range ivs {
@@ -346,7 +257,7 @@ func intervalRates(c *Case) []float64 {
 // millisecond or so after a whole number of intervals; a rate over that
 // sliver is a handshake or two divided by nothing). The result file keeps
 // every interval.
-func trendIntervals(c *Case) []Interval {
+func trendIntervals(c *results.Case) []results.Interval {
 	ivs := c.Intervals
 	if n := len(ivs); n > 1 && ivs[n-1].DurationS < ivs[0].DurationS/10 {
 		ivs = ivs[:n-1]
@@ -363,12 +274,4 @@ func minMax(values []float64) (lo, hi float64) {
 		lo, hi = math.Min(lo, v), math.Max(hi, v)
 	}
 	return lo, hi
-}
-
-// formatBytes writes a byte count exactly up to 99999, shortened above.
-func formatBytes(v float64) string {
-	if v < 100_000 {
-		return strconv.FormatFloat(math.Round(v), 'f', 0, 64)
-	}
-	return formatShort(v)
 }

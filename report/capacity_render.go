@@ -1,4 +1,4 @@
-package results
+package report
 
 import (
 	"bytes"
@@ -9,7 +9,8 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/olekukonko/tablewriter/tw"
+	"github.com/mtlsbench/mtlsbench/internal/units"
+	"github.com/mtlsbench/mtlsbench/results"
 )
 
 // This file renders capacity searches: a summary row per case (the answer,
@@ -22,11 +23,11 @@ import (
 // capacityCase pairs a case with its label.
 type capacityCase struct {
 	label string
-	c     *Case
-	cap   *Capacity
+	c     *results.Case
+	cap   *results.Capacity
 }
 
-func capacityCases(run *Run, labels []string) []capacityCase {
+func capacityCases(run *results.Run, labels []string) []capacityCase {
 	var out []capacityCase
 	for i := range run.Cases {
 		if cp := run.Cases[i].Capacity; cp != nil {
@@ -48,28 +49,10 @@ func capacityLine(cases []capacityCase) string {
 		if s.StepWarmupS > 0 {
 			line += fmt.Sprintf(" after %s warm-up each", formatSeconds(s.StepWarmupS))
 		}
-		line += fmt.Sprintf(" · rates %s–%s/s, ×%s growth, %s resolution", formatAskedRate(s.StartRate), formatAskedRate(s.MaxRate),
+		line += fmt.Sprintf(" · rates %s–%s/s, ×%s growth, %s resolution", units.AskedRate(s.StartRate), units.AskedRate(s.MaxRate),
 			strconv.FormatFloat(s.Growth, 'f', -1, 64), strconv.FormatFloat(s.Resolution*100, 'f', -1, 64)+"%")
 	}
 	return line
-}
-
-// formatAskedRate writes a rate the search chose: whole numbers without
-// decimals (20, 1063), others with one (2.5).
-func formatAskedRate(v float64) string {
-	if v >= 100 || v == math.Trunc(v) {
-		return strconv.FormatFloat(v, 'f', 0, 64)
-	}
-	return strconv.FormatFloat(v, 'f', 1, 64)
-}
-
-// formatMeasuredRate writes a measured rate beside asked-for ones: whole
-// from 10/s (999.6 is 1000), one decimal below.
-func formatMeasuredRate(v float64) string {
-	if v >= 10 {
-		return strconv.FormatFloat(math.Round(v), 'f', 0, 64)
-	}
-	return strconv.FormatFloat(v, 'f', 1, 64)
 }
 
 func formatSeconds(s float64) string {
@@ -78,17 +61,17 @@ func formatSeconds(s float64) string {
 
 // capacityRateCell writes the answer: "1063/s", "≥ 800/s" for a lower
 // bound (never a capacity figure), "none".
-func capacityRateCell(cp *Capacity) string {
+func capacityRateCell(cp *results.Capacity) string {
 	switch {
 	case cp.MaxSustainableRate == 0:
 		return "none"
 	case cp.Verdict != "capacity":
-		return "≥ " + formatAskedRate(cp.MaxSustainableRate) + "/s"
+		return "≥ " + units.AskedRate(cp.MaxSustainableRate) + "/s"
 	}
-	return formatAskedRate(cp.MaxSustainableRate) + "/s"
+	return units.AskedRate(cp.MaxSustainableRate) + "/s"
 }
 
-func verdictCell(cp *Capacity) string {
+func verdictCell(cp *results.Capacity) string {
 	if cp.Verdict == "lower_bound" {
 		return "lower bound (" + strings.ReplaceAll(cp.StopReason, "_", " ") + ")"
 	}
@@ -96,11 +79,11 @@ func verdictCell(cp *Capacity) string {
 }
 
 // firstFailingCell writes "1125/s: p99 72.1ms".
-func firstFailingCell(cp *Capacity) string {
+func firstFailingCell(cp *results.Capacity) string {
 	if cp.FirstFailingRate == 0 {
 		return "–"
 	}
-	cell := formatAskedRate(cp.FirstFailingRate) + "/s"
+	cell := units.AskedRate(cp.FirstFailingRate) + "/s"
 	if len(cp.FirstFailingTerms) > 0 {
 		var terms []string
 		for _, t := range cp.FirstFailingTerms {
@@ -114,47 +97,47 @@ func firstFailingCell(cp *Capacity) string {
 
 // kneeCell writes "800–1600/s" (between the knee and the rate where the
 // median doubled) or "≥ 1600/s" when it never did.
-func kneeCell(cp *Capacity) string {
+func kneeCell(cp *results.Capacity) string {
 	k := cp.Knee
 	switch {
 	case k == nil:
 		return "–"
 	case k.AboveRate == 0:
-		return "≥ " + formatAskedRate(k.Rate) + "/s"
+		return "≥ " + units.AskedRate(k.Rate) + "/s"
 	}
-	return formatAskedRate(k.Rate) + "–" + formatAskedRate(k.AboveRate) + "/s"
+	return units.AskedRate(k.Rate) + "–" + units.AskedRate(k.AboveRate) + "/s"
 }
 
-func latencyAt(st *CapacityStep, metric string) string {
+func latencyAt(st *results.CapacityStep, metric string) string {
 	if st == nil || st.Attempted == 0 {
 		return "–"
 	}
 	switch metric {
 	case "p50":
-		return formatLatencyUs(float64(st.P50Us))
+		return units.Latency(float64(st.P50Us))
 	case "p99.9":
-		return formatLatencyUs(float64(st.P999Us))
+		return units.Latency(float64(st.P999Us))
 	}
-	return formatLatencyUs(float64(st.P99Us))
+	return units.Latency(float64(st.P99Us))
 }
 
-func errorRateCell(st *CapacityStep) string {
+func errorRateCell(st *results.CapacityStep) string {
 	if st == nil {
 		return "–"
 	}
-	return formatPercent(st.Errors, st.Attempted)
+	return units.Percent(st.Errors, st.Attempted)
 }
 
 func cpuUsCell(us float64) string {
 	if us <= 0 {
 		return "–"
 	}
-	return formatRate(us)
+	return units.Rate(us)
 }
 
 // textName is a case's label with its markers, as the text table shows
 // them: "name [G]".
-func textName(label string, c *Case) string {
+func textName(label string, c *results.Case) string {
 	if flags := caseFlags(c); len(flags) > 0 {
 		return label + " [" + strings.Join(flags, "") + "]"
 	}
@@ -162,7 +145,7 @@ func textName(label string, c *Case) string {
 }
 
 // capacitySummaryRows is one row per case; name writes the case column.
-func capacitySummaryRows(cases []capacityCase, name func(label string, c *Case) string) (header []string, rows [][]string) {
+func capacitySummaryRows(cases []capacityCase, name func(label string, c *results.Case) string) (header []string, rows [][]string) {
 	header = []string{"case", "max rate", "verdict", "p99 at max", "errors", "first failing", "knee", "server µs/hs", "hs/s per core"}
 	for _, cc := range cases {
 		cp := cc.cap
@@ -199,7 +182,7 @@ func projectionRows(cases []capacityCase) (header []string, rows [][]string) {
 	}
 	header = []string{"case", "server µs/hs", "hs/s per core"}
 	for _, r := range rates {
-		header = append(header, "cores for "+formatAskedRate(r)+"/s")
+		header = append(header, "cores for "+units.AskedRate(r)+"/s")
 	}
 	for _, cc := range cases {
 		row := []string{cc.label, cpuUsCell(cc.cap.TargetUsPerHandshake), cpuUsCell(cc.cap.PerCoreRate)}
@@ -225,7 +208,7 @@ func formatCores(v float64) string {
 }
 
 // projectionNote states the assumption and the machine it was measured on.
-func projectionNote(run *Run, cases []capacityCase) string {
+func projectionNote(run *results.Run, cases []capacityCase) string {
 	assumption := ""
 	for _, cc := range cases {
 		if cc.cap.ProjectionAssumption != "" {
@@ -256,12 +239,12 @@ func projectionNote(run *Run, cases []capacityCase) string {
 // stepHeader and stepRow describe one step of a search path.
 var stepHeader = []string{"#", "phase", "rate", "achieved", "p50", "p99", "errors", "client cpu", "cpus busy", "server cores", "server µs/hs", "result"}
 
-func stepRow(i int, st *CapacityStep) []string {
+func stepRow(i int, st *results.CapacityStep) []string {
 	result := "ok"
 	if !st.Passed {
 		result = strings.Join(st.Violations, "; ")
 	}
-	if st.Status != StatusOK && st.Status != "" {
+	if st.Status != results.StatusOK && st.Status != "" {
 		result += " [" + string(st.Status) + "]"
 	}
 	if st.GeneratorBound {
@@ -278,50 +261,29 @@ func stepRow(i int, st *CapacityStep) []string {
 		server = strconv.FormatFloat(st.TargetUtilization, 'f', 2, 64)
 	}
 	return []string{
-		strconv.Itoa(i + 1), st.Phase, formatAskedRate(st.Rate), formatMeasuredRate(st.AchievedRate),
+		strconv.Itoa(i + 1), st.Phase, units.AskedRate(st.Rate), units.MeasuredRate(st.AchievedRate),
 		latencyAt(st, "p50"), latencyAt(st, "p99"), errorRateCell(st),
 		strconv.FormatFloat(math.Round(st.ClientUtilization*100), 'f', 0, 64) + "%", busy, server,
 		cpuUsCell(st.TargetUsPerHandshake), result,
 	}
 }
 
+// stepLeft and summaryLeft are the columns of the step and summary tables
+// aligned left: words, not figures.
 var (
-	stepAligns    = []tw.Align{tw.AlignRight, tw.AlignLeft, tw.AlignRight, tw.AlignRight, tw.AlignRight, tw.AlignRight, tw.AlignRight, tw.AlignRight, tw.AlignRight, tw.AlignRight, tw.AlignRight, tw.AlignLeft}
-	summaryAligns = []tw.Align{tw.AlignLeft, tw.AlignRight, tw.AlignLeft, tw.AlignRight, tw.AlignRight, tw.AlignLeft, tw.AlignRight, tw.AlignRight, tw.AlignRight}
+	stepLeft    = []int{1, len(stepHeader) - 1}
+	summaryLeft = []int{0, 2, 5}
 )
-
-// textTable renders rows in the style of the case table.
-func textTable(header []string, aligns []tw.Align, rows [][]string) ([]byte, error) {
-	var buf bytes.Buffer
-	if len(aligns) < len(header) {
-		extra := make([]tw.Align, len(header)-len(aligns))
-		for i := range extra {
-			extra[i] = tw.AlignRight
-		}
-		aligns = append(append([]tw.Align(nil), aligns...), extra...)
-	}
-	table := newTextTable(&buf, aligns)
-	table.Header(header)
-	for _, r := range rows {
-		if err := table.Append(r); err != nil {
-			return nil, fmt.Errorf("results: table: %w", err)
-		}
-	}
-	if err := table.Render(); err != nil {
-		return nil, fmt.Errorf("results: table: %w", err)
-	}
-	return trimLineEnds(buf.Bytes()), nil
-}
 
 // renderCapacityTable is the terminal view of a capacity run: the summary,
 // the projection, each search path, then the notes.
-func renderCapacityTable(w io.Writer, run *Run, opts RenderOptions) error {
+func renderCapacityTable(w io.Writer, run *results.Run, opts RenderOptions) error {
 	labels, _ := caseLabels(run, false)
 	var out bytes.Buffer
 	fmt.Fprintln(&out, runLine(run))
 	cases := capacityCases(run, labels)
 	summaryHeader, summary := capacitySummaryRows(cases, textName)
-	table, err := textTable(summaryHeader, summaryAligns, summary)
+	table, err := TextTable{Header: summaryHeader, Left: summaryLeft, Rows: summary}.Render()
 	if err != nil {
 		return err
 	}
@@ -331,7 +293,7 @@ func renderCapacityTable(w io.Writer, run *Run, opts RenderOptions) error {
 			labels, common = short, words
 			cases = capacityCases(run, labels)
 			summaryHeader, summary = capacitySummaryRows(cases, textName)
-			if table, err = textTable(summaryHeader, summaryAligns, summary); err != nil {
+			if table, err = (TextTable{Header: summaryHeader, Left: summaryLeft, Rows: summary}).Render(); err != nil {
 				return err
 			}
 		}
@@ -344,7 +306,7 @@ func renderCapacityTable(w io.Writer, run *Run, opts RenderOptions) error {
 	fmt.Fprintln(&out, "max rate: the highest rate meeting the SLO (≥: a lower bound, not a capacity); latency from the intended start; knee: where median latency doubled.")
 
 	if header, rows := projectionRows(cases); rows != nil {
-		table, err := textTable(header, []tw.Align{tw.AlignLeft}, rows)
+		table, err := TextTable{Header: header, Left: []int{0}, Rows: rows}.Render()
 		if err != nil {
 			return err
 		}
@@ -358,7 +320,7 @@ func renderCapacityTable(w io.Writer, run *Run, opts RenderOptions) error {
 		for i := range cc.cap.Steps {
 			rows[i] = stepRow(i, &cc.cap.Steps[i])
 		}
-		table, err := textTable(stepHeader, stepAligns, rows)
+		table, err := TextTable{Header: stepHeader, Left: stepLeft, Rows: rows}.Render()
 		if err != nil {
 			return err
 		}
@@ -372,7 +334,7 @@ func renderCapacityTable(w io.Writer, run *Run, opts RenderOptions) error {
 // writeCapacityNotes writes the markers' legend, failures, warnings and
 // errors as the case table's notes do, without the per-interval trend: a
 // search's intervals are only those of the step at its answer.
-func writeCapacityNotes(w io.Writer, run *Run, labels []string) {
+func writeCapacityNotes(w io.Writer, run *results.Run, labels []string) {
 	for _, i := range usedFlags(run) {
 		fmt.Fprintf(w, "[%s] %s: %s\n", flagLegend[i].flag, flagLegend[i].name, flagLegend[i].meaning)
 	}
@@ -383,15 +345,15 @@ func writeCapacityNotes(w io.Writer, run *Run, labels []string) {
 }
 
 // renderCapacityMarkdown is the markdown view of a capacity run.
-func renderCapacityMarkdown(w io.Writer, run *Run, opts RenderOptions) error {
+func renderCapacityMarkdown(w io.Writer, run *results.Run, opts RenderOptions) error {
 	labels, _ := caseLabels(run, false)
 	cases := capacityCases(run, labels)
 	var b bytes.Buffer
-	fmt.Fprintf(&b, "### %s\n\n", mdText(opts.title(run)))
-	fmt.Fprintf(&b, "%s\n\n", mdText(strings.ReplaceAll(runLine(run), "\n", " ")))
-	fmt.Fprintf(&b, "%s\n\n", mdText(capacityLine(cases)))
-	header, rows := capacitySummaryRows(cases, func(label string, c *Case) string {
-		name := mdCode(label)
+	fmt.Fprintf(&b, "### %s\n\n", MarkdownText(opts.title(run)))
+	fmt.Fprintf(&b, "%s\n\n", MarkdownText(strings.ReplaceAll(runLine(run), "\n", " ")))
+	fmt.Fprintf(&b, "%s\n\n", MarkdownText(capacityLine(cases)))
+	header, rows := capacitySummaryRows(cases, func(label string, c *results.Case) string {
+		name := MarkdownCode(label)
 		if flags := caseFlags(c); len(flags) > 0 {
 			var names []string
 			for _, f := range flags {
@@ -408,13 +370,13 @@ func renderCapacityMarkdown(w io.Writer, run *Run, opts RenderOptions) error {
 		left := make([]bool, len(header))
 		left[0] = true
 		for _, r := range rows {
-			r[0] = mdCode(r[0])
+			r[0] = MarkdownCode(r[0])
 		}
 		mdTable(&b, header, left, rows)
-		fmt.Fprintf(&b, "\n%s\n", mdText(projectionNote(run, cases)))
+		fmt.Fprintf(&b, "\n%s\n", MarkdownText(projectionNote(run, cases)))
 	}
 	for _, cc := range cases {
-		fmt.Fprintf(&b, "\n%s: %s\n\n", mdCode(cc.label), mdText(cc.cap.Explanation))
+		fmt.Fprintf(&b, "\n%s: %s\n\n", MarkdownCode(cc.label), MarkdownText(cc.cap.Explanation))
 		rows := make([][]string, len(cc.cap.Steps))
 		for i := range cc.cap.Steps {
 			rows[i] = stepRow(i, &cc.cap.Steps[i])
@@ -434,7 +396,7 @@ func renderCapacityMarkdown(w io.Writer, run *Run, opts RenderOptions) error {
 // mdTable writes a markdown table; left marks left-aligned columns. Cells
 // that start with a code span are markdown already; others are escaped.
 func mdTable(b *bytes.Buffer, header []string, left []bool, rows [][]string) {
-	mdRow(b, header)
+	b.WriteString(MarkdownRow(header...))
 	align := make([]string, len(header))
 	for i := range align {
 		align[i] = "---:"
@@ -442,15 +404,15 @@ func mdTable(b *bytes.Buffer, header []string, left []bool, rows [][]string) {
 			align[i] = ":---"
 		}
 	}
-	mdRow(b, align)
+	b.WriteString(MarkdownRow(align...))
 	for _, r := range rows {
 		cells := make([]string, len(r))
 		for i, c := range r {
 			cells[i] = c
 			if !strings.HasPrefix(c, "`") {
-				cells[i] = mdText(c)
+				cells[i] = MarkdownText(c)
 			}
 		}
-		mdRow(b, cells)
+		b.WriteString(MarkdownRow(cells...))
 	}
 }

@@ -1,4 +1,4 @@
-package results
+package report
 
 import (
 	_ "embed"
@@ -12,6 +12,9 @@ import (
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
+
+	"github.com/mtlsbench/mtlsbench/internal/units"
+	"github.com/mtlsbench/mtlsbench/results"
 )
 
 // The HTML report is one file that works offline: inline CSS, inline SVG
@@ -81,7 +84,7 @@ type htmlCase struct {
 	ID, Name, Key string
 	Repeats       int
 	Params        [][2]string
-	Negotiated    []Negotiated
+	Negotiated    []results.Negotiated
 	Percentiles   template.HTML
 	Series        template.HTML
 }
@@ -92,18 +95,18 @@ type htmlShard struct {
 }
 
 // renderHTML writes the self-contained HTML report.
-func renderHTML(w io.Writer, run *Run, opts RenderOptions) error {
+func renderHTML(w io.Writer, run *results.Run, opts RenderOptions) error {
 	report, err := buildHTMLReport(run, opts)
 	if err != nil {
 		return err
 	}
 	if err := reportTemplate.Execute(w, report); err != nil {
-		return fmt.Errorf("results: html: %w", err)
+		return fmt.Errorf("report: html: %w", err)
 	}
 	return nil
 }
 
-func buildHTMLReport(run *Run, opts RenderOptions) (*htmlReport, error) {
+func buildHTMLReport(run *results.Run, opts RenderOptions) (*htmlReport, error) {
 	labels, _ := caseLabels(run, false)
 	r := &htmlReport{
 		Title:       opts.title(run),
@@ -111,35 +114,35 @@ func buildHTMLReport(run *Run, opts RenderOptions) (*htmlReport, error) {
 		Interrupted: run.Interrupted,
 		Tool:        strings.TrimSpace(run.Tool.Name + " " + run.Tool.Version),
 	}
-	sets := caseSets(run)
+	sets := results.GroupRepeats(run)
 	setIndex := map[string]int{}
 	for i, s := range sets {
-		setIndex[s.key] = i
+		setIndex[s.Key] = i
 	}
 	for i := range run.Cases {
 		c := &run.Cases[i]
 		row := htmlRow{
-			ID: caseAnchor(setIndex[caseKey(c)]), Name: labels[i],
-			Rate: formatRate(c.HandshakesPerS), Resumed: resumedShare(c), Errors: errorCell(c),
+			ID: caseAnchor(setIndex[c.MatchKey()]), Name: labels[i],
+			Rate: units.Rate(c.HandshakesPerS), Resumed: resumedShare(c), Errors: errorCell(c),
 			ClientCPU: "–", TargetCPU: "–", BytesOut: "–", BytesIn: "–", Status: string(c.Status),
-			GeneratorBound: c.GeneratorBound, Crosscheck: c.Status == StatusCrosscheckFailed,
+			GeneratorBound: c.GeneratorBound, Crosscheck: c.Status == results.StatusCrosscheckFailed,
 		}
 		for _, f := range caseFlags(c) {
 			row.Flags = append(row.Flags, flagName(f))
 		}
 		row.P50, row.P99, row.P999 = latencyCells(c)
 		row.Max = "–"
-		if s := handshakeLatency(c); s != nil {
-			row.Max = formatLatencyUs(float64(s.MaxUs))
+		if s := c.HandshakeLatency(); s != nil {
+			row.Max = units.Latency(float64(s.MaxUs))
 		}
 		if c.Counts.OK > 0 {
-			row.ClientCPU = formatShort(c.CPU.ClientUsPerHandshake)
+			row.ClientCPU = units.Short(c.CPU.ClientUsPerHandshake)
 		}
 		if c.CPU.TargetMeasured && c.Counts.OK > 0 {
-			row.TargetCPU = formatShort(c.CPU.TargetUsPerHandshake)
+			row.TargetCPU = units.Short(c.CPU.TargetUsPerHandshake)
 		}
 		if c.Counts.Attempted > 0 {
-			row.BytesOut, row.BytesIn = formatBytes(c.Bytes.HandshakeSentMean), formatBytes(c.Bytes.HandshakeReceivedMean)
+			row.BytesOut, row.BytesIn = units.Bytes(c.Bytes.HandshakeSentMean), units.Bytes(c.Bytes.HandshakeReceivedMean)
 		}
 		r.Rows = append(r.Rows, row)
 	}
@@ -215,7 +218,7 @@ type reportCharts struct {
 
 // buildCharts draws the overlay percentile plots and the bar charts of
 // handshakes/s and CPU per handshake (medians over repeats).
-func buildCharts(run *Run, sets []caseSet, opts RenderOptions) (*reportCharts, error) {
+func buildCharts(run *results.Run, sets []results.Repeats, opts RenderOptions) (*reportCharts, error) {
 	groups, err := overlays(sets, opts.GroupBy)
 	if err != nil {
 		return nil, err
@@ -225,9 +228,9 @@ func buildCharts(run *Run, sets []caseSet, opts RenderOptions) (*reportCharts, e
 		var curves []curve
 		labels, common := legendLabels(sets, g.sets)
 		for j, label := range labels {
-			h, err := sets[g.sets[j]].histogram(func(l *Latency) *Summary { return l.Handshake })
+			h, err := sets[g.sets[j]].MergedHistogram(func(l *results.Latency) *results.Summary { return l.Handshake })
 			if err != nil {
-				return nil, fmt.Errorf("results: html: %w", err)
+				return nil, fmt.Errorf("report: html: %w", err)
 			}
 			curves = append(curves, curve{label: label, hist: h})
 		}
@@ -245,7 +248,7 @@ func buildCharts(run *Run, sets []caseSet, opts RenderOptions) (*reportCharts, e
 	anyTarget := false
 	names := make([]string, len(sets))
 	for i, s := range sets {
-		names[i] = s.name
+		names[i] = s.Name
 	}
 	names, common, _ := shortenLabels(names)
 	suffix := ""
@@ -253,12 +256,12 @@ func buildCharts(run *Run, sets []caseSet, opts RenderOptions) (*reportCharts, e
 		suffix = " (" + common + ")"
 	}
 	for i, s := range sets {
-		rates = append(rates, bar{names[i], []float64{s.median(func(c *Case) float64 { return c.HandshakesPerS })}})
+		rates = append(rates, bar{names[i], []float64{s.Median(func(c *results.Case) float64 { return c.HandshakesPerS })}})
 		cpu = append(cpu, bar{names[i], []float64{
-			s.median(func(c *Case) float64 { return c.CPU.ClientUsPerHandshake }),
-			s.median(func(c *Case) float64 { return c.CPU.TargetUsPerHandshake }),
+			s.Median(func(c *results.Case) float64 { return c.CPU.ClientUsPerHandshake }),
+			s.Median(func(c *results.Case) float64 { return c.CPU.TargetUsPerHandshake }),
 		}})
-		for _, c := range s.cases {
+		for _, c := range s.Cases {
 			anyTarget = anyTarget || c.CPU.TargetMeasured
 		}
 	}
@@ -284,34 +287,34 @@ func buildCharts(run *Run, sets []caseSet, opts RenderOptions) (*reportCharts, e
 // phases are the latency phases a case's own percentile plot shows.
 var phases = []struct {
 	name string
-	get  func(*Latency) *Summary
+	get  func(*results.Latency) *results.Summary
 }{
-	{"connect", func(l *Latency) *Summary { return l.Connect }},
-	{"first byte", func(l *Latency) *Summary { return l.FirstByte }},
-	{"verify", func(l *Latency) *Summary { return l.Verify }},
-	{"sign", func(l *Latency) *Summary { return l.Sign }},
-	{"handshake", func(l *Latency) *Summary { return l.Handshake }},
-	{"requests", func(l *Latency) *Summary { return l.Requests }},
-	{"total", func(l *Latency) *Summary { return l.Total }},
-	{"total (uncorrected)", func(l *Latency) *Summary { return l.TotalUncorrected }},
-	{"schedule lag", func(l *Latency) *Summary { return l.ScheduleLag }},
+	{"connect", func(l *results.Latency) *results.Summary { return l.Connect }},
+	{"first byte", func(l *results.Latency) *results.Summary { return l.FirstByte }},
+	{"verify", func(l *results.Latency) *results.Summary { return l.Verify }},
+	{"sign", func(l *results.Latency) *results.Summary { return l.Sign }},
+	{"handshake", func(l *results.Latency) *results.Summary { return l.Handshake }},
+	{"requests", func(l *results.Latency) *results.Summary { return l.Requests }},
+	{"total", func(l *results.Latency) *results.Summary { return l.Total }},
+	{"total (uncorrected)", func(l *results.Latency) *results.Summary { return l.TotalUncorrected }},
+	{"schedule lag", func(l *results.Latency) *results.Summary { return l.ScheduleLag }},
 }
 
-func buildHTMLCase(i int, s caseSet) (htmlCase, error) {
-	first := s.cases[0]
-	hc := htmlCase{ID: caseAnchor(i), Name: s.name, Key: s.key, Repeats: len(s.cases), Negotiated: first.Negotiated}
-	for _, f := range paramFields {
-		v, _ := paramValue(&first.Params, f.name)
+func buildHTMLCase(i int, s results.Repeats) (htmlCase, error) {
+	first := s.Cases[0]
+	hc := htmlCase{ID: caseAnchor(i), Name: s.Name, Key: s.Key, Repeats: len(s.Cases), Negotiated: first.Negotiated}
+	for _, name := range results.ParamNames() {
+		v, _ := first.Params.Lookup(name)
 		if v == "" || v == "0" {
 			continue
 		}
-		hc.Params = append(hc.Params, [2]string{f.name, v})
+		hc.Params = append(hc.Params, [2]string{name, v})
 	}
 	var curves []curve
 	for _, ph := range phases {
-		h, err := s.histogram(ph.get)
+		h, err := s.MergedHistogram(ph.get)
 		if err != nil {
-			return hc, fmt.Errorf("results: html: %w", err)
+			return hc, fmt.Errorf("report: html: %w", err)
 		}
 		if h != nil && h.TotalCount() > 0 {
 			curves = append(curves, curve{ph.name, h})
@@ -319,8 +322,8 @@ func buildHTMLCase(i int, s caseSet) (htmlCase, error) {
 	}
 	if len(curves) > 0 {
 		title := "Latency by phase"
-		if len(s.cases) > 1 {
-			title += fmt.Sprintf(" (%d repeats merged)", len(s.cases))
+		if len(s.Cases) > 1 {
+			title += fmt.Sprintf(" (%d repeats merged)", len(s.Cases))
 		}
 		p, err := percentilePlot(title, curves)
 		if err != nil {
@@ -348,16 +351,16 @@ func buildHTMLCase(i int, s caseSet) (htmlCase, error) {
 
 // intervalPlots draws a case's interval series: handshakes/s, and p50/p99
 // latency, one line per repeat. Nil when the case has no intervals.
-func intervalPlots(s caseSet) ([]*plot.Plot, error) {
+func intervalPlots(s results.Repeats) ([]*plot.Plot, error) {
 	var rates, lat []seriesLine
 	window := 0.0
-	for _, c := range s.cases {
+	for _, c := range s.Cases {
 		ivs := trendIntervals(c)
 		if len(ivs) < 2 {
 			continue
 		}
 		suffix := ""
-		if len(s.cases) > 1 {
+		if len(s.Cases) > 1 {
 			suffix = fmt.Sprintf(" #%d", c.Repeat+1)
 		}
 		var r, p50, p99 plotter.XYs
@@ -385,7 +388,7 @@ func intervalPlots(s caseSet) ([]*plot.Plot, error) {
 	return []*plot.Plot{rp, lp}, nil
 }
 
-func environmentRows(run *Run) [][2]string {
+func environmentRows(run *results.Run) [][2]string {
 	env := run.Environment
 	rows := [][2]string{
 		{"scenario", strings.TrimSpace(run.Scenario.Name + " " + parenthesise(run.Scenario.Source))},

@@ -1,6 +1,18 @@
-package results
+// Package compare owns the verdicts between two results. It judges head
+// against base, case by case and metric by metric, so that CI can fail on
+// a regression without failing on noise. Cases are matched by key; the
+// repeats of a case (same key, different Repeat) are its samples. A metric
+// regresses when its median worsens past its Threshold (both the relative
+// and the absolute part) and, when both sides have enough samples for a
+// Mann–Whitney U test to reach Alpha, the difference is significant. See
+// docs/compare.md for the defaults and why. It renders its verdicts too
+// (table, markdown, JSON).
+//
+// It runs nothing and changes no result.
+package compare
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"sort"
@@ -8,15 +20,10 @@ import (
 	"time"
 
 	"golang.org/x/perf/benchmath"
-)
 
-// Compare judges head against base, case by case and metric by metric, so
-// that CI can fail on a regression without failing on noise. Cases are
-// matched by Key; the repeats of a case (same key, different Repeat) are its
-// samples. A metric regresses when its median worsens past its Threshold
-// (both the relative and the absolute part) and, when both sides have
-// enough samples for a Mann–Whitney U test to reach Alpha, the difference
-// is significant. See docs/compare.md for the defaults and why.
+	"github.com/mtlsbench/mtlsbench/internal/units"
+	"github.com/mtlsbench/mtlsbench/results"
+)
 
 // Metric names a figure compare judges.
 type Metric string
@@ -46,36 +53,36 @@ type metricInfo struct {
 	higherBetter bool
 	// value reads it from a case; ok is false when the case does not have
 	// it (no successful handshakes, target CPU not measured).
-	value func(c *Case) (v float64, ok bool)
+	value func(c *results.Case) (v float64, ok bool)
 	// quantile is the latency percentile (99 for p99), zero for other
 	// metrics.
 	quantile float64
 }
 
 var metricInfos = map[Metric]metricInfo{
-	MetricHandshakesPerS: {"handshakes/s", "hs/s", true, func(c *Case) (float64, bool) {
+	MetricHandshakesPerS: {"handshakes/s", "hs/s", true, func(c *results.Case) (float64, bool) {
 		return c.HandshakesPerS, c.Counts.Attempted > 0 || c.HandshakesPerS > 0
 	}, 0},
-	MetricP50:  {"p50", "µs", false, latencyMetric(func(s *Summary) int64 { return s.P50Us }), 50},
-	MetricP99:  {"p99", "µs", false, latencyMetric(func(s *Summary) int64 { return s.P99Us }), 99},
-	MetricP999: {"p99.9", "µs", false, latencyMetric(func(s *Summary) int64 { return s.P999Us }), 99.9},
-	MetricErrorRate: {"error rate", "pp", false, func(c *Case) (float64, bool) {
+	MetricP50:  {"p50", "µs", false, latencyMetric(func(s *results.Summary) int64 { return s.P50Us }), 50},
+	MetricP99:  {"p99", "µs", false, latencyMetric(func(s *results.Summary) int64 { return s.P99Us }), 99},
+	MetricP999: {"p99.9", "µs", false, latencyMetric(func(s *results.Summary) int64 { return s.P999Us }), 99.9},
+	MetricErrorRate: {"error rate", "pp", false, func(c *results.Case) (float64, bool) {
 		if c.Counts.Attempted == 0 {
 			return 0, false
 		}
 		return 100 * float64(c.Counts.Errors) / float64(c.Counts.Attempted), true
 	}, 0},
-	MetricClientCPU: {"client CPU/hs", "µs", false, func(c *Case) (float64, bool) {
+	MetricClientCPU: {"client CPU/hs", "µs", false, func(c *results.Case) (float64, bool) {
 		return c.CPU.ClientUsPerHandshake, c.Counts.OK > 0 && c.CPU.ClientUsPerHandshake > 0
 	}, 0},
-	MetricTargetCPU: {"target CPU/hs", "µs", false, func(c *Case) (float64, bool) {
+	MetricTargetCPU: {"target CPU/hs", "µs", false, func(c *results.Case) (float64, bool) {
 		return c.CPU.TargetUsPerHandshake, c.Counts.OK > 0 && c.CPU.TargetMeasured
 	}, 0},
 }
 
-func latencyMetric(field func(*Summary) int64) func(*Case) (float64, bool) {
-	return func(c *Case) (float64, bool) {
-		s := handshakeLatency(c)
+func latencyMetric(field func(*results.Summary) int64) func(*results.Case) (float64, bool) {
+	return func(c *results.Case) (float64, bool) {
+		s := c.HandshakeLatency()
 		if s == nil {
 			return 0, false
 		}
@@ -102,8 +109,8 @@ const (
 	VerdictNoData Verdict = "no data"
 )
 
-// CompareOptions tune Compare. The zero value uses the defaults.
-type CompareOptions struct {
+// Options tune Runs and Files. The zero value uses the defaults.
+type Options struct {
 	// Thresholds per metric. If nil, DefaultThresholds(). A metric absent
 	// from a non-nil map is shown but not judged.
 	Thresholds Thresholds
@@ -114,7 +121,8 @@ type CompareOptions struct {
 	BaseLabel, HeadLabel string
 }
 
-// Comparison is Compare's result.
+// Comparison is the verdicts of Runs and Files: per case and metric,
+// and in total.
 type Comparison struct {
 	Base       RunRef           `json:"base"`
 	Head       RunRef           `json:"head"`
@@ -196,7 +204,7 @@ const minTailValues = 10
 
 // tailTooThin reports whether any sample has too few handshakes for the
 // metric's percentile, and the smallest count.
-func tailTooThin(info metricInfo, sets ...caseSet) (thin bool, need, smallest int64) {
+func tailTooThin(info metricInfo, sets ...results.Repeats) (thin bool, need, smallest int64) {
 	if info.quantile < 90 {
 		return false, 0, 0
 	}
@@ -204,8 +212,8 @@ func tailTooThin(info metricInfo, sets ...caseSet) (thin bool, need, smallest in
 	need = int64(math.Round(minTailValues * 100 / (100 - info.quantile)))
 	smallest = math.MaxInt64
 	for _, s := range sets {
-		for _, c := range s.cases {
-			if h := handshakeLatency(c); h != nil {
+		for _, c := range s.Cases {
+			if h := c.HandshakeLatency(); h != nil {
 				smallest = min(smallest, h.Count)
 			}
 		}
@@ -213,10 +221,11 @@ func tailTooThin(info metricInfo, sets ...caseSet) (thin bool, need, smallest in
 	return smallest < need, need, smallest
 }
 
-// Compare judges head against base.
-func Compare(base, head *Run, opts CompareOptions) (*Comparison, error) {
+// Runs judges head against base, two results already read. A result of
+// another schema version is an error wrapping a *results.SchemaError.
+func Runs(base, head *results.Run, opts Options) (*Comparison, error) {
 	if base == nil || head == nil {
-		return nil, fmt.Errorf("results: compare: missing result")
+		return nil, errors.New("compare: missing result")
 	}
 	if opts.BaseLabel == "" {
 		opts.BaseLabel = "base"
@@ -225,11 +234,11 @@ func Compare(base, head *Run, opts CompareOptions) (*Comparison, error) {
 		opts.HeadLabel = "head"
 	}
 	for _, side := range []struct {
-		run   *Run
+		run   *results.Run
 		label string
 	}{{base, opts.BaseLabel}, {head, opts.HeadLabel}} {
-		if side.run.Schema != Schema {
-			return nil, &SchemaError{Source: side.label, Got: side.run.Schema}
+		if side.run.Schema != results.Schema {
+			return nil, fmt.Errorf("compare: %w", &results.SchemaError{Source: side.label, Got: side.run.Schema})
 		}
 	}
 	thresholds := opts.Thresholds
@@ -245,25 +254,25 @@ func Compare(base, head *Run, opts CompareOptions) (*Comparison, error) {
 		Alpha: alpha, Thresholds: thresholds, Verdicts: map[Verdict]int{},
 		OnlyBase: []CaseRef{}, OnlyHead: []CaseRef{}, Warnings: []string{},
 	}
-	if hasCapacity(base) || hasCapacity(head) {
+	if base.HasCapacity() || head.HasCapacity() {
 		cmp.Warnings = append(cmp.Warnings, "a capacity search's figures are those at its own maximum sustainable rate, which may differ between the sides: "+
 			"latency and CPU are compared at different loads; compare the max rates themselves ('mtlsbench report' on each)")
 	}
-	baseSets, headSets := caseSets(base), caseSets(head)
+	baseSets, headSets := results.GroupRepeats(base), results.GroupRepeats(head)
 	headIndex := map[string]int{}
 	for i, s := range headSets {
-		headIndex[s.key] = i
+		headIndex[s.Key] = i
 	}
 	matched := map[string]bool{}
 	warnings := map[string]int{}
 	var warningOrder []string
 	for _, bs := range baseSets {
-		hi, ok := headIndex[bs.key]
+		hi, ok := headIndex[bs.Key]
 		if !ok {
-			cmp.OnlyBase = append(cmp.OnlyBase, CaseRef{bs.key, bs.name, len(bs.cases)})
+			cmp.OnlyBase = append(cmp.OnlyBase, CaseRef{bs.Key, bs.Name, len(bs.Cases)})
 			continue
 		}
-		matched[bs.key] = true
+		matched[bs.Key] = true
 		cc := compareCase(bs, headSets[hi], thresholds, alpha)
 		for _, m := range cc.Metrics {
 			cmp.Verdicts[m.Verdict]++
@@ -277,12 +286,12 @@ func Compare(base, head *Run, opts CompareOptions) (*Comparison, error) {
 		cmp.Cases = append(cmp.Cases, cc)
 	}
 	for _, hs := range headSets {
-		if !matched[hs.key] {
-			cmp.OnlyHead = append(cmp.OnlyHead, CaseRef{hs.key, hs.name, len(hs.cases)})
+		if !matched[hs.Key] {
+			cmp.OnlyHead = append(cmp.OnlyHead, CaseRef{hs.Key, hs.Name, len(hs.Cases)})
 		}
 	}
 	for _, w := range warningOrder {
-		cmp.Warnings = append(cmp.Warnings, fmt.Sprintf("%s (%s)", w, plural(warnings[w], "metric")))
+		cmp.Warnings = append(cmp.Warnings, fmt.Sprintf("%s (%s)", w, units.Count(warnings[w], "metric")))
 	}
 	if base.Scenario.Name != head.Scenario.Name {
 		cmp.Warnings = append(cmp.Warnings, fmt.Sprintf("base ran scenario %q, head %q: only cases with the same key are compared", base.Scenario.Name, head.Scenario.Name))
@@ -290,14 +299,15 @@ func Compare(base, head *Run, opts CompareOptions) (*Comparison, error) {
 	return cmp, nil
 }
 
-// CompareFiles reads two result files and compares them; read failures are
-// *ReadError (bad input).
-func CompareFiles(basePath, headPath string, opts CompareOptions) (*Comparison, error) {
-	base, err := ReadFile(basePath)
+// Files reads two result files and judges them as Runs does, labelled by
+// their paths unless opts names them; read failures are *results.ReadError
+// (bad input).
+func Files(basePath, headPath string, opts Options) (*Comparison, error) {
+	base, err := results.ReadFile(basePath)
 	if err != nil {
 		return nil, err
 	}
-	head, err := ReadFile(headPath)
+	head, err := results.ReadFile(headPath)
 	if err != nil {
 		return nil, err
 	}
@@ -307,10 +317,10 @@ func CompareFiles(basePath, headPath string, opts CompareOptions) (*Comparison, 
 	if opts.HeadLabel == "" {
 		opts.HeadLabel = headPath
 	}
-	return Compare(base, head, opts)
+	return Runs(base, head, opts)
 }
 
-func runRef(run *Run, label string) RunRef {
+func runRef(run *results.Run, label string) RunRef {
 	return RunRef{
 		Label: label, Scenario: run.Scenario.Name,
 		Tool:  strings.TrimSpace(run.Tool.Name + " " + run.Tool.Version),
@@ -348,8 +358,8 @@ func (c *Comparison) Regressions() []string {
 	return out
 }
 
-func compareCase(base, head caseSet, thresholds Thresholds, alpha float64) CaseComparison {
-	cc := CaseComparison{Key: base.key, Name: base.name, BaseSamples: len(base.cases), HeadSamples: len(head.cases)}
+func compareCase(base, head results.Repeats, thresholds Thresholds, alpha float64) CaseComparison {
+	cc := CaseComparison{Key: base.Key, Name: base.Name, BaseSamples: len(base.Cases), HeadSamples: len(head.Cases)}
 	for _, m := range Metrics {
 		cc.Metrics = append(cc.Metrics, compareMetric(m, base, head, thresholds, alpha))
 	}
@@ -357,9 +367,9 @@ func compareCase(base, head caseSet, thresholds Thresholds, alpha float64) CaseC
 	return cc
 }
 
-func samples(s caseSet, info metricInfo) []float64 {
+func samples(s results.Repeats, info metricInfo) []float64 {
 	var values []float64
-	for _, c := range s.cases {
+	for _, c := range s.Cases {
 		if v, ok := info.value(c); ok && !math.IsNaN(v) && !math.IsInf(v, 0) {
 			values = append(values, v)
 		}
@@ -367,7 +377,7 @@ func samples(s caseSet, info metricInfo) []float64 {
 	return values
 }
 
-func compareMetric(m Metric, base, head caseSet, thresholds Thresholds, alpha float64) MetricComparison {
+func compareMetric(m Metric, base, head results.Repeats, thresholds Thresholds, alpha float64) MetricComparison {
 	info := metricInfos[m]
 	th, judged := thresholds[m]
 	if th.Off {
@@ -383,7 +393,7 @@ func compareMetric(m Metric, base, head caseSet, thresholds Thresholds, alpha fl
 		mc.Verdict = VerdictNoData
 		return mc
 	}
-	mc.Base, mc.Head = median(bv), median(hv)
+	mc.Base, mc.Head = results.Median(bv), results.Median(hv)
 	mc.Delta = mc.Head - mc.Base
 	if mc.Base != 0 {
 		pct := 100 * mc.Delta / math.Abs(mc.Base)
@@ -503,38 +513,38 @@ func samplesForAlpha(alpha float64) int {
 }
 
 // caseNotesForCompare says what qualifies a matched case's figures.
-func caseNotesForCompare(base, head caseSet) []string {
+func caseNotesForCompare(base, head results.Repeats) []string {
 	var notes []string
 	for _, side := range []struct {
 		name string
-		set  caseSet
+		set  results.Repeats
 	}{{"base", base}, {"head", head}} {
-		statuses := map[Status]int{}
+		statuses := map[results.Status]int{}
 		gen := 0
-		for _, c := range side.set.cases {
-			if c.Status != StatusOK && c.Status != "" {
+		for _, c := range side.set.Cases {
+			if c.Status != results.StatusOK && c.Status != "" {
 				statuses[c.Status]++
 			}
 			if c.GeneratorBound {
 				gen++
 			}
 		}
-		for _, st := range []Status{StatusFailed, StatusCrosscheckFailed, StatusInterrupted} {
+		for _, st := range []results.Status{results.StatusFailed, results.StatusCrosscheckFailed, results.StatusInterrupted} {
 			if n := statuses[st]; n > 0 {
-				notes = append(notes, fmt.Sprintf("%s: %d of %d samples %s", side.name, n, len(side.set.cases), st))
+				notes = append(notes, fmt.Sprintf("%s: %d of %d samples %s", side.name, n, len(side.set.Cases), st))
 			}
 		}
 		if gen > 0 {
-			notes = append(notes, fmt.Sprintf("%s: %d of %d samples generator-bound (the figures describe the generator)", side.name, gen, len(side.set.cases)))
+			notes = append(notes, fmt.Sprintf("%s: %d of %d samples generator-bound (the figures describe the generator)", side.name, gen, len(side.set.Cases)))
 		}
 	}
-	bp, hp := base.cases[0].Params, head.cases[0].Params
+	bp, hp := base.Cases[0].Params, head.Cases[0].Params
 	var diffs []string
-	for _, f := range paramFields {
-		bv, _ := paramValue(&bp, f.name)
-		hv, _ := paramValue(&hp, f.name)
+	for _, name := range results.ParamNames() {
+		bv, _ := bp.Lookup(name)
+		hv, _ := hp.Lookup(name)
 		if bv != hv {
-			diffs = append(diffs, fmt.Sprintf("%s %s → %s", f.name, orDash(bv), orDash(hv)))
+			diffs = append(diffs, fmt.Sprintf("%s %s → %s", name, orDash(bv), orDash(hv)))
 		}
 	}
 	if len(diffs) > 0 {
@@ -542,4 +552,11 @@ func caseNotesForCompare(base, head caseSet) []string {
 		notes = append(notes, "parameters differ: "+strings.Join(diffs, ", "))
 	}
 	return notes
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "–"
+	}
+	return s
 }

@@ -1,45 +1,16 @@
-package results
+package compare
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
-	"math/rand/v2"
 	"strings"
 	"testing"
-	"time"
+
+	"github.com/mtlsbench/mtlsbench/internal/resultstest"
+	"github.com/mtlsbench/mtlsbench/report"
+	"github.com/mtlsbench/mtlsbench/results"
 )
-
-// gateSpec is the case the compare tests vary: a TLS 1.3 full handshake
-// on a busy machine.
-func gateSpec() caseSpec {
-	return caseSpec{version: "1.3", resume: "none", keyType: "ecdsa-p256", group: "x25519", rate: 1500, durationS: 1,
-		medianUs: 2400, sigma: 0.25, tailEvery: 500, tailFactor: 4, clientCPU: 330, targetCPU: 420, targetMeasured: true,
-		sent: 1190, received: 1802, concurrency: 4}
-}
-
-// samplesRun builds a run of n repeats of each spec. noise scales each
-// repeat's rate, latency and CPU by a factor drawn uniformly from
-// [1-noise, 1+noise] (deterministically, from seed).
-func samplesRun(seed uint64, n int, noise float64, specs ...caseSpec) *Run {
-	rng := rand.New(rand.NewPCG(seed, 7))
-	run := &Run{Schema: Schema, Tool: Tool{Name: "mtlsbench", Version: "v0.1.0"}, Start: fixtureStart,
-		Scenario: Scenario{Name: "gate"}}
-	for _, spec := range specs {
-		for r := range n {
-			s := spec
-			s.repeat = r
-			s.seed = seed*1000 + uint64(r)
-			f := 1 + noise*(2*rng.Float64()-1)
-			s.rate *= 1 / f
-			s.medianUs *= f
-			s.clientCPU *= f
-			s.targetCPU *= f
-			s.startOffset = time.Duration(r) * 2 * time.Second
-			run.Cases = append(run.Cases, s.build(fixtureStart))
-		}
-	}
-	return run
-}
 
 func metricOf(t *testing.T, cmp *Comparison, name string, m Metric) MetricComparison {
 	t.Helper()
@@ -58,17 +29,17 @@ func metricOf(t *testing.T, cmp *Comparison, name string, m Metric) MetricCompar
 }
 
 func TestCompare(t *testing.T) {
-	slow := gateSpec()
-	slow.shiftUs = 3000 // a 3 ms server-side slowdown
-	errs := gateSpec()
-	errs.errors = map[string]int64{"unknown_ca": 150}
-	other := gateSpec()
-	other.keyType = "ed25519"
-	name := gateSpec().name()
+	slow := resultstest.GateSpec()
+	slow.ShiftUs = 3000 // a 3 ms server-side slowdown
+	errs := resultstest.GateSpec()
+	errs.Errors = map[string]int64{"unknown_ca": 150}
+	other := resultstest.GateSpec()
+	other.KeyType = "ed25519"
+	name := resultstest.GateSpec().Name()
 
 	for _, tc := range []struct {
 		name       string
-		base, head *Run
+		base, head *results.Run
 		// want maps metrics to the verdict they must get; exit is the
 		// exit code.
 		want     map[Metric]Verdict
@@ -79,62 +50,62 @@ func TestCompare(t *testing.T) {
 	}{
 		{
 			name: "identical samples are ok",
-			base: samplesRun(1, 5, 0, gateSpec()), head: samplesRun(1, 5, 0, gateSpec()),
+			base: resultstest.Samples(1, 5, 0, resultstest.GateSpec()), head: resultstest.Samples(1, 5, 0, resultstest.GateSpec()),
 			want: map[Metric]Verdict{MetricHandshakesPerS: VerdictOK, MetricP99: VerdictOK, MetricErrorRate: VerdictOK},
 		},
 		{
 			name: "10% noise in 5 vs 5 samples is not a regression",
-			base: samplesRun(2, 5, 0.10, gateSpec()), head: samplesRun(3, 5, 0.10, gateSpec()),
+			base: resultstest.Samples(2, 5, 0.10, resultstest.GateSpec()), head: resultstest.Samples(3, 5, 0.10, resultstest.GateSpec()),
 			want: map[Metric]Verdict{MetricHandshakesPerS: VerdictOK, MetricP50: VerdictOK, MetricClientCPU: VerdictOK},
 		},
 		{
 			name: "10% noise in single samples is not a regression",
-			base: samplesRun(4, 1, 0.10, gateSpec()), head: samplesRun(5, 1, 0.10, gateSpec()),
+			base: resultstest.Samples(4, 1, 0.10, resultstest.GateSpec()), head: resultstest.Samples(5, 1, 0.10, resultstest.GateSpec()),
 			want:    map[Metric]Verdict{MetricHandshakesPerS: VerdictOK, MetricP50: VerdictOK, MetricP99: VerdictOK},
 			warning: "one sample",
 		},
 		{
 			name: "+3 ms with 5 vs 5 samples is a significant p99 regression",
-			base: samplesRun(6, 5, 0.10, gateSpec()), head: samplesRun(7, 5, 0.10, slow),
+			base: resultstest.Samples(6, 5, 0.10, resultstest.GateSpec()), head: resultstest.Samples(7, 5, 0.10, slow),
 			want: map[Metric]Verdict{MetricP50: VerdictRegression, MetricP99: VerdictRegression, MetricClientCPU: VerdictOK},
 			exit: 1,
 		},
 		{
 			name: "+3 ms with one sample each fails on thresholds alone",
-			base: samplesRun(8, 1, 0.10, gateSpec()), head: samplesRun(9, 1, 0.10, slow),
+			base: resultstest.Samples(8, 1, 0.10, resultstest.GateSpec()), head: resultstest.Samples(9, 1, 0.10, slow),
 			want: map[Metric]Verdict{MetricP99: VerdictRegression},
 			exit: 1, warning: "rests on one sample",
 		},
 		{
 			name: "3 vs 3 samples cannot reach significance and says how many are needed",
-			base: samplesRun(10, 3, 0.10, gateSpec()), head: samplesRun(11, 3, 0.10, slow),
+			base: resultstest.Samples(10, 3, 0.10, resultstest.GateSpec()), head: resultstest.Samples(11, 3, 0.10, slow),
 			want: map[Metric]Verdict{MetricP99: VerdictRegression},
 			exit: 1, warning: "need >= 4 samples",
 		},
 		{
 			name: "errors past 1pp regress the error rate",
-			base: samplesRun(12, 5, 0.05, gateSpec()), head: samplesRun(13, 5, 0.05, errs),
+			base: resultstest.Samples(12, 5, 0.05, resultstest.GateSpec()), head: resultstest.Samples(13, 5, 0.05, errs),
 			want: map[Metric]Verdict{MetricErrorRate: VerdictRegression, MetricP99: VerdictOK},
 			exit: 1,
 		},
 		{
 			name: "the slowdown reversed is an improvement",
-			base: samplesRun(14, 5, 0.05, slow), head: samplesRun(15, 5, 0.05, gateSpec()),
+			base: resultstest.Samples(14, 5, 0.05, slow), head: resultstest.Samples(15, 5, 0.05, resultstest.GateSpec()),
 			want: map[Metric]Verdict{MetricP99: VerdictImprovement},
 		},
 		{
 			name: "cases on one side only are listed, not errors",
-			base: samplesRun(16, 1, 0, gateSpec(), other), head: samplesRun(17, 1, 0, gateSpec()),
+			base: resultstest.Samples(16, 1, 0, resultstest.GateSpec(), other), head: resultstest.Samples(17, 1, 0, resultstest.GateSpec()),
 			want: map[Metric]Verdict{MetricP99: VerdictOK}, onlyBase: 1,
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			cmp, err := Compare(tc.base, tc.head, CompareOptions{})
+			cmp, err := Runs(tc.base, tc.head, Options{})
 			if err != nil {
 				t.Fatal(err)
 			}
 			var table bytes.Buffer
-			if err := RenderComparison(&table, cmp, FormatTable); err != nil {
+			if err := Render(&table, cmp, report.FormatTable); err != nil {
 				t.Fatal(err)
 			}
 			for m, want := range tc.want {
@@ -160,14 +131,14 @@ func TestCompare(t *testing.T) {
 func TestCompareNoiseNeverFails(t *testing.T) {
 	for i := range uint64(40) {
 		for _, n := range []int{1, 5} {
-			base, head := samplesRun(100+2*i, n, 0.10, gateSpec()), samplesRun(101+2*i, n, 0.10, gateSpec())
-			cmp, err := Compare(base, head, CompareOptions{})
+			base, head := resultstest.Samples(100+2*i, n, 0.10, resultstest.GateSpec()), resultstest.Samples(101+2*i, n, 0.10, resultstest.GateSpec())
+			cmp, err := Runs(base, head, Options{})
 			if err != nil {
 				t.Fatal(err)
 			}
 			if cmp.Regressed() {
 				var table bytes.Buffer
-				RenderComparison(&table, cmp, FormatTable)
+				Render(&table, cmp, report.FormatTable)
 				t.Fatalf("pair %d with %d samples: same setup called a regression:\n%s", i, n, table.String())
 			}
 		}
@@ -175,45 +146,49 @@ func TestCompareNoiseNeverFails(t *testing.T) {
 }
 
 func TestCompareSchemaMismatch(t *testing.T) {
-	base, head := samplesRun(1, 1, 0, gateSpec()), samplesRun(1, 1, 0, gateSpec())
+	base, head := resultstest.Samples(1, 1, 0, resultstest.GateSpec()), resultstest.Samples(1, 1, 0, resultstest.GateSpec())
 	head.Schema = "mtlsbench/result/v2"
-	_, err := Compare(base, head, CompareOptions{})
-	var se *SchemaError
-	if !asError(err, &se) {
-		t.Fatalf("err = %v, want *SchemaError", err)
+	_, err := Runs(base, head, Options{})
+	var se *results.SchemaError
+	if !errors.As(err, &se) || !strings.HasPrefix(err.Error(), "compare: ") {
+		t.Fatalf("err = %v, want a compare error wrapping a *SchemaError", err)
 	}
 }
 
 func TestCompareGolden(t *testing.T) {
-	slow := gateSpec()
-	slow.shiftUs = 3000
-	other := gateSpec()
-	other.keyType = "ed25519"
-	base := samplesRun(20, 5, 0.08, gateSpec(), other)
-	head := samplesRun(21, 5, 0.08, slow)
-	cmp, err := Compare(base, head, CompareOptions{BaseLabel: "base.json", HeadLabel: "head.json"})
+	slow := resultstest.GateSpec()
+	slow.ShiftUs = 3000
+	other := resultstest.GateSpec()
+	other.KeyType = "ed25519"
+	base := resultstest.Samples(20, 5, 0.08, resultstest.GateSpec(), other)
+	head := resultstest.Samples(21, 5, 0.08, slow)
+	cmp, err := Runs(base, head, Options{BaseLabel: "base.json", HeadLabel: "head.json"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, f := range CompareFormats {
+	for _, f := range Formats {
 		t.Run(string(f), func(t *testing.T) {
 			var buf bytes.Buffer
-			if err := RenderComparison(&buf, cmp, f); err != nil {
+			if err := Render(&buf, cmp, f); err != nil {
 				t.Fatal(err)
 			}
-			golden(t, fmt.Sprintf("compare.%s.golden", f), buf.Bytes())
+			resultstest.Golden(t, fmt.Sprintf("compare.%s.golden", f), buf.Bytes())
 		})
 	}
 	// Single samples: the "one sample" caveat.
-	cmp, err = Compare(samplesRun(22, 1, 0.05, gateSpec()), samplesRun(23, 1, 0.05, gateSpec()), CompareOptions{BaseLabel: "base.json", HeadLabel: "head.json"})
+	cmp, err = Runs(resultstest.Samples(22, 1, 0.05, resultstest.GateSpec()), resultstest.Samples(23, 1, 0.05, resultstest.GateSpec()), Options{BaseLabel: "base.json", HeadLabel: "head.json"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	var buf bytes.Buffer
-	if err := RenderComparison(&buf, cmp, FormatTable); err != nil {
+	if err := Render(&buf, cmp, report.FormatTable); err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "compare.one-sample.table.golden", buf.Bytes())
+	resultstest.Golden(t, "compare.one-sample.table.golden", buf.Bytes())
+	var fe *report.FormatError
+	if err := Render(&buf, cmp, report.FormatHTML); !errors.As(err, &fe) || !strings.HasPrefix(err.Error(), "compare: ") {
+		t.Errorf("Render html: err = %v, want a compare error wrapping a *report.FormatError", err)
+	}
 }
 
 func TestParseThresholds(t *testing.T) {
@@ -243,8 +218,8 @@ func TestParseThresholds(t *testing.T) {
 	} {
 		if _, err := ParseThresholds(bad, nil); err == nil {
 			t.Errorf("ParseThresholds(%q) accepted it", bad)
-		} else if _, ok := err.(*ThresholdError); !ok {
-			t.Errorf("ParseThresholds(%q) error %T, want *ThresholdError", bad, err)
+		} else if _, ok := err.(*ThresholdError); !ok || !strings.HasPrefix(err.Error(), "compare: threshold ") {
+			t.Errorf("ParseThresholds(%q) error %T %q, want a *ThresholdError saying compare: threshold …", bad, err, err)
 		}
 	}
 	// Describe writes what ParseThresholds reads.
@@ -267,5 +242,19 @@ func TestMinUTestP(t *testing.T) {
 	}
 	if got := samplesForAlpha(0.05); got != 4 {
 		t.Errorf("samplesForAlpha(0.05) = %d, want 4", got)
+	}
+}
+
+func TestCompareWarnsOnCapacity(t *testing.T) {
+	cmp, err := Runs(resultstest.CapacityRun(), resultstest.CapacityRun(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, w := range cmp.Warnings {
+		found = found || strings.Contains(w, "capacity search")
+	}
+	if !found {
+		t.Errorf("warnings %q: want one saying capacity figures are at different loads", cmp.Warnings)
 	}
 }

@@ -1,4 +1,4 @@
-package results
+package report
 
 import (
 	"fmt"
@@ -7,6 +7,8 @@ import (
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgimg"
+
+	"github.com/mtlsbench/mtlsbench/results"
 )
 
 // PNG geometry: 1200 pixels wide at 96 dpi, a size that reads well in a
@@ -21,10 +23,10 @@ const (
 // renderPNG draws the report's main charts into one PNG: the first one or
 // two overlay percentile plots on top, the handshakes/s and CPU bar charts
 // below.
-func renderPNG(w io.Writer, run *Run, opts RenderOptions) error {
-	sets := caseSets(run)
+func renderPNG(w io.Writer, run *results.Run, opts RenderOptions) error {
+	sets := results.GroupRepeats(run)
 	if len(sets) == 0 {
-		return fmt.Errorf("results: png: the result has no cases to draw")
+		return fmt.Errorf("report: png: the result has no cases to draw")
 	}
 	charts, err := buildCharts(run, sets, opts)
 	if err != nil {
@@ -55,7 +57,7 @@ func renderPNG(w io.Writer, run *Run, opts RenderOptions) error {
 		ch.plot.Draw(region(x0, 0, x1, barsHeight))
 	}
 	if _, err := (vgimg.PngCanvas{Canvas: canvas}).WriteTo(w); err != nil {
-		return fmt.Errorf("results: png: %w", err)
+		return fmt.Errorf("report: png: %w", err)
 	}
 	return nil
 }

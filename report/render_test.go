@@ -1,4 +1,4 @@
-package results
+package report
 
 import (
 	"bytes"
@@ -6,9 +6,12 @@ import (
 	"image/png"
 	"strings"
 	"testing"
+
+	"github.com/mtlsbench/mtlsbench/internal/resultstest"
+	"github.com/mtlsbench/mtlsbench/results"
 )
 
-func renderString(t *testing.T, run *Run, f Format, opts RenderOptions) []byte {
+func renderString(t *testing.T, run *results.Run, f Format, opts RenderOptions) []byte {
 	t.Helper()
 	var buf bytes.Buffer
 	if err := Render(&buf, run, f, opts); err != nil {
@@ -30,43 +33,41 @@ func TestRenderGolden(t *testing.T) {
 		{FormatHTML, "run.html.golden"},
 	} {
 		t.Run(string(tc.format), func(t *testing.T) {
-			golden(t, tc.file, renderString(t, fixtureRun(), tc.format, RenderOptions{}))
+			resultstest.Golden(t, tc.file, renderString(t, resultstest.DefaultRun(), tc.format, RenderOptions{}))
 		})
 	}
 }
-
-func asError[T error](err error, target *T) bool { return errors.As(err, target) }
 
 // TestRenderSparseRuns renders what real runs can produce besides the
 // fixture: no cases, a case where every handshake failed (no latency, no
 // CPU), repeats, a merged result, and explicit plot grouping.
 func TestRenderSparseRuns(t *testing.T) {
-	failed := gateSpec()
-	failed.rate = 0
-	failed.errors = map[string]int64{"unknown_ca": 40}
-	failed.status = StatusFailed
-	failed.failure = "every handshake failed: unknown_ca"
-	failed.noConnect = true
-	failedRun := samplesRun(1, 1, 0, failed)
+	failed := resultstest.GateSpec()
+	failed.Rate = 0
+	failed.Errors = map[string]int64{"unknown_ca": 40}
+	failed.Status = results.StatusFailed
+	failed.Failure = "every handshake failed: unknown_ca"
+	failed.NoConnect = true
+	failedRun := resultstest.Samples(1, 1, 0, failed)
 
-	merged, err := Merge(shardRun("a", 1, 0, 300), shardRun("b", 2, 0, 310))
+	merged, err := results.Merge(resultstest.ShardRun("a", 1, 0, 300), resultstest.ShardRun("b", 2, 0, 310))
 	if err != nil {
 		t.Fatal(err)
 	}
-	other := gateSpec()
-	other.keyType = "rsa2048"
-	other.version = "1.2"
+	other := resultstest.GateSpec()
+	other.KeyType = "rsa2048"
+	other.Version = "1.2"
 	for _, tc := range []struct {
 		name string
-		run  *Run
+		run  *results.Run
 		opts RenderOptions
 	}{
-		{"no cases", &Run{Schema: Schema}, RenderOptions{}},
+		{"no cases", &results.Run{Schema: results.Schema}, RenderOptions{}},
 		{"all failed", failedRun, RenderOptions{}},
-		{"repeats", samplesRun(2, 3, 0.1, gateSpec(), other), RenderOptions{}},
+		{"repeats", resultstest.Samples(2, 3, 0.1, resultstest.GateSpec(), other), RenderOptions{}},
 		{"merged", merged, RenderOptions{}},
-		{"grouped", samplesRun(3, 1, 0.1, gateSpec(), other), RenderOptions{GroupBy: []string{"tls_version"}}},
-		{"one plot", samplesRun(3, 1, 0.1, gateSpec(), other), RenderOptions{GroupBy: []string{"none"}}},
+		{"grouped", resultstest.Samples(3, 1, 0.1, resultstest.GateSpec(), other), RenderOptions{GroupBy: []string{"tls_version"}}},
+		{"one plot", resultstest.Samples(3, 1, 0.1, resultstest.GateSpec(), other), RenderOptions{GroupBy: []string{"none"}}},
 	} {
 		for _, f := range Formats {
 			t.Run(tc.name+"/"+string(f), func(t *testing.T) {
@@ -96,8 +97,10 @@ func TestRenderSparseRuns(t *testing.T) {
 	if err := Render(&buf, merged, FormatTable, RenderOptions{}); err != nil || !bytes.Contains(buf.Bytes(), []byte("merged from 2 shards")) {
 		t.Errorf("merged table: %v\n%s", err, buf.String())
 	}
-	if err := Render(&buf, failedRun, FormatHTML, RenderOptions{GroupBy: []string{"colour"}}); err == nil {
-		t.Error("unknown group-by parameter accepted")
+	err = Render(&buf, failedRun, FormatHTML, RenderOptions{GroupBy: []string{"colour"}})
+	var pe *ParamNameError
+	if !errors.As(err, &pe) || !strings.HasPrefix(err.Error(), `report: "colour" is not a case parameter`) {
+		t.Errorf("unknown group-by parameter: err = %v, want a *ParamNameError saying so", err)
 	}
 }
 
@@ -105,7 +108,7 @@ func TestRenderSparseRuns(t *testing.T) {
 // are not golden: rasterising differs across CPU architectures.)
 func TestPNG(t *testing.T) {
 	var buf bytes.Buffer
-	if err := Render(&buf, fixtureRun(), FormatPNG, RenderOptions{}); err != nil {
+	if err := Render(&buf, resultstest.DefaultRun(), FormatPNG, RenderOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	img, err := png.Decode(&buf)
@@ -126,7 +129,7 @@ func TestParseFormat(t *testing.T) {
 	if got, _ := ParseFormat("MD"); got != FormatMarkdown {
 		t.Errorf("ParseFormat(MD) = %q", got)
 	}
-	if _, err := ParseFormat("pdf"); err == nil || !strings.Contains(err.Error(), "table, markdown") {
+	if _, err := ParseFormat("pdf"); err == nil || !strings.HasPrefix(err.Error(), "report: unknown format") || !strings.Contains(err.Error(), "table, markdown") {
 		t.Errorf("ParseFormat(pdf) error %v", err)
 	}
 	for path, want := range map[string]Format{"a/r.HTML": FormatHTML, "x.png": FormatPNG, "c.md": FormatMarkdown, "l.hlog": FormatHDRLog} {
@@ -151,9 +154,9 @@ func TestTrendIntervalsDropTrailingSliver(t *testing.T) {
 		{"no intervals", nil, 0},
 	}
 	for _, tt := range tests {
-		c := &Case{}
+		c := &results.Case{}
 		for i, d := range tt.durs {
-			c.Intervals = append(c.Intervals, Interval{OffsetS: float64(i), DurationS: d, HandshakesPerS: 1000})
+			c.Intervals = append(c.Intervals, results.Interval{OffsetS: float64(i), DurationS: d, HandshakesPerS: 1000})
 		}
 		if got := len(trendIntervals(c)); got != tt.want {
 			t.Errorf("%s: %d intervals, want %d", tt.name, got, tt.want)

@@ -1,4 +1,4 @@
-package results
+package report
 
 import (
 	"encoding/csv"
@@ -6,6 +6,8 @@ import (
 	"io"
 	"math"
 	"strconv"
+
+	"github.com/mtlsbench/mtlsbench/results"
 )
 
 // CSVHeader is the header of the csv format, one column per figure. It is
@@ -26,10 +28,10 @@ var CSVHeader = []string{
 
 // renderCSV writes one row per case under CSVHeader. Absent figures (a
 // phase that did not happen, an unmeasured target) are empty cells.
-func renderCSV(w io.Writer, run *Run) error {
+func renderCSV(w io.Writer, run *results.Run) error {
 	cw := csv.NewWriter(w)
 	if err := cw.Write(CSVHeader); err != nil {
-		return fmt.Errorf("results: csv: %w", err)
+		return fmt.Errorf("report: csv: %w", err)
 	}
 	for i := range run.Cases {
 		c := &run.Cases[i]
@@ -43,21 +45,21 @@ func renderCSV(w io.Writer, run *Run) error {
 			csvFloat(c.HandshakesPerS),
 		}
 		hs := c.Latency.Handshake
-		row = append(row, csvSummary(hs, func(s *Summary) int64 { return s.P50Us }),
-			csvSummary(hs, func(s *Summary) int64 { return s.P90Us }),
-			csvSummary(hs, func(s *Summary) int64 { return s.P99Us }),
-			csvSummary(hs, func(s *Summary) int64 { return s.P999Us }),
-			csvSummary(hs, func(s *Summary) int64 { return s.MaxUs }))
+		row = append(row, csvSummary(hs, func(s *results.Summary) int64 { return s.P50Us }),
+			csvSummary(hs, func(s *results.Summary) int64 { return s.P90Us }),
+			csvSummary(hs, func(s *results.Summary) int64 { return s.P99Us }),
+			csvSummary(hs, func(s *results.Summary) int64 { return s.P999Us }),
+			csvSummary(hs, func(s *results.Summary) int64 { return s.MaxUs }))
 		if hs != nil && hs.Count > 0 {
 			row = append(row, strconv.FormatFloat(hs.MeanUs, 'f', 1, 64))
 		} else {
 			row = append(row, "")
 		}
 		row = append(row,
-			csvSummary(c.Latency.Connect, func(s *Summary) int64 { return s.P50Us }),
-			csvSummary(c.Latency.Connect, func(s *Summary) int64 { return s.P99Us }),
-			csvSummary(c.Latency.Total, func(s *Summary) int64 { return s.P50Us }),
-			csvSummary(c.Latency.Total, func(s *Summary) int64 { return s.P99Us }),
+			csvSummary(c.Latency.Connect, func(s *results.Summary) int64 { return s.P50Us }),
+			csvSummary(c.Latency.Connect, func(s *results.Summary) int64 { return s.P99Us }),
+			csvSummary(c.Latency.Total, func(s *results.Summary) int64 { return s.P50Us }),
+			csvSummary(c.Latency.Total, func(s *results.Summary) int64 { return s.P99Us }),
 			csvFloat(c.Bytes.HandshakeSentMean), csvFloat(c.Bytes.HandshakeReceivedMean),
 			csvFloat(c.CPU.ClientUsPerHandshake))
 		if c.CPU.TargetMeasured {
@@ -73,12 +75,12 @@ func renderCSV(w io.Writer, run *Run) error {
 		}
 		row = append(row, strconv.FormatBool(c.GeneratorBound), c.Acceptance)
 		if err := cw.Write(row); err != nil {
-			return fmt.Errorf("results: csv: %w", err)
+			return fmt.Errorf("report: csv: %w", err)
 		}
 	}
 	cw.Flush()
 	if err := cw.Error(); err != nil {
-		return fmt.Errorf("results: csv: %w", err)
+		return fmt.Errorf("report: csv: %w", err)
 	}
 	return nil
 }
@@ -96,7 +98,7 @@ func roundTo(v float64, decimals int) float64 {
 	return math.Round(v*p) / p
 }
 
-func csvSummary(s *Summary, field func(*Summary) int64) string {
+func csvSummary(s *results.Summary, field func(*results.Summary) int64) string {
 	if s == nil || s.Count == 0 {
 		return ""
 	}

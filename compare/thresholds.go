@@ -1,4 +1,4 @@
-package results
+package compare
 
 import (
 	"fmt"
@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/mtlsbench/mtlsbench/internal/units"
 )
 
 // Threshold is how much a metric must worsen before compare calls it a
@@ -75,10 +77,7 @@ func (t Threshold) Describe(m Metric) string {
 func formatAbs(v float64, unit string) string {
 	switch unit {
 	case "µs":
-		if v >= 1000 && math.Mod(v, 1000) == 0 {
-			return strconv.FormatFloat(v/1000, 'f', -1, 64) + "ms"
-		}
-		return strconv.FormatFloat(v, 'f', -1, 64) + "µs"
+		return units.ExactLatency(v)
 	case "pp":
 		return strconv.FormatFloat(v, 'f', -1, 64) + "pp"
 	default:
@@ -93,7 +92,7 @@ type ThresholdError struct {
 }
 
 func (e *ThresholdError) Error() string {
-	return fmt.Sprintf("results: threshold %q: %s", e.Spec, e.Reason)
+	return fmt.Sprintf("compare: threshold %q: %s", e.Spec, e.Reason)
 }
 
 // metricAliases are other names ParseThresholds accepts.

@@ -1,4 +1,4 @@
-package results
+package report
 
 import (
 	"bytes"
@@ -16,6 +16,8 @@ import (
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgsvg"
+
+	"github.com/mtlsbench/mtlsbench/internal/units"
 )
 
 // This file draws the charts of the HTML and PNG reports with gonum/plot.
@@ -114,7 +116,7 @@ func percentilePlot(title string, curves []curve) (*plot.Plot, error) {
 		}
 		line, err := plotter.NewLine(pts)
 		if err != nil {
-			return nil, fmt.Errorf("results: plot %s: %w", c.label, err)
+			return nil, fmt.Errorf("report: plot %s: %w", c.label, err)
 		}
 		styleLine(line, i)
 		p.Add(line)
@@ -176,7 +178,7 @@ func barPlot(title, unit string, series []string, bars []bar) (*plot.Plot, error
 		}
 		chart, err := plotter.NewBarChart(values, width)
 		if err != nil {
-			return nil, fmt.Errorf("results: bar chart %s: %w", title, err)
+			return nil, fmt.Errorf("report: bar chart %s: %w", title, err)
 		}
 		chart.Horizontal = true
 		chart.Color = plotutil.Color(s)
@@ -188,7 +190,7 @@ func barPlot(title, unit string, series []string, bars []bar) (*plot.Plot, error
 		}
 		text, err := plotter.NewLabels(valueLabels)
 		if err != nil {
-			return nil, fmt.Errorf("results: bar chart %s: %w", title, err)
+			return nil, fmt.Errorf("report: bar chart %s: %w", title, err)
 		}
 		for i := range text.TextStyle {
 			text.TextStyle[i].Font = font.From(chartFont, 8)
@@ -232,7 +234,7 @@ func timePlot(title, unit string, windowS float64, lines []seriesLine) (*plot.Pl
 		}
 		line, err := plotter.NewLine(l.xy)
 		if err != nil {
-			return nil, fmt.Errorf("results: plot %s: %w", l.label, err)
+			return nil, fmt.Errorf("report: plot %s: %w", l.label, err)
 		}
 		styleLine(line, i)
 		p.Add(line)
@@ -263,7 +265,7 @@ func svgOf(w, h vg.Length, plots ...*plot.Plot) (string, error) {
 	}
 	var buf bytes.Buffer
 	if _, err := canvas.WriteTo(&buf); err != nil {
-		return "", fmt.Errorf("results: write SVG: %w", err)
+		return "", fmt.Errorf("report: write SVG: %w", err)
 	}
 	svg := buf.String()
 	if i := strings.Index(svg, "<svg"); i >= 0 {
@@ -280,6 +282,6 @@ func formatBarValue(v float64) string {
 	case v < 100_000:
 		return strconv.FormatFloat(math.Round(v), 'f', 0, 64)
 	default:
-		return formatShort(v)
+		return units.Short(v)
 	}
 }

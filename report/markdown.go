@@ -1,19 +1,22 @@
-package results
+package report
 
 import (
 	"bytes"
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/mtlsbench/mtlsbench/internal/units"
+	"github.com/mtlsbench/mtlsbench/results"
 )
 
 // renderMarkdown writes GitHub-flavoured markdown for a PR comment: a
 // heading, the run line, the case table with full names, and the notes.
-func renderMarkdown(w io.Writer, run *Run, opts RenderOptions) error {
+func renderMarkdown(w io.Writer, run *results.Run, opts RenderOptions) error {
 	labels, _ := caseLabels(run, false)
 	var b bytes.Buffer
-	fmt.Fprintf(&b, "### %s\n\n", mdText(opts.title(run)))
-	fmt.Fprintf(&b, "%s\n\n", mdText(strings.ReplaceAll(runLine(run), "\n", " ")))
+	fmt.Fprintf(&b, "### %s\n\n", MarkdownText(opts.title(run)))
+	fmt.Fprintf(&b, "%s\n\n", MarkdownText(strings.ReplaceAll(runLine(run), "\n", " ")))
 
 	hasTrend := false
 	for i := range run.Cases {
@@ -25,11 +28,11 @@ func renderMarkdown(w io.Writer, run *Run, opts RenderOptions) error {
 		header = append(header, "trend (hs/s)")
 		align = append(align, ":---")
 	}
-	mdRow(&b, header)
-	mdRow(&b, align)
+	b.WriteString(MarkdownRow(header...))
+	b.WriteString(MarkdownRow(align...))
 	for i := range run.Cases {
 		c := &run.Cases[i]
-		name := mdCode(labels[i])
+		name := MarkdownCode(labels[i])
 		if flags := caseFlags(c); len(flags) > 0 {
 			var names []string
 			for _, f := range flags {
@@ -40,25 +43,25 @@ func renderMarkdown(w io.Writer, run *Run, opts RenderOptions) error {
 		p50, p99, p999 := latencyCells(c)
 		client, target := "–", "–"
 		if c.Counts.OK > 0 {
-			client = formatRate(c.CPU.ClientUsPerHandshake)
+			client = units.Rate(c.CPU.ClientUsPerHandshake)
 		}
 		if c.CPU.TargetMeasured && c.Counts.OK > 0 {
-			target = formatRate(c.CPU.TargetUsPerHandshake)
+			target = units.Rate(c.CPU.TargetUsPerHandshake)
 		}
 		bytesOut := "–"
 		if c.Counts.Attempted > 0 {
-			bytesOut = formatRate(c.Bytes.HandshakeSentMean) + " / " + formatRate(c.Bytes.HandshakeReceivedMean)
+			bytesOut = units.Rate(c.Bytes.HandshakeSentMean) + " / " + units.Rate(c.Bytes.HandshakeReceivedMean)
 		}
-		row := []string{name, formatRate(c.HandshakesPerS), p50, p99, p999, resumedShare(c), mdText(errorCell(c)), client, target, bytesOut}
+		row := []string{name, units.Rate(c.HandshakesPerS), p50, p99, p999, resumedShare(c), MarkdownText(errorCell(c)), client, target, bytesOut}
 		if hasTrend {
 			row = append(row, sparkline(intervalRates(c), 24))
 		}
-		mdRow(&b, row)
+		b.WriteString(MarkdownRow(row...))
 	}
 	if idx := usedFlags(run); len(idx) > 0 {
 		b.WriteString("\n")
 		for _, i := range idx {
-			fmt.Fprintf(&b, "- **%s**: %s\n", flagLegend[i].name, mdText(flagLegend[i].meaning))
+			fmt.Fprintf(&b, "- **%s**: %s\n", flagLegend[i].name, MarkdownText(flagLegend[i].meaning))
 		}
 	}
 	failures, warnings, errs := caseNotes(run, labels)
@@ -69,10 +72,10 @@ func renderMarkdown(w io.Writer, run *Run, opts RenderOptions) error {
 	return err
 }
 
-func mdRow(b *bytes.Buffer, cells []string) {
-	b.WriteString("| ")
-	b.WriteString(strings.Join(cells, " | "))
-	b.WriteString(" |\n")
+// MarkdownRow is one row of a markdown table, cells as they are, with its
+// line end: "| a | b |\n".
+func MarkdownRow(cells ...string) string {
+	return "| " + strings.Join(cells, " | ") + " |\n"
 }
 
 func mdList(b *bytes.Buffer, title string, notes []note) {
@@ -81,19 +84,19 @@ func mdList(b *bytes.Buffer, title string, notes []note) {
 	}
 	fmt.Fprintf(b, "\n**%s**\n\n", title)
 	for _, n := range notes {
-		fmt.Fprintf(b, "- %s: %s\n", mdCode(n.label), mdText(n.text))
+		fmt.Fprintf(b, "- %s: %s\n", MarkdownCode(n.label), MarkdownText(n.text))
 	}
 }
 
-// mdText makes s safe inside a markdown table cell or list item: one line,
-// no column breaks, no HTML.
-func mdText(s string) string {
+// MarkdownText makes s safe inside a markdown table cell or list item: one
+// line, no column breaks, no HTML.
+func MarkdownText(s string) string {
 	return strings.NewReplacer("\r", " ", "\n", " ", "|", `\|`, "<", "&lt;", ">", "&gt;").Replace(s)
 }
 
-// mdCode puts s in a code span, choosing a fence longer than any run of
-// backticks inside it.
-func mdCode(s string) string {
+// MarkdownCode puts s in a code span, choosing a fence longer than any run
+// of backticks inside it.
+func MarkdownCode(s string) string {
 	s = strings.NewReplacer("\r", " ", "\n", " ", "|", `\|`).Replace(s)
 	fence := "`"
 	for strings.Contains(s, fence) {

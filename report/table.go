@@ -1,4 +1,4 @@
-package results
+package report
 
 import (
 	"bytes"
@@ -8,21 +8,21 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/olekukonko/tablewriter"
-	"github.com/olekukonko/tablewriter/renderer"
-	"github.com/olekukonko/tablewriter/tw"
+	"github.com/mtlsbench/mtlsbench/internal/units"
+	"github.com/mtlsbench/mtlsbench/results"
 )
 
-// tableHeader is the text table's header; tableAligns its alignment.
+// tableHeader is the text table's header; tableLeft its columns aligned
+// left.
 var (
 	tableHeader = []string{"case", "hs/s", "p50", "p99", "p99.9", "resumed", "errors", "cpu µs c/t", "bytes out/in"}
-	tableAligns = []tw.Align{tw.AlignLeft, tw.AlignRight, tw.AlignRight, tw.AlignRight, tw.AlignRight, tw.AlignRight, tw.AlignLeft, tw.AlignRight, tw.AlignRight}
+	tableLeft   = []int{0, 6}
 )
 
 // renderTable writes the terminal table: a line about the run, one row per
 // case, then the notes a reader needs to trust the figures (markers,
 // trends, errors, warnings).
-func renderTable(w io.Writer, run *Run, opts RenderOptions) error {
+func renderTable(w io.Writer, run *results.Run, opts RenderOptions) error {
 	labels, _ := caseLabels(run, false)
 	var out bytes.Buffer
 	fmt.Fprintln(&out, runLine(run))
@@ -49,30 +49,8 @@ func renderTable(w io.Writer, run *Run, opts RenderOptions) error {
 	return err
 }
 
-// newTextTable is the text renderers' table: no borders, a rule under the
-// header, columns aligned as given, no wrapping.
-func newTextTable(w io.Writer, aligns []tw.Align, opts ...tablewriter.Option) *tablewriter.Table {
-	base := []tablewriter.Option{
-		tablewriter.WithRenderer(renderer.NewBlueprint(tw.Rendition{
-			Borders: tw.BorderNone,
-			Symbols: tw.NewSymbols(tw.StyleLight),
-			Settings: tw.Settings{
-				Separators: tw.Separators{BetweenColumns: tw.Off},
-				Lines:      tw.Lines{ShowHeaderLine: tw.On},
-			},
-		})),
-		tablewriter.WithHeaderAutoFormat(tw.Off),
-		tablewriter.WithHeaderAlignmentConfig(tw.CellAlignment{PerColumn: aligns}),
-		tablewriter.WithRowAlignmentConfig(tw.CellAlignment{PerColumn: aligns}),
-		tablewriter.WithRowAutoWrap(tw.WrapNone),
-	}
-	return tablewriter.NewTable(w, append(base, opts...)...)
-}
-
-func caseTable(run *Run, labels []string) ([]byte, error) {
-	var buf bytes.Buffer
-	table := newTextTable(&buf, tableAligns)
-	table.Header(tableHeader)
+func caseTable(run *results.Run, labels []string) ([]byte, error) {
+	table := TextTable{Header: tableHeader, Left: tableLeft}
 	for i := range run.Cases {
 		c := &run.Cases[i]
 		name := labels[i]
@@ -80,26 +58,12 @@ func caseTable(run *Run, labels []string) ([]byte, error) {
 			name += " [" + strings.Join(flags, "") + "]"
 		}
 		p50, p99, p999 := latencyCells(c)
-		if err := table.Append([]string{
-			name, formatRate(c.HandshakesPerS), p50, p99, p999,
+		table.Rows = append(table.Rows, []string{
+			name, units.Rate(c.HandshakesPerS), p50, p99, p999,
 			resumedShare(c), errorCell(c), cpuCell(c), bytesCell(c),
-		}); err != nil {
-			return nil, fmt.Errorf("results: table: %w", err)
-		}
+		})
 	}
-	if err := table.Render(); err != nil {
-		return nil, fmt.Errorf("results: table: %w", err)
-	}
-	return trimLineEnds(buf.Bytes()), nil
-}
-
-// trimLineEnds drops the spaces the table pads its last column with.
-func trimLineEnds(text []byte) []byte {
-	lines := bytes.Split(text, []byte("\n"))
-	for i, l := range lines {
-		lines[i] = bytes.TrimRight(l, " ")
-	}
-	return bytes.Join(lines, []byte("\n"))
+	return table.Render()
 }
 
 // textWidth is the terminal width of s. Every glyph the renderers use
@@ -116,12 +80,12 @@ func maxLineWidth(text []byte) int {
 }
 
 // runLine is the one line that says what was run, where and when.
-func runLine(run *Run) string {
+func runLine(run *results.Run) string {
 	parts := []string{}
 	if run.Scenario.Name != "" {
 		parts = append(parts, "scenario "+run.Scenario.Name)
 	}
-	parts = append(parts, plural(len(run.Cases), "case"))
+	parts = append(parts, units.Count(len(run.Cases), "case"))
 	if !run.Start.IsZero() {
 		parts = append(parts, run.Start.UTC().Format("2006-01-02 15:04 UTC"))
 		if !run.End.IsZero() {
@@ -143,25 +107,18 @@ func runLine(run *Run) string {
 	return line
 }
 
-func environmentLine(env Environment) string {
+func environmentLine(env results.Environment) string {
 	var parts []string
 	if env.CPUModel != "" {
 		parts = append(parts, env.CPUModel)
 	}
 	if env.Cores > 0 {
-		parts = append(parts, plural(env.Cores, "core"))
+		parts = append(parts, units.Count(env.Cores, "core"))
 	}
 	if env.ClientCPUs != "" || env.TargetCPUs != "" {
 		parts = append(parts, fmt.Sprintf("pinned client %s target %s", orDash(env.ClientCPUs), orDash(env.TargetCPUs)))
 	}
 	return strings.Join(parts, ", ")
-}
-
-func plural(n int, noun string) string {
-	if n == 1 {
-		return "1 " + noun
-	}
-	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 func orDash(s string) string {
@@ -181,7 +138,7 @@ type note struct {
 // caseNotes collects what a reader must know besides the figures: why a
 // case failed, its warnings, and an example of each error class (most
 // frequent first).
-func caseNotes(run *Run, labels []string) (failures, warnings, errs []note) {
+func caseNotes(run *results.Run, labels []string) (failures, warnings, errs []note) {
 	for i := range run.Cases {
 		c := &run.Cases[i]
 		if c.Failure != "" {
@@ -191,7 +148,7 @@ func caseNotes(run *Run, labels []string) (failures, warnings, errs []note) {
 			warnings = append(warnings, note{labels[i], w})
 		}
 		for _, class := range errorClassesByCount(c.Errors) {
-			text := fmt.Sprintf("%s ×%d (%s of attempts)", class, c.Errors[class], formatPercent(c.Errors[class], c.Counts.Attempted))
+			text := fmt.Sprintf("%s ×%d (%s of attempts)", class, c.Errors[class], units.Percent(c.Errors[class], c.Counts.Attempted))
 			if ex := c.ErrorExamples[class]; ex != "" {
 				text += ": " + ex
 			}
@@ -202,7 +159,7 @@ func caseNotes(run *Run, labels []string) (failures, warnings, errs []note) {
 }
 
 // usedFlags lists the markers that appear in the run, in legend order.
-func usedFlags(run *Run) []int {
+func usedFlags(run *results.Run) []int {
 	used := map[string]bool{}
 	for i := range run.Cases {
 		for _, f := range caseFlags(&run.Cases[i]) {
@@ -218,7 +175,7 @@ func usedFlags(run *Run) []int {
 	return idx
 }
 
-func writeTextNotes(w io.Writer, run *Run, labels []string) {
+func writeTextNotes(w io.Writer, run *results.Run, labels []string) {
 	for _, i := range usedFlags(run) {
 		fmt.Fprintf(w, "[%s] %s: %s\n", flagLegend[i].flag, flagLegend[i].name, flagLegend[i].meaning)
 	}
@@ -238,7 +195,7 @@ func writeTextNotes(w io.Writer, run *Run, labels []string) {
 			rates := intervalRates(c)
 			lo, hi := minMax(rates)
 			pad := strings.Repeat(" ", width-textWidth(labels[i]))
-			fmt.Fprintf(w, "  %s%s  %s  %s–%s\n", labels[i], pad, sparkline(rates, 32), formatRate(lo), formatRate(hi))
+			fmt.Fprintf(w, "  %s%s  %s  %s–%s\n", labels[i], pad, sparkline(rates, 32), units.Rate(lo), units.Rate(hi))
 		}
 	}
 	failures, warnings, errs := caseNotes(run, labels)

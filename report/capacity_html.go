@@ -1,4 +1,4 @@
-package results
+package report
 
 import (
 	"fmt"
@@ -14,6 +14,9 @@ import (
 	"gonum.org/v1/plot/plotutil"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
+
+	"github.com/mtlsbench/mtlsbench/internal/units"
+	"github.com/mtlsbench/mtlsbench/results"
 )
 
 // htmlCapacity is the Capacity section of the HTML report.
@@ -64,13 +67,13 @@ func htmlCells(row []string, left ...int) []htmlCell {
 
 // buildHTMLCapacity builds the Capacity section; nil for a run without
 // capacity searches.
-func buildHTMLCapacity(run *Run, labels []string) (*htmlCapacity, error) {
+func buildHTMLCapacity(run *results.Run, labels []string) (*htmlCapacity, error) {
 	cases := capacityCases(run, labels)
 	if len(cases) == 0 {
 		return nil, nil
 	}
 	h := &htmlCapacity{Line: capacityLine(cases), StepHeader: htmlCells(stepHeader, 1, -1)}
-	header, rows := capacitySummaryRows(cases, func(label string, _ *Case) string { return label })
+	header, rows := capacitySummaryRows(cases, func(label string, _ *results.Case) string { return label })
 	h.SummaryHeader = htmlCells(header, 0, 2, 5)
 	for _, r := range rows {
 		h.Summary = append(h.Summary, htmlCells(r, 0, 2, 5))
@@ -99,7 +102,7 @@ func buildHTMLCapacity(run *Run, labels []string) (*htmlCapacity, error) {
 			}
 			bars = append(bars, bar{names[i], []float64{v}})
 		}
-		title := fmt.Sprintf("Server cores for %s handshakes/s", formatAskedRate(rate))
+		title := fmt.Sprintf("Server cores for %s handshakes/s", units.AskedRate(rate))
 		if common != "" {
 			title += " (" + common + ")"
 		}
@@ -161,7 +164,7 @@ func sloLatencyLimits(slo string) (names []string, ms []float64) {
 // not), the SLO's latency limits as dashed lines, and the maximum
 // sustainable rate as a dotted vertical. Latency is on a log scale: past
 // the limit it grows by orders of magnitude. Nil when no step has latency.
-func capacityPlot(cp *Capacity) (*plot.Plot, error) {
+func capacityPlot(cp *results.Capacity) (*plot.Plot, error) {
 	type point struct {
 		rate     float64
 		p50, p99 float64
@@ -215,7 +218,7 @@ func capacityPlot(cp *Capacity) (*plot.Plot, error) {
 		}
 		line, err := plotter.NewLine(xy)
 		if err != nil {
-			return nil, fmt.Errorf("results: capacity plot: %w", err)
+			return nil, fmt.Errorf("report: capacity plot: %w", err)
 		}
 		styleLine(line, i)
 		p.Add(line)
@@ -237,7 +240,7 @@ func capacityPlot(cp *Capacity) (*plot.Plot, error) {
 			}
 			sc, err := plotter.NewScatter(set.xy)
 			if err != nil {
-				return nil, fmt.Errorf("results: capacity plot: %w", err)
+				return nil, fmt.Errorf("report: capacity plot: %w", err)
 			}
 			sc.GlyphStyle.Shape = set.glyph
 			sc.GlyphStyle.Color = plotutil.Color(i)
@@ -248,7 +251,7 @@ func capacityPlot(cp *Capacity) (*plot.Plot, error) {
 	for i, l := range limits {
 		line, err := plotter.NewLine(plotter.XYs{{X: 0, Y: l}, {X: p.X.Max, Y: l}})
 		if err != nil {
-			return nil, fmt.Errorf("results: capacity plot: %w", err)
+			return nil, fmt.Errorf("report: capacity plot: %w", err)
 		}
 		line.Color = color.RGBA{R: 0xc0, G: 0x20, B: 0x20, A: 0xff}
 		line.Width = vg.Points(1)
@@ -259,15 +262,15 @@ func capacityPlot(cp *Capacity) (*plot.Plot, error) {
 	if r := cp.MaxSustainableRate; r > 0 {
 		line, err := plotter.NewLine(plotter.XYs{{X: r, Y: p.Y.Min}, {X: r, Y: p.Y.Max}})
 		if err != nil {
-			return nil, fmt.Errorf("results: capacity plot: %w", err)
+			return nil, fmt.Errorf("report: capacity plot: %w", err)
 		}
 		line.Color = color.Gray{Y: 0x60}
 		line.Width = vg.Points(1)
 		line.Dashes = []vg.Length{vg.Points(1.5), vg.Points(2.5)}
 		p.Add(line)
-		label := "max sustainable " + formatAskedRate(r) + "/s"
+		label := "max sustainable " + units.AskedRate(r) + "/s"
 		if cp.Verdict != "capacity" {
-			label = "lower bound " + formatAskedRate(r) + "/s"
+			label = "lower bound " + units.AskedRate(r) + "/s"
 		}
 		p.Legend.Add(label, line)
 	}

@@ -1,21 +1,24 @@
-package results
+package report
 
 import (
 	"reflect"
 	"testing"
+
+	"github.com/mtlsbench/mtlsbench/internal/resultstest"
+	"github.com/mtlsbench/mtlsbench/results"
 )
 
 func TestOverlays(t *testing.T) {
-	var specs []caseSpec
+	var specs []resultstest.CaseSpec
 	for _, v := range []string{"1.2", "1.3"} {
 		for _, k := range []string{"rsa2048", "rsa3072", "ecdsa-p256", "ecdsa-p384", "ed25519"} {
-			s := gateSpec()
-			s.version, s.keyType = v, k
-			s.rate = 100
+			s := resultstest.GateSpec()
+			s.Version, s.KeyType = v, k
+			s.Rate = 100
 			specs = append(specs, s)
 		}
 	}
-	sets := caseSets(samplesRun(1, 1, 0, specs...))
+	sets := results.GroupRepeats(resultstest.Samples(1, 1, 0, specs...))
 	for _, tc := range []struct {
 		groupBy []string
 		want    []string

@@ -1,4 +1,4 @@
-package results
+package compare
 
 import (
 	"bytes"
@@ -8,47 +8,48 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/olekukonko/tablewriter"
-	"github.com/olekukonko/tablewriter/tw"
+	"github.com/mtlsbench/mtlsbench/internal/units"
+	"github.com/mtlsbench/mtlsbench/report"
+	"github.com/mtlsbench/mtlsbench/results"
 )
 
-// CompareFormats are the formats RenderComparison writes.
-var CompareFormats = []Format{FormatTable, FormatMarkdown, FormatJSON}
+// Formats are the formats Render writes.
+var Formats = []report.Format{report.FormatTable, report.FormatMarkdown, report.FormatJSON}
 
-// RenderComparison writes cmp as a text table, GitHub markdown (for a PR
-// comment) or JSON.
-func RenderComparison(w io.Writer, cmp *Comparison, format Format) error {
+// Render writes cmp as a text table, GitHub markdown (for a PR comment)
+// or JSON.
+func Render(w io.Writer, cmp *Comparison, format report.Format) error {
 	switch format {
-	case FormatTable:
+	case report.FormatTable:
 		return compareTable(w, cmp)
-	case FormatMarkdown:
+	case report.FormatMarkdown:
 		return compareMarkdown(w, cmp)
-	case FormatJSON:
+	case report.FormatJSON:
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
 		if err := enc.Encode(cmp); err != nil {
-			return fmt.Errorf("results: encode comparison: %w", err)
+			return fmt.Errorf("compare: encode: %w", err)
 		}
 		return nil
 	default:
-		return &FormatError{Name: string(format), Allowed: CompareFormats}
+		return fmt.Errorf("compare: %w", &report.FormatError{Name: string(format), Allowed: Formats})
 	}
 }
 
-// RenderComparisonFile renders cmp into path atomically.
-func RenderComparisonFile(path string, cmp *Comparison, format Format) error {
-	return writeFileAtomic(path, func(w io.Writer) error { return RenderComparison(w, cmp, format) })
+// RenderFile renders cmp into path atomically.
+func RenderFile(path string, cmp *Comparison, format report.Format) error {
+	return results.WriteFileAtomic(path, func(w io.Writer) error { return Render(w, cmp, format) })
 }
 
 // formatMetric writes a value in its metric's unit.
 func formatMetric(unit string, v float64) string {
 	switch unit {
 	case "µs":
-		return formatLatencyUs(v)
+		return units.Latency(v)
 	case "pp":
 		return strconv.FormatFloat(v, 'f', 2, 64) + "%"
 	default:
-		return formatRate(v)
+		return units.Rate(v)
 	}
 }
 
@@ -106,25 +107,18 @@ func compareTable(w io.Writer, cmp *Comparison) error {
 	var out bytes.Buffer
 	fmt.Fprintf(&out, "base: %s\nhead: %s\n", describeRef(cmp.Base), describeRef(cmp.Head))
 	if len(cmp.Cases) > 0 {
-		aligns := []tw.Align{tw.AlignLeft, tw.AlignRight, tw.AlignRight, tw.AlignRight, tw.AlignLeft, tw.AlignLeft}
-		var buf bytes.Buffer
-		table := newTextTable(&buf, aligns, tablewriter.WithTrimSpace(tw.Off))
-		table.Header([]string{"case / metric", "base", "head", "delta", "verdict", "test"})
+		table := report.TextTable{Header: []string{"case / metric", "base", "head", "delta", "verdict", "test"}, Left: []int{0, 4, 5}, KeepIndent: true}
 		for _, cc := range cmp.Cases {
-			if err := table.Append([]string{cc.Name, "", "", "", "", samplesText(cc)}); err != nil {
-				return fmt.Errorf("results: compare table: %w", err)
-			}
+			table.Rows = append(table.Rows, []string{cc.Name, "", "", "", "", samplesText(cc)})
 			for _, m := range cc.Metrics {
-				row := []string{"  " + metricInfos[m.Metric].label, formatSide(m, m.Base, len(m.BaseValues)), formatSide(m, m.Head, len(m.HeadValues)), formatDelta(m), verdictText(m.Verdict), testText(m)}
-				if err := table.Append(row); err != nil {
-					return fmt.Errorf("results: compare table: %w", err)
-				}
+				table.Rows = append(table.Rows, []string{"  " + metricInfos[m.Metric].label, formatSide(m, m.Base, len(m.BaseValues)), formatSide(m, m.Head, len(m.HeadValues)), formatDelta(m), verdictText(m.Verdict), testText(m)})
 			}
 		}
-		if err := table.Render(); err != nil {
-			return fmt.Errorf("results: compare table: %w", err)
+		text, err := table.Render()
+		if err != nil {
+			return fmt.Errorf("compare: %w", err)
 		}
-		out.Write(trimLineEnds(buf.Bytes()))
+		out.Write(text)
 	}
 	writeCompareNotes(&out, cmp, func(s string) string { return s })
 	fmt.Fprintf(&out, "\nThresholds: %s (regression = worse past both parts; α=%g when both sides have ≥%d samples).\n", describeThresholds(cmp.Thresholds), cmp.Alpha, minTestSamples)
@@ -139,7 +133,7 @@ func describeRef(r RunRef) string {
 	if r.Scenario != "" {
 		detail = append(detail, "scenario "+r.Scenario)
 	}
-	detail = append(detail, plural(r.Cases, "case"))
+	detail = append(detail, units.Count(r.Cases, "case"))
 	if !r.Start.IsZero() {
 		detail = append(detail, r.Start.UTC().Format("2006-01-02 15:04 UTC"))
 	}
@@ -179,7 +173,7 @@ func compareNotes(cmp *Comparison, code func(string) string) []noteSection {
 	refs := func(rs []CaseRef) []string {
 		var out []string
 		for _, r := range rs {
-			out = append(out, fmt.Sprintf("%s (%s)", code(r.Name), plural(r.Samples, "sample")))
+			out = append(out, fmt.Sprintf("%s (%s)", code(r.Name), units.Count(r.Samples, "sample")))
 		}
 		return out
 	}
@@ -217,7 +211,7 @@ func summaryLine(cmp *Comparison) string {
 			counts = append(counts, fmt.Sprintf("%s %d", v, n))
 		}
 	}
-	tally := fmt.Sprintf("%s; metrics: %s.", plural(len(cmp.Cases), "matched case"), strings.Join(counts, ", "))
+	tally := fmt.Sprintf("%s; metrics: %s.", units.Count(len(cmp.Cases), "matched case"), strings.Join(counts, ", "))
 	if regs := cmp.Regressions(); len(regs) > 0 {
 		return fmt.Sprintf("REGRESSION in %s. %s Exit status 1.", strings.Join(regs, ", "), tally)
 	}
@@ -229,13 +223,13 @@ func compareMarkdown(w io.Writer, cmp *Comparison) error {
 	regs := cmp.Verdicts[VerdictRegression]
 	switch {
 	case regs > 0:
-		fmt.Fprintf(&b, "### mtlsbench compare: ❌ %s\n\n", plural(regs, "regression"))
+		fmt.Fprintf(&b, "### mtlsbench compare: ❌ %s\n\n", units.Count(regs, "regression"))
 	case len(cmp.Cases) == 0:
 		fmt.Fprintf(&b, "### mtlsbench compare: ⚠️ no case in common\n\n")
 	default:
 		fmt.Fprintf(&b, "### mtlsbench compare: ✅ no regression\n\n")
 	}
-	fmt.Fprintf(&b, "base: %s  \nhead: %s\n\n", mdText(describeRef(cmp.Base)), mdText(describeRef(cmp.Head)))
+	fmt.Fprintf(&b, "base: %s  \nhead: %s\n\n", report.MarkdownText(describeRef(cmp.Base)), report.MarkdownText(describeRef(cmp.Head)))
 	header := []string{"case", "metric", "base", "head", "delta", "verdict", "test"}
 	align := []string{":---", ":---", "---:", "---:", "---:", ":---", ":---"}
 	rows := func(keep func(MetricComparison) bool) int {
@@ -248,11 +242,11 @@ func compareMarkdown(w io.Writer, cmp *Comparison) error {
 				}
 				name := ""
 				if first {
-					name = mdCode(cc.Name)
+					name = report.MarkdownCode(cc.Name)
 				}
 				first = false
 				test := strings.TrimSpace(testText(m) + " " + samplesText(cc))
-				mdRow(&b, []string{name, metricInfos[m.Metric].label, formatSide(m, m.Base, len(m.BaseValues)), formatSide(m, m.Head, len(m.HeadValues)), formatDelta(m), mdVerdict(m.Verdict), test})
+				b.WriteString(report.MarkdownRow(name, metricInfos[m.Metric].label, formatSide(m, m.Base, len(m.BaseValues)), formatSide(m, m.Head, len(m.HeadValues)), formatDelta(m), mdVerdict(m.Verdict), test))
 				n++
 			}
 		}
@@ -268,25 +262,25 @@ func compareMarkdown(w io.Writer, cmp *Comparison) error {
 		}
 	}
 	if hasNotable {
-		mdRow(&b, header)
-		mdRow(&b, align)
+		b.WriteString(report.MarkdownRow(header...))
+		b.WriteString(report.MarkdownRow(align...))
 		rows(notable)
 		b.WriteString("\n")
 	}
 	if len(cmp.Cases) > 0 {
-		fmt.Fprintf(&b, "<details><summary>All metrics of %s</summary>\n\n", plural(len(cmp.Cases), "matched case"))
-		mdRow(&b, header)
-		mdRow(&b, align)
+		fmt.Fprintf(&b, "<details><summary>All metrics of %s</summary>\n\n", units.Count(len(cmp.Cases), "matched case"))
+		b.WriteString(report.MarkdownRow(header...))
+		b.WriteString(report.MarkdownRow(align...))
 		rows(func(MetricComparison) bool { return true })
 		b.WriteString("\n</details>\n")
 	}
-	for _, s := range compareNotes(cmp, mdCode) {
+	for _, s := range compareNotes(cmp, report.MarkdownCode) {
 		fmt.Fprintf(&b, "\n**%s**\n\n", s.title)
 		for _, it := range s.items {
 			fmt.Fprintf(&b, "- %s\n", it)
 		}
 	}
-	fmt.Fprintf(&b, "\nThresholds: `%s`, α=%g. %s\n", describeThresholds(cmp.Thresholds), cmp.Alpha, mdText(summaryLine(cmp)))
+	fmt.Fprintf(&b, "\nThresholds: `%s`, α=%g. %s\n", describeThresholds(cmp.Thresholds), cmp.Alpha, report.MarkdownText(summaryLine(cmp)))
 	_, err := w.Write(b.Bytes())
 	return err
 }

@@ -1,9 +1,20 @@
-package results
+// Package report owns every renderer of a result: the terminal table,
+// markdown, CSV, JSON, the self-contained HTML report with its SVG charts,
+// the PNG, the HdrHistogram interval log and the capacity-search views;
+// the format names the commands accept (Format, ParseFormat); and the
+// text helpers compare's renderers share (TextTable, MarkdownRow, ...).
+//
+// It never changes a result: it reads a results.Run and writes bytes. It
+// judges nothing (package compare does, and may import report; report
+// never imports compare) and runs nothing.
+package report
 
 import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/mtlsbench/mtlsbench/results"
 )
 
 // Format names a way to render a result.
@@ -42,7 +53,7 @@ func (e *FormatError) Error() string {
 	for i, f := range e.Allowed {
 		names[i] = string(f)
 	}
-	return fmt.Sprintf("results: unknown format %q (accepted: %s)", e.Name, strings.Join(names, ", "))
+	return fmt.Sprintf("report: unknown format %q (accepted: %s)", e.Name, strings.Join(names, ", "))
 }
 
 // ParseFormat returns the Format named s ("md" is accepted for markdown).
@@ -101,7 +112,7 @@ func (o RenderOptions) width() int {
 	return o.Width
 }
 
-func (o RenderOptions) title(run *Run) string {
+func (o RenderOptions) title(run *results.Run) string {
 	switch {
 	case o.Title != "":
 		return o.Title
@@ -114,25 +125,25 @@ func (o RenderOptions) title(run *Run) string {
 
 // Render writes run to w in the given format. Binary formats (png) are
 // written as they are; the caller chooses where.
-func Render(w io.Writer, run *Run, format Format, opts RenderOptions) error {
+func Render(w io.Writer, run *results.Run, format Format, opts RenderOptions) error {
 	if run == nil {
-		return fmt.Errorf("results: render: no result")
+		return fmt.Errorf("report: render: no result")
 	}
 	switch format {
 	case FormatTable:
-		if hasCapacity(run) {
+		if run.HasCapacity() {
 			return renderCapacityTable(w, run, opts)
 		}
 		return renderTable(w, run, opts)
 	case FormatMarkdown:
-		if hasCapacity(run) {
+		if run.HasCapacity() {
 			return renderCapacityMarkdown(w, run, opts)
 		}
 		return renderMarkdown(w, run, opts)
 	case FormatCSV:
 		return renderCSV(w, run)
 	case FormatJSON:
-		return Write(w, run)
+		return results.Write(w, run)
 	case FormatHTML:
 		return renderHTML(w, run, opts)
 	case FormatPNG:
@@ -144,9 +155,10 @@ func Render(w io.Writer, run *Run, format Format, opts RenderOptions) error {
 	}
 }
 
-// RenderFile renders run into path, atomically (see WriteFile).
-func RenderFile(path string, run *Run, format Format, opts RenderOptions) error {
-	return writeFileAtomic(path, func(w io.Writer) error {
+// RenderFile renders run into path, atomically (see
+// results.WriteFileAtomic).
+func RenderFile(path string, run *results.Run, format Format, opts RenderOptions) error {
+	return results.WriteFileAtomic(path, func(w io.Writer) error {
 		return Render(w, run, format, opts)
 	})
 }

@@ -1,4 +1,4 @@
-package results
+package report
 
 import (
 	"bytes"
@@ -7,13 +7,16 @@ import (
 	"testing"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
+
+	"github.com/mtlsbench/mtlsbench/internal/resultstest"
+	"github.com/mtlsbench/mtlsbench/results"
 )
 
 // TestHDRLogRoundTrip reads the log back with hdrhistogram-go's own reader:
 // every interval histogram (or, for cases without intervals, the case's
 // histogram) comes back with its tag, its time and its counts.
 func TestHDRLogRoundTrip(t *testing.T) {
-	run := fixtureRun()
+	run := resultstest.DefaultRun()
 	run.Cases = append(run.Cases, run.Cases[0])
 	run.Cases[len(run.Cases)-1].Repeat = 1
 	var buf bytes.Buffer
@@ -51,7 +54,7 @@ func TestHDRLogRoundTrip(t *testing.T) {
 		if h.StartTimeMs() != w.startMs {
 			t.Errorf("entry %d: start %d ms, want %d", i, h.StartTimeMs(), w.startMs)
 		}
-		orig, err := DecodeHDR(w.hdr)
+		orig, err := results.DecodeHDR(w.hdr)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -68,7 +71,7 @@ func TestHDRLogRoundTrip(t *testing.T) {
 }
 
 func TestHDRLogTagSanitises(t *testing.T) {
-	c := &Case{Name: "odd name,with comma", Repeat: 2}
+	c := &results.Case{Name: "odd name,with comma", Repeat: 2}
 	if got := HDRLogTag(c); got != "odd_name_with_comma#3" {
 		t.Errorf("tag %q", got)
 	}

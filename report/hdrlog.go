@@ -1,4 +1,4 @@
-package results
+package report
 
 import (
 	"fmt"
@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
+
+	"github.com/mtlsbench/mtlsbench/results"
 )
 
 // This file writes the HdrHistogram interval log format (version 1.3), the
@@ -46,7 +48,7 @@ func NewHDRLogWriter(w io.Writer, start time.Time) (*HDRLogWriter, error) {
 		lw.OutputLegend,
 	} {
 		if err := step(); err != nil {
-			return nil, fmt.Errorf("results: hdr log: %w", err)
+			return nil, fmt.Errorf("report: hdr log: %w", err)
 		}
 	}
 	return hw, nil
@@ -55,7 +57,7 @@ func NewHDRLogWriter(w io.Writer, start time.Time) (*HDRLogWriter, error) {
 // HDRLogTag is the tag of a case's lines: its name with characters the log
 // format forbids (commas, white space) replaced by "_", and "#N" appended
 // for repeats after the first (N is the 1-based repeat).
-func HDRLogTag(c *Case) string {
+func HDRLogTag(c *results.Case) string {
 	tag := strings.Map(func(r rune) rune {
 		if r == ',' || r == ' ' || r == '\t' || r == '\r' || r == '\n' {
 			return '_'
@@ -74,7 +76,7 @@ func HDRLogTag(c *Case) string {
 // WriteCase writes the case's interval histograms (Case.Intervals[].HDR) or,
 // when it has none, one histogram for the whole window from
 // Latency.Handshake.HDR. A case without either writes nothing.
-func (w *HDRLogWriter) WriteCase(c *Case) error {
+func (w *HDRLogWriter) WriteCase(c *results.Case) error {
 	start := c.Start
 	if start.IsZero() {
 		start = time.UnixMilli(w.baseMs)
@@ -87,7 +89,7 @@ func (w *HDRLogWriter) WriteCase(c *Case) error {
 		}
 		from := start.Add(seconds(iv.OffsetS))
 		if err := w.write(iv.HDR, tag, from, from.Add(seconds(iv.DurationS))); err != nil {
-			return fmt.Errorf("results: hdr log: case %s interval %d: %w", c.Name, i, err)
+			return fmt.Errorf("report: hdr log: case %s interval %d: %w", c.Name, i, err)
 		}
 		wrote = true
 	}
@@ -95,13 +97,13 @@ func (w *HDRLogWriter) WriteCase(c *Case) error {
 		return nil
 	}
 	if err := w.write(c.Latency.Handshake.HDR, tag, start, start.Add(seconds(c.DurationS))); err != nil {
-		return fmt.Errorf("results: hdr log: case %s: %w", c.Name, err)
+		return fmt.Errorf("report: hdr log: case %s: %w", c.Name, err)
 	}
 	return nil
 }
 
 func (w *HDRLogWriter) write(encoded, tag string, from, to time.Time) error {
-	h, err := DecodeHDR(encoded)
+	h, err := results.DecodeHDR(encoded)
 	if err != nil {
 		return err
 	}
@@ -116,7 +118,7 @@ func seconds(s float64) time.Duration {
 }
 
 // WriteHDRLog writes every case of run as one HdrHistogram interval log.
-func WriteHDRLog(w io.Writer, run *Run) error {
+func WriteHDRLog(w io.Writer, run *results.Run) error {
 	hw, err := NewHDRLogWriter(w, runStart(run))
 	if err != nil {
 		return err
@@ -130,12 +132,12 @@ func WriteHDRLog(w io.Writer, run *Run) error {
 }
 
 // WriteHDRLogFile writes run's HDR log to path atomically.
-func WriteHDRLogFile(path string, run *Run) error {
-	return writeFileAtomic(path, func(w io.Writer) error { return WriteHDRLog(w, run) })
+func WriteHDRLogFile(path string, run *results.Run) error {
+	return results.WriteFileAtomic(path, func(w io.Writer) error { return WriteHDRLog(w, run) })
 }
 
 // runStart is the run's start, or its first case's when the run has none.
-func runStart(run *Run) time.Time {
+func runStart(run *results.Run) time.Time {
 	start := run.Start
 	for i := range run.Cases {
 		if cs := run.Cases[i].Start; !cs.IsZero() && (start.IsZero() || cs.Before(start)) {
