@@ -130,6 +130,11 @@ func (r *runner) external(c *scenarios.Case) (*material, error) {
 // targetConfig is the server side of a case.
 func targetConfig(c *scenarios.Case, p params, m *material) targets.Config {
 	cfg := targets.Config{
+		Kind:           targets.Kind(c.Target.Kind),
+		Addr:           c.Target.Addr,
+		ServerName:     c.Target.ServerName,
+		PIDs:           c.Target.PIDs,
+		InProcess:      c.Target.InProcess,
 		Identity:       m.server,
 		ClientCAs:      m.clientCAs,
 		MinVersion:     p.version,

@@ -18,9 +18,6 @@ import (
 	"github.com/mtlsbench/mtlsbench/pki"
 )
 
-// DefaultHandshakeTimeout is used when Config.HandshakeTimeout is zero.
-const DefaultHandshakeTimeout = 10 * time.Second
-
 // Builtin is the built-in target: a crypto/tls server that requires and
 // verifies a client certificate, runs in this process and counts what it
 // sees. It is the thing being measured, so its per-connection overhead is

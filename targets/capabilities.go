@@ -82,17 +82,15 @@ func (e *UnsupportedError) Error() string {
 	return fmt.Sprintf("targets: %s cannot use %s: %s", e.Kind, e.What, e.Reason)
 }
 
-// Capabilities reports what a target kind supports on this machine. For
-// managed servers it runs the binary once to read its version and TLS
-// library and probes which groups that library knows; results are cached.
-// A managed server that is not installed gives a *MissingBinaryError.
-func Capabilities(kind Kind) (Capability, error) {
+// managedCapability reports what a managed server supports on this
+// machine: it runs the binary once to read its version and TLS library and
+// probes which groups that library knows; results are cached. A server
+// that is not installed gives a *MissingBinaryError.
+func managedCapability(kind Kind) (Capability, error) {
 	switch kind {
-	case KindBuiltin:
-		return builtinCapability(), nil
 	case KindNginx, KindHAProxy, KindOpenSSL:
 	default:
-		return Capability{}, fmt.Errorf("targets: unknown target kind %q (accepted: builtin, nginx, haproxy, openssl)", kind)
+		return Capability{}, fmt.Errorf("targets: unknown managed server %q (accepted: nginx, haproxy, openssl)", kind)
 	}
 	bin, err := managedLookup(kind)
 	if err != nil {

@@ -171,12 +171,9 @@ func StartManaged(ctx context.Context, kind Kind, cfg Config) (ManagedTarget, er
 }
 
 func startManaged(ctx context.Context, kind Kind, cfg Config) (*Managed, error) {
-	capability, err := Capabilities(kind)
+	capability, err := managedCapability(kind)
 	if err != nil {
 		return nil, err
-	}
-	if kind == KindBuiltin {
-		return nil, fmt.Errorf("targets: StartManaged starts nginx, haproxy or openssl, not the builtin target")
 	}
 	if capability.MaxWorkers > 0 && cfg.Workers == 0 {
 		cfg.Workers = capability.MaxWorkers // cfg is our copy

@@ -10,16 +10,12 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/mtlsbench/mtlsbench/internal/cpuset"
 	"github.com/mtlsbench/mtlsbench/internal/tlsparams"
 	"github.com/mtlsbench/mtlsbench/pki"
 	"golang.org/x/sys/unix"
 )
-
-// managedHandshakeTimeout is used when Config.HandshakeTimeout is zero.
-const managedHandshakeTimeout = 10 * time.Second
 
 // managedConfig applies the documented defaults to a copy of cfg and
 // checks what every managed server needs. The caller's Config is never
@@ -94,7 +90,7 @@ func managedConfig(kind Kind, cfg Config) (Config, error) {
 		return c, bad("unknown mode %q (accepted: handshake, http)", c.Mode)
 	}
 	if c.HandshakeTimeout == 0 {
-		c.HandshakeTimeout = managedHandshakeTimeout
+		c.HandshakeTimeout = DefaultHandshakeTimeout
 	}
 	if c.HandshakeTimeout < 0 {
 		return c, bad("HandshakeTimeout must be positive, got %s", c.HandshakeTimeout)

@@ -23,7 +23,7 @@ func TestManagedConfigDefaultsOnACopy(t *testing.T) {
 		t.Fatal(err)
 	}
 	if got.Listen != "127.0.0.1:0" || got.MinVersion != tls.VersionTLS12 || got.MaxVersion != tls.VersionTLS13 ||
-		got.Mode != ModeHandshake || got.HandshakeTimeout != managedHandshakeTimeout || got.Workers != 1 {
+		got.Mode != ModeHandshake || got.HandshakeTimeout != DefaultHandshakeTimeout || got.Workers != 1 {
 		t.Errorf("defaults not applied: %+v", got)
 	}
 	if cfg.Listen != "" || cfg.Mode != "" || cfg.Workers != 0 {

@@ -1,0 +1,113 @@
+package targets_test
+
+import (
+	"context"
+	"errors"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/mtlsbench/mtlsbench/targets"
+)
+
+// kindConstants returns the value of every constant of type Kind declared
+// in the package's source, so that a kind added later is checked too.
+func kindConstants(t *testing.T) []targets.Kind {
+	t.Helper()
+	files, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fset := token.NewFileSet()
+	var out []targets.Kind
+	for _, name := range files {
+		if strings.HasSuffix(name, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(fset, name, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, decl := range f.Decls {
+			gen, ok := decl.(*ast.GenDecl)
+			if !ok || gen.Tok != token.CONST {
+				continue
+			}
+			for _, spec := range gen.Specs {
+				vs := spec.(*ast.ValueSpec)
+				if id, ok := vs.Type.(*ast.Ident); !ok || id.Name != "Kind" {
+					continue
+				}
+				for _, v := range vs.Values {
+					lit, ok := v.(*ast.BasicLit)
+					if !ok || lit.Kind != token.STRING {
+						t.Fatalf("%s: a Kind constant that is not a string literal", fset.Position(v.Pos()))
+					}
+					s, _ := strconv.Unquote(lit.Value)
+					out = append(out, targets.Kind(s))
+				}
+			}
+		}
+	}
+	if len(out) == 0 {
+		t.Fatal("found no Kind constants")
+	}
+	return out
+}
+
+// TestEveryKindIsRegistered: a program that imports targets/builtin and
+// targets/managed (as bench does) can start every kind.
+func TestEveryKindIsRegistered(t *testing.T) {
+	registered := targets.Kinds()
+	for _, k := range kindConstants(t) {
+		if !slices.Contains(registered, k) {
+			t.Errorf("kind %q is not registered (registered: %v)", k, registered)
+		}
+	}
+}
+
+func TestStartUnknownKind(t *testing.T) {
+	_, err := targets.Start(context.Background(), targets.Config{Kind: "envoy"})
+	if err == nil || !strings.Contains(err.Error(), `unknown target kind "envoy"`) {
+		t.Errorf("Start envoy: %v", err)
+	}
+	if _, err := targets.Capabilities("envoy"); err == nil || !strings.Contains(err.Error(), `unknown target kind "envoy"`) {
+		t.Errorf("Capabilities envoy: %v", err)
+	}
+}
+
+func TestExternal(t *testing.T) {
+	ctx := context.Background()
+	tgt, err := targets.Start(ctx, targets.Config{Kind: targets.KindExternal, Addr: "127.0.0.1:8443", PIDs: []int{42}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tgt.Addr() != "127.0.0.1:8443" || tgt.ServerName() != "127.0.0.1" || !slices.Equal(tgt.PIDs(), []int{42}) {
+		t.Errorf("addr %q, server name %q, PIDs %v", tgt.Addr(), tgt.ServerName(), tgt.PIDs())
+	}
+	if _, err := tgt.Counts(ctx); !errors.Is(err, targets.ErrNoCounts) {
+		t.Errorf("Counts: %v, want ErrNoCounts", err)
+	}
+	if err := tgt.Close(); err != nil {
+		t.Errorf("Close: %v", err)
+	}
+	named, err := targets.Start(ctx, targets.Config{Kind: targets.KindExternal, Addr: "[::1]:8443", ServerName: "localhost"})
+	if err != nil || named.ServerName() != "localhost" {
+		t.Errorf("ServerName given: %v, %v", named, err)
+	}
+	if _, err := targets.Start(ctx, targets.Config{Kind: targets.KindExternal}); err == nil || !strings.Contains(err.Error(), "Config.Addr") {
+		t.Errorf("no Addr: %v, want an error naming Config.Addr", err)
+	}
+	c, err := targets.Capabilities(targets.KindExternal)
+	if err != nil || c.Kind != targets.KindExternal || c.ClientVerifyInHandshake || c.CrossCheck != "" {
+		t.Errorf("capabilities %+v, %v", c, err)
+	}
+	if err := c.Check(targets.Config{Mode: targets.ModeHTTP, Workers: 8}); err != nil {
+		t.Errorf("Check refused what a client can do: %v", err)
+	}
+}
