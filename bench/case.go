@@ -18,6 +18,7 @@ import (
 	"github.com/mtlsbench/mtlsbench/results"
 	"github.com/mtlsbench/mtlsbench/scenarios"
 	"github.com/mtlsbench/mtlsbench/targets"
+	"github.com/mtlsbench/mtlsbench/targets/builtin"
 )
 
 // params are a case's names turned into crypto/tls values, once.
@@ -263,7 +264,7 @@ func (r *runner) setUp(ctx context.Context, c *scenarios.Case) (params, *materia
 	}
 	tgt, err := r.startTarget(ctx, c, p, m)
 	if err != nil {
-		var ce *targets.BuiltinConfigError
+		var ce *builtin.ConfigError
 		if errors.As(err, &ce) {
 			return params{}, nil, nil, &InputError{Err: err}
 		}

@@ -10,7 +10,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -120,21 +119,6 @@ func managedCapability(kind Kind) (Capability, error) {
 		c.CrossCheck = "s_server -www statistics page (accepts, accepts that finished, session cache hits) and verify errors on stderr"
 	}
 	return c, nil
-}
-
-func builtinCapability() Capability {
-	c := Capability{
-		Kind:                    KindBuiltin,
-		Library:                 "Go crypto/tls " + runtime.Version(),
-		Versions:                []string{"1.2", "1.3"},
-		Modes:                   []Mode{ModeHandshake, ModeHTTP},
-		ClientVerifyInHandshake: true,
-		CrossCheck:              "its own counters",
-	}
-	for _, g := range tlsparams.Groups() {
-		c.Groups = append(c.Groups, g.Name)
-	}
-	return c
 }
 
 // Check refuses a configuration the target cannot run exactly as asked,

@@ -216,26 +216,11 @@ func managedReadFile(t *testing.T, path string) string {
 }
 
 func TestCapabilities(t *testing.T) {
-	b, err := Capabilities(KindBuiltin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if b.TLS13SuitePinning || len(b.MissingGroups) != 0 || !slices.Contains(b.Groups, "x25519mlkem768") {
-		t.Errorf("builtin: %+v", b)
-	}
-	cfg := Config{CipherSuitesTLS13: []uint16{tls.TLS_CHACHA20_POLY1305_SHA256}}
-	var unsupported *UnsupportedError
-	if err := b.Check(cfg); !errors.As(err, &unsupported) || !strings.Contains(err.Error(), "nginx") {
-		t.Errorf("builtin with a TLS 1.3 suite: %v, want an *UnsupportedError pointing to the OpenSSL-based targets", err)
-	}
-	if _, err := Capabilities("envoy"); err == nil {
-		t.Error("unknown kind accepted")
-	}
-
 	// A target without ML-KEM refuses those groups, naming its library and
 	// what would work.
 	old := Capability{Kind: KindNginx, Library: "OpenSSL 3.0.19", MissingGroups: []string{"x25519mlkem768"}}
-	err = old.Check(Config{Groups: []tls.CurveID{tls.X25519, tls.X25519MLKEM768}})
+	err := old.Check(Config{Groups: []tls.CurveID{tls.X25519, tls.X25519MLKEM768}})
+	var unsupported *UnsupportedError
 	if !errors.As(err, &unsupported) {
 		t.Fatalf("got %v, want an *UnsupportedError", err)
 	}

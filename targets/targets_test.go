@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/mtlsbench/mtlsbench/targets"
+	_ "github.com/mtlsbench/mtlsbench/targets/builtin"
 )
 
 // kindConstants returns the value of every constant of type Kind declared

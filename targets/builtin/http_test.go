@@ -1,4 +1,4 @@
-package targets
+package builtin
 
 import (
 	"bufio"
@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/mtlsbench/mtlsbench/pki"
+	"github.com/mtlsbench/mtlsbench/targets"
 )
 
 // httpScript is a connection that reads its input in the given chunks and
@@ -173,14 +174,14 @@ func TestServeHTTPAllocatesNothingPerRequest(t *testing.T) {
 	}
 }
 
-func TestBuiltinHTTPMode(t *testing.T) {
+func TestHTTPMode(t *testing.T) {
 	const requests = 10
-	b := builtinBundle(t, pki.ECDSAP256)
-	cfg := builtinTestConfig(b)
-	cfg.Mode = ModeHTTP
-	srv := startBuiltin(t, cfg)
-	for _, v := range builtinTestVersions {
-		conn, err := dialBuiltin(t, srv.Addr(), builtinClientConfig(b, v.version, nil))
+	b := testBundle(t, pki.ECDSAP256)
+	cfg := testConfig(b)
+	cfg.Mode = targets.ModeHTTP
+	srv := startServer(t, cfg)
+	for _, v := range testVersions {
+		conn, err := dial(t, srv.Addr(), clientConfig(b, v.version, nil))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -208,18 +209,18 @@ func TestBuiltinHTTPMode(t *testing.T) {
 			t.Fatalf("TLS %s: after Connection: close, read %v, want EOF", v.name, err)
 		}
 	}
-	c := waitCounts(t, srv, func(c Counts) bool { return c.Requests == 2*requests })
+	c := waitCounts(t, srv, func(c targets.Counts) bool { return c.Requests == 2*requests })
 	if c.Handshakes != 2 {
 		t.Errorf("counts = %+v, want 2 handshakes", c)
 	}
 }
 
-func TestBuiltinHTTPModeGarbage(t *testing.T) {
-	b := builtinBundle(t, pki.ECDSAP256)
-	cfg := builtinTestConfig(b)
-	cfg.Mode = ModeHTTP
-	srv := startBuiltin(t, cfg)
-	conn, err := dialBuiltin(t, srv.Addr(), builtinClientConfig(b, tls.VersionTLS13, nil))
+func TestHTTPModeGarbage(t *testing.T) {
+	b := testBundle(t, pki.ECDSAP256)
+	cfg := testConfig(b)
+	cfg.Mode = targets.ModeHTTP
+	srv := startServer(t, cfg)
+	conn, err := dial(t, srv.Addr(), clientConfig(b, tls.VersionTLS13, nil))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package targets
+package builtin
 
 import (
 	"bufio"
@@ -18,6 +18,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/mtlsbench/mtlsbench/internal/cpuset"
+	"github.com/mtlsbench/mtlsbench/targets"
 )
 
 // Process is the built-in target running in a child process, so that its
@@ -51,7 +52,7 @@ type Process struct {
 	closeErr  error
 }
 
-var _ Target = (*Process)(nil)
+var _ targets.Target = (*Process)(nil)
 
 // Tunables, variables so tests can shorten them.
 var (
@@ -66,27 +67,29 @@ var (
 const stderrTailSize = 4 << 10
 
 // StartProcess starts the built-in target in a child process and returns
-// once it is listening. command is the argv that runs RunChild, normally
-// mtlsbench's own child mode: {os.Executable(), "serve", "--child"}.
+// once it is listening. Config.ChildCommand is the argv that runs
+// RunChild, normally mtlsbench's own child mode: {os.Executable(), "serve",
+// "--child"}.
 // Config.CPUs pins the child (and so its GOMAXPROCS); Config.Workers > 0
 // sets its GOMAXPROCS explicitly. A config the built-in target refuses
-// gives a *BuiltinConfigError, and no child is started.
+// gives a *ConfigError, and no child is started.
 //
 // ctx bounds the start only (30s if it has no deadline); once StartProcess
 // returns, the child runs until Close.
-func StartProcess(ctx context.Context, cfg Config, command []string) (*Process, error) {
-	c, err := builtinConfig(cfg) // refuse bad configs here, with no child to clean up
+func StartProcess(ctx context.Context, cfg targets.Config) (*Process, error) {
+	c, err := withDefaults(cfg) // refuse bad configs here, with no child to clean up
 	if err != nil {
 		return nil, err
 	}
+	command := c.ChildCommand
 	if len(command) == 0 || command[0] == "" {
-		return nil, errors.New("targets: no command to start the child (want e.g. mtlsbench serve --child)")
+		return nil, errors.New("builtin: no command to start the child (want e.g. mtlsbench serve --child)")
 	}
 	var set *unix.CPUSet
 	if c.CPUs != "" {
 		s, err := cpuset.Parse(c.CPUs)
 		if err != nil {
-			return nil, &BuiltinConfigError{Reason: err.Error()}
+			return nil, &ConfigError{Reason: err.Error()}
 		}
 		set = &s
 	}
@@ -104,13 +107,13 @@ func StartProcess(ctx context.Context, cfg Config, command []string) (*Process, 
 	// write end of this child's stdin, so only our death or Close closes it.
 	stdinR, stdinW, err := os.Pipe()
 	if err != nil {
-		return nil, fmt.Errorf("targets: child stdin pipe: %w", err)
+		return nil, fmt.Errorf("builtin: child stdin pipe: %w", err)
 	}
 	stdoutR, stdoutW, err := os.Pipe()
 	if err != nil {
 		stdinR.Close()
 		stdinW.Close()
-		return nil, fmt.Errorf("targets: child stdout pipe: %w", err)
+		return nil, fmt.Errorf("builtin: child stdout pipe: %w", err)
 	}
 	p := &Process{
 		stdin:    stdinW,
@@ -134,7 +137,7 @@ func StartProcess(ctx context.Context, cfg Config, command []string) (*Process, 
 	if err != nil {
 		stdinW.Close()
 		stdoutR.Close()
-		return nil, fmt.Errorf("targets: start child %s: %w", command[0], err)
+		return nil, fmt.Errorf("builtin: start child %s: %w", command[0], err)
 	}
 	p.pid = cmd.Process.Pid
 	go func() {
@@ -162,7 +165,7 @@ func StartProcess(ctx context.Context, cfg Config, command []string) (*Process, 
 		}
 		if ready.Error != "" {
 			p.Close()
-			return nil, p.withStderr(fmt.Errorf("targets: child %d: %s", p.pid, ready.Error))
+			return nil, p.withStderr(fmt.Errorf("builtin: child %d: %s", p.pid, ready.Error))
 		}
 		if _, _, serr := net.SplitHostPort(ready.Addr); serr != nil {
 			err := p.startFailed(fmt.Errorf("reported a bad address %q", ready.Addr))
@@ -174,14 +177,14 @@ func StartProcess(ctx context.Context, cfg Config, command []string) (*Process, 
 	case <-ctx.Done():
 		p.kill()
 		p.Close()
-		return nil, p.withStderr(fmt.Errorf("targets: child %d did not report ready: %w", p.pid, context.Cause(ctx)))
+		return nil, p.withStderr(fmt.Errorf("builtin: child %d did not report ready: %w", p.pid, context.Cause(ctx)))
 	}
 }
 
 // startFailed describes a child that failed to start, with its exit status
 // if it has exited and the tail of its stderr.
 func (p *Process) startFailed(what error) error {
-	err := fmt.Errorf("targets: child %d %w", p.pid, what)
+	err := fmt.Errorf("builtin: child %d %w", p.pid, what)
 	select {
 	case <-p.exited:
 		if p.waitErr != nil {
@@ -232,45 +235,45 @@ func (p *Process) PIDs() []int { return []int{p.pid} }
 
 // Counts asks the child for its counts. If ctx ends first, the answer
 // still on its way is discarded by the next call.
-func (p *Process) Counts(ctx context.Context) (Counts, error) {
+func (p *Process) Counts(ctx context.Context) (targets.Counts, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.closed.Load() {
-		return Counts{}, errors.New("targets: the child target is closed")
+		return targets.Counts{}, errors.New("builtin: the child target is closed")
 	}
 	if ctx.Err() != nil {
-		return Counts{}, fmt.Errorf("targets: child counts: %w", context.Cause(ctx))
+		return targets.Counts{}, fmt.Errorf("builtin: child counts: %w", context.Cause(ctx))
 	}
 	for p.pending > 0 {
 		select {
 		case _, ok := <-p.lines:
 			if !ok {
-				return Counts{}, p.gone()
+				return targets.Counts{}, p.gone()
 			}
 			p.pending--
 		case <-ctx.Done():
-			return Counts{}, fmt.Errorf("targets: child counts: %w", context.Cause(ctx))
+			return targets.Counts{}, fmt.Errorf("builtin: child counts: %w", context.Cause(ctx))
 		}
 	}
 	if _, err := p.stdin.Write([]byte(childCountsRequest + "\n")); err != nil {
-		return Counts{}, p.gone()
+		return targets.Counts{}, p.gone()
 	}
 	select {
 	case line, ok := <-p.lines:
 		if !ok {
-			return Counts{}, p.gone()
+			return targets.Counts{}, p.gone()
 		}
 		var resp childCounts
 		if err := json.Unmarshal(line, &resp); err != nil {
-			return Counts{}, fmt.Errorf("targets: child %d sent malformed counts: %w", p.pid, err)
+			return targets.Counts{}, fmt.Errorf("builtin: child %d sent malformed counts: %w", p.pid, err)
 		}
 		if resp.Error != "" {
-			return Counts{}, fmt.Errorf("targets: child %d: %s", p.pid, resp.Error)
+			return targets.Counts{}, fmt.Errorf("builtin: child %d: %s", p.pid, resp.Error)
 		}
 		return resp.Counts, nil
 	case <-ctx.Done():
 		p.pending++
-		return Counts{}, fmt.Errorf("targets: child counts: %w", context.Cause(ctx))
+		return targets.Counts{}, fmt.Errorf("builtin: child counts: %w", context.Cause(ctx))
 	}
 }
 
@@ -307,9 +310,9 @@ func (p *Process) stop() error {
 	<-p.readDone
 	switch {
 	case killed:
-		return p.withStderr(fmt.Errorf("targets: child %d did not exit within %s of its stdin closing; killed it", p.pid, childExitGrace))
+		return p.withStderr(fmt.Errorf("builtin: child %d did not exit within %s of its stdin closing; killed it", p.pid, childExitGrace))
 	case p.waitErr != nil:
-		return p.withStderr(fmt.Errorf("targets: child %d: %w", p.pid, p.waitErr))
+		return p.withStderr(fmt.Errorf("builtin: child %d: %w", p.pid, p.waitErr))
 	}
 	return nil
 }

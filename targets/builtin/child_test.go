@@ -1,4 +1,4 @@
-package targets
+package builtin
 
 import (
 	"bufio"
@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/mtlsbench/mtlsbench/pki"
+	"github.com/mtlsbench/mtlsbench/targets"
 )
 
 // runChildInProcess runs RunChild on pipes; the test talks to it through
@@ -54,8 +55,8 @@ func waitChild(t *testing.T, done <-chan error) error {
 }
 
 func TestRunChildProtocol(t *testing.T) {
-	b := builtinBundle(t, pki.ECDSAP256)
-	cfg, err := builtinConfig(builtinTestConfig(b))
+	b := testBundle(t, pki.ECDSAP256)
+	cfg, err := withDefaults(testConfig(b))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,7 +71,7 @@ func TestRunChildProtocol(t *testing.T) {
 	if ready.Error != "" || ready.Addr == "" || ready.PID != os.Getpid() {
 		t.Fatalf("ready line %+v, want an address and this process's PID", ready)
 	}
-	if _, err := dialBuiltin(t, ready.Addr, builtinClientConfig(b, tls.VersionTLS12, nil)); err != nil {
+	if _, err := dial(t, ready.Addr, clientConfig(b, tls.VersionTLS12, nil)); err != nil {
 		t.Fatal(err)
 	}
 	var counts childCounts
@@ -93,14 +94,14 @@ func TestRunChildProtocol(t *testing.T) {
 	if err := waitChild(t, done); err != nil {
 		t.Fatalf("RunChild after stdin EOF: %v", err)
 	}
-	if _, err := dialBuiltin(t, ready.Addr, builtinClientConfig(b, 0, nil)); err == nil {
+	if _, err := dial(t, ready.Addr, clientConfig(b, 0, nil)); err == nil {
 		t.Fatal("the server still accepts after RunChild returned")
 	}
 }
 
 func TestRunChildContextEndsIt(t *testing.T) {
-	b := builtinBundle(t, pki.ECDSAP256)
-	cfg, _ := builtinConfig(builtinTestConfig(b))
+	b := testBundle(t, pki.ECDSAP256)
+	cfg, _ := withDefaults(testConfig(b))
 	line, _ := encodeChildConfig(cfg)
 	ctx, cancel := context.WithCancel(context.Background())
 	in, out, done := runChildInProcess(t, ctx)
@@ -139,14 +140,14 @@ func TestChildConfigRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := builtinConfig(Config{
+	cfg, err := withDefaults(targets.Config{
 		Identity:         b.Server,
-		ClientCAs:        append(builtinTestConfig(b).ClientCAs, b.Intermediate.Cert),
+		ClientCAs:        append(testConfig(b).ClientCAs, b.Intermediate.Cert),
 		MinVersion:       tls.VersionTLS13,
 		CipherSuites:     []uint16{tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256},
 		Groups:           []tls.CurveID{tls.X25519MLKEM768, tls.X25519},
 		DisableTickets:   true,
-		Mode:             ModeHTTP,
+		Mode:             targets.ModeHTTP,
 		HandshakeDelay:   time.Millisecond,
 		HandshakeTimeout: 3 * time.Second,
 		Workers:          2,

@@ -1,4 +1,4 @@
-package targets
+package builtin
 
 import (
 	"context"
@@ -13,15 +13,16 @@ import (
 	"time"
 
 	"github.com/mtlsbench/mtlsbench/pki"
+	"github.com/mtlsbench/mtlsbench/targets"
 )
 
-// builtinBundles caches one PKI per key type for the whole test binary:
+// testBundles caches one PKI per key type for the whole test binary:
 // RSA-4096 keys take seconds to generate on a busy machine.
-var builtinBundles sync.Map // pki.KeyType → func() (*pki.Bundle, error)
+var testBundles sync.Map // pki.KeyType → func() (*pki.Bundle, error)
 
-func builtinBundle(t testing.TB, kt pki.KeyType) *pki.Bundle {
+func testBundle(t testing.TB, kt pki.KeyType) *pki.Bundle {
 	t.Helper()
-	f, _ := builtinBundles.LoadOrStore(kt, sync.OnceValues(func() (*pki.Bundle, error) {
+	f, _ := testBundles.LoadOrStore(kt, sync.OnceValues(func() (*pki.Bundle, error) {
 		return pki.Generate(pki.Options{ServerKeyType: kt})
 	}))
 	b, err := f.(func() (*pki.Bundle, error))()
@@ -31,15 +32,15 @@ func builtinBundle(t testing.TB, kt pki.KeyType) *pki.Bundle {
 	return b
 }
 
-// builtinTestConfig is a server config for bundle b on a free loopback port.
-func builtinTestConfig(b *pki.Bundle) Config {
-	return Config{Identity: b.Server, ClientCAs: []*x509.Certificate{b.Root.Cert}}
+// testConfig is a server config for bundle b on a free loopback port.
+func testConfig(b *pki.Bundle) targets.Config {
+	return targets.Config{Identity: b.Server, ClientCAs: []*x509.Certificate{b.Root.Cert}}
 }
 
-// startBuiltin starts a Builtin that the test closes at its end.
-func startBuiltin(t testing.TB, cfg Config) *Builtin {
+// startServer starts a Server that the test closes at its end.
+func startServer(t testing.TB, cfg targets.Config) *Server {
 	t.Helper()
-	srv, err := NewBuiltin(cfg)
+	srv, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,9 +51,9 @@ func startBuiltin(t testing.TB, cfg Config) *Builtin {
 	return srv
 }
 
-// builtinClientConfig is a client config trusting b's root and presenting
+// clientConfig is a client config trusting b's root and presenting
 // client (b's first client by default), for one TLS version (0: any).
-func builtinClientConfig(b *pki.Bundle, version uint16, client *pki.Identity) *tls.Config {
+func clientConfig(b *pki.Bundle, version uint16, client *pki.Identity) *tls.Config {
 	id := b.Clients[0]
 	if client != nil {
 		id = *client
@@ -75,9 +76,9 @@ func builtinClientConfig(b *pki.Bundle, version uint16, client *pki.Identity) *t
 	return cfg
 }
 
-// dialBuiltin dials addr and completes the client side of the handshake.
+// dial dials addr and completes the client side of the handshake.
 // The connection is closed at the end of the test.
-func dialBuiltin(t testing.TB, addr string, cfg *tls.Config) (*tls.Conn, error) {
+func dial(t testing.TB, addr string, cfg *tls.Config) (*tls.Conn, error) {
 	t.Helper()
 	d := &tls.Dialer{NetDialer: &net.Dialer{Timeout: 10 * time.Second}, Config: cfg}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
@@ -92,7 +93,7 @@ func dialBuiltin(t testing.TB, addr string, cfg *tls.Config) (*tls.Conn, error) 
 
 // waitCounts polls target's counts until ok accepts them: the server counts
 // on its own goroutine, after the client has already seen the result.
-func waitCounts(t testing.TB, target Target, ok func(Counts) bool) Counts {
+func waitCounts(t testing.TB, target targets.Target, ok func(targets.Counts) bool) targets.Counts {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for {
@@ -148,19 +149,19 @@ func awaitTicket(t testing.TB, conn *tls.Conn, cache *ticketCache) {
 	}
 }
 
-var builtinTestVersions = []struct {
+var testVersions = []struct {
 	name    string
 	version uint16
 }{{"1.2", tls.VersionTLS12}, {"1.3", tls.VersionTLS13}}
 
-func TestBuiltinHandshakeEveryKeyTypeAndVersion(t *testing.T) {
+func TestHandshakeEveryKeyTypeAndVersion(t *testing.T) {
 	for _, kt := range pki.KeyTypes() {
 		t.Run(string(kt), func(t *testing.T) {
 			t.Parallel()
-			b := builtinBundle(t, kt)
-			srv := startBuiltin(t, builtinTestConfig(b))
-			for _, v := range builtinTestVersions {
-				conn, err := dialBuiltin(t, srv.Addr(), builtinClientConfig(b, v.version, nil))
+			b := testBundle(t, kt)
+			srv := startServer(t, testConfig(b))
+			for _, v := range testVersions {
+				conn, err := dial(t, srv.Addr(), clientConfig(b, v.version, nil))
 				if err != nil {
 					t.Fatalf("TLS %s: %v", v.name, err)
 				}
@@ -169,7 +170,7 @@ func TestBuiltinHandshakeEveryKeyTypeAndVersion(t *testing.T) {
 				}
 				conn.Close()
 			}
-			c := waitCounts(t, srv, func(c Counts) bool { return c.Handshakes == 2 })
+			c := waitCounts(t, srv, func(c targets.Counts) bool { return c.Handshakes == 2 })
 			if c.Failed != 0 || c.Resumed != 0 || c.Versions["1.2"] != 1 || c.Versions["1.3"] != 1 {
 				t.Errorf("counts = %+v, want 2 handshakes, one per version, none failed or resumed", c)
 			}
@@ -184,28 +185,28 @@ func TestBuiltinHandshakeEveryKeyTypeAndVersion(t *testing.T) {
 	}
 }
 
-func TestBuiltinIntermediateChain(t *testing.T) {
+func TestIntermediateChain(t *testing.T) {
 	b, err := pki.Generate(pki.Options{Intermediate: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := startBuiltin(t, builtinTestConfig(b))
-	if _, err := dialBuiltin(t, srv.Addr(), builtinClientConfig(b, tls.VersionTLS12, nil)); err != nil {
+	srv := startServer(t, testConfig(b))
+	if _, err := dial(t, srv.Addr(), clientConfig(b, tls.VersionTLS12, nil)); err != nil {
 		t.Fatal(err)
 	}
-	waitCounts(t, srv, func(c Counts) bool { return c.Handshakes == 1 })
+	waitCounts(t, srv, func(c targets.Counts) bool { return c.Handshakes == 1 })
 }
 
-func TestBuiltinResumption(t *testing.T) {
-	b := builtinBundle(t, pki.ECDSAP256)
-	for _, v := range builtinTestVersions {
+func TestResumption(t *testing.T) {
+	b := testBundle(t, pki.ECDSAP256)
+	for _, v := range testVersions {
 		t.Run(v.name, func(t *testing.T) {
-			srv := startBuiltin(t, builtinTestConfig(b))
+			srv := startServer(t, testConfig(b))
 			cache := newTicketCache()
-			cfg := builtinClientConfig(b, v.version, nil)
+			cfg := clientConfig(b, v.version, nil)
 			cfg.ClientSessionCache = cache
 			for i, wantResumed := range []bool{false, true, true} {
-				conn, err := dialBuiltin(t, srv.Addr(), cfg)
+				conn, err := dial(t, srv.Addr(), cfg)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -217,7 +218,7 @@ func TestBuiltinResumption(t *testing.T) {
 				}
 				conn.Close()
 			}
-			c := waitCounts(t, srv, func(c Counts) bool { return c.Handshakes == 3 })
+			c := waitCounts(t, srv, func(c targets.Counts) bool { return c.Handshakes == 3 })
 			if c.Resumed != 2 || c.Failed != 0 {
 				t.Errorf("counts = %+v, want 3 handshakes of which 2 resumed", c)
 			}
@@ -225,17 +226,17 @@ func TestBuiltinResumption(t *testing.T) {
 	}
 }
 
-func TestBuiltinNoTicketsNoResumption(t *testing.T) {
-	b := builtinBundle(t, pki.ECDSAP256)
-	for _, v := range builtinTestVersions {
+func TestNoTicketsNoResumption(t *testing.T) {
+	b := testBundle(t, pki.ECDSAP256)
+	for _, v := range testVersions {
 		t.Run(v.name, func(t *testing.T) {
-			cfg := builtinTestConfig(b)
+			cfg := testConfig(b)
 			cfg.DisableTickets = true
-			srv := startBuiltin(t, cfg)
-			ccfg := builtinClientConfig(b, v.version, nil)
+			srv := startServer(t, cfg)
+			ccfg := clientConfig(b, v.version, nil)
 			ccfg.ClientSessionCache = tls.NewLRUClientSessionCache(8)
 			for range 2 {
-				conn, err := dialBuiltin(t, srv.Addr(), ccfg)
+				conn, err := dial(t, srv.Addr(), ccfg)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -244,7 +245,7 @@ func TestBuiltinNoTicketsNoResumption(t *testing.T) {
 				}
 				conn.Close()
 			}
-			c := waitCounts(t, srv, func(c Counts) bool { return c.Handshakes == 2 })
+			c := waitCounts(t, srv, func(c targets.Counts) bool { return c.Handshakes == 2 })
 			if c.Resumed != 0 {
 				t.Errorf("counts = %+v, want no resumption", c)
 			}
@@ -252,12 +253,12 @@ func TestBuiltinNoTicketsNoResumption(t *testing.T) {
 	}
 }
 
-// TestBuiltinRejectsClientCertificates checks that a client certificate the
+// TestRejectsClientCertificates checks that a client certificate the
 // server must refuse is refused, counted as a verify failure, and seen by a
 // TLS 1.3 client on its first Read (its own handshake completes before the
 // server has looked at the certificate).
-func TestBuiltinRejectsClientCertificates(t *testing.T) {
-	b := builtinBundle(t, pki.ECDSAP256)
+func TestRejectsClientCertificates(t *testing.T) {
+	b := testBundle(t, pki.ECDSAP256)
 	other, err := pki.Generate(pki.Options{Name: "other"})
 	if err != nil {
 		t.Fatal(err)
@@ -278,10 +279,10 @@ func TestBuiltinRejectsClientCertificates(t *testing.T) {
 		{"other CA", &other.Clients[0], "unknown certificate authority"},
 		{"expired", &expired, "expired certificate"},
 	} {
-		for _, v := range builtinTestVersions {
+		for _, v := range testVersions {
 			t.Run(tc.name+"/"+v.name, func(t *testing.T) {
-				srv := startBuiltin(t, builtinTestConfig(b))
-				conn, err := dialBuiltin(t, srv.Addr(), builtinClientConfig(b, v.version, tc.client))
+				srv := startServer(t, testConfig(b))
+				conn, err := dial(t, srv.Addr(), clientConfig(b, v.version, tc.client))
 				if v.version == tls.VersionTLS13 {
 					if err != nil {
 						t.Fatalf("TLS 1.3 client handshake: %v (it completes before the server verifies)", err)
@@ -292,7 +293,7 @@ func TestBuiltinRejectsClientCertificates(t *testing.T) {
 				if err == nil || !strings.Contains(err.Error(), tc.alert) {
 					t.Fatalf("client error = %v, want the alert %q", err, tc.alert)
 				}
-				c := waitCounts(t, srv, func(c Counts) bool { return c.Failed == 1 })
+				c := waitCounts(t, srv, func(c targets.Counts) bool { return c.Failed == 1 })
 				if c.VerifyFailures != 1 || c.Handshakes != 0 {
 					t.Errorf("counts = %+v, want 1 failed handshake that is a verify failure", c)
 				}
@@ -301,12 +302,12 @@ func TestBuiltinRejectsClientCertificates(t *testing.T) {
 	}
 }
 
-func TestBuiltinNoClientCertificateIsVerifyFailure(t *testing.T) {
-	b := builtinBundle(t, pki.ECDSAP256)
-	srv := startBuiltin(t, builtinTestConfig(b))
-	cfg := builtinClientConfig(b, tls.VersionTLS13, nil)
+func TestNoClientCertificateIsVerifyFailure(t *testing.T) {
+	b := testBundle(t, pki.ECDSAP256)
+	srv := startServer(t, testConfig(b))
+	cfg := clientConfig(b, tls.VersionTLS13, nil)
 	cfg.GetClientCertificate = nil
-	conn, err := dialBuiltin(t, srv.Addr(), cfg)
+	conn, err := dial(t, srv.Addr(), cfg)
 	if err == nil {
 		conn.SetReadDeadline(time.Now().Add(20 * time.Second))
 		_, err = conn.Read(make([]byte, 1))
@@ -314,20 +315,20 @@ func TestBuiltinNoClientCertificateIsVerifyFailure(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "certificate required") {
 		t.Fatalf("client error = %v, want the alert certificate_required", err)
 	}
-	c := waitCounts(t, srv, func(c Counts) bool { return c.Failed == 1 })
+	c := waitCounts(t, srv, func(c targets.Counts) bool { return c.Failed == 1 })
 	if c.VerifyFailures != 1 {
 		t.Errorf("counts = %+v, want a verify failure", c)
 	}
 }
 
-func TestBuiltinCipherSuiteAndGroup(t *testing.T) {
-	b := builtinBundle(t, pki.ECDSAP256)
-	cfg := builtinTestConfig(b)
+func TestCipherSuiteAndGroup(t *testing.T) {
+	b := testBundle(t, pki.ECDSAP256)
+	cfg := testConfig(b)
 	cfg.CipherSuites = []uint16{tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384}
 	cfg.Groups = []tls.CurveID{tls.CurveP384}
-	srv := startBuiltin(t, cfg)
-	for _, v := range builtinTestVersions {
-		conn, err := dialBuiltin(t, srv.Addr(), builtinClientConfig(b, v.version, nil))
+	srv := startServer(t, cfg)
+	for _, v := range testVersions {
+		conn, err := dial(t, srv.Addr(), clientConfig(b, v.version, nil))
 		if err != nil {
 			t.Fatalf("TLS %s: %v", v.name, err)
 		}
@@ -340,35 +341,35 @@ func TestBuiltinCipherSuiteAndGroup(t *testing.T) {
 		}
 		conn.Close()
 	}
-	c := waitCounts(t, srv, func(c Counts) bool { return c.Handshakes == 2 })
+	c := waitCounts(t, srv, func(c targets.Counts) bool { return c.Handshakes == 2 })
 	if c.Ciphers["TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384"] != 1 {
 		t.Errorf("per-suite counts = %v, want the pinned TLS 1.2 suite once", c.Ciphers)
 	}
 }
 
-func TestBuiltinVersionBounds(t *testing.T) {
-	b := builtinBundle(t, pki.ECDSAP256)
-	cfg := builtinTestConfig(b)
+func TestVersionBounds(t *testing.T) {
+	b := testBundle(t, pki.ECDSAP256)
+	cfg := testConfig(b)
 	cfg.MinVersion, cfg.MaxVersion = tls.VersionTLS13, tls.VersionTLS13
-	srv := startBuiltin(t, cfg)
-	if _, err := dialBuiltin(t, srv.Addr(), builtinClientConfig(b, tls.VersionTLS12, nil)); err == nil {
+	srv := startServer(t, cfg)
+	if _, err := dial(t, srv.Addr(), clientConfig(b, tls.VersionTLS12, nil)); err == nil {
 		t.Fatal("a TLS 1.2 client connected to a TLS 1.3-only server")
 	}
-	c := waitCounts(t, srv, func(c Counts) bool { return c.Failed == 1 })
+	c := waitCounts(t, srv, func(c targets.Counts) bool { return c.Failed == 1 })
 	if c.VerifyFailures != 0 {
 		t.Errorf("a version mismatch was counted as a verify failure: %+v", c)
 	}
 }
 
-func TestBuiltinHandshakeDelay(t *testing.T) {
+func TestHandshakeDelay(t *testing.T) {
 	const delay = 50 * time.Millisecond
-	b := builtinBundle(t, pki.ECDSAP256)
-	cfg := builtinTestConfig(b)
+	b := testBundle(t, pki.ECDSAP256)
+	cfg := testConfig(b)
 	cfg.HandshakeDelay = delay
-	srv := startBuiltin(t, cfg)
-	for _, v := range builtinTestVersions {
+	srv := startServer(t, cfg)
+	for _, v := range testVersions {
 		start := time.Now()
-		if _, err := dialBuiltin(t, srv.Addr(), builtinClientConfig(b, v.version, nil)); err != nil {
+		if _, err := dial(t, srv.Addr(), clientConfig(b, v.version, nil)); err != nil {
 			t.Fatal(err)
 		}
 		if took := time.Since(start); took < delay {
@@ -377,11 +378,11 @@ func TestBuiltinHandshakeDelay(t *testing.T) {
 	}
 }
 
-func TestBuiltinHandshakeTimeoutAndProbes(t *testing.T) {
-	b := builtinBundle(t, pki.ECDSAP256)
-	cfg := builtinTestConfig(b)
+func TestHandshakeTimeoutAndProbes(t *testing.T) {
+	b := testBundle(t, pki.ECDSAP256)
+	cfg := testConfig(b)
 	cfg.HandshakeTimeout = 100 * time.Millisecond
-	srv := startBuiltin(t, cfg)
+	srv := startServer(t, cfg)
 
 	// A port probe (connect, close, no ClientHello) is not a handshake.
 	probe, err := net.Dial("tcp", srv.Addr())
@@ -401,14 +402,14 @@ func TestBuiltinHandshakeTimeoutAndProbes(t *testing.T) {
 	if _, err := stalled.Read(make([]byte, 1)); err != io.EOF {
 		t.Fatalf("stalled client read %v, want EOF (dropped by the server)", err)
 	}
-	c := waitCounts(t, srv, func(c Counts) bool { return c.Failed >= 1 })
+	c := waitCounts(t, srv, func(c targets.Counts) bool { return c.Failed >= 1 })
 	if c.Failed != 1 || c.VerifyFailures != 0 {
 		t.Errorf("counts = %+v, want exactly the stalled handshake failed, not the probe", c)
 	}
 }
 
 // waitOpenConns waits until the server has n connections open.
-func waitOpenConns(t testing.TB, srv *Builtin, n int) {
+func waitOpenConns(t testing.TB, srv *Server, n int) {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for srv.conns.open() != n {
@@ -419,17 +420,17 @@ func waitOpenConns(t testing.TB, srv *Builtin, n int) {
 	}
 }
 
-func TestBuiltinCloseEndsHeldConnections(t *testing.T) {
-	b := builtinBundle(t, pki.ECDSAP256)
-	for _, mode := range []Mode{ModeHandshake, ModeHTTP} {
-		cfg := builtinTestConfig(b)
+func TestCloseEndsHeldConnections(t *testing.T) {
+	b := testBundle(t, pki.ECDSAP256)
+	for _, mode := range []targets.Mode{targets.ModeHandshake, targets.ModeHTTP} {
+		cfg := testConfig(b)
 		cfg.Mode = mode
-		srv := startBuiltin(t, cfg)
+		srv := startServer(t, cfg)
 		cfg.HandshakeDelay = time.Hour // a handshake in progress must not hold Close up either
-		delayed := startBuiltin(t, cfg)
+		delayed := startServer(t, cfg)
 		var conns []*tls.Conn
 		for i := range 10 {
-			conn, err := dialBuiltin(t, srv.Addr(), builtinClientConfig(b, builtinTestVersions[i%2].version, nil))
+			conn, err := dial(t, srv.Addr(), clientConfig(b, testVersions[i%2].version, nil))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -441,7 +442,7 @@ func TestBuiltinCloseEndsHeldConnections(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer stuck.Close()
-		go tls.Client(stuck, builtinClientConfig(b, 0, nil)).Handshake()
+		go tls.Client(stuck, clientConfig(b, 0, nil)).Handshake()
 		waitOpenConns(t, delayed, 1)
 
 		closed := make(chan struct{})
@@ -471,62 +472,62 @@ func TestBuiltinCloseEndsHeldConnections(t *testing.T) {
 	}
 }
 
-func TestBuiltinConfigChecks(t *testing.T) {
-	b := builtinBundle(t, pki.ECDSAP256)
-	rsa := builtinBundle(t, pki.RSA2048)
+func TestConfigChecks(t *testing.T) {
+	b := testBundle(t, pki.ECDSAP256)
+	rsa := testBundle(t, pki.RSA2048)
 	for _, tc := range []struct {
 		name   string
-		change func(*Config)
+		change func(*targets.Config)
 		want   string
 	}{
-		{"no identity", func(c *Config) { c.Identity = pki.Identity{} }, "needs a server identity"},
-		{"key mismatch", func(c *Config) { c.Identity.Key = rsa.Server.Key }, "does not match"},
-		{"no client CAs", func(c *Config) { c.ClientCAs = nil }, "ClientCAs"},
-		{"TLS 1.3 suites", func(c *Config) { c.CipherSuitesTLS13 = []uint16{tls.TLS_AES_128_GCM_SHA256} }, "OpenSSL-based target (nginx, haproxy, openssl)"},
-		{"TLS 1.3 suite as TLS 1.2", func(c *Config) { c.CipherSuites = []uint16{tls.TLS_AES_128_GCM_SHA256} }, "is a TLS 1.3 suite"},
-		{"unknown suite", func(c *Config) { c.CipherSuites = []uint16{tls.TLS_RSA_WITH_AES_128_GCM_SHA256} }, "unsupported cipher suite TLS_RSA_WITH_AES_128_GCM_SHA256"},
-		{"RSA suites with an ECDSA key", func(c *Config) { c.CipherSuites = []uint16{tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256} }, "server's ecdsa-p256 key (they need an RSA key); accepted for this key: TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, "},
-		{"unknown group", func(c *Config) { c.Groups = []tls.CurveID{42} }, "unsupported group"},
-		{"PQ groups with TLS 1.2 only", func(c *Config) {
+		{"no identity", func(c *targets.Config) { c.Identity = pki.Identity{} }, "needs a server identity"},
+		{"key mismatch", func(c *targets.Config) { c.Identity.Key = rsa.Server.Key }, "does not match"},
+		{"no client CAs", func(c *targets.Config) { c.ClientCAs = nil }, "ClientCAs"},
+		{"TLS 1.3 suites", func(c *targets.Config) { c.CipherSuitesTLS13 = []uint16{tls.TLS_AES_128_GCM_SHA256} }, "OpenSSL-based target (nginx, haproxy, openssl)"},
+		{"TLS 1.3 suite as TLS 1.2", func(c *targets.Config) { c.CipherSuites = []uint16{tls.TLS_AES_128_GCM_SHA256} }, "is a TLS 1.3 suite"},
+		{"unknown suite", func(c *targets.Config) { c.CipherSuites = []uint16{tls.TLS_RSA_WITH_AES_128_GCM_SHA256} }, "unsupported cipher suite TLS_RSA_WITH_AES_128_GCM_SHA256"},
+		{"RSA suites with an ECDSA key", func(c *targets.Config) { c.CipherSuites = []uint16{tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256} }, "server's ecdsa-p256 key (they need an RSA key); accepted for this key: TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, "},
+		{"unknown group", func(c *targets.Config) { c.Groups = []tls.CurveID{42} }, "unsupported group"},
+		{"PQ groups with TLS 1.2 only", func(c *targets.Config) {
 			c.MaxVersion = tls.VersionTLS12
 			c.Groups = []tls.CurveID{tls.X25519MLKEM768}
 		}, "need TLS 1.3"},
-		{"TLS 1.1", func(c *Config) { c.MinVersion = tls.VersionTLS11 }, "accepted: 1.2, 1.3"},
-		{"min above max", func(c *Config) { c.MinVersion, c.MaxVersion = tls.VersionTLS13, tls.VersionTLS12 }, "above MaxVersion"},
-		{"bad mode", func(c *Config) { c.Mode = "echo" }, `unknown mode "echo"`},
-		{"negative delay", func(c *Config) { c.HandshakeDelay = -1 }, "HandshakeDelay"},
+		{"TLS 1.1", func(c *targets.Config) { c.MinVersion = tls.VersionTLS11 }, "accepted: 1.2, 1.3"},
+		{"min above max", func(c *targets.Config) { c.MinVersion, c.MaxVersion = tls.VersionTLS13, tls.VersionTLS12 }, "above MaxVersion"},
+		{"bad mode", func(c *targets.Config) { c.Mode = "echo" }, `unknown mode "echo"`},
+		{"negative delay", func(c *targets.Config) { c.HandshakeDelay = -1 }, "HandshakeDelay"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			cfg := builtinTestConfig(b)
+			cfg := testConfig(b)
 			tc.change(&cfg)
-			_, err := NewBuiltin(cfg)
-			if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.HasPrefix(err.Error(), "targets: ") {
-				t.Fatalf("NewBuiltin error = %v, want a targets: error containing %q", err, tc.want)
+			_, err := New(cfg)
+			if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.HasPrefix(err.Error(), "builtin: ") {
+				t.Fatalf("New error = %v, want a builtin: error containing %q", err, tc.want)
 			}
-			if _, ok := errors.AsType[*BuiltinConfigError](err); !ok {
-				t.Errorf("NewBuiltin error is a %T, want *BuiltinConfigError", err)
+			if _, ok := errors.AsType[*ConfigError](err); !ok {
+				t.Errorf("New error is a %T, want *ConfigError", err)
 			}
 		})
 	}
 }
 
-func TestBuiltinDefaultsOnACopy(t *testing.T) {
-	b := builtinBundle(t, pki.ECDSAP256)
-	cfg := builtinTestConfig(b)
+func TestDefaultsOnACopy(t *testing.T) {
+	b := testBundle(t, pki.ECDSAP256)
+	cfg := testConfig(b)
 	cfg.Groups = []tls.CurveID{tls.X25519}
-	srv, err := NewBuiltin(cfg)
+	srv, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if cfg.Mode != "" || cfg.Listen != "" || cfg.HandshakeTimeout != 0 {
-		t.Errorf("NewBuiltin modified the caller's Config: %+v", cfg)
+		t.Errorf("New modified the caller's Config: %+v", cfg)
 	}
 	cfg.Groups[0] = tls.CurveP521
 	got := srv.Config()
 	if got.Groups[0] != tls.X25519 {
 		t.Error("the server shares the caller's Groups slice")
 	}
-	if got.Mode != ModeHandshake || got.Listen != "127.0.0.1:0" || got.HandshakeTimeout != DefaultHandshakeTimeout ||
+	if got.Mode != targets.ModeHandshake || got.Listen != "127.0.0.1:0" || got.HandshakeTimeout != targets.DefaultHandshakeTimeout ||
 		got.MinVersion != tls.VersionTLS12 || got.MaxVersion != tls.VersionTLS13 {
 		t.Errorf("defaults not applied: %+v", got)
 	}
@@ -541,16 +542,16 @@ func TestBuiltinDefaultsOnACopy(t *testing.T) {
 	}
 }
 
-func TestBuiltinListenError(t *testing.T) {
-	b := builtinBundle(t, pki.ECDSAP256)
-	srv := startBuiltin(t, builtinTestConfig(b))
-	cfg := builtinTestConfig(b)
+func TestListenError(t *testing.T) {
+	b := testBundle(t, pki.ECDSAP256)
+	srv := startServer(t, testConfig(b))
+	cfg := testConfig(b)
 	cfg.Listen = srv.Addr()
-	second, err := NewBuiltin(cfg)
+	second, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := second.Start(); err == nil || !strings.HasPrefix(err.Error(), "targets: listen "+srv.Addr()) {
+	if err := second.Start(); err == nil || !strings.HasPrefix(err.Error(), "builtin: listen "+srv.Addr()) {
 		t.Fatalf("Start on a used port: %v", err)
 	}
 }

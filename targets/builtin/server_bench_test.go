@@ -1,4 +1,4 @@
-package targets
+package builtin
 
 import (
 	"crypto/tls"
@@ -10,18 +10,18 @@ import (
 	"github.com/mtlsbench/mtlsbench/pki"
 )
 
-// BenchmarkBuiltinHandshake measures full mTLS handshakes against the
+// BenchmarkHandshake measures full mTLS handshakes against the
 // built-in target over loopback, one at a time. ns/op and allocs/op cover
 // both sides (the client is crypto/tls too); compare runs of it, not its
 // absolute value, with the server's ~2,300 ECDSA handshakes/s per core.
 // The server-side overhead of the target itself is measured separately by
 // BenchmarkRecordHandshake and BenchmarkServeHTTPRequest.
-func BenchmarkBuiltinHandshake(b *testing.B) {
-	bundle := builtinBundle(b, pki.ECDSAP256)
-	srv := startBuiltin(b, builtinTestConfig(bundle))
-	for _, v := range builtinTestVersions {
+func BenchmarkHandshake(b *testing.B) {
+	bundle := testBundle(b, pki.ECDSAP256)
+	srv := startServer(b, testConfig(bundle))
+	for _, v := range testVersions {
 		b.Run("tls"+v.name, func(b *testing.B) {
-			cfg := builtinClientConfig(bundle, v.version, nil)
+			cfg := clientConfig(bundle, v.version, nil)
 			b.ReportAllocs()
 			start := time.Now()
 			n := 0

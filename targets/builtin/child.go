@@ -1,4 +1,4 @@
-package targets
+package builtin
 
 import (
 	"bufio"
@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/mtlsbench/mtlsbench/pki"
+	"github.com/mtlsbench/mtlsbench/targets"
 )
 
 // The child protocol, one JSON value per line:
@@ -43,7 +44,7 @@ type childConfig struct {
 	CipherSuites     []uint16      `json:"cipher_suites"`
 	Groups           []tls.CurveID `json:"groups"`
 	DisableTickets   bool          `json:"disable_tickets"`
-	Mode             Mode          `json:"mode"`
+	Mode             targets.Mode  `json:"mode"`
 	HandshakeDelay   time.Duration `json:"handshake_delay_ns"`
 	HandshakeTimeout time.Duration `json:"handshake_timeout_ns"`
 	Workers          int           `json:"workers"`
@@ -58,7 +59,7 @@ type childReady struct {
 
 // childCounts is the child's answer to "counts".
 type childCounts struct {
-	Counts
+	targets.Counts
 	Error string `json:"error,omitempty"`
 }
 
@@ -66,11 +67,11 @@ type childCounts struct {
 const childCountsRequest = "counts"
 
 // encodeChildConfig returns the config line (with its newline) for c, a
-// config that builtinConfig has accepted.
-func encodeChildConfig(c Config) ([]byte, error) {
+// config that withDefaults has accepted.
+func encodeChildConfig(c targets.Config) ([]byte, error) {
 	key, err := pki.EncodeKeyPEM(c.Identity.Key, pki.PKCS8)
 	if err != nil {
-		return nil, fmt.Errorf("targets: encode server key: %w", err)
+		return nil, fmt.Errorf("builtin: encode server key: %w", err)
 	}
 	line, err := json.Marshal(childConfig{
 		Listen:           c.Listen,
@@ -88,33 +89,33 @@ func encodeChildConfig(c Config) ([]byte, error) {
 		Workers:          c.Workers,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("targets: encode child config: %w", err)
+		return nil, fmt.Errorf("builtin: encode child config: %w", err)
 	}
 	return append(line, '\n'), nil
 }
 
 // decodeChildConfig parses a config line back into a Config.
-func decodeChildConfig(line []byte) (Config, error) {
+func decodeChildConfig(line []byte) (targets.Config, error) {
 	var w childConfig
 	dec := json.NewDecoder(bytes.NewReader(line))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&w); err != nil {
 		// json's messages name types and offsets, never values.
-		return Config{}, fmt.Errorf("targets: child: malformed config line: %w", err)
+		return targets.Config{}, fmt.Errorf("builtin: child: malformed config line: %w", err)
 	}
 	chain, err := pki.ParseCertsPEM([]byte(w.CertPEM), "server certificate from the parent")
 	if err != nil {
-		return Config{}, err
+		return targets.Config{}, err
 	}
 	key, err := pki.ParseKeyPEM([]byte(w.KeyPEM), "server key from the parent")
 	if err != nil {
-		return Config{}, err
+		return targets.Config{}, err
 	}
 	cas, err := pki.ParseCertsPEM([]byte(w.ClientCAsPEM), "client CAs from the parent")
 	if err != nil {
-		return Config{}, err
+		return targets.Config{}, err
 	}
-	return Config{
+	return targets.Config{
 		Listen:           w.Listen,
 		Identity:         pki.Identity{Chain: chain, Key: key},
 		ClientCAs:        cas,
@@ -131,7 +132,7 @@ func decodeChildConfig(line []byte) (Config, error) {
 }
 
 // RunChild is the child side of StartProcess (mtlsbench serve --child): it
-// reads the config line from stdin, starts a Builtin, reports its address
+// reads the config line from stdin, starts a Server, reports its address
 // and PID on stdout, then answers "counts" lines until stdin reaches EOF,
 // when it closes the server and returns nil. Nothing else is ever written
 // to stdout. If ctx is cancelled (SIGTERM to the child), it closes the
@@ -144,18 +145,18 @@ func RunChild(ctx context.Context, stdin io.Reader, stdout io.Writer) error {
 	out := json.NewEncoder(stdout) // one Write per line
 	line, err := in.ReadBytes('\n')
 	if err != nil && (len(line) == 0 || !errors.Is(err, io.EOF)) {
-		return fmt.Errorf("targets: child: read config from stdin: %w", err)
+		return fmt.Errorf("builtin: child: read config from stdin: %w", err)
 	}
 	b, err := startChildServer(line)
 	if err != nil {
 		if werr := out.Encode(childReady{Error: err.Error()}); werr != nil {
-			return errors.Join(err, fmt.Errorf("targets: child: report error: %w", werr))
+			return errors.Join(err, fmt.Errorf("builtin: child: report error: %w", werr))
 		}
 		return err
 	}
 	defer b.Close()
 	if err := out.Encode(childReady{Addr: b.Addr(), PID: os.Getpid()}); err != nil {
-		return fmt.Errorf("targets: child: report ready: %w", err)
+		return fmt.Errorf("builtin: child: report ready: %w", err)
 	}
 
 	// Requests are read on their own goroutine so that ctx can end the
@@ -188,22 +189,22 @@ func RunChild(ctx context.Context, stdin io.Reader, stdout io.Writer) error {
 			if errors.Is(err, io.EOF) {
 				return nil // the parent closed our stdin, or died
 			}
-			return fmt.Errorf("targets: child: read stdin: %w", err)
+			return fmt.Errorf("builtin: child: read stdin: %w", err)
 		case req := <-requests:
 			var resp childCounts
 			if req == childCountsRequest {
 				resp.Counts, _ = b.Counts(ctx)
 			} else {
-				resp.Error = fmt.Sprintf("targets: child: unknown request %q (accepted: %s)", req, childCountsRequest)
+				resp.Error = fmt.Sprintf("builtin: child: unknown request %q (accepted: %s)", req, childCountsRequest)
 			}
 			if err := out.Encode(resp); err != nil {
-				return fmt.Errorf("targets: child: write counts: %w", err)
+				return fmt.Errorf("builtin: child: write counts: %w", err)
 			}
 		}
 	}
 }
 
-func startChildServer(configLine []byte) (*Builtin, error) {
+func startChildServer(configLine []byte) (*Server, error) {
 	cfg, err := decodeChildConfig(configLine)
 	if err != nil {
 		return nil, err
@@ -211,7 +212,7 @@ func startChildServer(configLine []byte) (*Builtin, error) {
 	if cfg.Workers > 0 {
 		runtime.GOMAXPROCS(cfg.Workers)
 	}
-	b, err := NewBuiltin(cfg)
+	b, err := New(cfg)
 	if err != nil {
 		return nil, err
 	}

@@ -1,4 +1,14 @@
-package targets
+// Package builtin is the built-in target: a Go crypto/tls server that
+// requires and verifies a client certificate and counts what it sees. It
+// runs in this process (New) or, as a run uses it by default so that its
+// CPU time is its own, in a child process (StartProcess), whose side is
+// RunChild, speaking the line protocol described in child.go. The package
+// owns the server's lock-free counters and its hand-written HTTP/1.1
+// responder (http.go), both part of what is measured.
+//
+// Importing the package registers targets.KindBuiltin, so that
+// targets.Start and targets.Capabilities know the built-in target.
+package builtin
 
 import (
 	"context"
@@ -16,9 +26,10 @@ import (
 
 	"github.com/mtlsbench/mtlsbench/internal/tlsparams"
 	"github.com/mtlsbench/mtlsbench/pki"
+	"github.com/mtlsbench/mtlsbench/targets"
 )
 
-// Builtin is the built-in target: a crypto/tls server that requires and
+// Server is the built-in target: a crypto/tls server that requires and
 // verifies a client certificate, runs in this process and counts what it
 // sees. It is the thing being measured, so its per-connection overhead is
 // kept small: lock-free counters in fixed arrays, pooled buffers, and no
@@ -28,8 +39,8 @@ import (
 // Config.CPUs and Config.Workers do not apply in-process: StartProcess runs
 // the same server in a child process pinned to CPUs, which is how a run
 // keeps the target's CPU separate from the generator's.
-type Builtin struct {
-	cfg       Config // defaults applied; never the caller's value
+type Server struct {
+	cfg       targets.Config // defaults applied; never the caller's value
 	tlsConfig *tls.Config
 
 	stats serverStats
@@ -47,54 +58,56 @@ type Builtin struct {
 	wg        sync.WaitGroup // the accept loop and every connection goroutine
 }
 
-var _ Target = (*Builtin)(nil)
+var _ targets.Target = (*Server)(nil)
 
-// NewBuiltin checks cfg and returns a server that is not yet listening. A
-// config it refuses gives a *BuiltinConfigError.
+// New checks cfg and returns a server that is not yet listening. A
+// config it refuses gives a *ConfigError.
 // Defaults are applied on a copy: the caller's Config is never modified and
 // its slices are not retained.
-func NewBuiltin(cfg Config) (*Builtin, error) {
-	c, err := builtinConfig(cfg)
+func New(cfg targets.Config) (*Server, error) {
+	c, err := withDefaults(cfg)
 	if err != nil {
 		return nil, err
 	}
-	b := &Builtin{cfg: c, done: make(chan struct{})}
+	b := &Server{cfg: c, done: make(chan struct{})}
 	b.tlsConfig = b.newTLSConfig()
 	b.conns.init()
 	return b, nil
 }
 
-// BuiltinConfigError is a Config the built-in target refuses (before
+// ConfigError is a Config the built-in target refuses (before
 // listening or starting a child): bad input to fix, not a failed run.
-type BuiltinConfigError struct {
+type ConfigError struct {
 	Reason string // what is wrong and what would work
 }
 
-func (e *BuiltinConfigError) Error() string { return "targets: " + e.Reason }
+func (e *ConfigError) Error() string { return "builtin: " + e.Reason }
 
 func refuseConfig(format string, args ...any) error {
-	return &BuiltinConfigError{Reason: fmt.Sprintf(format, args...)}
+	return &ConfigError{Reason: fmt.Sprintf(format, args...)}
 }
 
-// builtinConfig validates cfg for the built-in server and returns a copy
+// withDefaults validates cfg for the built-in server and returns a copy
 // with every default applied.
-func builtinConfig(cfg Config) (Config, error) {
+func withDefaults(cfg targets.Config) (targets.Config, error) {
 	c := cfg
 	c.ClientCAs = slices.Clone(cfg.ClientCAs)
 	c.CipherSuites = slices.Clone(cfg.CipherSuites)
 	c.Groups = slices.Clone(cfg.Groups)
 	c.Identity.Chain = slices.Clone(cfg.Identity.Chain)
+	c.PIDs = slices.Clone(cfg.PIDs)
+	c.ChildCommand = slices.Clone(cfg.ChildCommand)
 
 	if len(c.Identity.Chain) == 0 || c.Identity.Chain[0] == nil || c.Identity.Key == nil {
-		return Config{}, refuseConfig("the built-in target needs a server identity (Config.Identity: certificate chain and private key); generate one with pki.Generate or load one with pki.LoadDir")
+		return targets.Config{}, refuseConfig("the built-in target needs a server identity (Config.Identity: certificate chain and private key); generate one with pki.Generate or load one with pki.LoadDir")
 	}
 	type equaler interface{ Equal(crypto.PublicKey) bool }
 	if pub, ok := c.Identity.Chain[0].PublicKey.(equaler); !ok || !pub.Equal(c.Identity.Key.Public()) {
-		return Config{}, refuseConfig("the server private key (%s) does not match its certificate %q (%s)",
+		return targets.Config{}, refuseConfig("the server private key (%s) does not match its certificate %q (%s)",
 			pki.DescribePublicKey(c.Identity.Key.Public()), c.Identity.Chain[0].Subject.CommonName, pki.DescribePublicKey(c.Identity.Chain[0].PublicKey))
 	}
 	if len(c.ClientCAs) == 0 || slices.Contains(c.ClientCAs, nil) {
-		return Config{}, refuseConfig("the built-in target needs Config.ClientCAs, the roots client certificates must chain to (every target requires a client certificate)")
+		return targets.Config{}, refuseConfig("the built-in target needs Config.ClientCAs, the roots client certificates must chain to (every target requires a client certificate)")
 	}
 
 	if c.Listen == "" {
@@ -108,49 +121,49 @@ func builtinConfig(cfg Config) (Config, error) {
 	}
 	for _, v := range []uint16{c.MinVersion, c.MaxVersion} {
 		if v != tls.VersionTLS12 && v != tls.VersionTLS13 {
-			return Config{}, refuseConfig("unsupported TLS version %s (accepted: 1.2, 1.3)", tls.VersionName(v))
+			return targets.Config{}, refuseConfig("unsupported TLS version %s (accepted: 1.2, 1.3)", tls.VersionName(v))
 		}
 	}
 	if c.MinVersion > c.MaxVersion {
-		return Config{}, refuseConfig("MinVersion %s is above MaxVersion %s", tlsparams.VersionString(c.MinVersion), tlsparams.VersionString(c.MaxVersion))
+		return targets.Config{}, refuseConfig("MinVersion %s is above MaxVersion %s", tlsparams.VersionString(c.MinVersion), tlsparams.VersionString(c.MaxVersion))
 	}
 
 	if cfg.CipherSuitesTLS13 != nil {
-		return Config{}, refuseConfig("the built-in target cannot pin a TLS 1.3 cipher suite: crypto/tls always offers all three TLS 1.3 suites and has no setting to restrict them; use an OpenSSL-based target (nginx, haproxy, openssl), which can, or leave the TLS 1.3 suite unset")
+		return targets.Config{}, refuseConfig("the built-in target cannot pin a TLS 1.3 cipher suite: crypto/tls always offers all three TLS 1.3 suites and has no setting to restrict them; use an OpenSSL-based target (nginx, haproxy, openssl), which can, or leave the TLS 1.3 suite unset")
 	}
-	if err := checkBuiltinSuites(c); err != nil {
-		return Config{}, err
+	if err := checkSuites(c); err != nil {
+		return targets.Config{}, err
 	}
-	if err := checkBuiltinGroups(c); err != nil {
-		return Config{}, err
+	if err := checkGroups(c); err != nil {
+		return targets.Config{}, err
 	}
 
 	switch c.Mode {
 	case "":
-		c.Mode = ModeHandshake
-	case ModeHandshake, ModeHTTP:
+		c.Mode = targets.ModeHandshake
+	case targets.ModeHandshake, targets.ModeHTTP:
 	default:
-		return Config{}, refuseConfig("unknown mode %q (accepted: %s, %s)", c.Mode, ModeHandshake, ModeHTTP)
+		return targets.Config{}, refuseConfig("unknown mode %q (accepted: %s, %s)", c.Mode, targets.ModeHandshake, targets.ModeHTTP)
 	}
 	if c.HandshakeDelay < 0 {
-		return Config{}, refuseConfig("HandshakeDelay must not be negative, got %s", c.HandshakeDelay)
+		return targets.Config{}, refuseConfig("HandshakeDelay must not be negative, got %s", c.HandshakeDelay)
 	}
 	if c.HandshakeTimeout < 0 {
-		return Config{}, refuseConfig("HandshakeTimeout must not be negative, got %s", c.HandshakeTimeout)
+		return targets.Config{}, refuseConfig("HandshakeTimeout must not be negative, got %s", c.HandshakeTimeout)
 	}
 	if c.HandshakeTimeout == 0 {
-		c.HandshakeTimeout = DefaultHandshakeTimeout
+		c.HandshakeTimeout = targets.DefaultHandshakeTimeout
 	}
 	if c.Workers < 0 {
-		return Config{}, refuseConfig("Workers must not be negative, got %d", c.Workers)
+		return targets.Config{}, refuseConfig("Workers must not be negative, got %d", c.Workers)
 	}
 	return c, nil
 }
 
-// checkBuiltinSuites refuses TLS 1.2 suite lists crypto/tls would silently
+// checkSuites refuses TLS 1.2 suite lists crypto/tls would silently
 // ignore or could never negotiate with the server's key, so a case never
 // measures a suite other than the one it names.
-func checkBuiltinSuites(c Config) error {
+func checkSuites(c targets.Config) error {
 	if c.CipherSuites == nil {
 		return nil
 	}
@@ -195,9 +208,9 @@ func suitesForAuth(auth string) string {
 	return strings.Join(names, ", ")
 }
 
-// checkBuiltinGroups refuses unknown groups and a TLS 1.2-only server with
+// checkGroups refuses unknown groups and a TLS 1.2-only server with
 // only post-quantum groups (ML-KEM hybrids exist in TLS 1.3 only).
-func checkBuiltinGroups(c Config) error {
+func checkGroups(c targets.Config) error {
 	if c.Groups == nil {
 		return nil
 	}
@@ -220,7 +233,7 @@ func checkBuiltinGroups(c Config) error {
 	return nil
 }
 
-func (b *Builtin) newTLSConfig() *tls.Config {
+func (b *Server) newTLSConfig() *tls.Config {
 	c := b.cfg
 	pool := x509.NewCertPool()
 	for _, ca := range c.ClientCAs {
@@ -246,7 +259,7 @@ func (b *Builtin) newTLSConfig() *tls.Config {
 }
 
 // delayHandshake waits Config.HandshakeDelay, or until Close.
-func (b *Builtin) delayHandshake(*tls.ClientHelloInfo) (*tls.Config, error) {
+func (b *Server) delayHandshake(*tls.ClientHelloInfo) (*tls.Config, error) {
 	t := time.NewTimer(b.cfg.HandshakeDelay)
 	defer t.Stop()
 	select {
@@ -257,23 +270,23 @@ func (b *Builtin) delayHandshake(*tls.ClientHelloInfo) (*tls.Config, error) {
 	}
 }
 
-var errServerClosed = errors.New("targets: server closed")
+var errServerClosed = errors.New("builtin: server closed")
 
 // Start listens on Config.Listen and serves until Close.
-func (b *Builtin) Start() error {
+func (b *Server) Start() error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.started {
-		return errors.New("targets: built-in target already started")
+		return errors.New("builtin: built-in target already started")
 	}
 	select {
 	case <-b.done:
-		return errors.New("targets: built-in target is closed")
+		return errors.New("builtin: built-in target is closed")
 	default:
 	}
 	ln, err := net.Listen("tcp", b.cfg.Listen)
 	if err != nil {
-		return fmt.Errorf("targets: listen %s: %w", b.cfg.Listen, err)
+		return fmt.Errorf("builtin: listen %s: %w", b.cfg.Listen, err)
 	}
 	b.ln = ln
 	b.started = true
@@ -283,7 +296,7 @@ func (b *Builtin) Start() error {
 }
 
 // Addr is the address the server listens on ("" before Start).
-func (b *Builtin) Addr() string {
+func (b *Server) Addr() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.ln == nil {
@@ -293,21 +306,21 @@ func (b *Builtin) Addr() string {
 }
 
 // ServerName is the name the server's certificate is valid for.
-func (b *Builtin) ServerName() string { return "localhost" }
+func (b *Server) ServerName() string { return "localhost" }
 
 // Counts returns what the server has observed since it started.
-func (b *Builtin) Counts(context.Context) (Counts, error) { return b.stats.snapshot(), nil }
+func (b *Server) Counts(context.Context) (targets.Counts, error) { return b.stats.snapshot(), nil }
 
 // PIDs is nil: the in-process server's CPU is this process's.
-func (b *Builtin) PIDs() []int { return nil }
+func (b *Server) PIDs() []int { return nil }
 
 // Config returns the configuration in effect, defaults applied.
-func (b *Builtin) Config() Config { return b.cfg }
+func (b *Server) Config() targets.Config { return b.cfg }
 
 // Close stops accepting, closes every open connection (also those a client
 // is holding open) and returns once every goroutine of the server is gone.
 // It is safe to call more than once and from several goroutines.
-func (b *Builtin) Close() error {
+func (b *Server) Close() error {
 	b.closeOnce.Do(func() {
 		close(b.done)
 		b.mu.Lock()
@@ -325,7 +338,7 @@ func (b *Builtin) Close() error {
 // acceptLoop accepts connections until the listener is closed. Temporary
 // errors (out of file descriptors under a large --hold) back off as
 // net/http does, so the loop never spins.
-func (b *Builtin) acceptLoop(ln net.Listener) {
+func (b *Server) acceptLoop(ln net.Listener) {
 	defer b.wg.Done()
 	var backoff time.Duration
 	for {

@@ -1,4 +1,4 @@
-package targets
+package builtin
 
 import (
 	"crypto/tls"
@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 
 	"github.com/mtlsbench/mtlsbench/internal/tlsparams"
+	"github.com/mtlsbench/mtlsbench/targets"
 )
 
 // countedSuites is tlsparams' suite table; serverStats keeps one counter
@@ -44,7 +45,7 @@ type serverStats struct {
 func init() {
 	var s serverStats
 	if len(countedSuites) > len(s.suites) {
-		panic("targets: serverStats.suites is smaller than tlsparams' suite table")
+		panic("builtin: serverStats.suites is smaller than tlsparams' suite table")
 	}
 }
 
@@ -84,8 +85,8 @@ func (s *serverStats) recordFailure(err error) {
 }
 
 // snapshot returns the counts so far. Maps hold only non-zero entries.
-func (s *serverStats) snapshot() Counts {
-	c := Counts{
+func (s *serverStats) snapshot() targets.Counts {
+	c := targets.Counts{
 		Handshakes:     s.handshakes.Load(),
 		Resumed:        s.resumed.Load(),
 		Failed:         s.failed.Load(),

@@ -1,4 +1,4 @@
-package targets
+package builtin
 
 import (
 	"context"
@@ -16,6 +16,7 @@ import (
 
 	"github.com/mtlsbench/mtlsbench/internal/cpuset"
 	"github.com/mtlsbench/mtlsbench/pki"
+	"github.com/mtlsbench/mtlsbench/targets"
 )
 
 // childHelperArg marks a run of this test binary as a child for the
@@ -28,6 +29,12 @@ const childHelperArg = "mtlsbench-child-helper"
 // childCommand is the argv that runs the helper in mode.
 func childCommand(mode string) []string {
 	return []string{os.Args[0], "-test.run=^TestChildProcessHelper$", "--", childHelperArg, mode}
+}
+
+// withChild returns cfg with the child started by command.
+func withChild(cfg targets.Config, command []string) targets.Config {
+	cfg.ChildCommand = command
+	return cfg
 }
 
 // TestChildProcessHelper is not a test: it is the child process of the
@@ -63,11 +70,11 @@ func TestChildProcessHelper(t *testing.T) {
 }
 
 // startProcess starts the helper child serving cfg; the test closes it.
-func startProcess(t *testing.T, cfg Config) *Process {
+func startProcess(t *testing.T, cfg targets.Config) *Process {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	p, err := StartProcess(ctx, cfg, childCommand("serve"))
+	p, err := StartProcess(ctx, withChild(cfg, childCommand("serve")))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,8 +88,8 @@ func processGone(pid int) bool {
 }
 
 func TestProcessLifecycle(t *testing.T) {
-	b := builtinBundle(t, pki.ECDSAP256)
-	p := startProcess(t, builtinTestConfig(b))
+	b := testBundle(t, pki.ECDSAP256)
+	p := startProcess(t, testConfig(b))
 	pids := p.PIDs()
 	if len(pids) != 1 || pids[0] <= 0 || pids[0] == os.Getpid() {
 		t.Fatalf("PIDs() = %v, want the child's PID", pids)
@@ -99,17 +106,17 @@ func TestProcessLifecycle(t *testing.T) {
 	}
 
 	cache := newTicketCache()
-	ccfg := builtinClientConfig(b, tls.VersionTLS13, nil)
+	ccfg := clientConfig(b, tls.VersionTLS13, nil)
 	ccfg.ClientSessionCache = cache
 	for range 2 {
-		conn, err := dialBuiltin(t, p.Addr(), ccfg)
+		conn, err := dial(t, p.Addr(), ccfg)
 		if err != nil {
 			t.Fatal(err)
 		}
 		awaitTicket(t, conn, cache)
 		conn.Close()
 	}
-	c := waitCounts(t, p, func(c Counts) bool { return c.Handshakes == 2 })
+	c := waitCounts(t, p, func(c targets.Counts) bool { return c.Handshakes == 2 })
 	if c.Resumed != 1 || c.Versions["1.3"] != 2 || len(c.Ciphers) == 0 {
 		t.Errorf("counts = %+v, want 2 TLS 1.3 handshakes, 1 resumed, with suites", c)
 	}
@@ -134,8 +141,8 @@ func TestProcessLifecycle(t *testing.T) {
 // TestProcessChildExitsWhenParentGoes closes the parent's end of the
 // child's stdin without Close, as the parent's death would.
 func TestProcessChildExitsWhenParentGoes(t *testing.T) {
-	b := builtinBundle(t, pki.ECDSAP256)
-	p := startProcess(t, builtinTestConfig(b))
+	b := testBundle(t, pki.ECDSAP256)
+	p := startProcess(t, testConfig(b))
 	p.stdin.Close()
 	select {
 	case <-p.exited:
@@ -156,8 +163,8 @@ func TestProcessChildExitsWhenParentGoes(t *testing.T) {
 func TestProcessCloseKillsAChildThatWillNotExit(t *testing.T) {
 	defer func(d time.Duration) { childExitGrace = d }(childExitGrace)
 	childExitGrace = 200 * time.Millisecond
-	b := builtinBundle(t, pki.ECDSAP256)
-	p, err := StartProcess(context.Background(), builtinTestConfig(b), childCommand("ignore-eof"))
+	b := testBundle(t, pki.ECDSAP256)
+	p, err := StartProcess(context.Background(), withChild(testConfig(b), childCommand("ignore-eof")))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -171,46 +178,46 @@ func TestProcessCloseKillsAChildThatWillNotExit(t *testing.T) {
 }
 
 func TestProcessStartFailureShowsStderr(t *testing.T) {
-	b := builtinBundle(t, pki.ECDSAP256)
-	_, err := StartProcess(context.Background(), builtinTestConfig(b), childCommand("fail"))
+	b := testBundle(t, pki.ECDSAP256)
+	_, err := StartProcess(context.Background(), withChild(testConfig(b), childCommand("fail")))
 	if err == nil || !strings.Contains(err.Error(), "no such thing") || !strings.Contains(err.Error(), "exit status 3") {
 		t.Fatalf("StartProcess: %v, want the exit status and the child's stderr", err)
 	}
 }
 
 func TestProcessChildReportsItsStartError(t *testing.T) {
-	b := builtinBundle(t, pki.ECDSAP256)
-	busy := startBuiltin(t, builtinTestConfig(b))
-	cfg := builtinTestConfig(b)
+	b := testBundle(t, pki.ECDSAP256)
+	busy := startServer(t, testConfig(b))
+	cfg := testConfig(b)
 	cfg.Listen = busy.Addr()
-	_, err := StartProcess(context.Background(), cfg, childCommand("serve"))
+	_, err := StartProcess(context.Background(), withChild(cfg, childCommand("serve")))
 	if err == nil || !strings.Contains(err.Error(), "listen "+busy.Addr()) {
 		t.Fatalf("StartProcess on a port in use: %v", err)
 	}
 }
 
 func TestProcessRefusesBadConfigWithoutStarting(t *testing.T) {
-	b := builtinBundle(t, pki.ECDSAP256)
-	cfg := builtinTestConfig(b)
+	b := testBundle(t, pki.ECDSAP256)
+	cfg := testConfig(b)
 	cfg.CipherSuitesTLS13 = []uint16{tls.TLS_AES_256_GCM_SHA384}
 	// A command that cannot run: a start attempt would fail differently.
-	_, err := StartProcess(context.Background(), cfg, []string{"/nonexistent/mtlsbench"})
-	if _, ok := errors.AsType[*BuiltinConfigError](err); !ok || !strings.Contains(err.Error(), "cannot pin a TLS 1.3 cipher suite") {
-		t.Fatalf("StartProcess: %v, want a *BuiltinConfigError", err)
+	_, err := StartProcess(context.Background(), withChild(cfg, []string{"/nonexistent/mtlsbench"}))
+	if _, ok := errors.AsType[*ConfigError](err); !ok || !strings.Contains(err.Error(), "cannot pin a TLS 1.3 cipher suite") {
+		t.Fatalf("StartProcess: %v, want a *ConfigError", err)
 	}
-	if _, err := StartProcess(context.Background(), builtinTestConfig(b), nil); err == nil {
+	if _, err := StartProcess(context.Background(), withChild(testConfig(b), nil)); err == nil {
 		t.Fatal("StartProcess with no command succeeded")
 	}
-	cfg = builtinTestConfig(b)
+	cfg = testConfig(b)
 	cfg.CPUs = "9999"
-	if _, err := StartProcess(context.Background(), cfg, childCommand("serve")); err == nil || !strings.Contains(err.Error(), "9999") {
+	if _, err := StartProcess(context.Background(), withChild(cfg, childCommand("serve"))); err == nil || !strings.Contains(err.Error(), "9999") {
 		t.Fatalf("StartProcess with CPUs 9999: %v", err)
 	}
 }
 
 func TestProcessPinnedToCPUs(t *testing.T) {
-	b := builtinBundle(t, pki.ECDSAP256)
-	cfg := builtinTestConfig(b)
+	b := testBundle(t, pki.ECDSAP256)
+	cfg := testConfig(b)
 	cfg.CPUs = "0"
 	p := startProcess(t, cfg)
 	got, err := cpuset.Of(p.PIDs()[0])
@@ -223,8 +230,8 @@ func TestProcessPinnedToCPUs(t *testing.T) {
 }
 
 func TestProcessCountsAfterChildDied(t *testing.T) {
-	b := builtinBundle(t, pki.ECDSAP256)
-	p := startProcess(t, builtinTestConfig(b))
+	b := testBundle(t, pki.ECDSAP256)
+	p := startProcess(t, testConfig(b))
 	syscall.Kill(p.PIDs()[0], syscall.SIGKILL)
 	<-p.exited
 	_, err := p.Counts(context.Background())
@@ -237,9 +244,9 @@ func TestProcessCountsAfterChildDied(t *testing.T) {
 }
 
 func TestProcessCountsAbandonedByContext(t *testing.T) {
-	b := builtinBundle(t, pki.ECDSAP256)
-	cfg := builtinTestConfig(b)
-	cfg.Mode = ModeHTTP
+	b := testBundle(t, pki.ECDSAP256)
+	cfg := testConfig(b)
+	cfg.Mode = targets.ModeHTTP
 	p := startProcess(t, cfg)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
@@ -261,7 +268,7 @@ func TestProcessCountsAbandonedByContext(t *testing.T) {
 		}
 	}
 	// An HTTP response proves the server has counted the handshake.
-	conn, err := dialBuiltin(t, p.Addr(), builtinClientConfig(b, tls.VersionTLS12, nil))
+	conn, err := dial(t, p.Addr(), clientConfig(b, tls.VersionTLS12, nil))
 	if err != nil {
 		t.Fatal(err)
 	}

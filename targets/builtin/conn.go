@@ -1,4 +1,4 @@
-package targets
+package builtin
 
 import (
 	"crypto/tls"
@@ -8,12 +8,14 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/mtlsbench/mtlsbench/targets"
 )
 
 // serveConn runs one client connection: the handshake (bounded by
 // HandshakeTimeout), then the mode's work until the client closes or Close
 // closes the connection.
-func (b *Builtin) serveConn(raw net.Conn) {
+func (b *Server) serveConn(raw net.Conn) {
 	defer b.wg.Done()
 	shard, ok := b.conns.add(raw)
 	if !ok { // Close has begun
@@ -28,7 +30,7 @@ func (b *Builtin) serveConn(raw net.Conn) {
 		return
 	}
 	switch b.cfg.Mode {
-	case ModeHTTP:
+	case targets.ModeHTTP:
 		buf := httpBufPool.Get().(*[httpMaxHead]byte)
 		graceful := serveHTTP(tc, buf[:], &b.stats.requests)
 		httpBufPool.Put(buf)
@@ -44,7 +46,7 @@ func (b *Builtin) serveConn(raw net.Conn) {
 
 // handshake runs the server handshake and counts its outcome. It reports
 // whether the handshake succeeded.
-func (b *Builtin) handshake(tc *tls.Conn, raw net.Conn) bool {
+func (b *Server) handshake(tc *tls.Conn, raw net.Conn) bool {
 	// A deadline on the socket, not a context: it costs no allocation and
 	// also bounds the handshake delay's effect on a stalled client.
 	raw.SetDeadline(time.Now().Add(b.cfg.HandshakeTimeout))
@@ -63,7 +65,7 @@ func (b *Builtin) handshake(tc *tls.Conn, raw net.Conn) bool {
 // countFailure counts a failed handshake, except connections that sent no
 // ClientHello at all (a port probe: nothing was attempted) and handshakes
 // cut short by Close.
-func (b *Builtin) countFailure(tc *tls.Conn, err error) {
+func (b *Server) countFailure(tc *tls.Conn, err error) {
 	select {
 	case <-b.done:
 		return
