@@ -6,6 +6,9 @@ import (
 
 	"github.com/mtlsbench/mtlsbench/scenarios"
 	"github.com/mtlsbench/mtlsbench/targets"
+	// Registers nginx, HAProxy and openssl s_server with targets.Start
+	// (case.go's import of targets/builtin registers the built-in target).
+	_ "github.com/mtlsbench/mtlsbench/targets/managed"
 )
 
 // startTarget starts (or, for an external target, names) the case's server.

@@ -14,6 +14,7 @@ import (
 
 	"github.com/mtlsbench/mtlsbench/targets"
 	_ "github.com/mtlsbench/mtlsbench/targets/builtin"
+	_ "github.com/mtlsbench/mtlsbench/targets/managed"
 )
 
 // kindConstants returns the value of every constant of type Kind declared

@@ -1,4 +1,4 @@
-package targets
+package managed
 
 import (
 	"context"
@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/mtlsbench/mtlsbench/targets"
 )
 
 // These tests feed the parsers lines as the servers wrote them (captured
@@ -68,7 +70,7 @@ func TestNginxParseStream(t *testing.T) {
 	} {
 		s.parseAccess(line)
 	}
-	want := Counts{
+	want := targets.Counts{
 		Handshakes: 5, Resumed: 2, Failed: 3, VerifyFailures: 2,
 		Versions: map[string]int64{"1.2": 2, "1.3": 3},
 		Ciphers: map[string]int64{
@@ -133,7 +135,7 @@ func TestNginxParseHTTP(t *testing.T) {
 	} {
 		s.parseError(line)
 	}
-	want := Counts{
+	want := targets.Counts{
 		Handshakes: 5, Resumed: 3, Failed: 2, VerifyFailures: 1, Requests: 8,
 		Versions: map[string]int64{"1.2": 2, "1.3": 3},
 		Ciphers:  map[string]int64{"TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256": 2, "TLS_AES_128_GCM_SHA256": 3},
@@ -185,7 +187,7 @@ func TestHAProxyParse(t *testing.T) {
 	} {
 		tcp.parse(line)
 	}
-	want := Counts{
+	want := targets.Counts{
 		Handshakes: 4, Resumed: 2, Failed: 4, VerifyFailures: 3,
 		Versions: map[string]int64{"1.2": 2, "1.3": 2},
 		Ciphers: map[string]int64{
@@ -219,7 +221,7 @@ func TestHAProxyParse(t *testing.T) {
 	} {
 		http.parse(line)
 	}
-	want = Counts{
+	want = targets.Counts{
 		Handshakes: 3, Resumed: 1, Requests: 3,
 		Versions: map[string]int64{"1.3": 3},
 		Ciphers:  map[string]int64{"TLS_CHACHA20_POLY1305_SHA256": 3},

@@ -1,4 +1,4 @@
-package targets
+package managed
 
 import (
 	"bytes"
@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/mtlsbench/mtlsbench/pki"
+	"github.com/mtlsbench/mtlsbench/targets"
 )
 
 // managedProbeSNI is the server name the harness's own connections send.
@@ -27,7 +28,7 @@ var errManagedWrongServer = errors.New("the server presented a certificate other
 // It accepts exactly the case's leaf (InsecureSkipVerify only skips the
 // chain-building, VerifyConnection does the check), and presents cert when
 // given, whatever CA names the server asks for.
-func managedProbeConfig(cfg Config, cert *tls.Certificate, sawLeaf *bool) *tls.Config {
+func managedProbeConfig(cfg targets.Config, cert *tls.Certificate, sawLeaf *bool) *tls.Config {
 	want := cfg.Identity.Chain[0].Raw
 	return &tls.Config{
 		ServerName:         managedProbeSNI,
@@ -58,7 +59,7 @@ func managedProbeConfig(cfg Config, cert *tls.Certificate, sawLeaf *bool) *tls.C
 // the case's certificate. Without cert the server refuses the (certificate-
 // less) client after presenting its own, which is enough; with cert the
 // handshake must complete.
-func managedProbe(ctx context.Context, addr string, cfg Config, cert *tls.Certificate) error {
+func managedProbe(ctx context.Context, addr string, cfg targets.Config, cert *tls.Certificate) error {
 	ctx, cancel := context.WithTimeout(ctx, managedProbeTimeout)
 	defer cancel()
 	sawLeaf := false
@@ -77,7 +78,7 @@ func managedProbe(ctx context.Context, addr string, cfg Config, cert *tls.Certif
 }
 
 // managedDialProbe opens a completed mTLS connection presenting cert.
-func managedDialProbe(ctx context.Context, addr string, cfg Config, cert *tls.Certificate) (*tls.Conn, error) {
+func managedDialProbe(ctx context.Context, addr string, cfg targets.Config, cert *tls.Certificate) (*tls.Conn, error) {
 	ctx, cancel := context.WithTimeout(ctx, managedProbeTimeout)
 	defer cancel()
 	sawLeaf := false
@@ -96,12 +97,12 @@ func managedProbeIdentity() (ca *x509.Certificate, cert *tls.Certificate, err er
 	notBefore := time.Now().Add(-time.Hour)
 	root, err := pki.NewRoot(pki.ECDSAP256, "mtlsbench probe CA", notBefore, 48*time.Hour)
 	if err != nil {
-		return nil, nil, fmt.Errorf("targets: probe identity: %w", err)
+		return nil, nil, fmt.Errorf("managed: probe identity: %w", err)
 	}
 	id, err := root.Issue(pki.LeafRequest{KeyType: pki.ECDSAP256, CommonName: "mtlsbench probe",
 		NotBefore: notBefore, NotAfter: notBefore.Add(48 * time.Hour)}, nil)
 	if err != nil {
-		return nil, nil, fmt.Errorf("targets: probe identity: %w", err)
+		return nil, nil, fmt.Errorf("managed: probe identity: %w", err)
 	}
 	c := id.TLSCertificate()
 	return root.Cert, &c, nil

@@ -1,4 +1,4 @@
-package targets
+package managed
 
 import (
 	"bytes"
@@ -7,11 +7,13 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"strings"
 	"time"
 
 	"github.com/mtlsbench/mtlsbench/internal/tlsparams"
+	"github.com/mtlsbench/mtlsbench/targets"
 )
 
 // A server writes a connection's log line when the connection ends, a
@@ -35,7 +37,7 @@ const (
 )
 
 // managedLogTail reads a log file incrementally, handing each complete new
-// line to parse. Not safe for concurrent use (Managed.mu serializes it).
+// line to parse. Not safe for concurrent use (Server.mu serializes it).
 type managedLogTail struct {
 	path   string
 	parse  func(line string)
@@ -126,52 +128,12 @@ type managedRecord struct {
 	resumed bool
 }
 
-// add counts a successful handshake.
-func (c *Counts) managedAdd(r managedRecord) {
-	c.Handshakes++
-	if r.resumed {
-		c.Resumed++
-	}
-	if r.version != "" {
-		if c.Versions == nil {
-			c.Versions = map[string]int64{}
-		}
-		c.Versions[r.version]++
-	}
-	if r.cipher != "" {
-		if c.Ciphers == nil {
-			c.Ciphers = map[string]int64{}
-		}
-		c.Ciphers[r.cipher]++
-	}
-}
-
-// managedFail counts a failed handshake.
-func (c *Counts) managedFail(verify bool) {
-	c.Failed++
-	if verify {
-		c.VerifyFailures++
-	}
-}
-
-// managedClone copies c so a snapshot handed out is not changed by later
+// cloneCounts copies c so a snapshot handed out is not changed by later
 // counting.
-func (c Counts) managedClone() Counts {
-	out := c
-	out.Versions = managedCloneMap(c.Versions)
-	out.Ciphers = managedCloneMap(c.Ciphers)
-	return out
-}
-
-func managedCloneMap(m map[string]int64) map[string]int64 {
-	if m == nil {
-		return nil
-	}
-	out := make(map[string]int64, len(m))
-	for k, v := range m {
-		out[k] = v
-	}
-	return out
+func cloneCounts(c targets.Counts) targets.Counts {
+	c.Versions = maps.Clone(c.Versions)
+	c.Ciphers = maps.Clone(c.Ciphers)
+	return c
 }
 
 // managedProtocol turns OpenSSL's "TLSv1.3" into "1.3" ("" if unknown).

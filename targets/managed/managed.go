@@ -1,4 +1,4 @@
-package targets
+package managed
 
 import (
 	"context"
@@ -16,16 +16,17 @@ import (
 	"time"
 
 	"github.com/mtlsbench/mtlsbench/internal/cpuset"
+	"github.com/mtlsbench/mtlsbench/targets"
 	"golang.org/x/sys/unix"
 )
 
-// Managed is a real TLS server — nginx, HAProxy or openssl s_server —
+// Server is a real TLS server — nginx, HAProxy or openssl s_server —
 // configured for one case, listening on a loopback port and stopped by PID.
 // Its Counts come from the server's own record (log or statistics), so they
 // are an independent check on the load generator's.
-type Managed struct {
-	kind       Kind
-	cfg        Config // with defaults applied
+type Server struct {
+	kind       targets.Kind
+	cfg        targets.Config // with defaults applied
 	bin        managedBinary
 	addr       string
 	serverName string
@@ -48,18 +49,18 @@ type Managed struct {
 	closeErr error
 }
 
-var _ ManagedTarget = (*Managed)(nil)
+var _ Target = (*Server)(nil)
 
-// ManagedTarget is a running managed server, as StartManaged returns it: a
-// *LoggedManaged for nginx and HAProxy, whose logs have a time on every
-// record and which implement WindowCounter too, and a *Managed for openssl
+// Target is a running managed server, as Start returns it: a
+// *LoggedServer for nginx and HAProxy, whose logs have a time on every
+// record and which implement WindowCounter too, and a *Server for openssl
 // s_server, whose statistics page has no times.
-type ManagedTarget interface {
-	Target
+type Target interface {
+	targets.Target
 	// Kind is the kind of server.
-	Kind() Kind
+	Kind() targets.Kind
 	// Config is the configuration it was started with, defaults applied.
-	Config() Config
+	Config() targets.Config
 	// Version names the server and its TLS library.
 	Version() string
 	// ErrorLog returns the last n lines of its error output, also after
@@ -71,10 +72,10 @@ type ManagedTarget interface {
 type managedServer interface {
 	// configure writes the server's files for cfg into dir and says how to
 	// run it, listening on addr.
-	configure(dir string, cfg Config, addr string, bin managedBinary) (managedPlan, error)
+	configure(dir string, cfg targets.Config, addr string, bin managedBinary) (managedPlan, error)
 	// counts returns what the server has recorded since it started,
 	// leaving out the harness's own probes.
-	counts(ctx context.Context, m *Managed) (Counts, error)
+	counts(ctx context.Context, m *Server) (targets.Counts, error)
 }
 
 // managedPlan is how to run one configured server.
@@ -122,30 +123,30 @@ const (
 	managedLogLines = 12
 )
 
-// StartNginx starts nginx configured for cfg. See StartManaged.
-func StartNginx(ctx context.Context, cfg Config) (*LoggedManaged, error) {
-	m, err := startManaged(ctx, KindNginx, cfg)
+// StartNginx starts nginx configured for cfg. See Start.
+func StartNginx(ctx context.Context, cfg targets.Config) (*LoggedServer, error) {
+	m, err := startManaged(ctx, targets.KindNginx, cfg)
 	if err != nil {
 		return nil, err
 	}
-	return &LoggedManaged{m}, nil
+	return &LoggedServer{m}, nil
 }
 
-// StartHAProxy starts HAProxy configured for cfg. See StartManaged.
-func StartHAProxy(ctx context.Context, cfg Config) (*LoggedManaged, error) {
-	m, err := startManaged(ctx, KindHAProxy, cfg)
+// StartHAProxy starts HAProxy configured for cfg. See Start.
+func StartHAProxy(ctx context.Context, cfg targets.Config) (*LoggedServer, error) {
+	m, err := startManaged(ctx, targets.KindHAProxy, cfg)
 	if err != nil {
 		return nil, err
 	}
-	return &LoggedManaged{m}, nil
+	return &LoggedServer{m}, nil
 }
 
-// StartOpenSSL starts openssl s_server configured for cfg. See StartManaged.
-func StartOpenSSL(ctx context.Context, cfg Config) (*Managed, error) {
-	return startManaged(ctx, KindOpenSSL, cfg)
+// StartOpenSSL starts openssl s_server configured for cfg. See Start.
+func StartOpenSSL(ctx context.Context, cfg targets.Config) (*Server, error) {
+	return startManaged(ctx, targets.KindOpenSSL, cfg)
 }
 
-// StartManaged writes the configuration of a kind of server for cfg into a
+// Start writes the configuration of a kind of server for cfg into a
 // new temporary directory, starts the server from PATH (pinned to cfg.CPUs
 // from its first instruction, so every worker it forks inherits the set) on
 // a free loopback port, and returns once it has answered a TLS handshake
@@ -157,20 +158,20 @@ func StartOpenSSL(ctx context.Context, cfg Config) (*Managed, error) {
 // with OpenSSL 3.0) an *UnsupportedError; a server that does not start a
 // *ServerError quoting its error output.
 //
-// nginx and HAProxy come back as a *LoggedManaged, which is a WindowCounter;
-// openssl s_server as a *Managed.
-func StartManaged(ctx context.Context, kind Kind, cfg Config) (ManagedTarget, error) {
+// nginx and HAProxy come back as a *LoggedServer, which is a WindowCounter;
+// openssl s_server as a *Server.
+func Start(ctx context.Context, kind targets.Kind, cfg targets.Config) (Target, error) {
 	m, err := startManaged(ctx, kind, cfg)
 	switch {
 	case err != nil:
 		return nil, err // not a typed nil in a non-nil interface
-	case kind == KindNginx || kind == KindHAProxy:
-		return &LoggedManaged{m}, nil
+	case kind == targets.KindNginx || kind == targets.KindHAProxy:
+		return &LoggedServer{m}, nil
 	}
 	return m, nil
 }
 
-func startManaged(ctx context.Context, kind Kind, cfg Config) (*Managed, error) {
+func startManaged(ctx context.Context, kind targets.Kind, cfg targets.Config) (*Server, error) {
 	capability, err := managedCapability(kind)
 	if err != nil {
 		return nil, err
@@ -194,7 +195,7 @@ func startManaged(ctx context.Context, kind Kind, cfg Config) (*Managed, error) 
 		p := port
 		if p == 0 {
 			if p, err = managedFreePort(host); err != nil {
-				return nil, fmt.Errorf("targets: %s: find a free port on %s: %w", kind, host, err)
+				return nil, fmt.Errorf("managed: %s: find a free port on %s: %w", kind, host, err)
 			}
 		}
 		m, err := managedStart(ctx, kind, c, bin, net.JoinHostPort(host, strconv.Itoa(p)))
@@ -219,30 +220,30 @@ func managedFreePort(host string) (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
-func newManagedServer(kind Kind) managedServer {
+func newManagedServer(kind targets.Kind) managedServer {
 	switch kind {
-	case KindNginx:
+	case targets.KindNginx:
 		return &nginxServer{}
-	case KindHAProxy:
+	case targets.KindHAProxy:
 		return &haproxyServer{}
 	default:
 		return &opensslServer{}
 	}
 }
 
-func managedStart(ctx context.Context, kind Kind, cfg Config, bin managedBinary, addr string) (*Managed, error) {
+func managedStart(ctx context.Context, kind targets.Kind, cfg targets.Config, bin managedBinary, addr string) (*Server, error) {
 	dir, err := os.MkdirTemp("", "mtlsbench-"+string(kind)+"-")
 	if err != nil {
-		return nil, fmt.Errorf("targets: %s: %w", kind, err)
+		return nil, fmt.Errorf("managed: %s: %w", kind, err)
 	}
 	// Workers that drop root privileges (nginx runs them as nobody) must be
 	// able to reach the temporary paths the server creates in here; the
 	// key file itself stays 0600.
 	if err := os.Chmod(dir, 0o711); err != nil {
 		os.RemoveAll(dir)
-		return nil, fmt.Errorf("targets: %s: %w", kind, err)
+		return nil, fmt.Errorf("managed: %s: %w", kind, err)
 	}
-	m := &Managed{
+	m := &Server{
 		kind:       kind,
 		cfg:        cfg,
 		bin:        bin,
@@ -272,15 +273,15 @@ func managedStart(ctx context.Context, kind Kind, cfg Config, bin managedBinary,
 	return m, nil
 }
 
-func (m *Managed) startProcess() error {
+func (m *Server) startProcess() error {
 	stdout, err := os.OpenFile(filepath.Join(m.dir, "stdout.log"), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
 	if err != nil {
-		return fmt.Errorf("targets: %s: %w", m.kind, err)
+		return fmt.Errorf("managed: %s: %w", m.kind, err)
 	}
 	defer stdout.Close()
 	stderr, err := os.OpenFile(filepath.Join(m.dir, "stderr.log"), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
 	if err != nil {
-		return fmt.Errorf("targets: %s: %w", m.kind, err)
+		return fmt.Errorf("managed: %s: %w", m.kind, err)
 	}
 	defer stderr.Close()
 	cmd := exec.Command(m.bin.path, m.plan.args...)
@@ -301,12 +302,12 @@ func (m *Managed) startProcess() error {
 	if m.cfg.CPUs != "" {
 		s, err := cpuset.Parse(m.cfg.CPUs)
 		if err != nil {
-			return fmt.Errorf("targets: %s: %w", m.kind, err)
+			return fmt.Errorf("managed: %s: %w", m.kind, err)
 		}
 		set = &s
 	}
 	if err := cpuset.StartPinned(cmd, set); err != nil {
-		return fmt.Errorf("targets: %s: start %s: %w", m.kind, m.bin.path, err)
+		return fmt.Errorf("managed: %s: start %s: %w", m.kind, m.bin.path, err)
 	}
 	m.cmd = cmd
 	m.pid = cmd.Process.Pid
@@ -319,7 +320,7 @@ func (m *Managed) startProcess() error {
 
 // awaitReady polls with TLS handshakes until the server presents the case's
 // certificate, the server exits, or the deadline passes.
-func (m *Managed) awaitReady(ctx context.Context) error {
+func (m *Server) awaitReady(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, managedReadyTimeout)
 	defer cancel()
 	// A probe in flight ends as soon as the server exits: when the port
@@ -389,7 +390,7 @@ func (m *Managed) awaitReady(ctx context.Context) error {
 	}
 }
 
-func (m *Managed) exitStatus() error {
+func (m *Server) exitStatus() error {
 	if m.waitErr == nil {
 		return errors.New("exit status 0")
 	}
@@ -398,7 +399,7 @@ func (m *Managed) exitStatus() error {
 
 // stop signals the server, waits for it, and kills its process group when
 // it does not exit in time or leaves workers behind.
-func (m *Managed) stop() {
+func (m *Server) stop() {
 	if m.cmd == nil {
 		return
 	}
@@ -425,14 +426,14 @@ func (m *Managed) stop() {
 }
 
 // Addr is the host:port the server listens on.
-func (m *Managed) Addr() string { return m.addr }
+func (m *Server) Addr() string { return m.addr }
 
 // ServerName is the name to send in SNI and verify the server's certificate
 // against: "localhost" when the certificate has it, else its first DNS name
 // or IP address.
-func (m *Managed) ServerName() string { return m.serverName }
+func (m *Server) ServerName() string { return m.serverName }
 
-func managedServerName(cfg Config) string {
+func managedServerName(cfg targets.Config) string {
 	leaf := cfg.Identity.Chain[0]
 	for _, n := range leaf.DNSNames {
 		if n == "localhost" {
@@ -449,20 +450,20 @@ func managedServerName(cfg Config) string {
 }
 
 // Kind is the kind of server.
-func (m *Managed) Kind() Kind { return m.kind }
+func (m *Server) Kind() targets.Kind { return m.kind }
 
 // Config is the configuration the server was started with, defaults
 // applied (Workers resolved).
-func (m *Managed) Config() Config { return m.cfg }
+func (m *Server) Config() targets.Config { return m.cfg }
 
 // Version names the server and the TLS library it runs with, e.g.
 // "nginx/1.22.1 (OpenSSL 3.0.19)".
-func (m *Managed) Version() string { return m.bin.version + " (" + m.bin.library + ")" }
+func (m *Server) Version() string { return m.bin.version + " (" + m.bin.library + ")" }
 
 // PIDs returns the server's main process (nginx master, haproxy,
 // s_server). Its descendants (nginx workers) are the rest of its CPU:
 // procstat.TreeCPU sums them.
-func (m *Managed) PIDs() []int { return []int{m.pid} }
+func (m *Server) PIDs() []int { return []int{m.pid} }
 
 // Counts returns what the server itself recorded since it started, without
 // the harness's ready and statistics probes. Take the difference of two
@@ -473,14 +474,14 @@ func (m *Managed) PIDs() []int { return []int{m.pid} }
 // more than 250 ms: a snapshot taken after the load is complete, and one
 // taken while load runs returns promptly with the log as it stands (missing
 // the connections in flight and those not logged yet). Under load, use
-// LoggedManaged.CountsBetween instead. s_server's Counts fetches its
+// LoggedServer.CountsBetween instead. s_server's Counts fetches its
 // statistics page over a connection that queues behind the load's (s_server
 // serves one connection at a time).
-func (m *Managed) Counts(ctx context.Context) (Counts, error) {
+func (m *Server) Counts(ctx context.Context) (targets.Counts, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.closed {
-		return Counts{}, fmt.Errorf("targets: %s: counts: %w", m.kind, errManagedClosed)
+		return targets.Counts{}, fmt.Errorf("managed: %s: counts: %w", m.kind, errManagedClosed)
 	}
 	return m.server.counts(ctx, m)
 }
@@ -490,7 +491,7 @@ var errManagedClosed = errors.New("the server has been closed")
 // ErrorLog returns the last n lines of the server's error output (nginx's
 // error log, HAProxy's and s_server's stderr), for a result's error
 // examples. It works after Close too.
-func (m *Managed) ErrorLog(n int) []string {
+func (m *Server) ErrorLog(n int) []string {
 	m.closeMu.Lock()
 	final := m.finalLog
 	m.closeMu.Unlock()
@@ -507,7 +508,7 @@ func (m *Managed) ErrorLog(n int) []string {
 // whole process group after a timeout), waits until every process of it is
 // gone and removes its directory. If the server had exited on its own
 // before Close, the error says so and quotes its error output.
-func (m *Managed) Close() error {
+func (m *Server) Close() error {
 	m.once.Do(func() {
 		m.mu.Lock()
 		m.closed = true
@@ -531,14 +532,14 @@ func (m *Managed) Close() error {
 			m.closeErr = &ServerError{Kind: m.kind, Op: "run", Err: early, Log: m.ErrorLog(managedLogLines)}
 		}
 		if err := os.RemoveAll(m.dir); err != nil && m.closeErr == nil {
-			m.closeErr = fmt.Errorf("targets: %s: remove %s: %w", m.kind, m.dir, err)
+			m.closeErr = fmt.Errorf("managed: %s: remove %s: %w", m.kind, m.dir, err)
 		}
 	})
 	return m.closeErr
 }
 
 // logTail reads the last n lines of the server's error output files.
-func (m *Managed) logTail(n int) []string {
+func (m *Server) logTail(n int) []string {
 	var out []string
 	for _, p := range m.plan.logs {
 		data, err := os.ReadFile(p)
@@ -560,7 +561,7 @@ func (m *Managed) logTail(n int) []string {
 // ServerError reports a managed server that failed to start or died,
 // quoting the last lines of its error output.
 type ServerError struct {
-	Kind Kind
+	Kind targets.Kind
 	Op   string // "start" or "run"
 	Err  error
 	Log  []string
@@ -568,7 +569,7 @@ type ServerError struct {
 
 func (e *ServerError) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "targets: %s: %s: %v", e.Kind, e.Op, e.Err)
+	fmt.Fprintf(&b, "managed: %s: %s: %v", e.Kind, e.Op, e.Err)
 	if len(e.Log) > 0 {
 		b.WriteString("; its log says:")
 		for _, l := range e.Log {

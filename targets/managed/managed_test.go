@@ -1,4 +1,4 @@
-package targets
+package managed
 
 import (
 	"bufio"
@@ -23,6 +23,7 @@ import (
 	"github.com/mtlsbench/mtlsbench/internal/procstat"
 	"github.com/mtlsbench/mtlsbench/internal/tlsparams"
 	"github.com/mtlsbench/mtlsbench/pki"
+	"github.com/mtlsbench/mtlsbench/targets"
 	"golang.org/x/sys/unix"
 )
 
@@ -32,13 +33,13 @@ import (
 
 // managedRequire skips a test when kind's binary is missing, unless
 // MTLSBENCH_REQUIRE_SERVERS=1 (as CI sets), where that is a failure.
-func managedRequire(t *testing.T, kind Kind) {
+func managedRequire(t *testing.T, kind targets.Kind) {
 	t.Helper()
 	_, err := managedLookup(kind)
 	if err == nil {
 		return
 	}
-	var missing *MissingBinaryError
+	var missing *targets.MissingBinaryError
 	if !errors.As(err, &missing) {
 		t.Fatal(err)
 	}
@@ -70,16 +71,16 @@ func managedBundles(t *testing.T) (good, other *pki.Bundle) {
 	return p.good, p.other
 }
 
-func managedTestConfig(t *testing.T) Config {
+func managedTestConfig(t *testing.T) targets.Config {
 	good, _ := managedBundles(t)
-	return Config{Identity: good.Server, ClientCAs: []*x509.Certificate{good.Root.Cert}}
+	return targets.Config{Identity: good.Server, ClientCAs: []*x509.Certificate{good.Root.Cert}}
 }
 
-func managedTestStart(t *testing.T, kind Kind, cfg Config) ManagedTarget {
+func managedTestStart(t *testing.T, kind targets.Kind, cfg targets.Config) Target {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	m, err := StartManaged(ctx, kind, cfg)
+	m, err := Start(ctx, kind, cfg)
 	if err != nil {
 		t.Fatalf("start %s: %v", kind, err)
 	}
@@ -110,15 +111,43 @@ func (c *managedTicketCache) Put(key string, cs *tls.ClientSessionState) {
 	}
 }
 
+// addHandshake counts a successful handshake as a client saw it.
+func addHandshake(c *targets.Counts, r managedRecord) {
+	c.Handshakes++
+	if r.resumed {
+		c.Resumed++
+	}
+	if r.version != "" {
+		if c.Versions == nil {
+			c.Versions = map[string]int64{}
+		}
+		c.Versions[r.version]++
+	}
+	if r.cipher != "" {
+		if c.Ciphers == nil {
+			c.Ciphers = map[string]int64{}
+		}
+		c.Ciphers[r.cipher]++
+	}
+}
+
+// addFailure counts a failed handshake.
+func addFailure(c *targets.Counts, verify bool) {
+	c.Failed++
+	if verify {
+		c.VerifyFailures++
+	}
+}
+
 // managedTestClient dials a target and keeps its own counts.
 type managedTestClient struct {
 	t      *testing.T
-	target ManagedTarget
+	target Target
 	roots  *x509.CertPool
-	seen   Counts
+	seen   targets.Counts
 }
 
-func newManagedTestClient(t *testing.T, target ManagedTarget) *managedTestClient {
+func newManagedTestClient(t *testing.T, target Target) *managedTestClient {
 	good, _ := managedBundles(t)
 	return &managedTestClient{t: t, target: target, roots: good.RootPool()}
 }
@@ -156,7 +185,7 @@ type managedOutcome struct {
 // for the server's word after the handshake: a session ticket (wantTicket),
 // an alert, a close, or 300 ms of silence. In HTTP mode it sends requests
 // GETs on the connection.
-func (c *managedTestClient) connect(conf *tls.Config, mode Mode, requests int, wantTicket bool) managedOutcome {
+func (c *managedTestClient) connect(conf *tls.Config, mode targets.Mode, requests int, wantTicket bool) managedOutcome {
 	cache, _ := conf.ClientSessionCache.(*managedTicketCache)
 	if cache != nil {
 		for len(cache.puts) > 0 {
@@ -174,7 +203,7 @@ func (c *managedTestClient) connect(conf *tls.Config, mode Mode, requests int, w
 	defer conn.Close()
 	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
 	out := managedOutcome{state: conn.ConnectionState()}
-	if mode == ModeHTTP {
+	if mode == targets.ModeHTTP {
 		br := bufio.NewReader(conn)
 		for range requests {
 			if _, err := fmt.Fprintf(conn, "GET / HTTP/1.1\r\nHost: %s\r\n\r\n", conf.ServerName); err != nil {
@@ -234,7 +263,7 @@ func (c *managedTestClient) ok(out managedOutcome) {
 		}
 		c.seen.Requests++
 	}
-	c.seen.managedAdd(managedRecord{
+	addHandshake(&c.seen, managedRecord{
 		version: tlsparams.VersionString(out.state.Version),
 		cipher:  tlsparams.SuiteName(out.state.CipherSuite),
 		resumed: out.state.DidResume,
@@ -244,9 +273,9 @@ func (c *managedTestClient) ok(out managedOutcome) {
 // rejected checks a connection with a foreign client certificate: servers
 // that verify during the handshake fail it (or, in TLS 1.3, refuse right
 // after with an alert); nginx completes it and then closes or answers 400.
-func (c *managedTestClient) rejected(out managedOutcome, capability Capability) {
+func (c *managedTestClient) rejected(out managedOutcome, capability targets.Capability) {
 	c.t.Helper()
-	c.seen.managedFail(true)
+	addFailure(&c.seen, true)
 	if capability.ClientVerifyInHandshake {
 		if out.err == nil {
 			c.t.Fatalf("%s accepted a client certificate from another CA", c.target.Kind())
@@ -263,7 +292,7 @@ func (c *managedTestClient) rejected(out managedOutcome, capability Capability) 
 // managedMark is where a test's connections begin: the server's counts
 // then, and the time.
 type managedMark struct {
-	counts Counts
+	counts targets.Counts
 	at     time.Time
 }
 
@@ -271,7 +300,7 @@ type managedMark struct {
 // taken before the snapshot, which takes 150 ms or more: a server's record
 // may be dated a millisecond early (nginx's http{} dates a connection with
 // two clocks), and before the mark there is nothing but the ready probe.
-func managedSnapshot(t *testing.T, m ManagedTarget) managedMark {
+func managedSnapshot(t *testing.T, m Target) managedMark {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -287,11 +316,11 @@ func managedSnapshot(t *testing.T, m ManagedTarget) managedMark {
 // client's own counts: they must agree exactly. For a WindowCounter both
 // ways of counting are checked: CountsBetween from before until now (which
 // waits for the log to settle), then the difference of Counts snapshots.
-func managedCheckCounts(t *testing.T, m ManagedTarget, before managedMark, client Counts) {
+func managedCheckCounts(t *testing.T, m Target, before managedMark, client targets.Counts) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if w, ok := m.(WindowCounter); ok {
+	if w, ok := m.(targets.WindowCounter); ok {
 		got, err := w.CountsBetween(ctx, before.at, time.Now())
 		if err != nil {
 			t.Fatalf("counts between: %v", err)
@@ -305,7 +334,7 @@ func managedCheckCounts(t *testing.T, m ManagedTarget, before managedMark, clien
 	managedCompareCounts(t, m.Kind(), "Counts", after.Sub(before.counts), client)
 }
 
-func managedCompareCounts(t *testing.T, kind Kind, how string, got, client Counts) {
+func managedCompareCounts(t *testing.T, kind targets.Kind, how string, got, client targets.Counts) {
 	t.Helper()
 	if got.Handshakes != client.Handshakes || got.Resumed != client.Resumed ||
 		got.Failed != client.Failed || got.VerifyFailures != client.VerifyFailures {
@@ -313,7 +342,7 @@ func managedCompareCounts(t *testing.T, kind Kind, how string, got, client Count
 			kind, how, got.Handshakes, got.Resumed, got.Failed, got.VerifyFailures,
 			client.Handshakes, client.Resumed, client.Failed, client.VerifyFailures)
 	}
-	if kind != KindOpenSSL { // s_server keeps no per-version or per-cipher counts
+	if kind != targets.KindOpenSSL { // s_server keeps no per-version or per-cipher counts
 		if !maps.Equal(got.Versions, client.Versions) {
 			t.Errorf("%s (%s) counted versions %v; the client saw %v", kind, how, got.Versions, client.Versions)
 		}
@@ -327,9 +356,9 @@ func managedCompareCounts(t *testing.T, kind Kind, how string, got, client Count
 }
 
 // managedIntegration runs every case against one kind of server.
-func managedIntegration(t *testing.T, kind Kind) {
+func managedIntegration(t *testing.T, kind targets.Kind) {
 	managedRequire(t, kind)
-	capability, err := Capabilities(kind)
+	capability, err := targets.Capabilities(kind)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -342,14 +371,14 @@ func managedIntegration(t *testing.T, kind Kind) {
 		for _, v := range []uint16{tls.VersionTLS12, tls.VersionTLS13} {
 			cache := newManagedTicketCache()
 			for i := range 4 {
-				out := c.connect(c.config(v, cache, false), ModeHandshake, 0, true)
+				out := c.connect(c.config(v, cache, false), targets.ModeHandshake, 0, true)
 				c.ok(out)
 				if out.state.Version != v || out.state.DidResume != (i > 0) {
 					t.Fatalf("connection %d: version %s resumed=%v, want %s resumed=%v", i,
 						tlsparams.VersionString(out.state.Version), out.state.DidResume, tlsparams.VersionString(v), i > 0)
 				}
 			}
-			c.rejected(c.connect(c.config(v, nil, true), ModeHandshake, 0, false), capability)
+			c.rejected(c.connect(c.config(v, nil, true), targets.ModeHandshake, 0, false), capability)
 		}
 		managedCheckCounts(t, m, before, c.seen)
 	})
@@ -363,7 +392,7 @@ func managedIntegration(t *testing.T, kind Kind) {
 		before := managedSnapshot(t, m)
 		cache := newManagedTicketCache()
 		for range 3 {
-			out := c.connect(c.config(0, cache, false), ModeHandshake, 0, true)
+			out := c.connect(c.config(0, cache, false), targets.ModeHandshake, 0, true)
 			c.ok(out)
 			if out.state.CipherSuite != tls.TLS_CHACHA20_POLY1305_SHA256 {
 				t.Fatalf("negotiated %s, want TLS_CHACHA20_POLY1305_SHA256", tls.CipherSuiteName(out.state.CipherSuite))
@@ -381,7 +410,7 @@ func managedIntegration(t *testing.T, kind Kind) {
 		c := newManagedTestClient(t, m)
 		before := managedSnapshot(t, m)
 		for range 2 {
-			out := c.connect(c.config(0, nil, false), ModeHandshake, 0, false)
+			out := c.connect(c.config(0, nil, false), targets.ModeHandshake, 0, false)
 			c.ok(out)
 			if out.state.Version != tls.VersionTLS12 || out.state.CipherSuite != tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256 || out.state.CurveID != tls.CurveP384 {
 				t.Fatalf("negotiated %s %s %s, want TLS 1.2, TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, P-384",
@@ -400,7 +429,7 @@ func managedIntegration(t *testing.T, kind Kind) {
 		for _, v := range []uint16{tls.VersionTLS12, tls.VersionTLS13} {
 			cache := newManagedTicketCache()
 			for range 2 {
-				out := c.connect(c.config(v, cache, false), ModeHandshake, 0, false)
+				out := c.connect(c.config(v, cache, false), targets.ModeHandshake, 0, false)
 				c.ok(out)
 				if out.state.DidResume {
 					t.Fatalf("TLS %s resumed with tickets and the session cache off", tlsparams.VersionString(v))
@@ -412,7 +441,7 @@ func managedIntegration(t *testing.T, kind Kind) {
 
 	t.Run("HTTP", func(t *testing.T) {
 		cfg := managedTestConfig(t)
-		cfg.Mode = ModeHTTP
+		cfg.Mode = targets.ModeHTTP
 		m := managedTestStart(t, kind, cfg)
 		c := newManagedTestClient(t, m)
 		before := managedSnapshot(t, m)
@@ -423,13 +452,13 @@ func managedIntegration(t *testing.T, kind Kind) {
 		for _, v := range []uint16{tls.VersionTLS12, tls.VersionTLS13} {
 			cache := newManagedTicketCache()
 			for i := range 2 {
-				out := c.connect(c.config(v, cache, false), ModeHTTP, requests, false)
+				out := c.connect(c.config(v, cache, false), targets.ModeHTTP, requests, false)
 				c.ok(out)
 				if out.state.DidResume != (i > 0) {
 					t.Fatalf("TLS %s connection %d resumed=%v", tlsparams.VersionString(v), i, out.state.DidResume)
 				}
 			}
-			c.rejected(c.connect(c.config(v, nil, true), ModeHTTP, 1, false), capability)
+			c.rejected(c.connect(c.config(v, nil, true), targets.ModeHTTP, 1, false), capability)
 		}
 		managedCheckCounts(t, m, before, c.seen)
 	})
@@ -445,7 +474,7 @@ func managedIntegration(t *testing.T, kind Kind) {
 			t.Fatal(err)
 		}
 		const clients, perClient = 4, 40
-		seen := make([]Counts, clients)
+		seen := make([]targets.Counts, clients)
 		errs := make(chan error, clients)
 		var wg sync.WaitGroup
 		for i := range clients {
@@ -456,12 +485,12 @@ func managedIntegration(t *testing.T, kind Kind) {
 				cache := newManagedTicketCache()
 				v := []uint16{tls.VersionTLS12, tls.VersionTLS13}[i%2]
 				for range perClient {
-					out := c.connect(c.config(v, cache, false), ModeHandshake, 0, true)
+					out := c.connect(c.config(v, cache, false), targets.ModeHandshake, 0, true)
 					if out.err != nil {
 						errs <- out.err
 						return
 					}
-					c.seen.managedAdd(managedRecord{version: tlsparams.VersionString(out.state.Version),
+					addHandshake(&c.seen, managedRecord{version: tlsparams.VersionString(out.state.Version),
 						cipher: tlsparams.SuiteName(out.state.CipherSuite), resumed: out.state.DidResume})
 				}
 				seen[i] = c.seen
@@ -472,7 +501,7 @@ func managedIntegration(t *testing.T, kind Kind) {
 		for err := range errs {
 			t.Fatalf("connection failed: %v", err)
 		}
-		var total Counts
+		var total targets.Counts
 		for _, s := range seen {
 			total.Handshakes += s.Handshakes
 			total.Resumed += s.Resumed
@@ -503,7 +532,7 @@ func managedIntegration(t *testing.T, kind Kind) {
 		cfg.CPUs = cpu
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		m, err := StartManaged(ctx, kind, cfg)
+		m, err := Start(ctx, kind, cfg)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -516,7 +545,7 @@ func managedIntegration(t *testing.T, kind Kind) {
 			t.Fatal(err)
 		}
 		wantProcs := 1
-		if kind == KindNginx {
+		if kind == targets.KindNginx {
 			wantProcs = 2 // master and one worker
 		}
 		if len(pids) != wantProcs {
@@ -557,7 +586,7 @@ func managedIntegration(t *testing.T, kind Kind) {
 		cfg.Listen = l.Addr().String()
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		m, err := StartManaged(ctx, kind, cfg)
+		m, err := Start(ctx, kind, cfg)
 		if err == nil {
 			m.Close()
 			t.Fatalf("%s started on a port another socket holds", kind)
@@ -570,15 +599,15 @@ func managedIntegration(t *testing.T, kind Kind) {
 	})
 }
 
-// managedBase is the *Managed under a ManagedTarget, for a test that looks
+// managedBase is the *Server under a Target, for a test that looks
 // inside.
-func managedBase(t *testing.T, m ManagedTarget) *Managed {
+func managedBase(t *testing.T, m Target) *Server {
 	t.Helper()
 	switch m := m.(type) {
-	case *Managed:
+	case *Server:
 		return m
-	case *LoggedManaged:
-		return m.Managed
+	case *LoggedServer:
+		return m.Server
 	}
 	t.Fatalf("%T is not a managed target", m)
 	return nil

@@ -1,4 +1,4 @@
-package targets
+package managed
 
 import (
 	"context"
@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/mtlsbench/mtlsbench/targets"
 )
 
 // Counting over a time window, for the servers whose log has a time on
@@ -89,9 +91,9 @@ type managedTime struct {
 
 // managedTally is what a log-based server recorded: the running counts
 // (Counts) and every record with its connection's accept time
-// (CountsBetween). Managed.mu guards it.
+// (CountsBetween). Server.mu guards it.
 type managedTally struct {
-	seen   Counts
+	seen   targets.Counts
 	base   int64 // Unix ms the events' times are relative to (the first's)
 	events []managedEvent
 	kinds  []managedEventKind
@@ -141,7 +143,7 @@ func (t *managedTally) undatedRecord(line string) {
 }
 
 // apply adds n records of kind k to c.
-func (k managedEventKind) apply(c *Counts, n int64) {
+func (k managedEventKind) apply(c *targets.Counts, n int64) {
 	if k.flags&managedHandshake != 0 {
 		c.Handshakes += n
 		if k.flags&managedResumed != 0 {
@@ -175,9 +177,9 @@ func managedAddCount(m *map[string]int64, k string, n int64) {
 
 // between counts the records of connections accepted in [from, to) (see
 // the top of this file for the rounding).
-func (t *managedTally) between(from, to time.Time) Counts {
+func (t *managedTally) between(from, to time.Time) targets.Counts {
 	if !from.Before(to) {
-		return Counts{}
+		return targets.Counts{}
 	}
 	lo, hi := from.UnixMilli(), to.UnixMilli()
 	// The whole seconds the window overlaps, from its exact edges.
@@ -197,7 +199,7 @@ func (t *managedTally) between(from, to time.Time) Counts {
 			n[e.kind]++
 		}
 	}
-	var c Counts
+	var c targets.Counts
 	for i, k := range t.kinds {
 		if n[i] > 0 {
 			k.apply(&c, n[i])
@@ -246,17 +248,17 @@ func managedDigits(s string) bool {
 	return true
 }
 
-// LoggedManaged is a managed server whose record is a log with a time on
+// LoggedServer is a managed server whose record is a log with a time on
 // every line: nginx and HAProxy. Besides the snapshot Counts of every
-// Managed it implements WindowCounter, which is what a harness should use
+// Server it implements WindowCounter, which is what a harness should use
 // under load.
-type LoggedManaged struct {
-	*Managed
+type LoggedServer struct {
+	*Server
 }
 
 var (
-	_ WindowCounter = (*LoggedManaged)(nil)
-	_ ManagedTarget = (*LoggedManaged)(nil)
+	_ targets.WindowCounter = (*LoggedServer)(nil)
+	_ Target                = (*LoggedServer)(nil)
 )
 
 // managedLogServer is a managedServer whose record is a timestamped log.
@@ -279,27 +281,27 @@ type managedLogServer interface {
 // still open is not counted). The wait is bounded by ctx and by 30 s; a
 // log still being written then gives an error. So does a record without a
 // usable time, which no window could hold.
-func (m *LoggedManaged) CountsBetween(ctx context.Context, from, to time.Time) (Counts, error) {
+func (m *LoggedServer) CountsBetween(ctx context.Context, from, to time.Time) (targets.Counts, error) {
 	if to.Before(from) {
-		return Counts{}, fmt.Errorf("targets: %s: counts between %s and %s: the window ends before it starts",
+		return targets.Counts{}, fmt.Errorf("managed: %s: counts between %s and %s: the window ends before it starts",
 			m.kind, from.Format(time.RFC3339Nano), to.Format(time.RFC3339Nano))
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.closed {
-		return Counts{}, fmt.Errorf("targets: %s: counts: %w", m.kind, errManagedClosed)
+		return targets.Counts{}, fmt.Errorf("managed: %s: counts: %w", m.kind, errManagedClosed)
 	}
 	tally, tails := m.server.(managedLogServer).record()
 	settled, err := managedSettle(ctx, to, managedWindowMaxWait, tails...)
 	if err != nil {
-		return Counts{}, fmt.Errorf("targets: %s: %w", m.kind, err)
+		return targets.Counts{}, fmt.Errorf("managed: %s: %w", m.kind, err)
 	}
 	if !settled {
-		return Counts{}, fmt.Errorf("targets: %s: the server's log was still being written %s after the window ended: count after the load has stopped",
+		return targets.Counts{}, fmt.Errorf("managed: %s: the server's log was still being written %s after the window ended: count after the load has stopped",
 			m.kind, managedWindowMaxWait)
 	}
 	if tally.undated > 0 {
-		return Counts{}, fmt.Errorf("targets: %s: %d log records have no usable accept time, so no window can hold them; the first: %q",
+		return targets.Counts{}, fmt.Errorf("managed: %s: %d log records have no usable accept time, so no window can hold them; the first: %q",
 			m.kind, tally.undated, managedClip(tally.undatedExample))
 	}
 	return tally.between(from, to), nil
@@ -307,11 +309,11 @@ func (m *LoggedManaged) CountsBetween(ctx context.Context, from, to time.Time) (
 
 // managedLogCounts is Counts for a log-based server: the tally after a
 // short settle (see managedSnapshotMaxWait), never blocking for long.
-func managedLogCounts(ctx context.Context, kind Kind, t *managedTally, tails ...*managedLogTail) (Counts, error) {
+func managedLogCounts(ctx context.Context, kind targets.Kind, t *managedTally, tails ...*managedLogTail) (targets.Counts, error) {
 	if _, err := managedSettle(ctx, time.Time{}, managedSnapshotMaxWait, tails...); err != nil {
-		return Counts{}, fmt.Errorf("targets: %s: %w", kind, err)
+		return targets.Counts{}, fmt.Errorf("managed: %s: %w", kind, err)
 	}
-	return t.seen.managedClone(), nil
+	return cloneCounts(t.seen), nil
 }
 
 // managedClip shortens a quoted log line.

@@ -1,4 +1,4 @@
-package targets
+package managed
 
 import (
 	"bytes"
@@ -16,86 +16,24 @@ import (
 	"time"
 
 	"github.com/mtlsbench/mtlsbench/internal/tlsparams"
+	"github.com/mtlsbench/mtlsbench/targets"
 )
-
-// Capability is what one kind of target can enforce and report on this
-// machine. The lead refuses a case before any load when Check says the
-// target cannot measure it as asked.
-type Capability struct {
-	Kind Kind `json:"kind"`
-	// Binary is the server's executable (empty for the built-in target) and
-	// Package the Debian package that provides it.
-	Binary  string `json:"binary,omitempty"`
-	Package string `json:"package,omitempty"`
-	// Version is the server's own version ("nginx/1.22.1") and Library the
-	// TLS library it runs with ("OpenSSL 3.0.19").
-	Version string `json:"version,omitempty"`
-	Library string `json:"library"`
-	// Versions are the TLS versions it accepts ("1.2", "1.3").
-	Versions []string `json:"versions"`
-	// TLS13SuitePinning is true when the target can be configured to accept
-	// only some TLS 1.3 suites (Config.CipherSuitesTLS13). crypto/tls cannot.
-	TLS13SuitePinning bool `json:"tls13_suite_pinning"`
-	// Groups are the key-exchange groups (mtlsbench names) the target can
-	// offer; MissingGroups those of tlsparams.Groups it cannot.
-	Groups        []string `json:"groups"`
-	MissingGroups []string `json:"missing_groups,omitempty"`
-	// Modes the target serves.
-	Modes []Mode `json:"modes"`
-	// MaxWorkers limits Config.Workers (0: no limit; 1 for s_server, which
-	// serves one connection at a time).
-	MaxWorkers int `json:"max_workers,omitempty"`
-	// MaxRequestsPerConn limits HTTP requests per connection (0: no limit;
-	// 1 for s_server -www, which answers HTTP/1.0 and closes).
-	MaxRequestsPerConn int `json:"max_requests_per_conn,omitempty"`
-	// ClientVerifyInHandshake is true when a client certificate the server
-	// rejects fails the TLS handshake with an alert. nginx completes the
-	// handshake and then refuses the connection (HTTP 400, or a close in
-	// handshake mode), so a client can only see the rejection afterwards
-	// and the cross-check is what catches it.
-	ClientVerifyInHandshake bool `json:"client_verify_in_handshake"`
-	// CrossCheck names the server's own record that Counts reads.
-	CrossCheck string `json:"cross_check"`
-}
-
-// MissingBinaryError reports a managed server that is not installed.
-type MissingBinaryError struct {
-	Kind    Kind
-	Binary  string
-	Package string
-}
-
-func (e *MissingBinaryError) Error() string {
-	return fmt.Sprintf("targets: %s: %s not found in PATH (or /usr/sbin): install the Debian package %s (apt-get install %s)",
-		e.Kind, e.Binary, e.Package, e.Package)
-}
-
-// UnsupportedError reports a case a target cannot measure as asked.
-type UnsupportedError struct {
-	Kind   Kind
-	What   string // the parameter, e.g. "group x25519mlkem768"
-	Reason string // why, and what would work
-}
-
-func (e *UnsupportedError) Error() string {
-	return fmt.Sprintf("targets: %s cannot use %s: %s", e.Kind, e.What, e.Reason)
-}
 
 // managedCapability reports what a managed server supports on this
 // machine: it runs the binary once to read its version and TLS library and
 // probes which groups that library knows; results are cached. A server
 // that is not installed gives a *MissingBinaryError.
-func managedCapability(kind Kind) (Capability, error) {
+func managedCapability(kind targets.Kind) (targets.Capability, error) {
 	switch kind {
-	case KindNginx, KindHAProxy, KindOpenSSL:
+	case targets.KindNginx, targets.KindHAProxy, targets.KindOpenSSL:
 	default:
-		return Capability{}, fmt.Errorf("targets: unknown managed server %q (accepted: nginx, haproxy, openssl)", kind)
+		return targets.Capability{}, fmt.Errorf("managed: unknown managed server %q (accepted: nginx, haproxy, openssl)", kind)
 	}
 	bin, err := managedLookup(kind)
 	if err != nil {
-		return Capability{Kind: kind, Package: managedPackages[kind]}, err
+		return targets.Capability{Kind: kind, Package: managedPackages[kind]}, err
 	}
-	c := Capability{
+	c := targets.Capability{
 		Kind:                    kind,
 		Binary:                  bin.path,
 		Package:                 managedPackages[kind],
@@ -103,17 +41,17 @@ func managedCapability(kind Kind) (Capability, error) {
 		Library:                 bin.library,
 		Versions:                []string{"1.2", "1.3"},
 		TLS13SuitePinning:       true,
-		Modes:                   []Mode{ModeHandshake, ModeHTTP},
+		Modes:                   []targets.Mode{targets.ModeHandshake, targets.ModeHTTP},
 		ClientVerifyInHandshake: true,
 	}
 	c.Groups, c.MissingGroups = managedGroups(bin.library)
 	switch kind {
-	case KindNginx:
+	case targets.KindNginx:
 		c.ClientVerifyInHandshake = false
 		c.CrossCheck = "access log, timed at accept: stream{} per connection (handshake mode), http{} per request (http mode); error log for TLS failures in http mode"
-	case KindHAProxy:
+	case targets.KindHAProxy:
 		c.CrossCheck = "log (a ring buffer mtlsbench drains), timed at accept: one line per connection (tcp mode) or request (http mode), error-log-format lines for failed handshakes"
-	case KindOpenSSL:
+	case targets.KindOpenSSL:
 		c.MaxWorkers = 1
 		c.MaxRequestsPerConn = 1
 		c.CrossCheck = "s_server -www statistics page (accepts, accepts that finished, session cache hits) and verify errors on stderr"
@@ -121,57 +59,17 @@ func managedCapability(kind Kind) (Capability, error) {
 	return c, nil
 }
 
-// Check refuses a configuration the target cannot run exactly as asked,
-// naming the parameter, the reason and what would work.
-func (c Capability) Check(cfg Config) error {
-	if c.Kind == KindBuiltin && len(cfg.CipherSuitesTLS13) > 0 {
-		return &UnsupportedError{Kind: c.Kind, What: "a TLS 1.3 cipher suite",
-			Reason: "Go's crypto/tls always offers all three TLS 1.3 suites; use --target nginx, haproxy or openssl, which enforce it"}
-	}
-	for _, id := range cfg.Groups {
-		g, ok := tlsparams.GroupByID(id)
-		if !ok {
-			return &UnsupportedError{Kind: c.Kind, What: fmt.Sprintf("group %s", id), Reason: "unknown group (accepted: " + tlsparams.GroupNames() + ")"}
-		}
-		for _, missing := range c.MissingGroups {
-			if missing != g.Name {
-				continue
-			}
-			reason := fmt.Sprintf("%s runs with %s, which does not offer %s", c.Kind, c.Library, g.OpenSSL)
-			if g.PostQuantum {
-				reason += " (ML-KEM hybrid groups need OpenSSL 3.5 or later)"
-			}
-			return &UnsupportedError{Kind: c.Kind, What: "group " + g.Name,
-				Reason: reason + "; the builtin target (Go crypto/tls) offers it"}
-		}
-	}
-	if cfg.Mode != "" {
-		ok := false
-		for _, m := range c.Modes {
-			ok = ok || m == cfg.Mode
-		}
-		if !ok {
-			return &UnsupportedError{Kind: c.Kind, What: fmt.Sprintf("mode %q", cfg.Mode), Reason: "accepted: handshake, http"}
-		}
-	}
-	if c.MaxWorkers > 0 && cfg.Workers > c.MaxWorkers {
-		return &UnsupportedError{Kind: c.Kind, What: fmt.Sprintf("%d workers", cfg.Workers),
-			Reason: fmt.Sprintf("it serves one connection at a time (at most %d worker)", c.MaxWorkers)}
-	}
-	return nil
-}
-
 // managedPackages are the Debian packages providing each managed server.
-var managedPackages = map[Kind]string{
-	KindNginx:   "nginx",
-	KindHAProxy: "haproxy",
-	KindOpenSSL: "openssl",
+var managedPackages = map[targets.Kind]string{
+	targets.KindNginx:   "nginx",
+	targets.KindHAProxy: "haproxy",
+	targets.KindOpenSSL: "openssl",
 }
 
-var managedBinaryNames = map[Kind]string{
-	KindNginx:   "nginx",
-	KindHAProxy: "haproxy",
-	KindOpenSSL: "openssl",
+var managedBinaryNames = map[targets.Kind]string{
+	targets.KindNginx:   "nginx",
+	targets.KindHAProxy: "haproxy",
+	targets.KindOpenSSL: "openssl",
 }
 
 // managedSbinDirs are searched after PATH: Debian installs nginx and
@@ -197,7 +95,7 @@ var managedLookups struct {
 // managedLookup finds and identifies a managed server binary. Results are
 // cached by path and modification time, so installing a server while a
 // program runs is noticed.
-func managedLookup(kind Kind) (managedBinary, error) {
+func managedLookup(kind targets.Kind) (managedBinary, error) {
 	name := managedBinaryNames[kind]
 	path, err := exec.LookPath(name)
 	if err != nil {
@@ -210,12 +108,12 @@ func managedLookup(kind Kind) (managedBinary, error) {
 			}
 		}
 		if path == "" {
-			return managedBinary{}, &MissingBinaryError{Kind: kind, Binary: name, Package: managedPackages[kind]}
+			return managedBinary{}, &targets.MissingBinaryError{Kind: kind, Binary: name, Package: managedPackages[kind]}
 		}
 	}
 	st, err := os.Stat(path)
 	if err != nil {
-		return managedBinary{}, &MissingBinaryError{Kind: kind, Binary: name, Package: managedPackages[kind]}
+		return managedBinary{}, &targets.MissingBinaryError{Kind: kind, Binary: name, Package: managedPackages[kind]}
 	}
 	key := path + "@" + st.ModTime().String()
 	managedLookups.mu.Lock()
@@ -245,26 +143,26 @@ var (
 	haproxyRunningRE        = regexp.MustCompile(`Running on OpenSSL version : (OpenSSL \d+\.\d+\.\d+[a-z]?)`)
 )
 
-func managedIdentify(kind Kind, path string) (managedBinary, error) {
+func managedIdentify(kind targets.Kind, path string) (managedBinary, error) {
 	b := managedBinary{path: path}
 	var args []string
 	switch kind {
-	case KindNginx:
+	case targets.KindNginx:
 		args = []string{"-V"}
-	case KindHAProxy:
+	case targets.KindHAProxy:
 		args = []string{"-vv"}
-	case KindOpenSSL:
+	case targets.KindOpenSSL:
 		args = []string{"version"}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	out, err := exec.CommandContext(ctx, path, args...).CombinedOutput()
 	if err != nil {
-		return b, fmt.Errorf("targets: %s: run %s %s: %w: %s", kind, path, strings.Join(args, " "), err, bytes.TrimSpace(out))
+		return b, fmt.Errorf("managed: %s: run %s %s: %w: %s", kind, path, strings.Join(args, " "), err, bytes.TrimSpace(out))
 	}
 	text := string(out)
 	switch kind {
-	case KindNginx:
+	case targets.KindNginx:
 		if m := nginxVersionRE.FindStringSubmatch(text); m != nil {
 			b.version = m[1]
 		}
@@ -286,14 +184,14 @@ func managedIdentify(kind Kind, path string) (managedBinary, error) {
 		} else {
 			b.nginxModules = "/usr/lib/nginx/modules"
 		}
-	case KindHAProxy:
+	case targets.KindHAProxy:
 		if m := haproxyVersionRE.FindStringSubmatch(text); m != nil {
 			b.version = "HAProxy " + m[1]
 		}
 		if m := haproxyRunningRE.FindStringSubmatch(text); m != nil {
 			b.library = m[1]
 		}
-	case KindOpenSSL:
+	case targets.KindOpenSSL:
 		if m := managedOpenSSLVersionRE.FindString(text); m != "" {
 			b.version = m
 			b.library = m
@@ -322,7 +220,7 @@ func managedGroups(library string) (supported, missing []string) {
 		return r[0], r[1]
 	}
 	probe := false
-	if cli, err := managedLookup(KindOpenSSL); err == nil && cli.library == library {
+	if cli, err := managedLookup(targets.KindOpenSSL); err == nil && cli.library == library {
 		probe = true
 	}
 	for _, g := range tlsparams.Groups() {
@@ -349,7 +247,7 @@ func managedGroups(library string) (supported, missing []string) {
 // group name. s_client checks -groups before it connects; the connection
 // goes to a loopback port nothing listens on, so it ends at once.
 func managedProbeGroup(name string) bool {
-	cli, err := managedLookup(KindOpenSSL)
+	cli, err := managedLookup(targets.KindOpenSSL)
 	if err != nil {
 		return false
 	}
@@ -391,7 +289,7 @@ func managedCurveNames(groups []tls.CurveID) (string, error) {
 	for _, id := range groups {
 		g, ok := tlsparams.GroupByID(id)
 		if !ok {
-			return "", fmt.Errorf("targets: unknown group %s (accepted: %s)", id, tlsparams.GroupNames())
+			return "", fmt.Errorf("managed: unknown group %s (accepted: %s)", id, tlsparams.GroupNames())
 		}
 		names = append(names, g.OpenSSL)
 	}

@@ -1,4 +1,4 @@
-package targets
+package managed
 
 import (
 	"bufio"
@@ -12,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/mtlsbench/mtlsbench/targets"
 )
 
 // These tests run load against nginx and HAProxy with a plain crypto/tls
@@ -42,7 +44,7 @@ type managedConnTimes struct {
 
 // managedLoadConn makes one connection: handshake, in HTTP mode one GET,
 // close.
-func managedLoadConn(addr string, conf *tls.Config, mode Mode) (managedConnTimes, error) {
+func managedLoadConn(addr string, conf *tls.Config, mode targets.Mode) (managedConnTimes, error) {
 	var out managedConnTimes
 	out.dialed = time.Now()
 	raw, err := net.DialTimeout("tcp", addr, 10*time.Second)
@@ -57,7 +59,7 @@ func managedLoadConn(addr string, conf *tls.Config, mode Mode) (managedConnTimes
 	}
 	out.handshook = time.Now()
 	out.resumed = conn.ConnectionState().DidResume
-	if mode == ModeHTTP {
+	if mode == targets.ModeHTTP {
 		if err := managedGet(conn, conf.ServerName); err != nil {
 			return out, err
 		}
@@ -92,7 +94,7 @@ type managedLoad struct {
 	err   error
 }
 
-func startManagedLoad(c *managedTestClient, mode Mode, loaders int) *managedLoad {
+func startManagedLoad(c *managedTestClient, mode targets.Mode, loaders int) *managedLoad {
 	l := &managedLoad{stop: make(chan struct{})}
 	for range loaders {
 		conf := c.config(tls.VersionTLS12, tls.NewLRUClientSessionCache(4), false)
@@ -154,9 +156,9 @@ func managedExpect(conns []managedConnTimes, from, to time.Time) (sure, possible
 	return sure, possible
 }
 
-func managedWindowIntegration(t *testing.T, kind Kind) {
+func managedWindowIntegration(t *testing.T, kind targets.Kind) {
 	managedRequire(t, kind)
-	for _, mode := range []Mode{ModeHandshake, ModeHTTP} {
+	for _, mode := range []targets.Mode{targets.ModeHandshake, targets.ModeHTTP} {
 		t.Run(string(mode), func(t *testing.T) {
 			t.Parallel()
 			managedWindowRun(t, kind, mode)
@@ -176,11 +178,11 @@ func managedWindowIntegration(t *testing.T, kind Kind) {
 //     and one with no cipher in common with the server.
 //
 // It also times Counts while the load runs.
-func managedWindowRun(t *testing.T, kind Kind, mode Mode) {
+func managedWindowRun(t *testing.T, kind targets.Kind, mode targets.Mode) {
 	cfg := managedTestConfig(t)
 	cfg.Mode = mode
 	m := managedTestStart(t, kind, cfg)
-	w, ok := m.(WindowCounter)
+	w, ok := m.(targets.WindowCounter)
 	if !ok {
 		t.Fatalf("%s (%T) is not a WindowCounter", kind, m)
 	}
@@ -233,7 +235,7 @@ func managedWindowRun(t *testing.T, kind Kind, mode Mode) {
 			report(fmt.Errorf("late handshake: %w", err))
 			return
 		}
-		if mode == ModeHTTP {
+		if mode == targets.ModeHTTP {
 			if err := managedGet(conn, conf.ServerName); err != nil {
 				report(fmt.Errorf("late handshake: %w", err))
 			}
@@ -256,7 +258,7 @@ func managedWindowRun(t *testing.T, kind Kind, mode Mode) {
 		defer conn.Close()
 		_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
 		err = conn.Handshake()
-		if err == nil && mode == ModeHTTP {
+		if err == nil && mode == targets.ModeHTTP {
 			err = managedGet(conn, conf.ServerName)
 		}
 		wg.Done()
@@ -266,7 +268,7 @@ func managedWindowRun(t *testing.T, kind Kind, mode Mode) {
 		}
 		<-toTaken
 		time.Sleep(100 * time.Millisecond)
-		if mode == ModeHTTP {
+		if mode == targets.ModeHTTP {
 			if err := managedGet(conn, conf.ServerName); err != nil {
 				report(fmt.Errorf("held connection, second request: %w", err))
 			}
@@ -277,7 +279,7 @@ func managedWindowRun(t *testing.T, kind Kind, mode Mode) {
 	// Two failures.
 	wg.Go(func() {
 		time.Sleep(200 * time.Millisecond)
-		if out := c.connect(c.config(tls.VersionTLS12, nil, true), mode, 1, false); out.err == nil && kind != KindNginx {
+		if out := c.connect(c.config(tls.VersionTLS12, nil, true), mode, 1, false); out.err == nil && kind != targets.KindNginx {
 			report(fmt.Errorf("%s accepted a client certificate from another CA", kind))
 		}
 		conf := c.config(tls.VersionTLS12, nil, false)
@@ -324,7 +326,7 @@ func managedWindowRun(t *testing.T, kind Kind, mode Mode) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	between := func(from, to time.Time) Counts {
+	between := func(from, to time.Time) targets.Counts {
 		t.Helper()
 		got, err := w.CountsBetween(ctx, from, to)
 		if err != nil {
@@ -346,7 +348,7 @@ func managedWindowRun(t *testing.T, kind Kind, mode Mode) {
 	if got.Failed != 2 || got.VerifyFailures != 1 {
 		t.Errorf("the server counted failed=%d verify_failures=%d in the window, want 2 and 1", got.Failed, got.VerifyFailures)
 	}
-	if mode == ModeHTTP && got.Requests != got.Handshakes+1 {
+	if mode == targets.ModeHTTP && got.Requests != got.Handshakes+1 {
 		t.Errorf("the server counted %d requests for %d handshakes, want one each and the held connection's second", got.Requests, got.Handshakes)
 	}
 	if got.Resumed < sure-4 || got.Resumed > got.Handshakes-2 {
@@ -356,7 +358,7 @@ func managedWindowRun(t *testing.T, kind Kind, mode Mode) {
 	// nginx's error log, where http{} finds the failure without a common
 	// cipher, is dated to the second: that failure counts in every window
 	// overlapping its second.
-	coarseFailures := kind == KindNginx && mode == ModeHTTP
+	coarseFailures := kind == targets.KindNginx && mode == targets.ModeHTTP
 
 	// After the window: the load's last connections, and not the held ones.
 	after := between(to, end.Add(time.Second))
@@ -369,7 +371,7 @@ func managedWindowRun(t *testing.T, kind Kind, mode Mode) {
 	// Adjacent windows share the records out exactly, and the whole run
 	// holds every connection the client made.
 	all := between(start.Add(-time.Second), end.Add(time.Second))
-	var sum Counts
+	var sum targets.Counts
 	for _, p := range [][2]time.Time{{start.Add(-time.Second), from}, {from, to}, {to, end.Add(time.Second)}} {
 		part := between(p[0], p[1])
 		sum.Handshakes += part.Handshakes
@@ -382,7 +384,7 @@ func managedWindowRun(t *testing.T, kind Kind, mode Mode) {
 	if want := int64(len(conns) + 2); all.Handshakes != want || all.Failed != 2 {
 		t.Errorf("over the whole run the server counted %d handshakes and %d failures; the client made %d and 2", all.Handshakes, all.Failed, want)
 	}
-	if empty := between(start.Add(-time.Hour), start.Add(-time.Minute)); !reflect.DeepEqual(empty, Counts{}) {
+	if empty := between(start.Add(-time.Hour), start.Add(-time.Minute)); !reflect.DeepEqual(empty, targets.Counts{}) {
 		t.Errorf("a window before the server started counted %+v", empty)
 	}
 }
@@ -399,7 +401,7 @@ func managedDrain(conn *tls.Conn) {
 // need no server.
 func TestManagedCountsBetweenErrors(t *testing.T) {
 	now := time.Now()
-	m := &LoggedManaged{&Managed{kind: KindNginx, server: &nginxServer{access: &managedLogTail{path: t.TempDir() + "/access.log"}}}}
+	m := &LoggedServer{&Server{kind: targets.KindNginx, server: &nginxServer{access: &managedLogTail{path: t.TempDir() + "/access.log"}}}}
 	ctx := context.Background()
 	if _, err := m.CountsBetween(ctx, now, now.Add(-time.Second)); err == nil {
 		t.Error("a window ending before it starts gave no error")

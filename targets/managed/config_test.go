@@ -1,4 +1,4 @@
-package targets
+package managed
 
 import (
 	"crypto/tls"
@@ -13,17 +13,18 @@ import (
 
 	"github.com/mtlsbench/mtlsbench/internal/tlsparams"
 	"github.com/mtlsbench/mtlsbench/pki"
+	"github.com/mtlsbench/mtlsbench/targets"
 )
 
 func TestManagedConfigDefaultsOnACopy(t *testing.T) {
 	cfg := managedTestConfig(t)
 	cfg.CPUs = "0"
-	got, err := managedConfig(KindNginx, cfg)
+	got, err := managedConfig(targets.KindNginx, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got.Listen != "127.0.0.1:0" || got.MinVersion != tls.VersionTLS12 || got.MaxVersion != tls.VersionTLS13 ||
-		got.Mode != ModeHandshake || got.HandshakeTimeout != DefaultHandshakeTimeout || got.Workers != 1 {
+		got.Mode != targets.ModeHandshake || got.HandshakeTimeout != targets.DefaultHandshakeTimeout || got.Workers != 1 {
 		t.Errorf("defaults not applied: %+v", got)
 	}
 	if cfg.Listen != "" || cfg.Mode != "" || cfg.Workers != 0 {
@@ -39,41 +40,41 @@ func TestManagedConfigRefusals(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		name string
-		edit func(*Config)
+		edit func(*targets.Config)
 		want string
 	}{
-		{"no identity", func(c *Config) { c.Identity = pki.Identity{} }, "Identity"},
-		{"no client CAs", func(c *Config) { c.ClientCAs = nil }, "ClientCAs"},
-		{"handshake delay", func(c *Config) { c.HandshakeDelay = time.Millisecond }, "builtin"},
-		{"TLS 1.1", func(c *Config) { c.MinVersion = tls.VersionTLS11 }, "not supported"},
-		{"min above max", func(c *Config) { c.MinVersion, c.MaxVersion = tls.VersionTLS13, tls.VersionTLS12 }, "above"},
-		{"TLS 1.3 suite as TLS 1.2", func(c *Config) { c.CipherSuites = []uint16{tls.TLS_AES_128_GCM_SHA256} }, "not a TLS 1.2"},
-		{"TLS 1.2 suite as TLS 1.3", func(c *Config) {
+		{"no identity", func(c *targets.Config) { c.Identity = pki.Identity{} }, "Identity"},
+		{"no client CAs", func(c *targets.Config) { c.ClientCAs = nil }, "ClientCAs"},
+		{"handshake delay", func(c *targets.Config) { c.HandshakeDelay = time.Millisecond }, "builtin"},
+		{"TLS 1.1", func(c *targets.Config) { c.MinVersion = tls.VersionTLS11 }, "not supported"},
+		{"min above max", func(c *targets.Config) { c.MinVersion, c.MaxVersion = tls.VersionTLS13, tls.VersionTLS12 }, "above"},
+		{"TLS 1.3 suite as TLS 1.2", func(c *targets.Config) { c.CipherSuites = []uint16{tls.TLS_AES_128_GCM_SHA256} }, "not a TLS 1.2"},
+		{"TLS 1.2 suite as TLS 1.3", func(c *targets.Config) {
 			c.CipherSuitesTLS13 = []uint16{tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256}
 		}, "not a TLS 1.3"},
-		{"RSA suites for an ECDSA key", func(c *Config) {
+		{"RSA suites for an ECDSA key", func(c *targets.Config) {
 			c.MaxVersion = tls.VersionTLS12
 			c.CipherSuites = []uint16{tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256}
 		}, "rsa keys"},
-		{"ECDSA suites for an RSA key", func(c *Config) {
+		{"ECDSA suites for an RSA key", func(c *targets.Config) {
 			c.Identity = rsa.Server
 			c.MaxVersion = tls.VersionTLS12
 			c.CipherSuites = []uint16{tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256}
 		}, "ecdsa keys"},
-		{"unknown group", func(c *Config) { c.Groups = []tls.CurveID{4242} }, "unknown group"},
-		{"unknown mode", func(c *Config) { c.Mode = "hold" }, "unknown mode"},
-		{"bad CPU list", func(c *Config) { c.CPUs = "9999" }, "does not exist"},
-		{"hostname listen", func(c *Config) { c.Listen = "localhost:0" }, "IP address"},
-		{"negative workers", func(c *Config) { c.Workers = -1 }, "Workers"},
+		{"unknown group", func(c *targets.Config) { c.Groups = []tls.CurveID{4242} }, "unknown group"},
+		{"unknown mode", func(c *targets.Config) { c.Mode = "hold" }, "unknown mode"},
+		{"bad CPU list", func(c *targets.Config) { c.CPUs = "9999" }, "does not exist"},
+		{"hostname listen", func(c *targets.Config) { c.Listen = "localhost:0" }, "IP address"},
+		{"negative workers", func(c *targets.Config) { c.Workers = -1 }, "Workers"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			cfg := Config{Identity: good.Server, ClientCAs: []*x509.Certificate{good.Root.Cert}}
+			cfg := targets.Config{Identity: good.Server, ClientCAs: []*x509.Certificate{good.Root.Cert}}
 			tc.edit(&cfg)
-			_, err := managedConfig(KindHAProxy, cfg)
+			_, err := managedConfig(targets.KindHAProxy, cfg)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("error %v, want one mentioning %q", err, tc.want)
 			}
-			if !strings.HasPrefix(err.Error(), "targets:") {
+			if !strings.HasPrefix(err.Error(), "managed:") {
 				t.Errorf("error %q lacks the package prefix", err)
 			}
 		})
@@ -96,7 +97,7 @@ func TestManagedGroupList(t *testing.T) {
 		{"TLS 1.2 keeps the order", []tls.CurveID{tls.CurveP384}, tls.VersionTLS12, "P-384:P-256:P-521", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got, order := managedGroupList(Config{Groups: tc.groups, MaxVersion: tc.max})
+			got, order := managedGroupList(targets.Config{Groups: tc.groups, MaxVersion: tc.max})
 			if got != tc.want || order != tc.serverOrder {
 				t.Errorf("got %q, server order %v; want %q, %v", got, order, tc.want, tc.serverOrder)
 			}
@@ -113,7 +114,7 @@ func TestManagedConfigFiles(t *testing.T) {
 	cfg.CipherSuitesTLS13 = []uint16{tls.TLS_CHACHA20_POLY1305_SHA256}
 	cfg.Groups = []tls.CurveID{tls.X25519, tls.CurveP256}
 	cfg.DisableTickets = true
-	cfg, err := managedConfig(KindNginx, cfg)
+	cfg, err := managedConfig(targets.KindNginx, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -147,7 +148,7 @@ func TestManagedConfigFiles(t *testing.T) {
 	}
 
 	http := cfg
-	http.Mode = ModeHTTP
+	http.Mode = targets.ModeHTTP
 	http.DisableTickets = false
 	dir = t.TempDir()
 	if _, err := (&nginxServer{}).configure(dir, http, "127.0.0.1:8443", managedBinary{}); err != nil {
@@ -160,7 +161,7 @@ func TestManagedConfigFiles(t *testing.T) {
 			t.Errorf("nginx.conf (http) lacks %q:\n%s", want, conf)
 		}
 	}
-	var unsupported *UnsupportedError
+	var unsupported *targets.UnsupportedError
 	if _, err := (&nginxServer{}).configure(t.TempDir(), http, "127.0.0.1:8443", managedBinary{version: "nginx/1.18.0"}); !errors.As(err, &unsupported) ||
 		!strings.Contains(err.Error(), "1.19.10") {
 		t.Errorf("http mode with nginx 1.18: %v, want an *UnsupportedError naming 1.19.10", err)
@@ -215,26 +216,6 @@ func managedReadFile(t *testing.T, path string) string {
 	return string(data)
 }
 
-func TestCapabilities(t *testing.T) {
-	// A target without ML-KEM refuses those groups, naming its library and
-	// what would work.
-	old := Capability{Kind: KindNginx, Library: "OpenSSL 3.0.19", MissingGroups: []string{"x25519mlkem768"}}
-	err := old.Check(Config{Groups: []tls.CurveID{tls.X25519, tls.X25519MLKEM768}})
-	var unsupported *UnsupportedError
-	if !errors.As(err, &unsupported) {
-		t.Fatalf("got %v, want an *UnsupportedError", err)
-	}
-	for _, want := range []string{"x25519mlkem768", "OpenSSL 3.0.19", "OpenSSL 3.5", "builtin"} {
-		if !strings.Contains(err.Error(), want) {
-			t.Errorf("%q does not mention %q", err, want)
-		}
-	}
-	one := Capability{Kind: KindOpenSSL, MaxWorkers: 1}
-	if err := one.Check(Config{Workers: 2}); !errors.As(err, &unsupported) {
-		t.Errorf("two s_server workers: %v", err)
-	}
-}
-
 func TestManagedOpenSSLAtLeast(t *testing.T) {
 	for _, tc := range []struct {
 		lib  string
@@ -256,10 +237,10 @@ func TestManagedOpenSSLAtLeast(t *testing.T) {
 // TestCapabilitiesOnThisMachine reports what the installed servers can do:
 // the groups of their OpenSSL are probed, not assumed.
 func TestCapabilitiesOnThisMachine(t *testing.T) {
-	for _, kind := range []Kind{KindNginx, KindHAProxy, KindOpenSSL} {
+	for _, kind := range []targets.Kind{targets.KindNginx, targets.KindHAProxy, targets.KindOpenSSL} {
 		t.Run(string(kind), func(t *testing.T) {
 			managedRequire(t, kind)
-			c, err := Capabilities(kind)
+			c, err := targets.Capabilities(kind)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -282,8 +263,8 @@ func TestCapabilitiesOnThisMachine(t *testing.T) {
 			}
 			cfg := managedTestConfig(t)
 			cfg.Groups = []tls.CurveID{missing.ID}
-			_, err = StartManaged(t.Context(), kind, cfg)
-			var unsupported *UnsupportedError
+			_, err = Start(t.Context(), kind, cfg)
+			var unsupported *targets.UnsupportedError
 			if !errors.As(err, &unsupported) || !strings.Contains(err.Error(), c.Library) {
 				t.Errorf("start with %s: %v, want an *UnsupportedError naming %s", missing.Name, err, c.Library)
 			} else {
@@ -301,8 +282,8 @@ func TestManagedMissingBinary(t *testing.T) {
 	managedSbinDirs = nil
 	defer func() { managedSbinDirs = saved }()
 	for kind, pkg := range managedPackages {
-		_, err := StartManaged(t.Context(), kind, managedTestConfig(t))
-		var missing *MissingBinaryError
+		_, err := Start(t.Context(), kind, managedTestConfig(t))
+		var missing *targets.MissingBinaryError
 		if !errors.As(err, &missing) || missing.Package != pkg || !strings.Contains(err.Error(), "apt-get install "+pkg) {
 			t.Errorf("%s: got %v, want a *MissingBinaryError naming package %s", kind, err, pkg)
 		}

@@ -1,4 +1,4 @@
-package targets
+package managed
 
 import (
 	"context"
@@ -10,6 +10,8 @@ import (
 	"strings"
 	"syscall"
 	"text/template"
+
+	"github.com/mtlsbench/mtlsbench/targets"
 )
 
 // haproxyServer runs HAProxy in the foreground (-db), one process with
@@ -90,12 +92,12 @@ frontend mtlsbench
 {{- end}}
 `))
 
-func (s *haproxyServer) configure(dir string, cfg Config, addr string, _ managedBinary) (plan managedPlan, err error) {
-	s.http = cfg.Mode == ModeHTTP
+func (s *haproxyServer) configure(dir string, cfg targets.Config, addr string, _ managedBinary) (plan managedPlan, err error) {
+	s.http = cfg.Mode == targets.ModeHTTP
 	logPath := filepath.Join(dir, "haproxy.log")
 	s.collector, err = startHAProxyCollector(logPath)
 	if err != nil {
-		return managedPlan{}, fmt.Errorf("targets: haproxy: %w", err)
+		return managedPlan{}, fmt.Errorf("managed: haproxy: %w", err)
 	}
 	defer func() {
 		if err != nil {
@@ -110,14 +112,14 @@ func (s *haproxyServer) configure(dir string, cfg Config, addr string, _ managed
 	crt := filepath.Join(dir, "server-crt.pem")
 	chain, err := os.ReadFile(files.chain)
 	if err != nil {
-		return managedPlan{}, fmt.Errorf("targets: haproxy: %w", err)
+		return managedPlan{}, fmt.Errorf("managed: haproxy: %w", err)
 	}
 	key, err := os.ReadFile(files.key)
 	if err != nil {
-		return managedPlan{}, fmt.Errorf("targets: haproxy: %w", err)
+		return managedPlan{}, fmt.Errorf("managed: haproxy: %w", err)
 	}
 	if err := os.WriteFile(crt, append(chain, key...), 0o600); err != nil {
-		return managedPlan{}, fmt.Errorf("targets: haproxy: %w", err)
+		return managedPlan{}, fmt.Errorf("managed: haproxy: %w", err)
 	}
 	host, port, _ := net.SplitHostPort(addr)
 	bind := addr
@@ -151,11 +153,11 @@ func (s *haproxyServer) configure(dir string, cfg Config, addr string, _ managed
 	}
 	var conf strings.Builder
 	if err := haproxyConfTemplate.Execute(&conf, data); err != nil {
-		return managedPlan{}, fmt.Errorf("targets: haproxy: write config: %w", err)
+		return managedPlan{}, fmt.Errorf("managed: haproxy: write config: %w", err)
 	}
 	confPath := filepath.Join(dir, "haproxy.cfg")
 	if err := os.WriteFile(confPath, []byte(conf.String()), 0o644); err != nil {
-		return managedPlan{}, fmt.Errorf("targets: haproxy: %w", err)
+		return managedPlan{}, fmt.Errorf("managed: haproxy: %w", err)
 	}
 	s.log = &managedLogTail{path: logPath, parse: s.parse}
 	return managedPlan{
@@ -167,7 +169,7 @@ func (s *haproxyServer) configure(dir string, cfg Config, addr string, _ managed
 	}, nil
 }
 
-func (s *haproxyServer) counts(ctx context.Context, m *Managed) (Counts, error) {
+func (s *haproxyServer) counts(ctx context.Context, m *Server) (targets.Counts, error) {
 	return managedLogCounts(ctx, m.kind, &s.tally, s.log)
 }
 

@@ -1,4 +1,4 @@
-package targets
+package managed
 
 import (
 	"context"
@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/mtlsbench/mtlsbench/targets"
 )
 
 // nginxServer runs nginx. Handshake mode uses a stream{} server (TLS
@@ -118,8 +120,8 @@ events {
 }
 `))
 
-func (s *nginxServer) configure(dir string, cfg Config, addr string, bin managedBinary) (managedPlan, error) {
-	s.http = cfg.Mode == ModeHTTP
+func (s *nginxServer) configure(dir string, cfg targets.Config, addr string, bin managedBinary) (managedPlan, error) {
+	s.http = cfg.Mode == targets.ModeHTTP
 	files, err := managedWritePKI(dir, cfg)
 	if err != nil {
 		return managedPlan{}, err
@@ -131,10 +133,10 @@ func (s *nginxServer) configure(dir string, cfg Config, addr string, bin managed
 		case "dynamic":
 			loadStream = filepath.Join(bin.nginxModules, "ngx_stream_module.so")
 			if _, err := os.Stat(loadStream); err != nil {
-				return managedPlan{}, fmt.Errorf("targets: nginx: handshake mode needs the stream module, and %s is missing: install the Debian package libnginx-mod-stream", loadStream)
+				return managedPlan{}, fmt.Errorf("managed: nginx: handshake mode needs the stream module, and %s is missing: install the Debian package libnginx-mod-stream", loadStream)
 			}
 		default:
-			return managedPlan{}, fmt.Errorf("targets: nginx: handshake mode needs the stream module, which %s was built without (install the Debian package nginx with libnginx-mod-stream)", bin.path)
+			return managedPlan{}, fmt.Errorf("managed: nginx: handshake mode needs the stream module, which %s was built without (install the Debian package nginx with libnginx-mod-stream)", bin.path)
 		}
 	}
 	protocols := managedVersionName(cfg.MinVersion)
@@ -146,7 +148,7 @@ func (s *nginxServer) configure(dir string, cfg Config, addr string, bin managed
 	level := "notice"
 	if s.http {
 		if !nginxVersionAtLeast(bin.version, 1, 19, 10) {
-			return managedPlan{}, &UnsupportedError{Kind: KindNginx, What: "http mode",
+			return managedPlan{}, &targets.UnsupportedError{Kind: targets.KindNginx, What: "http mode",
 				Reason: bin.version + " lacks $connection_time (nginx 1.19.10 or later), which dates each request's connection in the cross-check; handshake mode works"}
 		}
 		age, connRequests = "$connection_time", "$connection_requests"
@@ -174,15 +176,15 @@ func (s *nginxServer) configure(dir string, cfg Config, addr string, bin managed
 	}
 	var conf strings.Builder
 	if err := nginxConfTemplate.Execute(&conf, data); err != nil {
-		return managedPlan{}, fmt.Errorf("targets: nginx: write config: %w", err)
+		return managedPlan{}, fmt.Errorf("managed: nginx: write config: %w", err)
 	}
 	confPath := filepath.Join(dir, "nginx.conf")
 	if err := os.WriteFile(confPath, []byte(conf.String()), 0o644); err != nil {
-		return managedPlan{}, fmt.Errorf("targets: nginx: %w", err)
+		return managedPlan{}, fmt.Errorf("managed: nginx: %w", err)
 	}
 	if s.http {
 		if err := os.MkdirAll(filepath.Join(dir, "tmp"), 0o755); err != nil {
-			return managedPlan{}, fmt.Errorf("targets: nginx: %w", err)
+			return managedPlan{}, fmt.Errorf("managed: nginx: %w", err)
 		}
 	}
 	s.access = &managedLogTail{path: filepath.Join(dir, "access.log"), parse: s.parseAccess}
@@ -258,7 +260,7 @@ func (s *nginxServer) tails() []*managedLogTail {
 	return []*managedLogTail{s.access}
 }
 
-func (s *nginxServer) counts(ctx context.Context, m *Managed) (Counts, error) {
+func (s *nginxServer) counts(ctx context.Context, m *Server) (targets.Counts, error) {
 	return managedLogCounts(ctx, m.kind, &s.tally, s.tails()...)
 }
 

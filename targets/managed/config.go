@@ -1,4 +1,4 @@
-package targets
+package managed
 
 import (
 	"crypto/tls"
@@ -14,16 +14,17 @@ import (
 	"github.com/mtlsbench/mtlsbench/internal/cpuset"
 	"github.com/mtlsbench/mtlsbench/internal/tlsparams"
 	"github.com/mtlsbench/mtlsbench/pki"
+	"github.com/mtlsbench/mtlsbench/targets"
 	"golang.org/x/sys/unix"
 )
 
 // managedConfig applies the documented defaults to a copy of cfg and
 // checks what every managed server needs. The caller's Config is never
 // modified.
-func managedConfig(kind Kind, cfg Config) (Config, error) {
+func managedConfig(kind targets.Kind, cfg targets.Config) (targets.Config, error) {
 	c := cfg
 	bad := func(format string, args ...any) error {
-		return fmt.Errorf("targets: %s: "+format, append([]any{kind}, args...)...)
+		return fmt.Errorf("managed: %s: "+format, append([]any{kind}, args...)...)
 	}
 	if len(c.Identity.Chain) == 0 || c.Identity.Key == nil {
 		return c, bad("Config.Identity needs a certificate chain and its key")
@@ -84,13 +85,13 @@ func managedConfig(kind Kind, cfg Config) (Config, error) {
 	}
 	switch c.Mode {
 	case "":
-		c.Mode = ModeHandshake
-	case ModeHandshake, ModeHTTP:
+		c.Mode = targets.ModeHandshake
+	case targets.ModeHandshake, targets.ModeHTTP:
 	default:
 		return c, bad("unknown mode %q (accepted: handshake, http)", c.Mode)
 	}
 	if c.HandshakeTimeout == 0 {
-		c.HandshakeTimeout = DefaultHandshakeTimeout
+		c.HandshakeTimeout = targets.DefaultHandshakeTimeout
 	}
 	if c.HandshakeTimeout < 0 {
 		return c, bad("HandshakeTimeout must be positive, got %s", c.HandshakeTimeout)
@@ -101,7 +102,7 @@ func managedConfig(kind Kind, cfg Config) (Config, error) {
 	if c.CPUs != "" {
 		set, err := cpuset.Parse(c.CPUs)
 		if err != nil {
-			return c, fmt.Errorf("targets: %s: %w", kind, err)
+			return c, fmt.Errorf("managed: %s: %w", kind, err)
 		}
 		if c.Workers == 0 {
 			c.Workers = set.Count()
@@ -164,7 +165,7 @@ func managedSuiteNames(ids []uint16) string {
 // for TLS 1.2 the NIST curves follow the case's groups, and the server picks
 // in its own order, which puts the case's group first: a client offering it
 // negotiates it, and any other outcome is a mismatch the client sees.
-func managedGroupList(cfg Config) (list string, serverOrder bool) {
+func managedGroupList(cfg targets.Config) (list string, serverOrder bool) {
 	list, _ = managedCurveNames(cfg.Groups)
 	if list == "" || cfg.MaxVersion != tls.VersionTLS12 {
 		return list, false
@@ -189,7 +190,7 @@ type managedFiles struct {
 }
 
 // managedWritePKI writes the case's certificates and key into dir.
-func managedWritePKI(dir string, cfg Config) (managedFiles, error) {
+func managedWritePKI(dir string, cfg targets.Config) (managedFiles, error) {
 	f := managedFiles{
 		chain:    filepath.Join(dir, "server-chain.pem"),
 		leaf:     filepath.Join(dir, "server.pem"),
@@ -198,7 +199,7 @@ func managedWritePKI(dir string, cfg Config) (managedFiles, error) {
 	}
 	keyPEM, err := pki.EncodeKeyPEM(cfg.Identity.Key, pki.PKCS8)
 	if err != nil {
-		return f, fmt.Errorf("targets: %w", err)
+		return f, fmt.Errorf("managed: %w", err)
 	}
 	files := []struct {
 		path string
@@ -220,7 +221,7 @@ func managedWritePKI(dir string, cfg Config) (managedFiles, error) {
 	}
 	for _, file := range files {
 		if err := os.WriteFile(file.path, file.data, file.mode); err != nil {
-			return f, fmt.Errorf("targets: write %s: %w", file.path, err)
+			return f, fmt.Errorf("managed: write %s: %w", file.path, err)
 		}
 	}
 	return f, nil

@@ -1,4 +1,4 @@
-package targets
+package managed
 
 import (
 	"bufio"
@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/mtlsbench/mtlsbench/pki"
+	"github.com/mtlsbench/mtlsbench/targets"
 )
 
 // opensslServer runs `openssl s_server -www`: one process serving one
@@ -38,7 +39,7 @@ type opensslServer struct {
 	probeCert *tls.Certificate
 }
 
-func (s *opensslServer) configure(dir string, cfg Config, addr string, _ managedBinary) (managedPlan, error) {
+func (s *opensslServer) configure(dir string, cfg targets.Config, addr string, _ managedBinary) (managedPlan, error) {
 	files, err := managedWritePKI(dir, cfg)
 	if err != nil {
 		return managedPlan{}, err
@@ -51,7 +52,7 @@ func (s *opensslServer) configure(dir string, cfg Config, addr string, _ managed
 	verifyCAs := filepath.Join(dir, "verify-ca.pem")
 	trusted := pki.EncodeCertsPEM(append(append(cfg.ClientCAs[:0:0], cfg.ClientCAs...), probeCA)...)
 	if err := os.WriteFile(verifyCAs, trusted, 0o644); err != nil {
-		return managedPlan{}, fmt.Errorf("targets: openssl: %w", err)
+		return managedPlan{}, fmt.Errorf("managed: openssl: %w", err)
 	}
 	args := []string{"s_server",
 		"-accept", addr,
@@ -93,18 +94,18 @@ func (s *opensslServer) configure(dir string, cfg Config, addr string, _ managed
 // opensslStatRE matches a statistics line of the status page.
 var opensslStatRE = regexp.MustCompile(`^\s*(\d+) (server accepts \(SSL_accept\(\)\)|server accepts that finished|session cache hits)\s*$`)
 
-func (s *opensslServer) counts(ctx context.Context, m *Managed) (Counts, error) {
+func (s *opensslServer) counts(ctx context.Context, m *Server) (targets.Counts, error) {
 	stats, err := s.fetchStats(ctx, m)
 	if err != nil {
-		return Counts{}, fmt.Errorf("targets: openssl: read s_server's statistics: %w", err)
+		return targets.Counts{}, fmt.Errorf("managed: openssl: read s_server's statistics: %w", err)
 	}
 	// s_server handles connections in order, so every failure before the
 	// statistics request has been written to stderr by now.
 	if _, err := s.stderr.poll(); err != nil {
-		return Counts{}, fmt.Errorf("targets: openssl: %w", err)
+		return targets.Counts{}, fmt.Errorf("managed: openssl: %w", err)
 	}
 	accepts, finished := stats["server accepts (SSL_accept())"], stats["server accepts that finished"]
-	return Counts{
+	return targets.Counts{
 		Handshakes:     finished - s.probes,
 		Resumed:        stats["session cache hits"],
 		Failed:         accepts - finished,
@@ -115,7 +116,7 @@ func (s *opensslServer) counts(ctx context.Context, m *Managed) (Counts, error) 
 // fetchStats GETs the status page over a connection of the harness's own
 // and returns its statistics. The page is written during that connection,
 // which is counted in it.
-func (s *opensslServer) fetchStats(ctx context.Context, m *Managed) (map[string]int64, error) {
+func (s *opensslServer) fetchStats(ctx context.Context, m *Server) (map[string]int64, error) {
 	conn, err := managedDialProbe(ctx, m.addr, m.cfg, s.probeCert)
 	if err != nil {
 		return nil, err

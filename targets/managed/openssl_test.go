@@ -1,15 +1,17 @@
-package targets
+package managed
 
 import (
 	"context"
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/mtlsbench/mtlsbench/targets"
 )
 
 func TestOpenSSLIntegration(t *testing.T) {
 	t.Parallel()
-	managedIntegration(t, KindOpenSSL)
+	managedIntegration(t, targets.KindOpenSSL)
 }
 
 // TestOpenSSLCountsUnderLoad checks that s_server's Counts, which the
@@ -18,17 +20,17 @@ func TestOpenSSLIntegration(t *testing.T) {
 // connection at a time), but not for long.
 func TestOpenSSLCountsUnderLoad(t *testing.T) {
 	t.Parallel()
-	managedRequire(t, KindOpenSSL)
-	m := managedTestStart(t, KindOpenSSL, managedTestConfig(t))
-	if _, ok := m.(WindowCounter); ok {
+	managedRequire(t, targets.KindOpenSSL)
+	m := managedTestStart(t, targets.KindOpenSSL, managedTestConfig(t))
+	if _, ok := m.(targets.WindowCounter); ok {
 		t.Fatalf("s_server (%T) is a WindowCounter, but its statistics have no times", m)
 	}
 	c := newManagedTestClient(t, m)
 	before := managedSnapshot(t, m)
-	load := startManagedLoad(c, ModeHandshake, 8)
+	load := startManagedLoad(c, targets.ModeHandshake, 8)
 	time.Sleep(200 * time.Millisecond)
 	var took []time.Duration
-	var last Counts
+	var last targets.Counts
 	for range 8 {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		start := time.Now()
@@ -51,7 +53,7 @@ func TestOpenSSLCountsUnderLoad(t *testing.T) {
 	if took[len(took)/2] > 500*time.Millisecond || took[len(took)-1] > 2*time.Second {
 		t.Errorf("Counts under load took %s (median), %s (max); want well under a second", took[len(took)/2], took[len(took)-1])
 	}
-	var client Counts
+	var client targets.Counts
 	for _, ct := range conns {
 		client.Handshakes++
 		if ct.resumed {
