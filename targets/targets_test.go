@@ -3,12 +3,7 @@ package targets_test
 import (
 	"context"
 	"errors"
-	"go/ast"
-	"go/parser"
-	"go/token"
-	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -17,56 +12,11 @@ import (
 	_ "github.com/mtlsbench/mtlsbench/targets/managed"
 )
 
-// kindConstants returns the value of every constant of type Kind declared
-// in the package's source, so that a kind added later is checked too.
-func kindConstants(t *testing.T) []targets.Kind {
-	t.Helper()
-	files, err := filepath.Glob("*.go")
-	if err != nil {
-		t.Fatal(err)
-	}
-	fset := token.NewFileSet()
-	var out []targets.Kind
-	for _, name := range files {
-		if strings.HasSuffix(name, "_test.go") {
-			continue
-		}
-		f, err := parser.ParseFile(fset, name, nil, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, decl := range f.Decls {
-			gen, ok := decl.(*ast.GenDecl)
-			if !ok || gen.Tok != token.CONST {
-				continue
-			}
-			for _, spec := range gen.Specs {
-				vs := spec.(*ast.ValueSpec)
-				if id, ok := vs.Type.(*ast.Ident); !ok || id.Name != "Kind" {
-					continue
-				}
-				for _, v := range vs.Values {
-					lit, ok := v.(*ast.BasicLit)
-					if !ok || lit.Kind != token.STRING {
-						t.Fatalf("%s: a Kind constant that is not a string literal", fset.Position(v.Pos()))
-					}
-					s, _ := strconv.Unquote(lit.Value)
-					out = append(out, targets.Kind(s))
-				}
-			}
-		}
-	}
-	if len(out) == 0 {
-		t.Fatal("found no Kind constants")
-	}
-	return out
-}
-
 // TestEveryKindIsRegistered: a program that imports targets/builtin and
 // targets/managed (as bench does) can start every kind.
 func TestEveryKindIsRegistered(t *testing.T) {
 	registered := targets.Kinds()
-	for _, k := range kindConstants(t) {
+	for _, k := range targets.KindConstants(t) {
 		if !slices.Contains(registered, k) {
 			t.Errorf("kind %q is not registered (registered: %v)", k, registered)
 		}

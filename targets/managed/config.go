@@ -18,10 +18,10 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// managedConfig applies the documented defaults to a copy of cfg and
+// withDefaults applies the documented defaults to a copy of cfg and
 // checks what every managed server needs. The caller's Config is never
 // modified.
-func managedConfig(kind targets.Kind, cfg targets.Config) (targets.Config, error) {
+func withDefaults(kind targets.Kind, cfg targets.Config) (targets.Config, error) {
 	c := cfg
 	bad := func(format string, args ...any) error {
 		return fmt.Errorf("managed: %s: "+format, append([]any{kind}, args...)...)
@@ -38,7 +38,7 @@ func managedConfig(kind targets.Kind, cfg targets.Config) (targets.Config, error
 	if c.Listen == "" {
 		c.Listen = "127.0.0.1:0"
 	}
-	if _, _, err := managedSplitListen(c.Listen); err != nil {
+	if _, _, err := splitListen(c.Listen); err != nil {
 		return c, bad("%v", err)
 	}
 	if c.MinVersion == 0 {
@@ -80,7 +80,7 @@ func managedConfig(kind targets.Kind, cfg targets.Config) (targets.Config, error
 			return c, bad("%s is not a TLS 1.3 cipher suite (accepted: %s)", tlsparams.SuiteName(id), tlsparams.SuiteNames(tls.VersionTLS13))
 		}
 	}
-	if _, err := managedCurveNames(c.Groups); err != nil {
+	if _, err := curveNames(c.Groups); err != nil {
 		return c, err
 	}
 	switch c.Mode {
@@ -119,8 +119,8 @@ func managedConfig(kind targets.Kind, cfg targets.Config) (targets.Config, error
 	return c, nil
 }
 
-// managedSplitListen splits a listen address; the host must be an IP.
-func managedSplitListen(listen string) (string, int, error) {
+// splitListen splits a listen address; the host must be an IP.
+func splitListen(listen string) (string, int, error) {
 	host, portText, err := net.SplitHostPort(listen)
 	if err != nil {
 		return "", 0, fmt.Errorf("bad Listen address %q: %v (example: 127.0.0.1:0)", listen, err)
@@ -135,16 +135,16 @@ func managedSplitListen(listen string) (string, int, error) {
 	return host, port, nil
 }
 
-// managedVersionName is OpenSSL's name of a TLS version.
-func managedVersionName(v uint16) string {
+// versionName is OpenSSL's name of a TLS version.
+func versionName(v uint16) string {
 	if v == tls.VersionTLS13 {
 		return "TLSv1.3"
 	}
 	return "TLSv1.2"
 }
 
-// managedSuiteNames returns the OpenSSL names of suites, colon separated.
-func managedSuiteNames(ids []uint16) string {
+// suiteNames returns the OpenSSL names of suites, colon separated.
+func suiteNames(ids []uint16) string {
 	names := make([]string, 0, len(ids))
 	for _, id := range ids {
 		if s, ok := tlsparams.SuiteByID(id); ok {
@@ -154,7 +154,7 @@ func managedSuiteNames(ids []uint16) string {
 	return strings.Join(names, ":")
 }
 
-// managedGroupList is the server's groups list for cfg (OpenSSL names, colon
+// groupList is the server's groups list for cfg (OpenSSL names, colon
 // separated; "" for the server's default) and whether the server must
 // choose the group in its own order.
 //
@@ -165,8 +165,8 @@ func managedSuiteNames(ids []uint16) string {
 // for TLS 1.2 the NIST curves follow the case's groups, and the server picks
 // in its own order, which puts the case's group first: a client offering it
 // negotiates it, and any other outcome is a mismatch the client sees.
-func managedGroupList(cfg targets.Config) (list string, serverOrder bool) {
-	list, _ = managedCurveNames(cfg.Groups)
+func groupList(cfg targets.Config) (list string, serverOrder bool) {
+	list, _ = curveNames(cfg.Groups)
 	if list == "" || cfg.MaxVersion != tls.VersionTLS12 {
 		return list, false
 	}
@@ -176,12 +176,12 @@ func managedGroupList(cfg targets.Config) (list string, serverOrder bool) {
 			ids = append(ids, curve)
 		}
 	}
-	list, _ = managedCurveNames(ids)
+	list, _ = curveNames(ids)
 	return list, true
 }
 
-// managedFiles are the PEM files every managed server reads.
-type managedFiles struct {
+// pemFiles are the PEM files every managed server reads.
+type pemFiles struct {
 	chain    string // leaf then intermediates
 	leaf     string // leaf only
 	inter    string // intermediates only ("" when there are none)
@@ -189,9 +189,9 @@ type managedFiles struct {
 	clientCA string // Config.ClientCAs
 }
 
-// managedWritePKI writes the case's certificates and key into dir.
-func managedWritePKI(dir string, cfg targets.Config) (managedFiles, error) {
-	f := managedFiles{
+// writePKI writes the case's certificates and key into dir.
+func writePKI(dir string, cfg targets.Config) (pemFiles, error) {
+	f := pemFiles{
 		chain:    filepath.Join(dir, "server-chain.pem"),
 		leaf:     filepath.Join(dir, "server.pem"),
 		key:      filepath.Join(dir, "server-key.pem"),
@@ -225,4 +225,17 @@ func managedWritePKI(dir string, cfg targets.Config) (managedFiles, error) {
 		}
 	}
 	return f, nil
+}
+
+// curveNames returns the OpenSSL names of groups, colon separated.
+func curveNames(groups []tls.CurveID) (string, error) {
+	names := make([]string, 0, len(groups))
+	for _, id := range groups {
+		g, ok := tlsparams.GroupByID(id)
+		if !ok {
+			return "", fmt.Errorf("managed: unknown group %s (accepted: %s)", id, tlsparams.GroupNames())
+		}
+		names = append(names, g.OpenSSL)
+	}
+	return strings.Join(names, ":"), nil
 }

@@ -16,10 +16,10 @@ import (
 	"github.com/mtlsbench/mtlsbench/targets"
 )
 
-func TestManagedConfigDefaultsOnACopy(t *testing.T) {
-	cfg := managedTestConfig(t)
+func TestConfigDefaultsOnACopy(t *testing.T) {
+	cfg := testConfig(t)
 	cfg.CPUs = "0"
-	got, err := managedConfig(targets.KindNginx, cfg)
+	got, err := withDefaults(targets.KindNginx, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -32,8 +32,8 @@ func TestManagedConfigDefaultsOnACopy(t *testing.T) {
 	}
 }
 
-func TestManagedConfigRefusals(t *testing.T) {
-	good, _ := managedBundles(t)
+func TestConfigRefusals(t *testing.T) {
+	good, _ := testBundles(t)
 	rsa, err := pki.Generate(pki.Options{ServerKeyType: pki.RSA2048})
 	if err != nil {
 		t.Fatal(err)
@@ -70,7 +70,7 @@ func TestManagedConfigRefusals(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := targets.Config{Identity: good.Server, ClientCAs: []*x509.Certificate{good.Root.Cert}}
 			tc.edit(&cfg)
-			_, err := managedConfig(targets.KindHAProxy, cfg)
+			_, err := withDefaults(targets.KindHAProxy, cfg)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("error %v, want one mentioning %q", err, tc.want)
 			}
@@ -81,7 +81,7 @@ func TestManagedConfigRefusals(t *testing.T) {
 	}
 }
 
-func TestManagedGroupList(t *testing.T) {
+func TestGroupList(t *testing.T) {
 	for _, tc := range []struct {
 		name        string
 		groups      []tls.CurveID
@@ -97,7 +97,7 @@ func TestManagedGroupList(t *testing.T) {
 		{"TLS 1.2 keeps the order", []tls.CurveID{tls.CurveP384}, tls.VersionTLS12, "P-384:P-256:P-521", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got, order := managedGroupList(targets.Config{Groups: tc.groups, MaxVersion: tc.max})
+			got, order := groupList(targets.Config{Groups: tc.groups, MaxVersion: tc.max})
 			if got != tc.want || order != tc.serverOrder {
 				t.Errorf("got %q, server order %v; want %q, %v", got, order, tc.want, tc.serverOrder)
 			}
@@ -105,27 +105,27 @@ func TestManagedGroupList(t *testing.T) {
 	}
 }
 
-// TestManagedConfigFiles renders each server's configuration without
+// TestConfigFiles renders each server's configuration without
 // running it: the case's parameters must be there, spelled as the server
 // expects.
-func TestManagedConfigFiles(t *testing.T) {
-	cfg := managedTestConfig(t)
+func TestConfigFiles(t *testing.T) {
+	cfg := testConfig(t)
 	cfg.MinVersion = tls.VersionTLS13
 	cfg.CipherSuitesTLS13 = []uint16{tls.TLS_CHACHA20_POLY1305_SHA256}
 	cfg.Groups = []tls.CurveID{tls.X25519, tls.CurveP256}
 	cfg.DisableTickets = true
-	cfg, err := managedConfig(targets.KindNginx, cfg)
+	cfg, err := withDefaults(targets.KindNginx, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	bin := managedBinary{nginxStream: "static"}
+	bin := binary{build: nginxBuild{stream: "static"}}
 
 	dir := t.TempDir()
-	plan, err := (&nginxServer{}).configure(dir, cfg, "127.0.0.1:8443", bin)
+	plan, err := nginx{}.configure(dir, cfg, "127.0.0.1:8443", bin)
 	if err != nil {
 		t.Fatal(err)
 	}
-	conf := managedReadFile(t, filepath.Join(dir, "nginx.conf"))
+	conf := readFile(t, filepath.Join(dir, "nginx.conf"))
 	for _, want := range []string{
 		"stream {", "listen 127.0.0.1:8443 ssl;", "ssl_verify_client on;", "ssl_protocols TLSv1.3;",
 		"ssl_conf_command Ciphersuites TLS_CHACHA20_POLY1305_SHA256;", "ssl_ecdh_curve X25519:P-256;",
@@ -142,7 +142,7 @@ func TestManagedConfigFiles(t *testing.T) {
 	if st, err := os.Stat(filepath.Join(dir, "server-key.pem")); err != nil || st.Mode().Perm() != 0o600 {
 		t.Errorf("key file mode %v (%v), want 0600", st.Mode().Perm(), err)
 	}
-	if _, err := (&nginxServer{}).configure(t.TempDir(), cfg, "127.0.0.1:8443", managedBinary{}); err == nil ||
+	if _, err := (nginx{}).configure(t.TempDir(), cfg, "127.0.0.1:8443", binary{}); err == nil ||
 		!strings.Contains(err.Error(), "libnginx-mod-stream") {
 		t.Errorf("nginx without a stream module: %v, want an error naming libnginx-mod-stream", err)
 	}
@@ -151,10 +151,10 @@ func TestManagedConfigFiles(t *testing.T) {
 	http.Mode = targets.ModeHTTP
 	http.DisableTickets = false
 	dir = t.TempDir()
-	if _, err := (&nginxServer{}).configure(dir, http, "127.0.0.1:8443", managedBinary{}); err != nil {
+	if _, err := (nginx{}).configure(dir, http, "127.0.0.1:8443", binary{}); err != nil {
 		t.Fatal(err)
 	}
-	conf = managedReadFile(t, filepath.Join(dir, "nginx.conf"))
+	conf = readFile(t, filepath.Join(dir, "nginx.conf"))
 	for _, want := range []string{"http {", `return 200 "ok\n";`, "$connection_requests", "ssl_session_tickets on;", "ssl_session_cache shared:", "error.log info;",
 		"mtlsbench/2 $msec $connection_time "} {
 		if !strings.Contains(conf, want) {
@@ -162,23 +162,22 @@ func TestManagedConfigFiles(t *testing.T) {
 		}
 	}
 	var unsupported *targets.UnsupportedError
-	if _, err := (&nginxServer{}).configure(t.TempDir(), http, "127.0.0.1:8443", managedBinary{version: "nginx/1.18.0"}); !errors.As(err, &unsupported) ||
+	if _, err := (nginx{}).configure(t.TempDir(), http, "127.0.0.1:8443", binary{version: "nginx/1.18.0"}); !errors.As(err, &unsupported) ||
 		!strings.Contains(err.Error(), "1.19.10") {
 		t.Errorf("http mode with nginx 1.18: %v, want an *UnsupportedError naming 1.19.10", err)
 	}
 
 	dir = t.TempDir()
-	haproxy := &haproxyServer{}
-	plan, err = haproxy.configure(dir, cfg, "127.0.0.1:8443", managedBinary{})
+	plan, err = haproxy{}.configure(dir, cfg, "127.0.0.1:8443", binary{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	plan.releasePlan()
-	conf = managedReadFile(t, filepath.Join(dir, "haproxy.cfg"))
+	conf = readFile(t, filepath.Join(dir, "haproxy.cfg"))
 	for _, want := range []string{
 		"mode tcp", "bind 127.0.0.1:8443 ssl crt", "verify required", "ssl-min-ver TLSv1.3 ssl-max-ver TLSv1.3",
 		"ciphersuites TLS_CHACHA20_POLY1305_SHA256", "curves X25519:P-256", "no-tls-tickets", "tune.ssl.cachesize 0",
-		"log ring@mtlsbench format raw", "server collector " + haproxy.collector.addr() + " log-proto legacy",
+		"log ring@mtlsbench format raw", "server collector " + plan.record.(*haproxyLog).collector.addr() + " log-proto legacy",
 		"tcp-request connection set-var(sess.mtlsbench_accepted) date(0,ms)",
 		"%[ssl_fc_is_resumed]", "%[ssl_c_err]", "WAIT_END",
 	} {
@@ -188,7 +187,7 @@ func TestManagedConfigFiles(t *testing.T) {
 	}
 
 	dir = t.TempDir()
-	plan, err = (&opensslServer{}).configure(dir, cfg, "127.0.0.1:8443", managedBinary{})
+	plan, err = openssl{}.configure(dir, cfg, "127.0.0.1:8443", binary{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -207,7 +206,7 @@ func TestManagedConfigFiles(t *testing.T) {
 	}
 }
 
-func managedReadFile(t *testing.T, path string) string {
+func readFile(t *testing.T, path string) string {
 	t.Helper()
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -216,7 +215,7 @@ func managedReadFile(t *testing.T, path string) string {
 	return string(data)
 }
 
-func TestManagedOpenSSLAtLeast(t *testing.T) {
+func TestOpenSSLAtLeast(t *testing.T) {
 	for _, tc := range []struct {
 		lib  string
 		want bool
@@ -228,7 +227,7 @@ func TestManagedOpenSSLAtLeast(t *testing.T) {
 		{"LibreSSL 3.9.0", false},
 		{"an unidentified TLS library", false},
 	} {
-		if got := managedOpenSSLAtLeast(tc.lib, 3, 5); got != tc.want {
+		if got := openSSLAtLeast(tc.lib, 3, 5); got != tc.want {
 			t.Errorf("%s: got %v, want %v", tc.lib, got, tc.want)
 		}
 	}
@@ -239,7 +238,7 @@ func TestManagedOpenSSLAtLeast(t *testing.T) {
 func TestCapabilitiesOnThisMachine(t *testing.T) {
 	for _, kind := range []targets.Kind{targets.KindNginx, targets.KindHAProxy, targets.KindOpenSSL} {
 		t.Run(string(kind), func(t *testing.T) {
-			managedRequire(t, kind)
+			requireServer(t, kind)
 			c, err := targets.Capabilities(kind)
 			if err != nil {
 				t.Fatal(err)
@@ -249,7 +248,7 @@ func TestCapabilitiesOnThisMachine(t *testing.T) {
 				t.Errorf("%+v", c)
 			}
 			pq := slices.Contains(c.Groups, "x25519mlkem768")
-			if pq != managedOpenSSLAtLeast(c.Library, 3, 5) {
+			if pq != openSSLAtLeast(c.Library, 3, 5) {
 				t.Errorf("%s: ML-KEM offered=%v does not fit %s", kind, pq, c.Library)
 			}
 			if len(c.MissingGroups) == 0 {
@@ -261,7 +260,7 @@ func TestCapabilitiesOnThisMachine(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			cfg := managedTestConfig(t)
+			cfg := testConfig(t)
 			cfg.Groups = []tls.CurveID{missing.ID}
 			_, err = Start(t.Context(), kind, cfg)
 			var unsupported *targets.UnsupportedError
@@ -274,15 +273,16 @@ func TestCapabilitiesOnThisMachine(t *testing.T) {
 	}
 }
 
-// TestManagedMissingBinary: a server that is not installed is an error
+// TestMissingBinary: a server that is not installed is an error
 // naming the Debian package, before anything is written or started.
-func TestManagedMissingBinary(t *testing.T) {
+func TestMissingBinary(t *testing.T) {
 	t.Setenv("PATH", t.TempDir())
-	saved := managedSbinDirs
-	managedSbinDirs = nil
-	defer func() { managedSbinDirs = saved }()
-	for kind, pkg := range managedPackages {
-		_, err := Start(t.Context(), kind, managedTestConfig(t))
+	saved := sbinDirs
+	sbinDirs = nil
+	defer func() { sbinDirs = saved }()
+	for _, p := range programs {
+		kind, pkg := p.kind(), p.debianPackage()
+		_, err := Start(t.Context(), kind, testConfig(t))
 		var missing *targets.MissingBinaryError
 		if !errors.As(err, &missing) || missing.Package != pkg || !strings.Contains(err.Error(), "apt-get install "+pkg) {
 			t.Errorf("%s: got %v, want a *MissingBinaryError naming package %s", kind, err, pkg)

@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -14,7 +15,7 @@ import (
 	"github.com/mtlsbench/mtlsbench/targets"
 )
 
-// haproxyServer runs HAProxy in the foreground (-db), one process with
+// haproxy runs HAProxy in the foreground (-db), one process with
 // Config.Workers threads. It logs into a ring that a collector in the
 // harness empties into a file (see haproxy_log.go): with several threads,
 // `log stdout` drops lines.
@@ -26,10 +27,47 @@ import (
 // marks a connection's first request. Failed handshakes are logged with
 // error-log-format, including the certificate verify error. Every line
 // carries its connection's accept time to the millisecond.
-type haproxyServer struct {
+type haproxy struct{}
+
+var _ program = haproxy{}
+
+// StartHAProxy starts HAProxy configured for cfg. See Start.
+func StartHAProxy(ctx context.Context, cfg targets.Config) (*LoggedServer, error) {
+	m, err := startServer(ctx, haproxy{}, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &LoggedServer{m}, nil
+}
+
+func (haproxy) kind() targets.Kind    { return targets.KindHAProxy }
+func (haproxy) command() string       { return "haproxy" }
+func (haproxy) debianPackage() string { return "haproxy" }
+func (haproxy) versionArgs() []string { return []string{"-vv"} }
+
+var (
+	haproxyVersionRE = regexp.MustCompile(`(?m)^HA-?Proxy version (\S+)`)
+	haproxyRunningRE = regexp.MustCompile(`Running on OpenSSL version : (OpenSSL \d+\.\d+\.\d+[a-z]?)`)
+)
+
+func (haproxy) identify(text string, b *binary) {
+	if m := haproxyVersionRE.FindStringSubmatch(text); m != nil {
+		b.version = "HAProxy " + m[1]
+	}
+	if m := haproxyRunningRE.FindStringSubmatch(text); m != nil {
+		b.library = m[1]
+	}
+}
+
+func (haproxy) capability(c *targets.Capability) {
+	c.CrossCheck = "log (a ring buffer mtlsbench drains), timed at accept: one line per connection (tcp mode) or request (http mode), error-log-format lines for failed handshakes"
+}
+
+// haproxyLog is HAProxy's record: the log its collector writes.
+type haproxyLog struct {
 	http      bool
-	tally     managedTally // what the log said so far
-	log       *managedLogTail
+	tally     logTally // what the log said so far
+	log       *logTail
 	collector *haproxyCollector
 }
 
@@ -92,34 +130,34 @@ frontend mtlsbench
 {{- end}}
 `))
 
-func (s *haproxyServer) configure(dir string, cfg targets.Config, addr string, _ managedBinary) (plan managedPlan, err error) {
-	s.http = cfg.Mode == targets.ModeHTTP
+func (haproxy) configure(dir string, cfg targets.Config, addr string, _ binary) (plan runPlan, err error) {
+	s := &haproxyLog{http: cfg.Mode == targets.ModeHTTP}
 	logPath := filepath.Join(dir, "haproxy.log")
 	s.collector, err = startHAProxyCollector(logPath)
 	if err != nil {
-		return managedPlan{}, fmt.Errorf("managed: haproxy: %w", err)
+		return runPlan{}, fmt.Errorf("managed: haproxy: %w", err)
 	}
 	defer func() {
 		if err != nil {
 			s.collector.close()
 		}
 	}()
-	files, err := managedWritePKI(dir, cfg)
+	files, err := writePKI(dir, cfg)
 	if err != nil {
-		return managedPlan{}, err
+		return runPlan{}, err
 	}
 	// HAProxy reads the chain and the key from one file.
 	crt := filepath.Join(dir, "server-crt.pem")
 	chain, err := os.ReadFile(files.chain)
 	if err != nil {
-		return managedPlan{}, fmt.Errorf("managed: haproxy: %w", err)
+		return runPlan{}, fmt.Errorf("managed: haproxy: %w", err)
 	}
 	key, err := os.ReadFile(files.key)
 	if err != nil {
-		return managedPlan{}, fmt.Errorf("managed: haproxy: %w", err)
+		return runPlan{}, fmt.Errorf("managed: haproxy: %w", err)
 	}
 	if err := os.WriteFile(crt, append(chain, key...), 0o600); err != nil {
-		return managedPlan{}, fmt.Errorf("managed: haproxy: %w", err)
+		return runPlan{}, fmt.Errorf("managed: haproxy: %w", err)
 	}
 	host, port, _ := net.SplitHostPort(addr)
 	bind := addr
@@ -131,8 +169,8 @@ func (s *haproxyServer) configure(dir string, cfg targets.Config, addr string, _
 		first = "%[var(txn.mtlsbench_first)]"
 	}
 	// HAProxy chooses ciphers and groups in its own order by default (see
-	// managedGroupList).
-	curves, _ := managedGroupList(cfg)
+	// groupList).
+	curves, _ := groupList(cfg)
 	data := map[string]any{
 		"Workers":          cfg.Workers,
 		"Tickets":          !cfg.DisableTickets,
@@ -141,10 +179,10 @@ func (s *haproxyServer) configure(dir string, cfg targets.Config, addr string, _
 		"Bind":             bind,
 		"Crt":              crt,
 		"ClientCA":         files.clientCA,
-		"MinVersion":       managedVersionName(cfg.MinVersion),
-		"MaxVersion":       managedVersionName(cfg.MaxVersion),
-		"Ciphers":          managedSuiteNames(cfg.CipherSuites),
-		"Ciphersuites":     managedSuiteNames(cfg.CipherSuitesTLS13),
+		"MinVersion":       versionName(cfg.MinVersion),
+		"MaxVersion":       versionName(cfg.MaxVersion),
+		"Ciphers":          suiteNames(cfg.CipherSuites),
+		"Ciphersuites":     suiteNames(cfg.CipherSuitesTLS13),
 		"Curves":           curves,
 		"LogFormat":        fmt.Sprintf(haproxyLogFormat, first),
 		"ErrorFormat":      haproxyErrorFormat,
@@ -153,46 +191,47 @@ func (s *haproxyServer) configure(dir string, cfg targets.Config, addr string, _
 	}
 	var conf strings.Builder
 	if err := haproxyConfTemplate.Execute(&conf, data); err != nil {
-		return managedPlan{}, fmt.Errorf("managed: haproxy: write config: %w", err)
+		return runPlan{}, fmt.Errorf("managed: haproxy: write config: %w", err)
 	}
 	confPath := filepath.Join(dir, "haproxy.cfg")
 	if err := os.WriteFile(confPath, []byte(conf.String()), 0o644); err != nil {
-		return managedPlan{}, fmt.Errorf("managed: haproxy: %w", err)
+		return runPlan{}, fmt.Errorf("managed: haproxy: %w", err)
 	}
-	s.log = &managedLogTail{path: logPath, parse: s.parse}
-	return managedPlan{
+	s.log = &logTail{path: logPath, parse: s.parse}
+	return runPlan{
 		args: []string{"-db", "-f", confPath},
 		// SIGTERM stops HAProxy at once (SIGUSR1 would wait for clients).
 		stop:    syscall.SIGTERM,
 		logs:    []string{filepath.Join(dir, "stderr.log")},
 		release: s.collector.close,
+		record:  s,
 	}, nil
 }
 
-func (s *haproxyServer) counts(ctx context.Context, m *Server) (targets.Counts, error) {
-	return managedLogCounts(ctx, m.kind, &s.tally, s.log)
+func (s *haproxyLog) counts(ctx context.Context, m *Server) (targets.Counts, error) {
+	return logCounts(ctx, m.kind, &s.tally, s.log)
 }
 
-func (s *haproxyServer) record() (*managedTally, []*managedLogTail) {
-	return &s.tally, []*managedLogTail{s.log}
+func (s *haproxyLog) logs() (*logTally, []*logTail) {
+	return &s.tally, []*logTail{s.log}
 }
 
 // parse counts one log line (see haproxyLogFormat).
-func (s *haproxyServer) parse(line string) {
+func (s *haproxyLog) parse(line string) {
 	f := strings.SplitN(line, " ", 11)
-	if len(f) < 9 || f[0] != haproxyLogTag || f[3] == managedProbeSNI {
+	if len(f) < 9 || f[0] != haproxyLogTag || f[3] == probeSNI {
 		return
 	}
 	at := haproxyAcceptTime(f[2])
-	rec := managedRecord{version: managedProtocol(f[4]), cipher: managedCipher(f[5]), resumed: f[6] == "1"}
-	var k managedEventKind
+	rec := logRecord{version: parseProtocol(f[4]), cipher: parseCipher(f[5]), resumed: f[6] == "1"}
+	var k eventKind
 	switch f[1] {
 	case "ok":
 		if f[8] == "1" {
-			k = managedHandshakeKind(rec)
+			k = handshakeKind(rec)
 		}
 		if s.http && len(f) > 9 && f[9] == "200" {
-			k.flags |= managedRequest
+			k.flags |= flagRequest
 		}
 	case "err":
 		if len(f) < 10 {
@@ -202,14 +241,14 @@ func (s *haproxyServer) parse(line string) {
 			// No connection error: the handshake completed and the client
 			// left without a request (HTTP mode logs such a connection
 			// here).
-			k = managedHandshakeKind(rec)
+			k = handshakeKind(rec)
 			break
 		}
 		errText := ""
 		if len(f) == 11 {
 			errText = f[10]
 		}
-		k = managedFailKind((f[8] != "0" && f[8] != "-") || (f[9] != "0" && f[9] != "-") || managedVerifyError(errText))
+		k = failKind((f[8] != "0" && f[8] != "-") || (f[9] != "0" && f[9] != "-") || isVerifyError(errText))
 	}
 	if k.flags != 0 {
 		s.tally.add(at, k, line)
@@ -217,13 +256,13 @@ func (s *haproxyServer) parse(line string) {
 }
 
 // haproxyAcceptTime reads ACCEPTED (see haproxyLogFormat).
-func haproxyAcceptTime(s string) managedTime {
-	if !managedDigits(s) || s == "" || len(s) > 15 {
-		return managedTime{}
+func haproxyAcceptTime(s string) acceptTime {
+	if !allDigits(s) || s == "" || len(s) > 15 {
+		return acceptTime{}
 	}
 	ms, err := strconv.ParseInt(s, 10, 64)
 	if err != nil {
-		return managedTime{}
+		return acceptTime{}
 	}
-	return managedTime{ms: ms, ok: true}
+	return acceptTime{ms: ms, ok: true}
 }

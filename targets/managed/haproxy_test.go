@@ -8,10 +8,10 @@ import (
 
 func TestHAProxyIntegration(t *testing.T) {
 	t.Parallel()
-	managedIntegration(t, targets.KindHAProxy)
+	integration(t, targets.KindHAProxy)
 }
 
 func TestHAProxyWindow(t *testing.T) {
 	t.Parallel()
-	managedWindowIntegration(t, targets.KindHAProxy)
+	windowIntegration(t, targets.KindHAProxy)
 }

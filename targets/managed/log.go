@@ -18,27 +18,27 @@ import (
 
 // A server writes a connection's log line when the connection ends, a
 // moment after the client closed it, and may be behind under load. So the
-// log is read once it has gone unwritten for managedLogQuiet, counted from
+// log is read once it has gone unwritten for logQuiet, counted from
 // the later of its last write and the start of the wait (a line for a
 // connection the client just closed may not be written yet). How long to
 // wait for that depends on the caller:
 //
 //   - Counts, a snapshot the harness may take while load runs, when the log
-//     is never quiet: at most managedSnapshotMaxWait, then the log is read
+//     is never quiet: at most snapshotMaxWait, then the log is read
 //     as it stands.
 //   - CountsBetween, called after the load: until the log is quiet, at most
-//     managedWindowMaxWait (a log written for that long is fed by load that
+//     windowMaxWait (a log written for that long is fed by load that
 //     has not stopped).
 const (
-	managedLogQuiet        = 150 * time.Millisecond
-	managedSnapshotMaxWait = 250 * time.Millisecond
-	managedWindowMaxWait   = 30 * time.Second
-	managedLogPoll         = 25 * time.Millisecond
+	logQuiet        = 150 * time.Millisecond
+	snapshotMaxWait = 250 * time.Millisecond
+	windowMaxWait   = 30 * time.Second
+	logPoll         = 25 * time.Millisecond
 )
 
-// managedLogTail reads a log file incrementally, handing each complete new
+// logTail reads a log file incrementally, handing each complete new
 // line to parse. Not safe for concurrent use (Server.mu serializes it).
-type managedLogTail struct {
+type logTail struct {
 	path   string
 	parse  func(line string)
 	offset int64
@@ -46,7 +46,7 @@ type managedLogTail struct {
 
 // poll parses the lines written since the last poll and returns the file's
 // modification time. A missing file is an empty log.
-func (t *managedLogTail) poll() (time.Time, error) {
+func (t *logTail) poll() (time.Time, error) {
 	f, err := os.Open(t.path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return time.Time{}, nil
@@ -82,17 +82,17 @@ func (t *managedLogTail) poll() (time.Time, error) {
 	return st.ModTime(), nil
 }
 
-// managedSettle polls tails until all of them have been quiet for
-// managedLogQuiet, counted from the latest of their last write, the start
+// settle polls tails until all of them have been quiet for
+// logQuiet, counted from the latest of their last write, the start
 // of the wait and notBefore. It returns settled=false, having read the logs
 // as they stand, once maxWait has passed since the later of the start and
 // notBefore, and an error when ctx ends first.
-func managedSettle(ctx context.Context, notBefore time.Time, maxWait time.Duration, tails ...*managedLogTail) (settled bool, err error) {
+func settle(ctx context.Context, notBefore time.Time, maxWait time.Duration, tails ...*logTail) (settled bool, err error) {
 	start := time.Now()
 	if notBefore.After(start) {
 		start = notBefore
 	}
-	timer := time.NewTimer(managedLogPoll)
+	timer := time.NewTimer(logPoll)
 	defer timer.Stop()
 	for {
 		last := start
@@ -106,13 +106,13 @@ func managedSettle(ctx context.Context, notBefore time.Time, maxWait time.Durati
 			}
 		}
 		now := time.Now()
-		if now.Sub(last) >= managedLogQuiet {
+		if now.Sub(last) >= logQuiet {
 			return true, nil
 		}
 		if now.Sub(start) >= maxWait {
 			return false, nil
 		}
-		timer.Reset(max(min(managedLogPoll, maxWait-now.Sub(start)), time.Millisecond))
+		timer.Reset(max(min(logPoll, maxWait-now.Sub(start)), time.Millisecond))
 		select {
 		case <-ctx.Done():
 			return false, fmt.Errorf("waiting for the server's log: %w", ctx.Err())
@@ -121,8 +121,8 @@ func managedSettle(ctx context.Context, notBefore time.Time, maxWait time.Durati
 	}
 }
 
-// managedRecord is what one log line says about one connection or request.
-type managedRecord struct {
+// logRecord is what one log line says about one connection or request.
+type logRecord struct {
 	version string // "1.2", "1.3" or ""
 	cipher  string // IANA name (OpenSSL's when tlsparams does not know it)
 	resumed bool
@@ -136,8 +136,8 @@ func cloneCounts(c targets.Counts) targets.Counts {
 	return c
 }
 
-// managedProtocol turns OpenSSL's "TLSv1.3" into "1.3" ("" if unknown).
-func managedProtocol(s string) string {
+// parseProtocol turns OpenSSL's "TLSv1.3" into "1.3" ("" if unknown).
+func parseProtocol(s string) string {
 	switch s {
 	case "TLSv1.2":
 		return "1.2"
@@ -147,9 +147,9 @@ func managedProtocol(s string) string {
 	return ""
 }
 
-// managedCipher turns an OpenSSL cipher name into its IANA name; "" for
+// parseCipher turns an OpenSSL cipher name into its IANA name; "" for
 // none.
-func managedCipher(s string) string {
+func parseCipher(s string) string {
 	switch s {
 	case "", "-", "(NONE)", "NONE":
 		return ""
@@ -160,9 +160,9 @@ func managedCipher(s string) string {
 	return s
 }
 
-// managedVerifyError reports whether OpenSSL error text is about the
+// isVerifyError reports whether OpenSSL error text is about the
 // client's certificate: a chain that does not verify, or none sent.
-func managedVerifyError(s string) bool {
+func isVerifyError(s string) bool {
 	return strings.Contains(s, "certificate verify failed") ||
 		strings.Contains(s, "peer did not return a certificate")
 }

@@ -17,22 +17,22 @@ import (
 // These tests feed the parsers lines as the servers wrote them (captured
 // from nginx 1.22, HAProxy 2.6 and OpenSSL 3.0) and need no server.
 
-// managedMs is a wall-clock time at a Unix millisecond plus extra, for
+// atMs is a wall-clock time at a Unix millisecond plus extra, for
 // window edges that fall inside a millisecond.
-func managedMs(ms int64, extra time.Duration) time.Time {
+func atMs(ms int64, extra time.Duration) time.Time {
 	return time.UnixMilli(ms).Add(extra)
 }
 
-// managedWindowCase is a window and the handshakes and failures a tally
+// windowCase is a window and the handshakes and failures a tally
 // must count in it.
-type managedWindowCase struct {
+type windowCase struct {
 	name               string
 	from, to           time.Time
 	handshakes, failed int64
 	requests           int64
 }
 
-func managedCheckWindows(t *testing.T, tally *managedTally, cases []managedWindowCase) {
+func checkWindows(t *testing.T, tally *logTally, cases []windowCase) {
 	t.Helper()
 	for _, c := range cases {
 		got := tally.between(c.from, c.to)
@@ -45,7 +45,7 @@ func managedCheckWindows(t *testing.T, tally *managedTally, cases []managedWindo
 }
 
 func TestNginxParseStream(t *testing.T) {
-	s := &nginxServer{}
+	s := &nginxLog{}
 	for _, line := range []string{
 		// the harness's ready probe: not counted
 		`mtlsbench/2 1795496020.489 0.003 500 1 TLSv1.3 TLS_AES_128_GCM_SHA256 . mtlsbench-probe.invalid NONE`,
@@ -85,23 +85,23 @@ func TestNginxParseStream(t *testing.T) {
 	if s.tally.undated != 0 {
 		t.Errorf("%d records undated (%q)", s.tally.undated, s.tally.undatedExample)
 	}
-	if got := s.tally.between(managedMs(1795496020000, 0), managedMs(1795496060000, 0)); !reflect.DeepEqual(got, want) {
+	if got := s.tally.between(atMs(1795496020000, 0), atMs(1795496060000, 0)); !reflect.DeepEqual(got, want) {
 		t.Errorf("a window holding the whole log: got %+v\nwant %+v", got, want)
 	}
 	const at = 1795496020000
-	managedCheckWindows(t, &s.tally, []managedWindowCase{
-		{name: "before any", from: managedMs(at, 0), to: managedMs(at+491, 0)},
-		{name: "the first millisecond", from: managedMs(at+491, 0), to: managedMs(at+492, 0), handshakes: 1},
-		{name: "edges inside milliseconds", from: managedMs(at+491, 999*time.Microsecond), to: managedMs(at+492, 999*time.Microsecond), handshakes: 1},
-		{name: "the held connection, by its accept", from: managedMs(at+500, 0), to: managedMs(at+501, 0), handshakes: 2},
-		{name: "not by its log line", from: managedMs(at+30000, 0), to: managedMs(at+31000, 0)},
-		{name: "failures", from: managedMs(at+495, 0), to: managedMs(at+497, 0), failed: 1},
-		{name: "the last two", from: managedMs(at+504, 0), to: managedMs(at+507, 0), failed: 2},
+	checkWindows(t, &s.tally, []windowCase{
+		{name: "before any", from: atMs(at, 0), to: atMs(at+491, 0)},
+		{name: "the first millisecond", from: atMs(at+491, 0), to: atMs(at+492, 0), handshakes: 1},
+		{name: "edges inside milliseconds", from: atMs(at+491, 999*time.Microsecond), to: atMs(at+492, 999*time.Microsecond), handshakes: 1},
+		{name: "the held connection, by its accept", from: atMs(at+500, 0), to: atMs(at+501, 0), handshakes: 2},
+		{name: "not by its log line", from: atMs(at+30000, 0), to: atMs(at+31000, 0)},
+		{name: "failures", from: atMs(at+495, 0), to: atMs(at+497, 0), failed: 1},
+		{name: "the last two", from: atMs(at+504, 0), to: atMs(at+507, 0), failed: 2},
 	})
 }
 
 func TestNginxParseHTTP(t *testing.T) {
-	s := &nginxServer{http: true}
+	s := &nginxLog{http: true}
 	for _, line := range []string{
 		// a connection with two requests, accepted at .836 ($msec and
 		// $connection_time come from different clocks, so the second
@@ -147,27 +147,27 @@ func TestNginxParseHTTP(t *testing.T) {
 		t.Errorf("undated %d (%q), want the one line without times", s.tally.undated, s.tally.undatedExample)
 	}
 	const at = 1795496020000
-	managedCheckWindows(t, &s.tally, []managedWindowCase{
-		{name: "the first connection, both requests", from: managedMs(at+836, 0), to: managedMs(at+838, 0), handshakes: 1, requests: 2},
-		{name: "the resumed one and the refusal", from: managedMs(at+843, 0), to: managedMs(at+844, 0), handshakes: 1, requests: 2, failed: 1},
-		{name: "the late request, at its connection's accept", from: managedMs(at+845, 0), to: managedMs(at+846, 0), requests: 1},
-		{name: "TLS 1.3", from: managedMs(at+846, 0), to: managedMs(at+850, 0), handshakes: 2, requests: 2},
+	checkWindows(t, &s.tally, []windowCase{
+		{name: "the first connection, both requests", from: atMs(at+836, 0), to: atMs(at+838, 0), handshakes: 1, requests: 2},
+		{name: "the resumed one and the refusal", from: atMs(at+843, 0), to: atMs(at+844, 0), handshakes: 1, requests: 2, failed: 1},
+		{name: "the late request, at its connection's accept", from: atMs(at+845, 0), to: atMs(at+846, 0), requests: 1},
+		{name: "TLS 1.3", from: atMs(at+846, 0), to: atMs(at+850, 0), handshakes: 2, requests: 2},
 	})
 	// The failure in the error log counts in any window overlapping its
 	// second, 04:53:40.
-	managedCheckWindows(t, &s.tally, []managedWindowCase{
-		{name: "the second before", from: managedMs(second-1000, 0), to: managedMs(second, 0)},
-		{name: "ending a microsecond into it", from: managedMs(second-1000, 0), to: managedMs(second, time.Microsecond), failed: 1},
-		{name: "the last millisecond of it", from: managedMs(second+999, 0), to: managedMs(second+1000, 0), failed: 1},
-		{name: "starting at the next second", from: managedMs(second+1000, 0), to: managedMs(second+3000, 0)},
+	checkWindows(t, &s.tally, []windowCase{
+		{name: "the second before", from: atMs(second-1000, 0), to: atMs(second, 0)},
+		{name: "ending a microsecond into it", from: atMs(second-1000, 0), to: atMs(second, time.Microsecond), failed: 1},
+		{name: "the last millisecond of it", from: atMs(second+999, 0), to: atMs(second+1000, 0), failed: 1},
+		{name: "starting at the next second", from: atMs(second+1000, 0), to: atMs(second+3000, 0)},
 	})
-	if s.tally.kinds[s.tally.events[len(s.tally.events)-1].kind].flags&managedCoarse == 0 {
+	if s.tally.kinds[s.tally.events[len(s.tally.events)-1].kind].flags&flagCoarse == 0 {
 		t.Error("the error log's record is not marked as known to the second only")
 	}
 }
 
 func TestHAProxyParse(t *testing.T) {
-	tcp := &haproxyServer{}
+	tcp := &haproxyLog{}
 	for _, line := range []string{
 		// the ready probe
 		`mtlsbench/2 err 1795496021250 mtlsbench-probe.invalid TLSv1.3 TLS_AES_256_GCM_SHA384 0 34 0 0 error:0A0000C7:SSL routines::peer did not return a certificate`,
@@ -199,14 +199,14 @@ func TestHAProxyParse(t *testing.T) {
 		t.Errorf("tcp mode: got %+v\nwant %+v", tcp.tally.seen, want)
 	}
 	const at = 1795496021000
-	managedCheckWindows(t, &tcp.tally, []managedWindowCase{
-		{name: "up to the probe", from: managedMs(at, 0), to: managedMs(at+251, 0)},
-		{name: "TLS 1.2", from: managedMs(at+252, 0), to: managedMs(at+255, 0), handshakes: 2},
-		{name: "around the first refusal", from: managedMs(at+254, 500*time.Microsecond), to: managedMs(at+256, 0), handshakes: 1, failed: 1},
-		{name: "the rest", from: managedMs(at+256, 0), to: managedMs(at+264, 0), handshakes: 2, failed: 3},
+	checkWindows(t, &tcp.tally, []windowCase{
+		{name: "up to the probe", from: atMs(at, 0), to: atMs(at+251, 0)},
+		{name: "TLS 1.2", from: atMs(at+252, 0), to: atMs(at+255, 0), handshakes: 2},
+		{name: "around the first refusal", from: atMs(at+254, 500*time.Microsecond), to: atMs(at+256, 0), handshakes: 1, failed: 1},
+		{name: "the rest", from: atMs(at+256, 0), to: atMs(at+264, 0), handshakes: 2, failed: 3},
 	})
 
-	http := &haproxyServer{http: true}
+	http := &haproxyLog{http: true}
 	for _, line := range []string{
 		// two requests on one connection: the first carries the session
 		// mark, both the connection's accept time
@@ -232,22 +232,22 @@ func TestHAProxyParse(t *testing.T) {
 	if http.tally.undated != 1 {
 		t.Errorf("http mode: %d undated records, want 1", http.tally.undated)
 	}
-	managedCheckWindows(t, &http.tally, []managedWindowCase{
-		{name: "the first connection", from: managedMs(at+620, 0), to: managedMs(at+621, 0), handshakes: 1, requests: 2},
-		{name: "the one without a request", from: managedMs(at+621, 0), to: managedMs(at+630, 0), handshakes: 1},
+	checkWindows(t, &http.tally, []windowCase{
+		{name: "the first connection", from: atMs(at+620, 0), to: atMs(at+621, 0), handshakes: 1, requests: 2},
+		{name: "the one without a request", from: atMs(at+621, 0), to: atMs(at+630, 0), handshakes: 1},
 	})
 }
 
-// TestManagedWindowEdges checks the rounding at a window's edges: to the
+// TestWindowEdges checks the rounding at a window's edges: to the
 // millisecond for records so dated, outwards to whole seconds for those
 // dated to the second.
-func TestManagedWindowEdges(t *testing.T) {
+func TestWindowEdges(t *testing.T) {
 	const s = 1795496000000 // a whole second
-	var tally managedTally
+	var tally logTally
 	for _, ms := range []int64{s - 1, s, s + 1, s + 999, s + 1000, s + 1500, s + 2000} {
-		tally.add(managedTime{ms: ms, ok: true}, managedHandshakeKind(managedRecord{}), "")
+		tally.add(acceptTime{ms: ms, ok: true}, handshakeKind(logRecord{}), "")
 	}
-	tally.add(managedTime{ms: s + 1000, coarse: true, ok: true}, managedFailKind(false), "")
+	tally.add(acceptTime{ms: s + 1000, coarse: true, ok: true}, failKind(false), "")
 	for _, c := range []struct {
 		name               string
 		from, to           time.Time
@@ -255,19 +255,19 @@ func TestManagedWindowEdges(t *testing.T) {
 	}{
 		// records in [s, s+1000): s, s+1, s+999; the coarse record's second
 		// (s+1000) does not overlap it
-		{"a whole second", managedMs(s, 0), managedMs(s+1000, 0), 3, 0},
+		{"a whole second", atMs(s, 0), atMs(s+1000, 0), 3, 0},
 		// the edge's millisecond is in at `from`, out at `to`
-		{"edges a microsecond in", managedMs(s, time.Microsecond), managedMs(s+1000, time.Microsecond), 3, 1},
-		{"one millisecond", managedMs(s+999, 0), managedMs(s+1000, 0), 1, 0},
-		{"an empty window", managedMs(s+1500, 0), managedMs(s+1500, 0), 0, 0},
+		{"edges a microsecond in", atMs(s, time.Microsecond), atMs(s+1000, time.Microsecond), 3, 1},
+		{"one millisecond", atMs(s+999, 0), atMs(s+1000, 0), 1, 0},
+		{"an empty window", atMs(s+1500, 0), atMs(s+1500, 0), 0, 0},
 		// no millisecond, but it overlaps the coarse record's second
-		{"inside a millisecond", managedMs(s+1500, 100*time.Microsecond), managedMs(s+1500, 900*time.Microsecond), 0, 1},
+		{"inside a millisecond", atMs(s+1500, 100*time.Microsecond), atMs(s+1500, 900*time.Microsecond), 0, 1},
 		// the coarse record counts in any window overlapping its second
-		{"the coarse second's middle", managedMs(s+1400, 0), managedMs(s+1600, 0), 1, 1},
-		{"its last millisecond", managedMs(s+1999, 0), managedMs(s+2000, 0), 0, 1},
-		{"ending where it starts", managedMs(s+900, 0), managedMs(s+1000, 0), 1, 0},
-		{"starting where it ends", managedMs(s+2000, 0), managedMs(s+3000, 0), 1, 0},
-		{"before everything", managedMs(s-5000, 0), managedMs(s-1, 0), 0, 0},
+		{"the coarse second's middle", atMs(s+1400, 0), atMs(s+1600, 0), 1, 1},
+		{"its last millisecond", atMs(s+1999, 0), atMs(s+2000, 0), 0, 1},
+		{"ending where it starts", atMs(s+900, 0), atMs(s+1000, 0), 1, 0},
+		{"starting where it ends", atMs(s+2000, 0), atMs(s+3000, 0), 1, 0},
+		{"before everything", atMs(s-5000, 0), atMs(s-1, 0), 0, 0},
 	} {
 		got := tally.between(c.from, c.to)
 		if got.Handshakes != c.handshakes || got.Failed != c.failed {
@@ -275,7 +275,7 @@ func TestManagedWindowEdges(t *testing.T) {
 		}
 	}
 	// Adjacent windows share the records out exactly.
-	edges := []time.Time{managedMs(s-10, 0), managedMs(s, 500*time.Microsecond), managedMs(s+999, 0), managedMs(s+1500, 0), managedMs(s+5000, 0)}
+	edges := []time.Time{atMs(s-10, 0), atMs(s, 500*time.Microsecond), atMs(s+999, 0), atMs(s+1500, 0), atMs(s+5000, 0)}
 	var sum int64
 	for i := 1; i < len(edges); i++ {
 		c := tally.between(edges[i-1], edges[i])
@@ -286,7 +286,7 @@ func TestManagedWindowEdges(t *testing.T) {
 	}
 }
 
-func TestManagedParseMillis(t *testing.T) {
+func TestParseMillis(t *testing.T) {
 	for _, c := range []struct {
 		in   string
 		want int64
@@ -310,9 +310,9 @@ func TestManagedParseMillis(t *testing.T) {
 		{"１.000", 0, false},             // digits are ASCII only
 		{"9999999999999.000", 0, false}, // too large for a time
 	} {
-		got, ok := managedParseMillis(c.in)
+		got, ok := parseMillis(c.in)
 		if got != c.want || ok != c.ok {
-			t.Errorf("managedParseMillis(%q) = %d, %v; want %d, %v", c.in, got, ok, c.want, c.ok)
+			t.Errorf("parseMillis(%q) = %d, %v; want %d, %v", c.in, got, ok, c.want, c.ok)
 		}
 	}
 	if at := nginxAcceptTime("1795496020.000", "0.001"); !at.ok || at.ms != 1795496019999 {
@@ -368,7 +368,7 @@ func TestOpenSSLStatsAndStderr(t *testing.T) {
 	if !maps.Equal(got, want) {
 		t.Errorf("statistics %v, want %v", got, want)
 	}
-	s := &opensslServer{}
+	s := &opensslStats{}
 	for _, line := range []string{
 		`verify depth is 8, must return a certificate`,
 		`depth=0 CN = client`,
@@ -384,15 +384,15 @@ func TestOpenSSLStatsAndStderr(t *testing.T) {
 	}
 }
 
-// TestManagedSettle checks that reading a log waits for it to be quiet,
+// TestSettle checks that reading a log waits for it to be quiet,
 // leaves a partial last line for the next read, gives up after its maximum
 // wait and waits past notBefore.
-func TestManagedSettle(t *testing.T) {
+func TestSettle(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "access.log")
 	var lines []string
-	tail := &managedLogTail{path: path, parse: func(l string) { lines = append(lines, l) }}
+	tail := &logTail{path: path, parse: func(l string) { lines = append(lines, l) }}
 	ctx := context.Background()
-	if settled, err := managedSettle(ctx, time.Time{}, time.Second, tail); err != nil || !settled {
+	if settled, err := settle(ctx, time.Time{}, time.Second, tail); err != nil || !settled {
 		t.Fatalf("missing log: settled=%v, %v", settled, err)
 	}
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
@@ -413,18 +413,18 @@ func TestManagedSettle(t *testing.T) {
 	}()
 	time.Sleep(10 * time.Millisecond)
 	start := time.Now()
-	if settled, err := managedSettle(ctx, time.Time{}, 10*time.Second, tail); err != nil || !settled {
+	if settled, err := settle(ctx, time.Time{}, 10*time.Second, tail); err != nil || !settled {
 		t.Fatalf("settled=%v, %v", settled, err)
 	}
 	<-done
 	if len(lines) != 5 {
 		t.Errorf("read %d lines, want 5 (the writer was still going when the read began)", len(lines))
 	}
-	if waited := time.Since(start); waited < managedLogQuiet {
-		t.Errorf("returned after %s, before the log had been quiet for %s", waited, managedLogQuiet)
+	if waited := time.Since(start); waited < logQuiet {
+		t.Errorf("returned after %s, before the log had been quiet for %s", waited, logQuiet)
 	}
 	f.WriteString(" now complete\n")
-	if _, err := managedSettle(ctx, time.Time{}, time.Second, tail); err != nil {
+	if _, err := settle(ctx, time.Time{}, time.Second, tail); err != nil {
 		t.Fatal(err)
 	}
 	if len(lines) != 6 || lines[5] != "partial now complete" {
@@ -450,15 +450,15 @@ func TestManagedSettle(t *testing.T) {
 	}()
 	before := len(lines)
 	start = time.Now()
-	settled, err := managedSettle(ctx, time.Time{}, managedSnapshotMaxWait, tail)
+	settled, err := settle(ctx, time.Time{}, snapshotMaxWait, tail)
 	waited := time.Since(start)
 	close(stop)
 	<-writing
 	if err != nil || settled {
 		t.Errorf("a log written every 10 ms: settled=%v, %v; want not settled", settled, err)
 	}
-	if waited < managedSnapshotMaxWait || waited > managedSnapshotMaxWait+time.Second {
-		t.Errorf("gave up after %s, want about %s", waited, managedSnapshotMaxWait)
+	if waited < snapshotMaxWait || waited > snapshotMaxWait+time.Second {
+		t.Errorf("gave up after %s, want about %s", waited, snapshotMaxWait)
 	}
 	if len(lines) == before {
 		t.Error("read nothing of a log being written")
@@ -466,17 +466,17 @@ func TestManagedSettle(t *testing.T) {
 
 	// notBefore in the future: quiet is counted from it.
 	notBefore := time.Now().Add(100 * time.Millisecond)
-	if settled, err := managedSettle(ctx, notBefore, time.Second, tail); err != nil || !settled {
+	if settled, err := settle(ctx, notBefore, time.Second, tail); err != nil || !settled {
 		t.Fatalf("settled=%v, %v", settled, err)
 	}
-	if early := time.Until(notBefore.Add(managedLogQuiet)); early > 0 {
+	if early := time.Until(notBefore.Add(logQuiet)); early > 0 {
 		t.Errorf("returned %s before notBefore plus the quiet period", early)
 	}
 
 	cancelled, cancel := context.WithCancel(ctx)
 	cancel()
 	f.WriteString("more\n")
-	if _, err := managedSettle(cancelled, time.Time{}, time.Second, tail); !errors.Is(err, context.Canceled) {
+	if _, err := settle(cancelled, time.Time{}, time.Second, tail); !errors.Is(err, context.Canceled) {
 		t.Errorf("a cancelled read of a fresh log returned %v, want context.Canceled", err)
 	}
 }

@@ -1,3 +1,36 @@
+// Package managed runs real TLS servers — nginx, HAProxy and openssl
+// s_server — as targets. For each start it writes the server's
+// configuration for the case into a new temporary directory, starts the
+// server from PATH on a free loopback port, pinned to the case's CPUs from
+// its first instruction, waits until it answers a TLS handshake with the
+// case's certificate, and on Close stops its whole process group and
+// removes the directory. A server's Counts come from its own record (logs
+// with a time on every line, or s_server's statistics page), an
+// independent check on the load generator's.
+//
+// The lifecycle every server shares is managed.go (start, readiness, stop,
+// error output), config.go (defaults, PEM files, OpenSSL's names for TLS
+// parameters), probe.go (the harness's own connections), log.go and
+// window.go (reading logs as they grow, counting over a time window) and
+// binary.go with capability.go (finding and identifying the executable,
+// what its TLS library offers). What differs between servers is a program,
+// one file set each: nginx.go, haproxy.go with haproxy_log.go, openssl.go,
+// listed in programs (program.go).
+//
+// Importing the package registers every server's kind, so that
+// targets.Start and targets.Capabilities know them.
+//
+// # Adding a server
+//
+// A fourth server, say Envoy, is a file set of its own: envoy.go (and a
+// log parser beside it if it needs one) with a value implementing program
+// — its executable and Debian package, the arguments that print its
+// version and how to read them, its capability tweaks, and configure,
+// which writes its configuration and returns how to run it and a recorder
+// for its record (a logRecorder when every record has a time, which makes
+// it a targets.WindowCounter) — and one line in programs. Its kind is best
+// a Kind constant in targets, with the import that links it in linkedBy
+// there; targets' tests check that every Kind constant is registered.
 package managed
 
 import (
@@ -20,26 +53,25 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Server is a real TLS server — nginx, HAProxy or openssl s_server —
-// configured for one case, listening on a loopback port and stopped by PID.
-// Its Counts come from the server's own record (log or statistics), so they
-// are an independent check on the load generator's.
+// Server is a running managed server — nginx, HAProxy or openssl
+// s_server — configured for one case, listening on a loopback port and
+// stopped by PID. Its Counts come from the server's own record (log or
+// statistics), so they are an independent check on the load generator's.
 type Server struct {
 	kind       targets.Kind
 	cfg        targets.Config // with defaults applied
-	bin        managedBinary
+	bin        binary
 	addr       string
 	serverName string
 	dir        string
-	server     managedServer
-	plan       managedPlan
+	plan       runPlan // its record is plan.record
 	cmd        *exec.Cmd
 	pid        int
 
 	exited  chan struct{} // closed once the server process has been reaped
 	waitErr error         // the server's exit status; read after exited is closed
 
-	mu      sync.Mutex // guards server's counting state and closed
+	mu      sync.Mutex // guards plan.record's counting state and closed
 	closed  bool
 	once    sync.Once
 	closeMu sync.Mutex // guards finalLog
@@ -52,9 +84,9 @@ type Server struct {
 var _ Target = (*Server)(nil)
 
 // Target is a running managed server, as Start returns it: a
-// *LoggedServer for nginx and HAProxy, whose logs have a time on every
-// record and which implement WindowCounter too, and a *Server for openssl
-// s_server, whose statistics page has no times.
+// *LoggedServer for a server whose log has a time on every record (nginx,
+// HAProxy), which implements targets.WindowCounter too, and a *Server for
+// one whose record has no times (openssl s_server's statistics page).
 type Target interface {
 	targets.Target
 	// Kind is the kind of server.
@@ -68,18 +100,8 @@ type Target interface {
 	ErrorLog(n int) []string
 }
 
-// managedServer is what differs between nginx, HAProxy and s_server.
-type managedServer interface {
-	// configure writes the server's files for cfg into dir and says how to
-	// run it, listening on addr.
-	configure(dir string, cfg targets.Config, addr string, bin managedBinary) (managedPlan, error)
-	// counts returns what the server has recorded since it started,
-	// leaving out the harness's own probes.
-	counts(ctx context.Context, m *Server) (targets.Counts, error)
-}
-
-// managedPlan is how to run one configured server.
-type managedPlan struct {
+// runPlan is how to run one configured server.
+type runPlan struct {
 	args []string
 	// stop is the signal asking the server to exit at once.
 	stop syscall.Signal
@@ -98,10 +120,13 @@ type managedPlan struct {
 	// receiver of HAProxy's log); it is called once, after the server has
 	// stopped.
 	release func()
+	// record reads the server's own record for Counts (and, when it is a
+	// logRecorder, CountsBetween).
+	record recorder
 }
 
 // releasePlan calls the plan's release, if any.
-func (p *managedPlan) releasePlan() {
+func (p *runPlan) releasePlan() {
 	if p.release != nil {
 		p.release()
 		p.release = nil
@@ -109,42 +134,19 @@ func (p *managedPlan) releasePlan() {
 }
 
 const (
-	// managedReadyTimeout bounds the wait for a started server to accept a
+	// readyTimeout bounds the wait for a started server to accept a
 	// TLS handshake (the context may end it sooner).
-	managedReadyTimeout = 15 * time.Second
-	// managedStopTimeout is how long a server gets to exit after its stop
+	readyTimeout = 15 * time.Second
+	// stopTimeout is how long a server gets to exit after its stop
 	// signal before its whole process group is killed.
-	managedStopTimeout = 5 * time.Second
-	// managedPortAttempts is how often a server is restarted on another free
+	stopTimeout = 5 * time.Second
+	// portAttempts is how often a server is restarted on another free
 	// port when the one picked was taken in between.
-	managedPortAttempts = 3
-	// managedLogLines is how many lines of a server's error output an error
+	portAttempts = 3
+	// logLines is how many lines of a server's error output an error
 	// quotes.
-	managedLogLines = 12
+	logLines = 12
 )
-
-// StartNginx starts nginx configured for cfg. See Start.
-func StartNginx(ctx context.Context, cfg targets.Config) (*LoggedServer, error) {
-	m, err := startManaged(ctx, targets.KindNginx, cfg)
-	if err != nil {
-		return nil, err
-	}
-	return &LoggedServer{m}, nil
-}
-
-// StartHAProxy starts HAProxy configured for cfg. See Start.
-func StartHAProxy(ctx context.Context, cfg targets.Config) (*LoggedServer, error) {
-	m, err := startManaged(ctx, targets.KindHAProxy, cfg)
-	if err != nil {
-		return nil, err
-	}
-	return &LoggedServer{m}, nil
-}
-
-// StartOpenSSL starts openssl s_server configured for cfg. See Start.
-func StartOpenSSL(ctx context.Context, cfg targets.Config) (*Server, error) {
-	return startManaged(ctx, targets.KindOpenSSL, cfg)
-}
 
 // Start writes the configuration of a kind of server for cfg into a
 // new temporary directory, starts the server from PATH (pinned to cfg.CPUs
@@ -153,65 +155,79 @@ func StartOpenSSL(ctx context.Context, cfg targets.Config) (*Server, error) {
 // with the case's certificate. ctx bounds the start only: the server runs
 // until Close.
 //
-// A server that is not installed gives a *MissingBinaryError naming the
-// Debian package; a case the server cannot run exactly (e.g. an ML-KEM group
-// with OpenSSL 3.0) an *UnsupportedError; a server that does not start a
-// *ServerError quoting its error output.
+// A server that is not installed gives a *targets.MissingBinaryError
+// naming the Debian package; a case the server cannot run exactly (e.g. an
+// ML-KEM group with OpenSSL 3.0) a *targets.UnsupportedError; a server that
+// does not start a *ServerError quoting its error output. A kind that is
+// not a managed server is an error too.
 //
-// nginx and HAProxy come back as a *LoggedServer, which is a WindowCounter;
-// openssl s_server as a *Server.
+// nginx and HAProxy come back as a *LoggedServer, which is a
+// targets.WindowCounter; openssl s_server as a *Server. targets.Start with
+// Config.Kind set to one of them does the same.
 func Start(ctx context.Context, kind targets.Kind, cfg targets.Config) (Target, error) {
-	m, err := startManaged(ctx, kind, cfg)
-	switch {
-	case err != nil:
+	p, err := programFor(kind)
+	if err != nil {
+		return nil, err
+	}
+	return startTarget(ctx, p, cfg)
+}
+
+// startTarget starts p and returns it as the Target its record makes it.
+func startTarget(ctx context.Context, p program, cfg targets.Config) (Target, error) {
+	m, err := startServer(ctx, p, cfg)
+	if err != nil {
 		return nil, err // not a typed nil in a non-nil interface
-	case kind == targets.KindNginx || kind == targets.KindHAProxy:
+	}
+	if _, ok := m.plan.record.(logRecorder); ok {
 		return &LoggedServer{m}, nil
 	}
 	return m, nil
 }
 
-func startManaged(ctx context.Context, kind targets.Kind, cfg targets.Config) (*Server, error) {
-	capability, err := managedCapability(kind)
+// startServer starts p, retrying on another free port if the one it
+// picked was taken before the server could bind it.
+func startServer(ctx context.Context, p program, cfg targets.Config) (*Server, error) {
+	kind := p.kind()
+	capability, err := capabilities(p)
 	if err != nil {
 		return nil, err
 	}
 	if capability.MaxWorkers > 0 && cfg.Workers == 0 {
 		cfg.Workers = capability.MaxWorkers // cfg is our copy
 	}
-	c, err := managedConfig(kind, cfg)
+	c, err := withDefaults(kind, cfg)
 	if err != nil {
 		return nil, err
 	}
 	if err := capability.Check(c); err != nil {
 		return nil, err
 	}
-	bin, err := managedLookup(kind)
+	bin, err := lookup(p)
 	if err != nil {
 		return nil, err
 	}
-	host, port, _ := managedSplitListen(c.Listen)
+	host, port, _ := splitListen(c.Listen)
 	for attempt := 1; ; attempt++ {
-		p := port
-		if p == 0 {
-			if p, err = managedFreePort(host); err != nil {
+		free := port
+		if free == 0 {
+			if free, err = freePort(host); err != nil {
 				return nil, fmt.Errorf("managed: %s: find a free port on %s: %w", kind, host, err)
 			}
 		}
-		m, err := managedStart(ctx, kind, c, bin, net.JoinHostPort(host, strconv.Itoa(p)))
+		m, err := startOn(ctx, p, c, bin, net.JoinHostPort(host, strconv.Itoa(free)))
 		if err == nil {
 			return m, nil
 		}
 		var se *ServerError
-		if port == 0 && attempt < managedPortAttempts && errors.As(err, &se) && se.portInUse() {
+		if port == 0 && attempt < portAttempts && errors.As(err, &se) && se.portInUse() {
 			continue // another process took the port between our probe and the server's bind
 		}
 		return nil, err
 	}
 }
 
-// managedFreePort asks the kernel for a free port on host.
-func managedFreePort(host string) (int, error) {
+// freePort asks the kernel for a free port on host.
+func freePort(host string) (int, error) {
 	l, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
 	if err != nil {
 		return 0, err
@@ -220,18 +236,10 @@ func managedFreePort(host string) (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
-func newManagedServer(kind targets.Kind) managedServer {
-	switch kind {
-	case targets.KindNginx:
-		return &nginxServer{}
-	case targets.KindHAProxy:
-		return &haproxyServer{}
-	default:
-		return &opensslServer{}
-	}
-}
-
-func managedStart(ctx context.Context, kind targets.Kind, cfg targets.Config, bin managedBinary, addr string) (*Server, error) {
+// startOn starts p on addr: a new directory, p's configuration written
+// into it, the server process, and the wait until it is ready.
+func startOn(ctx context.Context, p program, cfg targets.Config, bin binary, addr string) (*Server, error) {
+	kind := p.kind()
 	dir, err := os.MkdirTemp("", "mtlsbench-"+string(kind)+"-")
 	if err != nil {
 		return nil, fmt.Errorf("managed: %s: %w", kind, err)
@@ -248,12 +256,11 @@ func managedStart(ctx context.Context, kind targets.Kind, cfg targets.Config, bi
 		cfg:        cfg,
 		bin:        bin,
 		addr:       addr,
-		serverName: managedServerName(cfg),
+		serverName: serverNameOf(cfg),
 		dir:        dir,
-		server:     newManagedServer(kind),
 		exited:     make(chan struct{}),
 	}
-	m.plan, err = m.server.configure(dir, cfg, addr, bin)
+	m.plan, err = p.configure(dir, cfg, addr, bin)
 	if err != nil {
 		os.RemoveAll(dir)
 		return nil, err
@@ -266,7 +273,7 @@ func managedStart(ctx context.Context, kind targets.Kind, cfg targets.Config, bi
 	if err := m.awaitReady(ctx); err != nil {
 		m.stop()
 		m.plan.releasePlan()
-		lines := m.logTail(managedLogLines)
+		lines := m.lastLines(logLines)
 		os.RemoveAll(dir)
 		return nil, &ServerError{Kind: kind, Op: "start", Err: err, Log: lines}
 	}
@@ -321,7 +328,7 @@ func (m *Server) startProcess() error {
 // awaitReady polls with TLS handshakes until the server presents the case's
 // certificate, the server exits, or the deadline passes.
 func (m *Server) awaitReady(ctx context.Context) error {
-	ctx, cancel := context.WithTimeout(ctx, managedReadyTimeout)
+	ctx, cancel := context.WithTimeout(ctx, readyTimeout)
 	defer cancel()
 	// A probe in flight ends as soon as the server exits: when the port
 	// turned out to be taken, the probe may be talking to its owner.
@@ -345,7 +352,7 @@ func (m *Server) awaitReady(ctx context.Context) error {
 	var lastErr error
 	refusals := 0
 	for {
-		err := managedProbe(ctx, m.addr, m.cfg, m.plan.probeCert)
+		err := probe(ctx, m.addr, m.cfg, m.plan.probeCert)
 		if err == nil {
 			if m.plan.onProbe != nil {
 				m.plan.onProbe()
@@ -357,7 +364,7 @@ func (m *Server) awaitReady(ctx context.Context) error {
 			return exited()
 		default:
 		}
-		if errors.Is(err, errManagedWrongServer) {
+		if errors.Is(err, errWrongServer) {
 			return err
 		}
 		var opErr *net.OpError
@@ -407,7 +414,7 @@ func (m *Server) stop() {
 	case <-m.exited:
 	default:
 		_ = syscall.Kill(m.pid, m.plan.stop)
-		timer := time.NewTimer(managedStopTimeout)
+		timer := time.NewTimer(stopTimeout)
 		select {
 		case <-m.exited:
 			timer.Stop()
@@ -418,7 +425,7 @@ func (m *Server) stop() {
 	}
 	// The group is gone once its last member is; workers of a master that
 	// was killed would still be in it.
-	deadline := time.Now().Add(managedStopTimeout)
+	deadline := time.Now().Add(stopTimeout)
 	for syscall.Kill(-m.pid, 0) == nil && time.Now().Before(deadline) {
 		_ = syscall.Kill(-m.pid, syscall.SIGKILL)
 		time.Sleep(10 * time.Millisecond)
@@ -433,7 +440,7 @@ func (m *Server) Addr() string { return m.addr }
 // or IP address.
 func (m *Server) ServerName() string { return m.serverName }
 
-func managedServerName(cfg targets.Config) string {
+func serverNameOf(cfg targets.Config) string {
 	leaf := cfg.Identity.Chain[0]
 	for _, n := range leaf.DNSNames {
 		if n == "localhost" {
@@ -481,12 +488,12 @@ func (m *Server) Counts(ctx context.Context) (targets.Counts, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.closed {
-		return targets.Counts{}, fmt.Errorf("managed: %s: counts: %w", m.kind, errManagedClosed)
+		return targets.Counts{}, fmt.Errorf("managed: %s: counts: %w", m.kind, errClosed)
 	}
-	return m.server.counts(ctx, m)
+	return m.plan.record.counts(ctx, m)
 }
 
-var errManagedClosed = errors.New("the server has been closed")
+var errClosed = errors.New("the server has been closed")
 
 // ErrorLog returns the last n lines of the server's error output (nginx's
 // error log, HAProxy's and s_server's stderr), for a result's error
@@ -501,7 +508,7 @@ func (m *Server) ErrorLog(n int) []string {
 		}
 		return append([]string(nil), final...)
 	}
-	return m.logTail(n)
+	return m.lastLines(n)
 }
 
 // Close stops the server by its PID (the stop signal, then SIGKILL for the
@@ -521,7 +528,7 @@ func (m *Server) Close() error {
 		}
 		m.stop()
 		m.plan.releasePlan()
-		final := m.logTail(managedLogLines * 4)
+		final := m.lastLines(logLines * 4)
 		if final == nil {
 			final = []string{}
 		}
@@ -529,7 +536,7 @@ func (m *Server) Close() error {
 		m.finalLog = final
 		m.closeMu.Unlock()
 		if early != nil {
-			m.closeErr = &ServerError{Kind: m.kind, Op: "run", Err: early, Log: m.ErrorLog(managedLogLines)}
+			m.closeErr = &ServerError{Kind: m.kind, Op: "run", Err: early, Log: m.ErrorLog(logLines)}
 		}
 		if err := os.RemoveAll(m.dir); err != nil && m.closeErr == nil {
 			m.closeErr = fmt.Errorf("managed: %s: remove %s: %w", m.kind, m.dir, err)
@@ -538,8 +545,8 @@ func (m *Server) Close() error {
 	return m.closeErr
 }
 
-// logTail reads the last n lines of the server's error output files.
-func (m *Server) logTail(n int) []string {
+// lastLines reads the last n lines of the server's error output files.
+func (m *Server) lastLines(n int) []string {
 	var out []string
 	for _, p := range m.plan.logs {
 		data, err := os.ReadFile(p)

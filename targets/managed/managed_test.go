@@ -31,11 +31,15 @@ import (
 // cases with a plain crypto/tls client (not the project's load generator)
 // and compare what the client saw with what the server recorded.
 
-// managedRequire skips a test when kind's binary is missing, unless
+// requireServer skips a test when kind's binary is missing, unless
 // MTLSBENCH_REQUIRE_SERVERS=1 (as CI sets), where that is a failure.
-func managedRequire(t *testing.T, kind targets.Kind) {
+func requireServer(t *testing.T, kind targets.Kind) {
 	t.Helper()
-	_, err := managedLookup(kind)
+	p, err := programFor(kind)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = lookup(p)
 	if err == nil {
 		return
 	}
@@ -49,16 +53,16 @@ func managedRequire(t *testing.T, kind targets.Kind) {
 	t.Skipf("%v; set MTLSBENCH_REQUIRE_SERVERS=1 to fail instead of skipping", err)
 }
 
-var managedTestPKI struct {
+var testPKI struct {
 	once  sync.Once
 	good  *pki.Bundle // with an intermediate: servers send a two-certificate chain
 	other *pki.Bundle // another CA, whose client the servers must refuse
 	err   error
 }
 
-func managedBundles(t *testing.T) (good, other *pki.Bundle) {
+func testBundles(t *testing.T) (good, other *pki.Bundle) {
 	t.Helper()
-	p := &managedTestPKI
+	p := &testPKI
 	p.once.Do(func() {
 		p.good, p.err = pki.Generate(pki.Options{Intermediate: true, Name: "mtlsbench test"})
 		if p.err == nil {
@@ -71,12 +75,12 @@ func managedBundles(t *testing.T) (good, other *pki.Bundle) {
 	return p.good, p.other
 }
 
-func managedTestConfig(t *testing.T) targets.Config {
-	good, _ := managedBundles(t)
+func testConfig(t *testing.T) targets.Config {
+	good, _ := testBundles(t)
 	return targets.Config{Identity: good.Server, ClientCAs: []*x509.Certificate{good.Root.Cert}}
 }
 
-func managedTestStart(t *testing.T, kind targets.Kind, cfg targets.Config) Target {
+func testStart(t *testing.T, kind targets.Kind, cfg targets.Config) Target {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -92,18 +96,18 @@ func managedTestStart(t *testing.T, kind targets.Kind, cfg targets.Config) Targe
 	return m
 }
 
-// managedTicketCache is a client session cache that signals each ticket
+// ticketCache is a client session cache that signals each ticket
 // stored, so a TLS 1.3 client knows when it may close.
-type managedTicketCache struct {
+type ticketCache struct {
 	tls.ClientSessionCache
 	puts chan struct{}
 }
 
-func newManagedTicketCache() *managedTicketCache {
-	return &managedTicketCache{ClientSessionCache: tls.NewLRUClientSessionCache(16), puts: make(chan struct{}, 16)}
+func newTicketCache() *ticketCache {
+	return &ticketCache{ClientSessionCache: tls.NewLRUClientSessionCache(16), puts: make(chan struct{}, 16)}
 }
 
-func (c *managedTicketCache) Put(key string, cs *tls.ClientSessionState) {
+func (c *ticketCache) Put(key string, cs *tls.ClientSessionState) {
 	c.ClientSessionCache.Put(key, cs)
 	select {
 	case c.puts <- struct{}{}:
@@ -112,7 +116,7 @@ func (c *managedTicketCache) Put(key string, cs *tls.ClientSessionState) {
 }
 
 // addHandshake counts a successful handshake as a client saw it.
-func addHandshake(c *targets.Counts, r managedRecord) {
+func addHandshake(c *targets.Counts, r logRecord) {
 	c.Handshakes++
 	if r.resumed {
 		c.Resumed++
@@ -139,23 +143,23 @@ func addFailure(c *targets.Counts, verify bool) {
 	}
 }
 
-// managedTestClient dials a target and keeps its own counts.
-type managedTestClient struct {
+// testClient dials a target and keeps its own counts.
+type testClient struct {
 	t      *testing.T
 	target Target
 	roots  *x509.CertPool
 	seen   targets.Counts
 }
 
-func newManagedTestClient(t *testing.T, target Target) *managedTestClient {
-	good, _ := managedBundles(t)
-	return &managedTestClient{t: t, target: target, roots: good.RootPool()}
+func newTestClient(t *testing.T, target Target) *testClient {
+	good, _ := testBundles(t)
+	return &testClient{t: t, target: target, roots: good.RootPool()}
 }
 
 // config is a client for version v (0: either) presenting the good client
 // certificate, or the other CA's when foreign.
-func (c *managedTestClient) config(v uint16, cache tls.ClientSessionCache, foreign bool) *tls.Config {
-	good, other := managedBundles(c.t)
+func (c *testClient) config(v uint16, cache tls.ClientSessionCache, foreign bool) *tls.Config {
+	good, other := testBundles(c.t)
 	id := good.Clients[0]
 	if foreign {
 		id = other.Clients[0]
@@ -175,7 +179,7 @@ func (c *managedTestClient) config(v uint16, cache tls.ClientSessionCache, forei
 	return conf
 }
 
-type managedOutcome struct {
+type outcome struct {
 	state  tls.ConnectionState
 	err    error // the handshake failed or the server refused afterwards
 	status []int
@@ -185,8 +189,8 @@ type managedOutcome struct {
 // for the server's word after the handshake: a session ticket (wantTicket),
 // an alert, a close, or 300 ms of silence. In HTTP mode it sends requests
 // GETs on the connection.
-func (c *managedTestClient) connect(conf *tls.Config, mode targets.Mode, requests int, wantTicket bool) managedOutcome {
-	cache, _ := conf.ClientSessionCache.(*managedTicketCache)
+func (c *testClient) connect(conf *tls.Config, mode targets.Mode, requests int, wantTicket bool) outcome {
+	cache, _ := conf.ClientSessionCache.(*ticketCache)
 	if cache != nil {
 		for len(cache.puts) > 0 {
 			<-cache.puts
@@ -197,12 +201,12 @@ func (c *managedTestClient) connect(conf *tls.Config, mode targets.Mode, request
 	d := tls.Dialer{Config: conf}
 	raw, err := d.DialContext(ctx, "tcp", c.target.Addr())
 	if err != nil {
-		return managedOutcome{err: err}
+		return outcome{err: err}
 	}
 	conn := raw.(*tls.Conn)
 	defer conn.Close()
 	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
-	out := managedOutcome{state: conn.ConnectionState()}
+	out := outcome{state: conn.ConnectionState()}
 	if mode == targets.ModeHTTP {
 		br := bufio.NewReader(conn)
 		for range requests {
@@ -252,7 +256,7 @@ func (c *managedTestClient) connect(conf *tls.Config, mode targets.Mode, request
 }
 
 // ok counts a connection the server accepted as the client saw it.
-func (c *managedTestClient) ok(out managedOutcome) {
+func (c *testClient) ok(out outcome) {
 	c.t.Helper()
 	if out.err != nil {
 		c.t.Fatalf("connection failed: %v\nserver log: %s", out.err, strings.Join(c.target.ErrorLog(8), "\n  "))
@@ -263,7 +267,7 @@ func (c *managedTestClient) ok(out managedOutcome) {
 		}
 		c.seen.Requests++
 	}
-	addHandshake(&c.seen, managedRecord{
+	addHandshake(&c.seen, logRecord{
 		version: tlsparams.VersionString(out.state.Version),
 		cipher:  tlsparams.SuiteName(out.state.CipherSuite),
 		resumed: out.state.DidResume,
@@ -273,7 +277,7 @@ func (c *managedTestClient) ok(out managedOutcome) {
 // rejected checks a connection with a foreign client certificate: servers
 // that verify during the handshake fail it (or, in TLS 1.3, refuse right
 // after with an alert); nginx completes it and then closes or answers 400.
-func (c *managedTestClient) rejected(out managedOutcome, capability targets.Capability) {
+func (c *testClient) rejected(out outcome, capability targets.Capability) {
 	c.t.Helper()
 	addFailure(&c.seen, true)
 	if capability.ClientVerifyInHandshake {
@@ -289,18 +293,18 @@ func (c *managedTestClient) rejected(out managedOutcome, capability targets.Capa
 	}
 }
 
-// managedMark is where a test's connections begin: the server's counts
+// mark is where a test's connections begin: the server's counts
 // then, and the time.
-type managedMark struct {
+type mark struct {
 	counts targets.Counts
 	at     time.Time
 }
 
-// managedSnapshot marks the start of a test's connections. The time is
+// snapshot marks the start of a test's connections. The time is
 // taken before the snapshot, which takes 150 ms or more: a server's record
 // may be dated a millisecond early (nginx's http{} dates a connection with
 // two clocks), and before the mark there is nothing but the ready probe.
-func managedSnapshot(t *testing.T, m Target) managedMark {
+func snapshot(t *testing.T, m Target) mark {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -309,14 +313,14 @@ func managedSnapshot(t *testing.T, m Target) managedMark {
 	if err != nil {
 		t.Fatalf("counts: %v", err)
 	}
-	return managedMark{counts: c, at: at}
+	return mark{counts: c, at: at}
 }
 
-// managedCheckCounts compares the server's record since before with the
+// checkCounts compares the server's record since before with the
 // client's own counts: they must agree exactly. For a WindowCounter both
 // ways of counting are checked: CountsBetween from before until now (which
 // waits for the log to settle), then the difference of Counts snapshots.
-func managedCheckCounts(t *testing.T, m Target, before managedMark, client targets.Counts) {
+func checkCounts(t *testing.T, m Target, before mark, client targets.Counts) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -325,16 +329,16 @@ func managedCheckCounts(t *testing.T, m Target, before managedMark, client targe
 		if err != nil {
 			t.Fatalf("counts between: %v", err)
 		}
-		managedCompareCounts(t, m.Kind(), "CountsBetween", got, client)
+		compareCounts(t, m.Kind(), "CountsBetween", got, client)
 	}
 	after, err := m.Counts(ctx)
 	if err != nil {
 		t.Fatalf("counts: %v", err)
 	}
-	managedCompareCounts(t, m.Kind(), "Counts", after.Sub(before.counts), client)
+	compareCounts(t, m.Kind(), "Counts", after.Sub(before.counts), client)
 }
 
-func managedCompareCounts(t *testing.T, kind targets.Kind, how string, got, client targets.Counts) {
+func compareCounts(t *testing.T, kind targets.Kind, how string, got, client targets.Counts) {
 	t.Helper()
 	if got.Handshakes != client.Handshakes || got.Resumed != client.Resumed ||
 		got.Failed != client.Failed || got.VerifyFailures != client.VerifyFailures {
@@ -355,9 +359,9 @@ func managedCompareCounts(t *testing.T, kind targets.Kind, how string, got, clie
 	}
 }
 
-// managedIntegration runs every case against one kind of server.
-func managedIntegration(t *testing.T, kind targets.Kind) {
-	managedRequire(t, kind)
+// integration runs every case against one kind of server.
+func integration(t *testing.T, kind targets.Kind) {
+	requireServer(t, kind)
 	capability, err := targets.Capabilities(kind)
 	if err != nil {
 		t.Fatal(err)
@@ -365,11 +369,11 @@ func managedIntegration(t *testing.T, kind targets.Kind) {
 	t.Logf("%s: %s, %s", kind, capability.Version, capability.Library)
 
 	t.Run("FullAndResumed", func(t *testing.T) {
-		m := managedTestStart(t, kind, managedTestConfig(t))
-		c := newManagedTestClient(t, m)
-		before := managedSnapshot(t, m)
+		m := testStart(t, kind, testConfig(t))
+		c := newTestClient(t, m)
+		before := snapshot(t, m)
 		for _, v := range []uint16{tls.VersionTLS12, tls.VersionTLS13} {
-			cache := newManagedTicketCache()
+			cache := newTicketCache()
 			for i := range 4 {
 				out := c.connect(c.config(v, cache, false), targets.ModeHandshake, 0, true)
 				c.ok(out)
@@ -380,17 +384,17 @@ func managedIntegration(t *testing.T, kind targets.Kind) {
 			}
 			c.rejected(c.connect(c.config(v, nil, true), targets.ModeHandshake, 0, false), capability)
 		}
-		managedCheckCounts(t, m, before, c.seen)
+		checkCounts(t, m, before, c.seen)
 	})
 
 	t.Run("TLS13ChaCha20", func(t *testing.T) {
-		cfg := managedTestConfig(t)
+		cfg := testConfig(t)
 		cfg.MinVersion, cfg.MaxVersion = tls.VersionTLS13, tls.VersionTLS13
 		cfg.CipherSuitesTLS13 = []uint16{tls.TLS_CHACHA20_POLY1305_SHA256}
-		m := managedTestStart(t, kind, cfg)
-		c := newManagedTestClient(t, m)
-		before := managedSnapshot(t, m)
-		cache := newManagedTicketCache()
+		m := testStart(t, kind, cfg)
+		c := newTestClient(t, m)
+		before := snapshot(t, m)
+		cache := newTicketCache()
 		for range 3 {
 			out := c.connect(c.config(0, cache, false), targets.ModeHandshake, 0, true)
 			c.ok(out)
@@ -398,17 +402,17 @@ func managedIntegration(t *testing.T, kind targets.Kind) {
 				t.Fatalf("negotiated %s, want TLS_CHACHA20_POLY1305_SHA256", tls.CipherSuiteName(out.state.CipherSuite))
 			}
 		}
-		managedCheckCounts(t, m, before, c.seen)
+		checkCounts(t, m, before, c.seen)
 	})
 
 	t.Run("TLS12SuiteAndGroup", func(t *testing.T) {
-		cfg := managedTestConfig(t)
+		cfg := testConfig(t)
 		cfg.MaxVersion = tls.VersionTLS12
 		cfg.CipherSuites = []uint16{tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256}
 		cfg.Groups = []tls.CurveID{tls.CurveP384}
-		m := managedTestStart(t, kind, cfg)
-		c := newManagedTestClient(t, m)
-		before := managedSnapshot(t, m)
+		m := testStart(t, kind, cfg)
+		c := newTestClient(t, m)
+		before := snapshot(t, m)
 		for range 2 {
 			out := c.connect(c.config(0, nil, false), targets.ModeHandshake, 0, false)
 			c.ok(out)
@@ -417,17 +421,17 @@ func managedIntegration(t *testing.T, kind targets.Kind) {
 					tls.VersionName(out.state.Version), tls.CipherSuiteName(out.state.CipherSuite), out.state.CurveID)
 			}
 		}
-		managedCheckCounts(t, m, before, c.seen)
+		checkCounts(t, m, before, c.seen)
 	})
 
 	t.Run("NoTickets", func(t *testing.T) {
-		cfg := managedTestConfig(t)
+		cfg := testConfig(t)
 		cfg.DisableTickets = true
-		m := managedTestStart(t, kind, cfg)
-		c := newManagedTestClient(t, m)
-		before := managedSnapshot(t, m)
+		m := testStart(t, kind, cfg)
+		c := newTestClient(t, m)
+		before := snapshot(t, m)
 		for _, v := range []uint16{tls.VersionTLS12, tls.VersionTLS13} {
-			cache := newManagedTicketCache()
+			cache := newTicketCache()
 			for range 2 {
 				out := c.connect(c.config(v, cache, false), targets.ModeHandshake, 0, false)
 				c.ok(out)
@@ -436,21 +440,21 @@ func managedIntegration(t *testing.T, kind targets.Kind) {
 				}
 			}
 		}
-		managedCheckCounts(t, m, before, c.seen)
+		checkCounts(t, m, before, c.seen)
 	})
 
 	t.Run("HTTP", func(t *testing.T) {
-		cfg := managedTestConfig(t)
+		cfg := testConfig(t)
 		cfg.Mode = targets.ModeHTTP
-		m := managedTestStart(t, kind, cfg)
-		c := newManagedTestClient(t, m)
-		before := managedSnapshot(t, m)
+		m := testStart(t, kind, cfg)
+		c := newTestClient(t, m)
+		before := snapshot(t, m)
 		requests := 3
 		if capability.MaxRequestsPerConn > 0 {
 			requests = capability.MaxRequestsPerConn
 		}
 		for _, v := range []uint16{tls.VersionTLS12, tls.VersionTLS13} {
-			cache := newManagedTicketCache()
+			cache := newTicketCache()
 			for i := range 2 {
 				out := c.connect(c.config(v, cache, false), targets.ModeHTTP, requests, false)
 				c.ok(out)
@@ -460,15 +464,15 @@ func managedIntegration(t *testing.T, kind targets.Kind) {
 			}
 			c.rejected(c.connect(c.config(v, nil, true), targets.ModeHTTP, 1, false), capability)
 		}
-		managedCheckCounts(t, m, before, c.seen)
+		checkCounts(t, m, before, c.seen)
 	})
 
 	t.Run("ConcurrentLoad", func(t *testing.T) {
 		// Several clients at once, as under load: workers (or threads)
 		// write the log concurrently, and the count right after the last
 		// close must still hold every connection.
-		m := managedTestStart(t, kind, managedTestConfig(t))
-		before := managedSnapshot(t, m)
+		m := testStart(t, kind, testConfig(t))
+		before := snapshot(t, m)
 		cpuBefore, err := procstat.TreeCPU(m.PIDs()[0])
 		if err != nil {
 			t.Fatal(err)
@@ -481,8 +485,8 @@ func managedIntegration(t *testing.T, kind targets.Kind) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				c := newManagedTestClient(t, m)
-				cache := newManagedTicketCache()
+				c := newTestClient(t, m)
+				cache := newTicketCache()
 				v := []uint16{tls.VersionTLS12, tls.VersionTLS13}[i%2]
 				for range perClient {
 					out := c.connect(c.config(v, cache, false), targets.ModeHandshake, 0, true)
@@ -490,7 +494,7 @@ func managedIntegration(t *testing.T, kind targets.Kind) {
 						errs <- out.err
 						return
 					}
-					addHandshake(&c.seen, managedRecord{version: tlsparams.VersionString(out.state.Version),
+					addHandshake(&c.seen, logRecord{version: tlsparams.VersionString(out.state.Version),
 						cipher: tlsparams.SuiteName(out.state.CipherSuite), resumed: out.state.DidResume})
 				}
 				seen[i] = c.seen
@@ -506,16 +510,16 @@ func managedIntegration(t *testing.T, kind targets.Kind) {
 			total.Handshakes += s.Handshakes
 			total.Resumed += s.Resumed
 			for k, v := range s.Versions {
-				managedAddCount(&total.Versions, k, v)
+				addCount(&total.Versions, k, v)
 			}
 			for k, v := range s.Ciphers {
-				managedAddCount(&total.Ciphers, k, v)
+				addCount(&total.Ciphers, k, v)
 			}
 		}
 		if total.Resumed < clients*(perClient-1) {
 			t.Errorf("only %d of %d handshakes resumed", total.Resumed, total.Handshakes)
 		}
-		managedCheckCounts(t, m, before, total)
+		checkCounts(t, m, before, total)
 		cpuAfter, err := procstat.TreeCPU(m.PIDs()[0])
 		if err != nil {
 			t.Fatal(err)
@@ -527,8 +531,8 @@ func managedIntegration(t *testing.T, kind targets.Kind) {
 	})
 
 	t.Run("PinnedAndClosed", func(t *testing.T) {
-		cpu := managedLastCPU(t)
-		cfg := managedTestConfig(t)
+		cpu := lastCPU(t)
+		cfg := testConfig(t)
 		cfg.CPUs = cpu
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
@@ -556,7 +560,7 @@ func managedIntegration(t *testing.T, kind targets.Kind) {
 				t.Errorf("process %d runs on CPUs %q (%v), want %q", pid, got, err, cpu)
 			}
 		}
-		dir := managedBase(t, m).dir
+		dir := baseServer(t, m).dir
 		if err := m.Close(); err != nil {
 			t.Fatal(err)
 		}
@@ -571,7 +575,7 @@ func managedIntegration(t *testing.T, kind targets.Kind) {
 		if _, err := os.Stat(dir); err == nil {
 			t.Errorf("%s is still there after Close", dir)
 		}
-		if _, err := m.Counts(ctx); !errors.Is(err, errManagedClosed) {
+		if _, err := m.Counts(ctx); !errors.Is(err, errClosed) {
 			t.Errorf("Counts after Close: %v, want an error saying it is closed", err)
 		}
 	})
@@ -582,7 +586,7 @@ func managedIntegration(t *testing.T, kind targets.Kind) {
 			t.Fatal(err)
 		}
 		defer l.Close()
-		cfg := managedTestConfig(t)
+		cfg := testConfig(t)
 		cfg.Listen = l.Addr().String()
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
@@ -599,9 +603,9 @@ func managedIntegration(t *testing.T, kind targets.Kind) {
 	})
 }
 
-// managedBase is the *Server under a Target, for a test that looks
+// baseServer is the *Server under a Target, for a test that looks
 // inside.
-func managedBase(t *testing.T, m Target) *Server {
+func baseServer(t *testing.T, m Target) *Server {
 	t.Helper()
 	switch m := m.(type) {
 	case *Server:
@@ -613,8 +617,8 @@ func managedBase(t *testing.T, m Target) *Server {
 	return nil
 }
 
-// managedLastCPU is the highest CPU this test may run on, as a CPU list.
-func managedLastCPU(t *testing.T) string {
+// lastCPU is the highest CPU this test may run on, as a CPU list.
+func lastCPU(t *testing.T) string {
 	var set unix.CPUSet
 	if err := unix.SchedGetaffinity(0, &set); err != nil {
 		t.Fatal(err)

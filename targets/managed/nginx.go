@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -16,25 +17,92 @@ import (
 	"github.com/mtlsbench/mtlsbench/targets"
 )
 
-// nginxServer runs nginx. Handshake mode uses a stream{} server (TLS
+// nginx runs nginx. Handshake mode uses a stream{} server (TLS
 // terminated, `return ""`), whose access log has one line per connection,
 // failed handshakes included; HTTP mode an http{} server answering 200,
 // whose access log has one line per request (a connection's first request,
 // $connection_requests = 1, stands for its handshake) and whose error log,
 // at level info, has the handshakes that failed. Every access log line
 // carries its connection's accept time to the millisecond; the error log's
-// lines the second they were written (see managed_window.go).
+// lines the second they were written (see window.go).
 //
 // nginx checks the client certificate after the TLS handshake: its OpenSSL
 // verify callback accepts every chain and nginx refuses the connection
 // afterwards (400 in HTTP mode, a close in handshake mode), logging
 // $ssl_client_verify = FAILED:reason or NONE. A client therefore sees a
 // completed handshake; the cross-check counts it as a verify failure.
-type nginxServer struct {
+type nginx struct{}
+
+var _ program = nginx{}
+
+// StartNginx starts nginx configured for cfg. See Start.
+func StartNginx(ctx context.Context, cfg targets.Config) (*LoggedServer, error) {
+	m, err := startServer(ctx, nginx{}, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &LoggedServer{m}, nil
+}
+
+func (nginx) kind() targets.Kind    { return targets.KindNginx }
+func (nginx) command() string       { return "nginx" }
+func (nginx) debianPackage() string { return "nginx" }
+func (nginx) versionArgs() []string { return []string{"-V"} }
+
+var (
+	nginxVersionRE = regexp.MustCompile(`nginx version: (\S+)`)
+	nginxRunningRE = regexp.MustCompile(`running with (OpenSSL \d+\.\d+\.\d+[a-z]?)`)
+	nginxBuiltRE   = regexp.MustCompile(`built with (\S+ \d+\.\d+\.\d+[a-z]?)`)
+	nginxModulesRE = regexp.MustCompile(`--modules-path=(\S+)`)
+	nginxPrefixRE  = regexp.MustCompile(`--prefix=(\S+)`)
+)
+
+// nginxBuild is how nginx was built, as `nginx -V` says (binary.build).
+type nginxBuild struct {
+	// stream is how the stream module is built: "static", "dynamic" or ""
+	// for absent; modules is where dynamic modules live.
+	stream  string
+	modules string
+}
+
+func (nginx) identify(text string, b *binary) {
+	if m := nginxVersionRE.FindStringSubmatch(text); m != nil {
+		b.version = m[1]
+	}
+	if m := nginxRunningRE.FindStringSubmatch(text); m != nil {
+		b.library = m[1]
+	} else if m := nginxBuiltRE.FindStringSubmatch(text); m != nil {
+		b.library = m[1]
+	}
+	var build nginxBuild
+	switch {
+	case strings.Contains(text, "--with-stream=dynamic"):
+		build.stream = "dynamic"
+	case strings.Contains(text, "--with-stream "), strings.HasSuffix(strings.TrimSpace(text), "--with-stream"):
+		build.stream = "static"
+	}
+	if m := nginxModulesRE.FindStringSubmatch(text); m != nil {
+		build.modules = m[1]
+	} else if m := nginxPrefixRE.FindStringSubmatch(text); m != nil {
+		build.modules = filepath.Join(m[1], "modules")
+	} else {
+		build.modules = "/usr/lib/nginx/modules"
+	}
+	b.build = build
+}
+
+func (nginx) capability(c *targets.Capability) {
+	c.ClientVerifyInHandshake = false
+	c.CrossCheck = "access log, timed at accept: stream{} per connection (handshake mode), http{} per request (http mode); error log for TLS failures in http mode"
+}
+
+// nginxLog is nginx's record: its access log, and in HTTP mode its error
+// log.
+type nginxLog struct {
 	http   bool
-	tally  managedTally // what the log said so far
-	access *managedLogTail
-	errors *managedLogTail // HTTP mode only
+	tally  logTally // what the logs said so far
+	access *logTail
+	errors *logTail // HTTP mode only
 }
 
 // nginxLogFormat is the access log line, the same in both contexts but for
@@ -120,35 +188,36 @@ events {
 }
 `))
 
-func (s *nginxServer) configure(dir string, cfg targets.Config, addr string, bin managedBinary) (managedPlan, error) {
-	s.http = cfg.Mode == targets.ModeHTTP
-	files, err := managedWritePKI(dir, cfg)
+func (nginx) configure(dir string, cfg targets.Config, addr string, bin binary) (runPlan, error) {
+	s := &nginxLog{http: cfg.Mode == targets.ModeHTTP}
+	files, err := writePKI(dir, cfg)
 	if err != nil {
-		return managedPlan{}, err
+		return runPlan{}, err
 	}
 	loadStream := ""
 	if !s.http {
-		switch bin.nginxStream {
+		build, _ := bin.build.(nginxBuild)
+		switch build.stream {
 		case "static":
 		case "dynamic":
-			loadStream = filepath.Join(bin.nginxModules, "ngx_stream_module.so")
+			loadStream = filepath.Join(build.modules, "ngx_stream_module.so")
 			if _, err := os.Stat(loadStream); err != nil {
-				return managedPlan{}, fmt.Errorf("managed: nginx: handshake mode needs the stream module, and %s is missing: install the Debian package libnginx-mod-stream", loadStream)
+				return runPlan{}, fmt.Errorf("managed: nginx: handshake mode needs the stream module, and %s is missing: install the Debian package libnginx-mod-stream", loadStream)
 			}
 		default:
-			return managedPlan{}, fmt.Errorf("managed: nginx: handshake mode needs the stream module, which %s was built without (install the Debian package nginx with libnginx-mod-stream)", bin.path)
+			return runPlan{}, fmt.Errorf("managed: nginx: handshake mode needs the stream module, which %s was built without (install the Debian package nginx with libnginx-mod-stream)", bin.path)
 		}
 	}
-	protocols := managedVersionName(cfg.MinVersion)
+	protocols := versionName(cfg.MinVersion)
 	if cfg.MaxVersion != cfg.MinVersion {
-		protocols += " " + managedVersionName(cfg.MaxVersion)
+		protocols += " " + versionName(cfg.MaxVersion)
 	}
-	curves, serverOrder := managedGroupList(cfg)
+	curves, serverOrder := groupList(cfg)
 	age, connRequests := "$session_time", "1"
 	level := "notice"
 	if s.http {
 		if !nginxVersionAtLeast(bin.version, 1, 19, 10) {
-			return managedPlan{}, &targets.UnsupportedError{Kind: targets.KindNginx, What: "http mode",
+			return runPlan{}, &targets.UnsupportedError{Kind: targets.KindNginx, What: "http mode",
 				Reason: bin.version + " lacks $connection_time (nginx 1.19.10 or later), which dates each request's connection in the cross-check; handshake mode works"}
 		}
 		age, connRequests = "$connection_time", "$connection_requests"
@@ -167,8 +236,8 @@ func (s *nginxServer) configure(dir string, cfg targets.Config, addr string, bin
 		"Key":               files.key,
 		"ClientCA":          files.clientCA,
 		"Protocols":         protocols,
-		"Ciphers":           managedSuiteNames(cfg.CipherSuites),
-		"Ciphersuites":      managedSuiteNames(cfg.CipherSuitesTLS13),
+		"Ciphers":           suiteNames(cfg.CipherSuites),
+		"Ciphersuites":      suiteNames(cfg.CipherSuitesTLS13),
 		"Curves":            curves,
 		"ServerOrder":       serverOrder,
 		"Tickets":           !cfg.DisableTickets,
@@ -176,28 +245,29 @@ func (s *nginxServer) configure(dir string, cfg targets.Config, addr string, bin
 	}
 	var conf strings.Builder
 	if err := nginxConfTemplate.Execute(&conf, data); err != nil {
-		return managedPlan{}, fmt.Errorf("managed: nginx: write config: %w", err)
+		return runPlan{}, fmt.Errorf("managed: nginx: write config: %w", err)
 	}
 	confPath := filepath.Join(dir, "nginx.conf")
 	if err := os.WriteFile(confPath, []byte(conf.String()), 0o644); err != nil {
-		return managedPlan{}, fmt.Errorf("managed: nginx: %w", err)
+		return runPlan{}, fmt.Errorf("managed: nginx: %w", err)
 	}
 	if s.http {
 		if err := os.MkdirAll(filepath.Join(dir, "tmp"), 0o755); err != nil {
-			return managedPlan{}, fmt.Errorf("managed: nginx: %w", err)
+			return runPlan{}, fmt.Errorf("managed: nginx: %w", err)
 		}
 	}
-	s.access = &managedLogTail{path: filepath.Join(dir, "access.log"), parse: s.parseAccess}
-	s.errors = &managedLogTail{path: filepath.Join(dir, "error.log"), parse: s.parseError}
-	return managedPlan{
+	s.access = &logTail{path: filepath.Join(dir, "access.log"), parse: s.parseAccess}
+	s.errors = &logTail{path: filepath.Join(dir, "error.log"), parse: s.parseError}
+	return runPlan{
 		// -e: errors before the config is read go here too, not to the
 		// compiled-in /var/log/nginx/error.log.
 		args: []string{"-p", dir + "/", "-c", confPath, "-e", filepath.Join(dir, "error.log")},
 		// SIGTERM is nginx's fast shutdown: the master stops its workers
 		// and exits after them.
-		stop:  syscall.SIGTERM,
-		logs:  []string{filepath.Join(dir, "stderr.log"), filepath.Join(dir, "error.log")},
-		quote: nginxQuote,
+		stop:   syscall.SIGTERM,
+		logs:   []string{filepath.Join(dir, "stderr.log"), filepath.Join(dir, "error.log")},
+		quote:  nginxQuote,
+		record: s,
 	}, nil
 }
 
@@ -253,48 +323,48 @@ func nginxVersionAtLeast(version string, major, minor, patch int) bool {
 	return true
 }
 
-func (s *nginxServer) tails() []*managedLogTail {
+func (s *nginxLog) tails() []*logTail {
 	if s.http {
-		return []*managedLogTail{s.access, s.errors}
+		return []*logTail{s.access, s.errors}
 	}
-	return []*managedLogTail{s.access}
+	return []*logTail{s.access}
 }
 
-func (s *nginxServer) counts(ctx context.Context, m *Server) (targets.Counts, error) {
-	return managedLogCounts(ctx, m.kind, &s.tally, s.tails()...)
+func (s *nginxLog) counts(ctx context.Context, m *Server) (targets.Counts, error) {
+	return logCounts(ctx, m.kind, &s.tally, s.tails()...)
 }
 
-func (s *nginxServer) record() (*managedTally, []*managedLogTail) {
+func (s *nginxLog) logs() (*logTally, []*logTail) {
 	return &s.tally, s.tails()
 }
 
 // parseAccess counts one access log line (see nginxLogFormat).
-func (s *nginxServer) parseAccess(line string) {
+func (s *nginxLog) parseAccess(line string) {
 	f := strings.SplitN(line, " ", 10)
-	if len(f) < 10 || f[0] != nginxLogTag || f[8] == managedProbeSNI {
+	if len(f) < 10 || f[0] != nginxLogTag || f[8] == probeSNI {
 		return
 	}
 	at := nginxAcceptTime(f[1], f[2])
 	status, connRequests, verify := f[3], f[4], f[9]
-	rec := managedRecord{version: managedProtocol(f[5]), cipher: managedCipher(f[6]), resumed: f[7] == "r"}
+	rec := logRecord{version: parseProtocol(f[5]), cipher: parseCipher(f[6]), resumed: f[7] == "r"}
 	verified := verify == "SUCCESS"
-	var request managedEventFlags
+	var request eventFlags
 	if s.http && verified && status == "200" {
-		request = managedRequest
+		request = flagRequest
 	}
-	var k managedEventKind
+	var k eventKind
 	switch {
 	case s.http && connRequests != "1":
 		// A later request on a connection already counted.
 		k.flags = request
 	case verified && (s.http || status == "200"):
-		k = managedHandshakeKind(rec)
+		k = handshakeKind(rec)
 		k.flags |= request
 	case rec.cipher != "" && (strings.HasPrefix(verify, "FAILED") || verify == "NONE"):
 		// The handshake completed and nginx refused the certificate.
-		k = managedFailKind(true)
+		k = failKind(true)
 	default:
-		k = managedFailKind(false)
+		k = failKind(false)
 	}
 	if k.flags != 0 {
 		s.tally.add(at, k, line)
@@ -302,13 +372,13 @@ func (s *nginxServer) parseAccess(line string) {
 }
 
 // nginxAcceptTime is MSEC - AGE (see nginxLogFormat).
-func nginxAcceptTime(msec, age string) managedTime {
-	written, ok1 := managedParseMillis(msec)
-	d, ok2 := managedParseMillis(age)
+func nginxAcceptTime(msec, age string) acceptTime {
+	written, ok1 := parseMillis(msec)
+	d, ok2 := parseMillis(age)
 	if !ok1 || !ok2 || d > written {
-		return managedTime{}
+		return acceptTime{}
 	}
-	return managedTime{ms: written - d, ok: true}
+	return acceptTime{ms: written - d, ok: true}
 }
 
 // nginxErrorTimeLayout is how nginx's error log dates a line, in local
@@ -319,15 +389,15 @@ const nginxErrorTimeLayout = "2006/01/02 15:04:05"
 // they never reach the access log). The line's time, to the second, is
 // when the handshake failed: close to the accept, within the handshake
 // timeout.
-func (s *nginxServer) parseError(line string) {
+func (s *nginxLog) parseError(line string) {
 	if !strings.Contains(line, "while SSL handshaking") {
 		return
 	}
-	var at managedTime
+	var at acceptTime
 	if len(line) >= len(nginxErrorTimeLayout) {
 		if t, err := time.ParseInLocation(nginxErrorTimeLayout, line[:len(nginxErrorTimeLayout)], time.Local); err == nil {
-			at = managedTime{ms: t.UnixMilli(), coarse: true, ok: true}
+			at = acceptTime{ms: t.UnixMilli(), coarse: true, ok: true}
 		}
 	}
-	s.tally.add(at, managedFailKind(managedVerifyError(line)), line)
+	s.tally.add(at, failKind(isVerifyError(line)), line)
 }

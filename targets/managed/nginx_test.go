@@ -8,10 +8,10 @@ import (
 
 func TestNginxIntegration(t *testing.T) {
 	t.Parallel()
-	managedIntegration(t, targets.KindNginx)
+	integration(t, targets.KindNginx)
 }
 
 func TestNginxWindow(t *testing.T) {
 	t.Parallel()
-	managedWindowIntegration(t, targets.KindNginx)
+	windowIntegration(t, targets.KindNginx)
 }

@@ -11,7 +11,7 @@ import (
 
 func TestOpenSSLIntegration(t *testing.T) {
 	t.Parallel()
-	managedIntegration(t, targets.KindOpenSSL)
+	integration(t, targets.KindOpenSSL)
 }
 
 // TestOpenSSLCountsUnderLoad checks that s_server's Counts, which the
@@ -20,14 +20,14 @@ func TestOpenSSLIntegration(t *testing.T) {
 // connection at a time), but not for long.
 func TestOpenSSLCountsUnderLoad(t *testing.T) {
 	t.Parallel()
-	managedRequire(t, targets.KindOpenSSL)
-	m := managedTestStart(t, targets.KindOpenSSL, managedTestConfig(t))
+	requireServer(t, targets.KindOpenSSL)
+	m := testStart(t, targets.KindOpenSSL, testConfig(t))
 	if _, ok := m.(targets.WindowCounter); ok {
 		t.Fatalf("s_server (%T) is a WindowCounter, but its statistics have no times", m)
 	}
-	c := newManagedTestClient(t, m)
-	before := managedSnapshot(t, m)
-	load := startManagedLoad(c, targets.ModeHandshake, 8)
+	c := newTestClient(t, m)
+	before := snapshot(t, m)
+	load := startLoad(c, targets.ModeHandshake, 8)
 	time.Sleep(200 * time.Millisecond)
 	var took []time.Duration
 	var last targets.Counts
@@ -60,5 +60,5 @@ func TestOpenSSLCountsUnderLoad(t *testing.T) {
 			client.Resumed++
 		}
 	}
-	managedCheckCounts(t, m, before, client)
+	checkCounts(t, m, before, client)
 }

@@ -14,24 +14,24 @@ import (
 	"github.com/mtlsbench/mtlsbench/targets"
 )
 
-// managedProbeSNI is the server name the harness's own connections send.
+// probeSNI is the server name the harness's own connections send.
 // Log-based cross-checks skip records with it, so a ready check never counts
 // as a handshake of the case.
-const managedProbeSNI = "mtlsbench-probe.invalid"
+const probeSNI = "mtlsbench-probe.invalid"
 
-// managedProbeTimeout bounds one probe connection.
-const managedProbeTimeout = 3 * time.Second
+// probeTimeout bounds one probe connection.
+const probeTimeout = 3 * time.Second
 
-var errManagedWrongServer = errors.New("the server presented a certificate other than the case's: another process is on this port")
+var errWrongServer = errors.New("the server presented a certificate other than the case's: another process is on this port")
 
-// managedProbeConfig is the client side of the harness's own connections.
+// probeConfig is the client side of the harness's own connections.
 // It accepts exactly the case's leaf (InsecureSkipVerify only skips the
 // chain-building, VerifyConnection does the check), and presents cert when
 // given, whatever CA names the server asks for.
-func managedProbeConfig(cfg targets.Config, cert *tls.Certificate, sawLeaf *bool) *tls.Config {
+func probeConfig(cfg targets.Config, cert *tls.Certificate, sawLeaf *bool) *tls.Config {
 	want := cfg.Identity.Chain[0].Raw
 	return &tls.Config{
-		ServerName:         managedProbeSNI,
+		ServerName:         probeSNI,
 		InsecureSkipVerify: true,
 		MinVersion:         cfg.MinVersion,
 		MaxVersion:         cfg.MaxVersion,
@@ -41,7 +41,7 @@ func managedProbeConfig(cfg targets.Config, cert *tls.Certificate, sawLeaf *bool
 		// the server picks the case's group from the client's list anyway.
 		VerifyConnection: func(cs tls.ConnectionState) error {
 			if len(cs.PeerCertificates) == 0 || !bytes.Equal(cs.PeerCertificates[0].Raw, want) {
-				return errManagedWrongServer
+				return errWrongServer
 			}
 			*sawLeaf = true
 			return nil
@@ -55,20 +55,20 @@ func managedProbeConfig(cfg targets.Config, cert *tls.Certificate, sawLeaf *bool
 	}
 }
 
-// managedProbe checks that the server on addr answers a TLS handshake with
+// probe checks that the server on addr answers a TLS handshake with
 // the case's certificate. Without cert the server refuses the (certificate-
 // less) client after presenting its own, which is enough; with cert the
 // handshake must complete.
-func managedProbe(ctx context.Context, addr string, cfg targets.Config, cert *tls.Certificate) error {
-	ctx, cancel := context.WithTimeout(ctx, managedProbeTimeout)
+func probe(ctx context.Context, addr string, cfg targets.Config, cert *tls.Certificate) error {
+	ctx, cancel := context.WithTimeout(ctx, probeTimeout)
 	defer cancel()
 	sawLeaf := false
-	d := tls.Dialer{Config: managedProbeConfig(cfg, cert, &sawLeaf)}
+	d := tls.Dialer{Config: probeConfig(cfg, cert, &sawLeaf)}
 	conn, err := d.DialContext(ctx, "tcp", addr)
 	if conn != nil {
 		conn.Close()
 	}
-	if errors.Is(err, errManagedWrongServer) {
+	if errors.Is(err, errWrongServer) {
 		return err
 	}
 	if cert == nil && sawLeaf {
@@ -77,12 +77,12 @@ func managedProbe(ctx context.Context, addr string, cfg targets.Config, cert *tl
 	return err
 }
 
-// managedDialProbe opens a completed mTLS connection presenting cert.
-func managedDialProbe(ctx context.Context, addr string, cfg targets.Config, cert *tls.Certificate) (*tls.Conn, error) {
-	ctx, cancel := context.WithTimeout(ctx, managedProbeTimeout)
+// dialProbe opens a completed mTLS connection presenting cert.
+func dialProbe(ctx context.Context, addr string, cfg targets.Config, cert *tls.Certificate) (*tls.Conn, error) {
+	ctx, cancel := context.WithTimeout(ctx, probeTimeout)
 	defer cancel()
 	sawLeaf := false
-	d := tls.Dialer{NetDialer: &net.Dialer{}, Config: managedProbeConfig(cfg, cert, &sawLeaf)}
+	d := tls.Dialer{NetDialer: &net.Dialer{}, Config: probeConfig(cfg, cert, &sawLeaf)}
 	conn, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
 		return nil, err
@@ -90,10 +90,10 @@ func managedDialProbe(ctx context.Context, addr string, cfg targets.Config, cert
 	return conn.(*tls.Conn), nil
 }
 
-// managedProbeIdentity makes a throwaway CA and a client certificate it
+// probeIdentity makes a throwaway CA and a client certificate it
 // issued, for a server that must accept the harness's own connections (the
 // CA goes into its verification store, never into the CA names it sends).
-func managedProbeIdentity() (ca *x509.Certificate, cert *tls.Certificate, err error) {
+func probeIdentity() (ca *x509.Certificate, cert *tls.Certificate, err error) {
 	notBefore := time.Now().Add(-time.Hour)
 	root, err := pki.NewRoot(pki.ECDSAP256, "mtlsbench probe CA", notBefore, 48*time.Hour)
 	if err != nil {

@@ -33,71 +33,71 @@ import (
 // whole seconds: a failure up to a second outside the window may be
 // counted in it.
 
-// managedEventFlags say what one log record counts.
-type managedEventFlags uint8
+// eventFlags say what one log record counts.
+type eventFlags uint8
 
 const (
-	// managedHandshake is a successful handshake (a verified client).
-	managedHandshake managedEventFlags = 1 << iota
-	// managedResumed marks a managedHandshake that was a resumption.
-	managedResumed
-	// managedRequest is an HTTP request answered 200 to a verified client.
-	managedRequest
-	// managedFailed is a failed handshake, managedVerifyFailed one that
+	// flagHandshake is a successful handshake (a verified client).
+	flagHandshake eventFlags = 1 << iota
+	// flagResumed marks a flagHandshake that was a resumption.
+	flagResumed
+	// flagRequest is an HTTP request answered 200 to a verified client.
+	flagRequest
+	// flagFailed is a failed handshake, flagVerifyFailed one that
 	// failed on the client's certificate.
-	managedFailed
-	managedVerifyFailed
-	// managedCoarse marks a time known to the second only.
-	managedCoarse
+	flagFailed
+	flagVerifyFailed
+	// flagCoarse marks a time known to the second only.
+	flagCoarse
 )
 
-// managedEventKind is what a record counts; a case has only a few kinds.
-type managedEventKind struct {
-	flags   managedEventFlags
+// eventKind is what a record counts; a case has only a few kinds.
+type eventKind struct {
+	flags   eventFlags
 	version string // "1.2", "1.3" or ""
 	cipher  string // IANA name, or OpenSSL's; "" for none
 }
 
-// managedHandshakeKind is the kind of a successful handshake's record.
-func managedHandshakeKind(r managedRecord) managedEventKind {
-	k := managedEventKind{flags: managedHandshake, version: r.version, cipher: r.cipher}
+// handshakeKind is the kind of a successful handshake's record.
+func handshakeKind(r logRecord) eventKind {
+	k := eventKind{flags: flagHandshake, version: r.version, cipher: r.cipher}
 	if r.resumed {
-		k.flags |= managedResumed
+		k.flags |= flagResumed
 	}
 	return k
 }
 
-// managedFailKind is the kind of a failed handshake's record.
-func managedFailKind(verify bool) managedEventKind {
-	k := managedEventKind{flags: managedFailed}
+// failKind is the kind of a failed handshake's record.
+func failKind(verify bool) eventKind {
+	k := eventKind{flags: flagFailed}
 	if verify {
-		k.flags |= managedVerifyFailed
+		k.flags |= flagVerifyFailed
 	}
 	return k
 }
 
-// managedEvent is one record, 8 bytes: a million handshakes cost 8 MB.
-type managedEvent struct {
-	at   int32  // accept time, milliseconds after managedTally.base
-	kind uint32 // index into managedTally.kinds
+// event is one record, 8 bytes: a million handshakes cost 8 MB.
+type event struct {
+	at   int32  // accept time, milliseconds after logTally.base
+	kind uint32 // index into logTally.kinds
 }
 
-// managedTime is when a record's connection was accepted.
-type managedTime struct {
+// acceptTime is when a record's connection was accepted.
+type acceptTime struct {
 	ms     int64 // Unix milliseconds; for a coarse time, its second's start
 	coarse bool  // known to the second only
 	ok     bool  // false: the record had no usable time
 }
 
-// managedTally is what a log-based server recorded: the running counts
+// logTally is what a log-based server recorded: the running counts
 // (Counts) and every record with its connection's accept time
 // (CountsBetween). Server.mu guards it.
-type managedTally struct {
+type logTally struct {
 	seen   targets.Counts
 	base   int64 // Unix ms the events' times are relative to (the first's)
-	events []managedEvent
-	kinds  []managedEventKind
-	kindOf map[managedEventKind]uint32
+	events []event
+	kinds  []eventKind
+	kindOf map[eventKind]uint32
 	// undated counts records without a usable time, which no window can
 	// hold; undatedExample is the first of them.
 	undated        int64
@@ -106,9 +106,9 @@ type managedTally struct {
 
 // add counts one record of kind k for a connection accepted at `at`. line
 // is quoted if the record has no time.
-func (t *managedTally) add(at managedTime, k managedEventKind, line string) {
+func (t *logTally) add(at acceptTime, k eventKind, line string) {
 	if at.coarse {
-		k.flags |= managedCoarse
+		k.flags |= flagCoarse
 	}
 	k.apply(&t.seen, 1)
 	if !at.ok {
@@ -126,16 +126,16 @@ func (t *managedTally) add(at managedTime, k managedEventKind, line string) {
 	i, ok := t.kindOf[k]
 	if !ok {
 		if t.kindOf == nil {
-			t.kindOf = map[managedEventKind]uint32{}
+			t.kindOf = map[eventKind]uint32{}
 		}
 		i = uint32(len(t.kinds))
 		t.kinds = append(t.kinds, k)
 		t.kindOf[k] = i
 	}
-	t.events = append(t.events, managedEvent{at: int32(d), kind: i})
+	t.events = append(t.events, event{at: int32(d), kind: i})
 }
 
-func (t *managedTally) undatedRecord(line string) {
+func (t *logTally) undatedRecord(line string) {
 	t.undated++
 	if t.undatedExample == "" {
 		t.undatedExample = line
@@ -143,32 +143,32 @@ func (t *managedTally) undatedRecord(line string) {
 }
 
 // apply adds n records of kind k to c.
-func (k managedEventKind) apply(c *targets.Counts, n int64) {
-	if k.flags&managedHandshake != 0 {
+func (k eventKind) apply(c *targets.Counts, n int64) {
+	if k.flags&flagHandshake != 0 {
 		c.Handshakes += n
-		if k.flags&managedResumed != 0 {
+		if k.flags&flagResumed != 0 {
 			c.Resumed += n
 		}
 		if k.version != "" {
-			managedAddCount(&c.Versions, k.version, n)
+			addCount(&c.Versions, k.version, n)
 		}
 		if k.cipher != "" {
-			managedAddCount(&c.Ciphers, k.cipher, n)
+			addCount(&c.Ciphers, k.cipher, n)
 		}
 	}
-	if k.flags&managedRequest != 0 {
+	if k.flags&flagRequest != 0 {
 		c.Requests += n
 	}
-	if k.flags&managedFailed != 0 {
+	if k.flags&flagFailed != 0 {
 		c.Failed += n
-		if k.flags&managedVerifyFailed != 0 {
+		if k.flags&flagVerifyFailed != 0 {
 			c.VerifyFailures += n
 		}
 	}
 }
 
-// managedAddCount adds n to (*m)[k], making the map if needed.
-func managedAddCount(m *map[string]int64, k string, n int64) {
+// addCount adds n to (*m)[k], making the map if needed.
+func addCount(m *map[string]int64, k string, n int64) {
 	if *m == nil {
 		*m = map[string]int64{}
 	}
@@ -177,21 +177,21 @@ func managedAddCount(m *map[string]int64, k string, n int64) {
 
 // between counts the records of connections accepted in [from, to) (see
 // the top of this file for the rounding).
-func (t *managedTally) between(from, to time.Time) targets.Counts {
+func (t *logTally) between(from, to time.Time) targets.Counts {
 	if !from.Before(to) {
 		return targets.Counts{}
 	}
 	lo, hi := from.UnixMilli(), to.UnixMilli()
 	// The whole seconds the window overlaps, from its exact edges.
-	loSecond := managedFloorSecond(lo)
-	hiSecond := managedFloorSecond(hi)
+	loSecond := floorSecond(lo)
+	hiSecond := floorSecond(hi)
 	if to.After(time.UnixMilli(hiSecond)) {
 		hiSecond += 1000
 	}
 	n := make([]int64, len(t.kinds))
 	for _, e := range t.events {
 		at := t.base + int64(e.at)
-		if t.kinds[e.kind].flags&managedCoarse != 0 {
+		if t.kinds[e.kind].flags&flagCoarse != 0 {
 			if at >= loSecond && at < hiSecond {
 				n[e.kind]++
 			}
@@ -208,8 +208,8 @@ func (t *managedTally) between(from, to time.Time) targets.Counts {
 	return c
 }
 
-// managedFloorSecond rounds Unix milliseconds down to a whole second.
-func managedFloorSecond(ms int64) int64 {
+// floorSecond rounds Unix milliseconds down to a whole second.
+func floorSecond(ms int64) int64 {
 	s := ms / 1000
 	if ms < 0 && ms%1000 != 0 {
 		s--
@@ -217,12 +217,12 @@ func managedFloorSecond(ms int64) int64 {
 	return s * 1000
 }
 
-// managedParseMillis reads a non-negative decimal number of seconds with at
+// parseMillis reads a non-negative decimal number of seconds with at
 // most three decimals, as nginx writes $msec ("1795495778.856") and
 // $session_time ("0.301"), as milliseconds.
-func managedParseMillis(s string) (int64, bool) {
+func parseMillis(s string) (int64, bool) {
 	whole, frac, _ := strings.Cut(s, ".")
-	if whole == "" || len(frac) > 3 || !managedDigits(whole) || !managedDigits(frac) || len(whole) > 12 {
+	if whole == "" || len(frac) > 3 || !allDigits(whole) || !allDigits(frac) || len(whole) > 12 {
 		return 0, false
 	}
 	sec, err := strconv.ParseInt(whole, 10, 64)
@@ -239,7 +239,7 @@ func managedParseMillis(s string) (int64, bool) {
 	return sec*1000 + ms, true
 }
 
-func managedDigits(s string) bool {
+func allDigits(s string) bool {
 	for i := range len(s) {
 		if s[i] < '0' || s[i] > '9' {
 			return false
@@ -250,8 +250,8 @@ func managedDigits(s string) bool {
 
 // LoggedServer is a managed server whose record is a log with a time on
 // every line: nginx and HAProxy. Besides the snapshot Counts of every
-// Server it implements WindowCounter, which is what a harness should use
-// under load.
+// Server it implements targets.WindowCounter, which is what a harness
+// should use under load.
 type LoggedServer struct {
 	*Server
 }
@@ -261,19 +261,12 @@ var (
 	_ Target                = (*LoggedServer)(nil)
 )
 
-// managedLogServer is a managedServer whose record is a timestamped log.
-type managedLogServer interface {
-	managedServer
-	// record returns the server's tally and the logs that feed it.
-	record() (*managedTally, []*managedLogTail)
-}
-
 // CountsBetween returns what the server logged for the connections it
 // accepted in [from, to) (wall-clock times: the server runs on this
 // machine's clock). Records are anchored at their connection's accept time
 // to the millisecond; nginx's failed handshakes in http{} mode, logged to
 // the second, count if their second overlaps the window (see
-// managed_window.go). Probes of the harness are left out.
+// window.go). Probes of the harness are left out.
 //
 // A server logs a connection when it ends, so CountsBetween first waits
 // until `to` has passed and the log has then been quiet for 150 ms: call it
@@ -289,35 +282,35 @@ func (m *LoggedServer) CountsBetween(ctx context.Context, from, to time.Time) (t
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.closed {
-		return targets.Counts{}, fmt.Errorf("managed: %s: counts: %w", m.kind, errManagedClosed)
+		return targets.Counts{}, fmt.Errorf("managed: %s: counts: %w", m.kind, errClosed)
 	}
-	tally, tails := m.server.(managedLogServer).record()
-	settled, err := managedSettle(ctx, to, managedWindowMaxWait, tails...)
+	tally, tails := m.plan.record.(logRecorder).logs()
+	settled, err := settle(ctx, to, windowMaxWait, tails...)
 	if err != nil {
 		return targets.Counts{}, fmt.Errorf("managed: %s: %w", m.kind, err)
 	}
 	if !settled {
 		return targets.Counts{}, fmt.Errorf("managed: %s: the server's log was still being written %s after the window ended: count after the load has stopped",
-			m.kind, managedWindowMaxWait)
+			m.kind, windowMaxWait)
 	}
 	if tally.undated > 0 {
 		return targets.Counts{}, fmt.Errorf("managed: %s: %d log records have no usable accept time, so no window can hold them; the first: %q",
-			m.kind, tally.undated, managedClip(tally.undatedExample))
+			m.kind, tally.undated, clip(tally.undatedExample))
 	}
 	return tally.between(from, to), nil
 }
 
-// managedLogCounts is Counts for a log-based server: the tally after a
-// short settle (see managedSnapshotMaxWait), never blocking for long.
-func managedLogCounts(ctx context.Context, kind targets.Kind, t *managedTally, tails ...*managedLogTail) (targets.Counts, error) {
-	if _, err := managedSettle(ctx, time.Time{}, managedSnapshotMaxWait, tails...); err != nil {
+// logCounts is Counts for a log-based server: the tally after a
+// short settle (see snapshotMaxWait), never blocking for long.
+func logCounts(ctx context.Context, kind targets.Kind, t *logTally, tails ...*logTail) (targets.Counts, error) {
+	if _, err := settle(ctx, time.Time{}, snapshotMaxWait, tails...); err != nil {
 		return targets.Counts{}, fmt.Errorf("managed: %s: %w", kind, err)
 	}
 	return cloneCounts(t.seen), nil
 }
 
-// managedClip shortens a quoted log line.
-func managedClip(s string) string {
+// clip shortens a quoted log line.
+func clip(s string) string {
 	const max = 200
 	if len(s) <= max {
 		return s

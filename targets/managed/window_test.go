@@ -25,27 +25,27 @@ import (
 // so its accept time may be off from the client's view of it (after the
 // dial started, before the handshake ended):
 //
-//   - early by up to managedWindowEarly: an HAProxy thread takes a connection
+//   - early by up to windowEarly: an HAProxy thread takes a connection
 //     from the accept queue with the date of its own last poll, which on a
 //     busy machine may be a descheduling earlier.
-//   - late by up to managedWindowLate: the truncation to milliseconds, and
+//   - late by up to windowLate: the truncation to milliseconds, and
 //     in nginx's http{} the two clocks ($msec, $connection_time) of ±1 ms.
 const (
-	managedWindowEarly = 25 * time.Millisecond
-	managedWindowLate  = 2 * time.Millisecond
+	windowEarly = 25 * time.Millisecond
+	windowLate  = 2 * time.Millisecond
 )
 
-// managedConnTimes is one connection as the client saw it.
-type managedConnTimes struct {
+// connTimes is one connection as the client saw it.
+type connTimes struct {
 	dialed    time.Time // before the TCP dial
 	handshook time.Time // handshake done: the server had accepted by then
 	resumed   bool
 }
 
-// managedLoadConn makes one connection: handshake, in HTTP mode one GET,
+// loadConn makes one connection: handshake, in HTTP mode one GET,
 // close.
-func managedLoadConn(addr string, conf *tls.Config, mode targets.Mode) (managedConnTimes, error) {
-	var out managedConnTimes
+func loadConn(addr string, conf *tls.Config, mode targets.Mode) (connTimes, error) {
+	var out connTimes
 	out.dialed = time.Now()
 	raw, err := net.DialTimeout("tcp", addr, 10*time.Second)
 	if err != nil {
@@ -60,15 +60,15 @@ func managedLoadConn(addr string, conf *tls.Config, mode targets.Mode) (managedC
 	out.handshook = time.Now()
 	out.resumed = conn.ConnectionState().DidResume
 	if mode == targets.ModeHTTP {
-		if err := managedGet(conn, conf.ServerName); err != nil {
+		if err := httpGet(conn, conf.ServerName); err != nil {
 			return out, err
 		}
 	}
 	return out, nil
 }
 
-// managedGet makes one HTTP/1.1 request and wants a 200.
-func managedGet(conn *tls.Conn, host string) error {
+// httpGet makes one HTTP/1.1 request and wants a 200.
+func httpGet(conn *tls.Conn, host string) error {
 	if _, err := fmt.Fprintf(conn, "GET / HTTP/1.1\r\nHost: %s\r\n\r\n", host); err != nil {
 		return err
 	}
@@ -84,22 +84,22 @@ func managedGet(conn *tls.Conn, host string) error {
 	return nil
 }
 
-// managedLoad runs loaders goroutines making TLS 1.2 connections (resumed
+// loadRun runs loaders goroutines making TLS 1.2 connections (resumed
 // after each one's first) back to back until stop is closed.
-type managedLoad struct {
+type loadRun struct {
 	wg    sync.WaitGroup
 	stop  chan struct{}
 	mu    sync.Mutex // guards conns and err
-	conns []managedConnTimes
+	conns []connTimes
 	err   error
 }
 
-func startManagedLoad(c *managedTestClient, mode targets.Mode, loaders int) *managedLoad {
-	l := &managedLoad{stop: make(chan struct{})}
+func startLoad(c *testClient, mode targets.Mode, loaders int) *loadRun {
+	l := &loadRun{stop: make(chan struct{})}
 	for range loaders {
 		conf := c.config(tls.VersionTLS12, tls.NewLRUClientSessionCache(4), false)
 		l.wg.Go(func() {
-			var mine []managedConnTimes
+			var mine []connTimes
 			defer func() {
 				l.mu.Lock()
 				l.conns = append(l.conns, mine...)
@@ -111,7 +111,7 @@ func startManagedLoad(c *managedTestClient, mode targets.Mode, loaders int) *man
 					return
 				default:
 				}
-				ct, err := managedLoadConn(c.target.Addr(), conf, mode)
+				ct, err := loadConn(c.target.Addr(), conf, mode)
 				if err != nil {
 					l.mu.Lock()
 					if l.err == nil {
@@ -128,7 +128,7 @@ func startManagedLoad(c *managedTestClient, mode targets.Mode, loaders int) *man
 }
 
 // finish stops the load and returns every connection made.
-func (l *managedLoad) finish(t *testing.T) []managedConnTimes {
+func (l *loadRun) finish(t *testing.T) []connTimes {
 	t.Helper()
 	close(l.stop)
 	l.wg.Wait()
@@ -138,14 +138,14 @@ func (l *managedLoad) finish(t *testing.T) []managedConnTimes {
 	return l.conns
 }
 
-// managedExpect is the range of handshakes the server may have accepted in
+// expected is the range of handshakes the server may have accepted in
 // a window, given the client's times: those surely in it (dialled after
 // from and done before to) up to those possibly in it (in flight at an
 // edge), widened by the server's clock error.
-func managedExpect(conns []managedConnTimes, from, to time.Time) (sure, possible int64) {
+func expected(conns []connTimes, from, to time.Time) (sure, possible int64) {
 	for _, c := range conns {
 		// The server dated c in [dialed-early, handshook+late].
-		earliest, latest := c.dialed.Add(-managedWindowEarly), c.handshook.Add(managedWindowLate)
+		earliest, latest := c.dialed.Add(-windowEarly), c.handshook.Add(windowLate)
 		if !earliest.Before(from) && latest.Before(to) {
 			sure++
 		}
@@ -156,17 +156,17 @@ func managedExpect(conns []managedConnTimes, from, to time.Time) (sure, possible
 	return sure, possible
 }
 
-func managedWindowIntegration(t *testing.T, kind targets.Kind) {
-	managedRequire(t, kind)
+func windowIntegration(t *testing.T, kind targets.Kind) {
+	requireServer(t, kind)
 	for _, mode := range []targets.Mode{targets.ModeHandshake, targets.ModeHTTP} {
 		t.Run(string(mode), func(t *testing.T) {
 			t.Parallel()
-			managedWindowRun(t, kind, mode)
+			windowRun(t, kind, mode)
 		})
 	}
 }
 
-// managedWindowRun drives load for about 1.5 s and takes a window of about
+// windowRun drives load for about 1.5 s and takes a window of about
 // 0.5 s in the middle, in which it also makes:
 //
 //   - two TLS 1.3 connections (the load is TLS 1.2) accepted in the window
@@ -178,17 +178,17 @@ func managedWindowIntegration(t *testing.T, kind targets.Kind) {
 //     and one with no cipher in common with the server.
 //
 // It also times Counts while the load runs.
-func managedWindowRun(t *testing.T, kind targets.Kind, mode targets.Mode) {
-	cfg := managedTestConfig(t)
+func windowRun(t *testing.T, kind targets.Kind, mode targets.Mode) {
+	cfg := testConfig(t)
 	cfg.Mode = mode
-	m := managedTestStart(t, kind, cfg)
+	m := testStart(t, kind, cfg)
 	w, ok := m.(targets.WindowCounter)
 	if !ok {
 		t.Fatalf("%s (%T) is not a WindowCounter", kind, m)
 	}
-	c := newManagedTestClient(t, m)
+	c := newTestClient(t, m)
 	start := time.Now()
-	load := startManagedLoad(c, mode, 4)
+	load := startLoad(c, mode, 4)
 	defer func() {
 		select {
 		case <-load.stop:
@@ -236,12 +236,12 @@ func managedWindowRun(t *testing.T, kind targets.Kind, mode targets.Mode) {
 			return
 		}
 		if mode == targets.ModeHTTP {
-			if err := managedGet(conn, conf.ServerName); err != nil {
+			if err := httpGet(conn, conf.ServerName); err != nil {
 				report(fmt.Errorf("late handshake: %w", err))
 			}
 			return
 		}
-		managedDrain(conn)
+		drain(conn)
 	})
 	// Holds its connection past the window.
 	wg.Add(1)
@@ -259,7 +259,7 @@ func managedWindowRun(t *testing.T, kind targets.Kind, mode targets.Mode) {
 		_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
 		err = conn.Handshake()
 		if err == nil && mode == targets.ModeHTTP {
-			err = managedGet(conn, conf.ServerName)
+			err = httpGet(conn, conf.ServerName)
 		}
 		wg.Done()
 		if err != nil {
@@ -269,12 +269,12 @@ func managedWindowRun(t *testing.T, kind targets.Kind, mode targets.Mode) {
 		<-toTaken
 		time.Sleep(100 * time.Millisecond)
 		if mode == targets.ModeHTTP {
-			if err := managedGet(conn, conf.ServerName); err != nil {
+			if err := httpGet(conn, conf.ServerName); err != nil {
 				report(fmt.Errorf("held connection, second request: %w", err))
 			}
 			return
 		}
-		managedDrain(conn)
+		drain(conn)
 	})
 	// Two failures.
 	wg.Go(func() {
@@ -335,7 +335,7 @@ func managedWindowRun(t *testing.T, kind targets.Kind, mode targets.Mode) {
 		return got
 	}
 	got := between(from, to)
-	sure, possible := managedExpect(conns, from, to)
+	sure, possible := expected(conns, from, to)
 	t.Logf("%s %s: %d connections in %s of load; in the %s window the server counted %d handshakes, the client %d surely and %d possibly (in flight at an edge)",
 		kind, mode, len(conns), end.Sub(start).Round(time.Millisecond), to.Sub(from).Round(time.Millisecond), got.Handshakes-2, sure, possible)
 	if load12 := got.Versions["1.2"]; load12 < sure || load12 > possible || load12 != got.Handshakes-2 {
@@ -389,25 +389,25 @@ func managedWindowRun(t *testing.T, kind targets.Kind, mode targets.Mode) {
 	}
 }
 
-// managedDrain reads what the server sends after a TLS 1.3 handshake (its
+// drain reads what the server sends after a TLS 1.3 handshake (its
 // session tickets) for a moment, so closing does not reset the connection.
-func managedDrain(conn *tls.Conn) {
+func drain(conn *tls.Conn) {
 	_ = conn.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
 	var b [64]byte
 	_, _ = conn.Read(b[:])
 }
 
-// TestManagedCountsBetweenErrors checks the errors of CountsBetween that
+// TestCountsBetweenErrors checks the errors of CountsBetween that
 // need no server.
-func TestManagedCountsBetweenErrors(t *testing.T) {
+func TestCountsBetweenErrors(t *testing.T) {
 	now := time.Now()
-	m := &LoggedServer{&Server{kind: targets.KindNginx, server: &nginxServer{access: &managedLogTail{path: t.TempDir() + "/access.log"}}}}
+	m := &LoggedServer{&Server{kind: targets.KindNginx, plan: runPlan{record: &nginxLog{access: &logTail{path: t.TempDir() + "/access.log"}}}}}
 	ctx := context.Background()
 	if _, err := m.CountsBetween(ctx, now, now.Add(-time.Second)); err == nil {
 		t.Error("a window ending before it starts gave no error")
 	}
-	s := m.server.(*nginxServer)
-	s.tally.add(managedTime{}, managedHandshakeKind(managedRecord{}), "mtlsbench/2 - - 200 ...")
+	s := m.plan.record.(*nginxLog)
+	s.tally.add(acceptTime{}, handshakeKind(logRecord{}), "mtlsbench/2 - - 200 ...")
 	if _, err := m.CountsBetween(ctx, now.Add(-time.Second), now); err == nil {
 		t.Error("a log with an undated record gave no error")
 	}
