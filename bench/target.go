@@ -6,8 +6,9 @@ import (
 
 	"github.com/mtlsbench/mtlsbench/scenarios"
 	"github.com/mtlsbench/mtlsbench/targets"
-	// Registers nginx, HAProxy and openssl s_server with targets.Start
-	// (case.go's import of targets/builtin registers the built-in target).
+	// Link every kind targets.Start may be asked for: the built-in target,
+	// and nginx, HAProxy and openssl s_server.
+	_ "github.com/mtlsbench/mtlsbench/targets/builtin"
 	_ "github.com/mtlsbench/mtlsbench/targets/managed"
 )
 
