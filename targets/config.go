@@ -40,7 +40,10 @@ const (
 )
 
 // Config describes a server for any target kind. Zero values have defaults,
-// noted per field; Start functions apply them on a copy.
+// noted per field; Start functions apply them on a copy. An external
+// target, which mtlsbench does not start, reads only Kind, Addr,
+// ServerName and PIDs; the fields from Listen on are the server side of a
+// case for the kinds mtlsbench starts.
 type Config struct {
 	// Kind is the kind of target Start starts. If zero, KindBuiltin.
 	Kind Kind
