@@ -15,6 +15,7 @@ import (
 	"github.com/mtlsbench/mtlsbench/results"
 	"github.com/mtlsbench/mtlsbench/scenarios"
 	"github.com/mtlsbench/mtlsbench/targets"
+	"github.com/mtlsbench/mtlsbench/targets/builtin"
 )
 
 const childArg = "mtlsbench-bench-child"
@@ -23,7 +24,7 @@ const childArg = "mtlsbench-bench-child"
 // mtlsbench binary does with "serve --child".
 func TestMain(m *testing.M) {
 	if len(os.Args) > 1 && os.Args[1] == childArg {
-		if err := targets.RunChild(context.Background(), os.Stdin, os.Stdout); err != nil {
+		if err := builtin.RunChild(context.Background(), os.Stdin, os.Stdout); err != nil {
 			os.Stderr.WriteString(err.Error() + "\n")
 			os.Exit(1)
 		}
@@ -156,7 +157,7 @@ func TestKeyTypesScenario(t *testing.T) {
 // the case fails naming the class.
 func TestRejectedClientCertificateFailsTheCase(t *testing.T) {
 	server, dir := strangerPKI(t)
-	b, err := targets.NewBuiltin(targets.Config{Identity: server.Server, ClientCAs: []*x509.Certificate{server.Root.Cert}})
+	b, err := builtin.New(targets.Config{Identity: server.Server, ClientCAs: []*x509.Certificate{server.Root.Cert}})
 	if err != nil {
 		t.Fatal(err)
 	}

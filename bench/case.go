@@ -16,6 +16,7 @@ import (
 	"github.com/mtlsbench/mtlsbench/results"
 	"github.com/mtlsbench/mtlsbench/scenarios"
 	"github.com/mtlsbench/mtlsbench/targets"
+	"github.com/mtlsbench/mtlsbench/targets/builtin"
 	"github.com/mtlsbench/mtlsbench/tlsparams"
 )
 
@@ -97,6 +98,11 @@ func (r *runner) external(c *scenarios.Case) (*material, error) {
 // case's version, group and (when pinned) suite.
 func targetConfig(c *scenarios.Case, m *material) targets.Config {
 	cfg := targets.Config{
+		Kind:           targets.Kind(c.Target.Kind),
+		Addr:           c.Target.Addr,
+		ServerName:     c.Target.ServerName,
+		PIDs:           c.Target.PIDs,
+		InProcess:      c.Target.InProcess,
 		Identity:       m.server,
 		ClientCAs:      m.clientCAs,
 		MinVersion:     uint16(c.Version),
@@ -164,7 +170,7 @@ func (r *runner) setUp(ctx context.Context, c *scenarios.Case) (*material, targe
 	}
 	tgt, err := r.startTarget(ctx, c, m)
 	if err != nil {
-		var ce *targets.BuiltinConfigError
+		var ce *builtin.ConfigError
 		if errors.As(err, &ce) {
 			return nil, nil, &InputError{Err: err}
 		}

@@ -11,6 +11,7 @@ import (
 	"github.com/mtlsbench/mtlsbench/results"
 	"github.com/mtlsbench/mtlsbench/scenarios"
 	"github.com/mtlsbench/mtlsbench/targets"
+	"github.com/mtlsbench/mtlsbench/targets/managed"
 )
 
 // The default matrix against each managed server, end to end through Run:
@@ -94,7 +95,7 @@ func TestManagedTargetsRejectAStranger(t *testing.T) {
 		t.Run(string(kind), func(t *testing.T) {
 			requireServer(t, string(kind))
 			server, dir := strangerPKI(t)
-			m, err := targets.StartManaged(context.Background(), kind, targets.Config{
+			m, err := managed.Start(context.Background(), kind, targets.Config{
 				Identity: server.Server, ClientCAs: []*x509.Certificate{server.Root.Cert}})
 			if err != nil {
 				t.Fatal(err)

@@ -3,63 +3,22 @@ package bench
 import (
 	"context"
 	"fmt"
-	"net"
 
 	"github.com/mtlsbench/mtlsbench/scenarios"
 	"github.com/mtlsbench/mtlsbench/targets"
 	"github.com/mtlsbench/mtlsbench/tlsparams"
+
+	// Link every kind targets.Start may be asked for: the built-in target,
+	// and nginx, HAProxy and openssl s_server.
+	_ "github.com/mtlsbench/mtlsbench/targets/builtin"
+	_ "github.com/mtlsbench/mtlsbench/targets/managed"
 )
 
 // startTarget starts (or, for an external target, names) the case's server.
 func (r *runner) startTarget(ctx context.Context, c *scenarios.Case, m *material) (targets.Target, error) {
-	switch c.Target.Kind {
-	case "external":
-		return externalTarget(c), nil
-	case "", string(targets.KindBuiltin):
-		cfg := targetConfig(c, m)
-		if c.Target.InProcess {
-			b, err := targets.NewBuiltin(cfg)
-			if err != nil {
-				return nil, &InputError{Err: err}
-			}
-			if err := b.Start(); err != nil {
-				return nil, err
-			}
-			return b, nil
-		}
-		return targets.StartProcess(ctx, cfg, r.opts.ChildCommand)
-	}
-	return r.startManaged(ctx, c, m)
-}
-
-// external is a server mtlsbench did not start: it reports no counts, and
-// its CPU only when the user names its processes (--target-pid).
-type external struct {
-	addr, serverName string
-	pids             []int
-}
-
-func externalTarget(c *scenarios.Case) *external {
-	name := c.Target.ServerName
-	if name == "" {
-		name, _, _ = net.SplitHostPort(c.Target.Addr)
-	}
-	return &external{addr: c.Target.Addr, serverName: name, pids: c.Target.PIDs}
-}
-
-func (e *external) Addr() string       { return e.addr }
-func (e *external) ServerName() string { return e.serverName }
-func (e *external) Counts(context.Context) (targets.Counts, error) {
-	return targets.Counts{}, targets.ErrNoCounts
-}
-func (e *external) PIDs() []int  { return e.pids }
-func (e *external) Close() error { return nil }
-
-var _ targets.Target = (*external)(nil)
-
-// startManaged starts nginx, HAProxy or openssl s_server for the case.
-func (r *runner) startManaged(ctx context.Context, c *scenarios.Case, m *material) (targets.Target, error) {
-	return targets.StartManaged(ctx, targets.Kind(c.Target.Kind), targetConfig(c, m))
+	cfg := targetConfig(c, m)
+	cfg.ChildCommand = r.opts.ChildCommand
+	return targets.Start(ctx, cfg)
 }
 
 // targetTLS is what the case's target can be made to do in TLS.
@@ -91,7 +50,7 @@ func targetTLS(c *scenarios.Case) (tlsparams.Capabilities, error) {
 // and finds a missing server binary early.
 func checkCapabilities(c *scenarios.Case) error {
 	switch c.Target.Kind {
-	case "", string(targets.KindBuiltin), "external":
+	case "", string(targets.KindBuiltin), string(targets.KindExternal):
 		return nil
 	}
 	capability, err := targets.Capabilities(targets.Kind(c.Target.Kind))
@@ -116,7 +75,7 @@ func clientVerifyNote(c *scenarios.Case) string {
 	switch c.Target.Kind {
 	case "", string(targets.KindBuiltin):
 		return ""
-	case "external":
+	case string(targets.KindExternal):
 		if c.Version == tlsparams.TLS13 && c.Requests == 0 {
 			return "against an external server, a TLS 1.3 handshake counts as accepted once the server's first record (its session ticket) arrives; " +
 				"a server that checks the client certificate after sending it (nginx does) would still be counted: add --requests 1 to see such a rejection (HTTP 400, http_status)"

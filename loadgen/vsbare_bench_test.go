@@ -19,6 +19,7 @@ import (
 	"github.com/mtlsbench/mtlsbench/pki"
 	"github.com/mtlsbench/mtlsbench/results"
 	"github.com/mtlsbench/mtlsbench/targets"
+	"github.com/mtlsbench/mtlsbench/targets/builtin"
 	"github.com/mtlsbench/mtlsbench/tlsparams"
 )
 
@@ -232,7 +233,8 @@ func startPinnedTarget(b *testing.B, bundle *pki.Bundle) string {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	p, err := targets.StartProcess(ctx, cfg, []string{os.Args[0], "-test.run=^TestTargetChildHelper$", "--", targetChildArg})
+	cfg.ChildCommand = []string{os.Args[0], "-test.run=^TestTargetChildHelper$", "--", targetChildArg}
+	p, err := builtin.StartProcess(ctx, cfg)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -250,7 +252,7 @@ func TestTargetChildHelper(t *testing.T) {
 	if len(args) != 1 || args[0] != targetChildArg {
 		t.Skip("the target side of the benchmarks; runs only when they start it")
 	}
-	if err := targets.RunChild(context.Background(), os.Stdin, os.Stdout); err != nil {
+	if err := builtin.RunChild(context.Background(), os.Stdin, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}

@@ -11,14 +11,20 @@ import (
 // Kind names a target implementation.
 type Kind string
 
-// Target kinds. External targets (HOST:PORT) are not started by this
-// package; the others are.
+// Target kinds. Start starts every kind whose package has registered it
+// (see Register): the built-in server (targets/builtin), the managed servers
+// (targets/managed) and external targets (this package), which are servers
+// mtlsbench did not start and only names.
 const (
-	KindBuiltin Kind = "builtin"
-	KindNginx   Kind = "nginx"
-	KindHAProxy Kind = "haproxy"
-	KindOpenSSL Kind = "openssl"
+	KindBuiltin  Kind = "builtin"
+	KindNginx    Kind = "nginx"
+	KindHAProxy  Kind = "haproxy"
+	KindOpenSSL  Kind = "openssl"
+	KindExternal Kind = "external"
 )
+
+// DefaultHandshakeTimeout is used when Config.HandshakeTimeout is zero.
+const DefaultHandshakeTimeout = 10 * time.Second
 
 // Mode is what the server does after a successful handshake.
 type Mode string
@@ -34,8 +40,35 @@ const (
 )
 
 // Config describes a server for any target kind. Zero values have defaults,
-// noted per field; Start functions apply them on a copy.
+// noted per field; Start functions apply them on a copy. An external
+// target, which mtlsbench does not start, reads only Kind, Addr,
+// ServerName and PIDs; the fields from Listen on are the server side of a
+// case for the kinds mtlsbench starts.
 type Config struct {
+	// Kind is the kind of target Start starts. If zero, KindBuiltin.
+	Kind Kind
+
+	// Addr is an external target's host:port. Required for KindExternal;
+	// the other kinds listen on Listen and ignore it.
+	Addr string
+	// ServerName is the name an external target's certificate is checked
+	// against and the client sends in SNI. If zero, the host of Addr.
+	// External targets only: the others name their own (Target.ServerName).
+	ServerName string
+	// PIDs are the processes of an external server running on this
+	// machine, whose CPU time (with their descendants') is the target's. If
+	// nil, its CPU is not measured. External targets only.
+	PIDs []int
+
+	// InProcess runs the built-in target inside this process. If false,
+	// it runs in a child process started with ChildCommand, so that its
+	// CPU time is its own. Built-in target only.
+	InProcess bool
+	// ChildCommand is the argv that runs the built-in target's child side
+	// (mtlsbench serve --child). Required for the built-in target unless
+	// InProcess; if nil, Start refuses to start a child.
+	ChildCommand []string
+
 	// Listen is the address to listen on. Zero means "127.0.0.1:0" (a free
 	// loopback port).
 	Listen string
@@ -68,7 +101,7 @@ type Config struct {
 	// purpose. Zero means none. Built-in target only.
 	HandshakeDelay time.Duration
 	// HandshakeTimeout drops clients that do not finish a handshake in this
-	// time. Zero means 10s.
+	// time. Zero means DefaultHandshakeTimeout (10s).
 	HandshakeTimeout time.Duration
 	// CPUs pins the server's processes to a CPU list ("1", "2-3"), as
 	// taskset(1) takes it. Zero means no pinning.

@@ -1,8 +1,17 @@
-// Package targets owns the servers mtlsbench measures against: the built-in
-// Go mTLS server (in-process or as a child process, so its CPU is its own)
-// and managed real servers. Every target has the httptest lifecycle:
-// configure → Start → Addr() → Close(). The package does not depend on
-// loadgen.
+// Package targets is what mtlsbench measures against: the Target
+// interface, its Config and Capability, and Start for every kind. Every
+// target has the httptest lifecycle: configure → Start → Addr() → Close().
+//
+// The kinds live in packages of their own, which import this one and
+// register themselves in their init (see Register): targets/builtin, the
+// built-in Go mTLS server, in this process or a child process of its own;
+// targets/managed, nginx, HAProxy and openssl s_server. External targets,
+// servers mtlsbench did not start, are this package's (external.go). A
+// program links the kinds it can start by importing those packages, as
+// bench does.
+//
+// The package must not depend on loadgen: the load generator and the
+// servers it measures stay apart.
 package targets
 
 import (

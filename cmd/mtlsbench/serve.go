@@ -17,6 +17,7 @@ import (
 	"github.com/mtlsbench/mtlsbench/internal/cpuset"
 	"github.com/mtlsbench/mtlsbench/pki"
 	"github.com/mtlsbench/mtlsbench/targets"
+	"github.com/mtlsbench/mtlsbench/targets/builtin"
 	"github.com/mtlsbench/mtlsbench/tlsparams"
 )
 
@@ -76,7 +77,7 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 		return usagef("unexpected argument %q (serve takes only flags)", fs.Arg(0))
 	}
 	if o.child {
-		return targets.RunChild(ctx, os.Stdin, os.Stdout)
+		return builtin.RunChild(ctx, os.Stdin, os.Stdout)
 	}
 
 	cfg, err := o.config(fs.Changed("key-type"))
@@ -98,9 +99,9 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 	}
 	defer cleanup()
 
-	srv, err := targets.NewBuiltin(cfg)
+	srv, err := builtin.New(cfg)
 	if err != nil {
-		if _, ok := errors.AsType[*targets.BuiltinConfigError](err); ok {
+		if _, ok := errors.AsType[*builtin.ConfigError](err); ok {
 			return &usageError{err}
 		}
 		return err
@@ -257,7 +258,7 @@ func (o *serveOptions) identity(cfg *targets.Config) (servePKIInfo, func(), erro
 	return info, cleanup, nil
 }
 
-func printServeBanner(w io.Writer, srv *targets.Builtin, info servePKIInfo) {
+func printServeBanner(w io.Writer, srv *builtin.Server, info servePKIInfo) {
 	cfg := srv.Config()
 	versions := tlsparams.VersionString(cfg.MinVersion)
 	if cfg.MaxVersion != cfg.MinVersion {

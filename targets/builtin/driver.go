@@ -1,0 +1,49 @@
+package builtin
+
+import (
+	"context"
+	"runtime"
+
+	"github.com/mtlsbench/mtlsbench/targets"
+	"github.com/mtlsbench/mtlsbench/tlsparams"
+)
+
+func init() { targets.Register(targets.KindBuiltin, driver{}) }
+
+// driver is how targets.Start starts the built-in target.
+type driver struct{}
+
+var _ targets.Driver = driver{}
+
+// Start runs the built-in target in a child process started with
+// cfg.ChildCommand (see StartProcess) or, with cfg.InProcess, in this
+// process (see New). A config it refuses gives a *ConfigError.
+func (driver) Start(ctx context.Context, cfg targets.Config) (targets.Target, error) {
+	if !cfg.InProcess {
+		return StartProcess(ctx, cfg)
+	}
+	s, err := New(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.Start(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Capabilities are those of Go's crypto/tls, the same on every machine.
+func (driver) Capabilities() (targets.Capability, error) {
+	c := targets.Capability{
+		Kind:                    targets.KindBuiltin,
+		Library:                 "Go crypto/tls " + runtime.Version(),
+		Versions:                []string{"1.2", "1.3"},
+		Modes:                   []targets.Mode{targets.ModeHandshake, targets.ModeHTTP},
+		ClientVerifyInHandshake: true,
+		CrossCheck:              "its own counters",
+	}
+	for _, g := range tlsparams.Groups() {
+		c.Groups = append(c.Groups, g.Name)
+	}
+	return c, nil
+}

@@ -1,0 +1,4 @@
+package targets
+
+// KindConstants is kindConstants for the external tests.
+var KindConstants = kindConstants

@@ -1,0 +1,58 @@
+package targets
+
+import (
+	"context"
+	"errors"
+	"net"
+	"slices"
+)
+
+func init() { Register(KindExternal, externalDriver{}) }
+
+// external is a server mtlsbench did not start (KindExternal): Start only
+// names it. It reports no counts, and its CPU only when the user names its
+// processes (Config.PIDs, --target-pid).
+type external struct {
+	addr, serverName string
+	pids             []int
+}
+
+var _ Target = (*external)(nil)
+
+func (e *external) Addr() string       { return e.addr }
+func (e *external) ServerName() string { return e.serverName }
+func (e *external) Counts(context.Context) (Counts, error) {
+	return Counts{}, ErrNoCounts
+}
+func (e *external) PIDs() []int  { return e.pids }
+func (e *external) Close() error { return nil }
+
+// externalDriver is the Driver of KindExternal.
+type externalDriver struct{}
+
+var _ Driver = externalDriver{}
+
+// Start names the server at cfg.Addr; it neither dials nor starts anything.
+// Of cfg it reads only Addr, ServerName and PIDs.
+func (externalDriver) Start(_ context.Context, cfg Config) (Target, error) {
+	if cfg.Addr == "" {
+		return nil, errors.New("targets: external: Config.Addr is empty: name the server's host:port")
+	}
+	name := cfg.ServerName
+	if name == "" {
+		name, _, _ = net.SplitHostPort(cfg.Addr)
+	}
+	return &external{addr: cfg.Addr, serverName: name, pids: slices.Clone(cfg.PIDs)}, nil
+}
+
+// Capabilities of an external server are only what the client can ask of
+// it: mtlsbench cannot read its version, TLS library, versions or groups,
+// so Check refuses nothing a client can do, no verification in the
+// handshake is assumed, and there is no record to cross-check.
+func (externalDriver) Capabilities() (Capability, error) {
+	return Capability{
+		Kind:    KindExternal,
+		Library: "unknown (a server mtlsbench did not start)",
+		Modes:   []Mode{ModeHandshake, ModeHTTP},
+	}, nil
+}

@@ -1,0 +1,268 @@
+package managed
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"text/template"
+
+	"github.com/mtlsbench/mtlsbench/targets"
+)
+
+// haproxy runs HAProxy in the foreground (-db), one process with
+// Config.Workers threads. It logs into a ring that a collector in the
+// harness empties into a file (see haproxy_log.go): with several threads,
+// `log stdout` drops lines.
+//
+// Handshake mode is a tcp frontend that holds each connection until the
+// client closes it (an inspect-delay rule waiting for the end of input) and
+// logs one line per connection; HTTP mode an http frontend answering 200
+// (`http-request return`), one line per request, where a session variable
+// marks a connection's first request. Failed handshakes are logged with
+// error-log-format, including the certificate verify error. Every line
+// carries its connection's accept time to the millisecond.
+type haproxy struct{}
+
+var _ program = haproxy{}
+
+// StartHAProxy starts HAProxy configured for cfg. See Start.
+func StartHAProxy(ctx context.Context, cfg targets.Config) (*LoggedServer, error) {
+	m, err := startServer(ctx, haproxy{}, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &LoggedServer{m}, nil
+}
+
+func (haproxy) kind() targets.Kind    { return targets.KindHAProxy }
+func (haproxy) command() string       { return "haproxy" }
+func (haproxy) debianPackage() string { return "haproxy" }
+func (haproxy) versionArgs() []string { return []string{"-vv"} }
+
+var (
+	haproxyVersionRE = regexp.MustCompile(`(?m)^HA-?Proxy version (\S+)`)
+	haproxyRunningRE = regexp.MustCompile(`Running on OpenSSL version : (OpenSSL \d+\.\d+\.\d+[a-z]?)`)
+)
+
+func (haproxy) identify(text string, b *binary) {
+	if m := haproxyVersionRE.FindStringSubmatch(text); m != nil {
+		b.version = "HAProxy " + m[1]
+	}
+	if m := haproxyRunningRE.FindStringSubmatch(text); m != nil {
+		b.library = m[1]
+	}
+}
+
+func (haproxy) capability(c *targets.Capability) {
+	c.CrossCheck = "log (a ring buffer mtlsbench drains), timed at accept: one line per connection (tcp mode) or request (http mode), error-log-format lines for failed handshakes"
+}
+
+// haproxyLog is HAProxy's record: the log its collector writes.
+type haproxyLog struct {
+	http      bool
+	tally     logTally // what the log said so far
+	log       *logTail
+	collector *haproxyCollector
+}
+
+// haproxyLogFormat and haproxyErrorFormat are the log lines:
+//
+//	mtlsbench/2 ok  ACCEPTED SNI PROTOCOL CIPHER RESUMED VERIFY FIRST STATUS
+//	mtlsbench/2 err ACCEPTED SNI PROTOCOL CIPHER RESUMED FC_ERR C_ERR CA_ERR SSL_ERR_STR...
+//
+// ACCEPTED is when HAProxy accepted the connection, in Unix milliseconds:
+// the date taken by a `tcp-request connection` rule, which runs at accept
+// (before the handshake), into a session variable. Not %Ts/%ms: in HTTP
+// mode HAProxy resets that "accept date" for each later request on a
+// connection to the end of the previous one. FIRST is 1 on a connection's
+// first request (always 1 in tcp mode); STATUS the HTTP status (-1 in tcp
+// mode).
+const (
+	haproxyLogFormat   = `mtlsbench/2 ok %%[var(sess.mtlsbench_accepted)] %%[ssl_fc_sni] %%[ssl_fc_protocol] %%[ssl_fc_cipher] %%[ssl_fc_is_resumed] %%[ssl_c_verify] %s %%ST`
+	haproxyErrorFormat = `mtlsbench/2 err %[var(sess.mtlsbench_accepted)] %[ssl_fc_sni] %[ssl_fc_protocol] %[ssl_fc_cipher] %[ssl_fc_is_resumed] %[fc_err] %[ssl_c_err] %[ssl_c_ca_err] %[ssl_fc_err_str]`
+	haproxyLogTag      = "mtlsbench/2"
+)
+
+var haproxyConfTemplate = template.Must(template.New("haproxy.cfg").Parse(`# Written by mtlsbench for one case; removed when the target stops.
+global
+    log ring@mtlsbench format raw local0 info
+    nbthread {{.Workers}}
+    tune.ssl.cachesize {{if .Tickets}}20000{{else}}0{{end}}
+
+ring mtlsbench
+    format raw
+    maxlen 2048
+    size {{.RingSize}}
+    timeout connect 5s
+    timeout server 24h
+    server collector {{.Collector}} log-proto legacy
+
+defaults
+    log global
+    timeout connect 5s
+    timeout client {{.HandshakeTimeout}}
+    timeout server 5s
+    timeout http-request {{.HandshakeTimeout}}
+    timeout http-keep-alive {{.HandshakeTimeout}}
+
+frontend mtlsbench
+    mode {{if .HTTP}}http{{else}}tcp{{end}}
+    bind {{.Bind}} ssl crt {{.Crt}} ca-file {{.ClientCA}} verify required ssl-min-ver {{.MinVersion}} ssl-max-ver {{.MaxVersion}}{{if .Ciphers}} ciphers {{.Ciphers}}{{end}}{{if .Ciphersuites}} ciphersuites {{.Ciphersuites}}{{end}}{{if .Curves}} curves {{.Curves}}{{end}}{{if not .Tickets}} no-tls-tickets{{end}}
+    log-format "{{.LogFormat}}"
+    error-log-format "{{.ErrorFormat}}"
+    tcp-request connection set-var(sess.mtlsbench_accepted) date(0,ms)
+{{- if .HTTP}}
+    tcp-request session set-var(sess.mtlsbench_first) int(1)
+    http-request set-var(txn.mtlsbench_first) var(sess.mtlsbench_first)
+    http-request unset-var(sess.mtlsbench_first)
+    http-request return status 200 content-type text/plain string "ok\n"
+{{- else}}
+    # Hold the connection, answering nothing, until the client closes it
+    # (or stays idle for the client timeout); then log it.
+    tcp-request inspect-delay {{.HandshakeTimeout}}
+    tcp-request content reject if WAIT_END
+{{- end}}
+`))
+
+func (haproxy) configure(dir string, cfg targets.Config, addr string, _ binary) (plan runPlan, err error) {
+	s := &haproxyLog{http: cfg.Mode == targets.ModeHTTP}
+	logPath := filepath.Join(dir, "haproxy.log")
+	s.collector, err = startHAProxyCollector(logPath)
+	if err != nil {
+		return runPlan{}, fmt.Errorf("managed: haproxy: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			s.collector.close()
+		}
+	}()
+	files, err := writePKI(dir, cfg)
+	if err != nil {
+		return runPlan{}, err
+	}
+	// HAProxy reads the chain and the key from one file.
+	crt := filepath.Join(dir, "server-crt.pem")
+	chain, err := os.ReadFile(files.chain)
+	if err != nil {
+		return runPlan{}, fmt.Errorf("managed: haproxy: %w", err)
+	}
+	key, err := os.ReadFile(files.key)
+	if err != nil {
+		return runPlan{}, fmt.Errorf("managed: haproxy: %w", err)
+	}
+	if err := os.WriteFile(crt, append(chain, key...), 0o600); err != nil {
+		return runPlan{}, fmt.Errorf("managed: haproxy: %w", err)
+	}
+	host, port, _ := net.SplitHostPort(addr)
+	bind := addr
+	if strings.Contains(host, ":") {
+		bind = "ipv6@" + host + ":" + port
+	}
+	first := "1"
+	if s.http {
+		first = "%[var(txn.mtlsbench_first)]"
+	}
+	// HAProxy chooses ciphers and groups in its own order by default (see
+	// groupList).
+	curves, _ := groupList(cfg)
+	data := map[string]any{
+		"Workers":          cfg.Workers,
+		"Tickets":          !cfg.DisableTickets,
+		"HandshakeTimeout": strconv.FormatInt(max(cfg.HandshakeTimeout.Milliseconds(), 1), 10) + "ms",
+		"HTTP":             s.http,
+		"Bind":             bind,
+		"Crt":              crt,
+		"ClientCA":         files.clientCA,
+		"MinVersion":       versionName(cfg.MinVersion),
+		"MaxVersion":       versionName(cfg.MaxVersion),
+		"Ciphers":          suiteNames(cfg.CipherSuites),
+		"Ciphersuites":     suiteNames(cfg.CipherSuitesTLS13),
+		"Curves":           curves,
+		"LogFormat":        fmt.Sprintf(haproxyLogFormat, first),
+		"ErrorFormat":      haproxyErrorFormat,
+		"RingSize":         haproxyRingSize,
+		"Collector":        s.collector.addr(),
+	}
+	var conf strings.Builder
+	if err := haproxyConfTemplate.Execute(&conf, data); err != nil {
+		return runPlan{}, fmt.Errorf("managed: haproxy: write config: %w", err)
+	}
+	confPath := filepath.Join(dir, "haproxy.cfg")
+	if err := os.WriteFile(confPath, []byte(conf.String()), 0o644); err != nil {
+		return runPlan{}, fmt.Errorf("managed: haproxy: %w", err)
+	}
+	s.log = &logTail{path: logPath, parse: s.parse}
+	return runPlan{
+		args: []string{"-db", "-f", confPath},
+		// SIGTERM stops HAProxy at once (SIGUSR1 would wait for clients).
+		stop:    syscall.SIGTERM,
+		logs:    []string{filepath.Join(dir, "stderr.log")},
+		release: s.collector.close,
+		record:  s,
+	}, nil
+}
+
+func (s *haproxyLog) counts(ctx context.Context, m *Server) (targets.Counts, error) {
+	return logCounts(ctx, m.kind, &s.tally, s.log)
+}
+
+func (s *haproxyLog) logs() (*logTally, []*logTail) {
+	return &s.tally, []*logTail{s.log}
+}
+
+// parse counts one log line (see haproxyLogFormat).
+func (s *haproxyLog) parse(line string) {
+	f := strings.SplitN(line, " ", 11)
+	if len(f) < 9 || f[0] != haproxyLogTag || f[3] == probeSNI {
+		return
+	}
+	at := haproxyAcceptTime(f[2])
+	rec := logRecord{version: parseProtocol(f[4]), cipher: parseCipher(f[5]), resumed: f[6] == "1"}
+	var k eventKind
+	switch f[1] {
+	case "ok":
+		if f[8] == "1" {
+			k = handshakeKind(rec)
+		}
+		if s.http && len(f) > 9 && f[9] == "200" {
+			k.flags |= flagRequest
+		}
+	case "err":
+		if len(f) < 10 {
+			return
+		}
+		if f[7] == "0" && rec.cipher != "" {
+			// No connection error: the handshake completed and the client
+			// left without a request (HTTP mode logs such a connection
+			// here).
+			k = handshakeKind(rec)
+			break
+		}
+		errText := ""
+		if len(f) == 11 {
+			errText = f[10]
+		}
+		k = failKind((f[8] != "0" && f[8] != "-") || (f[9] != "0" && f[9] != "-") || isVerifyError(errText))
+	}
+	if k.flags != 0 {
+		s.tally.add(at, k, line)
+	}
+}
+
+// haproxyAcceptTime reads ACCEPTED (see haproxyLogFormat).
+func haproxyAcceptTime(s string) acceptTime {
+	if !allDigits(s) || s == "" || len(s) > 15 {
+		return acceptTime{}
+	}
+	ms, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		return acceptTime{}
+	}
+	return acceptTime{ms: ms, ok: true}
+}
