@@ -25,17 +25,23 @@ func isExternal(c *scenarios.Case) bool {
 }
 
 // preflight refuses, before any load, what the client stack or the target
-// cannot do as asked (their capabilities, compared by tlsparams.Check),
-// and loads an external target's PEM files.
+// cannot do as asked — in TLS, their capabilities compared by
+// tlsparams.Check; apart from it, the target's Check (a mode, workers,
+// requests per connection) — finds a missing server binary, and loads an
+// external target's PEM files.
 func (r *runner) preflight(c *scenarios.Case) error {
-	server, err := targetTLS(c)
+	capability, err := targets.Capabilities(targets.Kind(c.Target.Kind))
 	if err != nil {
 		return err
+	}
+	server := capability.TLS
+	if isExternal(c) {
+		server.Name += " " + c.Target.Addr
 	}
 	if err := tlsparams.Check(c.Params, loadgen.StackGo.Capabilities(), server); err != nil {
 		return err
 	}
-	if err := checkCapabilities(c); err != nil {
+	if err := capability.Check(targetConfig(c, &material{}), c.Requests); err != nil {
 		return err
 	}
 	if isExternal(c) {
@@ -44,16 +50,6 @@ func (r *runner) preflight(c *scenarios.Case) error {
 		}
 	}
 	return nil
-}
-
-func targetLabel(c *scenarios.Case) string {
-	if isExternal(c) {
-		return "external " + c.Target.Addr
-	}
-	if c.Target.Kind == "" {
-		return "builtin"
-	}
-	return c.Target.Kind
 }
 
 // material is the PKI a case uses.

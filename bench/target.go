@@ -2,7 +2,6 @@ package bench
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/mtlsbench/mtlsbench/scenarios"
 	"github.com/mtlsbench/mtlsbench/targets"
@@ -19,54 +18,6 @@ func (r *runner) startTarget(ctx context.Context, c *scenarios.Case, m *material
 	cfg := targetConfig(c, m)
 	cfg.ChildCommand = r.opts.ChildCommand
 	return targets.Start(ctx, cfg)
-}
-
-// targetTLS is what the case's target can be made to do in TLS.
-func targetTLS(c *scenarios.Case) (tlsparams.Capabilities, error) {
-	switch c.Target.Kind {
-	case "external":
-		return tlsparams.Capabilities{Name: "the external target " + c.Target.Addr, Unconfigured: true}, nil
-	case "", string(targets.KindBuiltin):
-		return tlsparams.GoTLS("the builtin target"), nil
-	}
-	capability, err := targets.Capabilities(targets.Kind(c.Target.Kind))
-	if err != nil {
-		return tlsparams.Capabilities{}, err
-	}
-	tc := tlsparams.Capabilities{Name: c.Target.Kind, Library: capability.Library, Features: []tlsparams.Feature{tlsparams.PinTLS13Suite}}
-	for _, v := range capability.Versions {
-		pv, _ := tlsparams.ParseVersion(v)
-		tc.Versions = append(tc.Versions, pv)
-	}
-	for _, name := range capability.Groups {
-		g, _ := tlsparams.ParseGroup(name)
-		tc.Groups = append(tc.Groups, g)
-	}
-	return tc, nil
-}
-
-// checkCapabilities refuses, before any load, what a managed target cannot
-// do apart from TLS (a mode, more requests per connection than it serves),
-// and finds a missing server binary early.
-func checkCapabilities(c *scenarios.Case) error {
-	switch c.Target.Kind {
-	case "", string(targets.KindBuiltin), string(targets.KindExternal):
-		return nil
-	}
-	capability, err := targets.Capabilities(targets.Kind(c.Target.Kind))
-	if err != nil {
-		return err
-	}
-	cfg := targetConfig(c, &material{})
-	cfg.Groups, cfg.CipherSuitesTLS13 = nil, nil // TLS: tlsparams.Check
-	if err := capability.Check(cfg); err != nil {
-		return err
-	}
-	if max := capability.MaxRequestsPerConn; max > 0 && c.Requests > max {
-		return fmt.Errorf("%s answers at most %d request per connection, the case asks for %d; use nginx or haproxy for keep-alive requests",
-			c.Target.Kind, max, c.Requests)
-	}
-	return nil
 }
 
 // clientVerifyNote explains, for targets that verify the client

@@ -2,32 +2,26 @@ package targets
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/mtlsbench/mtlsbench/tlsparams"
 )
 
 // Capability is what one kind of target can enforce and report on this
-// machine. The lead refuses a case before any load when Check says the
-// target cannot measure it as asked.
+// machine. A case is refused before any load when its TLS capabilities
+// (tlsparams.Check) or Check say the target cannot measure it as asked.
 type Capability struct {
 	Kind Kind `json:"kind"`
 	// Binary is the server's executable (empty for the built-in target) and
 	// Package the Debian package that provides it.
 	Binary  string `json:"binary,omitempty"`
 	Package string `json:"package,omitempty"`
-	// Version is the server's own version ("nginx/1.22.1") and Library the
-	// TLS library it runs with ("OpenSSL 3.0.19").
+	// Version is the server's own version ("nginx/1.22.1").
 	Version string `json:"version,omitempty"`
-	Library string `json:"library"`
-	// Versions are the TLS versions it accepts ("1.2", "1.3").
-	Versions []string `json:"versions"`
-	// TLS13SuitePinning is true when the target can be configured to accept
-	// only some TLS 1.3 suites (Config.CipherSuitesTLS13). crypto/tls cannot.
-	TLS13SuitePinning bool `json:"tls13_suite_pinning"`
-	// Groups are the key-exchange groups (mtlsbench names) the target can
-	// offer; MissingGroups those of tlsparams.Groups it cannot.
-	Groups        []string `json:"groups"`
-	MissingGroups []string `json:"missing_groups,omitempty"`
+	// TLS is what its TLS stack can be made to do: library, versions,
+	// groups, features. tlsparams.Check compares it with the client
+	// stack's before any load; the TLS refusals are worded there.
+	TLS tlsparams.Capabilities `json:"tls"`
 	// Modes the target serves.
 	Modes []Mode `json:"modes"`
 	// MaxWorkers limits Config.Workers (0: no limit; 1 for s_server, which
@@ -58,53 +52,33 @@ func (e *MissingBinaryError) Error() string {
 		e.Kind, e.Binary, e.Package, e.Package)
 }
 
-// UnsupportedError reports a case a target cannot measure as asked.
+// UnsupportedError reports a case a target cannot measure as asked for a
+// reason other than TLS (a mode, workers, requests per connection; TLS
+// refusals are tlsparams.UnsupportedError).
 type UnsupportedError struct {
 	Kind   Kind
-	What   string // the parameter, e.g. "group x25519mlkem768"
+	What   string // what was asked, e.g. "mode \"grpc\""
 	Reason string // why, and what would work
 }
 
 func (e *UnsupportedError) Error() string {
-	return fmt.Sprintf("targets: %s cannot use %s: %s", e.Kind, e.What, e.Reason)
+	return fmt.Sprintf("targets: %s cannot serve %s: %s", e.Kind, e.What, e.Reason)
 }
 
-// Check refuses a configuration the target cannot run exactly as asked,
-// naming the parameter, the reason and what would work.
-func (c Capability) Check(cfg Config) error {
-	if c.Kind == KindBuiltin && len(cfg.CipherSuitesTLS13) > 0 {
-		return &UnsupportedError{Kind: c.Kind, What: "a TLS 1.3 cipher suite",
-			Reason: "Go's crypto/tls always offers all three TLS 1.3 suites; use --target nginx, haproxy or openssl, which enforce it"}
-	}
-	for _, id := range cfg.Groups {
-		g, ok := tlsparams.GroupByID(id)
-		if !ok {
-			return &UnsupportedError{Kind: c.Kind, What: fmt.Sprintf("group %s", id), Reason: "unknown group (accepted: " + tlsparams.GroupNames() + ")"}
-		}
-		for _, missing := range c.MissingGroups {
-			if missing != g.Name {
-				continue
-			}
-			reason := fmt.Sprintf("%s runs with %s, which does not offer %s", c.Kind, c.Library, g.OpenSSL)
-			if g.PostQuantum {
-				reason += " (ML-KEM hybrid groups need OpenSSL 3.5 or later)"
-			}
-			return &UnsupportedError{Kind: c.Kind, What: "group " + g.Name,
-				Reason: reason + "; the builtin target (Go crypto/tls) offers it"}
-		}
-	}
-	if cfg.Mode != "" {
-		ok := false
-		for _, m := range c.Modes {
-			ok = ok || m == cfg.Mode
-		}
-		if !ok {
-			return &UnsupportedError{Kind: c.Kind, What: fmt.Sprintf("mode %q", cfg.Mode), Reason: "accepted: handshake, http"}
-		}
+// Check refuses, apart from TLS, what the target cannot serve exactly as
+// asked — a mode, a number of workers, requests per connection (0: none)
+// — naming what, why and what would work.
+func (c Capability) Check(cfg Config, requests int) error {
+	if cfg.Mode != "" && !slices.Contains(c.Modes, cfg.Mode) {
+		return &UnsupportedError{Kind: c.Kind, What: fmt.Sprintf("mode %q", cfg.Mode), Reason: "accepted: handshake, http"}
 	}
 	if c.MaxWorkers > 0 && cfg.Workers > c.MaxWorkers {
 		return &UnsupportedError{Kind: c.Kind, What: fmt.Sprintf("%d workers", cfg.Workers),
 			Reason: fmt.Sprintf("it serves one connection at a time (at most %d worker)", c.MaxWorkers)}
+	}
+	if max := c.MaxRequestsPerConn; max > 0 && requests > max {
+		return &UnsupportedError{Kind: c.Kind, What: fmt.Sprintf("%d requests per connection", requests),
+			Reason: fmt.Sprintf("it answers at most %d request per connection; use nginx or haproxy for keep-alive requests", max)}
 	}
 	return nil
 }

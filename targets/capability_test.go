@@ -1,28 +1,33 @@
 package targets
 
 import (
-	"crypto/tls"
 	"errors"
 	"strings"
 	"testing"
 )
 
+// TestCheck: what a target cannot serve apart from TLS is refused naming
+// what, why and what would work. (TLS refusals are tlsparams.Check's.)
 func TestCheck(t *testing.T) {
-	// A target without ML-KEM refuses those groups, naming its library and
-	// what would work.
-	old := Capability{Kind: KindNginx, Library: "OpenSSL 3.0.19", MissingGroups: []string{"x25519mlkem768"}}
-	err := old.Check(Config{Groups: []tls.CurveID{tls.X25519, tls.X25519MLKEM768}})
+	one := Capability{Kind: KindOpenSSL, Modes: []Mode{ModeHandshake, ModeHTTP}, MaxWorkers: 1, MaxRequestsPerConn: 1}
 	var unsupported *UnsupportedError
-	if !errors.As(err, &unsupported) {
-		t.Fatalf("got %v, want an *UnsupportedError", err)
-	}
-	for _, want := range []string{"x25519mlkem768", "OpenSSL 3.0.19", "OpenSSL 3.5", "builtin"} {
-		if !strings.Contains(err.Error(), want) {
-			t.Errorf("%q does not mention %q", err, want)
+	for _, tc := range []struct {
+		name     string
+		cfg      Config
+		requests int
+		want     string // empty: accepted
+	}{
+		{"one worker, one request", Config{Workers: 1, Mode: ModeHTTP}, 1, ""},
+		{"two workers", Config{Workers: 2}, 0, "targets: openssl cannot serve 2 workers: it serves one connection at a time"},
+		{"keep-alive requests", Config{Mode: ModeHTTP}, 5, "cannot serve 5 requests per connection: it answers at most 1 request per connection; use nginx or haproxy"},
+		{"an unknown mode", Config{Mode: "grpc"}, 0, `cannot serve mode "grpc": accepted: handshake, http`},
+	} {
+		err := one.Check(tc.cfg, tc.requests)
+		switch {
+		case tc.want == "" && err != nil:
+			t.Errorf("%s: %v", tc.name, err)
+		case tc.want != "" && (!errors.As(err, &unsupported) || !strings.Contains(err.Error(), tc.want)):
+			t.Errorf("%s: %v, want an *UnsupportedError with %q", tc.name, err, tc.want)
 		}
-	}
-	one := Capability{Kind: KindOpenSSL, MaxWorkers: 1}
-	if err := one.Check(Config{Workers: 2}); !errors.As(err, &unsupported) {
-		t.Errorf("two s_server workers: %v", err)
 	}
 }

@@ -3,6 +3,7 @@ package targets
 import (
 	"context"
 	"errors"
+	"github.com/mtlsbench/mtlsbench/tlsparams"
 	"net"
 	"slices"
 )
@@ -47,12 +48,14 @@ func (externalDriver) Start(_ context.Context, cfg Config) (Target, error) {
 
 // Capabilities of an external server are only what the client can ask of
 // it: mtlsbench cannot read its version, TLS library, versions or groups,
-// so Check refuses nothing a client can do, no verification in the
-// handshake is assumed, and there is no record to cross-check.
+// so its TLS capabilities are Unconfigured (tlsparams.Check relies on the
+// client, and every handshake's check on what was negotiated), no
+// verification in the handshake is assumed, and there is no record to
+// cross-check.
 func (externalDriver) Capabilities() (Capability, error) {
 	return Capability{
-		Kind:    KindExternal,
-		Library: "unknown (a server mtlsbench did not start)",
-		Modes:   []Mode{ModeHandshake, ModeHTTP},
+		Kind:  KindExternal,
+		TLS:   tlsparams.Capabilities{Name: "the external target", Unconfigured: true},
+		Modes: []Mode{ModeHandshake, ModeHTTP},
 	}, nil
 }

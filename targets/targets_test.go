@@ -59,7 +59,7 @@ func TestExternal(t *testing.T) {
 	if err != nil || c.Kind != targets.KindExternal || c.ClientVerifyInHandshake || c.CrossCheck != "" {
 		t.Errorf("capabilities %+v, %v", c, err)
 	}
-	if err := c.Check(targets.Config{Mode: targets.ModeHTTP, Workers: 8}); err != nil {
+	if err := c.Check(targets.Config{Mode: targets.ModeHTTP, Workers: 8}, 100); err != nil || !c.TLS.Unconfigured {
 		t.Errorf("Check refused what a client can do: %v", err)
 	}
 }

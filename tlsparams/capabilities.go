@@ -169,12 +169,14 @@ func Check(p Params, client, server Capabilities) error {
 		return &UnsupportedError{Who: server.Name, What: "speak TLS " + p.Version.String(), Reason: "it speaks TLS " + versionList(server.Versions)}
 	}
 	for _, g := range []Group{p.Group, p.FirstShare()} {
-		if !client.Offers(g) {
-			return groupRefusal(client, g, server)
+		if err := client.CanUse(g); err != nil {
+			return err
 		}
 	}
-	if !server.Unconfigured && !server.Offers(p.Group) {
-		return groupRefusal(server, p.Group, client)
+	if !server.Unconfigured {
+		if err := server.CanUse(p.Group); err != nil {
+			return err
+		}
 	}
 	if p.Suite.TLS13 && !client.Has(PinTLS13Suite) && (server.Unconfigured || !server.Has(PinTLS13Suite)) {
 		e := &UnsupportedError{
@@ -199,13 +201,18 @@ func Check(p Params, client, server Capabilities) error {
 	return nil
 }
 
-func groupRefusal(c Capabilities, g Group, other Capabilities) *UnsupportedError {
+// CanUse refuses group g when c cannot offer or accept it, saying why and
+// what would: nil when it can.
+func (c Capabilities) CanUse(g Group) error {
+	if c.Offers(g) {
+		return nil
+	}
 	reason := fmt.Sprintf("it runs with %s, which does not offer %s", c.Library, g.OpenSSL)
 	if g.PostQuantum {
 		reason += " (ML-KEM hybrid groups need OpenSSL 3.5 or later)"
 	}
 	e := &UnsupportedError{Who: c.Name, What: "use group " + g.Name, Reason: reason}
-	if strings.HasPrefix(other.Library, "Go crypto/tls") {
+	if !strings.HasPrefix(c.Library, "Go crypto/tls") {
 		e.Fix = "Go's crypto/tls (the go client, the builtin target) offers it"
 	}
 	return e

@@ -159,7 +159,7 @@ func (o *serveOptions) config(keyTypeSet bool) (targets.Config, error) {
 			return cfg, usagef("--ciphers: %v", err)
 		}
 		if s.TLS13 {
-			return cfg, usagef("--ciphers %s: the built-in target cannot pin a TLS 1.3 suite (crypto/tls always offers all three); use an OpenSSL-based target for that, or name TLS 1.2 suites (accepted: %s)", s.Name, tlsparams.SuiteNames(tls.VersionTLS12))
+			return cfg, usagef("--ciphers: %v (TLS 1.2 suites it takes: %s)", builtin.RefusePinTLS13(s.Name).Err, tlsparams.SuiteNames(tls.VersionTLS12))
 		}
 		cfg.CipherSuites = append(cfg.CipherSuites, s.ID)
 	}

@@ -160,7 +160,7 @@ func TestServeBadUsage(t *testing.T) {
 	}{
 		{[]string{"--mode", "echo"}, `--mode "echo"`},
 		{[]string{"--tls", "1.1"}, `"1.1"`},
-		{[]string{"--ciphers", "TLS_AES_128_GCM_SHA256"}, "cannot pin a TLS 1.3 suite"},
+		{[]string{"--ciphers", "TLS_AES_128_GCM_SHA256"}, "the builtin target cannot pin TLS 1.3 suite TLS_AES_128_GCM_SHA256"},
 		{[]string{"--ciphers", "RC4"}, `unknown cipher suite "RC4"`},
 		{[]string{"--ciphers", "ECDHE-RSA-AES128-GCM-SHA256"}, "can be used with the server's ecdsa-p256 key"},
 		{[]string{"--groups", "x448"}, `unknown group "x448"`},

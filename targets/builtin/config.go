@@ -17,9 +17,25 @@ import (
 // listening or starting a child): bad input to fix, not a failed run.
 type ConfigError struct {
 	Reason string // what is wrong and what would work
+	// Err is the refusal behind Reason, when there is one (a
+	// *tlsparams.UnsupportedError: what crypto/tls cannot do).
+	Err error
 }
 
 func (e *ConfigError) Error() string { return "builtin: " + e.Reason }
+
+func (e *ConfigError) Unwrap() error { return e.Err }
+
+// Capabilities are the built-in target's TLS capabilities: Go's crypto/tls.
+func Capabilities() tlsparams.Capabilities { return tlsparams.GoTLS("the builtin target") }
+
+// RefusePinTLS13 is the built-in target's refusal of TLS 1.3 suite name,
+// worded as every refusal of a capability is (tlsparams).
+func RefusePinTLS13(name string) *ConfigError {
+	err := Capabilities().Refuse(tlsparams.PinTLS13Suite, "pin TLS 1.3 suite "+name,
+		"use an OpenSSL-based target (nginx, haproxy, openssl), which can, or leave the TLS 1.3 suite unset")
+	return &ConfigError{Reason: err.Error(), Err: err}
+}
 
 func refuseConfig(format string, args ...any) error {
 	return &ConfigError{Reason: fmt.Sprintf(format, args...)}
@@ -66,8 +82,8 @@ func withDefaults(cfg targets.Config) (targets.Config, error) {
 		return targets.Config{}, refuseConfig("MinVersion %s is above MaxVersion %s", tlsparams.VersionString(c.MinVersion), tlsparams.VersionString(c.MaxVersion))
 	}
 
-	if cfg.CipherSuitesTLS13 != nil {
-		return targets.Config{}, refuseConfig("the built-in target cannot pin a TLS 1.3 cipher suite: crypto/tls always offers all three TLS 1.3 suites and has no setting to restrict them; use an OpenSSL-based target (nginx, haproxy, openssl), which can, or leave the TLS 1.3 suite unset")
+	if len(cfg.CipherSuitesTLS13) > 0 {
+		return targets.Config{}, RefusePinTLS13(tlsparams.SuiteName(cfg.CipherSuitesTLS13[0]))
 	}
 	if err := checkSuites(c); err != nil {
 		return targets.Config{}, err
@@ -116,7 +132,7 @@ func checkSuites(c targets.Config) error {
 		case !ok:
 			return refuseConfig("unsupported cipher suite %s (accepted: %s)", tls.CipherSuiteName(id), tlsparams.SuiteNames(tls.VersionTLS12))
 		case s.TLS13:
-			return refuseConfig("%s is a TLS 1.3 suite; CipherSuites holds TLS 1.2 suites only, and the built-in target cannot pin a TLS 1.3 suite (an OpenSSL-based target can)", s.Name)
+			return RefusePinTLS13(s.Name)
 		}
 		if s.Auth == auth {
 			usable = true

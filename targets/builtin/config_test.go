@@ -22,7 +22,7 @@ func TestConfigChecks(t *testing.T) {
 		{"key mismatch", func(c *targets.Config) { c.Identity.Key = rsa.Server.Key }, "does not match"},
 		{"no client CAs", func(c *targets.Config) { c.ClientCAs = nil }, "ClientCAs"},
 		{"TLS 1.3 suites", func(c *targets.Config) { c.CipherSuitesTLS13 = []uint16{tls.TLS_AES_128_GCM_SHA256} }, "OpenSSL-based target (nginx, haproxy, openssl)"},
-		{"TLS 1.3 suite as TLS 1.2", func(c *targets.Config) { c.CipherSuites = []uint16{tls.TLS_AES_128_GCM_SHA256} }, "is a TLS 1.3 suite"},
+		{"TLS 1.3 suite as TLS 1.2", func(c *targets.Config) { c.CipherSuites = []uint16{tls.TLS_AES_128_GCM_SHA256} }, "cannot pin TLS 1.3 suite TLS_AES_128_GCM_SHA256"},
 		{"unknown suite", func(c *targets.Config) { c.CipherSuites = []uint16{tls.TLS_RSA_WITH_AES_128_GCM_SHA256} }, "unsupported cipher suite TLS_RSA_WITH_AES_128_GCM_SHA256"},
 		{"RSA suites with an ECDSA key", func(c *targets.Config) { c.CipherSuites = []uint16{tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256} }, "server's ecdsa-p256 key (they need an RSA key); accepted for this key: TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, "},
 		{"unknown group", func(c *targets.Config) { c.Groups = []tls.CurveID{42} }, "unsupported group"},

@@ -2,10 +2,8 @@ package builtin
 
 import (
 	"context"
-	"runtime"
 
 	"github.com/mtlsbench/mtlsbench/targets"
-	"github.com/mtlsbench/mtlsbench/tlsparams"
 )
 
 func init() { targets.Register(targets.KindBuiltin, driver{}) }
@@ -34,16 +32,11 @@ func (driver) Start(ctx context.Context, cfg targets.Config) (targets.Target, er
 
 // Capabilities are those of Go's crypto/tls, the same on every machine.
 func (driver) Capabilities() (targets.Capability, error) {
-	c := targets.Capability{
+	return targets.Capability{
 		Kind:                    targets.KindBuiltin,
-		Library:                 "Go crypto/tls " + runtime.Version(),
-		Versions:                []string{"1.2", "1.3"},
+		TLS:                     Capabilities(),
 		Modes:                   []targets.Mode{targets.ModeHandshake, targets.ModeHTTP},
 		ClientVerifyInHandshake: true,
 		CrossCheck:              "its own counters",
-	}
-	for _, g := range tlsparams.Groups() {
-		c.Groups = append(c.Groups, g.Name)
-	}
-	return c, nil
+	}, nil
 }

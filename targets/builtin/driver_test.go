@@ -3,12 +3,12 @@ package builtin
 import (
 	"crypto/tls"
 	"errors"
-	"slices"
 	"strings"
 	"testing"
 
 	"github.com/mtlsbench/mtlsbench/pki"
 	"github.com/mtlsbench/mtlsbench/targets"
+	"github.com/mtlsbench/mtlsbench/tlsparams"
 )
 
 func TestCapabilities(t *testing.T) {
@@ -16,13 +16,8 @@ func TestCapabilities(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.TLS13SuitePinning || len(c.MissingGroups) != 0 || !slices.Contains(c.Groups, "x25519mlkem768") {
+	if c.TLS.Has(tlsparams.PinTLS13Suite) || len(c.TLS.MissingGroups()) != 0 || c.TLS.Name != "the builtin target" {
 		t.Errorf("builtin: %+v", c)
-	}
-	cfg := targets.Config{CipherSuitesTLS13: []uint16{tls.TLS_CHACHA20_POLY1305_SHA256}}
-	var unsupported *targets.UnsupportedError
-	if err := c.Check(cfg); !errors.As(err, &unsupported) || !strings.Contains(err.Error(), "nginx") {
-		t.Errorf("builtin with a TLS 1.3 suite: %v, want an *UnsupportedError pointing to the OpenSSL-based targets", err)
 	}
 	if zero, err := targets.Capabilities(""); err != nil || zero.Kind != targets.KindBuiltin {
 		t.Errorf("the zero kind: %+v, %v; want the builtin target's", zero, err)

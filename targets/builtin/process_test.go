@@ -202,7 +202,7 @@ func TestProcessRefusesBadConfigWithoutStarting(t *testing.T) {
 	cfg.CipherSuitesTLS13 = []uint16{tls.TLS_AES_256_GCM_SHA384}
 	// A command that cannot run: a start attempt would fail differently.
 	_, err := StartProcess(context.Background(), withChild(cfg, []string{"/nonexistent/mtlsbench"}))
-	if _, ok := errors.AsType[*ConfigError](err); !ok || !strings.Contains(err.Error(), "cannot pin a TLS 1.3 cipher suite") {
+	if _, ok := errors.AsType[*ConfigError](err); !ok || !strings.Contains(err.Error(), "the builtin target cannot pin TLS 1.3 suite") {
 		t.Fatalf("StartProcess: %v, want a *ConfigError", err)
 	}
 	if _, err := StartProcess(context.Background(), withChild(testConfig(b), nil)); err == nil {

@@ -23,41 +23,48 @@ func capabilities(p program) (targets.Capability, error) {
 		return targets.Capability{Kind: p.kind(), Package: p.debianPackage()}, err
 	}
 	c := targets.Capability{
-		Kind:                    p.kind(),
-		Binary:                  bin.path,
-		Package:                 p.debianPackage(),
-		Version:                 bin.version,
-		Library:                 bin.library,
-		Versions:                []string{"1.2", "1.3"},
-		TLS13SuitePinning:       true,
+		Kind:    p.kind(),
+		Binary:  bin.path,
+		Package: p.debianPackage(),
+		Version: bin.version,
+		TLS: tlsparams.Capabilities{
+			Name:     string(p.kind()),
+			Library:  bin.library,
+			Versions: []tlsparams.Version{tlsparams.TLS12, tlsparams.TLS13},
+			Groups:   libraryGroups(bin.library),
+			// Every managed server is configured to accept exactly the
+			// case's TLS 1.3 suite (ssl_conf_command Ciphersuites,
+			// ciphersuites, -ciphersuites).
+			Features: []tlsparams.Feature{tlsparams.PinTLS13Suite},
+		},
 		Modes:                   []targets.Mode{targets.ModeHandshake, targets.ModeHTTP},
 		ClientVerifyInHandshake: true,
 	}
-	c.Groups, c.MissingGroups = libraryGroups(bin.library)
 	p.capability(&c)
 	return c, nil
 }
 
 var groupProbes struct {
 	mu      sync.Mutex // guards results
-	results map[string][2][]string
+	results map[string][]tlsparams.Group
 }
 
-// libraryGroups splits tlsparams' groups into those the TLS library can
-// offer and those it cannot. When the openssl command runs with the same
-// library, each group is tried with `openssl s_client -groups NAME` (the
-// name is checked before any connection is made); otherwise the version
-// decides: classic groups everywhere, ML-KEM hybrids from OpenSSL 3.5.
-func libraryGroups(library string) (supported, missing []string) {
+// libraryGroups lists tlsparams' groups that the TLS library can offer.
+// When the openssl command runs with the same library, each group is tried
+// with `openssl s_client -groups NAME` (the name is checked before any
+// connection is made); otherwise the version decides: classic groups
+// everywhere, ML-KEM hybrids from OpenSSL 3.5.
+func libraryGroups(library string) []tlsparams.Group {
 	groupProbes.mu.Lock()
 	defer groupProbes.mu.Unlock()
 	if r, ok := groupProbes.results[library]; ok {
-		return r[0], r[1]
+		return r
 	}
 	canProbe := false
 	if cli, err := lookup(openssl{}); err == nil && cli.library == library {
 		canProbe = true
 	}
+	var supported []tlsparams.Group
 	for _, g := range tlsparams.Groups() {
 		var ok bool
 		if canProbe {
@@ -66,16 +73,14 @@ func libraryGroups(library string) (supported, missing []string) {
 			ok = !g.PostQuantum || openSSLAtLeast(library, 3, 5)
 		}
 		if ok {
-			supported = append(supported, g.Name)
-		} else {
-			missing = append(missing, g.Name)
+			supported = append(supported, g)
 		}
 	}
 	if groupProbes.results == nil {
-		groupProbes.results = map[string][2][]string{}
+		groupProbes.results = map[string][]tlsparams.Group{}
 	}
-	groupProbes.results[library] = [2][]string{supported, missing}
-	return supported, missing
+	groupProbes.results[library] = supported
+	return supported
 }
 
 // probeGroup asks the openssl command whether its library accepts a

@@ -243,29 +243,29 @@ func TestCapabilitiesOnThisMachine(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			t.Logf("%s %s with %s: groups %v, missing %v", kind, c.Version, c.Library, c.Groups, c.MissingGroups)
-			if !c.TLS13SuitePinning || !slices.Contains(c.Groups, "x25519") || !slices.Contains(c.Groups, "p256") {
+			lib := c.TLS.Library
+			t.Logf("%s %s with %s: groups %v, missing %v", kind, c.Version, lib, c.TLS.Groups, c.TLS.MissingGroups())
+			x25519, _ := tlsparams.ParseGroup("x25519")
+			p256, _ := tlsparams.ParseGroup("p256")
+			mlkem, _ := tlsparams.ParseGroup("x25519mlkem768")
+			if !c.TLS.Has(tlsparams.PinTLS13Suite) || !c.TLS.Offers(x25519) || !c.TLS.Offers(p256) || c.TLS.Name != string(kind) {
 				t.Errorf("%+v", c)
 			}
-			pq := slices.Contains(c.Groups, "x25519mlkem768")
-			if pq != openSSLAtLeast(c.Library, 3, 5) {
-				t.Errorf("%s: ML-KEM offered=%v does not fit %s", kind, pq, c.Library)
+			if pq := c.TLS.Offers(mlkem); pq != openSSLAtLeast(lib, 3, 5) {
+				t.Errorf("%s: ML-KEM offered=%v does not fit %s", kind, pq, lib)
 			}
-			if len(c.MissingGroups) == 0 {
+			missing := c.TLS.MissingGroups()
+			if len(missing) == 0 {
 				return
 			}
 			// A case with a group the library lacks is refused before the
 			// server is started.
-			missing, err := tlsparams.ParseGroup(c.MissingGroups[0])
-			if err != nil {
-				t.Fatal(err)
-			}
 			cfg := testConfig(t)
-			cfg.Groups = []tls.CurveID{missing.ID}
+			cfg.Groups = []tls.CurveID{missing[0].ID}
 			_, err = Start(t.Context(), kind, cfg)
-			var unsupported *targets.UnsupportedError
-			if !errors.As(err, &unsupported) || !strings.Contains(err.Error(), c.Library) {
-				t.Errorf("start with %s: %v, want an *UnsupportedError naming %s", missing.Name, err, c.Library)
+			var unsupported *tlsparams.UnsupportedError
+			if !errors.As(err, &unsupported) || !strings.Contains(err.Error(), lib) {
+				t.Errorf("start with %s: %v, want a *tlsparams.UnsupportedError naming %s", missing[0].Name, err, lib)
 			} else {
 				t.Logf("refused: %v", err)
 			}

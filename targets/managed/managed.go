@@ -50,6 +50,7 @@ import (
 
 	"github.com/mtlsbench/mtlsbench/internal/cpuset"
 	"github.com/mtlsbench/mtlsbench/targets"
+	"github.com/mtlsbench/mtlsbench/tlsparams"
 	"golang.org/x/sys/unix"
 )
 
@@ -199,8 +200,17 @@ func startServer(ctx context.Context, p program, cfg targets.Config) (*Server, e
 	if err != nil {
 		return nil, err
 	}
-	if err := capability.Check(c); err != nil {
+	if err := capability.Check(c, 0); err != nil {
 		return nil, err
+	}
+	for _, id := range c.Groups {
+		g, ok := tlsparams.GroupByID(id)
+		if !ok {
+			return nil, fmt.Errorf("managed: %s: unknown group %s (accepted: %s)", kind, id, tlsparams.GroupNames())
+		}
+		if err := capability.TLS.CanUse(g); err != nil {
+			return nil, err
+		}
 	}
 	bin, err := lookup(p)
 	if err != nil {

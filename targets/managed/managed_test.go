@@ -366,7 +366,7 @@ func integration(t *testing.T, kind targets.Kind) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("%s: %s, %s", kind, capability.Version, capability.Library)
+	t.Logf("%s: %s, %s", kind, capability.Version, capability.TLS.Library)
 
 	t.Run("FullAndResumed", func(t *testing.T) {
 		m := testStart(t, kind, testConfig(t))
