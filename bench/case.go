@@ -21,7 +21,7 @@ import (
 )
 
 func isExternal(c *scenarios.Case) bool {
-	return c.Target.Kind == "external"
+	return c.Target.Kind == string(targets.KindExternal)
 }
 
 // preflight refuses, before any load, what the client stack or the target

@@ -33,6 +33,68 @@ var rules = []struct {
 		"compare judges results; it runs nothing"},
 	{"cmd/mtlsbench", []string{module + "/internal/resultstest"},
 		"test fixtures stay out of the binary"},
+	{"loadgen", []string{module + "/targets", module + "/scenarios", module + "/bench", "go.yaml.in/yaml"},
+		"the engine drives one address; it knows no target, reads no scenario"},
+	{"targets", []string{module + "/loadgen", module + "/bench"},
+		"targets must not depend on the engine"},
+	{"targets/builtin", []string{module + "/loadgen", module + "/bench"},
+		"targets must not depend on the engine"},
+	{"targets/managed", []string{module + "/loadgen", module + "/bench"},
+		"targets must not depend on the engine"},
+	{"scenarios", []string{module + "/targets", module + "/bench", module + "/report", module + "/compare"},
+		"the scenario format runs nothing and renders nothing"},
+	{"capacity", []string{module + "/results", module + "/bench", module + "/loadgen"},
+		"the search is pure: it sees measurements, not results or load"},
+	{"tlsparams", []string{module + "/loadgen", module + "/targets", module + "/scenarios"},
+		"the owner of TLS parameters and capabilities sits below every stack"},
+}
+
+// pure packages do no I/O: their direct imports include none of these.
+var pure = map[string][]string{
+	"capacity":  {"os", "os/exec", "net", "io/fs"},
+	"tlsparams": {"os", "os/exec", "net", "io/fs"},
+}
+
+// TestNothingImportsBenchOrCmd: dependencies point down. Only the CLI
+// imports bench, and nothing imports the CLI.
+func TestNothingImportsBenchOrCmd(t *testing.T) {
+	out, err := exec.Command("go", "list", "-test", "-f", "{{.ImportPath}}|{{join .Imports \" \"}}", module+"/...").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	for line := range strings.Lines(string(out)) {
+		name, imports, _ := strings.Cut(strings.TrimSpace(line), "|")
+		// A test variant is "p [p.test]", a test main "p.test", an
+		// external test package "p_test [p.test]": each is p's.
+		pkg, _, _ := strings.Cut(name, " ")
+		pkg = strings.TrimSuffix(strings.TrimSuffix(pkg, ".test"), "_test")
+		for _, imp := range strings.Fields(imports) {
+			switch {
+			case imp == module+"/bench" && pkg != module+"/bench" && pkg != module+"/cmd/mtlsbench":
+				t.Errorf("%s imports bench: only the CLI may", name)
+			case strings.HasPrefix(imp, module+"/cmd/") && !strings.HasPrefix(pkg, module+"/cmd/"):
+				t.Errorf("%s imports %s: nothing imports the CLI", name, imp)
+			}
+		}
+	}
+}
+
+// TestPurePackagesDoNoIO: the search and the TLS parameters are pure
+// functions of their inputs.
+func TestPurePackagesDoNoIO(t *testing.T) {
+	for pkg, forbidden := range pure {
+		out, err := exec.Command("go", "list", "-f", "{{range .Imports}}{{.}} {{end}}", module+"/"+pkg).Output()
+		if err != nil {
+			t.Fatalf("go list %s: %v", pkg, err)
+		}
+		for _, imp := range strings.Fields(string(out)) {
+			for _, f := range forbidden {
+				if imp == f {
+					t.Errorf("%s imports %s: it does no I/O", pkg, imp)
+				}
+			}
+		}
+	}
 }
 
 // TestDependencyRules checks every rule against the dependencies go list

@@ -1,6 +1,8 @@
 // Package deps holds, in its test, the rules on which packages of the
-// module may depend on which: what keeps the engine free of renderers, the
-// result model free of what renders or judges it, and test fixtures out of
-// the binary. It has no code; add a rule to its test when a boundary
-// matters.
+// module may depend on which (ARCHITECTURE.md's dependency rule): nothing
+// imports bench or the CLI; the engine is free of renderers, targets and
+// scenarios; targets are free of the engine; the result model is free of
+// what renders or judges it; pure packages do no I/O; test fixtures stay
+// out of the binary. It has no code; add a rule to its test when a
+// boundary matters.
 package deps
