@@ -82,12 +82,15 @@ func (t *logTail) poll() (time.Time, error) {
 	return st.ModTime(), nil
 }
 
-// settle polls tails until all of them have been quiet for
-// logQuiet, counted from the latest of their last write, the start
-// of the wait and notBefore. It returns settled=false, having read the logs
-// as they stand, once maxWait has passed since the later of the start and
-// notBefore, and an error when ctx ends first.
-func settle(ctx context.Context, notBefore time.Time, maxWait time.Duration, tails ...*logTail) (settled bool, err error) {
+// settle polls tails until all of them have been quiet for logQuiet,
+// counted from the latest of their last write, the start of the wait and
+// notBefore, and, when open is not nil, until open says the server holds
+// no connection any more (it logs one when it ends it: a server the
+// machine starves of CPU can take longer than logQuiet to notice a close).
+// It returns settled=false, having read the logs as they stand, once
+// maxWait has passed since the later of the start and notBefore, and an
+// error when ctx ends first.
+func settle(ctx context.Context, notBefore time.Time, maxWait time.Duration, open func() (int, error), tails ...*logTail) (settled bool, err error) {
 	start := time.Now()
 	if notBefore.After(start) {
 		start = notBefore
@@ -107,7 +110,15 @@ func settle(ctx context.Context, notBefore time.Time, maxWait time.Duration, tai
 		}
 		now := time.Now()
 		if now.Sub(last) >= logQuiet {
-			return true, nil
+			n := 0
+			if open != nil {
+				if n, err = open(); err != nil {
+					return false, err
+				}
+			}
+			if n == 0 {
+				return true, nil
+			}
 		}
 		if now.Sub(start) >= maxWait {
 			return false, nil

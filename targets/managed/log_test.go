@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"maps"
+	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -11,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mtlsbench/mtlsbench/internal/procstat"
 	"github.com/mtlsbench/mtlsbench/targets"
 )
 
@@ -392,7 +395,7 @@ func TestSettle(t *testing.T) {
 	var lines []string
 	tail := &logTail{path: path, parse: func(l string) { lines = append(lines, l) }}
 	ctx := context.Background()
-	if settled, err := settle(ctx, time.Time{}, time.Second, tail); err != nil || !settled {
+	if settled, err := settle(ctx, time.Time{}, time.Second, nil, tail); err != nil || !settled {
 		t.Fatalf("missing log: settled=%v, %v", settled, err)
 	}
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
@@ -413,7 +416,7 @@ func TestSettle(t *testing.T) {
 	}()
 	time.Sleep(10 * time.Millisecond)
 	start := time.Now()
-	if settled, err := settle(ctx, time.Time{}, 10*time.Second, tail); err != nil || !settled {
+	if settled, err := settle(ctx, time.Time{}, 10*time.Second, nil, tail); err != nil || !settled {
 		t.Fatalf("settled=%v, %v", settled, err)
 	}
 	<-done
@@ -424,7 +427,7 @@ func TestSettle(t *testing.T) {
 		t.Errorf("returned after %s, before the log had been quiet for %s", waited, logQuiet)
 	}
 	f.WriteString(" now complete\n")
-	if _, err := settle(ctx, time.Time{}, time.Second, tail); err != nil {
+	if _, err := settle(ctx, time.Time{}, time.Second, nil, tail); err != nil {
 		t.Fatal(err)
 	}
 	if len(lines) != 6 || lines[5] != "partial now complete" {
@@ -450,7 +453,7 @@ func TestSettle(t *testing.T) {
 	}()
 	before := len(lines)
 	start = time.Now()
-	settled, err := settle(ctx, time.Time{}, snapshotMaxWait, tail)
+	settled, err := settle(ctx, time.Time{}, snapshotMaxWait, nil, tail)
 	waited := time.Since(start)
 	close(stop)
 	<-writing
@@ -466,7 +469,7 @@ func TestSettle(t *testing.T) {
 
 	// notBefore in the future: quiet is counted from it.
 	notBefore := time.Now().Add(100 * time.Millisecond)
-	if settled, err := settle(ctx, notBefore, time.Second, tail); err != nil || !settled {
+	if settled, err := settle(ctx, notBefore, time.Second, nil, tail); err != nil || !settled {
 		t.Fatalf("settled=%v, %v", settled, err)
 	}
 	if early := time.Until(notBefore.Add(logQuiet)); early > 0 {
@@ -476,7 +479,44 @@ func TestSettle(t *testing.T) {
 	cancelled, cancel := context.WithCancel(ctx)
 	cancel()
 	f.WriteString("more\n")
-	if _, err := settle(cancelled, time.Time{}, time.Second, tail); !errors.Is(err, context.Canceled) {
+	if _, err := settle(cancelled, time.Time{}, time.Second, nil, tail); !errors.Is(err, context.Canceled) {
 		t.Errorf("a cancelled read of a fresh log returned %v, want context.Canceled", err)
+	}
+}
+
+// TestSettleWaitsForTheServerToClose: a server slow to notice that the
+// client closed (a CPU-starved nginx worker) writes the connection's line
+// later than the log's quiet period; settle waits until the server holds
+// no connection, so the line is read. (Quiet alone read the log without
+// it: a cross-check one handshake short, seen under `make test`.)
+func TestSettleWaitsForTheServerToClose(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "access.log")
+	var lines []string
+	tail := &logTail{path: path, parse: func(l string) { lines = append(lines, l) }}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	client, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	client.Close()
+	// The "server" logs and closes 3 × logQuiet after the client closed.
+	go func() {
+		time.Sleep(3 * logQuiet)
+		_ = os.WriteFile(path, []byte("the connection's line\n"), 0o644)
+		conn.Close()
+	}()
+	local := netip.MustParseAddrPort(ln.Addr().String())
+	open := func() (int, error) { return procstat.OpenConnections(local) }
+	settled, err := settle(context.Background(), time.Now(), 10*time.Second, open, tail)
+	if err != nil || !settled || len(lines) != 1 {
+		t.Fatalf("settled=%v err=%v lines=%q: want the line written after the server closed", settled, err, lines)
 	}
 }

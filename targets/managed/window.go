@@ -4,10 +4,12 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/mtlsbench/mtlsbench/internal/procstat"
 	"github.com/mtlsbench/mtlsbench/targets"
 )
 
@@ -269,9 +271,9 @@ var (
 // window.go). Probes of the harness are left out.
 //
 // A server logs a connection when it ends, so CountsBetween first waits
-// until `to` has passed and the log has then been quiet for 150 ms: call it
-// after the load has stopped and its connections have closed (a connection
-// still open is not counted). The wait is bounded by ctx and by 30 s; a
+// until `to` has passed, the server holds no connection on its address and
+// the log has then been quiet for 150 ms: call it after the load has
+// stopped and its connections have closed. The wait is bounded by ctx and by 30 s; a
 // log still being written then gives an error. So does a record without a
 // usable time, which no window could hold.
 func (m *LoggedServer) CountsBetween(ctx context.Context, from, to time.Time) (targets.Counts, error) {
@@ -285,7 +287,7 @@ func (m *LoggedServer) CountsBetween(ctx context.Context, from, to time.Time) (t
 		return targets.Counts{}, fmt.Errorf("managed: %s: counts: %w", m.kind, errClosed)
 	}
 	tally, tails := m.plan.record.(logRecorder).logs()
-	settled, err := settle(ctx, to, windowMaxWait, tails...)
+	settled, err := settle(ctx, to, windowMaxWait, m.openConnections(), tails...)
 	if err != nil {
 		return targets.Counts{}, fmt.Errorf("managed: %s: %w", m.kind, err)
 	}
@@ -300,10 +302,21 @@ func (m *LoggedServer) CountsBetween(ctx context.Context, from, to time.Time) (t
 	return tally.between(from, to), nil
 }
 
+// openConnections counts the connections the server still holds on its
+// listening address (see procstat.OpenConnections); nil when the address
+// is not an IP and port, and the log's quiet is all there is to go by.
+func (m *LoggedServer) openConnections() func() (int, error) {
+	local, err := netip.ParseAddrPort(m.addr)
+	if err != nil {
+		return nil
+	}
+	return func() (int, error) { return procstat.OpenConnections(local) }
+}
+
 // logCounts is Counts for a log-based server: the tally after a
 // short settle (see snapshotMaxWait), never blocking for long.
 func logCounts(ctx context.Context, kind targets.Kind, t *logTally, tails ...*logTail) (targets.Counts, error) {
-	if _, err := settle(ctx, time.Time{}, snapshotMaxWait, tails...); err != nil {
+	if _, err := settle(ctx, time.Time{}, snapshotMaxWait, nil, tails...); err != nil {
 		return targets.Counts{}, fmt.Errorf("managed: %s: %w", kind, err)
 	}
 	return cloneCounts(t.seen), nil
