@@ -84,13 +84,13 @@ func (t *logTail) poll() (time.Time, error) {
 
 // settle polls tails until all of them have been quiet for logQuiet,
 // counted from the latest of their last write, the start of the wait and
-// notBefore, and, when open is not nil, until open says the server holds
+// notBefore, and, when openConns is not nil, until it says the server holds
 // no connection any more (it logs one when it ends it: a server the
 // machine starves of CPU can take longer than logQuiet to notice a close).
 // It returns settled=false, having read the logs as they stand, once
 // maxWait has passed since the later of the start and notBefore, and an
 // error when ctx ends first.
-func settle(ctx context.Context, notBefore time.Time, maxWait time.Duration, open func() (int, error), tails ...*logTail) (settled bool, err error) {
+func settle(ctx context.Context, notBefore time.Time, maxWait time.Duration, openConns func() (int, error), tails ...*logTail) (settled bool, err error) {
 	start := time.Now()
 	if notBefore.After(start) {
 		start = notBefore
@@ -98,6 +98,15 @@ func settle(ctx context.Context, notBefore time.Time, maxWait time.Duration, ope
 	timer := time.NewTimer(logPoll)
 	defer timer.Stop()
 	for {
+		// The connections first, then the logs: a server writes a
+		// connection's line before it closes it, so once none is open, the
+		// poll that follows has every line.
+		open := 0
+		if openConns != nil {
+			if open, err = openConns(); err != nil {
+				return false, err
+			}
+		}
 		last := start
 		for _, t := range tails {
 			mtime, err := t.poll()
@@ -109,16 +118,8 @@ func settle(ctx context.Context, notBefore time.Time, maxWait time.Duration, ope
 			}
 		}
 		now := time.Now()
-		if now.Sub(last) >= logQuiet {
-			n := 0
-			if open != nil {
-				if n, err = open(); err != nil {
-					return false, err
-				}
-			}
-			if n == 0 {
-				return true, nil
-			}
+		if now.Sub(last) >= logQuiet && open == 0 {
+			return true, nil
 		}
 		if now.Sub(start) >= maxWait {
 			return false, nil
