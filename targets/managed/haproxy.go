@@ -31,15 +31,6 @@ type haproxy struct{}
 
 var _ program = haproxy{}
 
-// StartHAProxy starts HAProxy configured for cfg. See Start.
-func StartHAProxy(ctx context.Context, cfg targets.Config) (*LoggedServer, error) {
-	m, err := startServer(ctx, haproxy{}, cfg)
-	if err != nil {
-		return nil, err
-	}
-	return &LoggedServer{m}, nil
-}
-
 func (haproxy) kind() targets.Kind    { return targets.KindHAProxy }
 func (haproxy) command() string       { return "haproxy" }
 func (haproxy) debianPackage() string { return "haproxy" }

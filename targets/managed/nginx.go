@@ -35,15 +35,6 @@ type nginx struct{}
 
 var _ program = nginx{}
 
-// StartNginx starts nginx configured for cfg. See Start.
-func StartNginx(ctx context.Context, cfg targets.Config) (*LoggedServer, error) {
-	m, err := startServer(ctx, nginx{}, cfg)
-	if err != nil {
-		return nil, err
-	}
-	return &LoggedServer{m}, nil
-}
-
 func (nginx) kind() targets.Kind    { return targets.KindNginx }
 func (nginx) command() string       { return "nginx" }
 func (nginx) debianPackage() string { return "nginx" }

@@ -36,11 +36,6 @@ type openssl struct{}
 
 var _ program = openssl{}
 
-// StartOpenSSL starts openssl s_server configured for cfg. See Start.
-func StartOpenSSL(ctx context.Context, cfg targets.Config) (*Server, error) {
-	return startServer(ctx, openssl{}, cfg)
-}
-
 func (openssl) kind() targets.Kind    { return targets.KindOpenSSL }
 func (openssl) command() string       { return "openssl" }
 func (openssl) debianPackage() string { return "openssl" }
