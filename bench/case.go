@@ -166,8 +166,11 @@ func (r *runner) setUp(ctx context.Context, c *scenarios.Case) (*material, targe
 	}
 	tgt, err := r.startTarget(ctx, c, m)
 	if err != nil {
-		var ce *builtin.ConfigError
-		if errors.As(err, &ce) {
+		var (
+			be *builtin.ConfigError
+			te *targets.ConfigError
+		)
+		if errors.As(err, &be) || errors.As(err, &te) {
 			return nil, nil, &InputError{Err: err}
 		}
 		return nil, nil, err

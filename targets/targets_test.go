@@ -2,11 +2,14 @@ package targets_test
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/mtlsbench/mtlsbench/pki"
 	"github.com/mtlsbench/mtlsbench/targets"
 	_ "github.com/mtlsbench/mtlsbench/targets/builtin"
 	_ "github.com/mtlsbench/mtlsbench/targets/managed"
@@ -61,5 +64,38 @@ func TestExternal(t *testing.T) {
 	}
 	if err := c.Check(targets.Config{Mode: targets.ModeHTTP, Workers: 8}, 100); err != nil || !c.TLS.Unconfigured {
 		t.Errorf("Check refused what a client can do: %v", err)
+	}
+}
+
+// TestConfigWithDefaults: the defaults every started target shares are
+// applied on a copy, and a config no target can serve is a *ConfigError.
+func TestConfigWithDefaults(t *testing.T) {
+	b, err := pki.Generate(pki.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := targets.Config{Identity: b.Server, ClientCAs: []*x509.Certificate{b.Root.Cert}, Groups: []tls.CurveID{tls.X25519}}
+	got, err := cfg.WithDefaults()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Listen != "127.0.0.1:0" || got.MinVersion != tls.VersionTLS12 || got.MaxVersion != tls.VersionTLS13 ||
+		got.Mode != targets.ModeHandshake || got.HandshakeTimeout != targets.DefaultHandshakeTimeout {
+		t.Errorf("defaults: %+v", got)
+	}
+	got.Groups[0] = tls.CurveP256
+	if cfg.Groups[0] != tls.X25519 || cfg.Listen != "" {
+		t.Error("WithDefaults changed the caller's Config")
+	}
+	var ce *targets.ConfigError
+	for name, bad := range map[string]targets.Config{
+		"no client CAs": {Identity: b.Server},
+		"TLS 1.1":       {Identity: b.Server, ClientCAs: cfg.ClientCAs, MinVersion: tls.VersionTLS11},
+		"RSA suites":    {Identity: b.Server, ClientCAs: cfg.ClientCAs, CipherSuites: []uint16{tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256}},
+		"a mode":        {Identity: b.Server, ClientCAs: cfg.ClientCAs, Mode: "grpc"},
+	} {
+		if _, err := bad.WithDefaults(); !errors.As(err, &ce) {
+			t.Errorf("%s: %v, want a *targets.ConfigError", name, err)
+		}
 	}
 }

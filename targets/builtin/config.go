@@ -1,14 +1,10 @@
 package builtin
 
 import (
-	"crypto"
-	"crypto/rsa"
 	"crypto/tls"
+	"errors"
 	"fmt"
-	"slices"
-	"strings"
 
-	"github.com/mtlsbench/mtlsbench/pki"
 	"github.com/mtlsbench/mtlsbench/targets"
 	"github.com/mtlsbench/mtlsbench/tlsparams"
 )
@@ -42,124 +38,30 @@ func refuseConfig(format string, args ...any) error {
 }
 
 // withDefaults validates cfg for the built-in server and returns a copy
-// with every default applied.
+// with every default applied: those every target shares
+// (targets.Config.WithDefaults), after refusing any TLS 1.3 suite, which
+// crypto/tls cannot pin, and then checking the groups.
 func withDefaults(cfg targets.Config) (targets.Config, error) {
-	c := cfg
-	c.ClientCAs = slices.Clone(cfg.ClientCAs)
-	c.CipherSuites = slices.Clone(cfg.CipherSuites)
-	c.Groups = slices.Clone(cfg.Groups)
-	c.Identity.Chain = slices.Clone(cfg.Identity.Chain)
-	c.PIDs = slices.Clone(cfg.PIDs)
-	c.ChildCommand = slices.Clone(cfg.ChildCommand)
-
-	if len(c.Identity.Chain) == 0 || c.Identity.Chain[0] == nil || c.Identity.Key == nil {
-		return targets.Config{}, refuseConfig("the built-in target needs a server identity (Config.Identity: certificate chain and private key); generate one with pki.Generate or load one with pki.LoadDir")
-	}
-	type equaler interface{ Equal(crypto.PublicKey) bool }
-	if pub, ok := c.Identity.Chain[0].PublicKey.(equaler); !ok || !pub.Equal(c.Identity.Key.Public()) {
-		return targets.Config{}, refuseConfig("the server private key (%s) does not match its certificate %q (%s)",
-			pki.DescribePublicKey(c.Identity.Key.Public()), c.Identity.Chain[0].Subject.CommonName, pki.DescribePublicKey(c.Identity.Chain[0].PublicKey))
-	}
-	if len(c.ClientCAs) == 0 || slices.Contains(c.ClientCAs, nil) {
-		return targets.Config{}, refuseConfig("the built-in target needs Config.ClientCAs, the roots client certificates must chain to (every target requires a client certificate)")
-	}
-
-	if c.Listen == "" {
-		c.Listen = "127.0.0.1:0"
-	}
-	if c.MinVersion == 0 {
-		c.MinVersion = tls.VersionTLS12
-	}
-	if c.MaxVersion == 0 {
-		c.MaxVersion = tls.VersionTLS13
-	}
-	for _, v := range []uint16{c.MinVersion, c.MaxVersion} {
-		if v != tls.VersionTLS12 && v != tls.VersionTLS13 {
-			return targets.Config{}, refuseConfig("unsupported TLS version %s (accepted: 1.2, 1.3)", tls.VersionName(v))
-		}
-	}
-	if c.MinVersion > c.MaxVersion {
-		return targets.Config{}, refuseConfig("MinVersion %s is above MaxVersion %s", tlsparams.VersionString(c.MinVersion), tlsparams.VersionString(c.MaxVersion))
-	}
-
 	if len(cfg.CipherSuitesTLS13) > 0 {
 		return targets.Config{}, RefusePinTLS13(tlsparams.SuiteName(cfg.CipherSuitesTLS13[0]))
 	}
-	if err := checkSuites(c); err != nil {
+	for _, id := range cfg.CipherSuites {
+		if s, ok := tlsparams.SuiteByID(id); ok && s.TLS13 {
+			return targets.Config{}, RefusePinTLS13(s.Name)
+		}
+	}
+	c, err := cfg.WithDefaults()
+	if err != nil {
+		var ce *targets.ConfigError
+		if errors.As(err, &ce) {
+			return targets.Config{}, &ConfigError{Reason: ce.Reason, Err: err}
+		}
 		return targets.Config{}, err
 	}
 	if err := checkGroups(c); err != nil {
 		return targets.Config{}, err
 	}
-
-	switch c.Mode {
-	case "":
-		c.Mode = targets.ModeHandshake
-	case targets.ModeHandshake, targets.ModeHTTP:
-	default:
-		return targets.Config{}, refuseConfig("unknown mode %q (accepted: %s, %s)", c.Mode, targets.ModeHandshake, targets.ModeHTTP)
-	}
-	if c.HandshakeDelay < 0 {
-		return targets.Config{}, refuseConfig("HandshakeDelay must not be negative, got %s", c.HandshakeDelay)
-	}
-	if c.HandshakeTimeout < 0 {
-		return targets.Config{}, refuseConfig("HandshakeTimeout must not be negative, got %s", c.HandshakeTimeout)
-	}
-	if c.HandshakeTimeout == 0 {
-		c.HandshakeTimeout = targets.DefaultHandshakeTimeout
-	}
-	if c.Workers < 0 {
-		return targets.Config{}, refuseConfig("Workers must not be negative, got %d", c.Workers)
-	}
 	return c, nil
-}
-
-// checkSuites refuses TLS 1.2 suite lists crypto/tls would silently
-// ignore or could never negotiate with the server's key, so a case never
-// measures a suite other than the one it names.
-func checkSuites(c targets.Config) error {
-	if c.CipherSuites == nil {
-		return nil
-	}
-	auth := "ecdsa" // ECDSA and Ed25519 keys sign ECDHE_ECDSA suites
-	if _, isRSA := c.Identity.Key.Public().(*rsa.PublicKey); isRSA {
-		auth = "rsa"
-	}
-	usable := false
-	for _, id := range c.CipherSuites {
-		s, ok := tlsparams.SuiteByID(id)
-		switch {
-		case !ok:
-			return refuseConfig("unsupported cipher suite %s (accepted: %s)", tls.CipherSuiteName(id), tlsparams.SuiteNames(tls.VersionTLS12))
-		case s.TLS13:
-			return RefusePinTLS13(s.Name)
-		}
-		if s.Auth == auth {
-			usable = true
-		}
-	}
-	if !usable && c.MinVersion <= tls.VersionTLS12 {
-		return refuseConfig("none of the TLS 1.2 cipher suites can be used with the server's %s key (they need an %s key); accepted for this key: %s",
-			pki.DescribePublicKey(c.Identity.Key.Public()), suiteAuthName(auth), suitesForAuth(auth))
-	}
-	return nil
-}
-
-func suiteAuthName(auth string) string {
-	if auth == "rsa" {
-		return "ECDSA or Ed25519"
-	}
-	return "RSA"
-}
-
-func suitesForAuth(auth string) string {
-	var names []string
-	for _, s := range tlsparams.Suites() {
-		if s.Auth == auth {
-			names = append(names, s.Name)
-		}
-	}
-	return strings.Join(names, ", ")
 }
 
 // checkGroups refuses unknown groups and a TLS 1.2-only server with

@@ -18,7 +18,7 @@ func TestConfigChecks(t *testing.T) {
 		change func(*targets.Config)
 		want   string
 	}{
-		{"no identity", func(c *targets.Config) { c.Identity = pki.Identity{} }, "needs a server identity"},
+		{"no identity", func(c *targets.Config) { c.Identity = pki.Identity{} }, "needs an identity"},
 		{"key mismatch", func(c *targets.Config) { c.Identity.Key = rsa.Server.Key }, "does not match"},
 		{"no client CAs", func(c *targets.Config) { c.ClientCAs = nil }, "ClientCAs"},
 		{"TLS 1.3 suites", func(c *targets.Config) { c.CipherSuitesTLS13 = []uint16{tls.TLS_AES_128_GCM_SHA256} }, "OpenSSL-based target (nginx, haproxy, openssl)"},

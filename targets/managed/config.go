@@ -19,60 +19,22 @@ import (
 )
 
 // withDefaults applies the documented defaults to a copy of cfg and
-// checks what every managed server needs. The caller's Config is never
-// modified.
+// checks what every managed server needs: what every target needs
+// (targets.Config.WithDefaults), then what is the managed servers' own.
+// The caller's Config is never modified.
 func withDefaults(kind targets.Kind, cfg targets.Config) (targets.Config, error) {
-	c := cfg
 	bad := func(format string, args ...any) error {
 		return fmt.Errorf("managed: %s: "+format, append([]any{kind}, args...)...)
 	}
-	if len(c.Identity.Chain) == 0 || c.Identity.Key == nil {
-		return c, bad("Config.Identity needs a certificate chain and its key")
+	if cfg.HandshakeDelay != 0 {
+		return cfg, bad("HandshakeDelay is only supported by the builtin target")
 	}
-	if len(c.ClientCAs) == 0 {
-		return c, bad("Config.ClientCAs is empty: every target requires and verifies a client certificate")
-	}
-	if c.HandshakeDelay != 0 {
-		return c, bad("HandshakeDelay is only supported by the builtin target")
-	}
-	if c.Listen == "" {
-		c.Listen = "127.0.0.1:0"
+	c, err := cfg.WithDefaults()
+	if err != nil {
+		return cfg, fmt.Errorf("managed: %s: %w", kind, err)
 	}
 	if _, _, err := splitListen(c.Listen); err != nil {
 		return c, bad("%v", err)
-	}
-	if c.MinVersion == 0 {
-		c.MinVersion = tls.VersionTLS12
-	}
-	if c.MaxVersion == 0 {
-		c.MaxVersion = tls.VersionTLS13
-	}
-	for _, v := range []uint16{c.MinVersion, c.MaxVersion} {
-		if v != tls.VersionTLS12 && v != tls.VersionTLS13 {
-			return c, bad("TLS version %s is not supported (accepted: 1.2, 1.3)", tls.VersionName(v))
-		}
-	}
-	if c.MinVersion > c.MaxVersion {
-		return c, bad("MinVersion %s is above MaxVersion %s", tlsparams.VersionString(c.MinVersion), tlsparams.VersionString(c.MaxVersion))
-	}
-	serverAuth := "ecdsa"
-	if strings.HasPrefix(string(c.Identity.KeyType()), "rsa") {
-		serverAuth = "rsa"
-	}
-	usable := 0
-	for _, id := range c.CipherSuites {
-		s, ok := tlsparams.SuiteByID(id)
-		if !ok || s.TLS13 {
-			return c, bad("%s is not a TLS 1.2 cipher suite (accepted: %s)", tlsparams.SuiteName(id), tlsparams.SuiteNames(tls.VersionTLS12))
-		}
-		if s.Auth == serverAuth {
-			usable++
-		}
-	}
-	if len(c.CipherSuites) > 0 && usable == 0 && c.MinVersion == tls.VersionTLS12 {
-		need, _ := tlsparams.SuiteByID(c.CipherSuites[0])
-		return c, bad("none of the TLS 1.2 cipher suites works with the server's %s key (%s needs %s keys)",
-			c.Identity.KeyType(), need.Name, need.Auth)
 	}
 	for _, id := range c.CipherSuitesTLS13 {
 		s, ok := tlsparams.SuiteByID(id)
@@ -82,22 +44,6 @@ func withDefaults(kind targets.Kind, cfg targets.Config) (targets.Config, error)
 	}
 	if _, err := curveNames(c.Groups); err != nil {
 		return c, err
-	}
-	switch c.Mode {
-	case "":
-		c.Mode = targets.ModeHandshake
-	case targets.ModeHandshake, targets.ModeHTTP:
-	default:
-		return c, bad("unknown mode %q (accepted: handshake, http)", c.Mode)
-	}
-	if c.HandshakeTimeout == 0 {
-		c.HandshakeTimeout = targets.DefaultHandshakeTimeout
-	}
-	if c.HandshakeTimeout < 0 {
-		return c, bad("HandshakeTimeout must be positive, got %s", c.HandshakeTimeout)
-	}
-	if c.Workers < 0 {
-		return c, bad("Workers must be at least 1, got %d", c.Workers)
 	}
 	if c.CPUs != "" {
 		set, err := cpuset.Parse(c.CPUs)

@@ -46,21 +46,21 @@ func TestConfigRefusals(t *testing.T) {
 		{"no identity", func(c *targets.Config) { c.Identity = pki.Identity{} }, "Identity"},
 		{"no client CAs", func(c *targets.Config) { c.ClientCAs = nil }, "ClientCAs"},
 		{"handshake delay", func(c *targets.Config) { c.HandshakeDelay = time.Millisecond }, "builtin"},
-		{"TLS 1.1", func(c *targets.Config) { c.MinVersion = tls.VersionTLS11 }, "not supported"},
+		{"TLS 1.1", func(c *targets.Config) { c.MinVersion = tls.VersionTLS11 }, "unsupported TLS version TLS 1.1"},
 		{"min above max", func(c *targets.Config) { c.MinVersion, c.MaxVersion = tls.VersionTLS13, tls.VersionTLS12 }, "above"},
-		{"TLS 1.3 suite as TLS 1.2", func(c *targets.Config) { c.CipherSuites = []uint16{tls.TLS_AES_128_GCM_SHA256} }, "not a TLS 1.2"},
+		{"TLS 1.3 suite as TLS 1.2", func(c *targets.Config) { c.CipherSuites = []uint16{tls.TLS_AES_128_GCM_SHA256} }, "is a TLS 1.3 suite"},
 		{"TLS 1.2 suite as TLS 1.3", func(c *targets.Config) {
 			c.CipherSuitesTLS13 = []uint16{tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256}
 		}, "not a TLS 1.3"},
 		{"RSA suites for an ECDSA key", func(c *targets.Config) {
 			c.MaxVersion = tls.VersionTLS12
 			c.CipherSuites = []uint16{tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256}
-		}, "rsa keys"},
+		}, "they need an RSA key"},
 		{"ECDSA suites for an RSA key", func(c *targets.Config) {
 			c.Identity = rsa.Server
 			c.MaxVersion = tls.VersionTLS12
 			c.CipherSuites = []uint16{tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256}
-		}, "ecdsa keys"},
+		}, "they need an ECDSA or Ed25519 key"},
 		{"unknown group", func(c *targets.Config) { c.Groups = []tls.CurveID{4242} }, "unknown group"},
 		{"unknown mode", func(c *targets.Config) { c.Mode = "hold" }, "unknown mode"},
 		{"bad CPU list", func(c *targets.Config) { c.CPUs = "9999" }, "does not exist"},
