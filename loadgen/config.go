@@ -84,6 +84,22 @@ type Config struct {
 	// RampUp, in a closed loop, starts the workers evenly over this time
 	// instead of all at once. Zero means all at once.
 	RampUp time.Duration
+	// Arrivals spaces open-loop starts: evenly (zero) or as a Poisson
+	// process (seeded by Seed) whose rate follows the schedule.
+	Arrivals Arrivals
+	Seed     uint64
+
+	// Shard makes this run one part of a run spread over several
+	// generators; Schedule, Concurrency, MaxInFlight, RampUp and
+	// Identities then describe the whole run and the engine takes this
+	// shard's stripe of each (see Shard). Zero means the whole run.
+	Shard Shard
+	// StartAt, when set, is the instant the run begins (its warm-up, or
+	// its window when there is none), on a timeline shared with other
+	// shards: Run waits until then. Called more than LateStart after it,
+	// Run does not shift the run but returns a *LateStartError. Zero
+	// means at once.
+	StartAt time.Time
 
 	// Warmup runs load for this long before the measured window; nothing in
 	// it counts. With resumption, workers' priming handshakes happen here.
@@ -255,6 +271,23 @@ func (c Config) validate() error {
 		if err := validateSchedule(c.Schedule); err != nil {
 			return err
 		}
+	}
+	if err := c.Shard.Validate(); err != nil {
+		return err
+	}
+	if s := c.Shard; s.Sharded() {
+		if c.Schedule == nil && s.Split(c.Concurrency) == 0 {
+			return bad("%d connections over %d shards leaves shard %d without one: give at least %d (-c is the whole run's)", c.Concurrency, s.Count, s.Index, s.Count)
+		}
+		if c.Schedule != nil && s.Split(c.MaxInFlight) == 0 {
+			return bad("a cap of %d connections in flight over %d shards leaves shard %d none: give at least %d (--max-in-flight is the whole run's)", c.MaxInFlight, s.Count, s.Index, s.Count)
+		}
+		if c.Count > 0 {
+			return bad("a handshake count (-n) cannot be split over %d shards: give the window a duration", s.Count)
+		}
+	}
+	if c.Arrivals != ArrivalsUniform && c.Arrivals != ArrivalsPoisson {
+		return bad("arrivals %v: accepted: uniform, poisson", c.Arrivals)
 	}
 	if v := c.TLS.Version; v != 0 && v != tlsparams.TLS12 && v != tlsparams.TLS13 {
 		return bad("TLS version %s: accepted: 1.2, 1.3", v)

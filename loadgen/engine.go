@@ -60,12 +60,19 @@ type lane struct {
 // engine is one run's shared state. Fields set before the workers start
 // are read-only afterwards.
 type engine struct {
-	cfg        Config
-	tls        *tls.Config // the client stack's configuration, which workers clone
-	expect     expectation // what every handshake must negotiate
-	host       string
-	open       bool
-	sched      Schedule // open loop, with the warm-up prefix; due times from t0
+	cfg    Config
+	tls    *tls.Config // the client stack's configuration, which workers clone
+	expect expectation // what every handshake must negotiate
+	host   string
+	open   bool
+	sched  Schedule // open loop, with the warm-up prefix; due times from t0
+	// totalWorkers is the whole run's closed-loop concurrency (cfg's is
+	// this shard's share); shareNote warns of identities shared by shards.
+	totalWorkers int
+	shareNote    string
+	// starts are the offsets from t0 of the first open-loop starts, for
+	// checking how shards interleave.
+	starts     [StartSample]atomic.Int64
 	schedStart time.Time
 	segments   int
 	target     *dialTarget
@@ -121,11 +128,73 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		return nil, err
 	}
 	e := newEngine(c, target)
+	if !c.StartAt.IsZero() {
+		// The shared instant as a monotonic time, read once: due times
+		// count from it exactly, however late the wake-up.
+		late := -time.Until(c.StartAt)
+		if late > LateStart {
+			return nil, &LateStartError{StartAt: c.StartAt, Late: late}
+		}
+		e.t0 = time.Now().Add(-late)
+		if !sleepCtx(ctx, time.Until(e.t0)) {
+			return &Result{Interrupted: true, Start: time.Now()}, nil
+		}
+	}
 	return e.run(ctx)
 }
 
+// LateStart is how late after Config.StartAt a run may still begin: the
+// time for a wake-up, not for a setup.
+const LateStart = 50 * time.Millisecond
+
+// LateStartError is a run asked to begin at an instant already past:
+// another shard began then, and this one, not ready, must not begin
+// later and shift the run's timeline. Its class is "late_start".
+type LateStartError struct {
+	StartAt time.Time
+	Late    time.Duration
+}
+
+func (e *LateStartError) Error() string {
+	return fmt.Sprintf("loadgen: late_start: ready %s after the run's start at %s (the other shards began on time; give the timeline more room between cases, or start the shards earlier)",
+		e.Late.Round(time.Millisecond), e.StartAt.UTC().Format(time.RFC3339Nano))
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// shardShare is c with this shard's share of the run's connections, cap
+// and identities (see Shard), and a warning when shards must share
+// identities.
+func (c Config) shardShare() (Config, string) {
+	if !c.Shard.Sharded() {
+		return c, ""
+	}
+	c.Concurrency = c.Shard.Split(c.Concurrency)
+	c.MaxInFlight = c.Shard.Split(c.MaxInFlight)
+	ids, shared := Identities(c.Shard, c.Identities)
+	c.Identities = ids
+	if shared {
+		return c, fmt.Sprintf("%d client identities for %d shards: shards share them (generate at least %d for distinct ones)", len(ids), c.Shard.Count, c.Shard.Count)
+	}
+	return c, ""
+}
+
 func newEngine(c Config, target *dialTarget) *engine {
-	e := &engine{cfg: c, target: target, stopCh: make(chan struct{}), countReached: make(chan struct{})}
+	total := c.Concurrency
+	c, shareNote := c.shardShare()
+	e := &engine{cfg: c, target: target, stopCh: make(chan struct{}), countReached: make(chan struct{}), totalWorkers: total, shareNote: shareNote}
 	e.tls = goConfig(&c)
 	e.expect = expect(c.TLS)
 	e.host = c.ServerName
@@ -137,7 +206,7 @@ func newEngine(c Config, target *dialTarget) *engine {
 	e.weOff.Store(math.MaxInt64)
 	if c.Schedule != nil {
 		e.open = true
-		e.sched = warmed(c.Schedule, c.Warmup)
+		e.sched = arrivals(c)
 		_, e.segments = c.Schedule.Segment(0)
 	}
 	nlanes := max(1, runtime.GOMAXPROCS(0))
@@ -167,6 +236,20 @@ func newEngine(c Config, target *dialTarget) *engine {
 		e.lanes = append(e.lanes, l)
 	}
 	return e
+}
+
+// arrivals is the open loop's schedule of this generator's starts: the
+// run's schedule after a warm-up at its initial rate, spaced as asked and
+// striped to this shard. Due times are from the start of the warm-up.
+func arrivals(c Config) Schedule {
+	s := warmed(c.Schedule, c.Warmup)
+	switch {
+	case c.Arrivals == ArrivalsPoisson:
+		return NewPoisson(s, c.Seed, c.Shard)
+	case c.Shard.Sharded():
+		return Striped{Base: s, Shard: c.Shard}
+	}
+	return s
 }
 
 // warmed prefixes s with a warm-up at s's initial rate.
@@ -304,19 +387,28 @@ func (w *worker) runOpen() {
 		if e.idle.Add(-1) == 0 && wait < -lateThreshold {
 			e.grow()
 		}
+		if n < StartSample {
+			e.starts[n].Store(int64(time.Since(e.t0)))
+		}
 		w.connection(intended)
 	}
 }
 
 func (e *engine) run(ctx context.Context) (*Result, error) {
 	res := &Result{Warmup: e.cfg.Warmup}
-	if msg := fdLimitWarning(&e.cfg); msg != "" {
+	for _, msg := range []string{fdLimitWarning(&e.cfg), e.shareNote} {
+		if msg == "" {
+			continue
+		}
 		res.Warnings = append(res.Warnings, msg)
 		if w, ok := e.cfg.Observer.(Warner); ok {
 			w.Warn(msg)
 		}
 	}
-	e.t0 = time.Now()
+	if e.t0.IsZero() {
+		e.t0 = time.Now()
+	}
+	res.StartInstant = e.t0
 	e.schedStart = e.t0.Add(e.cfg.Warmup)
 
 	// The controller's state. The window opens when the warm-up ends; with
@@ -358,7 +450,7 @@ func (e *engine) run(ctx context.Context) (*Result, error) {
 	}
 
 	if e.open {
-		initial := min(e.cfg.MaxInFlight, max(4, int(e.cfg.Schedule.RateAt(0)/50)))
+		initial := min(e.cfg.MaxInFlight, max(4, int(e.sched.RateAt(0)/50)))
 		for range initial {
 			w := e.addWorker()
 			e.wg.Go(w.runOpen)
@@ -369,7 +461,8 @@ func (e *engine) run(ctx context.Context) (*Result, error) {
 			w := e.addWorker()
 			var delay time.Duration
 			if e.cfg.RampUp > 0 {
-				delay = e.cfg.RampUp * time.Duration(i) / time.Duration(n)
+				// The one-machine ramp: global worker g starts at g/total.
+				delay = e.cfg.RampUp * time.Duration(e.cfg.Shard.Global(i)) / time.Duration(e.totalWorkers)
 			}
 			e.wg.Go(func() { w.runClosed(delay) })
 		}
@@ -618,7 +711,7 @@ func (e *engine) collect(res *Result, cpu time.Duration, peakFlight int64) {
 		res.HandshakeReceivedMean = float64(res.handshakeRecv) / float64(res.OK)
 	}
 	res.ClientCPU = cpu
-	res.ClientCores = float64(runtime.GOMAXPROCS(0))
+	res.ClientCores = ClientCores()
 	if res.Duration > 0 && res.ClientCores > 0 {
 		res.ClientUtilization = cpu.Seconds() / (res.Duration.Seconds() * res.ClientCores)
 	}
@@ -636,12 +729,18 @@ func (e *engine) collect(res *Result, cpu time.Duration, peakFlight int64) {
 	res.Load = results.LoadReport{Model: "closed", PeakInFlight: peakFlight, Linger0: cfg.Linger0, SourceAddrs: max(1, len(e.target.sources))}
 	if e.open {
 		res.Load.Model = "open"
-		res.Load.TargetRate = cfg.Schedule.RateAt(cfg.Schedule.Duration())
+		// This generator's share of the run's rate.
+		res.Load.TargetRate = cfg.Schedule.RateAt(cfg.Schedule.Duration()) / float64(cfg.Shard.count())
 		if res.Duration > 0 {
 			// Starts made in the window, per second.
 			res.Load.AchievedRate = float64(res.Started) / res.Duration.Seconds()
 		}
 		res.Load.MaxInFlight = cfg.MaxInFlight
+		for i := range min(e.seq.Load(), StartSample) {
+			if d := e.starts[i].Load(); d > 0 || i == 0 {
+				res.Starts = append(res.Starts, time.Duration(d))
+			}
+		}
 		res.Load.InFlightLimitHits = e.limitHits.Load()
 		if n := e.limitHits.Load(); n > 0 {
 			res.Warnings = append(res.Warnings, fmt.Sprintf(
@@ -681,6 +780,17 @@ func (e *engine) collectSegments(res *Result) []results.Segment {
 		out = append(out, seg)
 	}
 	return out
+}
+
+// ClientCores is how many cores this generator may use: GOMAXPROCS, or
+// the cgroup's CPU limit when lower (a container limited to 1.5 CPUs runs
+// GOMAXPROCS 2, and is saturated at 1.5).
+func ClientCores() float64 {
+	cores := float64(runtime.GOMAXPROCS(0))
+	if limit, ok := procstat.CPULimit(); ok && limit < cores {
+		cores = limit
+	}
+	return cores
 }
 
 // GeneratorBoundUtilization is the share of its cores above which the

@@ -11,11 +11,13 @@ import (
 // Result is what one Run measured over its window. Counts and histograms
 // cover connections that completed (successfully or not) inside the window.
 type Result struct {
-	// Start is when the window began; Duration its length; Warmup what ran
-	// before it.
-	Start    time.Time
-	Duration time.Duration
-	Warmup   time.Duration
+	// StartInstant is when the run began (its warm-up, or the window
+	// when there is none): Config.StartAt when set. Start is when the
+	// window began; Duration its length; Warmup what ran before it.
+	StartInstant time.Time
+	Start        time.Time
+	Duration     time.Duration
+	Warmup       time.Duration
 	// Interrupted: the run was cancelled; the window ends there.
 	Interrupted bool
 
@@ -48,6 +50,10 @@ type Result struct {
 	ClientUtilization float64
 	GeneratorBound    bool
 
+	// Starts are when the first StartSample open-loop starts were made,
+	// from StartInstant (the warm-up's included), in the order claimed.
+	Starts []time.Duration
+
 	Intervals []results.Interval
 	Segments  []results.Segment
 	Load      results.LoadReport
@@ -57,6 +63,9 @@ type Result struct {
 	Clamped        int64
 	Warnings       []string
 }
+
+// StartSample is how many open-loop start times a Result keeps.
+const StartSample = 1000
 
 // HandshakesPerS is successful handshakes per second over the window.
 func (r *Result) HandshakesPerS() float64 {
