@@ -150,10 +150,10 @@ type Overrides struct {
 	// back to "whatever it presents" unless Axes names them).
 	Target *string
 	// The rest of TargetSpec, field by field.
-	CA, Cert, Key, ServerName, TargetCPUs, ClientCPUs, Mode *string
-	PIDs                                                    *[]int
-	HandshakeDelay                                          *time.Duration
-	InProcess                                               *bool
+	CA, Cert, Key, PKI, ServerName, TargetCPUs, ClientCPUs, Mode *string
+	PIDs                                                         *[]int
+	HandshakeDelay                                               *time.Duration
+	InProcess                                                    *bool
 
 	Load     LoadOverrides
 	Capacity CapacityOverrides
@@ -186,6 +186,7 @@ type LoadOverrides struct {
 	Count                                                           *int64
 	RampUp, StepDuration, Duration, Warmup, Interval, Hold, Timeout *time.Duration
 	Linger0, InsecureSkipVerify                                     *bool
+	Arrivals                                                        *string
 }
 
 // CapacityOverrides replace CapacitySpec's fields. Start, Max and Project
@@ -247,9 +248,16 @@ func (s *Spec) Apply(o Overrides) error {
 			}
 		}
 	}
+	if o.PKI != nil {
+		// A PKI directory replaces the file's client files.
+		t.CA, t.Cert, t.Key = "", "", ""
+	} else if o.CA != nil || o.Cert != nil || o.Key != nil {
+		t.PKI = ""
+	}
 	set(&t.CA, o.CA)
 	set(&t.Cert, o.Cert)
 	set(&t.Key, o.Key)
+	set(&t.PKI, o.PKI)
 	set(&t.ServerName, o.ServerName)
 	set(&t.CPUs, o.TargetCPUs)
 	set(&t.ClientCPUs, o.ClientCPUs)
@@ -287,6 +295,7 @@ func (s *Spec) Apply(o Overrides) error {
 	setDuration(&l.Timeout, lo.Timeout)
 	set(&l.Linger0, lo.Linger0)
 	set(&l.InsecureSkipVerify, lo.InsecureSkipVerify)
+	set(&l.Arrivals, lo.Arrivals)
 
 	if o.Repeat != nil {
 		if *o.Repeat < 1 {

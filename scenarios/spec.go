@@ -58,6 +58,12 @@ type TargetSpec struct {
 	CA   string `yaml:"ca" json:"ca,omitempty"`
 	Cert string `yaml:"cert" json:"cert,omitempty"`
 	Key  string `yaml:"key" json:"key,omitempty"`
+	// PKI is a directory written by 'mtlsbench pki gen' (or with its
+	// file names), for an external target in place of CA, Cert and Key:
+	// its ca.pem verifies the server and every client-N.pem with its
+	// client-N-key.pem is a client identity (shards of a run take
+	// distinct ones). Its CA and server keys are never read.
+	PKI string `yaml:"pki" json:"pki,omitempty"`
 	// Mode is a managed target's mode: handshake or http. Zero means http
 	// for a case with requests > 0, else handshake; handshake with
 	// requests > 0 is an error (the server would answer nothing). In a
@@ -133,6 +139,10 @@ type LoadSpec struct {
 	// InsecureSkipVerify skips verifying the server's chain. It makes every
 	// handshake cheaper than a real client's; results say so.
 	InsecureSkipVerify bool `yaml:"insecure_skip_verify" json:"insecure_skip_verify,omitempty"`
+	// Arrivals spaces open-loop starts: "uniform" (evenly; the zero value)
+	// or "poisson" (exponential gaps whose rate follows the schedule).
+	// Needs Rate or Steps.
+	Arrivals string `yaml:"arrivals" json:"arrivals,omitempty"`
 }
 
 // Matrix holds the axes; a case is one value from each. An empty axis has

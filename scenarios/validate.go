@@ -79,10 +79,17 @@ func (s *Spec) checkTarget(p *problems) {
 		if t.Addr == "" {
 			p.addAt("target.addr", "target.kind", t.Kind, "an external target needs addr: the HOST:PORT to connect to", "")
 		}
-		if t.Cert == "" || t.Key == "" {
-			p.addAt("target.cert", "target.kind", t.Kind, "an external target needs cert and key: the PEM files of the client certificate to present (mtlsbench pki gen makes some)", "")
+		switch {
+		case t.PKI != "":
+			for _, f := range []struct{ name, value string }{{"ca", t.CA}, {"cert", t.Cert}, {"key", t.Key}} {
+				if f.value != "" {
+					p.add("target."+f.name, f.value, f.name+" and pki both name client files: pki's ca.pem and client-N identities are used; give one or the other", "")
+				}
+			}
+		case t.Cert == "" || t.Key == "":
+			p.addAt("target.cert", "target.kind", t.Kind, "an external target needs cert and key: the PEM files of the client certificate to present, or pki: a directory from 'mtlsbench pki gen'", "")
 		}
-		if t.CA == "" && !s.Load.InsecureSkipVerify {
+		if t.CA == "" && t.PKI == "" && !s.Load.InsecureSkipVerify {
 			p.addAt("target.ca", "target.kind", t.Kind, "an external target needs ca: the PEM file of the CA that signed the server (or load.insecure_skip_verify: true, which makes every handshake cheaper than a real client's)", "")
 		}
 		notFor := func(field string, set bool, cur any, why string) {
@@ -104,7 +111,7 @@ func (s *Spec) checkTarget(p *problems) {
 		notManaged("addr", t.Addr != "", t.Addr, "a "+kind+" target listens on a free loopback port (for a server of your own, set kind: external)")
 		for _, f := range []struct {
 			name, value string
-		}{{"ca", t.CA}, {"cert", t.Cert}, {"key", t.Key}} {
+		}{{"ca", t.CA}, {"cert", t.Cert}, {"key", t.Key}, {"pki", t.PKI}} {
 			notManaged(f.name, f.value != "", f.value, "a "+kind+" target gets certificates generated for each case (matrix.server_key, matrix.client_key, matrix.chain)")
 		}
 		notManaged("pids", len(t.PIDs) > 0, t.PIDs, "a "+kind+" target's CPU is measured from the process mtlsbench starts")
@@ -204,6 +211,15 @@ func (s *Spec) checkLoad(p *problems) {
 	}
 	if l.RampUp != 0 && l.Rate == 0 {
 		p.add("load.ramp_up", l.RampUp, "ramp_up grows rate from 0: set rate (for steps, the first step is the ramp)", "")
+	}
+	switch l.Arrivals {
+	case "", "uniform":
+	case "poisson":
+		if !open {
+			p.add("load.arrivals", l.Arrivals, "arrivals space an open loop's starts: set rate or steps", "")
+		}
+	default:
+		p.add("load.arrivals", l.Arrivals, fmt.Sprintf("unknown arrivals %q", clip(l.Arrivals)), "uniform, poisson")
 	}
 }
 
