@@ -147,7 +147,16 @@ func writeFile(path string, data []byte, mode os.FileMode) error {
 // LoadDir reads a directory written by Save. CA keys are optional (a user
 // may keep them elsewhere); the server and at least one client identity are
 // required, and every key must match its certificate.
-func LoadDir(dir string) (*Bundle, error) {
+func LoadDir(dir string) (*Bundle, error) { return loadDir(dir, true) }
+
+// LoadClientDir reads what a client needs from a directory written by
+// Save (or a copy holding only those files, such as a Kubernetes Secret):
+// the root certificate (ca.pem), the intermediate's certificate if there
+// is one, and every client identity. It never reads a CA's or the
+// server's private key; the Bundle's Server is empty.
+func LoadClientDir(dir string) (*Bundle, error) { return loadDir(dir, false) }
+
+func loadDir(dir string, whole bool) (*Bundle, error) {
 	read := func(name string) ([]byte, error) {
 		data, err := os.ReadFile(filepath.Join(dir, name))
 		if err != nil {
@@ -165,12 +174,14 @@ func LoadDir(dir string) (*Bundle, error) {
 		return nil, err
 	}
 	b.Root.Cert = roots[0]
-	if keyPEM, err := read(RootKeyFile); err == nil {
-		if b.Root.Key, err = ParseKeyPEM(keyPEM, filepath.Join(dir, RootKeyFile)); err != nil {
+	if whole {
+		if keyPEM, err := read(RootKeyFile); err == nil {
+			if b.Root.Key, err = ParseKeyPEM(keyPEM, filepath.Join(dir, RootKeyFile)); err != nil {
+				return nil, err
+			}
+		} else if !errors.Is(err, fs.ErrNotExist) {
 			return nil, err
 		}
-	} else if !errors.Is(err, fs.ErrNotExist) {
-		return nil, err
 	}
 	if certPEM, err := read(IntermediateCertFile); err == nil {
 		certs, err := ParseCertsPEM(certPEM, filepath.Join(dir, IntermediateCertFile))
@@ -178,7 +189,7 @@ func LoadDir(dir string) (*Bundle, error) {
 			return nil, err
 		}
 		b.Intermediate = &Authority{Cert: certs[0]}
-		if keyPEM, err := read(IntermediateKeyFile); err == nil {
+		if keyPEM, err := read(IntermediateKeyFile); whole && err == nil {
 			if b.Intermediate.Key, err = ParseKeyPEM(keyPEM, filepath.Join(dir, IntermediateKeyFile)); err != nil {
 				return nil, err
 			}
@@ -197,8 +208,10 @@ func LoadDir(dir string) (*Bundle, error) {
 		}
 		return Identity{Chain: chain, Key: pair.PrivateKey.(crypto.Signer)}, nil
 	}
-	if b.Server, err = loadID(ServerCertFile, ServerKeyFile); err != nil {
-		return nil, err
+	if whole {
+		if b.Server, err = loadID(ServerCertFile, ServerKeyFile); err != nil {
+			return nil, err
+		}
 	}
 	// client-N.pem, in numeric order.
 	matches, _ := filepath.Glob(filepath.Join(dir, "client-*.pem"))

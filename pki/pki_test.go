@@ -231,3 +231,34 @@ func TestBadPEM(t *testing.T) {
 		})
 	}
 }
+
+// A client's copy of a PKI directory (a Kubernetes Secret) holds no CA or
+// server key: LoadClientDir reads it, and never reads a private key it
+// does not need, even when one is there.
+func TestLoadClientDir(t *testing.T) {
+	dir := t.TempDir()
+	b, err := Generate(Options{ServerKeyType: ECDSAP256, Clients: 4, Intermediate: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Save(dir, SaveOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	// Unreadable as keys: LoadClientDir must not even try.
+	for _, f := range []string{RootKeyFile, IntermediateKeyFile, ServerKeyFile} {
+		if err := os.WriteFile(filepath.Join(dir, f), []byte("not a key"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	os.Remove(filepath.Join(dir, ServerCertFile))
+	got, err := LoadClientDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Clients) != 4 || got.Root.Key != nil || got.Intermediate == nil || got.Intermediate.Key != nil || got.Server.Key != nil {
+		t.Errorf("loaded %d clients, root key %v, intermediate %v, server key %v", len(got.Clients), got.Root.Key != nil, got.Intermediate != nil, got.Server.Key != nil)
+	}
+	if _, err := LoadDir(dir); err == nil {
+		t.Error("LoadDir read a directory without a server identity")
+	}
+}
