@@ -30,8 +30,15 @@ type Run struct {
 	// Interrupted is true when the run was stopped (SIGINT/SIGTERM) before
 	// every case finished; the cases present are the ones that ran.
 	Interrupted bool `json:"interrupted,omitempty"`
-	// Shards lists the generators whose results were merged into this one;
-	// empty for a result written by a single run.
+	// RunID names a run spread over several generators (mtlsbench run
+	// --shard/--shards); each shard's result and their merge carry it.
+	RunID string `json:"run_id,omitempty"`
+	// Shard is this result's generator in a sharded run: its index, the
+	// count and its clock's offset. Absent for a single generator, and in
+	// a merge, which lists every shard in Shards.
+	Shard *Shard `json:"shard,omitempty"`
+	// Shards lists the generators whose results were merged into this one,
+	// by index; empty for a result written by a single run.
 	Shards []Shard `json:"shards,omitempty"`
 	Cases  []Case  `json:"cases"`
 }
@@ -66,13 +73,32 @@ type Scenario struct {
 	Spec   json.RawMessage `json:"spec,omitempty"`
 }
 
-// Shard is one generator's contribution to a merged result.
+// Shard is one generator of a sharded run.
 type Shard struct {
-	Index       int         `json:"index"`
+	// Index is the shard's index in its run (from 0), of Count.
+	Index int `json:"index"`
+	Count int `json:"count"`
+	// Source is the file (or pod) the shard's result was read from, in a
+	// merge.
+	Source      string      `json:"source,omitempty"`
 	Hostname    string      `json:"hostname,omitempty"`
 	Start       time.Time   `json:"start"`
 	End         time.Time   `json:"end"`
 	Environment Environment `json:"environment"`
+	// Clock is the shard's clock offset to shard 0, measured over the
+	// rendezvous connection; absent without --rendezvous.
+	Clock *ClockSync `json:"clock,omitempty"`
+}
+
+// ClockSync is a clock's offset to a reference clock, as measured by
+// request–response exchanges (the one with the shortest round trip
+// kept): the reference's time minus this clock's, within ±ErrorUs (half
+// that round trip).
+type ClockSync struct {
+	OffsetUs float64 `json:"offset_us"`
+	ErrorUs  float64 `json:"error_us"`
+	// Samples is how many exchanges were made.
+	Samples int `json:"samples"`
 }
 
 // Status is a case's verdict on itself.
@@ -154,6 +180,40 @@ type Case struct {
 	// Capacity is the answer of a capacity search ('mtlsbench capacity');
 	// absent for a plain run.
 	Capacity *Capacity `json:"capacity,omitempty"`
+
+	// Shard is this generator's part of the case in a sharded run; Merged
+	// says how the shards of a merged case lined up.
+	Shard  *CaseShard `json:"shard,omitempty"`
+	Merged *CaseMerge `json:"merged,omitempty"`
+}
+
+// CaseShard is one shard's part of a case.
+type CaseShard struct {
+	// Planned is the instant the case was to begin (its warm-up, or its
+	// window when there is none) on the run's shared timeline, in the
+	// reference clock (shard 0's).
+	Planned time.Time `json:"planned"`
+	// StartsUs are the times of this shard's first open-loop starts (up to
+	// 1,000, the warm-up's included) in µs from Planned, in the order the
+	// schedule gave them: merge checks from them that the shards' starts
+	// interleave.
+	StartsUs []int64 `json:"starts_us,omitempty"`
+}
+
+// CaseMerge describes how the shards of a merged case lined up.
+type CaseMerge struct {
+	// Shards is how many shard results were merged.
+	Shards int `json:"shards"`
+	// StartSkewUs is the spread of the shards' window starts, each
+	// corrected by its clock offset.
+	StartSkewUs int64 `json:"start_skew_us"`
+	// InterArrivalP50Us is the median gap between consecutive starts of
+	// all shards together (over the span every shard's sample covers), and
+	// IntendedInterArrivalUs the gap the schedule intends there (1/rate):
+	// near each other when the shards interleave, far apart when their
+	// starts bunch. Absent for a closed loop.
+	InterArrivalP50Us      float64 `json:"inter_arrival_p50_us,omitempty"`
+	IntendedInterArrivalUs float64 `json:"intended_inter_arrival_us,omitempty"`
 }
 
 // HandshakeLatency returns the case's handshake-latency summary, or nil
