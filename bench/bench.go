@@ -38,6 +38,10 @@ type Options struct {
 	// OnCase, if set, is called after each case with its result (e.g. to
 	// write a partial file).
 	OnCase func(run *results.Run)
+	// Sharding makes the run one shard of several and puts its cases on a
+	// shared timeline. Zero: a run of its own. Run only; Capacity refuses
+	// it (each search chooses its own rates).
+	Sharding Sharding
 }
 
 // InputError is a scenario that cannot be run as asked (a TLS 1.3 suite on
@@ -57,11 +61,18 @@ func Run(ctx context.Context, opts Options) (*results.Run, error) {
 		opts.Repeat = 1
 	}
 	// Everything that can be refused is refused before the first case runs.
+	if err := checkSharding(&opts); err != nil {
+		return nil, err
+	}
 	r, err := prepare(&opts)
 	if err != nil {
 		return nil, err
 	}
 	run := newRun(&opts)
+	if err := r.startTimeline(ctx, run); err != nil {
+		return nil, err
+	}
+	defer r.stopTimeline(run)
 	if err := r.eachCase(ctx, run, opts.Repeat, r.runCase); err != nil {
 		return nil, err
 	}
@@ -91,6 +102,7 @@ func (r *runner) eachCase(ctx context.Context, run *results.Run, repeat int, one
 				break
 			}
 			c, err := one(ctx, &cases[i], rep, n, total)
+			var fatal *fatalError
 			if err != nil {
 				var ie *InputError
 				if errors.As(err, &ie) {
@@ -99,6 +111,15 @@ func (r *runner) eachCase(ctx context.Context, run *results.Run, repeat int, one
 				c = failedCase(&cases[i], rep, err)
 			}
 			run.Cases = append(run.Cases, *c)
+			if errors.As(err, &fatal) {
+				// No later case can keep to the shared timeline.
+				if r.opts.OnCase != nil {
+					r.opts.OnCase(run)
+				}
+				r.logf("mtlsbench: %v: the run ends here", err)
+				run.End = time.Now()
+				return nil
+			}
 			if c.Status == results.StatusInterrupted {
 				run.Interrupted = true
 			}
@@ -136,7 +157,8 @@ func (r *runner) logf(format string, a ...any) {
 }
 
 type runner struct {
-	opts   Options
-	pki    *pkiCache
-	warned map[string]bool // warnings already logged, each shown once per run
+	opts     Options
+	timeline *timeline // nil: each case starts when the previous one is done
+	pki      *pkiCache
+	warned   map[string]bool // warnings already logged, each shown once per run
 }

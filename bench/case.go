@@ -75,6 +75,17 @@ func (r *runner) material(c *scenarios.Case) (*material, error) {
 func (r *runner) external(c *scenarios.Case) (*material, error) {
 	t := &c.Target
 	m := &material{}
+	if t.PKI != "" {
+		b, err := pki.LoadClientDir(t.PKI)
+		if err != nil {
+			return nil, err
+		}
+		m.roots, m.identities = b.RootPool(), b.ClientCertificates()
+		if c.ClientIdentities > len(m.identities) {
+			return nil, fmt.Errorf("bench: case %s: %d client identities asked for, but %s holds %d (make more with 'mtlsbench pki gen --clients %d')", c.Name, c.ClientIdentities, t.PKI, len(m.identities), c.ClientIdentities)
+		}
+		return m, nil
+	}
 	if t.CA != "" {
 		pool, err := pki.LoadCertPool(t.CA)
 		if err != nil {
@@ -146,6 +157,9 @@ func loadConfig(c *scenarios.Case, m *material, tgt targets.Target) loadgen.Conf
 		Timeout:            l.Timeout.D(),
 		Linger0:            l.Linger0,
 	}
+	if l.Arrivals == "poisson" {
+		cfg.Arrivals = loadgen.ArrivalsPoisson
+	}
 	switch {
 	case len(l.Steps) > 0:
 		cfg.Schedule = loadgen.Steps{Rates: l.Steps, StepLength: l.StepDuration.D()}
@@ -187,6 +201,13 @@ func (r *runner) runCase(ctx context.Context, c *scenarios.Case, rep, n, total i
 	defer tgt.Close()
 
 	cfg := loadConfig(c, m, tgt)
+	sh := r.opts.Sharding
+	cfg.Shard, cfg.Seed = sh.Shard, r.seed(n)
+	local, reference, err := r.startOf(ctx, n-1)
+	if err != nil {
+		return nil, err
+	}
+	cfg.StartAt = local
 	obs := newObserver(ctx, tgt, r.opts, c, n, total, pidsOf(c, tgt))
 	cfg.Observer = obs
 	res, err := loadgen.Run(ctx, cfg)
@@ -198,6 +219,7 @@ func (r *runner) runCase(ctx context.Context, c *scenarios.Case, rep, n, total i
 		return nil, err
 	}
 	out := caseResult(c, rep, res)
+	shardCase(out, res, reference, sh.Shard.Sharded())
 	if note := clientVerifyNote(c); note != "" {
 		out.Warnings = append(out.Warnings, note)
 	}
@@ -363,11 +385,16 @@ func failedCase(c *scenarios.Case, rep int, err error) *results.Case {
 	if errors.Is(err, context.Canceled) {
 		status = results.StatusInterrupted
 	}
-	return &results.Case{
+	out := &results.Case{
 		Name: c.Name, Key: c.Key, Repeat: rep, Status: status, Failure: strings.TrimSpace(msg),
 		Params: caseParams(c),
 		Errors: map[string]int64{}, Negotiated: []results.Negotiated{},
 	}
+	var late *loadgen.LateStartError
+	if errors.As(err, &late) {
+		out.Errors["late_start"] = 1
+	}
+	return out
 }
 
 // crosscheck compares the target's own record with the client's counts.

@@ -33,6 +33,15 @@ func Write(w io.Writer, run *Run) error {
 	return nil
 }
 
+// WriteLine writes run as one line of compact JSON, for a stream that
+// carries other lines too (a pod's log).
+func WriteLine(w io.Writer, run *Run) error {
+	if err := json.NewEncoder(w).Encode(run); err != nil {
+		return fmt.Errorf("results: encode: %w", err)
+	}
+	return nil
+}
+
 // WriteFile writes run to path atomically (a temporary file renamed into
 // place), creating the directory if needed, so an interrupted write never
 // leaves half a result.

@@ -169,7 +169,9 @@ func axisDefaults(external bool) [numAxes]string {
 		axRequests:   "0",
 	}
 	if external {
-		d[axServerKey], d[axChain] = anyValue, anyValue
+		// "0": every client identity the target's files give (one from
+		// cert and key; all of a pki directory's).
+		d[axServerKey], d[axChain], d[axIdentities] = anyValue, anyValue, "0"
 	}
 	return d
 }

@@ -269,8 +269,8 @@ func (s *Spec) checkTargetAxes(p *problems, vals [numAxes][]axisValue) {
 		switch {
 		case external && ax == axChain:
 			p.add(v.path, nil, "chain is not for an external target: its chain is what it presents", "")
-		case external && ax == axIdentities && v.canon != "1":
-			p.add(v.path, nil, "an external target gets one client identity (target.cert); client_identities must be 1", "")
+		case external && ax == axIdentities && v.canon != "1" && s.Target.PKI == "":
+			p.add(v.path, nil, "an external target given target.cert has one client identity; client_identities must be 1 (or give target.pki, a directory of several)", "")
 		case s.Target.Mode == ModeHandshake && ax == axRequests && v.canon != "0":
 			p.add(v.path, nil, fmt.Sprintf("%s requests per connection, but target.mode is handshake (line %d), which answers no request: set mode: http or remove it", v.canon, s.line("target.mode")), "")
 		}

@@ -51,6 +51,9 @@ type runOptions struct {
 	count                                             int64
 	repeat                                            int
 	linger0, insecure                                 bool
+	arrivals, pki                                     string
+
+	shard shardOptions
 }
 
 func runFlags(env *cliEnv, o *runOptions) *pflag.FlagSet {
@@ -60,6 +63,7 @@ func runFlags(env *cliEnv, o *runOptions) *pflag.FlagSet {
 			"built-in target with an ephemeral PKI. Flags override the scenario; a comma list\n"+
 			"on an axis flag runs each value as its own case.")
 	addRunFlags(fs, o)
+	addShardFlags(fs, &o.shard)
 	return fs
 }
 
@@ -67,7 +71,7 @@ func runFlags(env *cliEnv, o *runOptions) *pflag.FlagSet {
 // that run scenarios (capacity) take the same flags through it.
 func addRunFlags(fs *pflag.FlagSet, o *runOptions) {
 	fs.StringVarP(&o.scenario, "file", "f", "quick", "scenario: a library name (see 'mtlsbench scenarios list') or a YAML file")
-	fs.StringVarP(&o.out, "out", "o", "", "result file (default results/mtlsbench-<time>.json)")
+	fs.StringVarP(&o.out, "out", "o", "", "result file (default results/mtlsbench-<time>.json); - writes it to standard output as one JSON line")
 	fs.StringVar(&o.format, "format", "table", "what to print: table, json, markdown or csv")
 	fs.BoolVarP(&o.quiet, "quiet", "q", false, "print no progress and no table (the result file is still written)")
 	fs.StringVar(&o.hdrLog, "hdr-log", "", "also write the HdrHistogram interval log to this file")
@@ -77,6 +81,7 @@ func addRunFlags(fs *pflag.FlagSet, o *runOptions) {
 	fs.StringVar(&o.ca, "ca", "", "external target: CA file that signed the server's certificate")
 	fs.StringVar(&o.cert, "cert", "", "external target: client certificate chain file")
 	fs.StringVar(&o.key, "key", "", "external target: client private key file")
+	fs.StringVar(&o.pki, "pki", "", "external target: a 'pki gen' directory: its ca.pem and every client-N identity (instead of --ca, --cert, --key)")
 	fs.StringVar(&o.serverName, "server-name", "", "name to send in SNI and verify the server against")
 	fs.IntSliceVar(&o.targetPIDs, "target-pid", nil, "external target running here: its PIDs, for server CPU per handshake")
 	fs.StringVar(&o.targetCPUs, "target-cpus", "", "pin managed targets to these CPUs (e.g. 1 or 2-3)")
@@ -100,6 +105,7 @@ func addRunFlags(fs *pflag.FlagSet, o *runOptions) {
 	fs.Float64VarP(&o.rate, "rate", "r", 0, "open loop: handshakes started per second, whatever is in flight")
 	fs.IntVar(&o.maxInFlight, "max-in-flight", 0, fmt.Sprintf("open loop: cap on connections in flight (default %d)", loadgen.DefaultMaxInFlight))
 	fs.DurationVar(&o.rampUp, "ramp-up", 0, "open loop: grow the rate linearly from 0 over this time")
+	fs.StringVar(&o.arrivals, "arrivals", "", "open loop: uniform (evenly spaced, the default) or poisson (exponential gaps)")
 	fs.Float64SliceVar(&o.steps, "steps", nil, "open loop: successive rates, e.g. 500,1000,2000")
 	fs.DurationVar(&o.stepDuration, "step-duration", 0, "open loop: how long each --steps rate is held")
 	fs.DurationVarP(&o.duration, "duration", "d", 0, "measured window per case (default the scenario's, else "+loadgen.DefaultDuration.String()+")")
@@ -126,6 +132,9 @@ func runCmd(ctx context.Context, env *cliEnv, args []string) error {
 	if err != nil || (format != report.FormatTable && format != report.FormatJSON && format != report.FormatMarkdown && format != report.FormatCSV) {
 		return usagef("--format %q: accepted: table, json, markdown, csv (use 'mtlsbench report' for html)", o.format)
 	}
+	if o.out == "-" && format != report.FormatTable {
+		return usagef("--format %s with -o -: standard output carries the result (the table goes to standard error)", o.format)
+	}
 	spec, err := scenarios.Load(o.scenario)
 	if err != nil {
 		return err
@@ -140,7 +149,12 @@ func runCmd(ctx context.Context, env *cliEnv, args []string) error {
 	for _, s := range skipped {
 		fmt.Fprintf(env.stderr, "mtlsbench: skipping %s: %s\n", s.Case.Name, s.Reason)
 	}
+	sh, err := sharding(fs, &o.shard, spec.Name, lookupEnv)
+	if err != nil {
+		return err
+	}
 	out := resultPath(o.out, "mtlsbench-")
+	toStdout := out == "-"
 	stop, err := startProfile(o.profile)
 	if err != nil {
 		return err
@@ -153,7 +167,12 @@ func runCmd(ctx context.Context, env *cliEnv, args []string) error {
 		Repeat:   spec.Repeat,
 		Log:      env.stderr,
 		// A partial result survives an interrupt or a crash of a later case.
-		OnCase: func(run *results.Run) { _ = results.WriteFile(out, run) },
+		OnCase: func(run *results.Run) {
+			if !toStdout {
+				_ = results.WriteFile(out, run)
+			}
+		},
+		Sharding: sh,
 	}
 	if !o.quiet {
 		opts.Progress, opts.Live = env.stderr, env.stderrIsTerminal
@@ -163,7 +182,13 @@ func runCmd(ctx context.Context, env *cliEnv, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := results.WriteFile(out, run); err != nil {
+	if toStdout {
+		// One line, so a log collector (kubectl logs) can pick it out of
+		// the progress lines around it.
+		if err := results.WriteLine(env.stdout, run); err != nil {
+			return err
+		}
+	} else if err := results.WriteFile(out, run); err != nil {
 		return err
 	}
 	if o.hdrLog != "" {
@@ -171,12 +196,23 @@ func runCmd(ctx context.Context, env *cliEnv, args []string) error {
 			return err
 		}
 	}
-	if !o.quiet {
-		if err := report.Render(env.stdout, run, format, report.RenderOptions{}); err != nil {
-			return err
+	switch {
+	case toStdout:
+		if !o.quiet {
+			// The table goes where the progress went.
+			if err := report.Render(env.stderr, run, report.FormatTable, report.RenderOptions{}); err != nil {
+				return err
+			}
 		}
+		fmt.Fprintln(env.stderr, "mtlsbench: result written to standard output")
+	default:
+		if !o.quiet {
+			if err := report.Render(env.stdout, run, format, report.RenderOptions{}); err != nil {
+				return err
+			}
+		}
+		fmt.Fprintf(env.stderr, "mtlsbench: result written to %s\n", out)
 	}
-	fmt.Fprintf(env.stderr, "mtlsbench: result written to %s\n", out)
 	return runOutcome(env, run)
 }
 
@@ -258,6 +294,7 @@ func runOverrides(fs *pflag.FlagSet, o *runOptions) scenarios.Overrides {
 	ov.CA = changed(fs, "ca", o.ca)
 	ov.Cert = changed(fs, "cert", o.cert)
 	ov.Key = changed(fs, "key", o.key)
+	ov.PKI = changed(fs, "pki", o.pki)
 	ov.ServerName = changed(fs, "server-name", o.serverName)
 	ov.TargetCPUs = changed(fs, "target-cpus", o.targetCPUs)
 	ov.ClientCPUs = changed(fs, "client-cpus", o.clientCPUs)
@@ -280,6 +317,7 @@ func runOverrides(fs *pflag.FlagSet, o *runOptions) scenarios.Overrides {
 	l.Timeout = changed(fs, "timeout", o.timeout)
 	l.Linger0 = changed(fs, "linger0", o.linger0)
 	l.InsecureSkipVerify = changed(fs, "insecure-skip-verify", o.insecure)
+	l.Arrivals = changed(fs, "arrivals", o.arrivals)
 	ov.Repeat = changed(fs, "repeat", o.repeat)
 	return ov
 }
