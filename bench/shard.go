@@ -101,6 +101,10 @@ func (r *runner) startTimeline(ctx context.Context, run *results.Run) error {
 		sess, err := rendezvous.Join(ctx, rendezvous.Config{
 			Addr: s.Rendezvous, RunID: s.RunID, Index: s.Shard.Index, Count: s.Shard.Count, JoinTimeout: s.JoinTimeout,
 		})
+		var refused *rendezvous.RefusedError
+		if errors.As(err, &refused) {
+			return &InputError{Err: err}
+		}
 		if err != nil {
 			return err
 		}

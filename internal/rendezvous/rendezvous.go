@@ -111,6 +111,19 @@ func (c *conn) recv() (message, error) {
 	return m, nil
 }
 
+// RefusedError is shard 0 refusing a shard that is not of its run: a
+// different run ID or count, or an index already taken. It is the user's
+// input that is wrong.
+type RefusedError struct {
+	Addr   string
+	Index  int
+	Reason string
+}
+
+func (e *RefusedError) Error() string {
+	return fmt.Sprintf("rendezvous: shard 0 at %s refused shard %d: %s (every shard needs the same --run-id and count, and its own index)", e.Addr, e.Index, e.Reason)
+}
+
 // Session is a shard's membership of a rendezvous, from Join to Close.
 type Session struct {
 	cfg   Config
@@ -318,7 +331,7 @@ func (s *Session) follow(ctx context.Context) error {
 	}
 	if m.Type == "refuse" {
 		s.coord.c.Close()
-		return fmt.Errorf("rendezvous: shard 0 at %s refused shard %d: %s", s.cfg.Addr, s.cfg.Index, m.Reason)
+		return &RefusedError{Addr: s.cfg.Addr, Index: s.cfg.Index, Reason: m.Reason}
 	}
 	best := time.Duration(-1)
 	for range s.cfg.Pings {
