@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the servers mtlsbench's managed targets run — nginx (with its
-# stream module, for handshake mode), haproxy and openssl — with apt-get,
-# when they are missing. Debian or Ubuntu, as root (CI runs as root).
+# stream module, for handshake mode), haproxy and openssl — and iproute2
+# (network namespaces for the sharded-run test) with apt-get, when they
+# are missing. Debian or Ubuntu, as root (CI runs as root).
 #
 # The packages' own services are kept from starting: mtlsbench starts its
 # own instances on free loopback ports and stops them by PID, and a stray
@@ -25,6 +26,8 @@ need=()
 find_bin nginx >/dev/null || need+=(nginx)
 find_bin haproxy >/dev/null || need+=(haproxy)
 find_bin openssl >/dev/null || need+=(openssl)
+# ip, for the sharded runs' end-to-end test (a host per network namespace).
+find_bin ip >/dev/null || need+=(iproute2)
 
 # nginx built with a dynamic stream module needs the module's package.
 stream_module_missing() {
