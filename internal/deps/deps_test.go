@@ -47,6 +47,8 @@ var rules = []struct {
 		"the search is pure: it sees measurements, not results or load"},
 	{"tlsparams", []string{module + "/loadgen", module + "/targets", module + "/scenarios"},
 		"the owner of TLS parameters and capabilities sits below every stack"},
+	{"internal/rendezvous", []string{module + "/loadgen", module + "/targets", module + "/scenarios", module + "/bench"},
+		"the start barrier knows shards and instants, not load, targets or cases"},
 }
 
 // pure packages do no I/O: their direct imports include none of these.
