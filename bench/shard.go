@@ -96,6 +96,9 @@ func (r *runner) startTimeline(ctx context.Context, run *results.Run) error {
 		run.RunID = s.RunID
 		run.Shard = &results.Shard{Index: s.Shard.Index, Count: s.Shard.Count, Hostname: run.Environment.Hostname, Start: run.Start, Environment: run.Environment}
 	}
+	if s.Shard.Sharded() && s.Rendezvous == "" && s.StartAt.IsZero() {
+		r.logf("mtlsbench: shard %s: neither --rendezvous nor --start-at: each case starts when this shard is ready, so the shards' windows will not line up (merge reports the skew)", s.Shard)
+	}
 	if s.Rendezvous != "" {
 		r.logf("mtlsbench: shard %s: waiting at the rendezvous %s for the other shards", s.Shard, s.Rendezvous)
 		sess, err := rendezvous.Join(ctx, rendezvous.Config{
