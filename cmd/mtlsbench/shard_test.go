@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/mtlsbench/mtlsbench/loadgen"
+	"github.com/mtlsbench/mtlsbench/results"
 )
 
 // The shard index and count come from --shard, or from --shards and the
@@ -95,8 +96,37 @@ func TestShardRefusalsExitBeforeLoad(t *testing.T) {
 	if code != exitUsage || !strings.Contains(errOut, "same server") {
 		t.Errorf("sharded built-in target: exit %d: %s", code, errOut)
 	}
+	code, _, errOut = runCommand(t, "run", "--start-at", time.Now().Add(time.Hour).UTC().Format(time.RFC3339), "-n", "100", "-q", "-o", t.TempDir()+"/r.json")
+	if code != exitUsage || !strings.Contains(errOut, "fixed timeline") {
+		t.Errorf("--start-at with a count: exit %d: %s", code, errOut)
+	}
 	code, _, errOut = runCommand(t, "run", "-o", "-", "--format", "json")
 	if code != exitUsage || !strings.Contains(errOut, "standard output carries the result") {
 		t.Errorf("-o - --format json: exit %d: %s", code, errOut)
+	}
+}
+
+// A shard not ready at its case's start on a fixed timeline fails the
+// case with class late_start (exit 1) instead of starting it late; no
+// handshake is attempted.
+func TestLateShardFailsTheCase(t *testing.T) {
+	dir := t.TempDir()
+	if code, _, errOut := runCommand(t, "pki", "gen", "--out", dir+"/pki", "--clients", "2"); code != 0 {
+		t.Fatal(errOut)
+	}
+	out := dir + "/r.json"
+	past := time.Now().Add(-time.Minute).UTC().Format(time.RFC3339Nano)
+	code, _, errOut := runCommand(t, "run", "--target", "127.0.0.1:1", "--pki", dir+"/pki", "--server-name", "localhost",
+		"--tls", "1.3", "--resume", "none", "--shard", "1/2", "--start-at", past, "-d", "1s", "--warmup", "0s", "-q", "-o", out)
+	if code != exitFailed || !strings.Contains(errOut, "late_start") {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	run, err := results.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := run.Cases[0]
+	if c.Status != results.StatusFailed || c.Errors["late_start"] != 1 || c.Counts.Attempted != 0 || run.Shard == nil || run.Shard.Index != 1 {
+		t.Errorf("case %s %v attempted %d, shard %+v", c.Status, c.Errors, c.Counts.Attempted, run.Shard)
 	}
 }
