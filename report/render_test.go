@@ -50,7 +50,7 @@ func TestRenderSparseRuns(t *testing.T) {
 	failed.NoConnect = true
 	failedRun := resultstest.Samples(1, 1, 0, failed)
 
-	merged, err := results.Merge(resultstest.ShardRun("a", 1, 0, 300), resultstest.ShardRun("b", 2, 0, 310))
+	merged, err := results.Merge(resultstest.ShardRun("a", 0, 2, 1, 0, 300), resultstest.ShardRun("b", 1, 2, 2, 0, 310))
 	if err != nil {
 		t.Fatal(err)
 	}
