@@ -45,6 +45,9 @@ func Merge(runs ...*Run) (*Run, error) {
 //     the latest shard's end;
 //   - CPU is kept per shard (CPU.PerShard); the per-handshake figures are
 //     recomputed from the shards' CPU totals;
+//   - each case says in Merged how its shards lined up (start skew, the
+//     gap between their starts together), with a warning when they did
+//     not;
 //   - Run.Shards lists the shards by index; RunID is kept.
 //
 // MergeShards is strict, because a merge of results that are not one run's
@@ -90,11 +93,13 @@ func MergeShards(in []MergeInput) (*Run, error) {
 	if err != nil {
 		return nil, err
 	}
+	schedule := scheduleOf(first.Scenario.Spec)
 	for _, parts := range groups {
 		merged, err := mergeCase(parts)
 		if err != nil {
 			return nil, err
 		}
+		alignCase(&merged, parts, schedule)
 		out.Cases = append(out.Cases, merged)
 	}
 	return out, nil

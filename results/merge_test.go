@@ -1,8 +1,10 @@
 package results_test
 
 import (
+	"encoding/json"
 	"errors"
 	"math"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"testing"
@@ -102,6 +104,17 @@ func TestMergeIsExact(t *testing.T) {
 	if !merged.Shards[1].Start.Equal(b.Start) || !merged.Shards[1].End.Equal(b.End) || merged.Shards[1].Environment != b.Environment {
 		t.Errorf("shards[1] %+v does not keep b's times and environment", merged.Shards[1])
 	}
+	// How the shards lined up: b began 500 ms late (a warning), and their
+	// starts interleave at the run's 3000/s.
+	if c.Merged == nil || c.Merged.Shards != 2 || c.Merged.StartSkewUs != 500_000 {
+		t.Fatalf("merged %+v, want 2 shards, skew 500000µs", c.Merged)
+	}
+	if math.Abs(c.Merged.IntendedInterArrivalUs-1e6/3000) > 1e-9 || math.Abs(c.Merged.InterArrivalP50Us-1e6/3000) > 1 {
+		t.Errorf("inter-arrival %v µs, intended %v µs; want both ≈ 333", c.Merged.InterArrivalP50Us, c.Merged.IntendedInterArrivalUs)
+	}
+	if !hasWarning(&c, "shards started 500.0ms apart") || hasWarning(&c, "bunch") {
+		t.Errorf("warnings %q: want the start skew's, not a bunching one", c.Warnings)
+	}
 }
 
 // TestMergeParamsAndLoad: every shard records the whole run's parameters,
@@ -137,20 +150,33 @@ func TestMergeClockOffsets(t *testing.T) {
 	a := resultstest.ShardRun("gen-0", 0, 3, 1, 0, 300)
 	b := resultstest.ShardRun("gen-1", 1, 3, 2, 3*time.Millisecond, 300)
 	c := resultstest.ShardRun("gen-2", 2, 3, 3, -time.Millisecond, 300)
-	// gen-1's clock runs 2 ms ahead of shard 0's, gen-2's 4 ms behind: on
-	// shard 0's clock they started at +1 ms and +3 ms.
-	b.Shard.Clock = &results.ClockSync{OffsetUs: -2000, ErrorUs: 50, Samples: 8}
-	c.Shard.Clock = &results.ClockSync{OffsetUs: 4000, ErrorUs: 70, Samples: 8}
 	merged, err := results.Merge(a, b, c)
 	if err != nil {
 		t.Fatal(err)
 	}
+	if got := merged.Cases[0].Merged.StartSkewUs; got != 4000 {
+		t.Errorf("skew without clocks %dµs, want 4000", got)
+	}
+	// gen-1's clock runs 2 ms ahead of shard 0's, gen-2's 4 ms behind: on
+	// shard 0's clock they started at +1 ms and +3 ms.
+	b.Shard.Clock = &results.ClockSync{OffsetUs: -2000, ErrorUs: 50, Samples: 8}
+	c.Shard.Clock = &results.ClockSync{OffsetUs: 4000, ErrorUs: 70, Samples: 8}
+	merged, err = results.Merge(a, b, c)
+	if err != nil {
+		t.Fatal(err)
+	}
 	mc := merged.Cases[0]
+	if mc.Merged.StartSkewUs != 3000 {
+		t.Errorf("skew %dµs, want 3000", mc.Merged.StartSkewUs)
+	}
 	if !mc.Start.Equal(resultstest.Start) {
 		t.Errorf("merged window starts %v, want %v (shard 0's)", mc.Start, resultstest.Start)
 	}
 	if want := 2.003; math.Abs(mc.DurationS-want) > 1e-9 {
 		t.Errorf("window %v s, want %v (to gen-2's end at +3 ms)", mc.DurationS, want)
+	}
+	if hasWarning(&mc, "started") {
+		t.Errorf("warnings %q: a 3 ms skew is within bounds", mc.Warnings)
 	}
 	if got := merged.Shards[2].Clock; got == nil || *got != *c.Shard.Clock {
 		t.Errorf("shards[2].clock %+v, want it as recorded", got)
@@ -165,8 +191,120 @@ func TestMergeClockOffsets(t *testing.T) {
 	late := resultstest.ShardRun("gen-1", 1, 2, 2, 3*time.Second, 300)
 	late.Shard.Clock = &results.ClockSync{OffsetUs: -2.5e6}
 	first := resultstest.ShardRun("gen-0", 0, 2, 1, 0, 300)
-	if _, err := results.Merge(first, late); err != nil {
+	merged, err = results.Merge(first, late)
+	if err != nil {
 		t.Fatalf("windows that overlap on shard 0's clock: %v", err)
+	}
+	if got := merged.Cases[0].Merged.StartSkewUs; got != 500_000 {
+		t.Errorf("skew %dµs, want 500000", got)
+	}
+}
+
+// TestMergeInterleave checks the starts of the shards together: striped
+// shards interleave at the run's rate; shards that each ran the whole
+// schedule bunch, which the merged figures alone would not show.
+func TestMergeInterleave(t *testing.T) {
+	shards := func(starts func(i int) []int64) []*results.Run {
+		var runs []*results.Run
+		for i := range 3 {
+			r := resultstest.ShardRun("gen", i, 3, uint64(i+1), 0, 300)
+			r.Cases[0].Params.Rate = 600
+			r.Cases[0].Shard.StartsUs = starts(i)
+			runs = append(runs, r)
+		}
+		return runs
+	}
+	const intended = 1e6 / 600.0
+
+	merged, err := results.Merge(shards(func(i int) []int64 { return resultstest.StripedStarts(i, 3, 600) })...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := merged.Cases[0]
+	if m := c.Merged; math.Abs(m.InterArrivalP50Us-intended) > 1 || m.IntendedInterArrivalUs != intended {
+		t.Errorf("interleaved: median gap %vµs, intended %vµs; want ≈ %v both", m.InterArrivalP50Us, m.IntendedInterArrivalUs, intended)
+	}
+	if hasWarning(&c, "bunch") {
+		t.Errorf("interleaved shards warned: %q", c.Warnings)
+	}
+
+	// Every shard started every start of the schedule.
+	merged, err = results.Merge(shards(func(int) []int64 { return resultstest.StripedStarts(0, 1, 600) })...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c = merged.Cases[0]
+	if c.Merged.InterArrivalP50Us > 1 {
+		t.Errorf("bunched: median gap %vµs, want ≈ 0", c.Merged.InterArrivalP50Us)
+	}
+	if !hasWarning(&c, "the shards' starts bunch: median gap 0µs, intended 1667µs — check their clocks (--rendezvous)") {
+		t.Errorf("bunched shards: warnings %q, want the bunching one", c.Warnings)
+	}
+
+	// A closed loop (no rate) or a shard without its sample: no figures.
+	closed := shards(func(i int) []int64 { return resultstest.StripedStarts(i, 3, 600) })
+	for _, r := range closed {
+		r.Cases[0].Params.Rate = 0
+	}
+	noSample := shards(func(i int) []int64 { return resultstest.StripedStarts(i, 3, 600) })
+	noSample[1].Cases[0].Shard = nil
+	for name, runs := range map[string][]*results.Run{"closed loop": closed, "a shard without starts": noSample} {
+		merged, err := results.Merge(runs...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m := merged.Cases[0].Merged; m.InterArrivalP50Us != 0 || m.IntendedInterArrivalUs != 0 {
+			t.Errorf("%s: inter-arrival %+v, want none", name, m)
+		}
+	}
+
+	// Poisson arrivals: independent shards, each at a third of the rate,
+	// superpose into Poisson arrivals at the whole rate, whose median gap
+	// is ln 2 of the mean. That is no bunching.
+	rng := rand.New(rand.NewPCG(7, 7))
+	poisson := shards(func(int) []int64 {
+		starts := make([]int64, 1000)
+		t := 0.0
+		for k := range starts {
+			t += rng.ExpFloat64() * 3 * intended
+			starts[k] = int64(t)
+		}
+		return starts
+	})
+	for _, r := range poisson {
+		r.Scenario.Spec = json.RawMessage(`{"name":"gate","load":{"rate":600,"arrivals":"poisson"}}`)
+	}
+	merged, err = results.Merge(poisson...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c = merged.Cases[0]
+	if got := c.Merged.InterArrivalP50Us; math.Abs(got-math.Ln2*intended) > 0.1*intended {
+		t.Errorf("poisson: median gap %vµs, want ≈ %v", got, math.Ln2*intended)
+	}
+	if hasWarning(&c, "starts") {
+		t.Errorf("poisson shards warned: %q", c.Warnings)
+	}
+	// The same starts read as uniform arrivals are 30% closer than 1/rate.
+	for _, r := range poisson {
+		r.Scenario.Spec = nil
+	}
+	if merged, err = results.Merge(poisson...); err != nil {
+		t.Fatal(err)
+	}
+	if c = merged.Cases[0]; !hasWarning(&c, "the shards' starts bunch") {
+		t.Errorf("poisson starts read as uniform: warnings %q, want the bunching one", c.Warnings)
+	}
+	// In a ramp the first starts come slower than the rate: the figures
+	// are kept, but not judged against 1/rate.
+	for _, r := range poisson {
+		r.Scenario.Spec = json.RawMessage(`{"name":"gate","load":{"rate":600,"ramp_up":"10s"}}`)
+	}
+	if merged, err = results.Merge(poisson...); err != nil {
+		t.Fatal(err)
+	}
+	if c = merged.Cases[0]; c.Merged.InterArrivalP50Us == 0 || hasWarning(&c, "starts") {
+		t.Errorf("ramp: merged %+v, warnings %q; want figures and no warning", c.Merged, c.Warnings)
 	}
 }
 
@@ -252,4 +390,13 @@ func in(runs ...*results.Run) []results.MergeInput {
 		out[i] = results.MergeInput{Name: string(rune('a'+i)) + ".json", Run: r}
 	}
 	return out
+}
+
+func hasWarning(c *results.Case, part string) bool {
+	for _, w := range c.Warnings {
+		if strings.Contains(w, part) {
+			return true
+		}
+	}
+	return false
 }

@@ -60,10 +60,17 @@ func runMerge(ctx context.Context, env *cliEnv, args []string) error {
 }
 
 // writeMergeSummary says what merge made: the run, its shards and cases,
-// and each shard's clock offset to shard 0's where it was measured.
+// how far apart the shards began, and each shard's clock offset to shard
+// 0's where it was measured.
 func writeMergeSummary(w io.Writer, merged *results.Run, dest string) {
-	fmt.Fprintf(w, "mtlsbench merge: %s: %s, %s → %s\n",
-		merged.RunID, units.Count(len(merged.Shards), "shard"), units.Count(len(merged.Cases), "case"), dest)
+	var skewUs int64
+	for _, c := range merged.Cases {
+		if c.Merged != nil {
+			skewUs = max(skewUs, c.Merged.StartSkewUs)
+		}
+	}
+	fmt.Fprintf(w, "mtlsbench merge: %s: %s, %s, start skew up to %.2f ms → %s\n",
+		merged.RunID, units.Count(len(merged.Shards), "shard"), units.Count(len(merged.Cases), "case"), float64(skewUs)/1000, dest)
 	for _, sh := range merged.Shards {
 		if sh.Clock != nil {
 			fmt.Fprintf(w, "  shard %d: clock %+.2f ms ± %.2f ms\n", sh.Index, sh.Clock.OffsetUs/1000, sh.Clock.ErrorUs/1000)

@@ -179,7 +179,7 @@ func TestMergeCommand(t *testing.T) {
 		t.Fatalf("merge: exit %d: %s", code, errOut)
 	}
 	for _, want := range []string{
-		"mtlsbench merge: gate-1: 2 shards, 1 case → " + out,
+		"mtlsbench merge: gate-1: 2 shards, 1 case, start skew up to 0.12 ms → " + out, // b began 120 µs later on a's clock
 		"shard 1: clock +0.12 ms ± 0.05 ms",
 	} {
 		if !strings.Contains(errOut, want) {
