@@ -92,6 +92,24 @@ func alignCase(out *Case, parts []casePart, sched schedule) {
 		}
 		samples[i] = p.c.Shard.StartsUs
 	}
+	// Each shard's starts count from its own Planned instant. On a shared
+	// timeline (--start-at, --rendezvous) every shard's is the same; a
+	// shard that began when it was ready records its own start, and its
+	// starts are shifted by how far that was from shard 0's.
+	if ref := parts[0].c.Shard.Planned; !ref.IsZero() {
+		for i, p := range parts {
+			planned := p.c.Shard.Planned
+			if planned.IsZero() || planned.Equal(ref) {
+				continue
+			}
+			shift := planned.Sub(ref).Microseconds()
+			shifted := make([]int64, len(samples[i]))
+			for j, v := range samples[i] {
+				shifted[j] = v + shift
+			}
+			samples[i] = shifted
+		}
+	}
 	gap, ok := medianGap(samples)
 	if !ok {
 		return
@@ -122,8 +140,8 @@ func alignCase(out *Case, parts []casePart, sched schedule) {
 }
 
 // medianGap is the median gap between consecutive starts of all samples
-// together, each a shard's first starts in µs from the case's planned
-// instant (one reference clock). Only the span every sample covers
+// together, each a shard's first starts in µs from one instant on one
+// reference clock. Only the span every sample covers
 // counts: up to the smallest of the samples' largest values, past which
 // some shards' starts are not in their sample. ok is false when fewer than
 // two starts remain.

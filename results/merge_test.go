@@ -241,6 +241,20 @@ func TestMergeInterleave(t *testing.T) {
 		t.Errorf("bunched shards: warnings %q, want the bunching one", c.Warnings)
 	}
 
+	// Each shard's starts count from its own planned instant: shards that
+	// each began when ready, one gap apart, put their striped starts on
+	// top of each other.
+	early := shards(func(i int) []int64 { return resultstest.StripedStarts(i, 3, 600) })
+	for i, r := range early {
+		r.Cases[0].Shard.Planned = resultstest.Start.Add(-time.Duration(float64(i) * intended * float64(time.Microsecond)))
+	}
+	if merged, err = results.Merge(early...); err != nil {
+		t.Fatal(err)
+	}
+	if c = merged.Cases[0]; c.Merged.InterArrivalP50Us > 1 || !hasWarning(&c, "bunch") {
+		t.Errorf("shards planned a gap apart each: median gap %vµs, warnings %q; want ≈ 0 and the bunching warning", c.Merged.InterArrivalP50Us, c.Warnings)
+	}
+
 	// A closed loop (no rate) or a shard without its sample: no figures.
 	closed := shards(func(i int) []int64 { return resultstest.StripedStarts(i, 3, 600) })
 	for _, r := range closed {
