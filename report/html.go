@@ -50,6 +50,7 @@ type htmlReport struct {
 	Failures       []htmlNote
 	Warnings       []htmlNote
 	Errors         []htmlNote
+	Alignment      []htmlNote
 	Overlays       []htmlChart
 	Bars           []htmlChart
 	Cases          []htmlCase
@@ -90,8 +91,8 @@ type htmlCase struct {
 }
 
 type htmlShard struct {
-	Index                 int
-	Host, Start, Duration string
+	Index                                int
+	Source, Host, Start, Duration, Clock string
 }
 
 // renderHTML writes the self-contained HTML report.
@@ -151,6 +152,7 @@ func buildHTMLReport(run *results.Run, opts RenderOptions) (*htmlReport, error) 
 	}
 	failures, warnings, errs := caseNotes(run, labels)
 	r.Failures, r.Warnings, r.Errors = htmlNotes(failures), htmlNotes(warnings), htmlNotes(errs)
+	r.Alignment = htmlNotes(alignmentNotes(run, labels))
 
 	charts, err := buildCharts(run, sets, opts)
 	if err != nil {
@@ -182,9 +184,13 @@ func buildHTMLReport(run *results.Run, opts RenderOptions) (*htmlReport, error) 
 	}
 	r.Environment = environmentRows(run)
 	for _, sh := range run.Shards {
+		clock := "–"
+		if sh.Clock != nil {
+			clock = fmt.Sprintf("%+.2f ms ± %.2f ms", sh.Clock.OffsetUs/1000, sh.Clock.ErrorUs/1000)
+		}
 		r.Shards = append(r.Shards, htmlShard{
-			Index: sh.Index, Host: orDash(sh.Hostname), Start: sh.Start.UTC().Format("2006-01-02 15:04:05 UTC"),
-			Duration: sh.End.Sub(sh.Start).String(),
+			Index: sh.Index, Source: orDash(sh.Source), Host: orDash(sh.Hostname), Start: sh.Start.UTC().Format("2006-01-02 15:04:05 UTC"),
+			Duration: sh.End.Sub(sh.Start).String(), Clock: clock,
 		})
 	}
 	return r, nil

@@ -68,6 +68,7 @@ func renderMarkdown(w io.Writer, run *results.Run, opts RenderOptions) error {
 	mdList(&b, "Failures", failures)
 	mdList(&b, "Warnings", warnings)
 	mdList(&b, "Errors", errs)
+	mdList(&b, "Shard alignment", alignmentNotes(run, labels))
 	_, err := w.Write(b.Bytes())
 	return err
 }

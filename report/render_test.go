@@ -6,6 +6,7 @@ import (
 	"image/png"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mtlsbench/mtlsbench/internal/resultstest"
 	"github.com/mtlsbench/mtlsbench/results"
@@ -38,6 +39,50 @@ func TestRenderGolden(t *testing.T) {
 	}
 }
 
+// mergedRun is a merge of two shards, the second of which began its
+// window 7 ms late by its own clock, which runs 1 ms ahead of shard 0's.
+func mergedRun(t *testing.T) *results.Run {
+	t.Helper()
+	late := resultstest.ShardRun("gen-1", 1, 2, 2, 7*time.Millisecond, 310)
+	late.Shard.Clock = &results.ClockSync{OffsetUs: -1000, ErrorUs: 40, Samples: 8}
+	merged, err := results.MergeShards([]results.MergeInput{
+		{Name: "shard-0.json", Run: resultstest.ShardRun("gen-0", 0, 2, 1, 0, 300)},
+		{Name: "shard-1.json", Run: late},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return merged
+}
+
+// TestRenderMergedGolden: a merge says so in its header and how its
+// shards lined up under the table.
+func TestRenderMergedGolden(t *testing.T) {
+	for _, tc := range []struct {
+		format Format
+		file   string
+	}{
+		{FormatTable, "merged.table.golden"},
+		{FormatMarkdown, "merged.markdown.golden"},
+	} {
+		t.Run(string(tc.format), func(t *testing.T) {
+			resultstest.Golden(t, tc.file, renderString(t, mergedRun(t), tc.format, RenderOptions{}))
+		})
+	}
+	html := string(renderString(t, mergedRun(t), FormatHTML, RenderOptions{}))
+	for _, want := range []string{
+		"merge of 2 shards (gate-20250314)",
+		"<h3>Shard alignment</h3>",
+		"2 shards, window starts 6.00ms apart; median gap between starts 333µs (intended 333µs)",
+		"<td class=\"text\">shard-1.json</td>",
+		"<td>-1.00 ms ± 0.04 ms</td>",
+	} {
+		if !strings.Contains(html, want) {
+			t.Errorf("merged html lacks %q", want)
+		}
+	}
+}
+
 // TestRenderSparseRuns renders what real runs can produce besides the
 // fixture: no cases, a case where every handshake failed (no latency, no
 // CPU), repeats, a merged result, and explicit plot grouping.
@@ -50,10 +95,7 @@ func TestRenderSparseRuns(t *testing.T) {
 	failed.NoConnect = true
 	failedRun := resultstest.Samples(1, 1, 0, failed)
 
-	merged, err := results.Merge(resultstest.ShardRun("a", 1, 0, 300), resultstest.ShardRun("b", 2, 0, 310))
-	if err != nil {
-		t.Fatal(err)
-	}
+	merged := mergedRun(t)
 	other := resultstest.GateSpec()
 	other.KeyType = "rsa2048"
 	other.Version = "1.2"
@@ -94,10 +136,10 @@ func TestRenderSparseRuns(t *testing.T) {
 			t.Errorf("failed case table lacks %q:\n%s", want, buf.String())
 		}
 	}
-	if err := Render(&buf, merged, FormatTable, RenderOptions{}); err != nil || !bytes.Contains(buf.Bytes(), []byte("merged from 2 shards")) {
+	if err := Render(&buf, merged, FormatTable, RenderOptions{}); err != nil || !bytes.Contains(buf.Bytes(), []byte("merge of 2 shards (gate-20250314)")) {
 		t.Errorf("merged table: %v\n%s", err, buf.String())
 	}
-	err = Render(&buf, failedRun, FormatHTML, RenderOptions{GroupBy: []string{"colour"}})
+	err := Render(&buf, failedRun, FormatHTML, RenderOptions{GroupBy: []string{"colour"}})
 	var pe *ParamNameError
 	if !errors.As(err, &pe) || !strings.HasPrefix(err.Error(), `report: "colour" is not a case parameter`) {
 		t.Errorf("unknown group-by parameter: err = %v, want a *ParamNameError saying so", err)

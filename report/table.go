@@ -93,7 +93,11 @@ func runLine(run *results.Run) string {
 		}
 	}
 	if len(run.Shards) > 0 {
-		parts = append(parts, fmt.Sprintf("merged from %d shards", len(run.Shards)))
+		merge := "merge of " + units.Count(len(run.Shards), "shard")
+		if run.RunID != "" {
+			merge += " (" + run.RunID + ")"
+		}
+		parts = append(parts, merge)
 	} else if env := environmentLine(run.Environment); env != "" {
 		parts = append(parts, env)
 	}
@@ -158,6 +162,27 @@ func caseNotes(run *results.Run, labels []string) (failures, warnings, errs []no
 	return failures, warnings, errs
 }
 
+// alignmentNotes says, for each merged case, how its shards lined up:
+// how far apart their windows began (on shard 0's clock) and, for an open
+// loop, the median gap between their starts together beside the intended
+// one. Merge warns when these are off; the figures are shown either way
+// so that a reader sees how close a merge came.
+func alignmentNotes(run *results.Run, labels []string) []note {
+	var notes []note
+	for i := range run.Cases {
+		m := run.Cases[i].Merged
+		if m == nil {
+			continue
+		}
+		text := fmt.Sprintf("%s, window starts %s apart", units.Count(m.Shards, "shard"), units.Latency(float64(m.StartSkewUs)))
+		if m.IntendedInterArrivalUs > 0 {
+			text += fmt.Sprintf("; median gap between starts %s (intended %s)", units.Latency(m.InterArrivalP50Us), units.Latency(m.IntendedInterArrivalUs))
+		}
+		notes = append(notes, note{labels[i], text})
+	}
+	return notes
+}
+
 // usedFlags lists the markers that appear in the run, in legend order.
 func usedFlags(run *results.Run) []int {
 	used := map[string]bool{}
@@ -202,6 +227,7 @@ func writeTextNotes(w io.Writer, run *results.Run, labels []string) {
 	writeTextList(w, "Failures", failures)
 	writeTextList(w, "Warnings", warnings)
 	writeTextList(w, "Errors", errs)
+	writeTextList(w, "Shard alignment", alignmentNotes(run, labels))
 }
 
 func writeTextList(w io.Writer, title string, notes []note) {

@@ -12,143 +12,145 @@ import (
 	"github.com/HdrHistogram/hdrhistogram-go"
 )
 
-// Merge combines the results of one scenario run as shards on several
-// generators into one result, exactly where the data allow:
+// MergeInput is one shard result given to MergeShards. Name says where it
+// came from (its file, or its pod): refusals name inputs by it, and the
+// merged result records it as the shard's Source.
+type MergeInput struct {
+	Name string
+	Run  *Run
+}
+
+// Merge is MergeShards with the inputs named "result 1", "result 2", ….
+func Merge(runs ...*Run) (*Run, error) {
+	in := make([]MergeInput, len(runs))
+	for i, r := range runs {
+		in[i] = MergeInput{Name: fmt.Sprintf("result %d", i+1), Run: r}
+	}
+	return MergeShards(in)
+}
+
+// MergeShards combines the results of the N shards of one sharded run
+// (mtlsbench run --shard I/N --run-id ID on N generators) into one result,
+// exactly where the data allow:
 //
 //   - cases are matched by Key and Repeat;
 //   - HDR histograms are decoded, merged and summarised again, so merged
 //     percentiles are those of all handshakes, not averages of percentiles;
-//   - counts, errors, negotiated tuples and target counts are added;
-//   - rates are recomputed over the common window of each case, from the
-//     earliest shard's start to the latest shard's end;
+//   - counts, errors, negotiated tuples, target counts and the shards'
+//     LoadReports (each holds its share) are added; Params are not, since
+//     every shard records the whole run's;
+//   - times are put on shard 0's clock (a shard's time + its
+//     Clock.OffsetUs, when it recorded one), and rates are recomputed over
+//     the common window of each case, from the earliest shard's start to
+//     the latest shard's end;
 //   - CPU is kept per shard (CPU.PerShard); the per-handshake figures are
 //     recomputed from the shards' CPU totals;
-//   - Run.Shards lists the generators.
+//   - each case says in Merged how its shards lined up (start skew, the
+//     gap between their starts together), with a warning when they did
+//     not;
+//   - Run.Shards lists the shards by index; RunID is kept.
 //
-// It refuses results of different scenarios (Scenario.Name) or schema
-// versions, and the same result given twice, with a *MergeError.
-func Merge(runs ...*Run) (*Run, error) {
-	if len(runs) == 0 {
-		return nil, &MergeError{Reason: "no results to merge"}
+// MergeShards is strict, because a merge of results that are not one run's
+// shards is a plausible-looking result with a meaningless rate. It refuses
+// with a *MergeError naming the inputs: a result that is not a shard (or is
+// already a merge), shards of different runs or shard counts, a shard
+// given twice or missing, a case whose parameters differ between shards or
+// that some shards lack, shards whose windows of a case do not overlap,
+// capacity searches, different scenarios or schema versions, and the same
+// result given twice.
+func MergeShards(in []MergeInput) (*Run, error) {
+	shards, err := checkShards(in)
+	if err != nil {
+		return nil, err
 	}
-	for i, r := range runs {
-		if r == nil {
-			return nil, &MergeError{Reason: fmt.Sprintf("result %d is missing", i+1)}
-		}
-		if r.Schema != Schema {
-			return nil, &MergeError{Reason: fmt.Sprintf("result %d has schema %q; merge reads %q", i+1, r.Schema, Schema)}
-		}
-		if r.HasCapacity() {
-			return nil, &MergeError{Reason: fmt.Sprintf("result %d is a capacity search: each search chose its own rates, so shards of it cannot be combined (run 'mtlsbench capacity' from one generator, or read the answers side by side)", i+1)}
-		}
-		if r.Scenario.Name != runs[0].Scenario.Name {
-			return nil, &MergeError{Reason: fmt.Sprintf("result %d ran scenario %q but result 1 ran %q: merge combines shards of one scenario", i+1, r.Scenario.Name, runs[0].Scenario.Name)}
-		}
-		for j := range i {
-			if sameRun(runs[j], r) {
-				return nil, &MergeError{Reason: fmt.Sprintf("results %d and %d are the same run (host %q, start %s): give each shard once", j+1, i+1, r.Environment.Hostname, r.Start.UTC().Format(time.RFC3339Nano))}
-			}
-		}
-	}
-	first := runs[0]
+	first := shards[0].run
 	out := &Run{
 		Schema:      Schema,
 		Tool:        first.Tool,
-		Start:       first.Start,
-		End:         first.End,
 		Environment: first.Environment,
 		Scenario:    first.Scenario,
+		RunID:       first.RunID,
 	}
-	for _, r := range runs {
-		if !r.Start.IsZero() && (out.Start.IsZero() || r.Start.Before(out.Start)) {
-			out.Start = r.Start
+	for _, sh := range shards {
+		r := sh.run
+		if start := sh.global(r.Start); !start.IsZero() && (out.Start.IsZero() || start.Before(out.Start)) {
+			out.Start = start
 		}
-		if r.End.After(out.End) {
-			out.End = r.End
+		if end := sh.global(r.End); end.After(out.End) {
+			out.End = end
 		}
 		out.Interrupted = out.Interrupted || r.Interrupted
-		if len(r.Shards) > 0 {
-			// Already a merge: keep its generators.
-			out.Shards = append(out.Shards, r.Shards...)
-		} else {
-			out.Shards = append(out.Shards, Shard{Hostname: r.Environment.Hostname, Start: r.Start, End: r.End, Environment: r.Environment})
+		host := r.Environment.Hostname
+		if host == "" {
+			host = r.Shard.Hostname
 		}
+		out.Shards = append(out.Shards, Shard{
+			Index: r.Shard.Index, Count: r.Shard.Count, Source: sh.name, Hostname: host,
+			Start: r.Start, End: r.End, Environment: r.Environment, Clock: r.Shard.Clock,
+		})
 	}
-	for i := range out.Shards {
-		out.Shards[i].Index = i
+	groups, err := checkCases(shards)
+	if err != nil {
+		return nil, err
 	}
-
-	// Cases in first-seen order across the shards.
-	type shardCase struct {
-		shard int
-		c     *Case
-	}
-	var order []string
-	byKey := map[string][]shardCase{}
-	for s, r := range runs {
-		for i := range r.Cases {
-			c := &r.Cases[i]
-			k := fmt.Sprintf("%s\x00%d", c.MatchKey(), c.Repeat)
-			if _, ok := byKey[k]; !ok {
-				order = append(order, k)
-			}
-			byKey[k] = append(byKey[k], shardCase{s, c})
-		}
-	}
-	for _, k := range order {
-		parts := byKey[k]
-		cases := make([]*Case, len(parts))
-		shards := make([]int, len(parts))
-		for i, p := range parts {
-			cases[i], shards[i] = p.c, p.shard
-		}
-		merged, err := mergeCase(cases, shards, len(runs))
+	schedule := scheduleOf(first.Scenario.Spec)
+	for _, parts := range groups {
+		merged, err := mergeCase(parts)
 		if err != nil {
 			return nil, err
 		}
+		alignCase(&merged, parts, schedule)
 		out.Cases = append(out.Cases, merged)
 	}
 	return out, nil
 }
 
 // MergeError explains why results cannot be merged. It is bad input.
-type MergeError struct{ Reason string }
+// Inputs names the inputs involved (MergeInput.Name), when any are.
+type MergeError struct {
+	Reason string
+	Inputs []string
+}
 
 func (e *MergeError) Error() string { return "results: merge: " + e.Reason }
 
-func sameRun(a, b *Run) bool {
-	return a.Start.Equal(b.Start) && a.End.Equal(b.End) && a.Environment.Hostname == b.Environment.Hostname && len(a.Cases) == len(b.Cases) && len(a.Shards) == 0 && len(b.Shards) == 0
+func mergeErrorf(inputs []string, format string, a ...any) *MergeError {
+	return &MergeError{Reason: fmt.Sprintf(format, a...), Inputs: inputs}
 }
 
-// mergeCase combines one case's shards; shards[i] is the 0-based input
-// index of cases[i], of total inputs.
-func mergeCase(cases []*Case, shards []int, total int) (Case, error) {
-	first := cases[0]
+// mergeCase combines one case's parts, one per shard in index order.
+func mergeCase(parts []casePart) (Case, error) {
+	first := parts[0].c
 	out := Case{
-		Name:           first.Name,
-		Key:            first.Key,
-		Repeat:         first.Repeat,
+		Name:   first.Name,
+		Key:    first.Key,
+		Repeat: first.Repeat,
+		// Every shard records the whole run's parameters (checkCases made
+		// sure they agree): they are not added up.
 		Params:         first.Params,
 		Status:         StatusOK,
 		Acceptance:     AcceptanceConfirmed,
 		ServerVerified: true,
-		Start:          first.Start,
 		Errors:         map[string]int64{},
 	}
-	end := caseEnd(first)
+	var end time.Time
 	var failures []string
 	warnings := map[string]bool{}
-	for i, c := range cases {
-		if !c.Start.IsZero() && (out.Start.IsZero() || c.Start.Before(out.Start)) {
-			out.Start = c.Start
+	cases := make([]*Case, len(parts))
+	for i, p := range parts {
+		c := p.c
+		cases[i] = c
+		shard := p.shard.run.Shard.Index
+		if !p.start.IsZero() && (out.Start.IsZero() || p.start.Before(out.Start)) {
+			out.Start = p.start
 		}
-		if e := caseEnd(c); e.After(end) {
+		if e := p.end(); e.After(end) {
 			end = e
 		}
 		out.WarmupS = math.Max(out.WarmupS, c.WarmupS)
 		out.Status = worseStatus(out.Status, c.Status)
 		if c.Failure != "" {
-			failures = append(failures, fmt.Sprintf("shard %d: %s", shards[i], c.Failure))
+			failures = append(failures, fmt.Sprintf("shard %d: %s", shard, c.Failure))
 		}
 		if c.Acceptance == AcceptanceUnconfirmed {
 			out.Acceptance = AcceptanceUnconfirmed
@@ -156,15 +158,10 @@ func mergeCase(cases []*Case, shards []int, total int) (Case, error) {
 		out.ServerVerified = out.ServerVerified && c.ServerVerified
 		out.GeneratorBound = out.GeneratorBound || c.GeneratorBound
 		if c.GeneratorBound {
-			addWarning(&out, warnings, fmt.Sprintf("shard %d was generator-bound", shards[i]))
+			addWarning(&out, warnings, fmt.Sprintf("shard %d was generator-bound", shard))
 		}
 		for _, w := range c.Warnings {
-			addWarning(&out, warnings, fmt.Sprintf("shard %d: %s", shards[i], w))
-		}
-		if i > 0 {
-			// The shards' load adds up.
-			out.Params.Concurrency += c.Params.Concurrency
-			out.Params.Rate += c.Params.Rate
+			addWarning(&out, warnings, fmt.Sprintf("shard %d: %s", shard, w))
 		}
 
 		out.Counts.Attempted += c.Counts.Attempted
@@ -173,6 +170,7 @@ func mergeCase(cases []*Case, shards []int, total int) (Case, error) {
 		out.Counts.Errors += c.Counts.Errors
 		out.Counts.HRR += c.Counts.HRR
 		out.Counts.Requests += c.Counts.Requests
+		out.Counts.Primed += c.Counts.Primed
 		for class, n := range c.Errors {
 			out.Errors[class] += n
 		}
@@ -188,10 +186,9 @@ func mergeCase(cases []*Case, shards []int, total int) (Case, error) {
 		out.Bytes.TotalSent += c.Bytes.TotalSent
 		out.Bytes.TotalReceived += c.Bytes.TotalReceived
 		out.TargetCounts = addTargetCounts(out.TargetCounts, c.TargetCounts)
+		// Each shard's LoadReport holds its share: the shares add up to
+		// the run's.
 		out.Load = addLoad(out.Load, c.Load)
-	}
-	if len(cases) < total {
-		addWarning(&out, warnings, fmt.Sprintf("present in %d of %d shards", len(cases), total))
 	}
 	out.Failure = strings.Join(failures, "; ")
 	if !out.Start.IsZero() {
@@ -215,10 +212,10 @@ func mergeCase(cases []*Case, shards []int, total int) (Case, error) {
 	out.CPU = mergeCPU(cases, out.DurationS)
 
 	var err error
-	if out.Latency, err = mergeLatency(cases, shards); err != nil {
+	if out.Latency, err = mergeLatency(parts); err != nil {
 		return out, err
 	}
-	out.Intervals, err = mergeIntervals(cases, out.Start)
+	out.Intervals, err = mergeIntervals(parts, out.Start)
 	if err != nil {
 		return out, err
 	}
@@ -237,10 +234,6 @@ func addWarning(c *Case, seen map[string]bool, w string) {
 		seen[w] = true
 		c.Warnings = append(c.Warnings, w)
 	}
-}
-
-func caseEnd(c *Case) time.Time {
-	return c.Start.Add(seconds(c.DurationS))
 }
 
 func seconds(s float64) time.Duration {
@@ -386,15 +379,15 @@ var latencyPhases = []func(*Latency) **Summary{
 	func(l *Latency) **Summary { return &l.ScheduleLag },
 }
 
-func mergeLatency(cases []*Case, shards []int) (Latency, error) {
+func mergeLatency(parts []casePart) (Latency, error) {
 	var out Latency
 	for _, phase := range latencyPhases {
 		var summaries []*Summary
 		var from []string
-		for i, c := range cases {
-			if s := *phase(&c.Latency); s != nil {
+		for _, p := range parts {
+			if s := *phase(&p.c.Latency); s != nil {
 				summaries = append(summaries, s)
-				from = append(from, fmt.Sprintf("case %s shard %d", c.Name, shards[i]))
+				from = append(from, fmt.Sprintf("case %s in %s (shard %d)", p.c.Name, p.shard.name, p.shard.run.Shard.Index))
 			}
 		}
 		if len(summaries) == 0 {
@@ -442,14 +435,15 @@ func anyIntervals(cases []*Case) bool {
 }
 
 // mergeIntervals lines the shards' intervals up on the common window: an
-// interval belongs to slot round((shard start + offset − start) / length).
+// interval belongs to slot round((shard start + offset − start) / length),
+// the shard's start on shard 0's clock.
 // Rates and counts add up; percentiles come from the merged interval
 // histograms when every interval has one, else they are the largest of the
 // shards' (an upper bound). Nil when the shards' interval lengths differ.
-func mergeIntervals(cases []*Case, start time.Time) ([]Interval, error) {
+func mergeIntervals(parts []casePart, start time.Time) ([]Interval, error) {
 	length := 0.0
-	for _, c := range cases {
-		for _, iv := range c.Intervals {
+	for _, p := range parts {
+		for _, iv := range p.c.Intervals {
 			if length == 0 {
 				length = iv.DurationS
 			}
@@ -467,10 +461,11 @@ func mergeIntervals(cases []*Case, start time.Time) ([]Interval, error) {
 		noHDR bool
 	}
 	slots := map[int]*slot{}
-	for _, c := range cases {
+	for _, p := range parts {
+		c := p.c
 		shift := 0.0
-		if !c.Start.IsZero() && !start.IsZero() {
-			shift = c.Start.Sub(start).Seconds()
+		if !p.start.IsZero() && !start.IsZero() {
+			shift = p.start.Sub(start).Seconds()
 		}
 		for _, iv := range c.Intervals {
 			n := int(math.Round((shift + iv.OffsetS) / length))
@@ -518,7 +513,9 @@ func mergeIntervals(cases []*Case, start time.Time) ([]Interval, error) {
 }
 
 // mergeSegments adds up the steps of a stepped schedule, step by step. The
-// shards must have run the same steps.
+// shards must have run the same steps. A step's Rate is the run's (each
+// shard records the schedule's rate, as it does Params.Rate), so it is
+// kept, not added.
 func mergeSegments(cases []*Case) ([]Segment, error) {
 	n := len(cases[0].Segments)
 	for _, c := range cases {
@@ -536,9 +533,8 @@ func mergeSegments(cases []*Case) ([]Segment, error) {
 		for j, c := range cases {
 			seg := c.Segments[i]
 			if j == 0 {
-				out[i] = Segment{OffsetS: seg.OffsetS, DurationS: seg.DurationS}
+				out[i] = Segment{Rate: seg.Rate, OffsetS: seg.OffsetS, DurationS: seg.DurationS}
 			}
-			out[i].Rate += seg.Rate
 			out[i].HandshakesPerS += seg.HandshakesPerS
 			out[i].Errors += seg.Errors
 			out[i].DurationS = math.Max(out[i].DurationS, seg.DurationS)

@@ -3,12 +3,14 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 
+	"github.com/mtlsbench/mtlsbench/internal/units"
 	"github.com/mtlsbench/mtlsbench/results"
 )
 
 func init() {
-	register("merge", "combine shard results of one scenario into one (exact HDR merge)", runMerge)
+	register("merge", "combine the shard results of one sharded run into one (exact HDR merge)", runMerge)
 }
 
 // mergeOptions are the merge command's flags.
@@ -18,36 +20,60 @@ type mergeOptions struct {
 
 func runMerge(ctx context.Context, env *cliEnv, args []string) error {
 	var opts mergeOptions
-	fs := newFlagSet(env, "merge", "A.json B.json ... -o ALL.json",
-		"Combine the results of one scenario run as shards on several generators:\n"+
-			"cases matched by key and repeat, HDR histograms merged exactly, counts\n"+
-			"added, rates recomputed over each case's common window, CPU kept per shard.\n"+
-			"Refuses results of different scenarios or schema versions.")
+	fs := newFlagSet(env, "merge", "SHARD-0.json SHARD-1.json ... -o ALL.json",
+		"Combine the results of the N shards of one sharded run (run --shard I/N\n"+
+			"--run-id ID on N generators): cases matched by key and repeat, HDR\n"+
+			"histograms merged exactly, counts and load shares added, rates recomputed\n"+
+			"over each case's common window on shard 0's clock, CPU kept per shard.\n"+
+			"Refuses anything but exactly the N shards of one run, with the same\n"+
+			"parameters per case and overlapping windows, naming the files involved.")
 	fs.StringVarP(&opts.out, "out", "o", "", "write the merged result to this file (default: standard output)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() < 1 {
-		return usagef("want the shard result files to merge (usage: mtlsbench merge A.json B.json ... -o ALL.json)")
+		return usagef("want the shard result files to merge (usage: mtlsbench merge SHARD-0.json SHARD-1.json ... -o ALL.json)")
 	}
-	runs := make([]*results.Run, 0, fs.NArg())
+	in := make([]results.MergeInput, 0, fs.NArg())
 	for _, path := range fs.Args() {
 		run, err := results.ReadFile(path)
 		if err != nil {
 			return err
 		}
-		runs = append(runs, run)
+		in = append(in, results.MergeInput{Name: path, Run: run})
 	}
-	merged, err := results.Merge(runs...)
+	merged, err := results.MergeShards(in)
 	if err != nil {
 		return err
 	}
-	if opts.out == "" || opts.out == "-" {
-		return results.Write(env.stdout, merged)
-	}
-	if err := results.WriteFile(opts.out, merged); err != nil {
+	dest := opts.out
+	if dest == "" || dest == "-" {
+		dest = "standard output"
+		if err := results.Write(env.stdout, merged); err != nil {
+			return err
+		}
+	} else if err := results.WriteFile(opts.out, merged); err != nil {
 		return err
 	}
-	fmt.Fprintf(env.stderr, "mtlsbench merge: %d shards, %d cases → %s\n", len(merged.Shards), len(merged.Cases), opts.out)
+	writeMergeSummary(env.stderr, merged, dest)
 	return nil
+}
+
+// writeMergeSummary says what merge made: the run, its shards and cases,
+// how far apart the shards began, and each shard's clock offset to shard
+// 0's where it was measured.
+func writeMergeSummary(w io.Writer, merged *results.Run, dest string) {
+	var skewUs int64
+	for _, c := range merged.Cases {
+		if c.Merged != nil {
+			skewUs = max(skewUs, c.Merged.StartSkewUs)
+		}
+	}
+	fmt.Fprintf(w, "mtlsbench merge: %s: %s, %s, start skew up to %.2f ms → %s\n",
+		merged.RunID, units.Count(len(merged.Shards), "shard"), units.Count(len(merged.Cases), "case"), float64(skewUs)/1000, dest)
+	for _, sh := range merged.Shards {
+		if sh.Clock != nil {
+			fmt.Fprintf(w, "  shard %d: clock %+.2f ms ± %.2f ms\n", sh.Index, sh.Clock.OffsetUs/1000, sh.Clock.ErrorUs/1000)
+		}
+	}
 }

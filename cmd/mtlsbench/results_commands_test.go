@@ -18,6 +18,22 @@ import (
 // dir/name: handshake latencies log-normal around 2 ms plus shiftUs.
 func writeResult(t *testing.T, dir, name, scenario string, repeats int, seed uint64, shiftUs int64) string {
 	t.Helper()
+	return writeRun(t, dir, name, newResult(t, name, scenario, repeats, seed, shiftUs))
+}
+
+// writeRun writes run to dir/name.
+func writeRun(t *testing.T, dir, name string, run *results.Run) string {
+	t.Helper()
+	path := filepath.Join(dir, name)
+	if err := results.WriteFile(path, run); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// newResult is writeResult's result, on host name.
+func newResult(t *testing.T, name, scenario string, repeats int, seed uint64, shiftUs int64) *results.Run {
+	t.Helper()
 	start := time.Date(2025, 3, 14, 9, 0, 0, 0, time.UTC)
 	run := &results.Run{
 		Schema: results.Schema, Tool: results.Tool{Name: "mtlsbench", Version: "test"},
@@ -49,11 +65,16 @@ func writeResult(t *testing.T, dir, name, scenario string, repeats int, seed uin
 			CPU:            results.CPU{ClientUsPerHandshake: 300 * (1 + 0.05*rng.NormFloat64()), ClientCores: 2},
 		})
 	}
-	path := filepath.Join(dir, name)
-	if err := results.WriteFile(path, run); err != nil {
-		t.Fatal(err)
-	}
-	return path
+	return run
+}
+
+// shardResult is newResult as shard index of count of run "gate-1".
+func shardResult(t *testing.T, name string, index, count int, seed uint64) *results.Run {
+	t.Helper()
+	run := newResult(t, name, "gate", 1, seed, 0)
+	run.RunID = "gate-1"
+	run.Shard = &results.Shard{Index: index, Count: count}
+	return run
 }
 
 func runCommand(t *testing.T, args ...string) (code int, stdout, stderr string) {
@@ -148,22 +169,54 @@ func firstBytes(b []byte) string {
 
 func TestMergeCommand(t *testing.T) {
 	dir := t.TempDir()
-	a := writeResult(t, dir, "a.json", "gate", 1, 1, 0)
-	b := writeResult(t, dir, "b.json", "gate", 1, 2, 0)
-	other := writeResult(t, dir, "c.json", "keytypes", 1, 3, 0)
+	a := writeRun(t, dir, "a.json", shardResult(t, "a.json", 0, 2, 1))
+	second := shardResult(t, "b.json", 1, 2, 2)
+	second.Shard.Clock = &results.ClockSync{OffsetUs: 120, ErrorUs: 50, Samples: 8}
+	b := writeRun(t, dir, "b.json", second)
 	out := filepath.Join(dir, "all.json")
-	if code, _, errOut := runCommand(t, "merge", a, b, "-o", out); code != 0 {
+	code, _, errOut := runCommand(t, "merge", a, b, "-o", out)
+	if code != 0 {
 		t.Fatalf("merge: exit %d: %s", code, errOut)
+	}
+	for _, want := range []string{
+		"mtlsbench merge: gate-1: 2 shards, 1 case, start skew up to 0.12 ms → " + out, // b began 120 µs later on a's clock
+		"shard 1: clock +0.12 ms ± 0.05 ms",
+	} {
+		if !strings.Contains(errOut, want) {
+			t.Errorf("merge said %q, want %q in it", errOut, want)
+		}
 	}
 	merged, err := results.ReadFile(out)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(merged.Shards) != 2 || merged.Cases[0].Counts.OK != 4000 {
-		t.Errorf("merged: %d shards, %d ok; want 2, 4000", len(merged.Shards), merged.Cases[0].Counts.OK)
+	if len(merged.Shards) != 2 || merged.Cases[0].Counts.OK != 4000 || merged.Shards[1].Source != b {
+		t.Errorf("merged: %d shards, %d ok, shard 1 from %q; want 2, 4000, %q", len(merged.Shards), merged.Cases[0].Counts.OK, merged.Shards[1].Source, b)
 	}
-	code, _, errOut := runCommand(t, "merge", a, other, "-o", filepath.Join(dir, "x.json"))
-	if code != 2 || !strings.Contains(errOut, `scenario "keytypes"`) {
-		t.Errorf("different scenarios: exit %d, want 2: %s", code, errOut)
+
+	other := writeResult(t, dir, "c.json", "keytypes", 1, 3, 0)
+	twice := writeRun(t, dir, "zero.json", shardResult(t, "zero.json", 0, 2, 3))
+	mismatch := shardResult(t, "rsa.json", 1, 2, 4)
+	mismatch.Cases[0].Params.ClientKeyType = "rsa2048"
+	rsa := writeRun(t, dir, "rsa.json", mismatch)
+	for _, tc := range []struct {
+		name  string
+		files []string
+		want  []string
+	}{
+		{"different scenarios", []string{a, other}, []string{`scenario "keytypes"`}},
+		{"not a shard", []string{a, writeResult(t, dir, "d.json", "gate", 1, 4, 0)}, []string{"d.json ran without --shard/--shards"}},
+		{"a shard twice", []string{a, twice}, []string{a + " and " + twice + " are both shard 0"}},
+		{"different params", []string{a, rsa}, []string{`params.client_key_type is "ecdsa-p256" in ` + a + ` but "rsa2048" in ` + rsa}},
+	} {
+		code, _, errOut := runCommand(t, append([]string{"merge", "-o", filepath.Join(dir, "x.json")}, tc.files...)...)
+		if code != 2 {
+			t.Errorf("%s: exit %d, want 2: %s", tc.name, code, errOut)
+		}
+		for _, want := range tc.want {
+			if !strings.Contains(errOut, want) {
+				t.Errorf("%s: %q lacks %q", tc.name, errOut, want)
+			}
+		}
 	}
 }

@@ -342,9 +342,15 @@ func Samples(seed uint64, n int, noise float64, specs ...CaseSpec) *results.Run 
 	return run
 }
 
-// ShardRun is one generator's result: the gate case recorded from seed,
-// starting offset after the common start.
-func ShardRun(host string, seed uint64, offset time.Duration, cpu float64) *results.Run {
+// ShardRunID is the run ID of every ShardRun.
+const ShardRunID = "gate-20250314"
+
+// ShardRun is shard index of count of run ShardRunID on host: the gate
+// case recorded from seed as an open loop, its window starting offset
+// after the common start. Like a real shard it records the whole run's
+// parameters (a rate of 1500/s per shard, so 1500·count/s) and its share
+// of the load in Load, and its first starts striped at the run's rate.
+func ShardRun(host string, index, count int, seed uint64, offset time.Duration, cpu float64) *results.Run {
 	s := GateSpec()
 	s.Seed = seed
 	s.StartOffset = offset
@@ -357,7 +363,30 @@ func ShardRun(host string, seed uint64, offset time.Duration, cpu float64) *resu
 		Start: Start.Add(offset), End: Start.Add(offset + 2*time.Second),
 		Environment: results.Environment{Hostname: host, OS: "linux", Arch: "amd64", Cores: 2, GOMAXPROCS: 2},
 		Scenario:    results.Scenario{Name: "gate"},
+		RunID:       ShardRunID,
+		Shard:       &results.Shard{Index: index, Count: count},
 	}
-	run.Cases = append(run.Cases, s.Build(Start))
+	c := s.Build(Start)
+	rate := s.Rate * float64(count)
+	c.Params.Rate, c.Params.Concurrency = rate, 0
+	const maxInFlight = 64
+	share := maxInFlight / count
+	if index < maxInFlight%count {
+		share++
+	}
+	c.Load = &results.LoadReport{Model: "open", TargetRate: s.Rate, AchievedRate: s.Rate, MaxInFlight: share, PeakInFlight: 9}
+	c.Shard = &results.CaseShard{Planned: Start, StartsUs: StripedStarts(index, count, rate)}
+	run.Cases = append(run.Cases, c)
 	return run
+}
+
+// StripedStarts is shard index of count's first 1,000 starts of a
+// uniform open loop at rate (the run's total), in µs from the planned
+// instant: the run's starts index, index+count, index+2·count, …
+func StripedStarts(index, count int, rate float64) []int64 {
+	starts := make([]int64, 1000)
+	for k := range starts {
+		starts[k] = int64(math.Round(float64(k*count+index) * 1e6 / rate))
+	}
+	return starts
 }
