@@ -191,7 +191,10 @@ type Case struct {
 type CaseShard struct {
 	// Planned is the instant the case was to begin (its warm-up, or its
 	// window when there is none) on the run's shared timeline, in the
-	// reference clock (shard 0's).
+	// reference clock (shard 0's). Without a shared timeline (neither
+	// --start-at nor --rendezvous) it is when this shard began the case,
+	// in its own clock: merge then reads the shards' starts from their
+	// own instants.
 	Planned time.Time `json:"planned"`
 	// StartsUs are the times of this shard's first open-loop starts (up to
 	// 1,000, the warm-up's included) in µs from Planned, in the order the

@@ -195,6 +195,10 @@ func TestShardsOnThreeHostsMergeToNginxsCount(t *testing.T) {
 	if math.Abs(median-want) > 0.25*want {
 		t.Errorf("merged inter-arrival median %.0f µs, want %.0f ± 25%%", median, want)
 	}
+	// merge's own account of the alignment says the same.
+	if m := c.Merged; m == nil || m.Shards != shards || m.StartSkewUs > 5000 || math.Abs(m.InterArrivalP50Us-want) > 0.25*want {
+		t.Errorf("merged alignment %+v", c.Merged)
+	}
 	t.Logf("merged %d handshakes, nginx %d; window starts within %v; inter-arrival median %.0f µs (1/rate %.0f µs)",
 		c.Counts.OK, counts.Handshakes, starts[len(starts)-1].Sub(starts[0]), median, want)
 
