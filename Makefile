@@ -17,11 +17,14 @@ demo: build
 	./$(BIN) run
 
 ## test: every test, plus the race detector on the concurrent packages.
-## The end-to-end gate and key-type runs measure latency tails, so they run
-## alone, after the packages that run in parallel.
+## The end-to-end gate, the key-type runs and the sharded run (three
+## generators in network namespaces against nginx) measure latency tails
+## and start skew, so they run alone, after the packages that run in
+## parallel.
 test:
 	$(GO) test -count=1 -short ./...
 	$(GO) test -count=1 -run 'TestCompareGate|TestKeyTypesScenario' ./bench/
+	$(GO) test -count=1 -run 'TestShardsOnThreeHosts' ./cmd/mtlsbench/
 	$(GO) test -count=1 -race -short ./loadgen/... ./targets/... ./bench/...
 
 ## fuzz: a short run of the scenario parser's fuzz target
