@@ -4,7 +4,7 @@ BIN     := bin/mtlsbench
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
 LDFLAGS := -X main.buildVersion=$(VERSION)
 
-.PHONY: all build demo test test-race fuzz bench bench-peers lint docs clean
+.PHONY: all build demo test test-race test-k8s fuzz bench bench-peers lint docs clean image
 
 all: lint test build
 
@@ -23,6 +23,15 @@ test:
 	$(GO) test -count=1 -short ./...
 	$(GO) test -count=1 -run 'TestCompareGate|TestKeyTypesScenario' ./bench/
 	$(GO) test -count=1 -race -short ./loadgen/... ./targets/... ./bench/...
+
+## test-k8s: the rendered Kubernetes objects against a real API server and
+## Job controller on loopback ports (not part of 'test'). Builds etcd,
+## kube-apiserver, kube-controller-manager and kubectl from Go modules into
+## a cache the first time (10-20 minutes on 2 cores; see
+## scripts/k8s-testenv.sh), then tests in about a minute.
+test-k8s:
+	bin=$$(GO=$(GO) bash scripts/k8s-testenv.sh build) && \
+		MTLSBENCH_K8S_BIN="$$bin" $(GO) test -count=1 -tags k8s -run TestK8s -v ./k8s/
 
 ## fuzz: a short run of the scenario parser's fuzz target
 fuzz:
