@@ -54,6 +54,19 @@ docs: build
 	./$(BIN) report docs/example-result.json -o docs/example-report.html
 	./$(BIN) report docs/example-result.json -o docs/example-report.png
 
+## image: a container image holding only a static bin/mtlsbench-static
+## (Dockerfile: FROM scratch, nothing pulled), tagged $(IMAGE), built with
+## docker when its daemon answers, else podman
+IMAGE ?= mtlsbench:$(VERSION)
+image:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/mtlsbench-static ./cmd/mtlsbench
+	@if command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1; then tool=docker; \
+	elif command -v podman >/dev/null 2>&1; then tool=podman; \
+	elif command -v docker >/dev/null 2>&1; then \
+		echo "make image: docker is installed but its daemon does not answer (docker info), and podman is not installed: start the daemon, or install podman"; exit 1; \
+	else echo "make image: neither docker nor podman is installed: install one (e.g. apt-get install podman)"; exit 1; fi; \
+	echo "$$tool build -t $(IMAGE) ."; $$tool build -t $(IMAGE) .
+
 ## lint: gofmt and go vet
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
