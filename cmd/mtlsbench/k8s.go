@@ -108,6 +108,13 @@ func k8sRenderFlags(env *cliEnv, o *k8sRenderOptions) (fs, runFS *pflag.FlagSet)
 	fs.StringVarP(&o.out, "out", "o", "", "write the manifest to this file, mode 0600: it holds client keys (default: standard output)")
 	runFS = pflag.NewFlagSet("run", pflag.ContinueOnError)
 	addRunFlags(runFS, &o.run)
+	// The refused ones stay parseable, to be refused with why, but out of
+	// the help.
+	for name := range k8sRenderRefused {
+		if f := runFS.Lookup(name); f != nil {
+			f.Hidden = true
+		}
+	}
 	fs.AddFlagSet(runFS)
 	return fs, runFS
 }
