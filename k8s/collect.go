@@ -64,7 +64,7 @@ func Collect(ctx context.Context, o CollectOptions) ([]Shard, error) {
 	if k.path == "" {
 		k.path = "kubectl"
 	}
-	n, err := k.finishedJob(ctx, o.Job)
+	n, failure, err := k.finishedJob(ctx, o.Job)
 	if err != nil {
 		return nil, err
 	}
@@ -79,7 +79,7 @@ func Collect(ctx context.Context, o CollectOptions) ([]Shard, error) {
 			byIndex[i] = append(byIndex[i], p)
 		}
 	}
-	e := &ShardsError{Job: o.Job, Completions: n}
+	e := &ShardsError{Job: o.Job, Completions: n, JobFailure: failure}
 	for i := range n {
 		candidates := byIndex[i]
 		if len(candidates) == 0 {
@@ -302,38 +302,45 @@ func (k kubectl) where() string {
 	return "namespace " + k.namespace
 }
 
-// finishedJob returns the shards of Job name (spec.completions), or an
-// *InputError when there is no such Job, it is not Indexed, or it has not
-// finished.
-func (k kubectl) finishedJob(ctx context.Context, name string) (int, error) {
+// finishedJob returns the shards of Job name (spec.completions) and, if it
+// failed, why ("DeadlineExceeded: ..."), or an *InputError when there is
+// no such Job, it is not Indexed, or it has not finished.
+func (k kubectl) finishedJob(ctx context.Context, name string) (shards int, failure string, err error) {
 	out, err := k.run(ctx, "get", "job", name, "-o", "json")
 	if err != nil {
 		var ke *kubectlError
 		if errors.As(err, &ke) && ke.notFound() {
-			return 0, &InputError{Reason: fmt.Sprintf("no Job %q in %s", name, k.where()), Err: err}
+			return 0, "", &InputError{Reason: fmt.Sprintf("no Job %q in %s", name, k.where()), Err: err}
 		}
-		return 0, err
+		return 0, "", err
 	}
 	var job batchv1.Job
 	if err := json.Unmarshal(out, &job); err != nil {
-		return 0, fmt.Errorf("k8s: kubectl get job %s: %w", name, err)
+		return 0, "", fmt.Errorf("k8s: kubectl get job %s: %w", name, err)
 	}
 	s := job.Spec
 	if s.CompletionMode == nil || *s.CompletionMode != batchv1.IndexedCompletion || s.Completions == nil || *s.Completions < 1 {
-		return 0, inputf("Job %s is not an Indexed Job with completions: not one 'mtlsbench k8s render' wrote", name)
+		return 0, "", inputf("Job %s is not an Indexed Job with completions: not one 'mtlsbench k8s render' wrote", name)
 	}
 	finished := false
 	for _, c := range job.Status.Conditions {
-		if (c.Type == batchv1.JobComplete || c.Type == batchv1.JobFailed) && c.Status == corev1.ConditionTrue {
+		if c.Status != corev1.ConditionTrue {
+			continue
+		}
+		switch c.Type {
+		case batchv1.JobComplete:
 			finished = true
+		case batchv1.JobFailed:
+			finished = true
+			failure = strings.TrimSuffix(c.Reason+": "+c.Message, ": ")
 		}
 	}
 	if !finished {
 		st := job.Status
-		return 0, inputf("Job %s has not finished (%d active, %d succeeded, %d failed of %d): wait for it, e.g. 'kubectl wait --for=condition=complete job/%s', and collect again",
-			name, st.Active, st.Succeeded, st.Failed, *s.Completions, name)
+		return 0, "", inputf("Job %s has not finished (%d active, %d succeeded, %d failed of %d): wait for it (see docs/k8s.md) and collect again",
+			name, st.Active, st.Succeeded, st.Failed, *s.Completions)
 	}
-	return int(*s.Completions), nil
+	return int(*s.Completions), failure, nil
 }
 
 // jobPods lists the pods of Job name, by the Job controller's label and,

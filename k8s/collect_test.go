@@ -105,10 +105,14 @@ func job(t *testing.T, name string, n int32, cond batchv1.JobConditionType) []by
 		ObjectMeta: metav1.ObjectMeta{Name: name},
 		Spec:       batchv1.JobSpec{CompletionMode: ptr(batchv1.IndexedCompletion), Completions: ptr(n), Parallelism: ptr(n)},
 	}
-	if cond != "" {
-		j.Status.Conditions = []batchv1.JobCondition{{Type: cond, Status: corev1.ConditionTrue}}
-	} else {
+	switch cond {
+	case batchv1.JobFailed:
+		j.Status.Conditions = []batchv1.JobCondition{{Type: cond, Status: corev1.ConditionTrue,
+			Reason: "DeadlineExceeded", Message: "Job was active longer than specified deadline"}}
+	case "":
 		j.Status.Active = n
+	default:
+		j.Status.Conditions = []batchv1.JobCondition{{Type: cond, Status: corev1.ConditionTrue}}
 	}
 	return mustJSON(t, j)
 }
@@ -205,7 +209,8 @@ func TestCollectMissingIndex(t *testing.T) {
 	if !slices.Equal(se.Missing, []int{1, 3}) || len(se.Collected) != 2 || len(shards) != 2 {
 		t.Errorf("missing %v, collected %d: want [1 3] and 2", se.Missing, len(se.Collected))
 	}
-	if msg := err.Error(); !strings.HasPrefix(msg, "k8s: job bench: 2 of 4 shards left no result") || !strings.Contains(msg, "no pod for index 1, 3") {
+	if msg := err.Error(); !strings.HasPrefix(msg, "k8s: job bench: 2 of 4 shards left no result (the Job failed: DeadlineExceeded: Job was active longer than specified deadline): ") ||
+		!strings.Contains(msg, "no pod for index 1, 3") {
 		t.Errorf("message %q", msg)
 	}
 }

@@ -38,6 +38,9 @@ type ShardsError struct {
 	// Completions is the Job's spec.completions: the shards there
 	// should be.
 	Completions int
+	// JobFailure is why the Job failed ("DeadlineExceeded: ..."), from
+	// its Failed condition; empty when it completed.
+	JobFailure string
 	// Missing lists the indexes no pod was found for, ascending.
 	Missing []int
 	// Problems lists, per index, why none of its pods gave a result.
@@ -68,5 +71,9 @@ func (e *ShardsError) Error() string {
 	for _, p := range e.Problems {
 		parts = append(parts, fmt.Sprintf("index %d: pod %s (%s): %s", p.Index, p.Pod, p.Phase, p.Reason))
 	}
-	return fmt.Sprintf("k8s: job %s: %d of %d shards left no result: %s", e.Job, e.Completions-len(e.Collected), e.Completions, strings.Join(parts, "; "))
+	failed := ""
+	if e.JobFailure != "" {
+		failed = " (the Job failed: " + e.JobFailure + ")"
+	}
+	return fmt.Sprintf("k8s: job %s: %d of %d shards left no result%s: %s", e.Job, e.Completions-len(e.Collected), e.Completions, failed, strings.Join(parts, "; "))
 }
