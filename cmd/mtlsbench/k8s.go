@@ -73,7 +73,7 @@ var k8sRenderRefused = map[string]string{
 	"shard":       "each pod's shard is its completion index; give --shards N",
 	"rendezvous":  "the pods meet at index 0 (NAME-0.NAME:--port)",
 	"cpuprofile":  "a pod's file system is read-only and its files die with it",
-	"hdr-log":     "a pod's file system is read-only and its files die with it; 'mtlsbench report -f hdrlog' renders one from the merged result",
+	"hdr-log":     "a pod's file system is read-only and its files die with it; 'mtlsbench report --format hdrlog' writes one from the merged result",
 	"target-pid":  "the target runs outside the pods: its CPU cannot be read from them",
 	"target-cpus": "the pods start no target to pin",
 	"client-cpus": "each pod has whole CPUs of its own (--cpus)",
