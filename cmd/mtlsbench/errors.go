@@ -4,6 +4,7 @@ import (
 	"errors"
 
 	"github.com/mtlsbench/mtlsbench/bench"
+	"github.com/mtlsbench/mtlsbench/k8s"
 	"github.com/mtlsbench/mtlsbench/pki"
 	"github.com/mtlsbench/mtlsbench/results"
 	"github.com/mtlsbench/mtlsbench/scenarios"
@@ -22,7 +23,8 @@ func isInputError(err error) bool {
 		me *results.MergeError
 		sc *scenarios.Error
 		bi *bench.InputError
+		ki *k8s.InputError
 	)
 	return errors.As(err, &ue) || errors.As(err, &uk) || errors.As(err, &pe) || errors.As(err, &se) ||
-		errors.As(err, &re) || errors.As(err, &me) || errors.As(err, &sc) || errors.As(err, &bi)
+		errors.As(err, &re) || errors.As(err, &me) || errors.As(err, &sc) || errors.As(err, &bi) || errors.As(err, &ki)
 }

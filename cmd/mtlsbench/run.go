@@ -182,14 +182,10 @@ func runCmd(ctx context.Context, env *cliEnv, args []string) error {
 	if err != nil {
 		return err
 	}
-	if toStdout {
-		// One line, so a log collector (kubectl logs) can pick it out of
-		// the progress lines around it.
-		if err := results.WriteLine(env.stdout, run); err != nil {
+	if !toStdout {
+		if err := results.WriteFile(out, run); err != nil {
 			return err
 		}
-	} else if err := results.WriteFile(out, run); err != nil {
-		return err
 	}
 	if o.hdrLog != "" {
 		if err := report.WriteHDRLogFile(o.hdrLog, run); err != nil {
@@ -199,12 +195,16 @@ func runCmd(ctx context.Context, env *cliEnv, args []string) error {
 	switch {
 	case toStdout:
 		if !o.quiet {
-			// The table goes where the progress went.
+			// The table goes where the progress went, before the result.
 			if err := report.Render(env.stderr, run, report.FormatTable, report.RenderOptions{}); err != nil {
 				return err
 			}
 		}
-		fmt.Fprintln(env.stderr, "mtlsbench: result written to standard output")
+		// One line, written last, so a log collector (kubectl logs) finds
+		// it whole among the lines on standard error.
+		if err := results.WriteLine(env.stdout, run); err != nil {
+			return err
+		}
 	default:
 		if !o.quiet {
 			if err := report.Render(env.stdout, run, format, report.RenderOptions{}); err != nil {

@@ -130,3 +130,25 @@ func TestLateShardFailsTheCase(t *testing.T) {
 		t.Errorf("case %s %v attempted %d, shard %+v", c.Status, c.Errors, c.Counts.Attempted, run.Shard)
 	}
 }
+
+// -o - writes the result to standard output as one line of JSON, last,
+// and nothing else there (a pod's log carries it to 'k8s collect').
+func TestResultToStdout(t *testing.T) {
+	dir := t.TempDir()
+	if code, _, errOut := runCommand(t, "pki", "gen", "--out", dir+"/pki"); code != 0 {
+		t.Fatal(errOut)
+	}
+	past := time.Now().Add(-time.Minute).UTC().Format(time.RFC3339Nano)
+	_, out, errOut := runCommand(t, "run", "--target", "127.0.0.1:1", "--pki", dir+"/pki", "--server-name", "localhost",
+		"--tls", "1.3", "--resume", "none", "--start-at", past, "-d", "1s", "-o", "-")
+	if strings.Count(out, "\n") != 1 || !strings.HasPrefix(out, `{"schema":"mtlsbench/result/v1"`) {
+		t.Fatalf("stdout is not one result line:\n%.300s\nstderr: %s", out, errOut)
+	}
+	run, err := results.Read(strings.NewReader(out), "stdout")
+	if err != nil || len(run.Cases) != 1 {
+		t.Fatalf("%v, %d cases", err, len(run.Cases))
+	}
+	if !strings.Contains(errOut, "tls1.3-full") {
+		t.Errorf("the table should go to stderr: %s", errOut)
+	}
+}

@@ -49,6 +49,12 @@ var rules = []struct {
 		"the owner of TLS parameters and capabilities sits below every stack"},
 	{"internal/rendezvous", []string{module + "/loadgen", module + "/targets", module + "/scenarios", module + "/bench"},
 		"the start barrier knows shards and instants, not load, targets or cases"},
+	{"k8s", []string{module + "/bench", module + "/loadgen", module + "/targets", module + "/report", module + "/compare", "k8s.io/client-go"},
+		"k8s writes objects and reads results through kubectl: it runs no load, renders no report, links no cluster client"},
+	{"loadgen", []string{"k8s.io", "sigs.k8s.io"},
+		"the engine knows nothing of where it is deployed"},
+	{"results", []string{"k8s.io", "sigs.k8s.io", module + "/k8s"},
+		"the result model knows nothing of where it was made"},
 }
 
 // pure packages do no I/O: their direct imports include none of these.
