@@ -149,7 +149,7 @@ func runCmd(ctx context.Context, env *cliEnv, args []string) error {
 	for _, s := range skipped {
 		fmt.Fprintf(env.stderr, "mtlsbench: skipping %s: %s\n", s.Case.Name, s.Reason)
 	}
-	sh, err := sharding(fs, &o.shard, spec.Name, lookupEnv)
+	sh, err := sharding(fs, &o.shard, spec.Name, os.Getenv)
 	if err != nil {
 		return err
 	}

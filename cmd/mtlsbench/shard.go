@@ -2,7 +2,6 @@ package main
 
 import (
 	"net"
-	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -147,6 +146,3 @@ func clipFlag(s string) string {
 	}
 	return s
 }
-
-// lookupEnv is os.Getenv, replaceable in tests.
-var lookupEnv = os.Getenv
