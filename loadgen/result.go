@@ -20,6 +20,12 @@ type Result struct {
 	Warmup       time.Duration
 	// Interrupted: the run was cancelled; the window ends there.
 	Interrupted bool
+	// Unreachable is how long, inside the window, connects failed with no
+	// connect succeeding (from the first failure of an outage to the next
+	// success), over Outages such stretches. File-descriptor and port
+	// exhaustion (generator_limit) are the generator's, not counted here.
+	Unreachable time.Duration
+	Outages     int64
 
 	// Attempted = OK + Errors. Resumed and HRR count successful handshakes
 	// that resumed or needed a HelloRetryRequest. Primed counts full

@@ -205,8 +205,10 @@ func (w *worker) dial(start time.Time) (opened bool, err error) {
 
 // connection runs one connection start to finish: connect, handshake,
 // confirmation, checks, requests, hold, close. intended is when an open
-// loop wanted it to start (zero in a closed loop).
-func (w *worker) connection(intended time.Time) {
+// loop wanted it to start (zero in a closed loop). It reports whether the
+// TCP connection was established (false: the connect failed, and a closed
+// loop backs off).
+func (w *worker) connection(intended time.Time) (connectedOK bool) {
 	e := w.eng
 	cfg := &e.cfg
 	w.active.Store(1)
@@ -228,19 +230,26 @@ func (w *worker) connection(intended time.Time) {
 		defer w.close()
 	}
 	if err != nil {
-		w.fail(time.Now(), classify("connect", err), "connect", err)
-		return
+		now := time.Now()
+		cls := classify("connect", err)
+		if cls != ClassGeneratorLimit {
+			e.unreachable(now.Sub(e.t0))
+		}
+		w.fail(now, cls, "connect", err)
+		return false
 	}
 	connected := time.Now()
+	e.reachable(connected.Sub(e.t0))
 	_ = tcp.SetDeadline(connected.Add(cfg.Timeout))
 	if !w.exchange(priming, intended, start, connected) || cfg.Hold <= 0 {
-		return
+		return true
 	}
 	// Holding: nothing of the TLS connection is referenced any more (it
 	// lived in exchange's frame), so a held connection costs its socket,
 	// this goroutine's stack and the worker.
 	_ = tcp.SetDeadline(time.Time{})
 	w.sleep(cfg.Hold)
+	return true
 }
 
 // exchange runs the handshake, its confirmation and checks, and the
