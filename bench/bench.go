@@ -64,7 +64,7 @@ func Run(ctx context.Context, opts Options) (*results.Run, error) {
 	if err := checkSharding(&opts); err != nil {
 		return nil, err
 	}
-	r, err := prepare(&opts)
+	r, err := prepare(ctx, &opts)
 	if err != nil {
 		return nil, err
 	}

@@ -43,7 +43,7 @@ func Capacity(ctx context.Context, opts CapacityOptions) (*results.Run, error) {
 	if opts.Search.StepDuration <= 0 {
 		return nil, &InputError{Err: fmt.Errorf("bench: capacity step duration must be positive, got %s", opts.Search.StepDuration)}
 	}
-	r, err := prepare(&opts.Options)
+	r, err := prepare(ctx, &opts.Options)
 	if err != nil {
 		return nil, err
 	}
@@ -71,7 +71,7 @@ func newRun(opts *Options) *results.Run {
 
 // prepare applies Options' defaults, pins the generator, and refuses before
 // any load what cannot run: the set-up of Run and Capacity.
-func prepare(opts *Options) (*runner, error) {
+func prepare(ctx context.Context, opts *Options) (*runner, error) {
 	if len(opts.ChildCommand) == 0 {
 		exe, err := os.Executable()
 		if err != nil {
@@ -90,7 +90,7 @@ func prepare(opts *Options) (*runner, error) {
 		}
 	}
 	for i := range opts.Cases {
-		if err := r.preflight(&opts.Cases[i]); err != nil {
+		if err := r.preflight(ctx, &opts.Cases[i]); err != nil {
 			return nil, &InputError{Err: fmt.Errorf("bench: case %s: %w", opts.Cases[i].Name, err)}
 		}
 	}

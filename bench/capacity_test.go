@@ -262,7 +262,7 @@ func verifyRate(t *testing.T, c scenarios.Case, search scenarios.CapacitySearch,
 func runOneStep(t *testing.T, c scenarios.Case, search scenarios.CapacitySearch, rate float64) (capacity.Step, error) {
 	t.Helper()
 	opts := Options{Cases: []scenarios.Case{c}, ChildCommand: childCommand()}
-	r, err := prepare(&opts)
+	r, err := prepare(context.Background(), &opts)
 	if err != nil {
 		return capacity.Step{}, err
 	}

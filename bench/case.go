@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mtlsbench/mtlsbench/capacity"
+	"github.com/mtlsbench/mtlsbench/internal/units"
 	"github.com/mtlsbench/mtlsbench/loadgen"
 	"github.com/mtlsbench/mtlsbench/pki"
 	"github.com/mtlsbench/mtlsbench/results"
@@ -29,7 +31,7 @@ func isExternal(c *scenarios.Case) bool {
 // tlsparams.Check; apart from it, the target's Check (a mode, workers,
 // requests per connection) — finds a missing server binary, and loads an
 // external target's PEM files.
-func (r *runner) preflight(c *scenarios.Case) error {
+func (r *runner) preflight(ctx context.Context, c *scenarios.Case) error {
 	capability, err := targets.Capabilities(targets.Kind(c.Target.Kind))
 	if err != nil {
 		return err
@@ -45,11 +47,100 @@ func (r *runner) preflight(c *scenarios.Case) error {
 		return err
 	}
 	if isExternal(c) {
-		if _, err := r.external(c); err != nil {
+		m, err := r.external(c)
+		if err != nil {
 			return err
 		}
+		if err := checkValidity(c, m, time.Now()); err != nil {
+			return err
+		}
+		return r.probe(ctx, c, m)
 	}
 	return nil
+}
+
+// checkValidity refuses client certificates outside their validity window
+// (unless the case sends them on purpose): every handshake would fail,
+// measuring the server's rejection instead of what the case says.
+func checkValidity(c *scenarios.Case, m *material, now time.Time) error {
+	if c.Target.SendInvalidCert {
+		return nil
+	}
+	for i, id := range caseIdentities(c, m) {
+		leaf := id.Leaf
+		if leaf == nil && len(id.Certificate) > 0 {
+			leaf, _ = x509.ParseCertificate(id.Certificate[0])
+		}
+		if leaf == nil {
+			continue
+		}
+		var what string
+		switch {
+		case now.After(leaf.NotAfter):
+			what = "expired on " + leaf.NotAfter.UTC().Format(time.RFC3339)
+		case now.Before(leaf.NotBefore):
+			what = "is not valid before " + leaf.NotBefore.UTC().Format(time.RFC3339)
+		default:
+			continue
+		}
+		return fmt.Errorf("client certificate %q (identity %d of %s) %s (valid %s to %s): every handshake would be refused; "+
+			"issue a current one ('mtlsbench pki gen'), or pass --send-invalid-cert (send_invalid_cert: true) to send it on purpose and measure the server's rejection",
+			leaf.Subject.CommonName, i+1, identitySource(c), what,
+			leaf.NotBefore.UTC().Format(time.DateOnly), leaf.NotAfter.UTC().Format(time.DateOnly))
+	}
+	return nil
+}
+
+func identitySource(c *scenarios.Case) string {
+	if c.Target.PKI != "" {
+		return c.Target.PKI
+	}
+	return c.Target.Cert
+}
+
+// caseIdentities are the client identities a case presents.
+func caseIdentities(c *scenarios.Case, m *material) []tls.Certificate {
+	ids := m.identities
+	if c.ClientIdentities > 0 && c.ClientIdentities < len(ids) {
+		ids = ids[:c.ClientIdentities]
+	}
+	return ids
+}
+
+// probe makes one real connection to an external target before any load:
+// a mistyped port would otherwise run hundreds of thousands of refused
+// connects before the run failed. A target that cannot be reached, or
+// does not answer TLS, refuses the run; one that answers with a verdict on
+// the certificates (unknown_ca, certificate_required, a version it does
+// not speak, ...) is warned about and measured: rejections may be what a
+// case is there to measure, and it counts them by class.
+func (r *runner) probe(ctx context.Context, c *scenarios.Case, m *material) error {
+	cfg := loadgen.Config{
+		Addr: c.Target.Addr, TLS: c.Params, Roots: m.roots, ServerName: c.Target.ServerName,
+		Identities: caseIdentities(c, m), InsecureSkipVerify: c.Load.InsecureSkipVerify, Timeout: c.Load.Timeout.D(),
+	}
+	err := loadgen.Probe(ctx, cfg, c.Target.SendInvalidCert)
+	var le *loadgen.Error
+	switch {
+	case err == nil:
+		return nil
+	case !errors.As(err, &le):
+		return err
+	case le.Phase == "connect":
+		return fmt.Errorf("target %s is not reachable (%s): %w (one connection was tried before any load: is the address right, and the server up?)", c.Target.Addr, le.Class, err)
+	case verdicts[le.Class]:
+		r.logf("mtlsbench: %s: the one handshake tried before any load was refused (%s): %v; the case goes on and counts such failures (check the CA, client certificate and server name if this is not what it measures)", c.Name, le.Class, err)
+		return nil
+	}
+	return fmt.Errorf("target %s did not complete a TLS handshake (%s): %w (one connection was tried before any load: is it a TLS server, on this port?)", c.Target.Addr, le.Class, err)
+}
+
+// verdicts are the failures in which a TLS server answered: it is there
+// and speaks TLS, but refused what was offered.
+var verdicts = map[loadgen.Class]bool{
+	loadgen.ClassUnknownCA: true, loadgen.ClassBadCertificate: true, loadgen.ClassCertificateRequired: true,
+	loadgen.ClassCertificateExpired: true, loadgen.ClassProtocolVersion: true, loadgen.ClassHandshakeFailure: true,
+	loadgen.ClassServerCertInvalid: true,
 }
 
 // material is the PKI a case uses.
@@ -135,10 +226,7 @@ func targetConfig(c *scenarios.Case, m *material) targets.Config {
 // and the load.
 func loadConfig(c *scenarios.Case, m *material, tgt targets.Target) loadgen.Config {
 	l := &c.Load
-	ids := m.identities
-	if c.ClientIdentities > 0 && c.ClientIdentities < len(ids) {
-		ids = ids[:c.ClientIdentities]
-	}
+	ids := caseIdentities(c, m)
 	cfg := loadgen.Config{
 		Addr:               tgt.Addr(),
 		TLS:                c.Params,
@@ -283,6 +371,7 @@ func caseResult(c *scenarios.Case, rep int, res *loadgen.Result) *results.Case {
 	if res.OK > 0 {
 		out.CPU.ClientUsPerHandshake = float64(res.ClientCPU.Microseconds()) / float64(res.OK)
 	}
+	out.UnreachableS, out.Outages = res.Unreachable.Seconds(), res.Outages
 	if res.Interrupted {
 		out.Status = results.StatusInterrupted
 	}
@@ -353,6 +442,41 @@ func judge(out *results.Case, res *loadgen.Result, c *scenarios.Case) {
 			fail(fmt.Sprintf("%d handshakes did not negotiate what the case asks (%s): %s", n, cls, res.Examples[cls]))
 		}
 	}
+	budget, err := capacity.ParseShare(c.Load.ErrorBudget)
+	if err != nil {
+		// Expand applied the default and Validate checked it.
+		budget, _ = capacity.ParseShare(scenarios.DefaultErrorBudget)
+	}
+	out.ErrorBudget = &budget
+	if share := float64(res.Errors) / float64(res.Attempted); res.Errors > 0 && share > budget {
+		fail(fmt.Sprintf("%s of %d attempts failed, over the error budget of %s (--error-budget): %s",
+			units.Percent(res.Errors, res.Attempted), res.Attempted, units.Share(budget), errorBreakdown(res)))
+	}
+}
+
+// errorBreakdown lists the error classes, most frequent first, with the
+// first's example: "connect_refused 1,990, io 3 (connect_refused: ...)".
+func errorBreakdown(res *loadgen.Result) string {
+	names := make([]string, 0, len(res.ErrorsByClass))
+	for k := range res.ErrorsByClass {
+		names = append(names, k)
+	}
+	sort.Slice(names, func(i, j int) bool {
+		a, b := res.ErrorsByClass[names[i]], res.ErrorsByClass[names[j]]
+		if a != b {
+			return a > b
+		}
+		return names[i] < names[j]
+	})
+	parts := make([]string, len(names))
+	for i, k := range names {
+		parts[i] = fmt.Sprintf("%s %d", k, res.ErrorsByClass[k])
+	}
+	out := strings.Join(parts, ", ")
+	if len(names) > 0 {
+		out += fmt.Sprintf(" (%s: %s)", names[0], res.Examples[names[0]])
+	}
+	return out
 }
 
 // topError returns the most frequent error class and its example.

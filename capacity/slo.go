@@ -189,7 +189,7 @@ func ParseSLO(s string) (SLO, error) {
 			if op[0] != '<' {
 				return bad("term %q: an error SLO is an upper bound: write errors<%s", text, value)
 			}
-			v, err := parseShare(value)
+			v, err := ParseShare(value)
 			if err != nil {
 				return bad("term %q: %v", text, err)
 			}
@@ -198,7 +198,7 @@ func ParseSLO(s string) (SLO, error) {
 			if op[0] != '>' {
 				return bad("term %q: the achieved rate is a lower bound: write achieved>=%s", text, value)
 			}
-			v, err := parseShare(value)
+			v, err := ParseShare(value)
 			if err != nil {
 				return bad("term %q: %v", text, err)
 			}
@@ -226,8 +226,9 @@ func ParseSLO(s string) (SLO, error) {
 	return slo, nil
 }
 
-// parseShare reads "0.1%" or "0.001" as a fraction in [0, 1].
-func parseShare(s string) (float64, error) {
+// ParseShare reads a share as the SLO grammar writes one: a percentage
+// ("0.1%") or a fraction ("0.001"), 0 to 1.
+func ParseShare(s string) (float64, error) {
 	pct := strings.HasSuffix(s, "%")
 	v, err := strconv.ParseFloat(strings.TrimSuffix(s, "%"), 64)
 	if err != nil || math.IsNaN(v) || math.IsInf(v, 0) || v < 0 {

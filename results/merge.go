@@ -157,6 +157,13 @@ func mergeCase(parts []casePart) (Case, error) {
 		}
 		out.ServerVerified = out.ServerVerified && c.ServerVerified
 		out.GeneratorBound = out.GeneratorBound || c.GeneratorBound
+		// Each shard saw the target from its own connects: the longest
+		// view of an outage is the run's.
+		out.UnreachableS = math.Max(out.UnreachableS, c.UnreachableS)
+		out.Outages = max(out.Outages, c.Outages)
+		if out.ErrorBudget == nil {
+			out.ErrorBudget = c.ErrorBudget
+		}
 		if c.GeneratorBound {
 			addWarning(&out, warnings, fmt.Sprintf("shard %d was generator-bound", shard))
 		}

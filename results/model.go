@@ -177,6 +177,16 @@ type Case struct {
 	GeneratorBound bool     `json:"generator_bound,omitempty"`
 	Warnings       []string `json:"warnings,omitempty"`
 
+	// UnreachableS is how long, inside the window, the target could not be
+	// reached: connects failed until one succeeded, over Outages such
+	// stretches. Absent when every connect succeeded.
+	UnreachableS float64 `json:"unreachable_s,omitempty"`
+	Outages      int64   `json:"outages,omitempty"`
+	// ErrorBudget is the share of attempts (0 to 1) that may fail before
+	// the case fails (the run's --error-budget; 0.01 unless set). Absent
+	// in results of versions that had none.
+	ErrorBudget *float64 `json:"error_budget,omitempty"`
+
 	// Capacity is the answer of a capacity search ('mtlsbench capacity');
 	// absent for a plain run.
 	Capacity *Capacity `json:"capacity,omitempty"`

@@ -159,6 +159,13 @@ func (p *problems) addAt(field, path string, cur any, msg, accepted string) {
 		if pos, ok := p.spec.pos[path]; ok && (cur == nil || pos.value == nil || sameValue(pos.value, cur)) {
 			e.Line, e.Column = pos.line, pos.column
 		}
+		for path, flag := range p.spec.flags {
+			if field == path || within(field, path) {
+				// Set by a flag: name it and its value, not the file.
+				e.Source, e.Line, e.Column, e.Field = strings.TrimSpace(flag+" "+flagValue(cur)), 0, 0, ""
+				break
+			}
+		}
 	}
 	id := e.Error()
 	if p.seen == nil {
@@ -169,6 +176,23 @@ func (p *problems) addAt(field, path string, cur any, msg, accepted string) {
 	}
 	p.seen[id] = true
 	p.errs = append(p.errs, e)
+}
+
+// flagValue writes a value as a flag would have been given it.
+func flagValue(v any) string {
+	switch v := v.(type) {
+	case nil:
+		return ""
+	case float64:
+		return strconv.FormatFloat(v, 'g', -1, 64)
+	case []float64:
+		parts := make([]string, len(v))
+		for i, f := range v {
+			parts[i] = strconv.FormatFloat(f, 'g', -1, 64)
+		}
+		return strings.Join(parts, ",")
+	}
+	return fmt.Sprint(v)
 }
 
 // sameValue reports whether a value read from the file (pos.value) is

@@ -326,6 +326,9 @@ func (s *Spec) newCase(c cell, kind string) Case {
 	if l.Timeout == 0 {
 		l.Timeout = Duration(loadgen.DefaultTimeout)
 	}
+	if l.ErrorBudget == "" {
+		l.ErrorBudget = DefaultErrorBudget
+	}
 	if open {
 		if l.MaxInFlight == 0 {
 			l.MaxInFlight = loadgen.DefaultMaxInFlight

@@ -237,7 +237,7 @@ func TestExpandDefaults(t *testing.T) {
 		ClientIdentities: 1, Requests: 0,
 		Target: TargetSpec{Kind: "builtin", ServerName: "localhost", Mode: "handshake"},
 		Load: LoadSpec{Steps: []float64{10, 20}, StepDuration: Duration(time.Second), MaxInFlight: 10000,
-			Interval: Duration(time.Second), Timeout: Duration(10 * time.Second)},
+			Interval: Duration(time.Second), Timeout: Duration(10 * time.Second), ErrorBudget: "1%"},
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("case:\n got %+v\nwant %+v", c, want)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/mtlsbench/mtlsbench/capacity"
+	"github.com/mtlsbench/mtlsbench/loadgen"
 )
 
 // SetAxis replaces the matrix axis name (one of AxisNames; "-" may stand
@@ -153,7 +154,7 @@ type Overrides struct {
 	CA, Cert, Key, PKI, ServerName, TargetCPUs, ClientCPUs, Mode *string
 	PIDs                                                         *[]int
 	HandshakeDelay                                               *time.Duration
-	InProcess                                                    *bool
+	InProcess, SendInvalidCert                                   *bool
 
 	Load     LoadOverrides
 	Capacity CapacityOverrides
@@ -187,6 +188,8 @@ type LoadOverrides struct {
 	RampUp, StepDuration, Duration, Warmup, Interval, Hold, Timeout *time.Duration
 	Linger0, InsecureSkipVerify                                     *bool
 	Arrivals                                                        *string
+	// ErrorBudget is LoadSpec.ErrorBudget.
+	ErrorBudget *string
 }
 
 // CapacityOverrides replace CapacitySpec's fields. Start, Max and Project
@@ -296,6 +299,43 @@ func (s *Spec) Apply(o Overrides) error {
 	set(&l.Linger0, lo.Linger0)
 	set(&l.InsecureSkipVerify, lo.InsecureSkipVerify)
 	set(&l.Arrivals, lo.Arrivals)
+	set(&l.ErrorBudget, lo.ErrorBudget)
+	set(&t.SendInvalidCert, o.SendInvalidCert)
+
+	// A flag set to zero asked for something: zero means "the default"
+	// only where a file leaves a field out.
+	for _, z := range []struct {
+		path, value, want string
+		zero              bool
+	}{
+		{"load.concurrency", "0", "at least 1 (leave it out for the default, 2 per core)", lo.Concurrency != nil && *lo.Concurrency == 0},
+		{"load.rate", "0", "above 0 (leave it out for a closed loop)", lo.Rate != nil && *lo.Rate == 0},
+		{"load.max_in_flight", "0", "at least 1 (leave it out for the default, " + units(float64(loadgen.DefaultMaxInFlight)) + ")", lo.MaxInFlight != nil && *lo.MaxInFlight == 0},
+		{"load.count", "0", "at least 1 (leave it out to stop by time)", lo.Count != nil && *lo.Count == 0},
+		{"load.duration", "0s", "at least " + MinWindow.String() + " (leave it out for the default, " + loadgen.DefaultDuration.String() + ")", lo.Duration != nil && *lo.Duration == 0},
+		{"load.step_duration", "0s", "at least " + MinWindow.String(), lo.StepDuration != nil && *lo.StepDuration == 0},
+		{"load.interval", "0s", "at least " + MinInterval.String() + " (leave it out for the default, " + loadgen.DefaultInterval.String() + ")", lo.Interval != nil && *lo.Interval == 0},
+		{"load.timeout", "0s", "at least " + MinTimeout.String() + " (leave it out for the default, " + loadgen.DefaultTimeout.String() + ")", lo.Timeout != nil && *lo.Timeout == 0},
+	} {
+		if z.zero {
+			return bad(z.path, z.value, "must be "+z.want, "")
+		}
+	}
+	// Problems with a value a flag set name the flag.
+	s.flags = map[string]string{}
+	for path, given := range map[string]bool{
+		"load.concurrency": lo.Concurrency != nil, "load.rate": lo.Rate != nil, "load.max_in_flight": lo.MaxInFlight != nil,
+		"load.steps": lo.Steps != nil, "load.count": lo.Count != nil, "load.ramp_up": lo.RampUp != nil,
+		"load.step_duration": lo.StepDuration != nil, "load.duration": lo.Duration != nil, "load.warmup": lo.Warmup != nil,
+		"load.interval": lo.Interval != nil, "load.hold": lo.Hold != nil, "load.timeout": lo.Timeout != nil,
+		"load.arrivals": lo.Arrivals != nil, "load.error_budget": lo.ErrorBudget != nil,
+		"target.handshake_delay": o.HandshakeDelay != nil, "target.mode": o.Mode != nil,
+		"target.server_name": o.ServerName != nil, "target.cpus": o.TargetCPUs != nil, "target.client_cpus": o.ClientCPUs != nil,
+	} {
+		if n, ok := o.Names[path]; ok && given {
+			s.flags[path] = n
+		}
+	}
 
 	if o.Repeat != nil {
 		if *o.Repeat < 1 {

@@ -120,7 +120,7 @@ func TestParseErrors(t *testing.T) {
 		// ramp_up needs a rate.
 		{"ramp_up without rate", "load:\n  ramp_up: 5s\n", 2, 12, "load.ramp_up", "set rate", ""},
 		// Negative numbers.
-		{"negative concurrency", "load:\n  concurrency: -1\n", 2, 16, "load.concurrency", "zero or more", ""},
+		{"negative concurrency", "load:\n  concurrency: -1\n", 2, 16, "load.concurrency", "is negative", ""},
 		// Repeat out of range.
 		{"repeat", "repeat: 5000\n", 1, 9, "repeat", "out of range", ""},
 		// A rule naming an unknown axis, located at the key.

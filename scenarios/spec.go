@@ -39,6 +39,9 @@ type Spec struct {
 	// in code.
 	source string
 	pos    positions
+	// flags names the flag that set a field (Apply): a problem with that
+	// field names the flag and its value, not the file.
+	flags map[string]string
 }
 
 // TargetSpec says what to measure against.
@@ -86,6 +89,11 @@ type TargetSpec struct {
 	// InProcess runs the built-in target inside the generator process
 	// (tests; its CPU then cannot be told apart). Built-in target only.
 	InProcess bool `yaml:"in_process" json:"in_process,omitempty"`
+	// SendInvalidCert sends client certificates outside their validity
+	// window (expired or not yet valid) on purpose, to measure how the
+	// server rejects them. Without it such a certificate is refused before
+	// any load, and the target's reachability check then only connects.
+	SendInvalidCert bool `yaml:"send_invalid_cert" json:"send_invalid_cert,omitempty"`
 }
 
 // LoadSpec is how load is applied; everything run's load flags can say. Its
@@ -143,7 +151,42 @@ type LoadSpec struct {
 	// or "poisson" (exponential gaps whose rate follows the schedule).
 	// Needs Rate or Steps.
 	Arrivals string `yaml:"arrivals" json:"arrivals,omitempty"`
+	// ErrorBudget is the share of a case's attempts that may fail before
+	// the case fails (exit 1): a percentage ("1%", "0.5%") or a fraction
+	// ("0.01"), 0 to 100%. Empty means DefaultErrorBudget (1%); "0" fails
+	// a case on any error; "100%" only when every handshake fails.
+	// Negotiating other than the case asks (param_mismatch, resume_miss)
+	// fails a case whatever the budget.
+	ErrorBudget string `yaml:"error_budget" json:"error_budget,omitempty"`
 }
+
+// DefaultErrorBudget is LoadSpec.ErrorBudget's default.
+const DefaultErrorBudget = "1%"
+
+// Ranges of the load's figures, enforced by Validate (and so before any
+// load, whether the value came from a file or a flag). Zero stands for a
+// field's default where its documentation says so; a flag set to zero is
+// refused instead, since the user asked for something.
+const (
+	MaxConcurrency = 1_000_000     // closed-loop connections (the whole run's, over every shard)
+	MaxRate        = 10_000_000.0  // handshakes per second (the whole run's)
+	MaxInFlight    = 1_000_000     // open-loop cap
+	MaxCount       = 1_000_000_000 // handshakes per case
+	MaxSteps       = 1000          // rates in steps
+
+	MinWindow    = 100 * time.Millisecond // duration, step_duration
+	MaxWindow    = 7 * 24 * time.Hour     // duration, and steps × step_duration
+	MinInterval  = 10 * time.Millisecond
+	MaxInterval  = time.Hour
+	MaxIntervals = 100_000 // window / interval: the time series is kept in memory
+	MaxWarmup    = time.Hour
+	MaxRampUp    = 24 * time.Hour
+	MaxHold      = 24 * time.Hour
+	MinTimeout   = 10 * time.Millisecond
+	MaxTimeout   = 10 * time.Minute
+	MaxHSDelay   = time.Minute
+	MaxWorkers   = 1024
+)
 
 // Matrix holds the axes; a case is one value from each. An empty axis has
 // one default value, noted per field. In a file, an axis with one value may

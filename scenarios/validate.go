@@ -7,9 +7,20 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
+	"github.com/mtlsbench/mtlsbench/capacity"
 	"github.com/mtlsbench/mtlsbench/internal/cpuset"
 )
+
+// units writes a bound for people: 1000000 as 1,000,000.
+func units(v float64) string {
+	str := strconv.FormatFloat(v, 'f', -1, 64)
+	for i := len(str) - 3; i > 0; i -= 3 {
+		str = str[:i] + "," + str[i:]
+	}
+	return str
+}
 
 // Target kinds. builtin, nginx, haproxy and openssl are managed: mtlsbench
 // starts them with a PKI it generates per case. external is a server
@@ -115,6 +126,7 @@ func (s *Spec) checkTarget(p *problems) {
 			notManaged(f.name, f.value != "", f.value, "a "+kind+" target gets certificates generated for each case (matrix.server_key, matrix.client_key, matrix.chain)")
 		}
 		notManaged("pids", len(t.PIDs) > 0, t.PIDs, "a "+kind+" target's CPU is measured from the process mtlsbench starts")
+		notManaged("send_invalid_cert", t.SendInvalidCert, t.SendInvalidCert, "a "+kind+" target's client certificates are generated for each case, always current")
 		if kind != KindBuiltin {
 			if t.HandshakeDelay != 0 {
 				p.add("target.handshake_delay", t.HandshakeDelay, "handshake_delay slows the built-in target only, not "+kind, "")
@@ -137,11 +149,11 @@ func (s *Spec) checkTarget(p *problems) {
 	if strings.ContainsAny(t.ServerName, " \t\n/") {
 		p.add("target.server_name", t.ServerName, fmt.Sprintf("server_name %q is not a host name", clip(t.ServerName)), "")
 	}
-	if t.HandshakeDelay < 0 {
-		p.add("target.handshake_delay", t.HandshakeDelay, "handshake_delay is negative", "")
+	if t.HandshakeDelay < 0 || t.HandshakeDelay.D() > MaxHSDelay {
+		p.add("target.handshake_delay", t.HandshakeDelay, fmt.Sprintf("handshake_delay %s is out of range: 0 to %s", t.HandshakeDelay, MaxHSDelay), "")
 	}
-	if t.Workers < 0 {
-		p.add("target.workers", t.Workers, "workers is negative (0 means one per CPU the server may use)", "")
+	if t.Workers < 0 || t.Workers > MaxWorkers {
+		p.add("target.workers", t.Workers, fmt.Sprintf("workers %d is out of range: 1 to %d (0 means one per CPU the server may use)", t.Workers, MaxWorkers), "")
 	}
 	for i, pid := range t.PIDs {
 		if pid <= 0 {
@@ -164,26 +176,62 @@ func (s *Spec) checkTarget(p *problems) {
 
 func (s *Spec) checkLoad(p *problems) {
 	l := &s.Load
-	nonNegative := func(field string, v float64, cur any) {
-		if v < 0 || math.IsNaN(v) || math.IsInf(v, 0) {
-			p.add("load."+field, cur, field+" must be zero or more (zero means its default)", "")
+	// inRange checks a figure whose zero means its default.
+	inRange := func(field string, v, hi float64, cur any, what string) {
+		switch {
+		case v < 0 || math.IsNaN(v) || math.IsInf(v, 0):
+			p.add("load."+field, cur, fmt.Sprintf("%s %v is negative: %s, above 0 and at most %s (in a file, 0 or leaving it out means its default)", field, cur, what, units(hi)), "")
+		case v > hi:
+			p.add("load."+field, cur, fmt.Sprintf("%s %v is out of range: %s, at most %s", field, cur, what, units(hi)), "")
 		}
 	}
-	nonNegative("concurrency", float64(l.Concurrency), l.Concurrency)
-	nonNegative("rate", l.Rate, l.Rate)
-	nonNegative("max_in_flight", float64(l.MaxInFlight), l.MaxInFlight)
-	nonNegative("count", float64(l.Count), l.Count)
+	inRange("concurrency", float64(l.Concurrency), MaxConcurrency, l.Concurrency, "connections in flight (the whole run's; one process holds as many as its file-descriptor limit allows)")
+	inRange("rate", l.Rate, MaxRate, l.Rate, "handshakes per second")
+	inRange("max_in_flight", float64(l.MaxInFlight), MaxInFlight, l.MaxInFlight, "connections in flight")
+	inRange("count", float64(l.Count), MaxCount, l.Count, "handshakes per case")
 	for _, f := range []struct {
-		name string
-		v    Duration
-	}{{"ramp_up", l.RampUp}, {"step_duration", l.StepDuration}, {"duration", l.Duration}, {"warmup", l.Warmup}, {"interval", l.Interval}, {"hold", l.Hold}, {"timeout", l.Timeout}} {
-		if f.v < 0 {
+		name   string
+		v      Duration
+		lo, hi time.Duration
+		what   string
+	}{
+		{"ramp_up", l.RampUp, 0, MaxRampUp, "the time the rate grows from 0"},
+		{"step_duration", l.StepDuration, MinWindow, MaxWindow, "how long each step's rate is held"},
+		{"duration", l.Duration, MinWindow, MaxWindow, "the measured window"},
+		{"warmup", l.Warmup, 0, MaxWarmup, "load before the window"},
+		{"interval", l.Interval, MinInterval, MaxInterval, "the time series' resolution"},
+		{"hold", l.Hold, 0, MaxHold, "how long a connection is kept open"},
+		{"timeout", l.Timeout, MinTimeout, MaxTimeout, "the bound on connect and on handshake"},
+	} {
+		d := f.v.D()
+		switch {
+		case d < 0:
 			p.add("load."+f.name, f.v, fmt.Sprintf("%s %s is negative", f.name, f.v), "")
+		case d != 0 && (d < f.lo || d > f.hi):
+			p.add("load."+f.name, f.v, fmt.Sprintf("%s %s is out of range: %s, %s to %s (or 0 for its default)", f.name, f.v, f.what, f.lo, f.hi), "")
 		}
+	}
+	if len(l.Steps) > MaxSteps {
+		p.add("load.steps", len(l.Steps), fmt.Sprintf("%d steps: at most %d", len(l.Steps), MaxSteps), "")
 	}
 	for i, r := range l.Steps {
-		if !(r > 0) || math.IsInf(r, 0) {
-			p.add(index("load.steps", i), r, fmt.Sprintf("step %v is not a rate: each step is handshakes per second, above 0", r), "")
+		if !(r > 0) || math.IsInf(r, 0) || r > MaxRate {
+			p.add(index("load.steps", i), r, fmt.Sprintf("step %v is not a rate: each step is handshakes per second, above 0 and at most %s", r, units(MaxRate)), "")
+		}
+	}
+	window := l.Duration.D()
+	if len(l.Steps) > 0 {
+		window = time.Duration(len(l.Steps)) * l.StepDuration.D()
+		if l.StepDuration > 0 && window > MaxWindow {
+			p.add("load.steps", len(l.Steps), fmt.Sprintf("%d steps of %s make a %s window, more than %s", len(l.Steps), l.StepDuration, window, MaxWindow), "")
+		}
+	}
+	if iv := l.Interval.D(); iv >= MinInterval && window > 0 && window/iv > MaxIntervals {
+		p.add("load.interval", l.Interval, fmt.Sprintf("interval %s cuts the %s window into %d intervals, more than %d (the time series is kept in memory): use a longer interval", l.Interval, window, window/iv, MaxIntervals), "")
+	}
+	if l.ErrorBudget != "" {
+		if _, err := capacity.ParseShare(l.ErrorBudget); err != nil {
+			p.add("load.error_budget", l.ErrorBudget, fmt.Sprintf("error_budget %v (e.g. 1%%, 0.1%%, 0, 100%%)", err), "")
 		}
 	}
 	steps := len(l.Steps) > 0

@@ -50,8 +50,8 @@ type runOptions struct {
 	stepDuration                                      time.Duration
 	count                                             int64
 	repeat                                            int
-	linger0, insecure                                 bool
-	arrivals, pki                                     string
+	linger0, insecure, sendInvalid                    bool
+	arrivals, pki, errorBudget                        string
 
 	shard shardOptions
 }
@@ -117,6 +117,8 @@ func addRunFlags(fs *pflag.FlagSet, o *runOptions) {
 	fs.IntVar(&o.repeat, "repeat", 0, "run every case this many times (spread for compare)")
 	fs.BoolVar(&o.linger0, "linger0", false, "close with SO_LINGER 0 (RST: no TIME_WAIT on the generator; the server sees resets)")
 	fs.BoolVar(&o.insecure, "insecure-skip-verify", false, "do not verify the server's chain (cheaper than a real client; results say so)")
+	fs.StringVar(&o.errorBudget, "error-budget", "", "share of a case's attempts that may fail before the case fails and the run exits 1: 1% (default), 0 (any error), 100% (never)")
+	fs.BoolVar(&o.sendInvalid, "send-invalid-cert", false, "external target: send client certificates that are expired or not yet valid, on purpose (refused before load otherwise)")
 }
 
 func runCmd(ctx context.Context, env *cliEnv, args []string) error {
@@ -287,7 +289,15 @@ func runOverrides(fs *pflag.FlagSet, o *runOptions) scenarios.Overrides {
 			ov.Axes = append(ov.Axes, scenarios.AxisOverride{Axis: a.axis, Values: a.values})
 		}
 	}
-	for path, flag := range map[string]string{"target": "target", "repeat": "repeat"} {
+	for path, flag := range map[string]string{
+		"target": "target", "repeat": "repeat",
+		"load.concurrency": "concurrency", "load.rate": "rate", "load.max_in_flight": "max-in-flight",
+		"load.steps": "steps", "load.count": "count", "load.ramp_up": "ramp-up", "load.step_duration": "step-duration",
+		"load.duration": "duration", "load.warmup": "warmup", "load.interval": "interval", "load.hold": "hold",
+		"load.timeout": "timeout", "load.arrivals": "arrivals", "load.error_budget": "error-budget",
+		"target.handshake_delay": "handshake-delay", "target.mode": "mode", "target.server_name": "server-name",
+		"target.cpus": "target-cpus", "target.client_cpus": "client-cpus",
+	} {
 		ov.Names[path] = "--" + flag
 	}
 	ov.Target = changed(fs, "target", o.target)
@@ -318,6 +328,8 @@ func runOverrides(fs *pflag.FlagSet, o *runOptions) scenarios.Overrides {
 	l.Linger0 = changed(fs, "linger0", o.linger0)
 	l.InsecureSkipVerify = changed(fs, "insecure-skip-verify", o.insecure)
 	l.Arrivals = changed(fs, "arrivals", o.arrivals)
+	l.ErrorBudget = changed(fs, "error-budget", o.errorBudget)
+	ov.SendInvalidCert = changed(fs, "send-invalid-cert", o.sendInvalid)
 	ov.Repeat = changed(fs, "repeat", o.repeat)
 	return ov
 }

@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +15,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/mtlsbench/mtlsbench/pki"
+	"github.com/mtlsbench/mtlsbench/results"
 )
 
 var (
@@ -186,19 +191,132 @@ func TestRunBadInput(t *testing.T) {
 	}
 }
 
-// An unreachable target fails the run (exit 1), naming the error class.
+// An unreachable target is found before any load, by one connection:
+// exit 2 naming the address and the class, in well under a second, and no
+// result (a mistyped port ran 340,000 refused connects before failing).
 func TestRunUnreachableTarget(t *testing.T) {
 	bin := binary(t)
 	dir := t.TempDir()
 	if out, err := exec.Command(bin, "pki", "gen", "--out", dir).CombinedOutput(); err != nil {
 		t.Fatalf("pki gen: %v %s", err, out)
 	}
-	cmd := exec.Command(bin, "run", "-q", "-d", "300ms", "--tls", "1.3", "--resume", "none", "-o", filepath.Join(dir, "r.json"),
+	result := filepath.Join(dir, "r.json")
+	cmd := exec.Command(bin, "run", "-q", "-d", "5s", "--tls", "1.3", "--resume", "none", "-o", result,
 		"--target", "127.0.0.1:1", "--ca", filepath.Join(dir, "ca.pem"), "--cert", filepath.Join(dir, "client-1.pem"), "--key", filepath.Join(dir, "client-1-key.pem"))
+	start := time.Now()
 	out, err := cmd.CombinedOutput()
 	var exit *exec.ExitError
-	if !errors.As(err, &exit) || exit.ExitCode() != 1 || !strings.Contains(string(out), "connect_refused") {
-		t.Fatalf("exit %v, output %s: want exit 1 naming connect_refused", err, out)
+	if !errors.As(err, &exit) || exit.ExitCode() != exitUsage || !strings.Contains(string(out), "127.0.0.1:1 is not reachable (connect_refused)") {
+		t.Fatalf("exit %v, output %s: want exit 2 naming the address and connect_refused", err, out)
+	}
+	if took := time.Since(start); took > 4*time.Second {
+		t.Errorf("took %v: the 5 s window ran", took)
+	}
+	if _, err := os.Stat(result); err == nil {
+		t.Error("a result was written for a run refused before load")
+	}
+}
+
+// A target killed mid-run: the case keeps its partial figures, counts the
+// refused connects and the time the target was gone, fails on the error
+// budget (exit 1) and says which class broke it.
+func TestRunTargetKilledFailsOnTheErrorBudget(t *testing.T) {
+	dir := t.TempDir()
+	if code, _, errOut := runCommand(t, "pki", "gen", "--out", dir+"/pki"); code != 0 {
+		t.Fatal(errOut)
+	}
+	backend, _, _ := startServeCommand(t, "--pki", dir+"/pki")
+	// The target, as the run sees it, dies after its 60th connection (the
+	// first is the check before load): its port then refuses.
+	addr := dyingProxy(t, backend, 60)
+	result := filepath.Join(dir, "r.json")
+	code, _, errOut := runCommand(t, "run", "-q", "-d", "3s", "--warmup", "0s", "--tls", "1.3", "--resume", "none", "-c", "4",
+		"--target", addr, "--pki", dir+"/pki", "--server-name", "localhost", "-o", result)
+	if code != exitFailed || !strings.Contains(errOut, "over the error budget of 1.0% (--error-budget): connect_refused") {
+		t.Fatalf("exit %d: %s\nwant exit 1 naming the budget and connect_refused", code, errOut)
+	}
+	run, err := results.ReadFile(result)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := run.Cases[0]
+	if c.Status != results.StatusFailed || c.Counts.OK == 0 || c.Errors["connect_refused"] == 0 {
+		t.Errorf("status %s, ok %d, errors %v: want failed with handshakes before and refusals after", c.Status, c.Counts.OK, c.Errors)
+	}
+	if c.UnreachableS < 0.3 || c.UnreachableS > c.DurationS || c.ErrorBudget == nil || *c.ErrorBudget != 0.01 {
+		t.Errorf("unreachable %.2f s of %.2f s, budget %v", c.UnreachableS, c.DurationS, c.ErrorBudget)
+	}
+	// Once it is gone, a new run is refused before any load.
+	if code, _, errOut := runCommand(t, "run", "-q", "-d", "1s", "--tls", "1.3", "--resume", "none", "--error-budget", "100%",
+		"--target", addr, "--pki", dir+"/pki", "--server-name", "localhost", "-o", result); code != exitUsage || !strings.Contains(errOut, "not reachable") {
+		t.Errorf("against the stopped target: exit %d: %s (want 2: refused before load)", code, errOut)
+	}
+}
+
+// dyingProxy forwards connections to backend until it has accepted n,
+// then closes its listener (connects are refused from then on) and every
+// connection it forwarded: a server killed mid-run, on cue.
+func dyingProxy(t *testing.T, backend string, n int) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var (
+		mu    sync.Mutex
+		conns []net.Conn
+		wg    sync.WaitGroup
+	)
+	wg.Go(func() {
+		defer func() {
+			mu.Lock()
+			for _, c := range conns {
+				c.Close()
+			}
+			mu.Unlock()
+		}()
+		for i := 0; i < n; i++ {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			b, err := net.Dial("tcp", backend)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			mu.Lock()
+			conns = append(conns, c, b)
+			mu.Unlock()
+			wg.Go(func() { io.Copy(b, c); b.Close() })
+			wg.Go(func() { io.Copy(c, b); c.Close() })
+		}
+		ln.Close()
+	})
+	t.Cleanup(func() { ln.Close(); wg.Wait() })
+	return ln.Addr().String()
+}
+
+// An expired client certificate is refused before load unless it is sent
+// on purpose.
+func TestRunExpiredClientCertificate(t *testing.T) {
+	dir := t.TempDir()
+	b, err := pki.Generate(pki.Options{NotBefore: time.Now().Add(-48 * time.Hour), Validity: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Save(dir, pki.SaveOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errOut := runCommand(t, "run", "-q", "-d", "1s", "--target", "127.0.0.1:1", "--pki", dir, "--server-name", "localhost", "-o", filepath.Join(dir, "r.json"))
+	if code != exitUsage || !strings.Contains(errOut, "expired on") || !strings.Contains(errOut, "--send-invalid-cert") {
+		t.Fatalf("exit %d: %s\nwant exit 2 saying the certificate expired and how to send it anyway", code, errOut)
+	}
+	// Sent on purpose: the check passes, and the run goes on to the
+	// reachability check (which fails here: nothing listens).
+	code, _, errOut = runCommand(t, "run", "-q", "-d", "1s", "--target", "127.0.0.1:1", "--pki", dir, "--server-name", "localhost", "--send-invalid-cert", "-o", filepath.Join(dir, "r.json"))
+	if code != exitUsage || strings.Contains(errOut, "expired on") || !strings.Contains(errOut, "not reachable") {
+		t.Fatalf("--send-invalid-cert: exit %d: %s", code, errOut)
 	}
 }
 

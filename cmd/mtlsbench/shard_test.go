@@ -115,8 +115,10 @@ func TestLateShardFailsTheCase(t *testing.T) {
 		t.Fatal(errOut)
 	}
 	out := dir + "/r.json"
+	// A live target: the run checks it is reachable before any load.
+	addr, _, _ := startServeCommand(t, "--pki", dir+"/pki")
 	past := time.Now().Add(-time.Minute).UTC().Format(time.RFC3339Nano)
-	code, _, errOut := runCommand(t, "run", "--target", "127.0.0.1:1", "--pki", dir+"/pki", "--server-name", "localhost",
+	code, _, errOut := runCommand(t, "run", "--target", addr, "--pki", dir+"/pki", "--server-name", "localhost",
 		"--tls", "1.3", "--resume", "none", "--shard", "1/2", "--start-at", past, "-d", "1s", "--warmup", "0s", "-q", "-o", out)
 	if code != exitFailed || !strings.Contains(errOut, "late_start") {
 		t.Fatalf("exit %d: %s", code, errOut)
@@ -138,8 +140,9 @@ func TestResultToStdout(t *testing.T) {
 	if code, _, errOut := runCommand(t, "pki", "gen", "--out", dir+"/pki"); code != 0 {
 		t.Fatal(errOut)
 	}
+	addr, _, _ := startServeCommand(t, "--pki", dir+"/pki")
 	past := time.Now().Add(-time.Minute).UTC().Format(time.RFC3339Nano)
-	_, out, errOut := runCommand(t, "run", "--target", "127.0.0.1:1", "--pki", dir+"/pki", "--server-name", "localhost",
+	_, out, errOut := runCommand(t, "run", "--target", addr, "--pki", dir+"/pki", "--server-name", "localhost",
 		"--tls", "1.3", "--resume", "none", "--start-at", past, "-d", "1s", "-o", "-")
 	if strings.Count(out, "\n") != 1 || !strings.HasPrefix(out, `{"schema":"mtlsbench/result/v1"`) {
 		t.Fatalf("stdout is not one result line:\n%.300s\nstderr: %s", out, errOut)
