@@ -235,7 +235,7 @@ func (r *runner) capacityStep(ctx context.Context, st *stepRun) (*results.Case, 
 	}
 	out := caseResult(&sc, 0, res)
 	obs.apply(out, res, &sc)
-	judge(out, res, &sc)
+	judge(out, res, &sc, false)
 	cpu := stepCPU{busy: obs.busy(), others: -1}
 	if out.CPU.TargetMeasured || !isExternal(&sc) {
 		// An external target's CPU, unless measured, is not to be told

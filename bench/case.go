@@ -312,7 +312,7 @@ func (r *runner) runCase(ctx context.Context, c *scenarios.Case, rep, n, total i
 		out.Warnings = append(out.Warnings, note)
 	}
 	obs.apply(out, res, c)
-	judge(out, res, c)
+	judge(out, res, c, true)
 	for _, w := range out.Warnings {
 		if !r.warned[w] {
 			r.warned[w] = true
@@ -418,7 +418,9 @@ func targetParam(c *scenarios.Case) string {
 }
 
 // judge decides the case's status: a case measures what it says or fails.
-func judge(out *results.Case, res *loadgen.Result, c *scenarios.Case) {
+// With budget, errors beyond the case's error budget fail it too (a run;
+// a capacity step's errors are judged by the search's SLO instead).
+func judge(out *results.Case, res *loadgen.Result, c *scenarios.Case, budget bool) {
 	if out.Status == results.StatusInterrupted {
 		return
 	}
@@ -442,15 +444,18 @@ func judge(out *results.Case, res *loadgen.Result, c *scenarios.Case) {
 			fail(fmt.Sprintf("%d handshakes did not negotiate what the case asks (%s): %s", n, cls, res.Examples[cls]))
 		}
 	}
-	budget, err := capacity.ParseShare(c.Load.ErrorBudget)
+	if !budget {
+		return
+	}
+	limit, err := capacity.ParseShare(c.Load.ErrorBudget)
 	if err != nil {
 		// Expand applied the default and Validate checked it.
-		budget, _ = capacity.ParseShare(scenarios.DefaultErrorBudget)
+		limit, _ = capacity.ParseShare(scenarios.DefaultErrorBudget)
 	}
-	out.ErrorBudget = &budget
-	if share := float64(res.Errors) / float64(res.Attempted); res.Errors > 0 && share > budget {
+	out.ErrorBudget = &limit
+	if share := float64(res.Errors) / float64(res.Attempted); res.Errors > 0 && share > limit {
 		fail(fmt.Sprintf("%s of %d attempts failed, over the error budget of %s (--error-budget): %s",
-			units.Percent(res.Errors, res.Attempted), res.Attempted, units.Share(budget), errorBreakdown(res)))
+			units.Percent(res.Errors, res.Attempted), res.Attempted, units.Share(limit), errorBreakdown(res)))
 	}
 }
 
