@@ -196,6 +196,8 @@ func writableDir(path, dir string) error {
 	for d := dir; ; {
 		fi, err := os.Stat(d)
 		switch {
+		case err == nil && !fi.IsDir() && d == path:
+			return &PathError{Path: path, Reason: "is not a directory", Fix: "give a directory"}
 		case err == nil && !fi.IsDir():
 			return &PathError{Path: path, Reason: d + " is not a directory", Fix: "give a path inside a directory"}
 		case err == nil:

@@ -116,7 +116,7 @@ func TestCheckRefusesBadPlaces(t *testing.T) {
 			t.Errorf("Check(%q) = %v; want a *PathError saying %q", tc.path, err, tc.want)
 		}
 	}
-	if err := CheckDir(file); err == nil || !strings.Contains(err.Error(), "is not a directory") {
+	if err := CheckDir(file); err == nil || err.Error() != "outfile: "+file+": is not a directory; give a directory" {
 		t.Errorf("CheckDir(a file) = %v", err)
 	}
 	if err := CheckDir(filepath.Join(dir, "new", "dir")); err != nil {
