@@ -31,7 +31,7 @@ func TestSaveRefusesLinksAndSpecialFiles(t *testing.T) {
 	}{
 		{RootKeyFile, func(p string) error { return os.Symlink(target, p) }, "is a symbolic link to " + target},
 		{ClientKeyFile(2), func(p string) error { return os.Symlink(target, p) }, "is a symbolic link"},
-		{ServerCertFile, func(p string) error { return syscall.Mkfifo(p, 0o644) }, "is a named pipe"},
+		{ServerCertFile, func(p string) error { return mkfifo(t, p) }, "is a named pipe"},
 		{IntermediateKeyFile, func(p string) error { return os.Mkdir(p, 0o700) }, ""}, // not a file this bundle writes
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -59,6 +59,21 @@ func TestSaveRefusesLinksAndSpecialFiles(t *testing.T) {
 			}
 		})
 	}
+}
+
+// mkfifo makes a FIFO at path and holds a reader open on it until the
+// test ends, so that a writer opening it by mistake fails the test
+// instead of blocking it forever.
+func mkfifo(t *testing.T, path string) error {
+	if err := syscall.Mkfifo(path, 0o644); err != nil {
+		return err
+	}
+	r, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return err
+	}
+	t.Cleanup(func() { r.Close() })
+	return nil
 }
 
 // --force replaces a key by rename: a hard link elsewhere keeps the old

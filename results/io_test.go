@@ -102,6 +102,13 @@ func TestWriteFileReplacesOnlyRegularFiles(t *testing.T) {
 	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
 		t.Fatal(err)
 	}
+	// A reader held open: a writer opening the FIFO by mistake fails the
+	// test instead of blocking it.
+	r, err := os.OpenFile(fifo, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
 	run := resultstest.DefaultRun()
 	for _, path := range []string{link, fifo} {
 		err := results.WriteFile(path, run)

@@ -19,6 +19,9 @@ import (
 // device like /dev/null.
 type outputPlaces struct {
 	dir, subdir, victim, link, fifo, file, device string
+	// stdout is a link to /dev/stdout: a test never names the machine's
+	// own, which a regression would replace.
+	stdout string
 }
 
 func newOutputPlaces(t *testing.T) outputPlaces {
@@ -27,6 +30,7 @@ func newOutputPlaces(t *testing.T) outputPlaces {
 	p := outputPlaces{
 		dir: dir, subdir: filepath.Join(dir, "subdir"), victim: filepath.Join(dir, "victim"),
 		link: filepath.Join(dir, "link.json"), fifo: filepath.Join(dir, "fifo"), file: filepath.Join(dir, "file"),
+		stdout: filepath.Join(dir, "stdout"),
 	}
 	if err := os.Mkdir(p.subdir, 0o755); err != nil {
 		t.Fatal(err)
@@ -40,13 +44,29 @@ func newOutputPlaces(t *testing.T) outputPlaces {
 	if err := os.Symlink(p.victim, p.link); err != nil {
 		t.Fatal(err)
 	}
-	if err := syscall.Mkfifo(p.fifo, 0o644); err != nil {
+	if err := os.Symlink("/dev/stdout", p.stdout); err != nil {
 		t.Fatal(err)
 	}
+	mkfifo(t, p.fifo)
 	if err := unix.Mknod(filepath.Join(dir, "null"), unix.S_IFCHR|0o666, int(unix.Mkdev(1, 3))); err == nil {
 		p.device = filepath.Join(dir, "null")
 	}
 	return p
+}
+
+// mkfifo makes a FIFO at path and holds a reader open on it until the
+// test ends, so that a writer opening it by mistake fails the test
+// instead of blocking it forever.
+func mkfifo(t *testing.T, path string) {
+	t.Helper()
+	if err := syscall.Mkfifo(path, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close() })
 }
 
 // intact fails the test when anything planted was replaced or written.
@@ -55,7 +75,7 @@ func (p outputPlaces) intact(t *testing.T) {
 	if data, err := os.ReadFile(p.victim); err != nil || string(data) != "keep" {
 		t.Errorf("the link's target was written: %q %v", data, err)
 	}
-	for path, typ := range map[string]os.FileMode{p.link: os.ModeSymlink, p.fifo: os.ModeNamedPipe, p.subdir: os.ModeDir, p.device: os.ModeCharDevice} {
+	for path, typ := range map[string]os.FileMode{p.link: os.ModeSymlink, p.stdout: os.ModeSymlink, p.fifo: os.ModeNamedPipe, p.subdir: os.ModeDir, p.device: os.ModeCharDevice} {
 		if path == "" {
 			continue
 		}
@@ -85,7 +105,7 @@ func TestRunRefusesOutputPathsBeforeLoad(t *testing.T) {
 		{"run -o dir", []string{"run", "-d", "2s", "-o", p.subdir}, "-o " + p.subdir + ": is a directory; give a file name in it"},
 		{"run -o dir/", []string{"run", "-d", "2s", "-o", p.dir + "/new/"}, "-o " + p.dir + "/new/: names a directory; give a file name"},
 		{"run -o link", []string{"run", "-d", "2s", "-o", p.link}, "-o " + p.link + ": is a symbolic link to " + p.victim + "; mtlsbench never writes through or replaces a link"},
-		{"run -o /dev/stdout", []string{"run", "-d", "2s", "-o", "/dev/stdout"}, "-o /dev/stdout: is a symbolic link to /proc/self/fd/1; use - for standard output"},
+		{"run -o a link to /dev/stdout", []string{"run", "-d", "2s", "-o", p.stdout}, "-o " + p.stdout + ": is a symbolic link to /dev/stdout; use - for standard output"},
 		{"run -o under a file", []string{"run", "-d", "2s", "-o", filepath.Join(p.file, "r.json")}, p.file + " is not a directory"},
 		{"run -o unwritable", []string{"run", "-d", "2s", "-o", "/sys/mtlsbench-r.json"}, "-o /sys/mtlsbench-r.json: cannot create files in /sys"},
 		{"run --hdr-log fifo", []string{"run", "-d", "2s", "-o", good, "--hdr-log", p.fifo}, "--hdr-log " + p.fifo + ": is a named pipe (FIFO); mtlsbench writes only regular files"},
@@ -176,7 +196,7 @@ func TestPKIGenRefusesPlantedFiles(t *testing.T) {
 	}{
 		{"link at ca-key.pem", "ca-key.pem", func(path string) error { return os.Symlink(p.victim, path) },
 			"ca-key.pem is a symbolic link to " + p.victim + "; move it away or choose another directory"},
-		{"FIFO at client-2-key.pem", "client-2-key.pem", func(path string) error { return syscall.Mkfifo(path, 0o600) },
+		{"FIFO at client-2-key.pem", "client-2-key.pem", func(path string) error { mkfifo(t, path); return nil },
 			"client-2-key.pem is a named pipe (FIFO)"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -34,9 +34,7 @@ func specials(t *testing.T, dir string) map[string]string {
 	add("dangling.json", "is a symbolic link to "+filepath.Join(dir, "missing.json")+"; mtlsbench never writes through or replaces a link: give another name")
 	os.Symlink("/dev/stdout", filepath.Join(dir, "stdout"))
 	add("stdout", "is a symbolic link to /dev/stdout; use - for standard output")
-	if err := syscall.Mkfifo(filepath.Join(dir, "fifo"), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	mkfifo(t, filepath.Join(dir, "fifo"))
 	add("fifo", "is a named pipe (FIFO); mtlsbench writes only regular files")
 	l, err := net.Listen("unix", filepath.Join(dir, "sock"))
 	if err != nil {
@@ -51,6 +49,21 @@ func specials(t *testing.T, dir string) map[string]string {
 		add("blk", "is a block device")
 	}
 	return m
+}
+
+// mkfifo makes a FIFO at path and holds a reader open on it until the
+// test ends, so that a writer opening it by mistake fails the test
+// instead of blocking it forever.
+func mkfifo(t *testing.T, path string) {
+	t.Helper()
+	if err := syscall.Mkfifo(path, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close() })
 }
 
 func TestCheckRefusesAllButRegularFiles(t *testing.T) {
