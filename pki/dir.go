@@ -13,6 +13,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/mtlsbench/mtlsbench/internal/outfile"
 )
 
 // File names in a PKI directory written by Bundle.Save and read by LoadDir.
@@ -56,19 +58,21 @@ func (b *Bundle) Files() []string {
 	return files
 }
 
-// Save writes the bundle to dir (created 0700 if missing). Private keys are
-// written 0600; certificates 0644.
+// Save writes the bundle to dir (created 0700 if missing): private keys
+// 0600, certificates 0644, each written whole to a new file and renamed
+// into place (internal/outfile). It refuses before writing anything what
+// CheckSave refuses. Without Overwrite a file is only ever created, never
+// replaced (O_EXCL semantics, also against one that appears meanwhile);
+// with it an existing regular file is replaced by the rename, never
+// truncated and written through (a hard link elsewhere keeps the old
+// content). No file is written through or replaces a symbolic link or
+// anything but a regular file.
 func (b *Bundle) Save(dir string, opts SaveOptions) error {
+	if err := CheckSave(dir, len(b.Clients), b.Intermediate != nil, opts); err != nil {
+		return err
+	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("pki: create %s: %w", dir, err)
-	}
-	if !opts.Overwrite {
-		for _, f := range b.Files() {
-			p := filepath.Join(dir, f)
-			if _, err := os.Lstat(p); err == nil {
-				return fmt.Errorf("pki: %s already exists; choose an empty directory or pass --force to overwrite", p)
-			}
-		}
 	}
 	type item struct {
 		name string
@@ -116,32 +120,80 @@ func (b *Bundle) Save(dir string, opts SaveOptions) error {
 		}
 	}
 	for _, it := range items {
-		if err := writeFile(filepath.Join(dir, it.name), it.data, it.mode); err != nil {
+		path := filepath.Join(dir, it.name)
+		err := outfile.WriteFile(path, it.data, outfile.Options{Mode: it.mode, NoReplace: !opts.Overwrite})
+		if errors.Is(err, fs.ErrExist) {
+			return existsError(path)
+		}
+		if err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// writeFile writes data with exactly mode, also when the file existed with
-// a looser mode (os.WriteFile keeps an existing file's mode).
-func writeFile(path string, data []byte, mode os.FileMode) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, mode)
+// CheckSave reports, writing nothing, whether Save could write a bundle
+// of clients client identities (with an intermediate CA or not) into dir:
+// dir is a directory where files can be created, or can be created; none
+// of the files Save would write is anything but a regular file (a
+// *outfile.PathError names the first that is); and, without
+// opts.Overwrite, none exists. It reads dir's entries once, however many
+// clients: callers check before generating.
+func CheckSave(dir string, clients int, intermediate bool, opts SaveOptions) error {
+	if err := outfile.CheckDir(dir); err != nil {
+		return err
+	}
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
 	if err != nil {
-		return fmt.Errorf("pki: write %s: %w", path, err)
+		return fmt.Errorf("pki: %w", err)
 	}
-	if err := f.Chmod(mode); err != nil {
-		f.Close()
-		return fmt.Errorf("pki: chmod %s: %w", path, err)
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return fmt.Errorf("pki: write %s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("pki: write %s: %w", path, err)
+	for _, e := range entries {
+		if !isSaveName(e.Name(), clients, intermediate) {
+			continue
+		}
+		path := filepath.Join(dir, e.Name())
+		if !e.Type().IsRegular() {
+			// Lstat, not the directory entry's word, decides what is there.
+			if err := outfile.Check(path); err != nil {
+				var pe *outfile.PathError
+				if errors.As(err, &pe) {
+					refused := *pe
+					refused.Fix = "move it away or choose another directory: pki writes only regular files, never through a link"
+					return &refused
+				}
+				return err
+			}
+		}
+		if !opts.Overwrite {
+			return existsError(path)
+		}
 	}
 	return nil
+}
+
+func existsError(path string) error {
+	return fmt.Errorf("pki: %s already exists; choose an empty directory or pass --force to overwrite", path)
+}
+
+// isSaveName reports whether name is one of the files Save writes for a
+// bundle of clients client identities, with an intermediate CA or not.
+func isSaveName(name string, clients int, intermediate bool) bool {
+	switch name {
+	case RootCertFile, RootKeyFile, ServerCertFile, ServerKeyFile:
+		return true
+	case IntermediateCertFile, IntermediateKeyFile:
+		return intermediate
+	}
+	rest, ok := strings.CutPrefix(name, "client-")
+	if !ok {
+		return false
+	}
+	digits, _ := strings.CutSuffix(strings.TrimSuffix(rest, ".pem"), "-key")
+	n, err := strconv.Atoi(digits)
+	return err == nil && n >= 1 && n <= clients && (name == ClientCertFile(n) || name == ClientKeyFile(n))
 }
 
 // LoadDir reads a directory written by Save. CA keys are optional (a user

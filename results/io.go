@@ -1,13 +1,13 @@
 package results
 
 import (
-	"bufio"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
+
+	"github.com/mtlsbench/mtlsbench/internal/outfile"
 )
 
 // SchemaError reports a result file whose schema this version cannot read.
@@ -42,47 +42,21 @@ func WriteLine(w io.Writer, run *Run) error {
 	return nil
 }
 
-// WriteFile writes run to path atomically (a temporary file renamed into
-// place), creating the directory if needed, so an interrupted write never
-// leaves half a result.
+// WriteFile writes run to path atomically (see WriteFileAtomic), so an
+// interrupted write never leaves half a result.
 func WriteFile(path string, run *Run) error {
 	return WriteFileAtomic(path, func(w io.Writer) error { return Write(w, run) })
 }
 
-// WriteFileAtomic writes what write produces to path through a temporary
-// file in the same directory, renamed into place once complete, creating
-// the directory if needed: an interrupted or failed write leaves what was
-// there before. Errors from write are returned as they are.
+// WriteFileAtomic writes what write produces to path, mode 0644, through
+// internal/outfile: a temporary file in the same directory (created if
+// needed), renamed into place once complete, over nothing or a regular
+// file only. It never writes through or replaces a symbolic link, a
+// directory or a special file such as /dev/null (a *outfile.PathError
+// says which). An interrupted or failed write leaves what was there
+// before. Errors from write are returned as they are.
 func WriteFileAtomic(path string, write func(io.Writer) error) error {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("results: create %s: %w", dir, err)
-	}
-	f, err := os.CreateTemp(dir, ".mtlsbench-*"+filepath.Ext(path))
-	if err != nil {
-		return fmt.Errorf("results: write %s: %w", path, err)
-	}
-	defer os.Remove(f.Name())
-	bw := bufio.NewWriter(f)
-	if err := write(bw); err != nil {
-		f.Close()
-		return err
-	}
-	if err := bw.Flush(); err != nil {
-		f.Close()
-		return fmt.Errorf("results: write %s: %w", path, err)
-	}
-	if err := f.Chmod(0o644); err != nil {
-		f.Close()
-		return fmt.Errorf("results: write %s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("results: write %s: %w", path, err)
-	}
-	if err := os.Rename(f.Name(), path); err != nil {
-		return fmt.Errorf("results: write %s: %w", path, err)
-	}
-	return nil
+	return outfile.Write(path, outfile.Options{Mode: 0o644}, write)
 }
 
 // ReadError reports a result that could not be read: a missing file, bad

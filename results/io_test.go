@@ -8,8 +8,10 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
+	"syscall"
 	"testing"
 
+	"github.com/mtlsbench/mtlsbench/internal/outfile"
 	"github.com/mtlsbench/mtlsbench/internal/resultstest"
 	"github.com/mtlsbench/mtlsbench/results"
 )
@@ -80,5 +82,48 @@ func TestReadRejects(t *testing.T) {
 	var re *results.ReadError
 	if !errors.As(err, &re) {
 		t.Errorf("missing file: err = %v, want *ReadError", err)
+	}
+}
+
+// A result file replaces only a regular file: never a symbolic link (nor
+// what it points to) or a device, whatever wrote the path (run -o,
+// report, compare, merge all come here).
+func TestWriteFileReplacesOnlyRegularFiles(t *testing.T) {
+	dir := t.TempDir()
+	target := filepath.Join(dir, "precious")
+	if err := os.WriteFile(target, []byte("keep"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(dir, "r.json")
+	if err := os.Symlink(target, link); err != nil {
+		t.Fatal(err)
+	}
+	fifo := filepath.Join(dir, "fifo.json")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// A reader held open: a writer opening the FIFO by mistake fails the
+	// test instead of blocking it.
+	r, err := os.OpenFile(fifo, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	run := resultstest.DefaultRun()
+	for _, path := range []string{link, fifo} {
+		err := results.WriteFile(path, run)
+		var pe *outfile.PathError
+		if !errors.As(err, &pe) || pe.Path != path {
+			t.Errorf("WriteFile(%s) = %v, want a *outfile.PathError naming it", filepath.Base(path), err)
+		}
+	}
+	if fi, err := os.Lstat(link); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+		t.Errorf("the link was replaced")
+	}
+	if fi, err := os.Lstat(fifo); err != nil || fi.Mode()&os.ModeNamedPipe == 0 {
+		t.Errorf("the FIFO was replaced")
+	}
+	if data, _ := os.ReadFile(target); string(data) != "keep" {
+		t.Errorf("written through the link: %q", data)
 	}
 }

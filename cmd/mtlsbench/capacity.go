@@ -110,6 +110,9 @@ func capacityCmd(ctx context.Context, env *cliEnv, args []string) error {
 		fmt.Fprintf(env.stderr, "mtlsbench: the scenario's load.%s do not apply: the search sets each step's rate, warm-up and window\n", strings.Join(unused, ", load."))
 	}
 	out := resultPath(o.run.out, "mtlsbench-capacity-")
+	if err := checkOutputs(output{"-o", out}, output{"--hdr-log", o.run.hdrLog}, output{"--cpuprofile", o.run.profile}); err != nil {
+		return err
+	}
 	stop, err := startProfile(o.run.profile)
 	if err != nil {
 		return err

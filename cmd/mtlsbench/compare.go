@@ -45,6 +45,9 @@ func runCompare(ctx context.Context, env *cliEnv, args []string) error {
 	if opts.alpha <= 0 || opts.alpha >= 1 {
 		return usagef("--alpha %g: want a level between 0 and 1, e.g. 0.05", opts.alpha)
 	}
+	if err := checkOutputs(output{"-o", opts.out}); err != nil {
+		return err
+	}
 	cmp, err := compare.Files(fs.Arg(0), fs.Arg(1), compare.Options{
 		Thresholds: opts.thresholds.thresholds, Alpha: opts.alpha,
 	})

@@ -16,6 +16,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/mtlsbench/mtlsbench/internal/outfile"
 	"github.com/mtlsbench/mtlsbench/k8s"
 	"github.com/mtlsbench/mtlsbench/pki"
 	"github.com/mtlsbench/mtlsbench/results"
@@ -142,6 +143,9 @@ func k8sRender(env *cliEnv, args []string) error {
 		return usagef("--image is needed: the mtlsbench container image the pods run ('make image' builds one)")
 	case o.pki == "":
 		return usagef("--pki DIR is needed: a 'mtlsbench pki gen' directory whose CA and client identities the pods use")
+	}
+	if err := checkOutputs(output{"-o", o.out}); err != nil {
+		return err
 	}
 	files, err := k8s.ReadPKI(o.pki)
 	if err != nil {
@@ -288,17 +292,10 @@ func passedRunFlags(fs, runFS *pflag.FlagSet) []string {
 	return args
 }
 
-// writePrivateFile writes data to path readable by its owner only.
+// writePrivateFile writes data to path readable by its owner only, whole,
+// never through a link or over a special file (internal/outfile).
 func writePrivateFile(path string, data []byte) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-	if err != nil {
-		return usagef("-o: %v", err)
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
+	return outfile.WriteFile(path, data, outfile.Options{Mode: 0o600})
 }
 
 // schedulingAllowance is added to a scenario's timeline for the Job's
@@ -324,6 +321,9 @@ func k8sCollect(ctx context.Context, env *cliEnv, args []string) error {
 	}
 	if fs.NArg() != 1 {
 		return usagef("want one Job name (usage: mtlsbench k8s collect JOB -o merged.json)")
+	}
+	if err := checkOutputs(output{"-o", o.out}); err != nil {
+		return err
 	}
 	shards, err := k8s.Collect(ctx, k8s.CollectOptions{Job: fs.Arg(0), Namespace: o.namespace, Kubectl: o.kubectl})
 	if err != nil {

@@ -34,6 +34,9 @@ func runMerge(ctx context.Context, env *cliEnv, args []string) error {
 	if fs.NArg() < 1 {
 		return usagef("want the shard result files to merge (usage: mtlsbench merge SHARD-0.json SHARD-1.json ... -o ALL.json)")
 	}
+	if err := checkOutputs(output{"-o", opts.out}); err != nil {
+		return err
+	}
 	in := make([]results.MergeInput, 0, fs.NArg())
 	for _, path := range fs.Args() {
 		run, err := results.ReadFile(path)

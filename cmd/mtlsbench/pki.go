@@ -83,6 +83,10 @@ func pkiGen(env *cliEnv, args []string) error {
 	if err != nil {
 		return usagef("--key-format: %v", err)
 	}
+	// Before generating, which may take long: a refusal later loses it.
+	if err := pki.CheckSave(o.out, o.clients, o.intermediate, pki.SaveOptions{Overwrite: o.force}); err != nil {
+		return outputDirError("--out", o.out, err)
+	}
 	b, err := pki.Generate(pki.Options{ServerKeyType: kt, ClientKeyType: ckt, Clients: o.clients,
 		Intermediate: o.intermediate, SANs: o.sans, Validity: o.validity})
 	if err != nil {

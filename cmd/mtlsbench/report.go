@@ -51,6 +51,9 @@ func runReport(ctx context.Context, env *cliEnv, args []string) error {
 	if err := report.CheckGroupBy(opts.groupBy); err != nil {
 		return usagef("--group-by: %v", err)
 	}
+	if err := checkOutputs(output{"-o", opts.out}); err != nil {
+		return err
+	}
 	run, err := results.ReadFile(fs.Arg(0))
 	if err != nil {
 		return err

@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/mtlsbench/mtlsbench/bench"
+	"github.com/mtlsbench/mtlsbench/internal/outfile"
 	"github.com/mtlsbench/mtlsbench/loadgen"
 	"github.com/mtlsbench/mtlsbench/report"
 	"github.com/mtlsbench/mtlsbench/results"
@@ -157,6 +158,9 @@ func runCmd(ctx context.Context, env *cliEnv, args []string) error {
 	}
 	out := resultPath(o.out, "mtlsbench-")
 	toStdout := out == "-"
+	if err := checkOutputs(output{"-o", out}, output{"--hdr-log", o.hdrLog}, output{"--cpuprofile", o.profile}); err != nil {
+		return err
+	}
 	stop, err := startProfile(o.profile)
 	if err != nil {
 		return err
@@ -234,20 +238,21 @@ func resultPath(out, prefix string) string {
 }
 
 // startProfile starts a CPU profile into path (none when path is empty);
-// call stop when the work is done.
+// call stop when the work is done, which puts the file in place
+// (internal/outfile: never through a link or over a special file).
 func startProfile(path string) (stop func(), err error) {
 	if path == "" {
 		return func() {}, nil
 	}
-	f, err := os.Create(path)
+	f, err := outfile.Create(path, outfile.Options{})
 	if err != nil {
-		return nil, usagef("--cpuprofile: %v", err)
+		return nil, &usageError{fmt.Errorf("--cpuprofile: %w", err)}
 	}
 	if err := pprof.StartCPUProfile(f); err != nil {
-		f.Close()
+		f.Abort()
 		return nil, fmt.Errorf("start CPU profile: %w", err)
 	}
-	return func() { pprof.StopCPUProfile(); f.Close() }, nil
+	return func() { pprof.StopCPUProfile(); _ = f.Commit() }, nil
 }
 
 // runOutcome turns the run's own verdict into an exit code: 130 when

@@ -236,6 +236,11 @@ func (o *serveOptions) identity(cfg *targets.Config) (servePKIInfo, func(), erro
 		return servePKIInfo{}, nothing, nil
 	}
 	kt, _ := pki.ParseKeyType(o.keyType) // checked in config
+	if o.pkiOut != "" {
+		if err := pki.CheckSave(o.pkiOut, 1, false, pki.SaveOptions{Overwrite: o.force}); err != nil {
+			return servePKIInfo{}, nothing, outputDirError("--pki-out", o.pkiOut, err)
+		}
+	}
 	b, err := pki.Generate(pki.Options{ServerKeyType: kt})
 	if err != nil {
 		return servePKIInfo{}, nothing, err
