@@ -46,7 +46,7 @@ test-k8s:
 ## execs/s), under a hard limit (SIGINT to the target's whole process group
 ## at FUZZLIMIT, SIGKILL 10 s later). A failing input is written to the
 ## package's testdata/fuzz/FuzzX/ and fails the target.
-FUZZTIME     ?= 4s
+FUZZTIME     ?= 3s
 FUZZPARALLEL ?= 2
 FUZZLIMIT    ?= 45s
 fuzz:

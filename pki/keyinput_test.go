@@ -32,7 +32,7 @@ func TestKeyInputMessages(t *testing.T) {
 		{"test-only-rsa-legacy-encrypted.pem", []string{"RSA PRIVATE KEY is encrypted", "Proc-Type: 4,ENCRYPTED", "openssl pkey -in "}, notUnsupported},
 		{"test-only-p256-pkcs8-encrypted.pem", []string{"encrypted (PKCS#8 ENCRYPTED PRIVATE KEY)", "openssl pkey -in testdata/keys/test-only-p256-pkcs8-encrypted.pem"}, notUnsupported},
 		{"test-only-dsa-pkcs8.pem", []string{"DSA (OID 1.2.840.10040.4.1)"}, "DSA"},
-		{"test-only-dsa-traditional.pem", []string{"the key is DSA,"}, "DSA"},
+		{"test-only-dsa-traditional.pem", []string{"unsupported private key: DSA; accepted"}, "DSA"},
 		{"test-only-x448.pem", []string{"X448 (OID 1.3.101.111)", "cannot sign"}, "X448"},
 		{"test-only-x25519.pem", []string{"X25519 (OID 1.3.101.110)", "cannot sign"}, "X25519"},
 		{"test-only-ed448.pem", []string{"Ed448 (OID 1.3.101.113)"}, "Ed448"},

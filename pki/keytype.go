@@ -179,7 +179,7 @@ func (e *UnsupportedKeyError) Error() string {
 	if e.Note != "" {
 		what += ", " + e.Note
 	}
-	return fmt.Sprintf("the key is %s, which mtlsbench cannot use; accepted key types: %s "+
+	return fmt.Sprintf("%s; accepted key types: %s "+
 		"(make one with 'mtlsbench pki gen --key-type TYPE' or 'openssl genpkey -algorithm ED25519')", what, KeyTypeNames())
 }
 

@@ -223,7 +223,7 @@ func decryptHint(source string) string {
 	if source != "" && !strings.ContainsAny(source, " \t\n'\"\\$`;&|<>(){}*?!#~") {
 		in, out = source, strings.TrimSuffix(source, ".pem")+"-plain.pem"
 	}
-	return fmt.Sprintf("decrypt it with 'openssl pkey -in %s -out %s' (it asks for the passphrase) and pass %s, kept 0600", in, out, out)
+	return fmt.Sprintf("decrypt it with 'openssl pkey -in %s -out %s' (it asks for the passphrase; keep the copy 0600) and pass %s", in, out, out)
 }
 
 // pkcs8Algorithm reads the algorithm OID of a PKCS#8 PrivateKeyInfo and,

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"encoding/pem"
 	"os"
 	"path/filepath"
 	"strings"
@@ -41,5 +43,35 @@ func TestPKIGenRefusesInvalidSAN(t *testing.T) {
 	}
 	if !strings.Contains(stdout, "SANs localhost,svc.example,*.svc.example,127.0.0.1,::1,10.0.0.7,fd00::7") {
 		t.Errorf("server SANs not as given:\n%s", stdout)
+	}
+}
+
+// A key encrypted with OpenSSL's legacy PEM encryption is refused as
+// encrypted (it used to read "malformed EC PRIVATE KEY"), with exit 2, the
+// file's name and the command that decrypts it.
+func TestPKIShowEncryptedKey(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "pki")
+	if code, _, errOut := runCommand(t, "pki", "gen", "--out", dir); code != 0 {
+		t.Fatalf("pki gen: exit %d\n%s", code, errOut)
+	}
+	key := filepath.Join(dir, "client-1-key.pem")
+	encrypted := pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY",
+		Headers: map[string]string{"Proc-Type": "4,ENCRYPTED", "DEK-Info": "AES-128-CBC,00112233445566778899AABBCCDDEEFF"},
+		Bytes:   bytes.Repeat([]byte{0x5a}, 128)})
+	if err := os.WriteFile(key, encrypted, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errOut := runCommand(t, "pki", "show", dir)
+	if code != 2 {
+		t.Errorf("exit %d, want 2\n%s", code, errOut)
+	}
+	plain := strings.TrimSuffix(key, ".pem") + "-plain.pem"
+	for _, want := range []string{key + ": the EC PRIVATE KEY is encrypted", "Proc-Type: 4,ENCRYPTED", "openssl pkey -in " + key + " -out " + plain} {
+		if !strings.Contains(errOut, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, errOut)
+		}
+	}
+	if strings.Contains(errOut, "malformed") || strings.Contains(errOut, "WlpaWlpa") {
+		t.Errorf("stderr calls the key malformed or quotes it:\n%s", errOut)
 	}
 }
