@@ -36,9 +36,36 @@ test-k8s:
 	bin=$$(GO=$(GO) bash scripts/k8s-testenv.sh build) && \
 		MTLSBENCH_K8S_BIN="$$bin" $(GO) test -count=1 -tags k8s -run TestK8s -v ./k8s/
 
-## fuzz: a short run of the scenario parser's fuzz target
+## fuzz: every fuzz target (each 'func FuzzX(f *testing.F)' in a _test.go
+## file) for FUZZTIME, one after another, in about a minute. Bounded so it
+## never stalls: the instrumented test binaries are built first, visibly
+## (go test -fuzz rebuilds the standard library with coverage
+## instrumentation, which -fuzztime does not count); each target runs with
+## FUZZPARALLEL workers and a short minimization (Go's default spends up to
+## 60 s minimizing every new input, while the progress line shows 0
+## execs/s), under a hard limit (SIGINT to the target's whole process group
+## at FUZZLIMIT, SIGKILL 10 s later). A failing input is written to the
+## package's testdata/fuzz/FuzzX/ and fails the target.
+FUZZTIME     ?= 3s
+FUZZPARALLEL ?= 2
+FUZZLIMIT    ?= 45s
 fuzz:
-	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 10s ./scenarios
+	@targets=$$(grep -rEo --include='*_test.go' --exclude-dir=.git --exclude-dir=.work --exclude-dir=testdata '^func Fuzz[A-Za-z0-9_]*\(f \*testing\.F\)' . \
+		| sed -E 's|^\./(.*)/[^/]*:func (Fuzz[A-Za-z0-9_]*).*|\1:\2|' | sort); \
+	[ -n "$$targets" ] || { echo "make fuzz: no fuzz targets found"; exit 1; }; \
+	for pkg in $$(printf '%s\n' $$targets | cut -d: -f1 | sort -u); do \
+		echo "fuzz: building ./$$pkg with coverage instrumentation"; \
+		timeout -s INT -k 10s 600s $(GO) test -c -o /dev/null -fuzz . ./$$pkg || exit 1; \
+	done; \
+	failed=; \
+	for t in $$targets; do pkg=$${t%%:*}; fn=$${t##*:}; \
+		echo "fuzz: $$fn (./$$pkg) for $(FUZZTIME)"; \
+		timeout -s INT -k 10s $(FUZZLIMIT) $(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) \
+			-fuzzminimizetime 5s -parallel $(FUZZPARALLEL) ./$$pkg; rc=$$?; \
+		[ $$rc -ne 124 ] || echo "fuzz: $$fn was still running after $(FUZZLIMIT): stopped"; \
+		[ $$rc -eq 0 ] || failed="$$failed $$fn"; \
+	done; \
+	[ -z "$$failed" ] || { echo "fuzz: failed:$$failed; replay a failing input with 'go test -run FuzzX/NAME ./PKG'"; exit 1; }
 
 ## bench: Go benchmarks of the per-handshake path and the renderers (one
 ## package at a time: BenchmarkEngineVsBare pins CPUs and measures CPU time)

@@ -23,5 +23,9 @@ func ParseRate(s string) (float64, error) {
 	if err != nil || math.IsNaN(v) || math.IsInf(v, 0) || !(v > 0) {
 		return 0, fmt.Errorf("capacity: %q is not a rate: write handshakes per second, e.g. 20000/s or 20k/s", s)
 	}
+	if math.IsInf(v*mult, 0) {
+		// "1e308k": each part is a float, the product is not.
+		return 0, fmt.Errorf("capacity: %q is not a rate: it is too large to represent; write handshakes per second, e.g. 20000/s or 20k/s", s)
+	}
 	return v * mult, nil
 }

@@ -110,6 +110,12 @@ func (s SLO) Term(m Metric) (Term, bool) {
 	return Term{}, false
 }
 
+// MaxLatencyLimit is the largest latency limit an SLO term may set: the
+// highest value the latency recorders track (results.HistHighestUs, one
+// hour). A larger limit could not be measured, and near the largest
+// time.Duration it would not even be written back correctly.
+const MaxLatencyLimit = time.Hour
+
 // SLOError is an SLO that cannot be parsed; the message says which term and
 // what is accepted.
 type SLOError struct {
@@ -122,7 +128,7 @@ func (e *SLOError) Error() string {
 }
 
 // SLOSyntax is the help text for the SLO syntax.
-const SLOSyntax = "comma-separated terms: p50, p90, p99 or p99.9 < a duration (50ms, 1.5s, 800us); " +
+const SLOSyntax = "comma-separated terms: p50, p90, p99 or p99.9 < a duration (50ms, 1.5s, 800us; at most 1h); " +
 	"errors < a share (0.1% or 0.001); achieved >= a share of the rate asked for (95%, the default); " +
 	"<= and >= include the limit, e.g. 'p99<50ms,errors<0.1%'"
 
@@ -132,7 +138,7 @@ const SLOSyntax = "comma-separated terms: p50, p90, p99 or p99.9 < a duration (5
 //	          | "errors" ("<" | "<=") share
 //	          | "achieved" (">" | ">=") share
 //	latency   = "p50" | "p90" | "p99" | "p99.9" (also "p999")
-//	duration  = a Go duration with a unit: 50ms, 1.5s, 800us, 800µs
+//	duration  = a Go duration with a unit: 50ms, 1.5s, 800us, 800µs; at most 1h
 //	share     = a percentage (0.1%) or a fraction (0.001)
 //
 // Terms are separated by commas; each metric appears at most once. An SLO
@@ -183,6 +189,9 @@ func ParseSLO(s string) (SLO, error) {
 			d, err := time.ParseDuration(strings.ReplaceAll(value, "µ", "u"))
 			if err != nil || d <= 0 {
 				return bad("term %q: %q is not a positive duration with a unit (50ms, 1.5s, 800us)", text, value)
+			}
+			if d > MaxLatencyLimit {
+				return bad("term %q: %s is beyond the longest latency recorded (%s); write a limit up to %s", text, value, MaxLatencyLimit, MaxLatencyLimit)
 			}
 			t.Limit = float64(d) / float64(time.Microsecond)
 		case m == Errors:
@@ -325,9 +334,22 @@ func (s SLO) Check(m Measurement) []Violation {
 	return out
 }
 
-// formatPercent writes a fraction as a percentage without trailing zeros,
-// exactly, so Term.String reads back: 0.001 → 0.1%, 0.95 → 95%. (Measured
-// shares are written by units.Share.)
+// formatPercent writes a fraction so that parseShare reads back exactly v,
+// so Term.String round-trips: as a percentage without trailing zeros
+// (0.001 → 0.1%, 0.95 → 95%), to four decimals when those suffice, else
+// to as many as it takes, else (a share too small or too precise for a
+// percentage to read back exactly, such as 1e-8) as the fraction itself.
+// Rounding to four decimals alone turned errors<0.00000001 into
+// errors<0%, an SLO nothing can meet. (Measured shares are written by
+// units.Share.)
 func formatPercent(v float64) string {
-	return strconv.FormatFloat(math.Round(v*100*1e4)/1e4, 'f', -1, 64) + "%"
+	for _, pct := range []string{
+		strconv.FormatFloat(math.Round(v*100*1e4)/1e4, 'f', -1, 64) + "%",
+		strconv.FormatFloat(v*100, 'f', -1, 64) + "%",
+	} {
+		if back, err := parseShare(pct); err == nil && back == v {
+			return pct
+		}
+	}
+	return strconv.FormatFloat(v, 'g', -1, 64)
 }

@@ -30,7 +30,8 @@ type Options struct {
 	// leaves then present a two-certificate chain.
 	Intermediate bool
 	// SANs are extra subject alternative names for the server leaf (DNS names
-	// or IP addresses), added to 127.0.0.1, ::1 and localhost.
+	// or IP addresses, as ValidateSAN accepts them), added to 127.0.0.1, ::1
+	// and localhost. Generate refuses an invalid one with a *SANError.
 	SANs []string
 	// NotBefore is the start of every certificate's validity. Zero means one
 	// hour before now (tolerating clock skew between hosts).
@@ -79,7 +80,7 @@ func (o Options) validate() error {
 	if o.Validity < 0 {
 		return fmt.Errorf("pki: validity must be positive, got %s", o.Validity)
 	}
-	return nil
+	return ValidateSANs(o.SANs)
 }
 
 // Authority is a CA: its certificate and signing key.
@@ -243,7 +244,8 @@ type LeafRequest struct {
 	CommonName string
 	// Server makes a server-auth leaf (with SANs); otherwise client-auth.
 	Server bool
-	// SANs: DNS names or IP addresses (server leaves; allowed on clients).
+	// SANs: DNS names or IP addresses (server leaves; allowed on clients),
+	// as ValidateSAN accepts them; Issue refuses others with a *SANError.
 	SANs []string
 	// NotBefore and NotAfter bound validity. Zero NotBefore means one hour
 	// ago; zero NotAfter means 397 days after NotBefore. A NotAfter in the
@@ -255,6 +257,9 @@ type LeafRequest struct {
 // intermediate too so the identity's chain includes it; pass nil when a is
 // the root.
 func (a Authority) Issue(req LeafRequest, intermediate *Authority) (Identity, error) {
+	if err := ValidateSANs(req.SANs); err != nil {
+		return Identity{}, err
+	}
 	kt := req.KeyType
 	if kt == "" {
 		kt = DefaultKeyType

@@ -153,3 +153,126 @@ func DescribePublicKey(pub crypto.PublicKey) string {
 	}
 	return fmt.Sprintf("%T", pub)
 }
+
+// UnsupportedKeyError reports a private key of an algorithm (or curve)
+// mtlsbench cannot use. Algorithm names it as people know it ("DSA",
+// "Ed448", "ECDSA on secp256k1"), or is empty when the OID is not one
+// pki knows; OID is the dotted object identifier found in the key, empty
+// when the PEM block type alone said what it is. It is always the Err of a
+// *PEMError, which names the file; the message never holds key material.
+type UnsupportedKeyError struct {
+	Algorithm string
+	OID       string
+	// Note adds why, when the name alone does not say it ("a
+	// key-agreement key: it cannot sign a handshake").
+	Note string
+}
+
+func (e *UnsupportedKeyError) Error() string {
+	what := e.Algorithm
+	if what == "" {
+		what = "an unknown algorithm"
+	}
+	if e.OID != "" {
+		what += " (OID " + e.OID + ")"
+	}
+	if e.Note != "" {
+		what += ", " + e.Note
+	}
+	return fmt.Sprintf("%s; accepted key types: %s "+
+		"(make one with 'mtlsbench pki gen --key-type TYPE' or 'openssl genpkey -algorithm ED25519')", what, KeyTypeNames())
+}
+
+// Object identifiers of key algorithms and named curves, as they appear in
+// a PKCS#8 AlgorithmIdentifier or a SEC1 key's parameters.
+const (
+	oidRSA     = "1.2.840.113549.1.1.1"
+	oidECDSA   = "1.2.840.10045.2.1" // id-ecPublicKey; the curve is in the parameters
+	oidEd25519 = "1.3.101.112"
+)
+
+// keyAlgorithmNames names the key algorithms a PKCS#8 file may hold that
+// mtlsbench does not use, so that a refusal says what was found.
+var keyAlgorithmNames = map[string]string{
+	oidRSA:                    "RSA",
+	oidECDSA:                  "ECDSA",
+	oidEd25519:                "Ed25519",
+	"1.2.840.113549.1.1.10":   "RSA-PSS (an RSA key restricted to PSS signatures)",
+	"1.2.840.10040.4.1":       "DSA",
+	"1.2.840.10046.2.1":       "Diffie-Hellman (X9.42)",
+	"1.2.840.113549.1.3.1":    "Diffie-Hellman (PKCS#3)",
+	"1.3.101.110":             "X25519",
+	"1.3.101.111":             "X448",
+	"1.3.101.113":             "Ed448",
+	"1.2.156.10197.1.301":     "SM2",
+	"1.2.643.2.2.19":          "GOST R 34.10-2001",
+	"1.2.643.7.1.1.1.1":       "GOST R 34.10-2012 (256-bit)",
+	"1.2.643.7.1.1.1.2":       "GOST R 34.10-2012 (512-bit)",
+	"2.16.840.1.101.3.4.3.17": "ML-DSA-44",
+	"2.16.840.1.101.3.4.3.18": "ML-DSA-65",
+	"2.16.840.1.101.3.4.3.19": "ML-DSA-87",
+	"2.16.840.1.101.3.4.4.1":  "ML-KEM-512",
+	"2.16.840.1.101.3.4.4.2":  "ML-KEM-768",
+	"2.16.840.1.101.3.4.4.3":  "ML-KEM-1024",
+}
+
+// keyAlgorithmNotes say why a key that is not simply unknown cannot be used.
+var keyAlgorithmNotes = map[string]string{
+	"1.3.101.110":            "a key-agreement key: it cannot sign a handshake",
+	"1.3.101.111":            "a key-agreement key: it cannot sign a handshake",
+	"1.2.840.10046.2.1":      "a key-agreement key: it cannot sign a handshake",
+	"1.2.840.113549.1.3.1":   "a key-agreement key: it cannot sign a handshake",
+	"2.16.840.1.101.3.4.4.1": "a key-encapsulation key: it cannot sign a handshake",
+	"2.16.840.1.101.3.4.4.2": "a key-encapsulation key: it cannot sign a handshake",
+	"2.16.840.1.101.3.4.4.3": "a key-encapsulation key: it cannot sign a handshake",
+}
+
+// curveNames names elliptic curves by OID. The three mtlsbench uses map to
+// their key types; the others only name what was found.
+var curveNames = map[string]string{
+	"1.2.840.10045.3.1.7":   "P-256",
+	"1.3.132.0.34":          "P-384",
+	"1.3.132.0.35":          "P-521",
+	"1.3.132.0.33":          "P-224",
+	"1.2.840.10045.3.1.1":   "P-192",
+	"1.3.132.0.10":          "secp256k1",
+	"1.3.36.3.3.2.8.1.1.7":  "brainpoolP256r1",
+	"1.3.36.3.3.2.8.1.1.11": "brainpoolP384r1",
+	"1.3.36.3.3.2.8.1.1.13": "brainpoolP512r1",
+	"1.2.156.10197.1.301":   "SM2",
+}
+
+// supportedCurves are the curves of the ECDSA key types.
+var supportedCurves = map[string]bool{"1.2.840.10045.3.1.7": true, "1.3.132.0.34": true, "1.3.132.0.35": true}
+
+// unsupportedAlgorithm returns the refusal for a key whose algorithm OID
+// (and, for ECDSA, curve OID; empty when the curve is given by explicit
+// parameters or could not be read) is not one mtlsbench uses, or nil when
+// it is one (the key may still be malformed).
+func unsupportedAlgorithm(alg, curve string) *UnsupportedKeyError {
+	switch alg {
+	case oidRSA, oidEd25519:
+		return nil
+	case oidECDSA:
+		return unsupportedCurve(curve)
+	}
+	return &UnsupportedKeyError{Algorithm: keyAlgorithmNames[alg], OID: alg, Note: keyAlgorithmNotes[alg]}
+}
+
+// unsupportedCurve returns the refusal for an ECDSA key on curve (an OID;
+// empty when the key gives explicit parameters instead of a named curve,
+// which crypto/x509 does not read), or nil for P-256, P-384 and P-521.
+func unsupportedCurve(curve string) *UnsupportedKeyError {
+	if supportedCurves[curve] {
+		return nil
+	}
+	if curve == "" {
+		return &UnsupportedKeyError{Algorithm: "ECDSA with explicit curve parameters",
+			Note: "write it with a named curve: openssl pkey -in KEY -out NAMED.pem -ec_param_enc named_curve"}
+	}
+	name := curveNames[curve]
+	if name == "" {
+		name = "an unknown curve"
+	}
+	return &UnsupportedKeyError{Algorithm: "ECDSA on " + name, OID: curve}
+}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -53,7 +54,7 @@ func pkiGen(env *cliEnv, args []string) error {
 	fs.StringVar(&o.clientKeyType, "client-key-type", "", "client key type (default: --key-type)")
 	fs.IntVar(&o.clients, "clients", 1, "number of distinct client identities")
 	fs.BoolVar(&o.intermediate, "intermediate", false, "issue leaves from an intermediate CA (two-certificate chains)")
-	fs.StringSliceVar(&o.sans, "san", nil, "extra server names or IP addresses")
+	fs.StringSliceVar(&o.sans, "san", nil, "extra server DNS names (RFC 1123, optionally *.) or IP addresses, comma separated")
 	fs.DurationVar(&o.validity, "validity", 397*24*time.Hour, "certificate validity")
 	fs.StringVar(&o.keyFormat, "key-format", "pkcs8", "private key encoding: pkcs8, pkcs1 (RSA) or sec1 (ECDSA)")
 	fs.BoolVar(&o.force, "force", false, "overwrite existing files")
@@ -68,6 +69,13 @@ func pkiGen(env *cliEnv, args []string) error {
 	}
 	if o.validity <= 0 {
 		return usagef("--validity %s: must be positive", o.validity)
+	}
+	for i, san := range o.sans {
+		o.sans[i] = strings.TrimSpace(san) // "--san 'a, b'"
+		var se *pki.SANError
+		if err := pki.ValidateSAN(o.sans[i]); errors.As(err, &se) {
+			return usagef("--san %q: %s; accepted: %s", se.Name, se.Reason, pki.SANForms)
+		}
 	}
 	kt, err := pki.ParseKeyType(o.keyType)
 	if err != nil {
