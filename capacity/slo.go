@@ -334,7 +334,7 @@ func (s SLO) Check(m Measurement) []Violation {
 	return out
 }
 
-// formatPercent writes a fraction so that parseShare reads back exactly v,
+// formatPercent writes a fraction so that ParseShare reads back exactly v,
 // so Term.String round-trips: as a percentage without trailing zeros
 // (0.001 → 0.1%, 0.95 → 95%), to four decimals when those suffice, else
 // to as many as it takes, else (a share too small or too precise for a
@@ -347,7 +347,7 @@ func formatPercent(v float64) string {
 		strconv.FormatFloat(math.Round(v*100*1e4)/1e4, 'f', -1, 64) + "%",
 		strconv.FormatFloat(v*100, 'f', -1, 64) + "%",
 	} {
-		if back, err := parseShare(pct); err == nil && back == v {
+		if back, err := ParseShare(pct); err == nil && back == v {
 			return pct
 		}
 	}
