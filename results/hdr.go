@@ -1,7 +1,13 @@
 package results
 
 import (
+	"bytes"
+	"compress/zlib"
+	"encoding/base64"
+	"encoding/binary"
+	"errors"
 	"fmt"
+	"io"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
 )
@@ -51,8 +57,14 @@ func EncodeHDR(h *hdrhistogram.Histogram) string {
 	return string(b)
 }
 
-// DecodeHDR parses an EncodeHDR string.
+// DecodeHDR parses an EncodeHDR string. It reads the header first and
+// refuses any geometry but the shared one: a 60-byte string naming a wide
+// range would otherwise make the decoder allocate tens of megabytes, and
+// a result file is outside input.
 func DecodeHDR(s string) (*hdrhistogram.Histogram, error) {
+	if err := checkHDRGeometry(s); err != nil {
+		return nil, fmt.Errorf("results: decode HDR histogram: %w", err)
+	}
 	h, err := hdrhistogram.Decode([]byte(s))
 	if err != nil {
 		return nil, fmt.Errorf("results: decode HDR histogram: %w", err)
@@ -66,4 +78,34 @@ func (s Summary) Histogram() (*hdrhistogram.Histogram, error) {
 		return nil, nil
 	}
 	return DecodeHDR(s.HDR)
+}
+
+// checkHDRGeometry reads the V2 compressed header (base64 of: cookie,
+// length, then zlib of cookie, payload length, normalizing offset,
+// significant digits, lowest, highest, conversion ratio) and checks the
+// geometry is HistLowestUs–HistHighestUs at HistSigFigs.
+func checkHDRGeometry(s string) error {
+	full, err := base64.StdEncoding.DecodeString(s)
+	if err != nil {
+		return fmt.Errorf("not base64: %w", err)
+	}
+	if len(full) < 8 {
+		return errors.New("too short to be an HDR histogram")
+	}
+	zr, err := zlib.NewReader(bytes.NewReader(full[8:]))
+	if err != nil {
+		return fmt.Errorf("not a compressed HDR histogram: %w", err)
+	}
+	defer zr.Close()
+	var head struct {
+		Cookie, Length, Offset, SigFigs int32
+		Lowest, Highest                 int64
+	}
+	if err := binary.Read(io.LimitReader(zr, 32), binary.BigEndian, &head); err != nil {
+		return fmt.Errorf("HDR header: %w", err)
+	}
+	if head.Lowest != HistLowestUs || head.Highest != HistHighestUs || head.SigFigs != HistSigFigs {
+		return fmt.Errorf("histogram of %d–%d µs at %d significant digits; mtlsbench writes %d–%d µs at %d", head.Lowest, head.Highest, head.SigFigs, HistLowestUs, HistHighestUs, HistSigFigs)
+	}
+	return nil
 }

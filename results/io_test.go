@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/HdrHistogram/hdrhistogram-go"
+
 	"github.com/mtlsbench/mtlsbench/internal/outfile"
 	"github.com/mtlsbench/mtlsbench/internal/resultstest"
 	"github.com/mtlsbench/mtlsbench/results"
@@ -125,5 +127,22 @@ func TestWriteFileReplacesOnlyRegularFiles(t *testing.T) {
 	}
 	if data, _ := os.ReadFile(target); string(data) != "keep" {
 		t.Errorf("written through the link: %q", data)
+	}
+}
+
+// A histogram of another geometry is refused before it is decoded: a
+// short string naming a wide range made the decoder allocate tens of
+// megabytes.
+func TestDecodeHDRRefusesOtherGeometry(t *testing.T) {
+	wide := hdrhistogram.New(1, 1<<50, 5)
+	wide.RecordValue(42)
+	s := results.EncodeHDR(wide)
+	if _, err := results.DecodeHDR(s); err == nil || !strings.Contains(err.Error(), "significant digits") {
+		t.Fatalf("a %d-byte histogram of 1–2^50 at 5 digits: %v", len(s), err)
+	}
+	h := results.NewHistogram()
+	h.RecordValue(42)
+	if back, err := results.DecodeHDR(results.EncodeHDR(h)); err != nil || back.TotalCount() != 1 {
+		t.Fatalf("the shared geometry: %v", err)
 	}
 }

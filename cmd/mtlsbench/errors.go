@@ -18,6 +18,7 @@ func isInputError(err error) bool {
 		ue *usageError
 		uk *pki.UnknownKeyTypeError
 		pe *pki.PEMError
+		sn *pki.SANError
 		se *results.SchemaError
 		re *results.ReadError
 		me *results.MergeError
@@ -25,6 +26,6 @@ func isInputError(err error) bool {
 		bi *bench.InputError
 		ki *k8s.InputError
 	)
-	return errors.As(err, &ue) || errors.As(err, &uk) || errors.As(err, &pe) || errors.As(err, &se) ||
+	return errors.As(err, &ue) || errors.As(err, &uk) || errors.As(err, &pe) || errors.As(err, &sn) || errors.As(err, &se) ||
 		errors.As(err, &re) || errors.As(err, &me) || errors.As(err, &sc) || errors.As(err, &bi) || errors.As(err, &ki)
 }
