@@ -46,8 +46,11 @@ func (s Shard) Split(n int) int {
 func (s Shard) Global(k int) int { return k*s.count() + s.Index }
 
 // Validate reports a Shard that names no shard of its run.
+// MaxShards bounds a run's shards (generator processes).
+const MaxShards = 10_000
+
 func (s Shard) Validate() error {
-	if s.Count < 0 || s.Index < 0 || (s.Count == 0 && s.Index != 0) || (s.Count > 0 && s.Index >= s.Count) {
+	if s.Count < 0 || s.Count > MaxShards || s.Index < 0 || (s.Count == 0 && s.Index != 0) || (s.Count > 0 && s.Index >= s.Count) {
 		return &ConfigError{fmt.Sprintf("shard %d of %d: the index must be from 0 to the count minus one", s.Index, s.Count)}
 	}
 	return nil

@@ -74,11 +74,11 @@ func (o Options) validate() error {
 			return &UnknownKeyTypeError{Name: string(k)}
 		}
 	}
-	if o.Clients < 0 {
-		return fmt.Errorf("pki: clients must be at least 1, got %d", o.Clients)
+	if o.Clients < 0 || o.Clients > MaxClients {
+		return fmt.Errorf("pki: clients must be 1 to %d, got %d", MaxClients, o.Clients)
 	}
-	if o.Validity < 0 {
-		return fmt.Errorf("pki: validity must be positive, got %s", o.Validity)
+	if o.Validity < 0 || o.Validity > MaxValidity {
+		return fmt.Errorf("pki: validity must be positive and at most %s, got %s", MaxValidity, o.Validity)
 	}
 	return ValidateSANs(o.SANs)
 }

@@ -174,7 +174,7 @@ func parseChain(s string) (string, string, string) {
 
 // MaxClientIdentities bounds client_identities: each is a certificate the
 // run generates before it starts.
-const MaxClientIdentities = 100000
+const MaxClientIdentities = pki.MaxClients
 
 func parseIdentities(s string) (string, string, string) {
 	n, err := strconv.Atoi(strings.TrimSpace(s))

@@ -45,6 +45,8 @@ type CapacitySpec struct {
 
 // Capacity defaults, applied by CapacitySpec.Search.
 const (
+	// MaxCapacitySteps bounds a search's steps.
+	MaxCapacitySteps = 200
 	// DefaultSLO is the objective when a scenario and the flags give none.
 	DefaultSLO          = "p99<50ms,errors<0.1%"
 	DefaultStepDuration = 10 * time.Second
@@ -119,8 +121,20 @@ func (s *Spec) checkCapacity(p *problems) {
 	if c.Resolution < 0 || c.Resolution >= 1 || math.IsNaN(c.Resolution) {
 		p.add("capacity.resolution", c.Resolution, "resolution is a fraction between 0 and 1 (0.05: stop bisecting when the failing rate is within 5% of the sustainable one)", "")
 	}
-	if c.MaxSteps < 0 || c.MaxSteps == 1 {
-		p.add("capacity.max_steps", c.MaxSteps, "max_steps must be at least 2 (0 means 20)", "")
+	if c.MaxSteps < 0 || c.MaxSteps == 1 || c.MaxSteps > MaxCapacitySteps {
+		p.add("capacity.max_steps", c.MaxSteps, fmt.Sprintf("max_steps must be 2 to %d (0 means 20)", MaxCapacitySteps), "")
+	}
+	if c.Start > MaxRate || c.Max > MaxRate {
+		p.add("capacity.max", c.Max, fmt.Sprintf("start and max are at most %s handshakes per second", units(MaxRate)), "")
+	}
+	for _, f := range []struct {
+		name   string
+		v      Duration
+		lo, hi time.Duration
+	}{{"step_duration", c.StepDuration, MinWindow, time.Hour}, {"step_warmup", c.StepWarmup, 0, time.Hour}} {
+		if f.v < 0 || f.v.D() > f.hi || (f.v != 0 && f.v.D() < f.lo) {
+			p.add("capacity."+f.name, f.v, fmt.Sprintf("%s %s is out of range: %s to %s (0 means its default)", f.name, f.v, f.lo, f.hi), "")
+		}
 	}
 	for i, r := range c.Project {
 		if !(r > 0) || math.IsInf(r, 0) {

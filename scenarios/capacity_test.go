@@ -74,7 +74,7 @@ func TestCapacityErrors(t *testing.T) {
 		{"start above max", "capacity:\n  start: 900\n  max: 500\n", 2, 10, "capacity.start", "start 900 is above max 500 (line 3)"},
 		{"negative max", "capacity:\n  max: -1\n", 2, 8, "capacity.max", "above 0"},
 		{"resolution", "capacity:\n  resolution: 5\n", 2, 15, "capacity.resolution", "a fraction between 0 and 1"},
-		{"one step", "capacity:\n  max_steps: 1\n", 2, 14, "capacity.max_steps", "at least 2"},
+		{"one step", "capacity:\n  max_steps: 1\n", 2, 14, "capacity.max_steps", "must be 2 to 200"},
 		{"project", "capacity:\n  project: [20000, 0]\n", 2, 20, "capacity.project[1]", "project 0 is not a rate"},
 		{"unknown field", "capacity:\n  step: 5s\n", 2, 3, "capacity.step", "unknown field"},
 		{"misplaced", "slo: p99<5ms\n", 1, 1, "slo", "slo is a field of capacity: move it there"},

@@ -331,6 +331,8 @@ func (s *Spec) Apply(o Overrides) error {
 		"load.arrivals": lo.Arrivals != nil, "load.error_budget": lo.ErrorBudget != nil,
 		"target.handshake_delay": o.HandshakeDelay != nil, "target.mode": o.Mode != nil,
 		"target.server_name": o.ServerName != nil, "target.cpus": o.TargetCPUs != nil, "target.client_cpus": o.ClientCPUs != nil,
+		"capacity.max_steps": o.Capacity.MaxSteps != nil, "capacity.step_duration": o.Capacity.StepDuration != nil,
+		"capacity.step_warmup": o.Capacity.StepWarmup != nil, "capacity.start": o.Capacity.Start != nil, "capacity.max": o.Capacity.Max != nil,
 	} {
 		if n, ok := o.Names[path]; ok && given {
 			s.flags[path] = n

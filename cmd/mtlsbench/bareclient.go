@@ -8,6 +8,7 @@ import (
 
 	"github.com/mtlsbench/mtlsbench/loadgen"
 	"github.com/mtlsbench/mtlsbench/pki"
+	"github.com/mtlsbench/mtlsbench/scenarios"
 	"github.com/mtlsbench/mtlsbench/tlsparams"
 )
 
@@ -54,6 +55,14 @@ func runBareClient(ctx context.Context, env *cliEnv, args []string) error {
 	}
 	if o.target == "" || o.ca == "" || o.cert == "" || o.key == "" {
 		return usagef("--target, --ca, --cert and --key are required")
+	}
+	switch {
+	case o.concurrency < 1 || o.concurrency > scenarios.MaxConcurrency:
+		return usagef("--concurrency %d: out of range: 1 to %d", o.concurrency, scenarios.MaxConcurrency)
+	case o.duration < scenarios.MinWindow || o.duration > scenarios.MaxWindow:
+		return usagef("--duration %s: out of range: %s to %s", o.duration, scenarios.MinWindow, scenarios.MaxWindow)
+	case o.count < 0 || o.count > scenarios.MaxCount:
+		return usagef("--count %d: out of range: 1 to %d (0: stop by --duration)", o.count, scenarios.MaxCount)
 	}
 	version, err := tlsparams.ParseVersion(o.version)
 	if err != nil {

@@ -18,6 +18,7 @@ import (
 
 	"github.com/mtlsbench/mtlsbench/internal/outfile"
 	"github.com/mtlsbench/mtlsbench/k8s"
+	"github.com/mtlsbench/mtlsbench/loadgen"
 	"github.com/mtlsbench/mtlsbench/pki"
 	"github.com/mtlsbench/mtlsbench/results"
 	"github.com/mtlsbench/mtlsbench/scenarios"
@@ -137,8 +138,8 @@ func k8sRender(env *cliEnv, args []string) error {
 	switch {
 	case !fs.Changed("shards"):
 		return usagef("--shards N is needed: how many generator pods")
-	case o.shards < 1:
-		return usagef("--shards %d: must be at least 1", o.shards)
+	case o.shards < 1 || o.shards > loadgen.MaxShards:
+		return usagef("--shards %d: must be 1 to %d", o.shards, loadgen.MaxShards)
 	case o.image == "":
 		return usagef("--image is needed: the mtlsbench container image the pods run ('make image' builds one)")
 	case o.pki == "":

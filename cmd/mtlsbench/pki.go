@@ -64,11 +64,11 @@ func pkiGen(env *cliEnv, args []string) error {
 	if o.out == "" {
 		return usagef("pki gen needs --out DIR")
 	}
-	if o.clients < 1 {
-		return usagef("--clients %d: must be at least 1", o.clients)
+	if o.clients < 1 || o.clients > pki.MaxClients {
+		return usagef("--clients %d: out of range: 1 to %d client identities (one run rotates through at most that many)", o.clients, pki.MaxClients)
 	}
-	if o.validity <= 0 {
-		return usagef("--validity %s: must be positive", o.validity)
+	if o.validity < time.Minute || o.validity > pki.MaxValidity {
+		return usagef("--validity %s: out of range: 1m to %s", o.validity, pki.MaxValidity)
 	}
 	for i, san := range o.sans {
 		o.sans[i] = strings.TrimSpace(san) // "--san 'a, b'"

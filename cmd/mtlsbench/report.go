@@ -48,6 +48,9 @@ func runReport(ctx context.Context, env *cliEnv, args []string) error {
 	if format == report.FormatPNG && (opts.out == "" || opts.out == "-") {
 		return usagef("png is binary: give the file to write with -o FILE.png")
 	}
+	if opts.width < 40 || opts.width > 1000 {
+		return usagef("--width %d: out of range: 40 to 1000 columns", opts.width)
+	}
 	if err := report.CheckGroupBy(opts.groupBy); err != nil {
 		return usagef("--group-by: %v", err)
 	}

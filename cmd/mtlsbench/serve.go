@@ -16,6 +16,7 @@ import (
 
 	"github.com/mtlsbench/mtlsbench/internal/cpuset"
 	"github.com/mtlsbench/mtlsbench/pki"
+	"github.com/mtlsbench/mtlsbench/scenarios"
 	"github.com/mtlsbench/mtlsbench/targets"
 	"github.com/mtlsbench/mtlsbench/targets/builtin"
 	"github.com/mtlsbench/mtlsbench/tlsparams"
@@ -127,11 +128,11 @@ func (o *serveOptions) config(keyTypeSet bool) (targets.Config, error) {
 		HandshakeDelay:   o.handshakeDelay,
 		HandshakeTimeout: o.handshakeTimeout,
 	}
-	if o.handshakeDelay < 0 {
-		return cfg, usagef("--handshake-delay %s: must not be negative", o.handshakeDelay)
+	if o.handshakeDelay < 0 || o.handshakeDelay > scenarios.MaxHSDelay {
+		return cfg, usagef("--handshake-delay %s: out of range: 0 to %s", o.handshakeDelay, scenarios.MaxHSDelay)
 	}
-	if o.handshakeTimeout <= 0 {
-		return cfg, usagef("--handshake-timeout %s: must be positive", o.handshakeTimeout)
+	if o.handshakeTimeout <= 0 || o.handshakeTimeout > scenarios.MaxTimeout {
+		return cfg, usagef("--handshake-timeout %s: out of range: above 0, at most %s", o.handshakeTimeout, scenarios.MaxTimeout)
 	}
 	switch m := targets.Mode(o.mode); m {
 	case targets.ModeHandshake, targets.ModeHTTP:

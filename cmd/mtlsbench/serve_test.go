@@ -169,7 +169,7 @@ func TestServeBadUsage(t *testing.T) {
 		{[]string{"--pki", dir, "--cert", "a", "--key", "b", "--ca", "c"}, "not both"},
 		{[]string{"--pki", dir, "--key-type", "rsa2048"}, "apply to a generated PKI"},
 		{[]string{"--cpus", "9999"}, "9999"},
-		{[]string{"--handshake-delay", "-1s"}, "must not be negative"},
+		{[]string{"--handshake-delay", "-1s"}, "out of range: 0 to 1m0s"},
 		{[]string{"extra"}, `unexpected argument "extra"`},
 		{[]string{"--no-such-flag"}, "no-such-flag"},
 	} {

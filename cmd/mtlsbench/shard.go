@@ -56,8 +56,8 @@ func sharding(fs *pflag.FlagSet, o *shardOptions, scenario string, getenv func(s
 		count = cnt
 	}
 	if fs.Changed("shards") {
-		if o.shards < 1 {
-			return s, usagef("--shards %d: want the number of shards, at least 1", o.shards)
+		if o.shards < 1 || o.shards > loadgen.MaxShards {
+			return s, usagef("--shards %d: want the number of shards, 1 to %d", o.shards, loadgen.MaxShards)
 		}
 		if count != 0 && count != o.shards {
 			return s, usagef("--shard %s and --shards %d disagree on the number of shards", o.shard, o.shards)
@@ -106,8 +106,8 @@ func sharding(fs *pflag.FlagSet, o *shardOptions, scenario string, getenv func(s
 		s.StartAt = t
 	}
 	if fs.Changed("case-gap") {
-		if o.caseGap <= 0 {
-			return s, usagef("--case-gap %s: want a positive duration", o.caseGap)
+		if o.caseGap <= 0 || o.caseGap > time.Hour {
+			return s, usagef("--case-gap %s: want a positive duration, at most 1h", o.caseGap)
 		}
 		s.CaseGap = o.caseGap
 	}
