@@ -103,6 +103,9 @@ type engine struct {
 	workers []*worker
 	wg      sync.WaitGroup
 
+	// holder keeps held connections (see hold.go); nil without Hold.
+	holder *holder
+
 	// Open loop.
 	seq       atomic.Uint64
 	idle      atomic.Int64
@@ -200,6 +203,9 @@ func newEngine(c Config, target *dialTarget) *engine {
 	e.host = c.ServerName
 	if e.host == "" {
 		e.host, _, _ = net.SplitHostPort(c.Addr)
+	}
+	if c.Hold > 0 {
+		e.holder = newHolder(e, connectionsNeeded(&c))
 	}
 	e.plannedWs = c.Warmup
 	e.wsOff.Store(math.MaxInt64)
@@ -359,7 +365,9 @@ func (w *worker) runClosed(delay time.Duration) {
 		return
 	}
 	for !w.eng.stopping.Load() {
-		w.connection(time.Time{})
+		if w.connection(time.Time{}) {
+			return // held: the holder runs this loop again
+		}
 	}
 }
 
@@ -390,7 +398,9 @@ func (w *worker) runOpen() {
 		if n < StartSample {
 			e.starts[n].Store(int64(time.Since(e.t0)))
 		}
-		w.connection(intended)
+		if w.connection(intended) {
+			return // held: the holder runs this loop again
+		}
 	}
 }
 
@@ -447,6 +457,10 @@ func (e *engine) run(ctx context.Context) (*Result, error) {
 	}
 	if e.plannedWs <= 0 {
 		openWindow()
+	}
+	if e.holder != nil {
+		defer limitGC(connectionsNeeded(&e.cfg))()
+		e.wg.Go(e.holder.run)
 	}
 
 	if e.open {
@@ -693,6 +707,12 @@ func (e *engine) collect(res *Result, cpu time.Duration, peakFlight int64) {
 		}
 	}
 	res.Attempted = res.OK + res.Errors
+	if h := e.holder; h != nil {
+		res.HoldChecked, res.HoldLost = h.checked, h.lost
+		if msg := h.holdWarning(); msg != "" {
+			res.Warnings = append(res.Warnings, msg)
+		}
+	}
 	for k, n := range neg {
 		res.Negotiated = append(res.Negotiated, results.Negotiated{
 			TLSVersion: tlsparams.VersionString(k.version), CipherSuite: tlsparams.SuiteName(k.suite),
