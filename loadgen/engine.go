@@ -126,6 +126,9 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if err := c.validate(); err != nil {
 		return nil, err
 	}
+	if _, err := CheckFDLimit(c); err != nil {
+		return nil, err
+	}
 	target, err := resolveTarget(c.Addr, c.SourceAddrs)
 	if err != nil {
 		return nil, err
