@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/mtlsbench/mtlsbench/pki"
 	"github.com/mtlsbench/mtlsbench/results"
@@ -145,5 +146,13 @@ func TestHoldEndsAndTheLoopGoesOn(t *testing.T) {
 		Schedule: Constant{Rate: 100}, Duration: 500 * time.Millisecond, Hold: 100 * time.Millisecond, Timeout: 30 * time.Second})
 	if res.OK == 0 || res.Errors != 0 || res.HoldChecked != res.OK || res.HoldLost != 0 {
 		t.Errorf("open loop: ok %d, errors %v, held checked %d, lost %d", res.OK, res.Examples, res.HoldChecked, res.HoldLost)
+	}
+}
+
+// A worker exists for every connection held at once: it stays within the
+// 896-byte size class (the next is 1,024).
+func TestWorkerFitsItsSizeClass(t *testing.T) {
+	if n := unsafe.Sizeof(worker{}); n > 896 {
+		t.Errorf("a worker is %d bytes, over the 896-byte size class: move what is not needed per connection out of it", n)
 	}
 }
