@@ -20,7 +20,8 @@ import (
 // (crypto/tls, certificate verification and signing run deep), kept until
 // a garbage collection shrank it, plus the worker's tls.Config clone,
 // timer and HTTP buffers. Measured at 3,000 held connections, goroutine
-// stacks were a third of the generator's peak memory.
+// stacks were a quarter of the generator's peak memory, and most of what
+// it kept once every connection was held.
 //
 // Now a worker whose connection succeeded parks the socket in the
 // engine's holder (a heldConn: the descriptor and when its hold ends)
@@ -277,18 +278,17 @@ var (
 // Why: with the default GOGC=100 the heap may grow to twice what is live
 // before a collection. A burst of thousands of handshakes (-c 18000
 // --hold starts them all at once) leaves about 30 KiB of garbage per
-// handshake while thousands more are in flight, each with about 4 KiB of
-// live heap besides its goroutine's stack; measured at 3,000 held
-// connections, the heap peaked at twice its live size, a third of the
-// generator's peak memory. At 25 the heap stays within a quarter of what
+// handshake while thousands more are in flight, each with about 4.5 KiB
+// of live heap besides its goroutine's 8 KiB stack; measured at 3,000
+// held connections, the heap peaked at twice its live size. At 25 the heap stays within a quarter of what
 // is live, for four times the collections (a run that holds connections
 // is bound by the target's handshakes, not the generator's CPU; its CPU
 // per handshake includes the extra collections).
 //
 // A memory limit (debug.SetMemoryLimit) sized from the run was tried
 // instead: below what the burst needs live it makes the collector run
-// without pause (at 3,000 connections and 14 KiB each, client CPU per
-// handshake went from 0.6 to 1.2-1.8 ms) and the peak was no lower; and
+// without pause (3,000 connections under a limit of 14 KiB each: client
+// CPU per handshake went from 0.6 to 1.2-1.8 ms, the peak no lower); and
 // what is live per handshake depends on the case (key types, groups,
 // requests, an in-process target), which a proportional target follows
 // by itself. The GOGC environment variable, when set, wins.

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"os"
 	"runtime"
+	"runtime/debug"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -154,5 +156,33 @@ func TestHoldEndsAndTheLoopGoesOn(t *testing.T) {
 func TestWorkerFitsItsSizeClass(t *testing.T) {
 	if n := unsafe.Sizeof(worker{}); n > 896 {
 		t.Errorf("a worker is %d bytes, over the 896-byte size class: move what is not needed per connection out of it", n)
+	}
+}
+
+// A run holding many connections lowers the collector's target while it
+// runs, and restores it; a small one leaves it alone.
+func TestLimitGCRestores(t *testing.T) {
+	if os.Getenv("GOGC") != "" {
+		t.Skip("GOGC is set: limitGC leaves it alone")
+	}
+	gcPercent := func() int { p := debug.SetGCPercent(100); debug.SetGCPercent(p); return p }
+	before := gcPercent()
+	restore := limitGC(holdGCFrom - 1)
+	if p := gcPercent(); p != before {
+		t.Errorf("%d connections: GOGC %d, want %d untouched", holdGCFrom-1, p, before)
+	}
+	restore()
+	restore = limitGC(holdGCFrom)
+	inner := limitGC(holdGCFrom) // a second run at the same time
+	if p := gcPercent(); p != holdGCPercent {
+		t.Errorf("%d connections: GOGC %d, want %d", holdGCFrom, p, holdGCPercent)
+	}
+	inner()
+	if p := gcPercent(); p != holdGCPercent {
+		t.Errorf("after the inner run: GOGC %d, want %d while the other runs", p, holdGCPercent)
+	}
+	restore()
+	if p := gcPercent(); p != before {
+		t.Errorf("after both: GOGC %d, want %d restored", p, before)
 	}
 }
