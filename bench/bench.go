@@ -42,6 +42,11 @@ type Options struct {
 	// shared timeline. Zero: a run of its own. Run only; Capacity refuses
 	// it (each search chooses its own rates).
 	Sharding Sharding
+	// OverFDLimit runs a case whose closed loop needs more connections at
+	// once than this process's file-descriptor limit allows (see
+	// loadgen.Config.OverFDLimit). Zero: Run refuses it before any load
+	// with an *InputError. Run only.
+	OverFDLimit bool
 }
 
 // InputError is a scenario that cannot be run as asked (a TLS 1.3 suite on
@@ -67,6 +72,11 @@ func Run(ctx context.Context, opts Options) (*results.Run, error) {
 	r, err := prepare(ctx, &opts)
 	if err != nil {
 		return nil, err
+	}
+	for i := range opts.Cases {
+		if err := r.checkFDLimit(&opts.Cases[i]); err != nil {
+			return nil, err
+		}
 	}
 	run := newRun(&opts)
 	if err := r.startTimeline(ctx, run); err != nil {

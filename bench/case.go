@@ -225,14 +225,20 @@ func targetConfig(c *scenarios.Case, m *material) targets.Config {
 // are (the client stack turns them into its own configuration), the PKI
 // and the load.
 func loadConfig(c *scenarios.Case, m *material, tgt targets.Target) loadgen.Config {
-	l := &c.Load
 	ids := caseIdentities(c, m)
+	cfg := loadModel(c)
+	cfg.Addr, cfg.ServerName = tgt.Addr(), tgt.ServerName()
+	cfg.Roots, cfg.Identities = m.roots, ids
+	return cfg
+}
+
+// loadModel is a case's load, the part of its engine configuration known
+// before its target and PKI exist: its TLS parameters, the load model and
+// its timing.
+func loadModel(c *scenarios.Case) loadgen.Config {
+	l := &c.Load
 	cfg := loadgen.Config{
-		Addr:               tgt.Addr(),
 		TLS:                c.Params,
-		Roots:              m.roots,
-		ServerName:         tgt.ServerName(),
-		Identities:         ids,
 		InsecureSkipVerify: l.InsecureSkipVerify,
 		Concurrency:        l.Concurrency,
 		MaxInFlight:        l.MaxInFlight,
@@ -257,6 +263,24 @@ func loadConfig(c *scenarios.Case, m *material, tgt targets.Target) loadgen.Conf
 		cfg.Schedule = loadgen.Constant{Rate: l.Rate, Length: l.Duration.D()}
 	}
 	return cfg
+}
+
+// checkFDLimit refuses, before any load, a case whose closed loop cannot
+// have all its connections open within this process's file-descriptor
+// limit (unless Options.OverFDLimit), and logs at once the warning of one
+// that may not fit (an open loop's estimate, or one asked for).
+func (r *runner) checkFDLimit(c *scenarios.Case) error {
+	cfg := loadModel(c)
+	cfg.Shard, cfg.OverFDLimit = r.opts.Sharding.Shard, r.opts.OverFDLimit
+	warning, err := loadgen.CheckFDLimit(cfg)
+	if err != nil {
+		return &InputError{Err: fmt.Errorf("bench: case %s: %w", c.Name, err)}
+	}
+	if warning != "" && !r.warned[warning] {
+		r.warned[warning] = true
+		r.logf("mtlsbench: %s: %s", c.Name, warning)
+	}
+	return nil
 }
 
 // setUp prepares a case: its parameters, its PKI material and a started
@@ -291,6 +315,7 @@ func (r *runner) runCase(ctx context.Context, c *scenarios.Case, rep, n, total i
 	cfg := loadConfig(c, m, tgt)
 	sh := r.opts.Sharding
 	cfg.Shard, cfg.Seed = sh.Shard, r.seed(n)
+	cfg.OverFDLimit = r.opts.OverFDLimit
 	local, reference, err := r.startOf(ctx, n-1)
 	if err != nil {
 		return nil, err

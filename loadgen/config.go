@@ -81,6 +81,12 @@ type Config struct {
 	// MaxInFlight caps concurrent connections in an open loop; a start that
 	// finds it reached waits and is counted. Zero means DefaultMaxInFlight.
 	MaxInFlight int
+	// OverFDLimit runs a closed loop even when its Concurrency exceeds
+	// what this process's file-descriptor limit allows open at once (see
+	// CheckFDLimit): the connections beyond it fail with EMFILE, counted
+	// as generator_limit, which is then what the run shows. Zero: Run
+	// refuses such a loop with a *ConfigError before any load.
+	OverFDLimit bool
 	// RampUp, in a closed loop, starts the workers evenly over this time
 	// instead of all at once. Zero means all at once.
 	RampUp time.Duration

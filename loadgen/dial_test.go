@@ -143,28 +143,3 @@ func TestTargetNameResolvedOnce(t *testing.T) {
 		t.Errorf("unresolvable target: error %v", err)
 	}
 }
-
-func TestFDLimitWarning(t *testing.T) {
-	var lim syscall.Rlimit
-	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil || lim.Cur > 1<<30 {
-		t.Skip("no finite RLIMIT_NOFILE")
-	}
-	over := int(lim.Cur) + 1
-	c := Config{Concurrency: over}
-	if msg := fdLimitWarning(&c); !strings.Contains(msg, "concurrency "+strconv.Itoa(over)) || !strings.Contains(msg, "RLIMIT_NOFILE") {
-		t.Errorf("closed loop over the limit: %q", msg)
-	}
-	c = Config{Concurrency: 10}
-	if msg := fdLimitWarning(&c); msg != "" {
-		t.Errorf("10 connections: %q", msg)
-	}
-	// An open loop holds rate × hold connections, capped by MaxInFlight.
-	c = Config{Schedule: Constant{Rate: float64(over)}, Hold: 2 * time.Second, MaxInFlight: 3 * over}
-	if msg := fdLimitWarning(&c); !strings.Contains(msg, "open loop") {
-		t.Errorf("open loop over the limit: %q", msg)
-	}
-	c.MaxInFlight = 10
-	if msg := fdLimitWarning(&c); msg != "" {
-		t.Errorf("open loop capped at 10: %q", msg)
-	}
-}

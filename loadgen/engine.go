@@ -105,6 +105,8 @@ type engine struct {
 
 	// reach is when connects failed: the target unreachable.
 	reach reachability
+	// holder keeps held connections (see hold.go); nil without Hold.
+	holder *holder
 
 	// Open loop.
 	seq       atomic.Uint64
@@ -124,6 +126,9 @@ type engine struct {
 func Run(ctx context.Context, cfg Config) (*Result, error) {
 	c := cfg.withDefaults()
 	if err := c.validate(); err != nil {
+		return nil, err
+	}
+	if _, err := CheckFDLimit(c); err != nil {
 		return nil, err
 	}
 	target, err := resolveTarget(c.Addr, c.SourceAddrs)
@@ -203,6 +208,9 @@ func newEngine(c Config, target *dialTarget) *engine {
 	e.host = c.ServerName
 	if e.host == "" {
 		e.host, _, _ = net.SplitHostPort(c.Addr)
+	}
+	if c.Hold > 0 {
+		e.holder = newHolder(e, connectionsNeeded(&c))
 	}
 	e.plannedWs = c.Warmup
 	e.wsOff.Store(math.MaxInt64)
@@ -371,13 +379,16 @@ func (w *worker) runClosed(delay time.Duration) {
 	}
 	var b backoff
 	for !w.eng.stopping.Load() {
-		if w.connection(time.Time{}) {
-			b.reset()
+		switch w.connection(time.Time{}) {
+		case outcomeHeld:
+			return // the holder runs this loop again
+		case outcomeUnopened:
+			if !w.sleep(b.next()) {
+				return
+			}
 			continue
 		}
-		if !w.sleep(b.next()) {
-			return
-		}
+		b.reset()
 	}
 }
 
@@ -408,7 +419,9 @@ func (w *worker) runOpen() {
 		if n < StartSample {
 			e.starts[n].Store(int64(time.Since(e.t0)))
 		}
-		w.connection(intended)
+		if w.connection(intended) == outcomeHeld {
+			return // held: the holder runs this loop again
+		}
 	}
 }
 
@@ -465,6 +478,10 @@ func (e *engine) run(ctx context.Context) (*Result, error) {
 	}
 	if e.plannedWs <= 0 {
 		openWindow()
+	}
+	if e.holder != nil {
+		defer limitGC(connectionsNeeded(&e.cfg))()
+		e.wg.Go(e.holder.run)
 	}
 
 	if e.open {
@@ -712,6 +729,12 @@ func (e *engine) collect(res *Result, cpu time.Duration, peakFlight int64) {
 		}
 	}
 	res.Attempted = res.OK + res.Errors
+	if h := e.holder; h != nil {
+		res.HoldChecked, res.HoldLost = h.checked, h.lost
+		if msg := h.holdWarning(); msg != "" {
+			res.Warnings = append(res.Warnings, msg)
+		}
+	}
 	for k, n := range neg {
 		res.Negotiated = append(res.Negotiated, results.Negotiated{
 			TLSVersion: tlsparams.VersionString(k.version), CipherSuite: tlsparams.SuiteName(k.suite),

@@ -39,6 +39,13 @@ type Result struct {
 	Examples      map[string]string
 	Negotiated    []results.Negotiated
 
+	// HoldChecked counts the held connections (Config.Hold) whose
+	// handshake counted in the window, each checked when its hold ended
+	// (at the latest when the run stopped); HoldLost those of them found
+	// gone then: closed or reset by the target while held. A warning says
+	// so too.
+	HoldChecked, HoldLost int64
+
 	// Latency per phase in µs: connect, handshake, first_byte, verify,
 	// sign, requests, total, and in an open loop total_uncorrected and
 	// schedule_lag. Phases with no samples are absent.

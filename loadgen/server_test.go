@@ -10,6 +10,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/mtlsbench/mtlsbench/pki"
 	"github.com/mtlsbench/mtlsbench/tlsparams"
@@ -25,7 +26,10 @@ type testServer struct {
 	handshakes atomic.Int64
 	resumed    atomic.Int64
 	failed     atomic.Int64
+	dropped    atomic.Int64
 	stalled    atomic.Pointer[chan struct{}]
+	drop       func(n int64) bool
+	dropAfter  time.Duration
 	wg         sync.WaitGroup
 	mu         sync.Mutex // guards conns
 	conns      map[net.Conn]bool
@@ -40,6 +44,11 @@ type serverOpts struct {
 	// verify, if set, sees every client certificate chain (set before the
 	// server starts: a later write would race with its handshakes).
 	verify func(rawCerts [][]byte, chains [][]*x509.Certificate) error
+	// drop, if set, closes dropAfter after its handshake every
+	// connection for which it returns true (n numbers the handshakes
+	// from 1), as a server dropping idle connections does.
+	drop      func(n int64) bool
+	dropAfter time.Duration
 }
 
 func startServer(t testing.TB, b *pki.Bundle, o serverOpts) *testServer {
@@ -48,7 +57,7 @@ func startServer(t testing.TB, b *pki.Bundle, o serverOpts) *testServer {
 	if cas == nil {
 		cas = b.RootPool()
 	}
-	s := &testServer{http: o.http, conns: map[net.Conn]bool{}}
+	s := &testServer{http: o.http, conns: map[net.Conn]bool{}, drop: o.drop, dropAfter: o.dropAfter}
 	s.cfg = &tls.Config{
 		Certificates:           []tls.Certificate{b.Server.TLSCertificate()},
 		ClientAuth:             tls.RequireAndVerifyClientCert,
@@ -106,9 +115,14 @@ func (s *testServer) serve() {
 				s.failed.Add(1)
 				return
 			}
-			s.handshakes.Add(1)
+			n := s.handshakes.Add(1)
 			if tc.ConnectionState().DidResume {
 				s.resumed.Add(1)
+			}
+			if s.drop != nil && s.drop(n) {
+				time.Sleep(s.dropAfter)
+				s.dropped.Add(1)
+				return
 			}
 			if !s.http {
 				io.Copy(io.Discard, tc)

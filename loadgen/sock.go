@@ -49,6 +49,11 @@ func (s *sock) attach(fd int, f *os.File, raw syscall.RawConn, remote net.Addr) 
 	s.fd, s.f, s.raw, s.remote = fd, f, raw, remote
 }
 
+// detach forgets the connection, which the holder now keeps.
+func (s *sock) detach() {
+	s.fd, s.f, s.raw, s.remote = -1, nil, nil, nil
+}
+
 func (s *sock) Read(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil

@@ -20,12 +20,18 @@ import (
 // handshake is its own — tls.Config clone, session slot, signer, wire
 // wrapper, HTTP buffers, timer, counters — so the hot path takes no lock
 // and allocates nothing beyond what net and crypto/tls allocate.
+//
+// A worker exists for every connection a run holds at once (10,000 and
+// more), so what it keeps between connections is kept small: the
+// tls.Config clone, the HTTP client and the timer are made when first
+// needed and released while its connection is held (see hold.go), and
+// error examples are allocated at the first error.
 type worker struct {
 	id   int
 	eng  *engine
 	lane *lane
 
-	tlsConfig *tls.Config
+	tlsConfig *tls.Config // nil until needed (configure), and while held
 	wire      wireConn
 	session   sessionSlot
 	signer    timedSigner
@@ -34,10 +40,13 @@ type worker struct {
 	verified  time.Duration // time the last server-chain verification took
 	dialer    dialer
 	sock      sock
-	http      *httpClient
-	timer     *time.Timer
-	scratch   [64]byte
-	resumeN   uint64 // handshakes planned, for the resume-ratio interleave
+	http      *httpClient // with Requests; nil until needed, and while held
+	timer     *time.Timer // nil until needed (sleep), and while held
+	// scratch takes what confirm reads: nothing, or the first bytes of
+	// the server's data. 32 bytes keep the worker within 896 (a size
+	// class), not 1,024: there is a worker per connection held.
+	scratch [32]byte
+	resumeN uint64 // handshakes planned, for the resume-ratio interleave
 
 	// current is the connection in flight, so the controller can abort it
 	// (by moving its deadline).
@@ -53,7 +62,7 @@ type worker struct {
 	// Merged after the run; only this worker writes them.
 	resumed, hrr, primed, requests int64
 	errs                           [numClasses]int64
-	examples                       [numClasses]string
+	examples                       *[numClasses]string // the first message of each class; nil until an error
 	negotiated                     []negotiatedCount
 	hsSent, hsRecv                 int64
 	totalSent, totalRecv           int64
@@ -70,12 +79,29 @@ type negotiatedCount struct {
 
 func newWorker(e *engine, id int) *worker {
 	w := &worker{id: id, eng: e, lane: e.lanes[id%len(e.lanes)]}
-	cfg := e.tls.Clone()
 	w.session.store = e.cfg.TLS.Resume > 0
 	w.session.verify = !e.cfg.InsecureSkipVerify
 	w.session.roots = e.cfg.Roots
 	w.session.serverName = e.cfg.ServerName
 	w.session.shared = &e.sharedSession
+	w.identity = id % len(e.cfg.Identities)
+	w.dialer.init(e.target, id)
+	w.sock.init()
+	return w
+}
+
+// configure makes the worker's per-connection state that is not there:
+// its tls.Config clone and, with requests, its HTTP client. A worker makes
+// them once, and again after each connection it held.
+func (w *worker) configure() {
+	e := w.eng
+	if w.http == nil && e.cfg.Requests > 0 {
+		w.http = newHTTPClient(e.host, e.cfg.Path)
+	}
+	if w.tlsConfig != nil {
+		return
+	}
+	cfg := e.tls.Clone()
 	cfg.ClientSessionCache = &w.session
 	cfg.SessionTicketsDisabled = false
 	cfg.Certificates = nil
@@ -89,15 +115,12 @@ func newWorker(e *engine, id int) *worker {
 		cfg.VerifyConnection = w.verifyServer
 	}
 	w.tlsConfig = cfg
-	w.identity = id % len(e.cfg.Identities)
-	w.dialer.init(e.target, id)
-	w.sock.init()
-	if e.cfg.Requests > 0 {
-		w.http = newHTTPClient(e.host, e.cfg.Path)
-	}
-	w.timer = time.NewTimer(time.Hour)
-	w.timer.Stop()
-	return w
+}
+
+// release drops the per-connection state configure and sleep make, while
+// the worker's connection is held.
+func (w *worker) release() {
+	w.tlsConfig, w.http, w.timer = nil, nil, nil
 }
 
 // clientCertificate presents the current identity with its key wrapped for
@@ -173,7 +196,11 @@ func (w *worker) planResume() (priming bool) {
 
 // sleep waits d or until the run stops; it reports whether d elapsed.
 func (w *worker) sleep(d time.Duration) bool {
-	w.timer.Reset(d)
+	if w.timer == nil {
+		w.timer = time.NewTimer(d)
+	} else {
+		w.timer.Reset(d)
+	}
 	select {
 	case <-w.timer.C:
 		return true
@@ -204,15 +231,22 @@ func (w *worker) dial(start time.Time) (opened bool, err error) {
 }
 
 // connection runs one connection start to finish: connect, handshake,
-// confirmation, checks, requests, hold, close. intended is when an open
-// loop wanted it to start (zero in a closed loop). It reports whether the
-// TCP connection was established (false: the connect failed, and a closed
-// loop backs off).
-func (w *worker) connection(intended time.Time) (connectedOK bool) {
+// confirmation, checks, requests, then close, or hold. intended is when an
+// open loop wanted it to start (zero in a closed loop). It reports how the
+// connection ended: outcomeHeld when it is parked in the engine's holder,
+// which runs the worker's loop again when the hold ends (see hold.go; the
+// caller's goroutine must then return without touching w), and
+// outcomeUnopened when the connect failed (a closed loop backs off).
+func (w *worker) connection(intended time.Time) (out outcome) {
 	e := w.eng
 	cfg := &e.cfg
 	w.active.Store(1)
-	defer w.active.Store(0)
+	defer func() {
+		if out != outcomeHeld {
+			w.active.Store(0)
+		}
+	}()
+	w.configure()
 
 	priming := w.planResume()
 	start := time.Now()
@@ -227,7 +261,11 @@ func (w *worker) connection(intended time.Time) (connectedOK bool) {
 	opened, err := w.dial(start)
 	if opened {
 		w.wire.reset(tcp)
-		defer w.close()
+		defer func() {
+			if out != outcomeHeld {
+				w.close()
+			}
+		}()
 	}
 	if err != nil {
 		now := time.Now()
@@ -236,27 +274,30 @@ func (w *worker) connection(intended time.Time) (connectedOK bool) {
 			e.unreachable(now.Sub(e.t0))
 		}
 		w.fail(now, cls, "connect", err)
-		return false
+		return outcomeUnopened
 	}
 	connected := time.Now()
 	e.reachable(connected.Sub(e.t0))
 	_ = tcp.SetDeadline(connected.Add(cfg.Timeout))
-	if !w.exchange(priming, intended, start, connected) || cfg.Hold <= 0 {
-		return true
+	ok, counted := w.exchange(priming, intended, start, connected)
+	if !ok || cfg.Hold <= 0 {
+		return outcomeDone
 	}
 	// Holding: nothing of the TLS connection is referenced any more (it
 	// lived in exchange's frame), so a held connection costs its socket,
-	// this goroutine's stack and the worker.
+	// an entry in the holder and the worker, not a goroutine.
 	_ = tcp.SetDeadline(time.Time{})
-	w.sleep(cfg.Hold)
-	return true
+	if e.holder.park(w, counted) {
+		return outcomeHeld
+	}
+	return outcomeDone
 }
 
 // exchange runs the handshake, its confirmation and checks, and the
 // requests on the connected socket, and records the outcome. It reports
 // whether the connection is to be held (it succeeded and was not a
-// priming handshake).
-func (w *worker) exchange(priming bool, intended, start, connected time.Time) (hold bool) {
+// priming handshake) and whether it was counted in the window.
+func (w *worker) exchange(priming bool, intended, start, connected time.Time) (hold, counted bool) {
 	e := w.eng
 	cfg := &e.cfg
 	tcp := &w.sock
@@ -265,14 +306,14 @@ func (w *worker) exchange(priming bool, intended, start, connected time.Time) (h
 	err := conn.Handshake()
 	if err != nil {
 		w.fail(time.Now(), classify("handshake", err), "handshake", err)
-		return false
+		return false, false
 	}
 	state := conn.ConnectionState()
 	if state.Version >= tls.VersionTLS13 && w.mustReadRecord() {
 		if err := w.confirm(conn); err != nil {
 			w.fail(time.Now(), classify("confirm", err), "confirm", fmt.Errorf(
 				"after the client's Finished (TLS 1.3), the server answered: %w", err))
-			return false
+			return false, false
 		}
 	}
 	hsEnd := time.Now()
@@ -282,11 +323,11 @@ func (w *worker) exchange(priming bool, intended, start, connected time.Time) (h
 		if e.inWindow(hsEnd) {
 			w.primed++
 		}
-		return false
+		return false, false
 	}
 	if cls, err := w.check(&state); err != nil {
 		w.fail(hsEnd, cls, "check", err)
-		return false
+		return false, false
 	}
 
 	var reqStart time.Time
@@ -308,7 +349,7 @@ func (w *worker) exchange(priming bool, intended, start, connected time.Time) (h
 					cls = c
 				}
 				w.fail(time.Now(), cls, "request", err)
-				return false
+				return false, false
 			}
 		}
 	}
@@ -319,8 +360,9 @@ func (w *worker) exchange(priming bool, intended, start, connected time.Time) (h
 		w.record(&state, start, connected, hsEnd, reqStart, end, intended)
 		w.hsSent += hsSent
 		w.hsRecv += hsRecv
+		counted = true
 	}
-	return true
+	return true, counted
 }
 
 // mustReadRecord says whether to wait for the server's first record after
@@ -462,6 +504,9 @@ func (w *worker) fail(t time.Time, cls Class, phase string, err error) {
 	}
 	w.failed.Add(1)
 	w.errs[cls]++
+	if w.examples == nil {
+		w.examples = new([numClasses]string)
+	}
 	if w.examples[cls] == "" {
 		msg := (&Error{Class: cls, Phase: phase, Err: err}).Error()
 		if cls == ClassGeneratorLimit {
@@ -483,5 +528,14 @@ func (w *worker) close() {
 	w.totalRecv += w.wire.read
 	_ = tcp.Close()
 }
+
+// outcome is how a connection ended, for the worker's loop.
+type outcome int
+
+const (
+	outcomeDone     outcome = iota // closed: the loop goes on
+	outcomeHeld                    // parked in the holder: the loop's goroutine ends
+	outcomeUnopened                // the connect failed: a closed loop backs off
+)
 
 func us(d time.Duration) int64 { return int64(d / time.Microsecond) }

@@ -133,7 +133,7 @@ func TestFaultGeneratorAtItsFDLimit(t *testing.T) {
 	addr, _ := serveProcess(t, bin, dir)
 	limit := []string{"sh", "-c", `ulimit -Sn 128 && ulimit -Hn 128 && exec "$@"`, "sh"}
 	code, stderr, run := faultRun(t, bin, limit, "-d", "2s", "--warmup", "0s", "-c", "200", "--tls", "1.3", "--resume", "none",
-		"--target", addr, "--pki", dir, "--server-name", "localhost", "--hold", "5s")
+		"--target", addr, "--pki", dir, "--server-name", "localhost", "--hold", "5s", "--over-fd-limit")
 	c := run.Cases[0]
 	if code != exitFailed || c.Status != results.StatusFailed || !strings.Contains(c.Failure, "generator_limit") {
 		t.Fatalf("exit %d, status %s (%s): want exit 1, failed on generator_limit\n%s", code, c.Status, c.Failure, stderr)

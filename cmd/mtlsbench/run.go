@@ -55,6 +55,9 @@ type runOptions struct {
 	arrivals, pki, errorBudget                        string
 
 	shard shardOptions
+	// overFDLimit runs a closed loop beyond the file-descriptor limit
+	// (run only: capacity's steps are open loops).
+	overFDLimit bool
 }
 
 func runFlags(env *cliEnv, o *runOptions) *pflag.FlagSet {
@@ -65,6 +68,7 @@ func runFlags(env *cliEnv, o *runOptions) *pflag.FlagSet {
 			"on an axis flag runs each value as its own case.")
 	addRunFlags(fs, o)
 	addShardFlags(fs, &o.shard)
+	fs.BoolVar(&o.overFDLimit, "over-fd-limit", false, "run even when -c needs more connections at once than the file-descriptor limit allows (refused otherwise; those beyond fail as generator_limit)")
 	return fs
 }
 
@@ -178,7 +182,8 @@ func runCmd(ctx context.Context, env *cliEnv, args []string) error {
 				_ = results.WriteFile(out, run)
 			}
 		},
-		Sharding: sh,
+		Sharding:    sh,
+		OverFDLimit: o.overFDLimit,
 	}
 	if !o.quiet {
 		opts.Progress, opts.Live = env.stderr, env.stderrIsTerminal
