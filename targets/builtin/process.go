@@ -293,8 +293,9 @@ func (p *Process) gone() error {
 	return p.startFailed(errors.New("has exited or closed its stdout"))
 }
 
-// Close stops the child: it closes the child's stdin, waits up to 5s for
-// it to exit, then kills its process group. It always reaps the child.
+// Close stops the child: it closes the child's stdin (and continues it,
+// should it have been stopped with SIGSTOP), waits up to 5s for it to
+// exit, then kills its process group. It always reaps the child.
 // The error reports a child that had to be killed or exited non-zero.
 func (p *Process) Close() error {
 	p.closeOnce.Do(func() { p.closeErr = p.stop() })
@@ -306,6 +307,9 @@ func (p *Process) stop() error {
 	// Closing the pipe needs no lock: a Counts blocked writing or reading
 	// fails once the child is gone.
 	p.stdin.Close()
+	// A frozen (SIGSTOPped) child sees its stdin close only once it
+	// continues.
+	p.signalGroup(unix.SIGCONT)
 	killed := false
 	t := time.NewTimer(childExitGrace)
 	select {
@@ -332,11 +336,15 @@ func (p *Process) stop() error {
 
 // kill sends SIGKILL to the child's process group, unless it has already
 // been reaped (its PID could then belong to someone else).
-func (p *Process) kill() {
+func (p *Process) kill() { p.signalGroup(unix.SIGKILL) }
+
+// signalGroup sends sig to the child's process group, unless the child has
+// already been reaped.
+func (p *Process) signalGroup(sig unix.Signal) {
 	select {
 	case <-p.exited:
 	default:
-		unix.Kill(-p.pid, unix.SIGKILL)
+		unix.Kill(-p.pid, sig)
 	}
 }
 

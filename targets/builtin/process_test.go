@@ -381,3 +381,20 @@ func processDead(pid int) bool {
 	i := strings.LastIndexByte(string(stat), ')')
 	return i > 0 && len(stat) > i+2 && stat[i+2] == 'Z'
 }
+
+// Close continues a frozen (SIGSTOPped) child, which then exits on its
+// own: no wait for childExitGrace, no kill.
+func TestProcessCloseFrozenChild(t *testing.T) {
+	b := testBundle(t, pki.ECDSAP256)
+	p := startProcess(t, testConfig(b))
+	if err := syscall.Kill(-p.PIDs()[0], syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	if err := p.Close(); err != nil {
+		t.Fatalf("Close: %v, want the child to exit by itself", err)
+	}
+	if took := time.Since(start); took > childExitGrace/2 {
+		t.Errorf("Close of a frozen child took %v, want well under %v", took, childExitGrace)
+	}
+}

@@ -104,3 +104,32 @@ func TestCleanupRunKillsAndRemoves(t *testing.T) {
 		})
 	}
 }
+
+// Close stops a frozen (SIGSTOPped) server quickly: its stop signal acts
+// once it continues, and what does not exit is killed after stopTimeout.
+func TestCloseFrozenServer(t *testing.T) {
+	requireServer(t, targets.KindNginx)
+	t.Setenv("TMPDIR", t.TempDir())
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	m, err := Start(ctx, targets.KindNginx, testConfig(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := baseServer(t, m)
+	if err := syscall.Kill(-s.pid, syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	_ = m.Close()
+	took := time.Since(start)
+	t.Logf("Close took %v", took)
+	// It continues and acts on its stop signal: no wait for stopTimeout.
+	if took > 500*time.Millisecond {
+		t.Errorf("Close of a frozen server took %v, want at most 500ms", took)
+	}
+	groupGone(t, s.pid, time.Second)
+	if _, err := os.Lstat(s.dir); !os.IsNotExist(err) {
+		t.Errorf("%s still there after Close: %v", s.dir, err)
+	}
+}

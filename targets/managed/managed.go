@@ -442,6 +442,9 @@ func (m *Server) stop() {
 	case <-m.exited:
 	default:
 		_ = syscall.Kill(m.pid, m.plan.stop)
+		// A stopped (frozen) server acts on its stop signal only once it
+		// continues.
+		_ = syscall.Kill(-m.pid, syscall.SIGCONT)
 		timer := time.NewTimer(stopTimeout)
 		select {
 		case <-m.exited:
