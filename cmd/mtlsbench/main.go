@@ -154,8 +154,8 @@ func commandNames() []string {
 // signalContext returns a context cancelled by the first SIGINT or SIGTERM,
 // which starts the graceful stop: load ends, the partial result is
 // written, servers are stopped, temporary directories removed. A second
-// signal, or a graceful stop still running gracefulStopLimit after the
-// first, exits at once with 130 — after killing the servers' process
+// signal, or a graceful stop still running gracefulStopLimit (3 s) after
+// the first, exits at once with 130 — after killing the servers' process
 // groups and removing the temporary directories (cleanup.Run, bounded by
 // emergencyCleanupLimit), so nothing is left behind with a key in it.
 func signalContext() (context.Context, func()) {
@@ -195,8 +195,10 @@ func signalContext() (context.Context, func()) {
 
 const (
 	// gracefulStopLimit bounds the graceful stop after the first
-	// interrupt: it normally takes well under a second.
-	gracefulStopLimit = 5 * time.Second
+	// interrupt. It normally takes well under a second; past this, what
+	// it would still save (the interrupted case's partial result) is not
+	// worth a run that does not stop.
+	gracefulStopLimit = 3 * time.Second
 	// emergencyCleanupLimit bounds cleanup.Run when exiting at once.
 	emergencyCleanupLimit = time.Second
 )

@@ -249,6 +249,50 @@ func TestSignalStopsWithin2s(t *testing.T) {
 	}
 }
 
+// frozenStopWithin bounds the stop of a run whose target is frozen: the
+// engine still gives connections in flight 2 s to finish after an
+// interrupt (loadgen's drain) before it cuts them. Once it cuts them at
+// once on an interrupt, this is stopWithin.
+const frozenStopWithin = stopWithin + time.Second
+
+// A frozen target (SIGSTOP: it accepts nothing and answers nothing) does
+// not hold an interrupted run: the observer stops waiting for its record
+// and Close continues it so it can act on its stop signal.
+func TestSignalWithFrozenTarget(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		args  []string
+		nginx bool
+	}{
+		{"builtin", nil, false},
+		{"nginx", []string{"--target", "nginx"}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.nginx {
+				nginxInstalled(t)
+			}
+			tmp := t.TempDir()
+			out := filepath.Join(t.TempDir(), "r.json")
+			p := start(t, tmp, append([]string{"run", "-q", "-d", "30s", "--warmup", "0", "-o", out}, tc.args...)...)
+			p.await("target process", 30*time.Second, func() bool { return len(p.tree()) > 1 })
+			time.Sleep(time.Second)
+			pids := p.tree()
+			target := pids[1] // the target is the generator's only child
+			if err := syscall.Kill(-target, syscall.SIGSTOP); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = syscall.Kill(-target, syscall.SIGKILL) })
+			time.Sleep(300 * time.Millisecond)
+			sent := p.signal(syscall.SIGINT)
+			if code := p.exitCode(sent, frozenStopWithin); code != exitInterrupted {
+				t.Fatalf("exit %d, want %d; stderr:\n%s", code, exitInterrupted, p.stderr)
+			}
+			allDead(t, pids, stopWithin)
+			empty(t, tmp)
+		})
+	}
+}
+
 // A second interrupt exits at once, without the graceful stop, but still
 // kills the managed server's processes (nginx's workers too) and removes
 // its temporary directory, which holds the server's key.
