@@ -148,7 +148,7 @@ func saveBundle(ctx context.Context, b *pki.Bundle, dir string, opts pki.SaveOpt
 	// the loop covers an interrupt that came before it.
 	var aside []string
 	base := fmt.Sprintf("%s.partial-%d", created, os.Getpid())
-	tick := time.NewTimer(0)
+	tick := time.NewTimer(time.Hour) // reset before each wait
 	defer tick.Stop()
 	for returned := false; !returned && time.Now().Before(deadline); {
 		if _, err := os.Lstat(created); err == nil {
