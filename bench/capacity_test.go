@@ -266,7 +266,7 @@ func runOneStep(t *testing.T, c scenarios.Case, search scenarios.CapacitySearch,
 	if err != nil {
 		return capacity.Step{}, err
 	}
-	m, err := r.material(&c)
+	m, err := r.material(context.Background(), &c)
 	if err != nil {
 		return capacity.Step{}, err
 	}

@@ -151,11 +151,11 @@ type material struct {
 	clientCAs  []*x509.Certificate
 }
 
-func (r *runner) material(c *scenarios.Case) (*material, error) {
+func (r *runner) material(ctx context.Context, c *scenarios.Case) (*material, error) {
 	if isExternal(c) {
 		return r.external(c)
 	}
-	b, err := r.pki.get(r, c)
+	b, err := r.pki.get(ctx, r, c)
 	if err != nil {
 		return nil, err
 	}
@@ -286,7 +286,7 @@ func (r *runner) checkFDLimit(c *scenarios.Case) error {
 // setUp prepares a case: its parameters, its PKI material and a started
 // target, which the caller closes.
 func (r *runner) setUp(ctx context.Context, c *scenarios.Case) (*material, targets.Target, error) {
-	m, err := r.material(c)
+	m, err := r.material(ctx, c)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -71,8 +71,21 @@ func (o *observer) treeCPU() (time.Duration, error) {
 	return sum, nil
 }
 
+// afterInterrupt is how long the observer still waits for a target once
+// the run has been interrupted: the run must stop within 2 s, and a
+// frozen target would otherwise hold it for the whole bound.
+const afterInterrupt = 300 * time.Millisecond
+
+// countsContext bounds a question to the target by limit, and by
+// afterInterrupt from the moment the run is interrupted.
+func (o *observer) countsContext(limit time.Duration) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithTimeout(context.Background(), limit)
+	stop := context.AfterFunc(o.ctx, func() { time.AfterFunc(afterInterrupt, cancel) })
+	return ctx, func() { stop(); cancel() }
+}
+
 func (o *observer) readCounts() (*targets.Counts, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := o.countsContext(5 * time.Second)
 	defer cancel()
 	start := time.Now()
 	c, err := o.target.Counts(ctx)
@@ -114,7 +127,7 @@ func (o *observer) windowCounts() {
 		return
 	}
 	// CountsBetween waits for the log to go quiet, at most 30 s.
-	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
+	ctx, cancel := o.countsContext(40 * time.Second)
 	defer cancel()
 	c, err := o.window.CountsBetween(ctx, o.wallStart, o.wall)
 	if err != nil {

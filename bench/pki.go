@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"context"
 	"fmt"
 	"sync"
 	"time"
@@ -19,7 +20,9 @@ type pkiCache struct {
 
 func newPKICache() *pkiCache { return &pkiCache{bundles: map[string]*pki.Bundle{}} }
 
-func (p *pkiCache) get(r *runner, c *scenarios.Case) (*pki.Bundle, error) {
+// get returns the case's PKI, generating it (until ctx ends) the first
+// time.
+func (p *pkiCache) get(ctx context.Context, r *runner, c *scenarios.Case) (*pki.Bundle, error) {
 	n := max(c.ClientIdentities, 1)
 	key := fmt.Sprintf("%s/%s/%s/%d", c.ServerKey, c.ClientKey, c.Chain, n)
 	p.mu.Lock()
@@ -28,7 +31,7 @@ func (p *pkiCache) get(r *runner, c *scenarios.Case) (*pki.Bundle, error) {
 		return b, nil
 	}
 	start := time.Now()
-	b, err := pki.Generate(pki.Options{
+	b, err := pki.GenerateContext(ctx, pki.Options{
 		ServerKeyType: c.ServerKey, ClientKeyType: c.ClientKey,
 		Clients: n, Intermediate: c.Chain == "intermediate",
 	})

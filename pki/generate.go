@@ -1,6 +1,7 @@
 package pki
 
 import (
+	"context"
 	"crypto"
 	"crypto/rand"
 	"crypto/rsa"
@@ -10,6 +11,7 @@ import (
 	"fmt"
 	"math/big"
 	"net"
+	"sync/atomic"
 	"time"
 )
 
@@ -188,6 +190,68 @@ func Generate(opts Options) (*Bundle, error) {
 			return nil, err
 		}
 		b.Clients = append(b.Clients, c)
+	}
+	return b, nil
+}
+
+// GenerateContext is Generate that stops when ctx ends, for bundles of
+// many identities (a million client identities take minutes) and slow key
+// types (an RSA-4096 key takes a second or more). It returns within
+// milliseconds of ctx ending, with an error wrapping ctx.Err(); the key
+// being made at that moment is finished in the background and dropped.
+// The bundle it returns is the one Generate would make from opts.
+func GenerateContext(ctx context.Context, opts Options) (*Bundle, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("pki: generation stopped before it began: %w", err)
+	}
+	// Defaults once, so every identity shares one NotBefore.
+	o := opts.withDefaults()
+	if err := o.validate(); err != nil {
+		return nil, err
+	}
+	type answer struct {
+		b   *Bundle
+		err error
+	}
+	done := make(chan answer, 1) // the goroutine never blocks on it
+	var made atomic.Int64        // client identities made so far
+	go func() {
+		b, err := generateEach(ctx, o, &made)
+		done <- answer{b, err}
+	}()
+	select {
+	case a := <-done:
+		return a.b, a.err
+	case <-ctx.Done():
+		return nil, fmt.Errorf("pki: generation stopped after %d of %d client identities: %w", made.Load(), o.Clients, ctx.Err())
+	}
+}
+
+// generateEach makes the bundle of o (defaults applied) one identity at a
+// time, checking ctx before each and counting client identities in made.
+func generateEach(ctx context.Context, o Options, made *atomic.Int64) (*Bundle, error) {
+	// The CAs, the server and the first client, with Generate's own checks.
+	first := o
+	first.Clients = 1
+	b, err := Generate(first)
+	if err != nil {
+		return nil, err
+	}
+	made.Store(1)
+	issuer := b.Issuer()
+	for i := 2; i <= o.Clients; i++ {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		c, err := issuer.Issue(LeafRequest{
+			KeyType: o.ClientKeyType, CommonName: fmt.Sprintf("%s client %d", o.Name, i),
+			NotBefore: o.NotBefore, NotAfter: o.NotBefore.Add(o.Validity),
+		}, b.Intermediate)
+		if err != nil {
+			return nil, err
+		}
+		b.Clients = append(b.Clients, c)
+		made.Store(int64(i))
 	}
 	return b, nil
 }

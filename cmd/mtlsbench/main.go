@@ -12,13 +12,19 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/signal"
+	"slices"
 	"sort"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/spf13/pflag"
+
+	"github.com/mtlsbench/mtlsbench/internal/cleanup"
+	"github.com/mtlsbench/mtlsbench/internal/tempdir"
 )
 
 // Exit codes: 0 ok; 1 a run failed its own checks or a regression was
@@ -54,10 +60,38 @@ func register(name, summary string, run func(ctx context.Context, env *cliEnv, a
 func main() {
 	ctx, stop := signalContext()
 	defer stop()
+	// A panic in main still kills the servers and removes the temporary
+	// directories: deferred calls run while a panic unwinds.
+	defer cleanup.Run()
+	if !isChild(os.Args[1:]) {
+		sweepStale(os.Stderr)
+	}
 	env := &cliEnv{stdout: os.Stdout, stderr: os.Stderr, stderrIsTerminal: isTerminal(os.Stderr)}
 	code := runCLI(ctx, env, os.Args[1:])
 	stop()
+	cleanup.Run() // os.Exit runs no deferred call
 	os.Exit(code)
+}
+
+// isChild reports whether this process is the built-in target's child
+// ('serve --child'), started by an mtlsbench that has swept already.
+func isChild(args []string) bool {
+	return len(args) > 1 && args[0] == "serve" && slices.Contains(args[1:], "--child")
+}
+
+// sweepStale removes the temporary directories (they hold a server key)
+// that an mtlsbench killed outright left behind: those whose owner
+// process is gone (internal/tempdir).
+func sweepStale(w io.Writer) {
+	removed, err := tempdir.Sweep(os.TempDir())
+	for _, dir := range removed {
+		fmt.Fprintf(w, "mtlsbench: removed %s, left behind by an mtlsbench that was killed\n", dir)
+	}
+	// A temporary directory that is missing or unreadable holds nothing
+	// to sweep; what could not be removed is worth a line.
+	if err != nil && !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, fs.ErrPermission) {
+		fmt.Fprintf(w, "mtlsbench: %v\n", err)
+	}
 }
 
 // runCLI dispatches to a subcommand and maps its error to an exit code.
@@ -117,9 +151,13 @@ func commandNames() []string {
 	return names
 }
 
-// signalContext returns a context cancelled by the first SIGINT or SIGTERM;
-// a second one exits at once (the first has started a graceful stop that
-// the user no longer wants to wait for).
+// signalContext returns a context cancelled by the first SIGINT or SIGTERM,
+// which starts the graceful stop: load ends, the partial result is
+// written, servers are stopped, temporary directories removed. A second
+// signal, or a graceful stop still running gracefulStopLimit (3 s) after
+// the first, exits at once with 130 — after killing the servers' process
+// groups and removing the temporary directories (cleanup.Run, bounded by
+// emergencyCleanupLimit), so nothing is left behind with a key in it.
 func signalContext() (context.Context, func()) {
 	ctx, cancel := context.WithCancelCause(context.Background())
 	ch := make(chan os.Signal, 2)
@@ -132,12 +170,17 @@ func signalContext() (context.Context, func()) {
 		case <-done:
 			return
 		}
+		limit := time.NewTimer(gracefulStopLimit)
+		defer limit.Stop()
 		select {
 		case <-ch:
-			fmt.Fprintln(os.Stderr, "mtlsbench: second interrupt, exiting now")
-			os.Exit(exitInterrupted)
+			fmt.Fprintln(os.Stderr, "mtlsbench: second interrupt: stopping the servers, removing temporary files, exiting now")
+		case <-limit.C:
+			fmt.Fprintf(os.Stderr, "mtlsbench: still stopping %s after the interrupt: stopping the servers, removing temporary files, exiting now\n", gracefulStopLimit)
 		case <-done:
+			return
 		}
+		exitNow()
 	}()
 	var once bool
 	return ctx, func() {
@@ -148,6 +191,32 @@ func signalContext() (context.Context, func()) {
 			cancel(nil)
 		}
 	}
+}
+
+const (
+	// gracefulStopLimit bounds the graceful stop after the first
+	// interrupt. It normally takes well under a second; past this, what
+	// it would still save (the interrupted case's partial result) is not
+	// worth a run that does not stop.
+	gracefulStopLimit = 3 * time.Second
+	// emergencyCleanupLimit bounds cleanup.Run when exiting at once.
+	emergencyCleanupLimit = time.Second
+)
+
+// exitNow undoes what must not outlive the process and exits with 130,
+// while the graceful stop may still be running.
+func exitNow() {
+	finished := make(chan struct{})
+	go func() {
+		cleanup.Run()
+		close(finished)
+	}()
+	t := time.NewTimer(emergencyCleanupLimit)
+	select {
+	case <-finished:
+	case <-t.C:
+	}
+	os.Exit(exitInterrupted)
 }
 
 // interruptedError is the cause of a signal cancellation.

@@ -6,8 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/mtlsbench/mtlsbench/pki"
@@ -28,7 +31,7 @@ func pkiCmd(ctx context.Context, env *cliEnv, args []string) error {
 	}
 	switch args[0] {
 	case "gen":
-		return pkiGen(env, args[1:])
+		return pkiGen(ctx, env, args[1:])
 	case "show":
 		return pkiShow(env, args[1:])
 	}
@@ -43,7 +46,7 @@ type pkiGenOptions struct {
 	validity                               time.Duration
 }
 
-func pkiGen(env *cliEnv, args []string) error {
+func pkiGen(ctx context.Context, env *cliEnv, args []string) error {
 	var o pkiGenOptions
 	fs := newFlagSet(env, "pki gen", "--out DIR [flags]",
 		"Generate a root CA (and optionally an intermediate), a server certificate for\n"+
@@ -95,12 +98,16 @@ func pkiGen(env *cliEnv, args []string) error {
 	if err := pki.CheckSave(o.out, o.clients, o.intermediate, pki.SaveOptions{Overwrite: o.force}); err != nil {
 		return outputDirError("--out", o.out, err)
 	}
-	b, err := pki.Generate(pki.Options{ServerKeyType: kt, ClientKeyType: ckt, Clients: o.clients,
+	// Generated in memory first: an interrupt then writes nothing.
+	b, err := pki.GenerateContext(ctx, pki.Options{ServerKeyType: kt, ClientKeyType: ckt, Clients: o.clients,
 		Intermediate: o.intermediate, SANs: o.sans, Validity: o.validity})
 	if err != nil {
 		return err
 	}
-	if err := b.Save(o.out, pki.SaveOptions{KeyFormat: format, Overwrite: o.force}); err != nil {
+	if err := saveBundle(ctx, b, o.out, pki.SaveOptions{KeyFormat: format, Overwrite: o.force}); err != nil {
+		if ctx.Err() != nil {
+			return err
+		}
 		return &usageError{err}
 	}
 	fmt.Fprintf(env.stdout, "wrote %d files to %s\n", len(b.Files()), o.out)
@@ -110,6 +117,132 @@ func pkiGen(env *cliEnv, args []string) error {
 	fmt.Fprintf(env.stdout, "client: mtlsbench run --target HOST:PORT --ca %s --cert %s --key %s\n",
 		filepath.Join(o.out, pki.RootCertFile), filepath.Join(o.out, pki.ClientCertFile(1)), filepath.Join(o.out, pki.ClientKeyFile(1)))
 	return nil
+}
+
+// partialBudget bounds what saveBundle does after an interrupt, so that
+// pki gen exits within 2 s of it.
+const partialBudget = 1500 * time.Millisecond
+
+// saveBundle writes b into dir with Bundle.Save, which cannot be stopped
+// (a million identities are two million files: many minutes). When ctx
+// ends first, it returns within partialBudget, with an error that wraps
+// ctx.Err() and says what is left:
+//
+//   - a directory this command created (dir, or its first missing
+//     ancestor) is renamed aside at once to NAME.partial-PID, which makes
+//     Save's next write fail, and then removed; what cannot be removed in
+//     time stays under that name, which the error gives;
+//   - a directory that existed keeps the files written so far (the CA's,
+//     the server's, the first clients'), and the error says so and how to
+//     start again.
+//
+// A Save that fails in a directory this command created removes it too.
+func saveBundle(ctx context.Context, b *pki.Bundle, dir string, opts pki.SaveOptions) error {
+	created := firstMissing(dir)
+	saved := make(chan error, 1)
+	go func() { saved <- b.Save(dir, opts) }()
+	select {
+	case err := <-saved:
+		if err != nil && created != "" {
+			_ = os.RemoveAll(created)
+		}
+		return err
+	case <-ctx.Done():
+	}
+	deadline := time.Now().Add(partialBudget)
+	if created == "" {
+		return fmt.Errorf("interrupted while writing %s: it holds the part of the PKI written so far; "+
+			"run pki gen again with --force to replace it, or remove its ca*, intermediate*, server* and client-* files: %w", dir, ctx.Err())
+	}
+	// Rename it aside until Save has returned. Save makes its directory
+	// only as its first step, so once that is done one rename suffices;
+	// the loop covers an interrupt that came before it.
+	var aside []string
+	base := fmt.Sprintf("%s.partial-%d", created, os.Getpid())
+	tick := time.NewTimer(time.Hour) // reset before each wait
+	defer tick.Stop()
+	for returned := false; !returned && time.Now().Before(deadline); {
+		if _, err := os.Lstat(created); err == nil {
+			name := base
+			if len(aside) > 0 {
+				name = fmt.Sprintf("%s.%d", base, len(aside))
+			}
+			if os.Rename(created, name) == nil {
+				aside = append(aside, name)
+			}
+		}
+		tick.Reset(100 * time.Millisecond)
+		select {
+		case <-saved:
+			returned = true
+		case <-tick.C:
+		}
+	}
+	var left []string
+	for _, name := range aside {
+		if !removeWithin(name, deadline) {
+			left = append(left, name)
+		}
+	}
+	if _, err := os.Lstat(created); err == nil {
+		left = append(left, created) // Save still runs: the process exit stops it
+	}
+	if len(left) == 0 {
+		return fmt.Errorf("interrupted while writing %s; removed it (this command had created it): %w", created, ctx.Err())
+	}
+	return fmt.Errorf("interrupted while writing %s; the part written so far is in %s (too many files to remove in time): remove it with rm -r: %w",
+		created, strings.Join(left, ", "), ctx.Err())
+}
+
+// firstMissing is the outermost directory of dir's path that does not
+// exist ("" when dir exists): what Save's MkdirAll will create.
+func firstMissing(dir string) string {
+	missing := ""
+	for p := filepath.Clean(dir); ; {
+		if _, err := os.Lstat(p); !errors.Is(err, fs.ErrNotExist) {
+			return missing
+		}
+		missing = p
+		parent := filepath.Dir(p)
+		if parent == p {
+			return missing
+		}
+		p = parent
+	}
+}
+
+// removeWithin removes path and everything under it, never following a
+// link, unless deadline passes first; it reports whether path is gone.
+func removeWithin(path string, deadline time.Time) bool {
+	fi, err := os.Lstat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return true
+	}
+	if err != nil {
+		return false
+	}
+	// A batch at a time from a fresh read: entries removed while a
+	// directory is being read may make the read skip others.
+	for fi.IsDir() {
+		if !time.Now().Before(deadline) {
+			return false
+		}
+		f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_DIRECTORY, 0)
+		if err != nil {
+			return false
+		}
+		entries, _ := f.ReadDir(256)
+		f.Close()
+		if len(entries) == 0 {
+			break
+		}
+		for _, e := range entries {
+			if !removeWithin(filepath.Join(path, e.Name()), deadline) {
+				return false
+			}
+		}
+	}
+	return os.Remove(path) == nil
 }
 
 func pkiShow(env *cliEnv, args []string) error {

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/mtlsbench/mtlsbench/internal/cpuset"
+	"github.com/mtlsbench/mtlsbench/internal/tempdir"
 	"github.com/mtlsbench/mtlsbench/pki"
 	"github.com/mtlsbench/mtlsbench/scenarios"
 	"github.com/mtlsbench/mtlsbench/targets"
@@ -94,11 +95,11 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 			return err
 		}
 	}
-	pkiInfo, cleanup, err := o.identity(&cfg)
+	pkiInfo, removePKI, err := o.identity(ctx, &cfg)
 	if err != nil {
 		return err
 	}
-	defer cleanup()
+	defer removePKI()
 
 	srv, err := builtin.New(cfg)
 	if err != nil {
@@ -201,9 +202,11 @@ type servePKIInfo struct {
 }
 
 // identity fills in the server identity and client CAs: loaded from --pki
-// or --cert/--key/--ca, or generated and saved for clients. cleanup removes
-// a temporary PKI directory.
-func (o *serveOptions) identity(cfg *targets.Config) (servePKIInfo, func(), error) {
+// or --cert/--key/--ca, or generated (until ctx ends) and saved for
+// clients. cleanup removes a temporary PKI directory; so does every other
+// way out of the process but SIGKILL, after which the next start sweeps it
+// (internal/tempdir).
+func (o *serveOptions) identity(ctx context.Context, cfg *targets.Config) (servePKIInfo, func(), error) {
 	nothing := func() {}
 	switch {
 	case o.pkiDir != "":
@@ -242,19 +245,19 @@ func (o *serveOptions) identity(cfg *targets.Config) (servePKIInfo, func(), erro
 			return servePKIInfo{}, nothing, outputDirError("--pki-out", o.pkiOut, err)
 		}
 	}
-	b, err := pki.Generate(pki.Options{ServerKeyType: kt})
+	b, err := pki.GenerateContext(ctx, pki.Options{ServerKeyType: kt})
 	if err != nil {
 		return servePKIInfo{}, nothing, err
 	}
 	info := servePKIInfo{dir: o.pkiOut, generated: string(kt)}
 	cleanup := nothing
 	if info.dir == "" {
-		dir, err := os.MkdirTemp("", "mtlsbench-serve-pki-")
+		tmp, err := tempdir.New("serve-pki")
 		if err != nil {
 			return servePKIInfo{}, nothing, fmt.Errorf("create a directory for the PKI: %w", err)
 		}
-		info.dir, info.temporary = dir, true
-		cleanup = func() { os.RemoveAll(dir) }
+		info.dir, info.temporary = tmp.Path(), true
+		cleanup = func() { tmp.Remove() }
 	}
 	if err := b.Save(info.dir, pki.SaveOptions{Overwrite: o.force}); err != nil {
 		cleanup()

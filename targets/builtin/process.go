@@ -17,6 +17,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/mtlsbench/mtlsbench/internal/cleanup"
 	"github.com/mtlsbench/mtlsbench/internal/cpuset"
 	"github.com/mtlsbench/mtlsbench/targets"
 )
@@ -27,9 +28,11 @@ import (
 // child.go; see RunChild for its side.
 //
 // The child cannot outlive the parent: it exits when its stdin closes, which
-// happens when Close closes it or when the parent dies. It runs in its own
-// process group, so a terminal's Ctrl-C reaches only the parent, which then
-// stops the child.
+// happens when Close closes it or when the parent dies, and the kernel
+// kills it if the parent dies (Pdeathsig) in case it is too busy to notice.
+// It runs in its own process group, so a terminal's Ctrl-C reaches only the
+// parent, which then stops the child; a path that skips Close (a second
+// interrupt) kills the group through cleanup.Run.
 type Process struct {
 	cmd    *exec.Cmd
 	pid    int
@@ -50,6 +53,9 @@ type Process struct {
 
 	closeOnce sync.Once
 	closeErr  error
+	// unregisterKill takes the kill of the child's process group off the
+	// cleanup list once the child has been reaped.
+	unregisterKill func()
 }
 
 var _ targets.Target = (*Process)(nil)
@@ -128,7 +134,10 @@ func StartProcess(ctx context.Context, cfg targets.Config) (*Process, error) {
 	cmd.Stdin = stdinR
 	cmd.Stdout = stdoutW
 	cmd.Stderr = p.stderr
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// SIGKILL at the parent's death: the child holds nothing to clean up.
+	// The signal follows the death of the thread that forked; the Go
+	// runtime keeps its threads for the process's life.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	cmd.WaitDelay = time.Second // if something the child forked keeps stderr open
 	p.cmd = cmd
 	err = cpuset.StartPinned(cmd, set)
@@ -140,6 +149,8 @@ func StartProcess(ctx context.Context, cfg targets.Config) (*Process, error) {
 		return nil, fmt.Errorf("builtin: start child %s: %w", command[0], err)
 	}
 	p.pid = cmd.Process.Pid
+	pgid := p.pid
+	p.unregisterKill = cleanup.Register(func() { _ = unix.Kill(-pgid, unix.SIGKILL) })
 	go func() {
 		p.waitErr = cmd.Wait()
 		close(p.exited)
@@ -282,8 +293,9 @@ func (p *Process) gone() error {
 	return p.startFailed(errors.New("has exited or closed its stdout"))
 }
 
-// Close stops the child: it closes the child's stdin, waits up to 5s for
-// it to exit, then kills its process group. It always reaps the child.
+// Close stops the child: it closes the child's stdin (and continues it,
+// should it have been stopped with SIGSTOP), waits up to 5s for it to
+// exit, then kills its process group. It always reaps the child.
 // The error reports a child that had to be killed or exited non-zero.
 func (p *Process) Close() error {
 	p.closeOnce.Do(func() { p.closeErr = p.stop() })
@@ -295,6 +307,9 @@ func (p *Process) stop() error {
 	// Closing the pipe needs no lock: a Counts blocked writing or reading
 	// fails once the child is gone.
 	p.stdin.Close()
+	// A frozen (SIGSTOPped) child sees its stdin close only once it
+	// continues.
+	p.signalGroup(unix.SIGCONT)
 	killed := false
 	t := time.NewTimer(childExitGrace)
 	select {
@@ -305,6 +320,8 @@ func (p *Process) stop() error {
 		p.kill()
 		<-p.exited
 	}
+	// Reaped: its PID, and so its group ID, may now be reused.
+	p.unregisterKill()
 	close(p.stopRead)
 	p.stdout.Close() // unblocks the reader if something else holds the pipe open
 	<-p.readDone
@@ -319,11 +336,15 @@ func (p *Process) stop() error {
 
 // kill sends SIGKILL to the child's process group, unless it has already
 // been reaped (its PID could then belong to someone else).
-func (p *Process) kill() {
+func (p *Process) kill() { p.signalGroup(unix.SIGKILL) }
+
+// signalGroup sends sig to the child's process group, unless the child has
+// already been reaped.
+func (p *Process) signalGroup(sig unix.Signal) {
 	select {
 	case <-p.exited:
 	default:
-		unix.Kill(-p.pid, unix.SIGKILL)
+		unix.Kill(-p.pid, sig)
 	}
 }
 

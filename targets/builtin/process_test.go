@@ -1,6 +1,7 @@
 package builtin
 
 import (
+	"bufio"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -8,12 +9,14 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/mtlsbench/mtlsbench/internal/cleanup"
 	"github.com/mtlsbench/mtlsbench/internal/cpuset"
 	"github.com/mtlsbench/mtlsbench/pki"
 	"github.com/mtlsbench/mtlsbench/targets"
@@ -64,6 +67,22 @@ func TestChildProcessHelper(t *testing.T) {
 			pw.Close()
 		}()
 		RunChild(context.Background(), pr, os.Stdout)
+		os.Exit(0)
+	case "parent":
+		// A parent of an ignore-eof child: prints the child's PID and
+		// waits to be killed. Bounded like ignore-eof.
+		b, err := pki.Generate(pki.Options{})
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		p, err := StartProcess(context.Background(), withChild(testConfig(b), childCommand("ignore-eof")))
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		fmt.Println(p.PIDs()[0])
+		time.Sleep(time.Minute)
 		os.Exit(0)
 	}
 	os.Exit(2)
@@ -283,5 +302,99 @@ func TestProcessCountsAbandonedByContext(t *testing.T) {
 	}
 	if c.Handshakes != 1 {
 		t.Fatalf("Counts returned %+v: the abandoned answer was taken for this one", c)
+	}
+}
+
+// A path that skips Close (the CLI's second interrupt) kills the child
+// through the cleanup list, even one that ignores its stdin closing; Close
+// takes it off the list.
+func TestProcessCleanupRunKillsTheChild(t *testing.T) {
+	before := cleanup.Pending()
+	b := testBundle(t, pki.ECDSAP256)
+	p, err := StartProcess(context.Background(), withChild(testConfig(b), childCommand("ignore-eof")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	if n := cleanup.Pending(); n != before+1 {
+		t.Fatalf("%d cleanups registered for the child, want 1", n-before)
+	}
+	cleanup.Run()
+	select {
+	case <-p.exited:
+	case <-time.After(2 * time.Second):
+		t.Fatal("the child still runs 2s after cleanup.Run")
+	}
+	p.Close()
+	if !processGone(p.PIDs()[0]) {
+		t.Fatal("child not reaped")
+	}
+	q := startProcess(t, testConfig(b))
+	if err := q.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if n := cleanup.Pending(); n != before {
+		t.Fatalf("after Close %d cleanups are registered, want %d", n, before)
+	}
+}
+
+// A parent killed with SIGKILL runs no cleanup at all: the kernel kills
+// the child (Pdeathsig), also one too busy to notice its stdin closing.
+func TestProcessChildDiesWithItsParent(t *testing.T) {
+	parent := exec.Command(os.Args[0], "-test.run=^TestChildProcessHelper$", "--", childHelperArg, "parent")
+	out, err := parent.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	parent.Stderr = os.Stderr
+	if err := parent.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { parent.Process.Kill(); parent.Wait() })
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil {
+		t.Fatalf("the parent said nothing: %v", err)
+	}
+	child, err := strconv.Atoi(strings.TrimSpace(line))
+	if err != nil {
+		t.Fatalf("the parent said %q", line)
+	}
+	t.Cleanup(func() { syscall.Kill(-child, syscall.SIGKILL) })
+	parent.Process.Kill()
+	parent.Wait()
+	deadline := time.Now().Add(2 * time.Second)
+	for !processDead(child) {
+		if time.Now().After(deadline) {
+			t.Fatalf("child %d still exists 2s after its parent was killed", child)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// processDead reports whether pid has stopped running: gone, or a zombie
+// its new parent (init, after the real parent died) has yet to reap.
+func processDead(pid int) bool {
+	stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return processGone(pid)
+	}
+	i := strings.LastIndexByte(string(stat), ')')
+	return i > 0 && len(stat) > i+2 && stat[i+2] == 'Z'
+}
+
+// Close continues a frozen (SIGSTOPped) child, which then exits on its
+// own: no wait for childExitGrace, no kill.
+func TestProcessCloseFrozenChild(t *testing.T) {
+	b := testBundle(t, pki.ECDSAP256)
+	p := startProcess(t, testConfig(b))
+	if err := syscall.Kill(-p.PIDs()[0], syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	if err := p.Close(); err != nil {
+		t.Fatalf("Close: %v, want the child to exit by itself", err)
+	}
+	if took := time.Since(start); took > childExitGrace/2 {
+		t.Errorf("Close of a frozen child took %v, want well under %v", took, childExitGrace)
 	}
 }

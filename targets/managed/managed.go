@@ -48,7 +48,9 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/mtlsbench/mtlsbench/internal/cleanup"
 	"github.com/mtlsbench/mtlsbench/internal/cpuset"
+	"github.com/mtlsbench/mtlsbench/internal/tempdir"
 	"github.com/mtlsbench/mtlsbench/targets"
 	"github.com/mtlsbench/mtlsbench/tlsparams"
 	"golang.org/x/sys/unix"
@@ -65,9 +67,13 @@ type Server struct {
 	addr       string
 	serverName string
 	dir        string
-	plan       runPlan // its record is plan.record
+	tmp        *tempdir.Dir // dir, removed by Close
+	plan       runPlan      // its record is plan.record
 	cmd        *exec.Cmd
 	pid        int
+	// unregisterKill takes the kill of the server's process group off the
+	// cleanup list once stop has seen the group gone.
+	unregisterKill func()
 
 	exited  chan struct{} // closed once the server process has been reaped
 	waitErr error         // the server's exit status; read after exited is closed
@@ -250,15 +256,18 @@ func freePort(host string) (int, error) {
 // into it, the server process, and the wait until it is ready.
 func startOn(ctx context.Context, p program, cfg targets.Config, bin binary, addr string) (*Server, error) {
 	kind := p.kind()
-	dir, err := os.MkdirTemp("", "mtlsbench-"+string(kind)+"-")
+	// Removed on every path: Close, a failed start, and, when the harness
+	// exits without either, cleanup.Run or the next start's sweep.
+	tmp, err := tempdir.New(string(kind))
 	if err != nil {
 		return nil, fmt.Errorf("managed: %s: %w", kind, err)
 	}
+	dir := tmp.Path()
 	// Workers that drop root privileges (nginx runs them as nobody) must be
 	// able to reach the temporary paths the server creates in here; the
 	// key file itself stays 0600.
 	if err := os.Chmod(dir, 0o711); err != nil {
-		os.RemoveAll(dir)
+		tmp.Remove()
 		return nil, fmt.Errorf("managed: %s: %w", kind, err)
 	}
 	m := &Server{
@@ -268,23 +277,24 @@ func startOn(ctx context.Context, p program, cfg targets.Config, bin binary, add
 		addr:       addr,
 		serverName: serverNameOf(cfg),
 		dir:        dir,
+		tmp:        tmp,
 		exited:     make(chan struct{}),
 	}
 	m.plan, err = p.configure(dir, cfg, addr, bin)
 	if err != nil {
-		os.RemoveAll(dir)
+		tmp.Remove()
 		return nil, err
 	}
 	if err := m.startProcess(); err != nil {
 		m.plan.releasePlan()
-		os.RemoveAll(dir)
+		tmp.Remove()
 		return nil, err
 	}
 	if err := m.awaitReady(ctx); err != nil {
 		m.stop()
 		m.plan.releasePlan()
 		lines := m.lastLines(logLines)
-		os.RemoveAll(dir)
+		tmp.Remove()
 		return nil, &ServerError{Kind: kind, Op: "start", Err: err, Log: lines}
 	}
 	return m, nil
@@ -310,9 +320,13 @@ func (m *Server) startProcess() error {
 		// group's ID, and a terminal's Ctrl-C reaches only the harness,
 		// which stops the server itself.
 		Setpgid: true,
-		// If the harness dies without Close, the server gets its stop
-		// signal: the one it handles by stopping its workers too (nginx
-		// workers outlive a master killed outright).
+		// If the harness dies without Close (SIGKILL, a crash), the server
+		// gets its stop signal: the one it handles by stopping its workers
+		// too. nginx workers outlive a master killed outright, so this is
+		// not SIGKILL. The signal follows the death of the thread that
+		// forked; the Go runtime keeps its threads for the process's
+		// life (only a goroutine that exits while locked to its thread
+		// ends one, and StartPinned unlocks).
 		Pdeathsig: m.plan.stop,
 	}
 	var set *unix.CPUSet
@@ -328,6 +342,10 @@ func (m *Server) startProcess() error {
 	}
 	m.cmd = cmd
 	m.pid = cmd.Process.Pid
+	// A path that skips Close (a second interrupt, a panic) still kills
+	// the whole group, workers included.
+	pgid := m.pid
+	m.unregisterKill = cleanup.Register(func() { _ = syscall.Kill(-pgid, syscall.SIGKILL) })
 	go func() {
 		m.waitErr = cmd.Wait()
 		close(m.exited)
@@ -424,6 +442,9 @@ func (m *Server) stop() {
 	case <-m.exited:
 	default:
 		_ = syscall.Kill(m.pid, m.plan.stop)
+		// A stopped (frozen) server acts on its stop signal only once it
+		// continues.
+		_ = syscall.Kill(-m.pid, syscall.SIGCONT)
 		timer := time.NewTimer(stopTimeout)
 		select {
 		case <-m.exited:
@@ -439,6 +460,10 @@ func (m *Server) stop() {
 	for syscall.Kill(-m.pid, 0) == nil && time.Now().Before(deadline) {
 		_ = syscall.Kill(-m.pid, syscall.SIGKILL)
 		time.Sleep(10 * time.Millisecond)
+	}
+	if syscall.Kill(-m.pid, 0) != nil {
+		// Gone: its group ID may now be reused by anyone.
+		m.unregisterKill()
 	}
 }
 
@@ -548,7 +573,7 @@ func (m *Server) Close() error {
 		if early != nil {
 			m.closeErr = &ServerError{Kind: m.kind, Op: "run", Err: early, Log: m.ErrorLog(logLines)}
 		}
-		if err := os.RemoveAll(m.dir); err != nil && m.closeErr == nil {
+		if err := m.tmp.Remove(); err != nil && m.closeErr == nil {
 			m.closeErr = fmt.Errorf("managed: %s: remove %s: %w", m.kind, m.dir, err)
 		}
 	})
