@@ -249,11 +249,10 @@ func TestSignalStopsWithin2s(t *testing.T) {
 	}
 }
 
-// frozenStopWithin bounds the stop of a run whose target is frozen: the
-// engine still gives connections in flight 2 s to finish after an
-// interrupt (loadgen's drain) before it cuts them. Once it cuts them at
-// once on an interrupt, this is stopWithin.
-const frozenStopWithin = stopWithin + time.Second
+// frozenStopWithin bounds the stop of a run whose target is frozen: after
+// an interrupt the engine gives connections in flight 500 ms before it
+// cuts them, within the same 2 s as any other stop.
+const frozenStopWithin = stopWithin
 
 // A frozen target (SIGSTOP: it accepts nothing and answers nothing) does
 // not hold an interrupted run: the observer stops waiting for its record
