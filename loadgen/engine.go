@@ -121,7 +121,7 @@ type engine struct {
 
 // Run drives load as cfg says and returns the measured figures. It returns
 // early, with Result.Interrupted set, when ctx is cancelled: new starts
-// stop, connections in flight get up to 500 ms to finish, and the window ends
+// stop, connections in flight are cut off at once, and the window ends
 // at the cancellation. A *ConfigError means cfg cannot run.
 func Run(ctx context.Context, cfg Config) (*Result, error) {
 	c := cfg.withDefaults()
@@ -573,12 +573,13 @@ func (e *engine) run(ctx context.Context) (*Result, error) {
 	if e.cfg.Observer != nil {
 		e.cfg.Observer.WindowEnd(end)
 	}
-	// Connections in flight get up to 2 s to finish; after an interrupt,
-	// 500 ms, so that a run stops within 2 s of the signal even against a
-	// frozen target (the stragglers are then cut off).
+	// Connections in flight get up to 2 s to finish. After an interrupt
+	// none: the window ended at the cancellation, so nothing they do now
+	// counts, and a run must stop within 2 s of the signal even with
+	// thousands of handshakes queued at a busy or frozen target.
 	patience := 2 * time.Second
 	if interrupt {
-		patience = 500 * time.Millisecond
+		patience = 0
 	}
 	e.drain(patience)
 	e.timers.close()
