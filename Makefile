@@ -17,14 +17,14 @@ demo: build
 	./$(BIN) run
 
 ## test: every test, plus the race detector on the concurrent packages.
-## The end-to-end gate, the key-type runs and the sharded run (three
-## generators in network namespaces against nginx) measure latency tails
-## and start skew, so they run alone, after the packages that run in
-## parallel.
+## The end-to-end gate, the key-type runs, the sharded run (three
+## generators in network namespaces against nginx) and the 2 s stop after
+## a signal measure latency tails, start skew and time, so they run alone,
+## after the packages that run in parallel.
 test:
 	$(GO) test -count=1 -short ./...
 	$(GO) test -count=1 -run 'TestCompareGate|TestKeyTypesScenario' ./bench/
-	$(GO) test -count=1 -run 'TestShardsOnThreeHosts' ./cmd/mtlsbench/
+	$(GO) test -count=1 -run 'TestShardsOnThreeHosts|TestSignalStopsWithin2s' ./cmd/mtlsbench/
 	$(GO) test -count=1 -race -short ./loadgen/... ./targets/... ./bench/...
 
 ## test-k8s: the rendered Kubernetes objects against a real API server and
