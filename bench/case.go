@@ -115,10 +115,9 @@ func caseIdentities(c *scenarios.Case, m *material) []tls.Certificate {
 // not speak, ...) is warned about and measured: rejections may be what a
 // case is there to measure, and it counts them by class.
 func (r *runner) probe(ctx context.Context, c *scenarios.Case, m *material) error {
-	cfg := loadgen.Config{
-		Addr: c.Target.Addr, TLS: c.Params, Roots: m.roots, ServerName: c.Target.ServerName,
-		Identities: caseIdentities(c, m), InsecureSkipVerify: c.Load.InsecureSkipVerify, Timeout: c.Load.Timeout.D(),
-	}
+	cfg := loadModel(c)
+	cfg.Addr, cfg.ServerName = c.Target.Addr, c.Target.ServerName
+	cfg.Roots, cfg.Identities = m.roots, caseIdentities(c, m)
 	err := loadgen.Probe(ctx, cfg, c.Target.SendInvalidCert)
 	var le *loadgen.Error
 	switch {
@@ -487,17 +486,7 @@ func judge(out *results.Case, res *loadgen.Result, c *scenarios.Case, budget boo
 // errorBreakdown lists the error classes, most frequent first, with the
 // first's example: "connect_refused 1,990, io 3 (connect_refused: ...)".
 func errorBreakdown(res *loadgen.Result) string {
-	names := make([]string, 0, len(res.ErrorsByClass))
-	for k := range res.ErrorsByClass {
-		names = append(names, k)
-	}
-	sort.Slice(names, func(i, j int) bool {
-		a, b := res.ErrorsByClass[names[i]], res.ErrorsByClass[names[j]]
-		if a != b {
-			return a > b
-		}
-		return names[i] < names[j]
-	})
+	names := classesByCount(res)
 	parts := make([]string, len(names))
 	for i, k := range names {
 		parts[i] = fmt.Sprintf("%s %d", k, res.ErrorsByClass[k])
@@ -511,24 +500,28 @@ func errorBreakdown(res *loadgen.Result) string {
 
 // topError returns the most frequent error class and its example.
 func topError(res *loadgen.Result) (string, string) {
-	type kv struct {
-		k string
-		v int64
-	}
-	var list []kv
-	for k, v := range res.ErrorsByClass {
-		list = append(list, kv{k, v})
-	}
-	sort.Slice(list, func(i, j int) bool {
-		if list[i].v != list[j].v {
-			return list[i].v > list[j].v
-		}
-		return list[i].k < list[j].k
-	})
-	if len(list) == 0 {
+	names := classesByCount(res)
+	if len(names) == 0 {
 		return "", ""
 	}
-	return list[0].k, res.Examples[list[0].k]
+	return names[0], res.Examples[names[0]]
+}
+
+// classesByCount lists the error classes, most frequent first (ties by
+// name).
+func classesByCount(res *loadgen.Result) []string {
+	names := make([]string, 0, len(res.ErrorsByClass))
+	for k := range res.ErrorsByClass {
+		names = append(names, k)
+	}
+	sort.Slice(names, func(i, j int) bool {
+		a, b := res.ErrorsByClass[names[i]], res.ErrorsByClass[names[j]]
+		if a != b {
+			return a > b
+		}
+		return names[i] < names[j]
+	})
+	return names
 }
 
 // failedCase records a case that could not run at all (its target did not
