@@ -12,7 +12,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -24,7 +23,6 @@ import (
 	"github.com/mtlsbench/mtlsbench/pki"
 	"github.com/mtlsbench/mtlsbench/targets"
 	"github.com/mtlsbench/mtlsbench/tlsparams"
-	"golang.org/x/sys/unix"
 )
 
 // The integration tests here run every managed server through the same
@@ -619,15 +617,12 @@ func baseServer(t *testing.T, m Target) *Server {
 
 // lastCPU is the highest CPU this test may run on, as a CPU list.
 func lastCPU(t *testing.T) string {
-	var set unix.CPUSet
-	if err := unix.SchedGetaffinity(0, &set); err != nil {
+	cpus, err := cpuset.Allowed()
+	if err != nil {
 		t.Fatal(err)
 	}
-	for cpu := runtime.NumCPU() - 1; cpu >= 0; cpu-- {
-		if set.IsSet(cpu) {
-			return strconv.Itoa(cpu)
-		}
+	if len(cpus) == 0 {
+		t.Fatal("this process may run on no CPU")
 	}
-	t.Fatal("this process may run on no CPU")
-	return ""
+	return strconv.Itoa(cpus[len(cpus)-1])
 }
