@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# Installs the servers mtlsbench's managed targets run — nginx (with its
-# stream module, for handshake mode), haproxy and openssl — and iproute2
-# (network namespaces for the sharded-run test) with apt-get, when they
-# are missing. Debian or Ubuntu, as root (CI runs as root).
+# Installs what mtlsbench's tests need, with apt-get, when it is missing:
+# the servers its managed targets run — nginx (with its stream module, for
+# handshake mode; Debian's nginx-light does not pull libnginx-mod-stream),
+# haproxy and openssl — iproute2 (network namespaces for the sharded-run
+# test) and chromium (the HTML report's browser test). Debian or Ubuntu,
+# as root. CI runs it, and so does `make test` as root (INSTALL=no stops
+# that); tests whose needs are still missing are skipped and named.
 #
 # The packages' own services are kept from starting: mtlsbench starts its
 # own instances on free loopback ports and stops them by PID, and a stray
@@ -10,6 +13,8 @@
 # start anyway is stopped again, by the PID in its pid file.
 #
 # Usage: .ci/install-servers.sh        (idempotent; prints what it found)
+# Chromium is installed apart from the servers: where its package does
+# not install (Ubuntu's is a snap), the servers still do.
 set -euo pipefail
 
 log() { printf 'install-servers: %s\n' "$*"; }
@@ -23,38 +28,53 @@ find_bin() {
 }
 
 need=()
-find_bin nginx >/dev/null || need+=(nginx)
+find_bin nginx >/dev/null || need+=(nginx-light)
 find_bin haproxy >/dev/null || need+=(haproxy)
 find_bin openssl >/dev/null || need+=(openssl)
 # ip, for the sharded runs' end-to-end test (a host per network namespace).
 find_bin ip >/dev/null || need+=(iproute2)
 
-# nginx built with a dynamic stream module needs the module's package.
+# stream_module_missing asks nginx itself, as the tests do
+# (internal/testenv): `nginx -t` of a configuration with a stream{} block,
+# loading the module as mtlsbench does when it is dynamic.
 stream_module_missing() {
-	local nginx
+	local nginx v load="" dir conf rc
 	nginx=$(find_bin nginx) || return 0
-	"$nginx" -V 2>&1 | grep -q -- '--with-stream=dynamic' || return 1
-	local dir
-	dir=$("$nginx" -V 2>&1 | grep -o -- '--modules-path=[^ ]*' | cut -d= -f2)
-	[ -e "${dir:-/usr/lib/nginx/modules}/ngx_stream_module.so" ] && return 1
-	return 0
+	v=$("$nginx" -V 2>&1) || return 0
+	if [[ "$v" == *--with-stream=dynamic* ]]; then
+		dir=$(grep -o -- '--modules-path=[^ ]*' <<<"$v" | cut -d= -f2)
+		load="load_module ${dir:-/usr/lib/nginx/modules}/ngx_stream_module.so;"
+	elif ! grep -qE -- '--with-stream( |$)' <<<"$v"; then
+		return 0 # built without it: no package adds it to this nginx
+	fi
+	conf=$(mktemp -d)
+	printf '%s\npid %s/nginx.pid;\nerror_log %s/error.log;\nevents {}\nstream {}\n' "$load" "$conf" "$conf" >"$conf/nginx.conf"
+	"$nginx" -t -q -p "$conf/" -c "$conf/nginx.conf" -e "$conf/error.log" >/dev/null 2>&1
+	rc=$?
+	rm -rf "$conf"
+	[ $rc -ne 0 ]
 }
-if [[ " ${need[*]} " == *" nginx "* ]] || stream_module_missing; then
+if [[ " ${need[*]} " == *" nginx-light "* ]] || stream_module_missing; then
 	need+=(libnginx-mod-stream)
 fi
 
-if [ ${#need[@]} -eq 0 ]; then
+# chromium, for the report's browser test (Debian's package name).
+browser=()
+find_bin chromium >/dev/null || find_bin chromium-browser >/dev/null || browser+=(chromium)
+
+all=("${need[@]}" "${browser[@]}")
+if [ ${#all[@]} -eq 0 ]; then
 	log "nothing to install"
 else
 	if [ "$(id -u)" -ne 0 ]; then
-		log "missing: ${need[*]}; run as root, or: sudo apt-get install ${need[*]}" >&2
+		log "missing: ${all[*]}; run as root, or: sudo apt-get install ${all[*]}" >&2
 		exit 1
 	fi
 	if ! command -v apt-get >/dev/null; then
-		log "missing: ${need[*]}, and there is no apt-get here to install them" >&2
+		log "missing: ${all[*]}, and there is no apt-get here to install them" >&2
 		exit 1
 	fi
-	log "installing: ${need[*]}"
+	log "installing: ${all[*]}"
 	# policy-rc.d returning 101 tells the packages' maintainer scripts not
 	# to start their services. Only ours is removed afterwards.
 	policy=/usr/sbin/policy-rc.d
@@ -65,11 +85,17 @@ else
 	fi
 	export DEBIAN_FRONTEND=noninteractive
 	apt-get update -qq
-	apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+	if [ ${#need[@]} -gt 0 ]; then
+		apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+	fi
+	if [ ${#browser[@]} -gt 0 ] && ! apt-get install -y -qq --no-install-recommends "${browser[@]}" >/dev/null; then
+		log "could not install ${browser[*]}: the report's browser test will skip (or fail in CI)" >&2
+		browser_failed=1
+	fi
 	# Stop what started all the same (a policy that allowed it, or a
 	# systemd that ignores policy-rc.d), and keep it from starting at boot.
 	for svc in nginx haproxy; do
-		[[ " ${need[*]} " == *" $svc "* ]] || continue
+		[[ " ${need[*]} " == *" $svc"* ]] || continue
 		if [ -d /run/systemd/system ] && command -v systemctl >/dev/null; then
 			systemctl disable --now "$svc" >/dev/null 2>&1 || true
 		fi
@@ -87,7 +113,9 @@ fi
 nginx=$(find_bin nginx) && log "$("$nginx" -v 2>&1)"
 haproxy=$(find_bin haproxy) && log "$("$haproxy" -v 2>&1 | head -n 1)"
 openssl=$(find_bin openssl) && log "$("$openssl" version)"
+chromium=$(find_bin chromium || find_bin chromium-browser) && log "$("$chromium" --version 2>/dev/null | head -n 1)"
 if stream_module_missing; then
 	log "nginx has no stream module: handshake mode against nginx will fail" >&2
 	exit 1
 fi
+[ -z "${browser_failed:-}" ]

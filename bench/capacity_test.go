@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"os/exec"
 	"runtime"
 	"strings"
 	"sync"
@@ -14,21 +12,21 @@ import (
 
 	"github.com/mtlsbench/mtlsbench/capacity"
 	"github.com/mtlsbench/mtlsbench/internal/cpuset"
+	"github.com/mtlsbench/mtlsbench/internal/testenv"
 	"github.com/mtlsbench/mtlsbench/results"
 	"github.com/mtlsbench/mtlsbench/scenarios"
 )
 
-// requireServer skips a test when kind's binary is missing, unless
-// MTLSBENCH_REQUIRE_SERVERS=1 (as CI sets), where that is a failure.
+// requireServer ends a test when kind's server cannot run here (nginx:
+// with its stream module, for handshake mode): testenv skips with the
+// command that installs it, or fails under MTLSBENCH_REQUIRE_SERVERS=1.
 func requireServer(t *testing.T, kind string) {
 	t.Helper()
-	if _, err := exec.LookPath(kind); err == nil {
+	if kind == scenarios.KindNginx {
+		testenv.NginxStream(t)
 		return
 	}
-	if os.Getenv("MTLSBENCH_REQUIRE_SERVERS") == "1" {
-		t.Fatalf("%s is not installed (MTLSBENCH_REQUIRE_SERVERS=1 makes this a failure)", kind)
-	}
-	t.Skipf("%s is not installed (Debian package %s); set MTLSBENCH_REQUIRE_SERVERS=1 to fail instead of skipping", kind, kind)
+	testenv.Program(t, kind, kind) // haproxy, openssl: binary and package share the name
 }
 
 // capacityTestCase is a case whose target, not the generator, should be
@@ -74,6 +72,21 @@ func testSearch(t *testing.T) scenarios.CapacitySearch {
 	}
 }
 
+// liveSearch bounds the tests that run a real search to a few seconds
+// each (make test runs them alone, after the parallel packages): 500 ms
+// windows after 150 ms warm-ups, starting at 100/s, at most 8 steps; the
+// 10% resolution stays, so a rate 20% above the answer is above the first
+// failure. A search that runs out of steps is a lower bound, which the
+// tests accept when it says so.
+func liveSearch(t *testing.T) scenarios.CapacitySearch {
+	s := testSearch(t)
+	s.Config.Start = 100
+	s.Config.MaxSteps = 8
+	s.StepDuration = 500 * time.Millisecond
+	s.StepWarmup = 150 * time.Millisecond
+	return s
+}
+
 // TestCapacityBuiltin and TestCapacityNginx run a real search and then
 // check its answer the way a user would: a repeat run at the rate found
 // meets the SLO, and a run 20% above it does not — or, when the generator
@@ -87,10 +100,10 @@ func TestCapacityNginx(t *testing.T) {
 
 func testCapacity(t *testing.T, kind string) {
 	if testing.Short() {
-		t.Skip("a capacity search runs load for about 20 s")
+		t.Skip("a capacity search runs load for about 10 s: make test runs it alone")
 	}
 	c := capacityTestCase(t, kind)
-	search := testSearch(t)
+	search := liveSearch(t)
 	var progress strings.Builder
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -177,8 +190,8 @@ func checkCapacityResult(t *testing.T, cp *results.Capacity, search scenarios.Ca
 	}
 	lowestFail := 0.0
 	for _, st := range cp.Steps {
-		if st.DurationS < 0.9 || st.Attempted == 0 {
-			t.Errorf("step %+v: want a ~1 s window with handshakes", st)
+		if st.DurationS < 0.9*search.StepDuration.Seconds() || st.Attempted == 0 {
+			t.Errorf("step %+v: want a %v window with handshakes", st, search.StepDuration)
 		}
 		if !st.Passed && !st.GeneratorBound && !st.Disturbed && (lowestFail == 0 || st.Rate < lowestFail) {
 			lowestFail = st.Rate

@@ -39,7 +39,9 @@ type dialTarget struct {
 	ip6    [16]byte
 	zone   uint32
 	// sources are IPv4 source addresses to spread connections over (see
-	// Config.SourceAddrs); empty for the kernel's choice.
+	// Config.SourceAddrs); empty for the kernel's choice, and always empty
+	// where the loopback answers on 127.0.0.1 only (spreadSources: macOS),
+	// which the result's source_addrs (1) then says.
 	sources [][4]byte
 }
 
@@ -77,7 +79,7 @@ func resolveTarget(addr string, nsources int) (*dialTarget, error) {
 			t.zone = uint32(ifi.Index)
 		}
 	}
-	if nsources > 1 && t.family == syscall.AF_INET && ta.IP.IsLoopback() {
+	if spreadSources && nsources > 1 && t.family == syscall.AF_INET && ta.IP.IsLoopback() {
 		for i := range nsources {
 			// 127.0.0.2 ... 127.0.0.251, then 127.0.1.2 ... and so on.
 			ip := [4]byte{127, byte(i / 250 / 250), byte((i / 250) % 250), byte(2 + i%250)}
@@ -216,6 +218,3 @@ func (dialTimeoutError) Temporary() bool { return true }
 func (dialTimeoutError) Is(target error) bool {
 	return target == os.ErrDeadlineExceeded
 }
-
-// ipBindAddressNoPort is IP_BIND_ADDRESS_NO_PORT (Linux 4.2+).
-const ipBindAddressNoPort = 24

@@ -6,7 +6,6 @@ import (
 	"os"
 	"syscall"
 	"time"
-	"unsafe"
 )
 
 // sock is one TCP connection the engine opened itself (see dial.go): the
@@ -74,7 +73,7 @@ func (s *sock) Read(p []byte) (int, error) {
 
 func (s *sock) doRead(fd uintptr) bool {
 	for {
-		n, _, e := syscall.RawSyscall(syscall.SYS_READ, fd, uintptr(unsafe.Pointer(&s.buf[0])), uintptr(len(s.buf)))
+		n, e := sysRead(fd, s.buf)
 		switch e {
 		case 0:
 			s.n = int(n)
@@ -105,12 +104,12 @@ func (s *sock) Write(p []byte) (int, error) {
 	return s.n, nil
 }
 
-// doWrite writes all of s.buf, waiting for writability as needed.
-// MSG_NOSIGNAL: a peer that has gone gives EPIPE, not a SIGPIPE.
+// doWrite writes all of s.buf, waiting for writability as needed. A peer
+// that has gone gives EPIPE, not a SIGPIPE (see sysSend).
 func (s *sock) doWrite(fd uintptr) bool {
 	for s.n < len(s.buf) {
 		rest := s.buf[s.n:]
-		n, _, e := syscall.RawSyscall6(syscall.SYS_SENDTO, fd, uintptr(unsafe.Pointer(&rest[0])), uintptr(len(rest)), syscall.MSG_NOSIGNAL, 0, 0)
+		n, e := sysSend(fd, rest)
 		switch e {
 		case 0:
 			s.n += int(n)
@@ -135,64 +134,3 @@ func (s *sock) Close() error                       { return s.f.Close() }
 func (s *sock) SetDeadline(t time.Time) error      { return s.f.SetDeadline(t) }
 func (s *sock) SetReadDeadline(t time.Time) error  { return s.f.SetReadDeadline(t) }
 func (s *sock) SetWriteDeadline(t time.Time) error { return s.f.SetWriteDeadline(t) }
-
-// Raw socket calls for dialing. None can block on a non-blocking socket.
-
-func rawSocket(family int) (int, syscall.Errno) {
-	fd, _, e := syscall.RawSyscall(syscall.SYS_SOCKET, uintptr(family), syscall.SOCK_STREAM|syscall.SOCK_NONBLOCK|syscall.SOCK_CLOEXEC, syscall.IPPROTO_TCP)
-	return int(fd), e
-}
-
-func rawSetsockoptInt(fd, level, opt, value int) syscall.Errno {
-	v := int32(value)
-	_, _, e := syscall.RawSyscall6(syscall.SYS_SETSOCKOPT, uintptr(fd), uintptr(level), uintptr(opt), uintptr(unsafe.Pointer(&v)), 4, 0)
-	return e
-}
-
-func rawGetsockoptInt(fd, level, opt int) (int, syscall.Errno) {
-	var v int32
-	l := uint32(4)
-	_, _, e := syscall.RawSyscall6(syscall.SYS_GETSOCKOPT, uintptr(fd), uintptr(level), uintptr(opt), uintptr(unsafe.Pointer(&v)), uintptr(unsafe.Pointer(&l)), 0)
-	return int(v), e
-}
-
-func rawBind(fd int, sa unsafe.Pointer, n uintptr) syscall.Errno {
-	_, _, e := syscall.RawSyscall(syscall.SYS_BIND, uintptr(fd), uintptr(sa), n)
-	return e
-}
-
-func rawConnect(fd int, sa unsafe.Pointer, n uintptr) syscall.Errno {
-	_, _, e := syscall.RawSyscall(syscall.SYS_CONNECT, uintptr(fd), uintptr(sa), n)
-	return e
-}
-
-// rawConnected reports whether the socket has a peer (getpeername).
-func rawConnected(fd int) bool {
-	var sa syscall.RawSockaddrAny
-	l := uint32(syscall.SizeofSockaddrAny)
-	_, _, e := syscall.RawSyscall(syscall.SYS_GETPEERNAME, uintptr(fd), uintptr(unsafe.Pointer(&sa)), uintptr(unsafe.Pointer(&l)))
-	return e == 0
-}
-
-// setLinger0 makes close send a RST instead of a FIN: no TIME_WAIT socket.
-func setLinger0(fd int) error {
-	l := syscall.Linger{Onoff: 1, Linger: 0}
-	_, _, e := syscall.RawSyscall6(syscall.SYS_SETSOCKOPT, uintptr(fd), syscall.SOL_SOCKET, syscall.SO_LINGER, uintptr(unsafe.Pointer(&l)), unsafe.Sizeof(l), 0)
-	if e != 0 {
-		return os.NewSyscallError("setsockopt", e)
-	}
-	return nil
-}
-
-// sockaddr4 and sockaddr6 fill the kernel's socket address structures.
-func sockaddr4(sa *syscall.RawSockaddrInet4, ip [4]byte, port int) {
-	*sa = syscall.RawSockaddrInet4{Family: syscall.AF_INET, Addr: ip}
-	p := (*[2]byte)(unsafe.Pointer(&sa.Port))
-	p[0], p[1] = byte(port>>8), byte(port)
-}
-
-func sockaddr6(sa *syscall.RawSockaddrInet6, ip [16]byte, port int, zone uint32) {
-	*sa = syscall.RawSockaddrInet6{Family: syscall.AF_INET6, Addr: ip, Scope_id: zone}
-	p := (*[2]byte)(unsafe.Pointer(&sa.Port))
-	p[0], p[1] = byte(port>>8), byte(port)
-}

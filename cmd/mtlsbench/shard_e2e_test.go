@@ -14,24 +14,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mtlsbench/mtlsbench/internal/testenv"
 	"github.com/mtlsbench/mtlsbench/pki"
 	"github.com/mtlsbench/mtlsbench/results"
 	"github.com/mtlsbench/mtlsbench/targets"
 	"github.com/mtlsbench/mtlsbench/targets/managed"
 )
-
-// need fails (with MTLSBENCH_REQUIRE_SERVERS=1, as in CI) or skips when
-// the machine lacks what a test needs.
-func need(t *testing.T, ok bool, what string) {
-	t.Helper()
-	if ok {
-		return
-	}
-	if os.Getenv("MTLSBENCH_REQUIRE_SERVERS") == "1" {
-		t.Fatalf("%s (MTLSBENCH_REQUIRE_SERVERS=1 makes this a failure)", what)
-	}
-	t.Skipf("%s; set MTLSBENCH_REQUIRE_SERVERS=1 to fail instead of skipping", what)
-}
 
 // netHosts makes n network namespaces on a bridge of their own — each a
 // host with address 10.R.S.(10+i) — and removes them when the test ends.
@@ -81,11 +69,10 @@ func TestShardsOnThreeHostsMergeToNginxsCount(t *testing.T) {
 	if testing.Short() {
 		t.Skip("timing bounds: run alone (make test runs it after the parallel packages)")
 	}
-	need(t, os.Geteuid() == 0, "network namespaces need root")
-	_, err := exec.LookPath("ip")
-	need(t, err == nil, "ip (Debian package iproute2) is not installed")
-	_, err = exec.LookPath("nginx")
-	need(t, err == nil, "nginx (Debian packages nginx-light, libnginx-mod-stream) is not installed")
+	// testenv skips, announced, or fails under MTLSBENCH_REQUIRE_SERVERS=1.
+	testenv.Root(t, "network namespaces")
+	testenv.Program(t, "ip", "iproute2")
+	testenv.NginxStream(t)
 	bin := binary(t)
 	const shards, rate = 3, 600
 	nss, hostIP, bridgeIP := netHosts(t, shards)

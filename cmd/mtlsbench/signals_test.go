@@ -15,6 +15,7 @@ import (
 
 	"github.com/mtlsbench/mtlsbench/internal/procstat"
 	"github.com/mtlsbench/mtlsbench/internal/tempdir"
+	"github.com/mtlsbench/mtlsbench/internal/testenv"
 )
 
 // The signal tests run the real binary with a TMPDIR of their own, so
@@ -183,15 +184,12 @@ func tempDirs(tmp string) []string {
 	return m
 }
 
-// nginxInstalled says whether the managed nginx target can run here (CI
-// installs it; MTLSBENCH_REQUIRE_SERVERS=1 makes its absence a failure).
+// nginxInstalled ends the test unless the managed nginx target can run
+// here, stream module included (CI installs it; testenv skips, announced,
+// or fails under MTLSBENCH_REQUIRE_SERVERS=1).
 func nginxInstalled(t *testing.T) {
 	t.Helper()
-	_, err := exec.LookPath("nginx")
-	if err != nil {
-		_, err = os.Stat("/usr/sbin/nginx")
-	}
-	need(t, err == nil, "nginx is not installed (apt-get install nginx-light libnginx-mod-stream)")
+	testenv.NginxStream(t)
 }
 
 // Every long operation stops within 2 s of SIGINT or SIGTERM with exit 130,

@@ -410,7 +410,8 @@ func install(tmp, path string, noReplace bool) error {
 	return fmt.Errorf("outfile: write %s: the path kept changing while the file was written; try again", path)
 }
 
-// unsupported reports a file system without renameat2's flags.
+// unsupported reports a file system (or a system) without renameat2's
+// flags, or renameatx_np's on macOS.
 func unsupported(err error) bool {
 	return errors.Is(err, unix.EINVAL) || errors.Is(err, unix.ENOSYS) || errors.Is(err, unix.ENOTSUP)
 }
@@ -419,7 +420,7 @@ func unsupported(err error) bool {
 // is at path. Where the file system cannot, it renames after the caller's
 // look.
 func renameNoReplace(tmp, path string) error {
-	err := unix.Renameat2(unix.AT_FDCWD, tmp, unix.AT_FDCWD, path, unix.RENAME_NOREPLACE)
+	err := renameExclusive(tmp, path)
 	if unsupported(err) {
 		return os.Rename(tmp, path)
 	}
@@ -431,7 +432,7 @@ func renameNoReplace(tmp, path string) error {
 // put back and refused; a regular file is removed. Where the file system
 // cannot exchange, it renames after the caller's look.
 func exchange(tmp, path string) error {
-	err := unix.Renameat2(unix.AT_FDCWD, tmp, unix.AT_FDCWD, path, unix.RENAME_EXCHANGE)
+	err := renameSwap(tmp, path)
 	if unsupported(err) {
 		if err := os.Rename(tmp, path); err != nil {
 			return fmt.Errorf("outfile: write %s: %w", path, err)
@@ -446,7 +447,7 @@ func exchange(tmp, path string) error {
 		os.Remove(tmp)
 		return nil
 	}
-	if err := unix.Renameat2(unix.AT_FDCWD, tmp, unix.AT_FDCWD, path, unix.RENAME_EXCHANGE); err != nil {
+	if err := renameSwap(tmp, path); err != nil {
 		return fmt.Errorf("outfile: write %s: a %v appeared there while the file was written, and putting it back failed (it is at %s): %w", path, old.Mode().Type(), tmp, err)
 	}
 	return notRegular(path, old)

@@ -25,6 +25,9 @@ type CPUTimes struct{ Busy, Processes, Steal, Total uint64 }
 // everything but idle and iowait; steal counts as busy (the CPU was not
 // ours to use).
 func ReadCPUTimes(cpus []int) (CPUTimes, error) {
+	if !haveProc {
+		return CPUTimes{}, ErrUnsupported
+	}
 	data, err := os.ReadFile("/proc/stat")
 	if err != nil {
 		return CPUTimes{}, fmt.Errorf("procstat: read CPU times: %w", err)

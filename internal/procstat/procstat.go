@@ -108,6 +108,9 @@ type stat struct {
 }
 
 func readAll() (map[int]stat, error) {
+	if !haveProc {
+		return nil, ErrUnsupported
+	}
 	entries, err := os.ReadDir("/proc")
 	if err != nil {
 		return nil, fmt.Errorf("procstat: %w", err)

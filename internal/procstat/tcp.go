@@ -17,6 +17,9 @@ import (
 // that logs a connection when it ends (nginx, HAProxy) has written the
 // lines of every connection of its listening address once this is zero.
 func OpenConnections(local netip.AddrPort) (int, error) {
+	if !haveProc {
+		return 0, ErrUnsupported
+	}
 	path := "/proc/net/tcp"
 	if local.Addr().Is6() && !local.Addr().Is4In6() {
 		path = "/proc/net/tcp6"

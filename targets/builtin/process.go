@@ -12,7 +12,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -91,7 +90,7 @@ func StartProcess(ctx context.Context, cfg targets.Config) (*Process, error) {
 	if len(command) == 0 || command[0] == "" {
 		return nil, errors.New("builtin: no command to start the child (want e.g. mtlsbench serve --child)")
 	}
-	var set *unix.CPUSet
+	var set *cpuset.Set
 	if c.CPUs != "" {
 		s, err := cpuset.Parse(c.CPUs)
 		if err != nil {
@@ -134,10 +133,10 @@ func StartProcess(ctx context.Context, cfg targets.Config) (*Process, error) {
 	cmd.Stdin = stdinR
 	cmd.Stdout = stdoutW
 	cmd.Stderr = p.stderr
-	// SIGKILL at the parent's death: the child holds nothing to clean up.
-	// The signal follows the death of the thread that forked; the Go
-	// runtime keeps its threads for the process's life.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	// Its own process group, and SIGKILL at the parent's death where the
+	// system can (procattr_linux.go); elsewhere the child ends when its
+	// stdin closes, which the parent's death does too.
+	cmd.SysProcAttr = childProcAttr()
 	cmd.WaitDelay = time.Second // if something the child forked keeps stderr open
 	p.cmd = cmd
 	err = cpuset.StartPinned(cmd, set)

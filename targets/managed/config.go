@@ -15,7 +15,6 @@ import (
 	"github.com/mtlsbench/mtlsbench/pki"
 	"github.com/mtlsbench/mtlsbench/targets"
 	"github.com/mtlsbench/mtlsbench/tlsparams"
-	"golang.org/x/sys/unix"
 )
 
 // withDefaults applies the documented defaults to a copy of cfg and
@@ -55,9 +54,8 @@ func withDefaults(kind targets.Kind, cfg targets.Config) (targets.Config, error)
 		}
 	}
 	if c.Workers == 0 {
-		var set unix.CPUSet
-		if err := unix.SchedGetaffinity(0, &set); err == nil && set.Count() > 0 {
-			c.Workers = set.Count()
+		if cpus, err := cpuset.Allowed(); err == nil && len(cpus) > 0 {
+			c.Workers = len(cpus)
 		} else {
 			c.Workers = runtime.NumCPU()
 		}

@@ -53,7 +53,6 @@ import (
 	"github.com/mtlsbench/mtlsbench/internal/tempdir"
 	"github.com/mtlsbench/mtlsbench/targets"
 	"github.com/mtlsbench/mtlsbench/tlsparams"
-	"golang.org/x/sys/unix"
 )
 
 // Server is a running managed server — nginx, HAProxy or openssl
@@ -315,21 +314,10 @@ func (m *Server) startProcess() error {
 	cmd.Dir = m.dir
 	cmd.Stdout = stdout
 	cmd.Stderr = stderr
-	cmd.SysProcAttr = &syscall.SysProcAttr{
-		// Its own process group: workers can be found and killed by the
-		// group's ID, and a terminal's Ctrl-C reaches only the harness,
-		// which stops the server itself.
-		Setpgid: true,
-		// If the harness dies without Close (SIGKILL, a crash), the server
-		// gets its stop signal: the one it handles by stopping its workers
-		// too. nginx workers outlive a master killed outright, so this is
-		// not SIGKILL. The signal follows the death of the thread that
-		// forked; the Go runtime keeps its threads for the process's
-		// life (only a goroutine that exits while locked to its thread
-		// ends one, and StartPinned unlocks).
-		Pdeathsig: m.plan.stop,
-	}
-	var set *unix.CPUSet
+	// Its own process group, and its stop signal at the harness's death
+	// where the system can (procattr_linux.go).
+	cmd.SysProcAttr = serverProcAttr(m.plan.stop)
+	var set *cpuset.Set
 	if m.cfg.CPUs != "" {
 		s, err := cpuset.Parse(m.cfg.CPUs)
 		if err != nil {

@@ -12,7 +12,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -21,36 +20,35 @@ import (
 
 	"github.com/mtlsbench/mtlsbench/internal/cpuset"
 	"github.com/mtlsbench/mtlsbench/internal/procstat"
+	"github.com/mtlsbench/mtlsbench/internal/testenv"
 	"github.com/mtlsbench/mtlsbench/pki"
 	"github.com/mtlsbench/mtlsbench/targets"
 	"github.com/mtlsbench/mtlsbench/tlsparams"
-	"golang.org/x/sys/unix"
 )
 
 // The integration tests here run every managed server through the same
 // cases with a plain crypto/tls client (not the project's load generator)
 // and compare what the client saw with what the server recorded.
 
-// requireServer skips a test when kind's binary is missing, unless
-// MTLSBENCH_REQUIRE_SERVERS=1 (as CI sets), where that is a failure.
+// requireServer ends a test when kind's server cannot run here: its
+// binary is missing, or (nginx) it has no stream module, which handshake
+// mode needs. testenv skips with the command that installs it, or fails
+// under MTLSBENCH_REQUIRE_SERVERS=1 (as CI sets).
 func requireServer(t *testing.T, kind targets.Kind) {
 	t.Helper()
+	if kind == targets.KindNginx {
+		testenv.NginxStream(t)
+	}
 	p, err := programFor(kind)
 	if err != nil {
 		t.Fatal(err)
 	}
 	_, err = lookup(p)
-	if err == nil {
-		return
-	}
 	var missing *targets.MissingBinaryError
-	if !errors.As(err, &missing) {
+	if err != nil && !errors.As(err, &missing) {
 		t.Fatal(err)
 	}
-	if os.Getenv("MTLSBENCH_REQUIRE_SERVERS") == "1" {
-		t.Fatalf("%v (MTLSBENCH_REQUIRE_SERVERS=1 makes this a failure)", err)
-	}
-	t.Skipf("%v; set MTLSBENCH_REQUIRE_SERVERS=1 to fail instead of skipping", err)
+	testenv.NeedServer(t, string(kind), "apt-get install "+p.debianPackage(), err)
 }
 
 var testPKI struct {
@@ -619,15 +617,12 @@ func baseServer(t *testing.T, m Target) *Server {
 
 // lastCPU is the highest CPU this test may run on, as a CPU list.
 func lastCPU(t *testing.T) string {
-	var set unix.CPUSet
-	if err := unix.SchedGetaffinity(0, &set); err != nil {
+	cpus, err := cpuset.Allowed()
+	if err != nil {
 		t.Fatal(err)
 	}
-	for cpu := runtime.NumCPU() - 1; cpu >= 0; cpu-- {
-		if set.IsSet(cpu) {
-			return strconv.Itoa(cpu)
-		}
+	if len(cpus) == 0 {
+		t.Fatal("this process may run on no CPU")
 	}
-	t.Fatal("this process may run on no CPU")
-	return ""
+	return strconv.Itoa(cpus[len(cpus)-1])
 }
