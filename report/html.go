@@ -1,6 +1,7 @@
 package report
 
 import (
+	"bytes"
 	_ "embed"
 	"fmt"
 	"html/template"
@@ -17,8 +18,9 @@ import (
 	"github.com/mtlsbench/mtlsbench/results"
 )
 
-// The HTML report is one file that works offline: inline CSS, inline SVG
-// charts, no script, no fonts or images from elsewhere.
+// The HTML report is one file that works offline and renders alike on any
+// machine: inline CSS, inline SVG charts, the charts' font embedded (see
+// chartfont.go), no script, nothing fetched from elsewhere.
 
 //go:embed report.html.tmpl
 var reportTemplateText string
@@ -57,6 +59,8 @@ type htmlReport struct {
 	Environment    [][2]string
 	Shards         []htmlShard
 	Tool           string
+	// FontFace is the @font-face rule of the charts' font (chartFontFace).
+	FontFace template.CSS
 	// Capacity is the capacity searches' section; nil for a plain run.
 	Capacity *htmlCapacity
 }
@@ -101,6 +105,16 @@ func renderHTML(w io.Writer, run *results.Run, opts RenderOptions) error {
 	if err != nil {
 		return err
 	}
+	// Once without the font, to learn which glyphs the charts use.
+	var page bytes.Buffer
+	if err := reportTemplate.Execute(&page, report); err != nil {
+		return fmt.Errorf("report: html: %w", err)
+	}
+	face, err := chartFontFace(page.Bytes())
+	if err != nil {
+		return err
+	}
+	report.FontFace = template.CSS(face)
 	if err := reportTemplate.Execute(w, report); err != nil {
 		return fmt.Errorf("report: html: %w", err)
 	}

@@ -245,12 +245,18 @@ func timePlot(title, unit string, windowS float64, lines []seriesLine) (*plot.Pl
 	return p, nil
 }
 
+// svgMargin is the blank edge of every SVG chart.
+const svgMargin = vg.Length(3)
+
 // svgOf draws plots stacked vertically (each h tall, w wide) into one SVG
 // without embedded fonts, returning the <svg> element alone (no XML
 // prolog), ready to inline in HTML.
 func svgOf(w, h vg.Length, plots ...*plot.Plot) (string, error) {
 	canvas := vgsvg.NewWith(vgsvg.UseWH(w, h*vg.Length(len(plots))), vgsvg.EmbedFonts(false))
-	dc := draw.New(canvas)
+	// A margin inside the SVG's box: a browser's box of a text is its
+	// font's whole ascent and descent, a point or so more than gonum sets
+	// a title or an axis label from the edge with.
+	dc := draw.Crop(draw.New(canvas), svgMargin, -svgMargin, svgMargin, -svgMargin)
 	if len(plots) == 1 {
 		plots[0].Draw(dc)
 	} else {
