@@ -58,7 +58,10 @@ type htmlReport struct {
 	Cases          []htmlCase
 	Environment    [][2]string
 	Shards         []htmlShard
-	Tool           string
+	// Versions and Phases are the charts' colour key (palette.go): the
+	// TLS versions of the run's cases and the latency phases they have.
+	Versions, Phases []htmlSwatch
+	Tool             string
 	// FontFace is the @font-face rule of the charts' font (chartFontFace).
 	FontFace template.CSS
 	// Capacity is the capacity searches' section; nil for a plain run.
@@ -77,6 +80,43 @@ type htmlRow struct {
 }
 
 type htmlLegend struct{ Name, Meaning string }
+
+// htmlSwatch is one entry of the colour key: a name and its line's CSS
+// border ("2px dashed #0072b2").
+type htmlSwatch struct{ Name, Border string }
+
+func swatch(name string, style lineStyle) htmlSwatch {
+	kind := "solid"
+	if style.dashes != nil {
+		kind = "dashed"
+	}
+	return htmlSwatch{name, "3px " + kind + " " + cssColour(style.colour)}
+}
+
+// colourKey lists the TLS versions and latency phases present in sets, in
+// the order of tlsVersionColours and phases.
+func colourKey(sets []results.Repeats) (versions, phaseKey []htmlSwatch) {
+	for _, v := range tlsVersionColours {
+		for _, s := range sets {
+			if s.Cases[0].Params.TLSVersion == v.version {
+				versions = append(versions, swatch(versionName(v.version), lineStyle{colour: v.colour}))
+				break
+			}
+		}
+	}
+	for _, ph := range phases {
+	sets:
+		for _, s := range sets {
+			for _, c := range s.Cases {
+				if sum := ph.get(&c.Latency); sum != nil && sum.Count > 0 {
+					phaseKey = append(phaseKey, swatch(ph.name, phaseStyles[ph.name]))
+					break sets
+				}
+			}
+		}
+	}
+	return versions, phaseKey
+}
 
 type htmlNote struct{ Case, Text string }
 
@@ -196,6 +236,7 @@ func buildHTMLReport(run *results.Run, opts RenderOptions) (*htmlReport, error) 
 	if r.Capacity, err = buildHTMLCapacity(run, labels); err != nil {
 		return nil, err
 	}
+	r.Versions, r.Phases = colourKey(sets)
 	r.Environment = environmentRows(run)
 	for _, sh := range run.Shards {
 		clock := "–"
@@ -247,12 +288,17 @@ func buildCharts(run *results.Run, sets []results.Repeats, opts RenderOptions) (
 	for _, g := range groups {
 		var curves []curve
 		labels, common := legendLabels(sets, g.sets)
+		perVersion := map[string]int{} // curves of each TLS version so far: the next one's dashes
 		for j, label := range labels {
-			h, err := sets[g.sets[j]].MergedHistogram(func(l *results.Latency) *results.Summary { return l.Handshake })
+			set := sets[g.sets[j]]
+			h, err := set.MergedHistogram(func(l *results.Latency) *results.Summary { return l.Handshake })
 			if err != nil {
 				return nil, fmt.Errorf("report: html: %w", err)
 			}
-			curves = append(curves, curve{label: label, hist: h})
+			version := set.Cases[0].Params.TLSVersion
+			style := lineStyle{versionColour(version), dashes(perVersion[version])}
+			perVersion[version]++
+			curves = append(curves, curve{label: label, hist: h, style: style})
 		}
 		title := "Handshake latency: " + g.title
 		if common != "" {
@@ -276,11 +322,12 @@ func buildCharts(run *results.Run, sets []results.Repeats, opts RenderOptions) (
 		suffix = " (" + common + ")"
 	}
 	for i, s := range sets {
-		rates = append(rates, bar{names[i], []float64{s.Median(func(c *results.Case) float64 { return c.HandshakesPerS })}})
+		version := s.Cases[0].Params.TLSVersion
+		rates = append(rates, bar{names[i], []float64{s.Median(func(c *results.Case) float64 { return c.HandshakesPerS })}, version})
 		cpu = append(cpu, bar{names[i], []float64{
 			s.Median(func(c *results.Case) float64 { return c.CPU.ClientUsPerHandshake }),
 			s.Median(func(c *results.Case) float64 { return c.CPU.TargetUsPerHandshake }),
-		}})
+		}, version})
 		for _, c := range s.Cases {
 			anyTarget = anyTarget || c.CPU.TargetMeasured
 		}
@@ -337,7 +384,7 @@ func buildHTMLCase(i int, s results.Repeats) (htmlCase, error) {
 			return hc, fmt.Errorf("report: html: %w", err)
 		}
 		if h != nil && h.TotalCount() > 0 {
-			curves = append(curves, curve{ph.name, h})
+			curves = append(curves, curve{ph.name, h, phaseStyles[ph.name]})
 		}
 	}
 	if len(curves) > 0 {
@@ -383,25 +430,30 @@ func intervalPlots(s results.Repeats) ([]*plot.Plot, error) {
 		if len(s.Cases) > 1 {
 			suffix = fmt.Sprintf(" #%d", c.Repeat+1)
 		}
-		var r, p50, p99 plotter.XYs
+		// Each later repeat a shade lighter, in the same colours.
+		shade := math.Min(0.6, 0.3*float64(c.Repeat))
+		rate := lineStyle{lighter(versionColour(c.Params.TLSVersion), shade), nil}
+		p50, p99 := percentileStyles["p50"], percentileStyles["p99"]
+		p50.colour, p99.colour = lighter(p50.colour, shade), lighter(p99.colour, shade)
+		var r, p50xy, p99xy plotter.XYs
 		for _, iv := range ivs {
 			window = math.Max(window, iv.OffsetS+iv.DurationS)
 			mid := iv.OffsetS + iv.DurationS/2
 			r = append(r, plotter.XY{X: mid, Y: iv.HandshakesPerS})
-			p50 = append(p50, plotter.XY{X: mid, Y: float64(iv.P50Us) / 1000})
-			p99 = append(p99, plotter.XY{X: mid, Y: float64(iv.P99Us) / 1000})
+			p50xy = append(p50xy, plotter.XY{X: mid, Y: float64(iv.P50Us) / 1000})
+			p99xy = append(p99xy, plotter.XY{X: mid, Y: float64(iv.P99Us) / 1000})
 		}
-		rates = append(rates, seriesLine{"handshakes/s" + suffix, r})
-		lat = append(lat, seriesLine{"p50" + suffix, p50}, seriesLine{"p99" + suffix, p99})
+		rates = append(rates, seriesLine{"handshakes/s" + suffix, r, rate})
+		lat = append(lat, seriesLine{"p50" + suffix, p50xy, p50}, seriesLine{"p99" + suffix, p99xy, p99})
 	}
 	if rates == nil {
 		return nil, nil
 	}
-	rp, err := timePlot("Handshakes per second over time", "handshakes/s", window, rates)
+	rp, err := timePlot("Handshakes per second over time", "handshakes/s", false, window, rates)
 	if err != nil {
 		return nil, err
 	}
-	lp, err := timePlot("Handshake latency over time", "latency (ms)", window, lat)
+	lp, err := timePlot("Handshake latency over time", "latency (ms)", true, window, lat)
 	if err != nil {
 		return nil, err
 	}
