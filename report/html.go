@@ -48,16 +48,20 @@ type htmlReport struct {
 	Title, RunLine string
 	Interrupted    bool
 	Rows           []htmlRow
-	Legend         []htmlLegend
-	Failures       []htmlNote
-	Warnings       []htmlNote
-	Errors         []htmlNote
-	Alignment      []htmlNote
-	Overlays       []htmlChart
-	Bars           []htmlChart
-	Cases          []htmlCase
-	Environment    [][2]string
-	Shards         []htmlShard
+	// Repeated is set when a case ran more than once: the table has a
+	// runs column and SpreadNote says how its figures read.
+	Repeated    bool
+	SpreadNote  string
+	Legend      []htmlLegend
+	Failures    []htmlNote
+	Warnings    []htmlNote
+	Errors      []htmlNote
+	Alignment   []htmlNote
+	Overlays    []htmlChart
+	Bars        []htmlChart
+	Cases       []htmlCase
+	Environment [][2]string
+	Shards      []htmlShard
 	// Versions and Phases are the charts' colour key (palette.go): the
 	// TLS versions of the run's cases and the latency phases they have.
 	Versions, Phases []htmlSwatch
@@ -69,14 +73,18 @@ type htmlReport struct {
 }
 
 type htmlRow struct {
-	ID, Name                   string
-	Flags                      []string
-	Rate, P50, P99, P999, Max  string
-	Resumed, Errors            string
-	ClientCPU, TargetCPU       string
-	BytesOut, BytesIn          string
-	Status                     string
-	GeneratorBound, Crosscheck bool
+	ID, Name                  string
+	Flags                     []string
+	Runs                      int
+	Rate, P50, P99, P999, Max string
+	// RateRange, P50Range and P99Range are min…max over the repeats; ""
+	// for a case run once.
+	RateRange, P50Range, P99Range string
+	Resumed, Errors               string
+	ClientCPU, TargetCPU          string
+	BytesOut, BytesIn             string
+	Status                        string
+	GeneratorBound, Crosscheck    bool
 }
 
 type htmlLegend struct{ Name, Meaning string }
@@ -170,25 +178,32 @@ func buildHTMLReport(run *results.Run, opts RenderOptions) (*htmlReport, error) 
 		Tool:        strings.TrimSpace(run.Tool.Name + " " + run.Tool.Version),
 	}
 	sets := results.GroupRepeats(run)
-	setIndex := map[string]int{}
-	for i, s := range sets {
-		setIndex[s.Key] = i
-	}
-	for i := range run.Cases {
-		c := &run.Cases[i]
+	rows, _ := caseRows(run, false)
+	r.Repeated, r.SpreadNote = repeated(rows), spreadNote(rows)
+	for i, cr := range rows {
+		c := cr.sum
 		row := htmlRow{
-			ID: caseAnchor(setIndex[c.MatchKey()]), Name: labels[i],
-			Rate: units.Rate(c.HandshakesPerS), Resumed: resumedShare(c), Errors: errorCell(c),
+			ID: caseAnchor(i), Name: cr.label, Runs: len(cr.cases),
+			Resumed: resumedShare(c), Errors: errorCell(c),
 			ClientCPU: "–", TargetCPU: "–", BytesOut: "–", BytesIn: "–", Status: string(c.Status),
 			GeneratorBound: c.GeneratorBound, Crosscheck: c.Status == results.StatusCrosscheckFailed,
 		}
-		for _, f := range caseFlags(c) {
+		for _, f := range cr.flags() {
 			row.Flags = append(row.Flags, flagName(f))
 		}
-		row.P50, row.P99, row.P999 = latencyCells(c)
+		row.Rate, row.RateRange = cr.rateSpread().rate()
+		row.P50, row.P50Range = cr.p50Spread().latency()
+		row.P99, row.P99Range = cr.p99Spread().latency()
+		row.P999 = cr.p999()
+		maxUs := spreadOf(cr.cases, func(c *results.Case) (float64, bool) {
+			if s := c.HandshakeLatency(); s != nil {
+				return float64(s.MaxUs), true
+			}
+			return 0, false
+		})
 		row.Max = "–"
-		if s := c.HandshakeLatency(); s != nil {
-			row.Max = units.Latency(float64(s.MaxUs))
+		if maxUs.n > 0 {
+			row.Max = units.Latency(maxUs.max)
 		}
 		if c.Counts.OK > 0 {
 			row.ClientCPU = units.Short(c.CPU.ClientUsPerHandshake)
