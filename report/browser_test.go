@@ -51,6 +51,9 @@ func TestHTMLInBrowser(t *testing.T) {
 	}
 	const width, height = 1280, 900
 	got, consoleErrors := loadInChromium(t, browser, dir, "file://"+page, width, height)
+	if got.GridColumns != 2 {
+		t.Errorf("at %d px the charts are in %d columns, want 2", width, got.GridColumns)
+	}
 
 	for _, e := range consoleErrors {
 		t.Errorf("console: %s", e)
@@ -74,6 +77,22 @@ func TestHTMLInBrowser(t *testing.T) {
 	for _, f := range got.UnloadedFonts {
 		t.Errorf("chart text is set in %s, which is not a font the page embeds and loaded: its layout depends on the reader's machine", f)
 	}
+
+	// A narrow window: one column of charts, still no sideways scrolling.
+	const narrow = 700
+	got, consoleErrors = loadInChromium(t, browser, dir, "file://"+page, narrow, height)
+	for _, e := range consoleErrors {
+		t.Errorf("console at %d px: %s", narrow, e)
+	}
+	if got.GridColumns != 1 {
+		t.Errorf("at %d px the charts are in %d columns, want 1", narrow, got.GridColumns)
+	}
+	if got.ScrollWidth > got.InnerWidth {
+		t.Errorf("the page scrolls sideways at %d px: scrollWidth %d; widest elements: %s", got.InnerWidth, got.ScrollWidth, strings.Join(got.Wide, "; "))
+	}
+	if len(got.Outside) > 0 {
+		t.Errorf("at %d px, %d chart texts outside their chart, the first %s", narrow, len(got.Outside), got.Outside[0])
+	}
 }
 
 // browserCheck is what the page reports about itself.
@@ -87,6 +106,8 @@ type browserCheck struct {
 	// UnloadedFonts are the first font families of chart texts that no
 	// loaded FontFace of the page provides.
 	UnloadedFonts []string
+	// GridColumns is how many columns the first grid of charts has.
+	GridColumns int
 }
 
 // checkScript measures the page once its fonts have loaded. A text may
@@ -113,7 +134,10 @@ const checkScript = `(async () => {
     }
   }
   for (const f of families) if (!loaded.has(f)) out.UnloadedFonts.push(f);
-  for (const el of document.querySelectorAll('body *')) {
+  const grid = document.querySelector('.grid2');
+  out.GridColumns = grid ? getComputedStyle(grid).gridTemplateColumns.trim().split(/\s+/).length : 0;
+  for (const el of document.querySelectorAll('body *:not(svg *)')) {
+    if (el.parentElement && el.parentElement.closest('.scroll')) continue; // scrolls in its own box
     const r = el.getBoundingClientRect();
     if (r.right > window.innerWidth + tol && out.Wide.length < 5) {
       out.Wide.push(el.tagName.toLowerCase() + (el.className && typeof el.className === 'string' ? '.' + el.className : '') +
@@ -134,7 +158,7 @@ func loadInChromium(t *testing.T, browser, dir, url string, width, height int) (
 		chromedp.ExecPath(browser),
 		chromedp.NoSandbox, // root in CI containers
 		chromedp.WindowSize(width, height),
-		chromedp.UserDataDir(filepath.Join(dir, "profile")),
+		chromedp.UserDataDir(filepath.Join(dir, fmt.Sprintf("profile-%d", width))),
 		chromedp.Flag("hide-scrollbars", true),
 		chromedp.Env(noLiberationFonts(t, dir)...),
 	)
