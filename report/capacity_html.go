@@ -3,7 +3,6 @@ package report
 import (
 	"fmt"
 	"html/template"
-	"image/color"
 	"math"
 	"sort"
 	"strings"
@@ -11,7 +10,6 @@ import (
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
-	"gonum.org/v1/plot/plotutil"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 
@@ -100,7 +98,7 @@ func buildHTMLCapacity(run *results.Run, labels []string) (*htmlCapacity, error)
 					v = p.Cores
 				}
 			}
-			bars = append(bars, bar{names[i], []float64{v}})
+			bars = append(bars, bar{names[i], []float64{v}, cc.c.Params.TLSVersion})
 		}
 		title := fmt.Sprintf("Server cores for %s handshakes/s", units.AskedRate(rate))
 		if common != "" {
@@ -199,7 +197,7 @@ func capacityPlot(cp *results.Capacity) (*plot.Plot, error) {
 	p.Y.Min, p.Y.Max = lo/1.5, hi*2
 
 	// One line per percentile through the worst value at each rate.
-	for i, series := range []struct {
+	for _, series := range []struct {
 		name string
 		get  func(point) float64
 	}{{"p50", func(pt point) float64 { return pt.p50 }}, {"p99", func(pt point) float64 { return pt.p99 }}} {
@@ -220,7 +218,8 @@ func capacityPlot(cp *results.Capacity) (*plot.Plot, error) {
 		if err != nil {
 			return nil, fmt.Errorf("report: capacity plot: %w", err)
 		}
-		styleLine(line, i)
+		style := percentileStyles[series.name]
+		style.apply(line)
 		p.Add(line)
 		p.Legend.Add(series.name, line)
 		var good, bad plotter.XYs
@@ -243,7 +242,7 @@ func capacityPlot(cp *results.Capacity) (*plot.Plot, error) {
 				return nil, fmt.Errorf("report: capacity plot: %w", err)
 			}
 			sc.GlyphStyle.Shape = set.glyph
-			sc.GlyphStyle.Color = plotutil.Color(i)
+			sc.GlyphStyle.Color = style.colour
 			sc.GlyphStyle.Radius = vg.Points(2.5)
 			p.Add(sc)
 		}
@@ -253,9 +252,8 @@ func capacityPlot(cp *results.Capacity) (*plot.Plot, error) {
 		if err != nil {
 			return nil, fmt.Errorf("report: capacity plot: %w", err)
 		}
-		line.Color = color.RGBA{R: 0xc0, G: 0x20, B: 0x20, A: 0xff}
+		limitStyle.apply(line)
 		line.Width = vg.Points(1)
-		line.Dashes = []vg.Length{vg.Points(5), vg.Points(3)}
 		p.Add(line)
 		p.Legend.Add("SLO "+names[i], line)
 	}
@@ -264,9 +262,8 @@ func capacityPlot(cp *results.Capacity) (*plot.Plot, error) {
 		if err != nil {
 			return nil, fmt.Errorf("report: capacity plot: %w", err)
 		}
-		line.Color = color.Gray{Y: 0x60}
+		referenceStyle.apply(line)
 		line.Width = vg.Points(1)
-		line.Dashes = []vg.Length{vg.Points(1.5), vg.Points(2.5)}
 		p.Add(line)
 		label := "max sustainable " + units.AskedRate(r) + "/s"
 		if cp.Verdict != "capacity" {

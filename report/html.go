@@ -1,6 +1,7 @@
 package report
 
 import (
+	"bytes"
 	_ "embed"
 	"fmt"
 	"html/template"
@@ -17,8 +18,9 @@ import (
 	"github.com/mtlsbench/mtlsbench/results"
 )
 
-// The HTML report is one file that works offline: inline CSS, inline SVG
-// charts, no script, no fonts or images from elsewhere.
+// The HTML report is one file that works offline and renders alike on any
+// machine: inline CSS, inline SVG charts, the charts' font embedded (see
+// chartfont.go), no script, nothing fetched from elsewhere.
 
 //go:embed report.html.tmpl
 var reportTemplateText string
@@ -46,33 +48,83 @@ type htmlReport struct {
 	Title, RunLine string
 	Interrupted    bool
 	Rows           []htmlRow
-	Legend         []htmlLegend
-	Failures       []htmlNote
-	Warnings       []htmlNote
-	Errors         []htmlNote
-	Alignment      []htmlNote
-	Overlays       []htmlChart
-	Bars           []htmlChart
-	Cases          []htmlCase
-	Environment    [][2]string
-	Shards         []htmlShard
-	Tool           string
+	// Repeated is set when a case ran more than once: the table has a
+	// runs column and SpreadNote says how its figures read.
+	Repeated    bool
+	SpreadNote  string
+	Legend      []htmlLegend
+	Failures    []htmlNote
+	Warnings    []htmlNote
+	Errors      []htmlNote
+	Alignment   []htmlNote
+	Overlays    []htmlChart
+	Bars        []htmlChart
+	Cases       []htmlCase
+	Environment [][2]string
+	Shards      []htmlShard
+	// Versions and Phases are the charts' colour key (palette.go): the
+	// TLS versions of the run's cases and the latency phases they have.
+	Versions, Phases []htmlSwatch
+	Tool             string
+	// FontFace is the @font-face rule of the charts' font (chartFontFace).
+	FontFace template.CSS
 	// Capacity is the capacity searches' section; nil for a plain run.
 	Capacity *htmlCapacity
 }
 
 type htmlRow struct {
-	ID, Name                   string
-	Flags                      []string
-	Rate, P50, P99, P999, Max  string
-	Resumed, Errors            string
-	ClientCPU, TargetCPU       string
-	BytesOut, BytesIn          string
-	Status                     string
-	GeneratorBound, Crosscheck bool
+	ID, Name                  string
+	Flags                     []string
+	Runs                      int
+	Rate, P50, P99, P999, Max string
+	// RateRange, P50Range and P99Range are min…max over the repeats; ""
+	// for a case run once.
+	RateRange, P50Range, P99Range string
+	Resumed, Errors               string
+	ClientCPU, TargetCPU          string
+	BytesOut, BytesIn             string
+	Status                        string
+	GeneratorBound, Crosscheck    bool
 }
 
 type htmlLegend struct{ Name, Meaning string }
+
+// htmlSwatch is one entry of the colour key: a name and its line's CSS
+// border ("2px dashed #0072b2").
+type htmlSwatch struct{ Name, Border string }
+
+func swatch(name string, style lineStyle) htmlSwatch {
+	kind := "solid"
+	if style.dashes != nil {
+		kind = "dashed"
+	}
+	return htmlSwatch{name, "3px " + kind + " " + cssColour(style.colour)}
+}
+
+// colourKey lists the TLS versions and latency phases present in sets, in
+// the order of tlsVersionColours and phases.
+func colourKey(sets []results.Repeats) (versions, phaseKey []htmlSwatch) {
+	for _, v := range tlsVersionColours {
+		for _, s := range sets {
+			if s.Cases[0].Params.TLSVersion == v.version {
+				versions = append(versions, swatch(versionName(v.version), lineStyle{colour: v.colour}))
+				break
+			}
+		}
+	}
+	for _, ph := range phases {
+	sets:
+		for _, s := range sets {
+			for _, c := range s.Cases {
+				if sum := ph.get(&c.Latency); sum != nil && sum.Count > 0 {
+					phaseKey = append(phaseKey, swatch(ph.name, phaseStyles[ph.name]))
+					break sets
+				}
+			}
+		}
+	}
+	return versions, phaseKey
+}
 
 type htmlNote struct{ Case, Text string }
 
@@ -101,6 +153,16 @@ func renderHTML(w io.Writer, run *results.Run, opts RenderOptions) error {
 	if err != nil {
 		return err
 	}
+	// Once without the font, to learn which glyphs the charts use.
+	var page bytes.Buffer
+	if err := reportTemplate.Execute(&page, report); err != nil {
+		return fmt.Errorf("report: html: %w", err)
+	}
+	face, err := chartFontFace(page.Bytes())
+	if err != nil {
+		return err
+	}
+	report.FontFace = template.CSS(face)
 	if err := reportTemplate.Execute(w, report); err != nil {
 		return fmt.Errorf("report: html: %w", err)
 	}
@@ -116,25 +178,32 @@ func buildHTMLReport(run *results.Run, opts RenderOptions) (*htmlReport, error) 
 		Tool:        strings.TrimSpace(run.Tool.Name + " " + run.Tool.Version),
 	}
 	sets := results.GroupRepeats(run)
-	setIndex := map[string]int{}
-	for i, s := range sets {
-		setIndex[s.Key] = i
-	}
-	for i := range run.Cases {
-		c := &run.Cases[i]
+	rows, _ := caseRows(run, false)
+	r.Repeated, r.SpreadNote = repeated(rows), spreadNote(rows)
+	for i, cr := range rows {
+		c := cr.sum
 		row := htmlRow{
-			ID: caseAnchor(setIndex[c.MatchKey()]), Name: labels[i],
-			Rate: units.Rate(c.HandshakesPerS), Resumed: resumedShare(c), Errors: errorCell(c),
+			ID: caseAnchor(i), Name: cr.label, Runs: len(cr.cases),
+			Resumed: resumedShare(c), Errors: errorCell(c),
 			ClientCPU: "–", TargetCPU: "–", BytesOut: "–", BytesIn: "–", Status: string(c.Status),
 			GeneratorBound: c.GeneratorBound, Crosscheck: c.Status == results.StatusCrosscheckFailed,
 		}
-		for _, f := range caseFlags(c) {
+		for _, f := range cr.flags() {
 			row.Flags = append(row.Flags, flagName(f))
 		}
-		row.P50, row.P99, row.P999 = latencyCells(c)
+		row.Rate, row.RateRange = cr.rateSpread().rate()
+		row.P50, row.P50Range = cr.p50Spread().latency()
+		row.P99, row.P99Range = cr.p99Spread().latency()
+		row.P999 = cr.p999()
+		maxUs := spreadOf(cr.cases, func(c *results.Case) (float64, bool) {
+			if s := c.HandshakeLatency(); s != nil {
+				return float64(s.MaxUs), true
+			}
+			return 0, false
+		})
 		row.Max = "–"
-		if s := c.HandshakeLatency(); s != nil {
-			row.Max = units.Latency(float64(s.MaxUs))
+		if maxUs.n > 0 {
+			row.Max = units.Latency(maxUs.max)
 		}
 		if c.Counts.OK > 0 {
 			row.ClientCPU = units.Short(c.CPU.ClientUsPerHandshake)
@@ -182,6 +251,7 @@ func buildHTMLReport(run *results.Run, opts RenderOptions) (*htmlReport, error) 
 	if r.Capacity, err = buildHTMLCapacity(run, labels); err != nil {
 		return nil, err
 	}
+	r.Versions, r.Phases = colourKey(sets)
 	r.Environment = environmentRows(run)
 	for _, sh := range run.Shards {
 		clock := "–"
@@ -233,12 +303,17 @@ func buildCharts(run *results.Run, sets []results.Repeats, opts RenderOptions) (
 	for _, g := range groups {
 		var curves []curve
 		labels, common := legendLabels(sets, g.sets)
+		perVersion := map[string]int{} // curves of each TLS version so far: the next one's dashes
 		for j, label := range labels {
-			h, err := sets[g.sets[j]].MergedHistogram(func(l *results.Latency) *results.Summary { return l.Handshake })
+			set := sets[g.sets[j]]
+			h, err := set.MergedHistogram(func(l *results.Latency) *results.Summary { return l.Handshake })
 			if err != nil {
 				return nil, fmt.Errorf("report: html: %w", err)
 			}
-			curves = append(curves, curve{label: label, hist: h})
+			version := set.Cases[0].Params.TLSVersion
+			style := lineStyle{versionColour(version), dashes(perVersion[version])}
+			perVersion[version]++
+			curves = append(curves, curve{label: label, hist: h, style: style})
 		}
 		title := "Handshake latency: " + g.title
 		if common != "" {
@@ -262,11 +337,12 @@ func buildCharts(run *results.Run, sets []results.Repeats, opts RenderOptions) (
 		suffix = " (" + common + ")"
 	}
 	for i, s := range sets {
-		rates = append(rates, bar{names[i], []float64{s.Median(func(c *results.Case) float64 { return c.HandshakesPerS })}})
+		version := s.Cases[0].Params.TLSVersion
+		rates = append(rates, bar{names[i], []float64{s.Median(func(c *results.Case) float64 { return c.HandshakesPerS })}, version})
 		cpu = append(cpu, bar{names[i], []float64{
 			s.Median(func(c *results.Case) float64 { return c.CPU.ClientUsPerHandshake }),
 			s.Median(func(c *results.Case) float64 { return c.CPU.TargetUsPerHandshake }),
-		}})
+		}, version})
 		for _, c := range s.Cases {
 			anyTarget = anyTarget || c.CPU.TargetMeasured
 		}
@@ -323,7 +399,7 @@ func buildHTMLCase(i int, s results.Repeats) (htmlCase, error) {
 			return hc, fmt.Errorf("report: html: %w", err)
 		}
 		if h != nil && h.TotalCount() > 0 {
-			curves = append(curves, curve{ph.name, h})
+			curves = append(curves, curve{ph.name, h, phaseStyles[ph.name]})
 		}
 	}
 	if len(curves) > 0 {
@@ -369,25 +445,30 @@ func intervalPlots(s results.Repeats) ([]*plot.Plot, error) {
 		if len(s.Cases) > 1 {
 			suffix = fmt.Sprintf(" #%d", c.Repeat+1)
 		}
-		var r, p50, p99 plotter.XYs
+		// Each later repeat a shade lighter, in the same colours.
+		shade := math.Min(0.6, 0.3*float64(c.Repeat))
+		rate := lineStyle{lighter(versionColour(c.Params.TLSVersion), shade), nil}
+		p50, p99 := percentileStyles["p50"], percentileStyles["p99"]
+		p50.colour, p99.colour = lighter(p50.colour, shade), lighter(p99.colour, shade)
+		var r, p50xy, p99xy plotter.XYs
 		for _, iv := range ivs {
 			window = math.Max(window, iv.OffsetS+iv.DurationS)
 			mid := iv.OffsetS + iv.DurationS/2
 			r = append(r, plotter.XY{X: mid, Y: iv.HandshakesPerS})
-			p50 = append(p50, plotter.XY{X: mid, Y: float64(iv.P50Us) / 1000})
-			p99 = append(p99, plotter.XY{X: mid, Y: float64(iv.P99Us) / 1000})
+			p50xy = append(p50xy, plotter.XY{X: mid, Y: float64(iv.P50Us) / 1000})
+			p99xy = append(p99xy, plotter.XY{X: mid, Y: float64(iv.P99Us) / 1000})
 		}
-		rates = append(rates, seriesLine{"handshakes/s" + suffix, r})
-		lat = append(lat, seriesLine{"p50" + suffix, p50}, seriesLine{"p99" + suffix, p99})
+		rates = append(rates, seriesLine{"handshakes/s" + suffix, r, rate})
+		lat = append(lat, seriesLine{"p50" + suffix, p50xy, p50}, seriesLine{"p99" + suffix, p99xy, p99})
 	}
 	if rates == nil {
 		return nil, nil
 	}
-	rp, err := timePlot("Handshakes per second over time", "handshakes/s", window, rates)
+	rp, err := timePlot("Handshakes per second over time", "handshakes/s", false, window, rates)
 	if err != nil {
 		return nil, err
 	}
-	lp, err := timePlot("Handshake latency over time", "latency (ms)", window, lat)
+	lp, err := timePlot("Handshake latency over time", "latency (ms)", true, window, lat)
 	if err != nil {
 		return nil, err
 	}

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/mtlsbench/mtlsbench/internal/units"
@@ -22,25 +24,30 @@ func renderMarkdown(w io.Writer, run *results.Run, opts RenderOptions) error {
 	for i := range run.Cases {
 		hasTrend = hasTrend || len(trendIntervals(&run.Cases[i])) > 1
 	}
+	rows, _ := caseRows(run, false)
+	runs := repeated(rows)
 	header := []string{"case", "handshakes/s", "p50", "p99", "p99.9", "resumed", "errors", "client CPU µs/hs", "target CPU µs/hs", "bytes out/in per hs"}
 	align := []string{":---", "---:", "---:", "---:", "---:", "---:", ":---", "---:", "---:", "---:"}
+	if runs {
+		header = slices.Insert(header, 1, "runs")
+		align = slices.Insert(align, 1, "---:")
+	}
 	if hasTrend {
 		header = append(header, "trend (hs/s)")
 		align = append(align, ":---")
 	}
 	b.WriteString(MarkdownRow(header...))
 	b.WriteString(MarkdownRow(align...))
-	for i := range run.Cases {
-		c := &run.Cases[i]
-		name := MarkdownCode(labels[i])
-		if flags := caseFlags(c); len(flags) > 0 {
+	for _, r := range rows {
+		c := r.sum
+		name := MarkdownCode(r.label)
+		if flags := r.flags(); len(flags) > 0 {
 			var names []string
 			for _, f := range flags {
 				names = append(names, flagName(f))
 			}
 			name += " **⚠ " + strings.Join(names, ", ") + "**"
 		}
-		p50, p99, p999 := latencyCells(c)
 		client, target := "–", "–"
 		if c.Counts.OK > 0 {
 			client = units.Rate(c.CPU.ClientUsPerHandshake)
@@ -52,11 +59,19 @@ func renderMarkdown(w io.Writer, run *results.Run, opts RenderOptions) error {
 		if c.Counts.Attempted > 0 {
 			bytesOut = units.Rate(c.Bytes.HandshakeSentMean) + " / " + units.Rate(c.Bytes.HandshakeReceivedMean)
 		}
-		row := []string{name, units.Rate(c.HandshakesPerS), p50, p99, p999, resumedShare(c), MarkdownText(errorCell(c)), client, target, bytesOut}
+		row := []string{name}
+		if runs {
+			row = append(row, strconv.Itoa(len(r.cases)))
+		}
+		row = append(row, joinSpread(r.rateSpread().rate()), joinSpread(r.p50Spread().latency()), joinSpread(r.p99Spread().latency()), r.p999(),
+			resumedShare(c), MarkdownText(errorCell(c)), client, target, bytesOut)
 		if hasTrend {
-			row = append(row, sparkline(intervalRates(c), 24))
+			row = append(row, r.trend(24))
 		}
 		b.WriteString(MarkdownRow(row...))
+	}
+	if note := spreadNote(rows); note != "" {
+		fmt.Fprintf(&b, "\n%s\n", MarkdownText(note))
 	}
 	if idx := usedFlags(run); len(idx) > 0 {
 		b.WriteString("\n")

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"image/color"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -12,7 +13,6 @@ import (
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/font"
 	"gonum.org/v1/plot/plotter"
-	"gonum.org/v1/plot/plotutil"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgsvg"
@@ -92,20 +92,31 @@ var percentileTicks = plot.ConstantTicks{
 type curve struct {
 	label string
 	hist  *hdrhistogram.Histogram
+	style lineStyle
 }
 
 // percentilePlot draws latency (ms) against percentile on the usual
-// 1/(1−p) log axis, one line per curve.
+// 1/(1−p) log axis, one line per curve. The latency axis is logarithmic
+// when a curve's p99.9 is more than tailRatio times its p50.
 func percentilePlot(title string, curves []curve) (*plot.Plot, error) {
 	p := newPlot(title)
 	p.X.Label.Text = "percentile"
 	p.X.Scale = plot.LogScale{}
 	p.X.Tick.Marker = percentileTicks
 	p.X.Min, p.X.Max = 2, 100_000
-	p.Y.Label.Text = "latency (ms)"
-	p.Y.Min = 0
+	lo, hi, long := math.Inf(1), 0.0, false
+	for _, c := range curves {
+		if c.hist == nil || c.hist.TotalCount() == 0 {
+			continue
+		}
+		p50 := float64(c.hist.ValueAtQuantile(50)) / 1000
+		lo = math.Min(lo, p50)
+		hi = math.Max(hi, float64(c.hist.ValueAtQuantile(99.999))/1000)
+		long = long || float64(c.hist.ValueAtQuantile(99.9))/1000 > tailRatio*p50
+	}
+	latencyAxis(p, lo, hi, long)
 	p.Legend.Top, p.Legend.Left = true, true
-	for i, c := range curves {
+	for _, c := range curves {
 		if c.hist == nil || c.hist.TotalCount() == 0 {
 			continue
 		}
@@ -118,28 +129,26 @@ func percentilePlot(title string, curves []curve) (*plot.Plot, error) {
 		if err != nil {
 			return nil, fmt.Errorf("report: plot %s: %w", c.label, err)
 		}
-		styleLine(line, i)
+		c.style.apply(line)
 		p.Add(line)
 		p.Legend.Add(c.label, line)
 	}
 	return p, nil
 }
 
-func styleLine(line *plotter.Line, i int) {
-	line.Color = plotutil.Color(i)
-	line.Width = vg.Points(1.4)
-	line.Dashes = plotutil.Dashes(i / len(plotutil.DefaultColors))
-}
-
-// bar is one bar of a bar chart: a label and one value per series.
+// bar is one bar of a bar chart: a label, one value per series, and the
+// TLS version whose colour it takes ("" for black).
 type bar struct {
-	label  string
-	values []float64
+	label   string
+	values  []float64
+	version string
 }
 
 // barPlot draws horizontal bars, one row per label and one bar per series
 // in each row (grouped), so long case names stay readable. Each bar ends
-// in its value.
+// in its value. A bar takes its TLS version's colour; a second series
+// (the target beside the client) the same colour, lighter. The legend
+// names the versions when there are several, and the series.
 func barPlot(title, unit string, series []string, bars []bar) (*plot.Plot, error) {
 	p := newPlot(title)
 	p.X.Label.Text = unit
@@ -155,80 +164,143 @@ func barPlot(title, unit string, series []string, bars []bar) (*plot.Plot, error
 	}
 	p.NominalY(labels...)
 	p.Y.Tick.Label.Font = font.From(chartFont, 9)
-	// Room right of the longest bar for its value and the legend.
-	p.X.Max = highest * 1.22
-	if len(series) > 1 {
-		p.X.Max = highest * 1.4
-	}
-	if highest == 0 {
-		p.X.Max = 1
-	}
 	width := vg.Points(14)
 	if len(series) > 1 {
 		width = vg.Points(9)
 	}
+	var versions, legend []string
+	for _, b := range bars {
+		if !slices.Contains(versions, b.version) {
+			versions = append(versions, b.version)
+		}
+	}
 	for s, name := range series {
-		values := make(plotter.Values, len(bars))
-		valueLabels := plotter.XYLabels{XYs: make(plotter.XYs, len(bars)), Labels: make([]string, len(bars))}
-		for i, b := range bars {
-			row := len(bars) - 1 - i
-			values[row] = b.values[s]
-			valueLabels.XYs[row] = plotter.XY{X: b.values[s], Y: float64(row)}
-			valueLabels.Labels[row] = formatBarValue(b.values[s])
+		for _, version := range versions {
+			values := make(plotter.Values, len(bars))
+			var valueLabels plotter.XYLabels
+			for i, b := range bars {
+				if b.version != version {
+					continue
+				}
+				row := len(bars) - 1 - i
+				values[row] = b.values[s]
+				valueLabels.XYs = append(valueLabels.XYs, plotter.XY{X: b.values[s], Y: float64(row)})
+				valueLabels.Labels = append(valueLabels.Labels, formatBarValue(b.values[s]))
+			}
+			chart, err := plotter.NewBarChart(values, width)
+			if err != nil {
+				return nil, fmt.Errorf("report: bar chart %s: %w", title, err)
+			}
+			chart.Horizontal = true
+			chart.Color = versionColour(version)
+			if s > 0 {
+				chart.Color = lighter(versionColour(version), targetShade)
+			}
+			chart.LineStyle.Width = 0
+			chart.Offset = width * vg.Length(float64(len(series)-1)/2-float64(s))
+			p.Add(chart)
+			var entry []string
+			if len(versions) > 1 {
+				entry = append(entry, versionName(version))
+			}
+			if len(series) > 1 {
+				entry = append(entry, name)
+			}
+			if len(entry) > 0 {
+				legend = append(legend, strings.Join(entry, " "))
+				p.Legend.Add(legend[len(legend)-1], chart)
+			}
+			text, err := plotter.NewLabels(valueLabels)
+			if err != nil {
+				return nil, fmt.Errorf("report: bar chart %s: %w", title, err)
+			}
+			for i := range text.TextStyle {
+				text.TextStyle[i].Font = font.From(chartFont, 8)
+				text.TextStyle[i].YAlign = draw.YCenter
+			}
+			text.Offset = vg.Point{X: vg.Points(4), Y: chart.Offset}
+			p.Add(text)
 		}
-		chart, err := plotter.NewBarChart(values, width)
-		if err != nil {
-			return nil, fmt.Errorf("report: bar chart %s: %w", title, err)
-		}
-		chart.Horizontal = true
-		chart.Color = plotutil.Color(s)
-		chart.LineStyle.Width = 0
-		chart.Offset = width * vg.Length(float64(len(series)-1)/2-float64(s))
-		p.Add(chart)
-		if len(series) > 1 {
-			p.Legend.Add(name, chart)
-		}
-		text, err := plotter.NewLabels(valueLabels)
-		if err != nil {
-			return nil, fmt.Errorf("report: bar chart %s: %w", title, err)
-		}
-		for i := range text.TextStyle {
-			text.TextStyle[i].Font = font.From(chartFont, 8)
-			text.TextStyle[i].YAlign = draw.YCenter
-		}
-		text.Offset = vg.Point{X: vg.Points(4), Y: chart.Offset}
-		p.Add(text)
 	}
 	p.Legend.Top = true
 	p.Legend.XOffs = -vg.Points(4)
+	p.X.Max = barRoom(p, bars, labels, legend, highest)
 	return p, nil
+}
+
+// barRoom is the end of a bar chart's value axis: room right of the
+// longest bar for its value and, beside the rows the legend covers at the
+// top right, for the legend. It assumes the narrowest chart drawn (half
+// the HTML page's width).
+func barRoom(p *plot.Plot, bars []bar, rowLabels, legend []string, highest float64) float64 {
+	if highest <= 0 {
+		return 1
+	}
+	end := highest * 1.22
+	if len(legend) == 0 {
+		return end
+	}
+	var legendW, labelW vg.Length
+	for _, l := range legend {
+		legendW = max(legendW, p.Legend.TextStyle.Width(l))
+	}
+	legendW += p.Legend.ThumbnailWidth + vg.Points(16)
+	for _, l := range rowLabels {
+		labelW = max(labelW, p.Y.Tick.Label.Width(l))
+	}
+	data := halfChartWidth - labelW - vg.Points(30)
+	share := math.Min(0.6, float64(legendW/data))
+	// A legend entry is about 10.5 points high, a row 22.
+	covered := int(math.Ceil(float64(len(legend))*10.5/22 + 0.5))
+	top := 0.0
+	for _, b := range bars[:min(covered, len(bars))] {
+		for _, v := range b.values {
+			top = math.Max(top, v)
+		}
+	}
+	return math.Max(end, top*1.22/(1-share))
 }
 
 // seriesLine is one line of a time-series plot.
 type seriesLine struct {
 	label string
 	xy    plotter.XYs
+	style lineStyle
 }
 
 // timePlot draws lines against seconds into the measured window, which
-// ends at windowS, leaving headroom above the lines for the legend.
-func timePlot(title, unit string, windowS float64, lines []seriesLine) (*plot.Plot, error) {
+// ends at windowS, leaving headroom above the lines for the legend. With
+// latency, the unit is milliseconds and the axis is logarithmic when the
+// highest value is more than tailRatio times the lowest.
+func timePlot(title, unit string, latency bool, windowS float64, lines []seriesLine) (*plot.Plot, error) {
 	p := newPlot(title)
 	p.X.Label.Text = "seconds"
 	p.Y.Label.Text = unit
 	p.X.Min, p.X.Max = 0, windowS
 	p.Y.Min = 0
-	highest := 0.0
+	lowest, highest := math.Inf(1), 0.0
 	for _, l := range lines {
 		for _, pt := range l.xy {
 			highest = math.Max(highest, pt.Y)
+			if pt.Y > 0 {
+				lowest = math.Min(lowest, pt.Y)
+			}
 		}
 	}
 	if highest > 0 {
 		p.Y.Max = highest * 1.35
 	}
+	if latency && highest > tailRatio*lowest {
+		latencyAxis(p, lowest, highest, true)
+		p.Y.Max = highest * 2.5 // headroom for the legend, on a log scale
+		for i := range lines {
+			// A log axis has no zero: an interval without handshakes
+			// has no latency to draw.
+			lines[i].xy = slices.DeleteFunc(slices.Clone(lines[i].xy), func(pt plotter.XY) bool { return pt.Y <= 0 })
+		}
+	}
 	p.Legend.Top = true
-	for i, l := range lines {
+	for _, l := range lines {
 		if len(l.xy) == 0 {
 			continue
 		}
@@ -236,7 +308,7 @@ func timePlot(title, unit string, windowS float64, lines []seriesLine) (*plot.Pl
 		if err != nil {
 			return nil, fmt.Errorf("report: plot %s: %w", l.label, err)
 		}
-		styleLine(line, i)
+		l.style.apply(line)
 		p.Add(line)
 		if len(lines) > 1 {
 			p.Legend.Add(l.label, line)
@@ -245,12 +317,18 @@ func timePlot(title, unit string, windowS float64, lines []seriesLine) (*plot.Pl
 	return p, nil
 }
 
+// svgMargin is the blank edge of every SVG chart.
+const svgMargin = vg.Length(3)
+
 // svgOf draws plots stacked vertically (each h tall, w wide) into one SVG
 // without embedded fonts, returning the <svg> element alone (no XML
 // prolog), ready to inline in HTML.
 func svgOf(w, h vg.Length, plots ...*plot.Plot) (string, error) {
 	canvas := vgsvg.NewWith(vgsvg.UseWH(w, h*vg.Length(len(plots))), vgsvg.EmbedFonts(false))
-	dc := draw.New(canvas)
+	// A margin inside the SVG's box: a browser's box of a text is its
+	// font's whole ascent and descent, a point or so more than gonum sets
+	// a title or an axis label from the edge with.
+	dc := draw.Crop(draw.New(canvas), svgMargin, -svgMargin, svgMargin, -svgMargin)
 	if len(plots) == 1 {
 		plots[0].Draw(dc)
 	} else {
@@ -272,6 +350,14 @@ func svgOf(w, h vg.Length, plots ...*plot.Plot) (string, error) {
 		svg = svg[i:]
 	}
 	return svg, nil
+}
+
+// versionName is how a legend names a TLS version.
+func versionName(v string) string {
+	if v == "" {
+		return "TLS ?"
+	}
+	return "TLS " + v
 }
 
 // formatBarValue labels a bar exactly enough to read off: 7.5, 1464, 12k.

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/mtlsbench/mtlsbench/internal/resultstest"
+	"github.com/mtlsbench/mtlsbench/internal/units"
 	"github.com/mtlsbench/mtlsbench/results"
 )
 
@@ -36,6 +37,79 @@ func TestRenderGolden(t *testing.T) {
 		t.Run(string(tc.format), func(t *testing.T) {
 			resultstest.Golden(t, tc.file, renderString(t, resultstest.DefaultRun(), tc.format, RenderOptions{}))
 		})
+	}
+}
+
+// repeatsRun is two cases run three times each, with ±10% noise between
+// repeats, one repeat generator-bound.
+func repeatsRun() *results.Run {
+	tls12 := resultstest.GateSpec()
+	tls12.Version = "1.2"
+	tls12.Intervals = 4
+	run := resultstest.Samples(2, 3, 0.1, resultstest.GateSpec(), tls12)
+	run.Cases[1].GeneratorBound = true
+	return run
+}
+
+// TestRenderRepeatsGolden: a case that ran three times is one row, its
+// figures mean ± σ (min…max) over the repeats, as hyperfine shows runs.
+func TestRenderRepeatsGolden(t *testing.T) {
+	for _, tc := range []struct {
+		format Format
+		file   string
+	}{
+		{FormatTable, "repeats.table.golden"},
+		{FormatMarkdown, "repeats.markdown.golden"},
+	} {
+		t.Run(string(tc.format), func(t *testing.T) {
+			resultstest.Golden(t, tc.file, renderString(t, repeatsRun(), tc.format, RenderOptions{}))
+		})
+	}
+	run := repeatsRun()
+	var rates []float64
+	for _, c := range run.Cases[:3] {
+		rates = append(rates, c.HandshakesPerS)
+	}
+	table := string(renderString(t, run, FormatTable, RenderOptions{}))
+	html := string(renderString(t, run, FormatHTML, RenderOptions{}))
+	lo, hi := minMax(rates)
+	span := units.Rate(lo) + "…" + units.Rate(hi)
+	for _, want := range []string{" tls1.3 [G] ", span, " ± "} {
+		if !strings.Contains(table, want) {
+			t.Errorf("table lacks %q:\n%s", want, table)
+		}
+	}
+	if n := strings.Count(table, " tls1.3 [G] "); n != 1 {
+		t.Errorf("table has %d rows of the repeated case, want 1", n)
+	}
+	if !strings.Contains(html, `<span class="range">`+span+`</span>`) || strings.Count(html, `<td class="name"><a href="#case-`) != 2 {
+		t.Errorf("html table: want one row per case and the range %s under the rate", span)
+	}
+}
+
+// TestSpread checks mean, sample standard deviation and range against
+// figures worked by hand.
+func TestSpread(t *testing.T) {
+	var cases []*results.Case
+	for _, v := range []float64{1000, 1200, 1400} {
+		cases = append(cases, &results.Case{HandshakesPerS: v})
+	}
+	s := spreadOf(cases, func(c *results.Case) (float64, bool) { return c.HandshakesPerS, true })
+	if s.n != 3 || s.mean != 1200 || s.sd != 200 || s.min != 1000 || s.max != 1400 {
+		t.Errorf("spread = %+v, want n 3, mean 1200, sd 200 (sample), 1000…1400", s)
+	}
+	if m, r := s.rate(); m != "1200 ± 200" || r != "1000…1400" {
+		t.Errorf("rate cells %q %q", m, r)
+	}
+	lat := spread{n: 2, mean: 2320, sd: 590, min: 1900, max: 2740}
+	if m, r := lat.latency(); m != "2.32 ± 0.59ms" || r != "1.90…2.74ms" {
+		t.Errorf("latency cells %q %q", m, r)
+	}
+	if m, r := spreadOf(nil, nil).rate(); m != "–" || r != "" {
+		t.Errorf("no repeat: %q %q, want a dash", m, r)
+	}
+	if m, r := (spread{n: 1, mean: 610}).latency(); m != "610µs" || r != "" {
+		t.Errorf("one repeat: %q %q, want the figure alone", m, r)
 	}
 }
 

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -13,21 +15,22 @@ import (
 )
 
 // tableHeader is the text table's header; tableLeft its columns aligned
-// left.
+// left. A run with repeats has a "runs" column after the case.
 var (
 	tableHeader = []string{"case", "hs/s", "p50", "p99", "p99.9", "resumed", "errors", "cpu µs c/t", "bytes out/in"}
 	tableLeft   = []int{0, 6}
 )
 
 // renderTable writes the terminal table: a line about the run, one row per
-// case, then the notes a reader needs to trust the figures (markers,
-// trends, errors, warnings).
+// case (its repeats summarised, see caseRow), then the notes a reader
+// needs to trust the figures (markers, trends, errors, warnings).
 func renderTable(w io.Writer, run *results.Run, opts RenderOptions) error {
 	labels, _ := caseLabels(run, false)
+	rows, _ := caseRows(run, false)
 	var out bytes.Buffer
 	fmt.Fprintln(&out, runLine(run))
 
-	table, err := caseTable(run, labels)
+	table, err := caseTable(rows)
 	if err != nil {
 		return err
 	}
@@ -35,7 +38,8 @@ func renderTable(w io.Writer, run *results.Run, opts RenderOptions) error {
 	if maxLineWidth(table) > opts.width() {
 		if short, words := caseLabels(run, true); words != "" {
 			labels, common = short, words
-			if table, err = caseTable(run, labels); err != nil {
+			rows, _ = caseRows(run, true)
+			if table, err = caseTable(rows); err != nil {
 				return err
 			}
 		}
@@ -44,24 +48,35 @@ func renderTable(w io.Writer, run *results.Run, opts RenderOptions) error {
 	if common != "" {
 		fmt.Fprintf(&out, "Every case name above also has %q.\n", common)
 	}
+	if note := spreadNote(rows); note != "" {
+		fmt.Fprintln(&out, note)
+	}
 	writeTextNotes(&out, run, labels)
 	_, err = w.Write(out.Bytes())
 	return err
 }
 
-func caseTable(run *results.Run, labels []string) ([]byte, error) {
+func caseTable(rows []caseRow) ([]byte, error) {
 	table := TextTable{Header: tableHeader, Left: tableLeft}
-	for i := range run.Cases {
-		c := &run.Cases[i]
-		name := labels[i]
-		if flags := caseFlags(c); len(flags) > 0 {
+	runs := repeated(rows)
+	if runs {
+		table.Header = slices.Insert(slices.Clone(tableHeader), 1, "runs")
+		table.Left = []int{0, 7}
+	}
+	for _, r := range rows {
+		name := r.label
+		if flags := r.flags(); len(flags) > 0 {
 			name += " [" + strings.Join(flags, "") + "]"
 		}
-		p50, p99, p999 := latencyCells(c)
-		table.Rows = append(table.Rows, []string{
-			name, units.Rate(c.HandshakesPerS), p50, p99, p999,
-			resumedShare(c), errorCell(c), cpuCell(c), bytesCell(c),
-		})
+		row := []string{name}
+		if runs {
+			row = append(row, strconv.Itoa(len(r.cases)))
+		}
+		row = append(row,
+			joinSpread(r.rateSpread().rate()), joinSpread(r.p50Spread().latency()), joinSpread(r.p99Spread().latency()), r.p999(),
+			resumedShare(r.sum), errorCell(r.sum), cpuCell(r.sum), bytesCell(r.sum),
+		)
+		table.Rows = append(table.Rows, row)
 	}
 	return table.Render()
 }
