@@ -46,10 +46,12 @@ func newScenariosCmd(env *cliEnv) *cobra.Command {
 	}
 	show.Flags().BoolVar(&opts.cases, "cases", false, "check the scenario and list its cases (name and key) and skipped cells")
 	c.AddCommand(&cobra.Command{
-		Use:   "list",
-		Short: "the built-in scenarios, one line each, with what each answers",
-		Args:  noArgs("scenarios list takes no arguments"),
-		RunE:  func(c *cobra.Command, args []string) error { return runScenariosList(env) },
+		Use:     "list",
+		Short:   "the built-in scenarios, one line each, with what each answers",
+		Long:    "List the built-in scenarios with what each answers; run one with 'mtlsbench run -f NAME'.",
+		Example: "  mtlsbench scenarios list\n  mtlsbench run -f key-types",
+		Args:    noArgs("scenarios list takes no arguments"),
+		RunE:    func(c *cobra.Command, args []string) error { return runScenariosList(env) },
 	}, show)
 	return c
 }
