@@ -112,6 +112,9 @@ func capacityCmd(ctx context.Context, env *cliEnv, fs *pflag.FlagSet, o *capacit
 	if err := spec.Apply(capacityOverrides(fs, o)); err != nil {
 		return forFlags(err, fs, spec.Source())
 	}
+	if err := checkInputFiles(fs); err != nil {
+		return err
+	}
 	search, err := spec.Capacity.Search()
 	if err != nil {
 		return usagef("%v", err)

@@ -174,6 +174,9 @@ func TestTargetFlagErrorsNameTheFlag(t *testing.T) {
 		{[]string{"run", "--in-process", "--target", "nginx"}, []string{"--in-process: in_process runs the built-in target inside the generator"}},
 		{[]string{"run", "--target", "127.0.0.1:1"}, []string{"--target 127.0.0.1:1: an external target needs the client identity to present: --pki DIR", "--ca FILE or --pki DIR"}},
 		{[]string{"run", "--rate", "-5"}, []string{"--rate -5: rate -5 is negative"}},
+		{[]string{"run", "--target", "127.0.0.1:1", "--pki", "/nonexistent"}, []string{"--pki /nonexistent: no such file or directory"}},
+		{[]string{"run", "--target", "127.0.0.1:1", "--pki", "/dev/null"}, []string{"--pki /dev/null: is not a directory"}},
+		{[]string{"capacity", "--target", "127.0.0.1:1", "--ca", "/", "--cert", "c", "--key", "k"}, []string{"--ca /: is a directory"}},
 		{[]string{"capacity", "--target", "127.0.0.1:1", "--cert", "c.pem", "--key", "k.pem"}, []string{"--target 127.0.0.1:1: an external target needs the CA"}},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {

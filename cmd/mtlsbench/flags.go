@@ -2,6 +2,8 @@ package main
 
 import (
 	"errors"
+	iofs "io/fs"
+	"os"
 	"strconv"
 	"strings"
 
@@ -163,4 +165,31 @@ func forFlag(e *scenarios.Error, fs *pflag.FlagSet, source string) *scenarios.Er
 		c.Message = "an external target needs the CA that signed the server: --ca FILE or --pki DIR (or --insecure-skip-verify, which makes every handshake cheaper than a real client's)"
 	}
 	return c
+}
+
+// checkInputFiles checks the files the target flags name (--ca, --cert,
+// --key, --pki) before any work, so that a missing one is named by its
+// flag rather than by the first case that reads it.
+func checkInputFiles(fs *pflag.FlagSet) error {
+	for _, name := range []string{"ca", "cert", "key", "pki"} {
+		f := fs.Lookup(name)
+		if f == nil || !f.Changed {
+			continue
+		}
+		path := f.Value.String()
+		fi, err := os.Stat(path)
+		switch {
+		case err != nil:
+			var pe *iofs.PathError
+			if errors.As(err, &pe) {
+				err = pe.Err
+			}
+			return usagef("--%s %s: %v", name, path, err)
+		case name == "pki" && !fi.IsDir():
+			return usagef("--pki %s: is not a directory: give a directory written by 'mtlsbench pki gen'", path)
+		case name != "pki" && fi.IsDir():
+			return usagef("--%s %s: is a directory: give a PEM file", name, path)
+		}
+	}
+	return nil
 }

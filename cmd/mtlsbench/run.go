@@ -224,6 +224,9 @@ func runCmd(ctx context.Context, env *cliEnv, fs *pflag.FlagSet, o *runOptions) 
 	if err := spec.Apply(runOverrides(fs, o)); err != nil {
 		return forFlags(err, fs, spec.Source())
 	}
+	if err := checkInputFiles(fs); err != nil {
+		return err
+	}
 	cases, skipped, err := scenarios.Expand(*spec)
 	if err != nil {
 		return err
