@@ -174,6 +174,8 @@ func TestTargetFlagErrorsNameTheFlag(t *testing.T) {
 		{[]string{"run", "--in-process", "--target", "nginx"}, []string{"--in-process: in_process runs the built-in target inside the generator"}},
 		{[]string{"run", "--target", "127.0.0.1:1"}, []string{"--target 127.0.0.1:1: an external target needs the client identity to present: --pki DIR", "--ca FILE or --pki DIR"}},
 		{[]string{"run", "--rate", "-5"}, []string{"--rate -5: rate -5 is negative"}},
+		{[]string{"run", "--target", "127.0.0.1:1", "--target-pid", "-1", "--insecure-skip-verify", "--cert", "c", "--key", "k"}, []string{"--target-pid -1: pid -1 is not a process id"}},
+		{[]string{"run", "--requests", "5", "--mode", "handshake"}, []string{"--requests 5: 5 requests per connection, but target.mode is handshake"}},
 		{[]string{"run", "--target", "127.0.0.1:1", "--pki", "/nonexistent"}, []string{"--pki /nonexistent: no such file or directory"}},
 		{[]string{"run", "--target", "127.0.0.1:1", "--pki", "/dev/null"}, []string{"--pki /dev/null: is not a directory"}},
 		{[]string{"capacity", "--target", "127.0.0.1:1", "--ca", "/", "--cert", "c", "--key", "k"}, []string{"--ca /: is a directory"}},
@@ -333,5 +335,15 @@ func TestManPages(t *testing.T) {
 	// The command is hidden from the help.
 	if _, stdout, _ := runCommand(t, "help"); strings.Contains(stdout, "man ") {
 		t.Errorf("help lists man:\n%s", stdout)
+	}
+}
+
+// A matrix that the axis flags made impossible names those flags, with the
+// file the rest of the scenario came from.
+func TestImpossibleMatrixNamesTheFlags(t *testing.T) {
+	code, _, stderr := runCommand(t, "run", "--tls", "1.2", "--groups", "p256", "--key-share", "x25519")
+	want := "mtlsbench run: library/quick.yaml with --tls 1.2 --groups p256 --key-share x25519: matrix: every case is one the TLS stack cannot express"
+	if code != exitUsage || !strings.HasPrefix(stderr, want) {
+		t.Errorf("exit %d, stderr %q; want 2 and %q", code, stderr, want)
 	}
 }

@@ -112,20 +112,35 @@ func flagValueText(f *pflag.Flag) string {
 	return f.Value.String()
 }
 
-// targetFieldFlags are the run flags that set a target field the scenario
-// checks only as a whole (which fields a target kind takes): scenarios
-// names those problems by the file, so forFlags names the flag instead.
-var targetFieldFlags = map[string]string{
+// fieldFlags are the run flags that set a scenario field whose problems
+// Spec.Apply reports by the file (checks of the target as a whole, and of
+// an axis against the rest of the scenario), for forFlags to name the flag
+// instead.
+var fieldFlags = map[string]string{
 	"target.ca": "ca", "target.cert": "cert", "target.key": "key", "target.pki": "pki",
 	"target.pids": "target-pid", "target.send_invalid_cert": "send-invalid-cert", "target.in_process": "in-process",
 	"target.kind": "target", "target.addr": "target",
+	"matrix.tls": "tls", "matrix.cipher": "ciphers", "matrix.group": "groups", "matrix.key_share": "key-share",
+	"matrix.server_key": "key-type", "matrix.client_key": "client-key-type", "matrix.chain": "chain",
+	"matrix.client_identities": "identities", "matrix.resume": "resume", "matrix.requests": "requests",
 }
 
-// forFlags rewrites the problems Spec.Apply found with the target that a
-// flag, not the file, caused: "--ca x.pem: ca is only for kind external"
-// rather than "library/quick.yaml: target.ca: ...", and an external
-// --target without the client identity or CA says which flags give them.
-// Other errors are returned as they are.
+// fieldFlag is the flag of fieldFlags that sets field or the value field
+// lies in ("target.pids[0]" is --target-pid's).
+func fieldFlag(field string) (string, bool) {
+	for path, flag := range fieldFlags {
+		if field == path || (strings.HasPrefix(field, path) && (field[len(path)] == '[' || field[len(path)] == '.')) {
+			return flag, true
+		}
+	}
+	return "", false
+}
+
+// forFlags rewrites the problems Spec.Apply found that a flag, not the
+// file, caused: "--ca x.pem: ca is only for kind external" rather than
+// "library/quick.yaml: target.ca: ...", an external --target without the
+// client identity or CA says which flags give them, and a matrix that the
+// axis flags left empty names them. Other errors are returned as they are.
 func forFlags(err error, fs *pflag.FlagSet, source string) error {
 	var list scenarios.Errors
 	var one *scenarios.Error
@@ -143,15 +158,33 @@ func forFlags(err error, fs *pflag.FlagSet, source string) error {
 }
 
 func forFlag(e *scenarios.Error, fs *pflag.FlagSet, source string) *scenarios.Error {
-	flag, ok := targetFieldFlags[e.Field]
-	if !ok || e.Source != source {
-		return e
+	if e.Source != source {
+		return e // already named by a flag, or about another file
 	}
 	named := func(name string) *scenarios.Error {
-		c := e.ForFlag(strings.TrimSpace("--" + name + " " + flagValueText(fs.Lookup(name))))
-		return c
+		return e.ForFlag(strings.TrimSpace("--" + name + " " + flagValueText(fs.Lookup(name))))
 	}
-	if f := fs.Lookup(flag); f != nil && f.Changed && flag != "target" {
+	if e.Field == "matrix" {
+		// The matrix as a whole (every cell impossible): name the axis
+		// flags that made it, with the file the rest came from.
+		var given []string
+		for _, axis := range scenarios.AxisNames() {
+			if flag := fieldFlags["matrix."+axis]; fs.Changed(flag) {
+				given = append(given, "--"+flag+" "+flagValueText(fs.Lookup(flag)))
+			}
+		}
+		if len(given) == 0 {
+			return e
+		}
+		c := *e
+		c.Source, c.Line, c.Column = source+" with "+strings.Join(given, " "), 0, 0
+		return &c
+	}
+	flag, ok := fieldFlag(e.Field)
+	if !ok {
+		return e
+	}
+	if flag != "target" && fs.Changed(flag) {
 		return named(flag)
 	}
 	if !fs.Changed("target") || !strings.HasPrefix(e.Message, "an external target needs") {

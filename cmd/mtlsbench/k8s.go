@@ -192,7 +192,7 @@ func k8sRender(env *cliEnv, fs, runFS *pflag.FlagSet, o *k8sRenderOptions) error
 	}
 	cases, _, err := scenarios.Expand(*spec)
 	if err != nil {
-		return err
+		return forFlags(err, fs, spec.Source())
 	}
 	deadline := o.deadline
 	if !fs.Changed("deadline") {

@@ -229,7 +229,7 @@ func runCmd(ctx context.Context, env *cliEnv, fs *pflag.FlagSet, o *runOptions) 
 	}
 	cases, skipped, err := scenarios.Expand(*spec)
 	if err != nil {
-		return err
+		return forFlags(err, fs, spec.Source())
 	}
 	for _, s := range skipped {
 		fmt.Fprintf(env.stderr, "mtlsbench: skipping %s: %s\n", s.Case.Name, s.Reason)
