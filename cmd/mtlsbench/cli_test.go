@@ -179,6 +179,7 @@ func TestTargetFlagErrorsNameTheFlag(t *testing.T) {
 		{[]string{"run", "--target", "127.0.0.1:1", "--pki", "/nonexistent"}, []string{"--pki /nonexistent: no such file or directory"}},
 		{[]string{"run", "--target", "127.0.0.1:1", "--pki", "/dev/null"}, []string{"--pki /dev/null: is not a directory"}},
 		{[]string{"capacity", "--target", "127.0.0.1:1", "--ca", "/", "--cert", "c", "--key", "k"}, []string{"--ca /: is a directory"}},
+		{[]string{"serve", "--pki", "/nonexistent"}, []string{"mtlsbench serve: --pki /nonexistent: no such file or directory"}},
 		{[]string{"capacity", "--target", "127.0.0.1:1", "--cert", "c.pem", "--key", "k.pem"}, []string{"--target 127.0.0.1:1: an external target needs the CA"}},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {

@@ -100,6 +100,9 @@ func runServe(ctx context.Context, env *cliEnv, fs *pflag.FlagSet, o *serveOptio
 	if err != nil {
 		return err
 	}
+	if err := checkInputFiles(fs); err != nil {
+		return err
+	}
 	if o.cpus != "" {
 		set, err := cpuset.Parse(o.cpus)
 		if err != nil {
