@@ -79,6 +79,8 @@ func TestUsageErrors(t *testing.T) {
 		want []string
 	}{
 		{[]string{"run", "--frob"}, []string{"mtlsbench run: unknown flag: --frob", "see 'mtlsbench help run'"}},
+		{[]string{"run", "--tls", "1.1"}, []string{`mtlsbench run: --tls: unknown TLS version "1.1" (accepted: 1.2, 1.3); see 'mtlsbench help run'`}},
+		{[]string{"run", "--rate", "-5"}, []string{"mtlsbench run: --rate -5: rate -5 is negative", "see 'mtlsbench help run'"}},
 		{[]string{"run", "-c", "abc"}, []string{`invalid argument "abc" for "-c, --concurrency"`, "see 'mtlsbench help run'"}},
 		{[]string{"run", "-r", "fast"}, []string{`"-r, --rate"`, `"fast" is not a rate`, "see 'mtlsbench help run'"}},
 		{[]string{"run", "extra"}, []string{`unexpected argument "extra"`, "see 'mtlsbench help run'"}},
@@ -133,7 +135,7 @@ func TestOneErrorPrefix(t *testing.T) {
 		{[]string{"pki", "show", dir},
 			"mtlsbench pki show: open " + filepath.Join(dir, "ca.pem") + ": no such file or directory"},
 		{[]string{"capacity", "--start", "fast"},
-			`mtlsbench capacity: --start: "fast" is not a rate: write handshakes per second, e.g. 20000/s or 20k/s`},
+			`mtlsbench capacity: --start: "fast" is not a rate: write handshakes per second, e.g. 20000/s or 20k/s; see 'mtlsbench help capacity'`},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			_, _, stderr := runCommand(t, tc.args...)

@@ -37,15 +37,22 @@ func isInputError(err error) bool {
 // command's path ("mtlsbench pki gen: "), and the message without the
 // libraries' package prefixes, which the user does not need ("pki: "
 // after "mtlsbench pki gen: " printed the prefix twice). A usage error of
-// the command line itself cites the command's help.
+// the command line (a flag that does not parse, arguments the command does
+// not take), and any input error that starts by naming a flag ("--rate -5:
+// ..."), cites the command's help.
 func errorLine(cmd *cobra.Command, err error) string {
 	prefix := "mtlsbench"
 	if cmd != nil {
 		prefix = cmd.CommandPath()
 	}
-	line := prefix + ": " + stripPackagePrefixes(err.Error())
-	if ue, ok := errors.AsType[*usageError](err); ok && ue.help != nil {
+	msg := stripPackagePrefixes(err.Error())
+	line := prefix + ": " + msg
+	ue, isUsage := errors.AsType[*usageError](err)
+	switch {
+	case isUsage && ue.help != nil:
 		line += "; see '" + helpCommand(ue.help) + "'"
+	case cmd != nil && exitCode(err) == exitUsage && strings.HasPrefix(msg, "-") && !strings.Contains(msg, "\n"):
+		line += "; see '" + helpCommand(cmd) + "'"
 	}
 	return line
 }

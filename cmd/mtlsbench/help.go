@@ -3,11 +3,16 @@ package main
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 )
+
+// flagGroup is a group of flags in the help: its key (setGroup) and
+// heading.
+type flagGroup struct{ key, title string }
 
 // groupAnnotation is the pflag annotation that puts a flag in a group of
 // the help (setGroup); its value is one of flagGroups' keys.
@@ -15,7 +20,7 @@ const groupAnnotation = "mtlsbench_group"
 
 // flagGroups are the groups of the help, in the order printed. A flag in
 // none is listed last, under "Other flags".
-var flagGroups = []struct{ key, title string }{
+var flagGroups = []flagGroup{
 	{"scenario", "Scenario"},
 	{"target", "Target flags (what is measured)"},
 	{"tls", "TLS axes (a comma list runs each value as its own case)"},
@@ -26,8 +31,14 @@ var flagGroups = []struct{ key, title string }{
 	{"k8s", "Kubernetes flags"},
 }
 
-// setGroup puts the flags names of fs in group (a key of flagGroups).
+// setGroup puts the flags names of fs in group, a key of flagGroups. A
+// name or group that does not exist panics: every test that builds the
+// command finds the mistake, which would otherwise drop flags from the
+// help.
 func setGroup(fs *pflag.FlagSet, group string, names ...string) {
+	if !slices.ContainsFunc(flagGroups, func(g flagGroup) bool { return g.key == group }) {
+		panic("mtlsbench: flag group " + group + " is not in flagGroups")
+	}
 	for _, name := range names {
 		if err := fs.SetAnnotation(name, groupAnnotation, []string{group}); err != nil {
 			panic("mtlsbench: flag group: " + err.Error()) // a flag renamed without its group
@@ -71,8 +82,7 @@ func usage(c *cobra.Command) error {
 // writeFlagGroups writes the visible flags of fs under their groups'
 // headings, in the order they were defined.
 func writeFlagGroups(w io.Writer, fs *pflag.FlagSet) {
-	sets := map[string]*pflag.FlagSet{}
-	var other *pflag.FlagSet
+	sets := map[string]*pflag.FlagSet{} // by group key; "" holds the ungrouped
 	fs.VisitAll(func(f *pflag.Flag) {
 		if f.Hidden {
 			return
