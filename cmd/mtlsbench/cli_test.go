@@ -230,6 +230,19 @@ func TestAliasFlags(t *testing.T) {
 	}
 }
 
+// pki gen and serve take the scenario's names of the key types too.
+func TestKeyTypeAliasesOutsideRun(t *testing.T) {
+	dir := t.TempDir()
+	code, stdout, stderr := runCommand(t, "pki", "gen", "--out", dir, "--server-key", "ed25519", "--client-key", "ecdsa-p384")
+	if code != exitOK || !strings.Contains(stdout, "server        ed25519") || !strings.Contains(stdout, "client 1      ecdsa-p384") {
+		t.Errorf("exit %d\n%s%s", code, stdout, stderr)
+	}
+	code, _, stderr = runCommand(t, "serve", "--server-key", "rsa1024")
+	if code != exitUsage || !strings.Contains(stderr, `--key-type: unknown key type "rsa1024"`) {
+		t.Errorf("serve --server-key rsa1024: exit %d, %s", code, stderr)
+	}
+}
+
 // -r and --steps take rates as capacity writes them.
 func TestRateFlags(t *testing.T) {
 	for _, tc := range []struct {

@@ -46,9 +46,10 @@ func newPKICmd(env *cliEnv) *cobra.Command {
 	}
 	fs := gen.Flags()
 	fs.SortFlags = false
+	fs.SetNormalizeFunc(scenarioFlagNames) // --server-key, --client-key as in a scenario
 	fs.StringVar(&o.out, "out", "", "directory to write (created if missing; refuses to overwrite without --force)")
-	fs.StringVar(&o.keyType, "key-type", string(pki.DefaultKeyType), "server (and CA) key type: "+pki.KeyTypeNames())
-	fs.StringVar(&o.clientKeyType, "client-key-type", "", "client key type (default: --key-type)")
+	fs.StringVar(&o.keyType, "key-type", string(pki.DefaultKeyType), "server (and CA) key type (also --server-key): "+pki.KeyTypeNames())
+	fs.StringVar(&o.clientKeyType, "client-key-type", "", "client key type (default: --key-type); also --client-key")
 	fs.IntVar(&o.clients, "clients", 1, "number of distinct client identities")
 	fs.BoolVar(&o.intermediate, "intermediate", false, "issue leaves from an intermediate CA (two-certificate chains)")
 	fs.StringSliceVar(&o.sans, "san", nil, "extra server DNS names (RFC 1123, optionally *.) or IP addresses, comma separated")
