@@ -6,15 +6,15 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/mtlsbench/mtlsbench/loadgen"
 	"github.com/mtlsbench/mtlsbench/pki"
 	"github.com/mtlsbench/mtlsbench/scenarios"
 	"github.com/mtlsbench/mtlsbench/tlsparams"
 )
 
-func init() {
-	register("bare-client", "baseline for 'make bench-peers': the plain crypto/tls client loop mtlsbench is compared with", runBareClient)
-}
+func init() { register(newBareClientCmd) }
 
 // bareClientOptions are the flags of mtlsbench bare-client.
 type bareClientOptions struct {
@@ -27,14 +27,24 @@ type bareClientOptions struct {
 	count                             int64
 }
 
-func runBareClient(ctx context.Context, env *cliEnv, args []string) error {
+func newBareClientCmd(env *cliEnv) *cobra.Command {
 	var o bareClientOptions
-	fs := newFlagSet(env, "bare-client", "--target HOST:PORT --ca FILE --cert FILE --key FILE [flags]",
-		"The baseline mtlsbench's own cost is measured against: the same mTLS handshakes\n"+
-			"made by a plain crypto/tls loop (crypto/tls verifies the server chain, presents\n"+
-			"the client certificate, and in TLS 1.3 the server's ticket is received before\n"+
-			"closing), with no timing, counting or checks. It prints how many it made; measure\n"+
-			"its CPU from outside (scripts/bench-peers.sh does).")
+	c := &cobra.Command{
+		Use:   "bare-client --target HOST:PORT --ca FILE --cert FILE --key FILE [flags]",
+		Short: "baseline for 'make bench-peers': the plain crypto/tls client loop mtlsbench is compared with",
+		Long: "The baseline mtlsbench's own cost is measured against: the same mTLS handshakes\n" +
+			"made by a plain crypto/tls loop (crypto/tls verifies the server chain, presents\n" +
+			"the client certificate, and in TLS 1.3 the server's ticket is received before\n" +
+			"closing), with no timing, counting or checks. It prints how many it made; measure\n" +
+			"its CPU from outside (scripts/bench-peers.sh does).",
+		Example: "  mtlsbench bare-client --target 127.0.0.1:8443 --ca pki/ca.pem --cert pki/client-1.pem --key pki/client-1-key.pem -c 4 -d 10s",
+		Args:    noArgs("bare-client takes only flags"),
+		RunE: func(c *cobra.Command, args []string) error {
+			return runBareClient(c.Context(), env, &o)
+		},
+	}
+	fs := c.Flags()
+	fs.SortFlags = false
 	fs.StringVar(&o.target, "target", "", "`HOST:PORT` of the server")
 	fs.StringVar(&o.ca, "ca", "", "CA `file` that signed the server's certificate")
 	fs.StringVar(&o.cert, "cert", "", "client certificate chain `file`")
@@ -47,12 +57,10 @@ func runBareClient(ctx context.Context, env *cliEnv, args []string) error {
 	fs.IntVarP(&o.concurrency, "concurrency", "c", 1, "connections in flight")
 	fs.DurationVarP(&o.duration, "duration", "d", 5*time.Second, "how long to run")
 	fs.Int64VarP(&o.count, "count", "n", 0, "stop after this many handshakes instead")
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if fs.NArg() > 0 {
-		return usagef("unexpected argument %q (bare-client takes only flags)", fs.Arg(0))
-	}
+	return c
+}
+
+func runBareClient(ctx context.Context, env *cliEnv, o *bareClientOptions) error {
 	if o.target == "" || o.ca == "" || o.cert == "" || o.key == "" {
 		return usagef("--target, --ca, --cert and --key are required")
 	}

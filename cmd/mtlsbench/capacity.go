@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
 	"github.com/mtlsbench/mtlsbench/bench"
@@ -17,8 +18,34 @@ import (
 	"github.com/mtlsbench/mtlsbench/scenarios"
 )
 
-func init() {
-	register("capacity", "find the highest handshake rate that meets an SLO, and the cores a rate needs", capacityCmd)
+func init() { register(newCapacityCmd) }
+
+const capacityExamples = `  mtlsbench capacity                                   the 'capacity' scenario: three key types
+  mtlsbench capacity --slo 'p99<20ms,errors<0.1%' --key-type ecdsa-p256 --project 20k/s
+  mtlsbench capacity --target nginx --start 1k/s --max 50k/s --step-duration 5s`
+
+func newCapacityCmd(env *cliEnv) *cobra.Command {
+	var o capacityOptions
+	c := &cobra.Command{
+		Use:   "capacity [-f SCENARIO] [--slo 'p99<50ms,errors<0.1%'] [flags]",
+		Short: "find the highest handshake rate that meets an SLO, and the cores a rate needs",
+		Long: "For each case, search for the highest open-loop handshake rate that meets an SLO:\n" +
+			"grow the rate until the SLO breaks (or the generator saturates), bisect between the\n" +
+			"last good and first bad rate, and run the answer again. Each step warms up, then\n" +
+			"measures. Reports the maximum sustainable rate, where and why it broke, the knee,\n" +
+			"server CPU per handshake, and (--project) the cores a rate needs.\n" +
+			"With no flags: the 'capacity' scenario (three key types against the built-in target).\n" +
+			"Takes every run flag; those that set a load (--rate, -c, --duration...) are refused.\n\n" +
+			"SLO: " + capacity.SLOSyntax + ".",
+		Example: capacityExamples,
+		Args:    noArgs("use -f to name a scenario"),
+		RunE: func(c *cobra.Command, args []string) error {
+			return capacityCmd(c.Context(), env, c.Flags(), &o)
+		},
+	}
+	c.Flags().SortFlags = false
+	capacityFlags(c.Flags(), &o)
+	return c
 }
 
 // capacityOptions are capacity's flags: every run flag (target, identity,
@@ -46,16 +73,9 @@ var capacityRefused = map[string]string{
 	"repeat":      "the search repeats what it needs to (the answer is run twice); run the command again for another sample",
 }
 
-func capacityFlags(env *cliEnv, o *capacityOptions) *pflag.FlagSet {
-	fs := newFlagSet(env, "capacity", "[-f SCENARIO] [--slo 'p99<50ms,errors<0.1%'] [flags]",
-		"For each case, search for the highest open-loop handshake rate that meets an SLO:\n"+
-			"grow the rate until the SLO breaks (or the generator saturates), bisect between the\n"+
-			"last good and first bad rate, and run the answer again. Each step warms up, then\n"+
-			"measures. Reports the maximum sustainable rate, where and why it broke, the knee,\n"+
-			"server CPU per handshake, and (--project) the cores a rate needs.\n"+
-			"With no flags: the 'capacity' scenario (three key types against the built-in target).\n"+
-			"Takes every run flag; those that set a load (--rate, -c, --duration...) are refused.\n\n"+
-			"SLO: "+capacity.SLOSyntax+".")
+// capacityFlags defines capacity's flags on fs: run's scenario flags and
+// the search's.
+func capacityFlags(fs *pflag.FlagSet, o *capacityOptions) {
 	addRunFlags(fs, &o.run)
 	o.run.scenario = "capacity"
 	fs.Lookup("file").DefValue = "capacity"
@@ -67,18 +87,15 @@ func capacityFlags(env *cliEnv, o *capacityOptions) *pflag.FlagSet {
 	fs.Float64Var(&o.resolution, "resolution", 0, "stop bisecting when the failing rate is within this fraction above the sustainable one (default 0.05)")
 	fs.IntVar(&o.maxSteps, "max-steps", 0, "bound on steps per case (default 20)")
 	fs.StringSliceVar(&o.project, "project", nil, "rates to project server cores for, e.g. 20000/s (comma list; default: the scenario's)")
-	return fs
+	setGroup(fs, "search", "slo", "start", "max", "step-duration", "step-warmup", "resolution", "max-steps", "project")
+	// The refused load flags stay parseable, to be refused with why, but
+	// out of the help.
+	for name := range capacityRefused {
+		fs.Lookup(name).Hidden = true
+	}
 }
 
-func capacityCmd(ctx context.Context, env *cliEnv, args []string) error {
-	var o capacityOptions
-	fs := capacityFlags(env, &o)
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if fs.NArg() > 0 {
-		return usagef("unexpected argument %q (use -f to name a scenario)", fs.Arg(0))
-	}
+func capacityCmd(ctx context.Context, env *cliEnv, fs *pflag.FlagSet, o *capacityOptions) error {
 	for _, name := range slices.Sorted(maps.Keys(capacityRefused)) {
 		if fs.Changed(name) {
 			return usagef("--%s: %s", name, capacityRefused[name])
@@ -92,7 +109,10 @@ func capacityCmd(ctx context.Context, env *cliEnv, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := spec.Apply(capacityOverrides(fs, &o)); err != nil {
+	if err := spec.Apply(capacityOverrides(fs, o)); err != nil {
+		return forFlags(err, fs, spec.Source())
+	}
+	if err := checkInputFiles(fs); err != nil {
 		return err
 	}
 	search, err := spec.Capacity.Search()
@@ -101,7 +121,7 @@ func capacityCmd(ctx context.Context, env *cliEnv, args []string) error {
 	}
 	cases, skipped, err := scenarios.Expand(*spec)
 	if err != nil {
-		return err
+		return forFlags(err, fs, spec.Source())
 	}
 	for _, s := range skipped {
 		fmt.Fprintf(env.stderr, "mtlsbench: skipping %s: %s\n", s.Case.Name, s.Reason)

@@ -17,10 +17,10 @@ func TestCapacityBadUsage(t *testing.T) {
 		{[]string{"-c", "8"}, "--concurrency: a capacity search is an open loop"},
 		{[]string{"--duration", "5s"}, "--duration: each step's window is --step-duration"},
 		{[]string{"--warmup", "1s"}, "--warmup: each step warms up for --step-warmup"},
-		{[]string{"--slo", "p99>5ms"}, "--slo: capacity: SLO \"p99>5ms\": term \"p99>5ms\": a latency SLO is an upper bound"},
+		{[]string{"--slo", "p99>5ms"}, "--slo: SLO \"p99>5ms\": term \"p99>5ms\": a latency SLO is an upper bound"},
 		{[]string{"--slo", "p75<5ms"}, "unknown metric"},
-		{[]string{"--start", "fast"}, "--start: capacity: \"fast\" is not a rate"},
-		{[]string{"--project", "20000/min"}, "--project: capacity: \"20000/min\" is not a rate"},
+		{[]string{"--start", "fast"}, "--start: \"fast\" is not a rate"},
+		{[]string{"--project", "20000/min"}, "--project: \"20000/min\" is not a rate"},
 		{[]string{"--start", "5k/s", "--max", "1k/s"}, "start 5000 is above max 1000"},
 		{[]string{"--step-duration", "0s"}, "--step-duration 0s: must be positive"},
 		{[]string{"--step-warmup", "0s"}, "--step-warmup 0s: must be positive"},
@@ -40,12 +40,12 @@ func TestCapacityBadUsage(t *testing.T) {
 }
 
 func TestCapacityHelp(t *testing.T) {
-	code, _, stderr := runCommand(t, "capacity", "--help")
+	code, stdout, _ := runCommand(t, "capacity", "--help")
 	if code != exitOK {
 		t.Fatalf("exit %d", code)
 	}
-	for _, want := range []string{"--slo", "--project", "--step-warmup", "--step-duration", "each search step's measured window", "--target", "--key-type", "achieved"} {
-		if !strings.Contains(stderr, want) {
+	for _, want := range []string{"--slo", "--project", "--step-warmup", "--step-duration", "each search step's measured window", "--target", "--key-type", "achieved", "Capacity search flags:"} {
+		if !strings.Contains(stdout, want) {
 			t.Errorf("help has no %q", want)
 		}
 	}

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
 	"github.com/mtlsbench/mtlsbench/internal/outfile"
@@ -24,36 +25,57 @@ import (
 	"github.com/mtlsbench/mtlsbench/scenarios"
 )
 
-func init() {
-	register("k8s", "run a scenario sharded over a Kubernetes cluster (render, collect)", k8sCmd)
-}
+func init() { register(newK8sCmd) }
 
-const k8sUsage = `Usage:
-  mtlsbench k8s render [-f SCENARIO] --shards N --image IMAGE --pki DIR --target HOST:PORT [run flags]
-                       [--name NAME] [--namespace NS] [--port 7946] [--cpus 2] [--memory 1Gi] [-o FILE]
-        write a Secret, ConfigMap, headless Service and Indexed Job for 'kubectl apply -f':
-        N generator pods that start together and each run their shard of the scenario
-  mtlsbench k8s collect JOB [--namespace NS] [--kubectl PATH] [-o merged.json]
-        read every shard's result from the finished Job's pod logs and merge them
-
-See docs/k8s.md.
-`
-
-func k8sCmd(ctx context.Context, env *cliEnv, args []string) error {
-	if len(args) == 0 {
-		fmt.Fprint(env.stderr, k8sUsage)
-		return usagef("k8s needs a command: render or collect")
+func newK8sCmd(env *cliEnv) *cobra.Command {
+	c := &cobra.Command{
+		Use:   "k8s",
+		Short: "run a scenario sharded over a Kubernetes cluster (render, collect)",
+		Long: "Run a scenario sharded over a Kubernetes cluster: 'k8s render' writes the objects of\n" +
+			"N generator pods that start together and each run their shard of the scenario;\n" +
+			"'k8s collect' reads every shard's result from the finished Job's pod logs and\n" +
+			"merges them. See docs/k8s.md.",
+		Example: `  mtlsbench k8s render -f key-types --shards 4 --image mtlsbench:dev --pki ./pki --target 10.0.0.5:8443 -o job.yaml
+  kubectl apply -f job.yaml
+  mtlsbench k8s collect mtlsbench -o merged.json`,
+		Args: cobra.ArbitraryArgs,
+		RunE: groupRunE,
 	}
-	switch args[0] {
-	case "render":
-		return k8sRender(env, args[1:])
-	case "collect":
-		return k8sCollect(ctx, env, args[1:])
-	case "-h", "--help", "help":
-		fmt.Fprint(env.stdout, k8sUsage)
-		return pflag.ErrHelp
+	var ro k8sRenderOptions
+	render := &cobra.Command{
+		Use:   "render [-f SCENARIO] --shards N --image IMAGE --pki DIR --target HOST:PORT [run flags]",
+		Short: "write the Kubernetes objects of one sharded run, for 'kubectl apply -f'",
+		Long: "Write the Kubernetes objects of one sharded run, for 'kubectl apply -f': a Secret with the\n" +
+			"CA and client identities of --pki DIR (never a private key of a CA or the server), a\n" +
+			"ConfigMap with the scenario, a headless Service and an Indexed Job of --shards pods,\n" +
+			"each running 'mtlsbench run --shards N' against --target. Run flags are checked against\n" +
+			"the scenario here and passed to every pod. Then: kubectl apply -f FILE, wait for the Job,\n" +
+			"and 'mtlsbench k8s collect NAME'. See docs/k8s.md.",
+		Example: "  mtlsbench k8s render --shards 4 --image mtlsbench:dev --pki ./pki --target 10.0.0.5:8443 -r 20k/s -d 30s -o job.yaml",
+		Args:    noArgs("use -f to name a scenario"),
 	}
-	return usagef("unknown k8s command %q (commands: render, collect)", args[0])
+	runFS := k8sRenderFlags(render.Flags(), &ro)
+	render.RunE = func(c *cobra.Command, args []string) error {
+		return k8sRender(env, c.Flags(), runFS, &ro)
+	}
+	var co k8sCollectOptions
+	collect := &cobra.Command{
+		Use:   "collect JOB [--namespace NS] [--kubectl PATH] [-o merged.json]",
+		Short: "read every shard's result from the finished Job's pod logs and merge them",
+		Long: "Read the result of every shard of a finished Job that 'mtlsbench k8s render' wrote, from its\n" +
+			"pods' logs through kubectl, and merge them into one result (as 'mtlsbench merge' does).\n" +
+			"Exit 2 when the Job does not exist or has not finished; 1 when a shard left no result.",
+		Example: "  mtlsbench k8s collect mtlsbench --namespace bench -o merged.json",
+		Args:    exactArgs(1, "one Job name (usage: mtlsbench k8s collect JOB -o merged.json)"),
+		RunE: func(c *cobra.Command, args []string) error {
+			return k8sCollect(c.Context(), env, args[0], &co)
+		},
+	}
+	collect.Flags().StringVar(&co.namespace, "namespace", "", "the Job's namespace (default: kubectl's current)")
+	collect.Flags().StringVar(&co.kubectl, "kubectl", "kubectl", "the kubectl program")
+	collect.Flags().StringVarP(&co.out, "out", "o", "", "write the merged result to this file (default: standard output)")
+	c.AddCommand(render, collect)
+	return c
 }
 
 // k8sRenderOptions are render's own flags; the run flags are in run.
@@ -86,17 +108,13 @@ var k8sRenderRefused = map[string]string{
 	"format":      "a pod's standard output carries its result; render the merged result with 'mtlsbench report'",
 }
 
-// k8sRenderFlags defines render's flags, then every run flag it does not
-// define itself (so -o is the manifest here, and a run flag of the same
-// name as one of render's is render's).
-func k8sRenderFlags(env *cliEnv, o *k8sRenderOptions) (fs, runFS *pflag.FlagSet) {
-	fs = newFlagSet(env, "k8s render", "[-f SCENARIO] --shards N --image IMAGE --pki DIR --target HOST:PORT [run flags]",
-		"Write the Kubernetes objects of one sharded run, for 'kubectl apply -f': a Secret with the\n"+
-			"CA and client identities of --pki DIR (never a private key of a CA or the server), a\n"+
-			"ConfigMap with the scenario, a headless Service and an Indexed Job of --shards pods,\n"+
-			"each running 'mtlsbench run --shards N' against --target. Run flags are checked against\n"+
-			"the scenario here and passed to every pod. Then: kubectl apply -f FILE, wait for the Job,\n"+
-			"and 'mtlsbench k8s collect NAME'. See docs/k8s.md.")
+// k8sRenderFlags defines render's flags on fs, then every run flag it does
+// not define itself (so -o is the manifest here, and a run flag of the
+// same name as one of render's is render's). It returns the run flags'
+// own set, to tell them apart.
+func k8sRenderFlags(fs *pflag.FlagSet, o *k8sRenderOptions) (runFS *pflag.FlagSet) {
+	fs.SortFlags = false
+	fs.SetNormalizeFunc(scenarioFlagNames)
 	fs.IntVar(&o.shards, "shards", 0, "generator pods, each running one shard (required)")
 	fs.StringVar(&o.image, "image", "", "the mtlsbench container image (see 'make image'; required)")
 	fs.StringVar(&o.pki, "pki", "", "a 'mtlsbench pki gen' directory: its CA and client identities go to the pods (required)")
@@ -108,6 +126,7 @@ func k8sRenderFlags(env *cliEnv, o *k8sRenderOptions) (fs, runFS *pflag.FlagSet)
 	fs.StringVar(&o.runID, "run-id", "", "the run's id in every shard's result (default SCENARIO-<UTC time>)")
 	fs.DurationVar(&o.deadline, "deadline", 0, "bound on the whole Job (default: the scenario's timeline + 10m for scheduling and image pulls)")
 	fs.StringVarP(&o.out, "out", "o", "", "write the manifest to this file, mode 0600: it holds client keys (default: standard output)")
+	setGroup(fs, "k8s", "shards", "image", "pki", "name", "namespace", "port", "cpus", "memory", "run-id", "deadline", "out")
 	runFS = pflag.NewFlagSet("run", pflag.ContinueOnError)
 	addRunFlags(runFS, &o.run)
 	addSLOFlag(runFS, &o.run)
@@ -119,17 +138,12 @@ func k8sRenderFlags(env *cliEnv, o *k8sRenderOptions) (fs, runFS *pflag.FlagSet)
 		}
 	}
 	fs.AddFlagSet(runFS)
-	return fs, runFS
+	return runFS
 }
 
-func k8sRender(env *cliEnv, args []string) error {
-	var o k8sRenderOptions
-	fs, runFS := k8sRenderFlags(env, &o)
-	if err := parseFlags(fs, args); err != nil {
+func k8sRender(env *cliEnv, fs, runFS *pflag.FlagSet, o *k8sRenderOptions) error {
+	if err := checkWindowFlags(fs); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return usagef("unexpected argument %q (use -f to name a scenario)", fs.Arg(0))
 	}
 	for _, name := range slices.Sorted(maps.Keys(k8sRenderRefused)) {
 		if fs.Lookup(name) != nil && fs.Changed(name) {
@@ -175,11 +189,11 @@ func k8sRender(env *cliEnv, args []string) error {
 	ca, cert, key := filepath.Join(o.pki, pki.RootCertFile), filepath.Join(o.pki, pki.ClientCertFile(1)), filepath.Join(o.pki, pki.ClientKeyFile(1))
 	ov.CA, ov.Cert, ov.Key = &ca, &cert, &key
 	if err := spec.Apply(ov); err != nil {
-		return err
+		return forFlags(err, fs, spec.Source())
 	}
 	cases, _, err := scenarios.Expand(*spec)
 	if err != nil {
-		return err
+		return forFlags(err, fs, spec.Source())
 	}
 	deadline := o.deadline
 	if !fs.Changed("deadline") {
@@ -309,25 +323,11 @@ type k8sCollectOptions struct {
 	namespace, kubectl, out string
 }
 
-func k8sCollect(ctx context.Context, env *cliEnv, args []string) error {
-	var o k8sCollectOptions
-	fs := newFlagSet(env, "k8s collect", "JOB [--namespace NS] [--kubectl PATH] [-o merged.json]",
-		"Read the result of every shard of a finished Job that 'mtlsbench k8s render' wrote, from its\n"+
-			"pods' logs through kubectl, and merge them into one result (as 'mtlsbench merge' does).\n"+
-			"Exit 2 when the Job does not exist or has not finished; 1 when a shard left no result.")
-	fs.StringVar(&o.namespace, "namespace", "", "the Job's namespace (default: kubectl's current)")
-	fs.StringVar(&o.kubectl, "kubectl", "kubectl", "the kubectl program")
-	fs.StringVarP(&o.out, "out", "o", "", "write the merged result to this file (default: standard output)")
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if fs.NArg() != 1 {
-		return usagef("want one Job name (usage: mtlsbench k8s collect JOB -o merged.json)")
-	}
+func k8sCollect(ctx context.Context, env *cliEnv, job string, o *k8sCollectOptions) error {
 	if err := checkOutputs(output{"-o", o.out}); err != nil {
 		return err
 	}
-	shards, err := k8s.Collect(ctx, k8s.CollectOptions{Job: fs.Arg(0), Namespace: o.namespace, Kubectl: o.kubectl})
+	shards, err := k8s.Collect(ctx, k8s.CollectOptions{Job: job, Namespace: o.namespace, Kubectl: o.kubectl})
 	if err != nil {
 		return err
 	}

@@ -2,9 +2,12 @@
 // full and resumed mTLS handshakes against a target and records latency,
 // throughput, bytes and CPU per handshake on both sides.
 //
-// This package is a thin CLI: one file per subcommand, each parsing its own
-// pflag.FlagSet into an options struct and calling the libraries. Only this
-// package handles signals and turns errors into exit codes.
+// This package is a thin CLI over spf13/cobra: one file per subcommand, each
+// a constructor of its cobra.Command whose flags (pflag) parse into an
+// options struct and whose RunE calls the libraries. help.go groups the
+// flags in the help, completion.go completes their values and writes the
+// man pages. Only this package handles signals and turns errors into exit
+// codes (errors.go).
 package main
 
 import (
@@ -16,12 +19,10 @@ import (
 	"os"
 	"os/signal"
 	"slices"
-	"sort"
-	"strings"
 	"syscall"
 	"time"
 
-	"github.com/spf13/pflag"
+	"github.com/spf13/cobra"
 
 	"github.com/mtlsbench/mtlsbench/internal/cleanup"
 	"github.com/mtlsbench/mtlsbench/internal/tempdir"
@@ -36,12 +37,6 @@ const (
 	exitInterrupted = 130
 )
 
-// command is one subcommand.
-type command struct {
-	summary string
-	run     func(ctx context.Context, env *cliEnv, args []string) error
-}
-
 // cliEnv is what a subcommand may touch besides its arguments, so tests can
 // run subcommands in-process.
 type cliEnv struct {
@@ -50,11 +45,15 @@ type cliEnv struct {
 	stderrIsTerminal bool
 }
 
-var commands = map[string]command{}
+// commands are the constructors of the subcommands; each subcommand file
+// adds its own from init. A command tree is built anew for every runCLI
+// (flags parse into the options struct a constructor allocates), so
+// nothing of one invocation survives into the next.
+var commands []func(env *cliEnv) *cobra.Command
 
-// register adds a subcommand; each subcommand file calls it from init.
-func register(name, summary string, run func(ctx context.Context, env *cliEnv, args []string) error) {
-	commands[name] = command{summary: summary, run: run}
+// register adds a subcommand's constructor.
+func register(newCmd func(env *cliEnv) *cobra.Command) {
+	commands = append(commands, newCmd)
 }
 
 func main() {
@@ -94,61 +93,90 @@ func sweepStale(w io.Writer) {
 	}
 }
 
-// runCLI dispatches to a subcommand and maps its error to an exit code.
+// runCLI runs the command line args (without the program name) and maps
+// its outcome to an exit code. Every error is printed here, once, as one
+// line prefixed by the command ("mtlsbench pki gen: ..."; see errorLine).
 func runCLI(ctx context.Context, env *cliEnv, args []string) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		usage(env.stdout)
-		if len(args) == 0 {
-			return exitUsage
-		}
-		return exitOK
+	root := newRootCmd(env)
+	if args == nil {
+		args = []string{} // cobra reads os.Args for nil
 	}
-	if args[0] == "version" || args[0] == "--version" {
-		fmt.Fprintln(env.stdout, "mtlsbench", version())
-		return exitOK
+	root.SetArgs(args)
+	if isCompletionRequest(args) {
+		registerCompletions(root)
 	}
-	cmd, ok := commands[args[0]]
-	if !ok {
-		fmt.Fprintf(env.stderr, "mtlsbench: unknown command %q (commands: %s); see 'mtlsbench help'\n", args[0], strings.Join(commandNames(), ", "))
-		return exitUsage
-	}
-	err := cmd.run(ctx, env, args[1:])
+	cmd, err := root.ExecuteContextC(ctx)
 	if err == nil {
-		return exitOK
-	}
-	if errors.Is(err, pflag.ErrHelp) {
 		return exitOK
 	}
 	code := exitCode(err)
 	var silent *silentError
 	if !errors.As(err, &silent) {
-		fmt.Fprintf(env.stderr, "mtlsbench %s: %v\n", args[0], err)
+		fmt.Fprintln(env.stderr, errorLine(cmd, err))
 	}
 	return code
 }
 
-func usage(w io.Writer) {
-	fmt.Fprintln(w, "mtlsbench — measure what mutual TLS costs")
-	fmt.Fprintln(w)
-	fmt.Fprintln(w, "Usage: mtlsbench <command> [flags]")
-	fmt.Fprintln(w)
-	fmt.Fprintln(w, "Commands:")
-	for _, name := range commandNames() {
-		fmt.Fprintf(w, "  %-10s %s\n", name, commands[name].summary)
-	}
-	fmt.Fprintln(w, "  version    print the version")
-	fmt.Fprintln(w)
-	fmt.Fprintln(w, "Run 'mtlsbench <command> --help' for a command's flags.")
-	fmt.Fprintln(w, "Exit codes: 0 ok, 1 run failed or regression found, 2 bad usage or input, 130 interrupted.")
-}
+const rootLong = `mtlsbench measures what mutual TLS costs: it drives concurrent full and
+resumed mTLS handshakes against a target (its own built-in server, nginx,
+HAProxy, openssl s_server or any server you run) and records latency,
+throughput, bytes and CPU per handshake on both sides.
 
-func commandNames() []string {
-	names := make([]string, 0, len(commands))
-	for n := range commands {
-		names = append(names, n)
+Exit codes: 0 ok, 1 a run failed its checks or a regression was found,
+2 bad usage or input (before any load), 130 interrupted.`
+
+const rootExamples = `  mtlsbench run                          the 'quick' scenario against the built-in target
+  mtlsbench run -f key-types -d 5s       a library scenario, 5 s per case
+  mtlsbench scenarios list               the built-in scenarios
+  mtlsbench report results/x.json -o report.html
+  mtlsbench compare base.json head.json  exit 1 on a regression
+  mtlsbench completion bash > /etc/bash_completion.d/mtlsbench`
+
+// newRootCmd builds the command tree: the root and every registered
+// subcommand, writing to env's streams.
+func newRootCmd(env *cliEnv) *cobra.Command {
+	root := &cobra.Command{
+		Use:     "mtlsbench",
+		Short:   "measure what mutual TLS costs",
+		Long:    rootLong,
+		Example: rootExamples,
+		Version: version(),
+		// No arguments: the help, and exit 2 (nothing was asked for).
+		RunE: func(c *cobra.Command, args []string) error {
+			_ = c.Help()
+			return &silentError{code: exitUsage}
+		},
+		Args:          unknownCommand,
+		SilenceErrors: true, // runCLI prints them, once
+		SilenceUsage:  true, // an error is one line, not the help
 	}
-	sort.Strings(names)
-	return names
+	root.SetOut(env.stdout)
+	root.SetErr(env.stderr)
+	root.SetVersionTemplate("mtlsbench {{.Version}}\n")
+	root.SetFlagErrorFunc(flagError)
+	root.SetUsageFunc(usage)
+	root.SetHelpCommand(newHelpCmd(root))
+	root.DisableAutoGenTag = true // man pages the same from one build to the next
+	for _, newCmd := range commands {
+		root.AddCommand(newCmd(env))
+	}
+	root.AddCommand(&cobra.Command{
+		Use:   "version",
+		Short: "print the version",
+		Args:  noArgs("version takes no arguments"),
+		RunE: func(c *cobra.Command, args []string) error {
+			fmt.Fprintln(env.stdout, "mtlsbench", version())
+			return nil
+		},
+	})
+	root.AddCommand(newManCmd(root))
+	root.InitDefaultCompletionCmd()
+	if completion, _, err := root.Find([]string{"completion"}); err == nil && completion != root {
+		completion.Short = "print the shell completion script: bash, zsh, fish or powershell"
+		completion.Example = "  source <(mtlsbench completion bash)\n  mtlsbench completion zsh > \"${fpath[1]}/_mtlsbench\"\n  mtlsbench completion fish > ~/.config/fish/completions/mtlsbench.fish"
+		completion.Args, completion.RunE = cobra.ArbitraryArgs, groupRunE
+	}
+	return root
 }
 
 // signalContext returns a context cancelled by the first SIGINT or SIGTERM,
@@ -224,14 +252,19 @@ type interruptedError struct{ sig os.Signal }
 
 func (e *interruptedError) Error() string { return "interrupted by " + e.sig.String() }
 
-// usageError marks bad flags or input: exit 2.
-type usageError struct{ err error }
+// usageError marks bad flags or input: exit 2. When help is set (a flag
+// that does not parse, arguments a command does not take), the printed
+// line ends by citing the command's help: "; see 'mtlsbench help run'".
+type usageError struct {
+	err  error
+	help *cobra.Command
+}
 
 func (e *usageError) Error() string { return e.err.Error() }
 func (e *usageError) Unwrap() error { return e.err }
 
 func usagef(format string, args ...any) error {
-	return &usageError{fmt.Errorf(format, args...)}
+	return &usageError{err: fmt.Errorf(format, args...)}
 }
 
 // silentError carries an exit code for a failure already reported to the
@@ -254,28 +287,4 @@ func exitCode(err error) int {
 		return exitUsage
 	}
 	return exitFailed
-}
-
-// newFlagSet returns a FlagSet that reports errors instead of exiting, with a
-// usage line naming the subcommand.
-func newFlagSet(env *cliEnv, name, args, summary string) *pflag.FlagSet {
-	fs := pflag.NewFlagSet(name, pflag.ContinueOnError)
-	fs.SetOutput(env.stderr)
-	fs.SortFlags = false
-	fs.Usage = func() {
-		fmt.Fprintf(env.stderr, "Usage: mtlsbench %s %s\n\n%s\n\nFlags:\n", name, args, summary)
-		fs.PrintDefaults()
-	}
-	return fs
-}
-
-// parseFlags parses args, turning flag errors into usage errors.
-func parseFlags(fs *pflag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, pflag.ErrHelp) {
-			return err
-		}
-		return &usageError{err}
-	}
-	return nil
 }

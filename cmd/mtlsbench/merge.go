@@ -1,44 +1,49 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"io"
+
+	"github.com/spf13/cobra"
 
 	"github.com/mtlsbench/mtlsbench/internal/units"
 	"github.com/mtlsbench/mtlsbench/results"
 )
 
-func init() {
-	register("merge", "combine the shard results of one sharded run into one (exact HDR merge)", runMerge)
-}
+func init() { register(newMergeCmd) }
 
 // mergeOptions are the merge command's flags.
 type mergeOptions struct {
 	out string
 }
 
-func runMerge(ctx context.Context, env *cliEnv, args []string) error {
+func newMergeCmd(env *cliEnv) *cobra.Command {
 	var opts mergeOptions
-	fs := newFlagSet(env, "merge", "SHARD-0.json SHARD-1.json ... -o ALL.json",
-		"Combine the results of the N shards of one sharded run (run --shard I/N\n"+
-			"--run-id ID on N generators): cases matched by key and repeat, HDR\n"+
-			"histograms merged exactly, counts and load shares added, rates recomputed\n"+
-			"over each case's common window on shard 0's clock, CPU kept per shard.\n"+
-			"Refuses anything but exactly the N shards of one run, with the same\n"+
-			"parameters per case and overlapping windows, naming the files involved.")
-	fs.StringVarP(&opts.out, "out", "o", "", "write the merged result to this file (default: standard output)")
-	if err := parseFlags(fs, args); err != nil {
-		return err
+	c := &cobra.Command{
+		Use:   "merge SHARD-0.json SHARD-1.json ... [-o ALL.json]",
+		Short: "combine the shard results of one sharded run into one (exact HDR merge)",
+		Long: "Combine the results of the N shards of one sharded run (run --shard I/N\n" +
+			"--run-id ID on N generators): cases matched by key and repeat, HDR\n" +
+			"histograms merged exactly, counts and load shares added, rates recomputed\n" +
+			"over each case's common window on shard 0's clock, CPU kept per shard.\n" +
+			"Refuses anything but exactly the N shards of one run, with the same\n" +
+			"parameters per case and overlapping windows, naming the files involved.",
+		Example: "  mtlsbench merge shard-0.json shard-1.json shard-2.json -o all.json\n  mtlsbench merge shard-*.json | mtlsbench report /dev/stdin",
+		Args:    minArgs(1, "the shard result files to merge (usage: mtlsbench merge SHARD-0.json SHARD-1.json ... -o ALL.json)"),
+		RunE: func(c *cobra.Command, args []string) error {
+			return runMerge(env, args, &opts)
+		},
 	}
-	if fs.NArg() < 1 {
-		return usagef("want the shard result files to merge (usage: mtlsbench merge SHARD-0.json SHARD-1.json ... -o ALL.json)")
-	}
+	c.Flags().StringVarP(&opts.out, "out", "o", "", "write the merged result to this file (default: standard output)")
+	return c
+}
+
+func runMerge(env *cliEnv, args []string, opts *mergeOptions) error {
 	if err := checkOutputs(output{"-o", opts.out}); err != nil {
 		return err
 	}
-	in := make([]results.MergeInput, 0, fs.NArg())
-	for _, path := range fs.Args() {
+	in := make([]results.MergeInput, 0, len(args))
+	for _, path := range args {
 		run, err := results.ReadFile(path)
 		if err != nil {
 			return err

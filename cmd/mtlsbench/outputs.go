@@ -25,9 +25,9 @@ func checkOutputs(outs ...output) error {
 		}
 		if err := outfile.Check(o.path); err != nil {
 			if pe, ok := errors.AsType[*outfile.PathError](err); ok {
-				return &usageError{&outputError{flag: o.flag, err: pe}}
+				return &usageError{err: &outputError{flag: o.flag, err: pe}}
 			}
-			return &usageError{fmt.Errorf("%s %s: %w", o.flag, o.path, err)}
+			return &usageError{err: fmt.Errorf("%s %s: %w", o.flag, o.path, err)}
 		}
 		key, err := filepath.Abs(o.path)
 		if err != nil {
@@ -50,9 +50,9 @@ func outputDirError(flag, dir string, err error) error {
 		if pe.Path != dir && filepath.Dir(pe.Path) == filepath.Clean(dir) {
 			oe.dir = dir
 		}
-		return &usageError{oe}
+		return &usageError{err: oe}
 	}
-	return &usageError{fmt.Errorf("%s %s: %w", flag, dir, err)}
+	return &usageError{err: fmt.Errorf("%s %s: %w", flag, dir, err)}
 }
 
 // outputError is an output path refused before any work, named by its

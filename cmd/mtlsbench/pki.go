@@ -13,29 +13,58 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/mtlsbench/mtlsbench/pki"
 )
 
-func init() {
-	register("pki", "generate or inspect CA, server and client certificates (gen, show)", pkiCmd)
-}
+func init() { register(newPKICmd) }
 
-func pkiCmd(ctx context.Context, env *cliEnv, args []string) error {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
-		fmt.Fprintln(env.stdout, "Usage: mtlsbench pki gen --out DIR [flags]   generate a CA, a server and client identities")
-		fmt.Fprintln(env.stdout, "       mtlsbench pki show DIR                 list what a PKI directory holds")
-		if len(args) == 0 {
-			return usagef("pki needs a subcommand: gen or show")
-		}
-		return nil
+func newPKICmd(env *cliEnv) *cobra.Command {
+	c := &cobra.Command{
+		Use:   "pki",
+		Short: "generate or inspect CA, server and client certificates (gen, show)",
+		Long:  "Generate a PKI for a server you run (pki gen), or list what a PKI directory holds (pki show).",
+		Example: `  mtlsbench pki gen --out ./pki --clients 8                 a CA, a server and 8 client identities
+  mtlsbench pki gen --out ./pki --key-type rsa2048 --intermediate --san api.internal
+  mtlsbench pki show ./pki`,
+		Args: cobra.ArbitraryArgs,
+		RunE: groupRunE,
 	}
-	switch args[0] {
-	case "gen":
-		return pkiGen(ctx, env, args[1:])
-	case "show":
-		return pkiShow(env, args[1:])
+	var o pkiGenOptions
+	gen := &cobra.Command{
+		Use:   "gen --out DIR [flags]",
+		Short: "generate a CA, a server and client identities",
+		Long: "Generate a root CA (and optionally an intermediate), a server certificate for\n" +
+			"127.0.0.1, ::1, localhost (plus --san) and N client certificates, as PEM files\n" +
+			"a server such as nginx, HAProxy or Envoy can use. Private keys are written 0600.",
+		Example: "  mtlsbench pki gen --out ./pki\n  mtlsbench pki gen --out ./pki --key-type ecdsa-p384 --clients 100 --validity 720h",
+		Args:    noArgs("pki gen takes only flags; give the directory with --out"),
+		RunE: func(c *cobra.Command, args []string) error {
+			return pkiGen(c.Context(), env, &o)
+		},
 	}
-	return usagef("unknown pki subcommand %q (accepted: gen, show)", args[0])
+	fs := gen.Flags()
+	fs.SortFlags = false
+	fs.SetNormalizeFunc(scenarioFlagNames) // --server-key, --client-key as in a scenario
+	fs.StringVar(&o.out, "out", "", "directory to write (created if missing; refuses to overwrite without --force)")
+	fs.StringVar(&o.keyType, "key-type", string(pki.DefaultKeyType), "server (and CA) key type (also --server-key): "+pki.KeyTypeNames())
+	fs.StringVar(&o.clientKeyType, "client-key-type", "", "client key type (default: --key-type); also --client-key")
+	fs.IntVar(&o.clients, "clients", 1, "number of distinct client identities")
+	fs.BoolVar(&o.intermediate, "intermediate", false, "issue leaves from an intermediate CA (two-certificate chains)")
+	fs.StringSliceVar(&o.sans, "san", nil, "extra server DNS names (RFC 1123, optionally *.) or IP addresses, comma separated")
+	fs.DurationVar(&o.validity, "validity", 397*24*time.Hour, "certificate validity")
+	fs.StringVar(&o.keyFormat, "key-format", "pkcs8", "private key encoding: pkcs8, pkcs1 (RSA) or sec1 (ECDSA)")
+	fs.BoolVar(&o.force, "force", false, "overwrite existing files")
+	c.AddCommand(gen, &cobra.Command{
+		Use:     "show DIR",
+		Short:   "list the certificates in a PKI directory (never the keys)",
+		Long:    "List the certificates in a PKI directory written by 'pki gen' (never the keys).",
+		Example: "  mtlsbench pki show ./pki",
+		Args:    exactArgs(1, "one directory"),
+		RunE:    func(c *cobra.Command, args []string) error { return pkiShow(env, args[0]) },
+	})
+	return c
 }
 
 type pkiGenOptions struct {
@@ -46,26 +75,9 @@ type pkiGenOptions struct {
 	validity                               time.Duration
 }
 
-func pkiGen(ctx context.Context, env *cliEnv, args []string) error {
-	var o pkiGenOptions
-	fs := newFlagSet(env, "pki gen", "--out DIR [flags]",
-		"Generate a root CA (and optionally an intermediate), a server certificate for\n"+
-			"127.0.0.1, ::1, localhost (plus --san) and N client certificates, as PEM files\n"+
-			"a server such as nginx, HAProxy or Envoy can use. Private keys are written 0600.")
-	fs.StringVar(&o.out, "out", "", "directory to write (created if missing; refuses to overwrite without --force)")
-	fs.StringVar(&o.keyType, "key-type", string(pki.DefaultKeyType), "server (and CA) key type: "+pki.KeyTypeNames())
-	fs.StringVar(&o.clientKeyType, "client-key-type", "", "client key type (default: --key-type)")
-	fs.IntVar(&o.clients, "clients", 1, "number of distinct client identities")
-	fs.BoolVar(&o.intermediate, "intermediate", false, "issue leaves from an intermediate CA (two-certificate chains)")
-	fs.StringSliceVar(&o.sans, "san", nil, "extra server DNS names (RFC 1123, optionally *.) or IP addresses, comma separated")
-	fs.DurationVar(&o.validity, "validity", 397*24*time.Hour, "certificate validity")
-	fs.StringVar(&o.keyFormat, "key-format", "pkcs8", "private key encoding: pkcs8, pkcs1 (RSA) or sec1 (ECDSA)")
-	fs.BoolVar(&o.force, "force", false, "overwrite existing files")
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
+func pkiGen(ctx context.Context, env *cliEnv, o *pkiGenOptions) error {
 	if o.out == "" {
-		return usagef("pki gen needs --out DIR")
+		return usagef("--out DIR is needed: the directory to write the PKI to")
 	}
 	if o.clients < 1 || o.clients > pki.MaxClients {
 		return usagef("--clients %d: out of range: 1 to %d client identities (one run rotates through at most that many)", o.clients, pki.MaxClients)
@@ -108,7 +120,7 @@ func pkiGen(ctx context.Context, env *cliEnv, args []string) error {
 		if ctx.Err() != nil {
 			return err
 		}
-		return &usageError{err}
+		return &usageError{err: err}
 	}
 	fmt.Fprintf(env.stdout, "wrote %d files to %s\n", len(b.Files()), o.out)
 	describeBundle(env.stdout, b)
@@ -245,15 +257,8 @@ func removeWithin(path string, deadline time.Time) bool {
 	return os.Remove(path) == nil
 }
 
-func pkiShow(env *cliEnv, args []string) error {
-	fs := newFlagSet(env, "pki show", "DIR", "List the certificates in a PKI directory written by 'pki gen' (never the keys).")
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if fs.NArg() != 1 {
-		return usagef("pki show needs one directory")
-	}
-	b, err := pki.LoadDir(fs.Arg(0))
+func pkiShow(env *cliEnv, dir string) error {
+	b, err := pki.LoadDir(dir)
 	if err != nil {
 		return err
 	}

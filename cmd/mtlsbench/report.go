@@ -1,17 +1,17 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"strings"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/mtlsbench/mtlsbench/report"
 	"github.com/mtlsbench/mtlsbench/results"
 )
 
-func init() {
-	register("report", "render a result file (table, markdown, csv, json, html, png, hdrlog)", runReport)
-}
+func init() { register(newReportCmd) }
 
 // reportOptions are the report command's flags.
 type reportOptions struct {
@@ -22,23 +22,36 @@ type reportOptions struct {
 	width   int
 }
 
-func runReport(ctx context.Context, env *cliEnv, args []string) error {
+const reportExamples = `  mtlsbench report results/mtlsbench-20261202-170000.json      a table on the terminal
+  mtlsbench report result.json -o report.html                   a self-contained HTML report
+  mtlsbench report result.json --format markdown --title "TLS 1.3 vs 1.2"
+  mtlsbench report result.json -o charts.png --group-by tls_version`
+
+func newReportCmd(env *cliEnv) *cobra.Command {
 	opts := reportOptions{format: formatValue{format: report.FormatTable, allowed: report.Formats}}
-	fs := newFlagSet(env, "report", "FILE.json [flags]",
-		"Render a result file: a terminal table, markdown for a PR comment, CSV, JSON,\n"+
-			"a self-contained HTML report with charts, a PNG of the main charts, or an\n"+
-			"HdrHistogram interval log (one tag per case).")
+	c := &cobra.Command{
+		Use:   "report FILE.json [flags]",
+		Short: "render a result file (table, markdown, csv, json, html, png, hdrlog)",
+		Long: "Render a result file: a terminal table, markdown for a PR comment, CSV, JSON,\n" +
+			"a self-contained HTML report with charts, a PNG of the main charts, or an\n" +
+			"HdrHistogram interval log (one tag per case).",
+		Example: reportExamples,
+		Args:    exactArgs(1, "one result file (usage: mtlsbench report FILE.json [--format F] [-o OUT])"),
+		RunE: func(c *cobra.Command, args []string) error {
+			return runReport(env, c.Flags(), args[0], &opts)
+		},
+	}
+	fs := c.Flags()
+	fs.SortFlags = false
 	fs.Var(&opts.format, "format", "output format: "+formatNames(report.Formats)+"; without it, -o's extension decides")
 	fs.StringVarP(&opts.out, "out", "o", "", "write to this file instead of standard output (required for png)")
 	fs.StringSliceVar(&opts.groupBy, "group-by", nil, "html/png: one latency plot per value of these parameters (e.g. tls_version,resume), overlaying the cases that share them; 'none' puts every case on one plot (default: automatic)")
 	fs.StringVar(&opts.title, "title", "", "title of the markdown and HTML reports (default: the scenario's name)")
 	fs.IntVar(&opts.width, "width", 100, "table: the terminal width to fit")
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if fs.NArg() != 1 {
-		return usagef("want one result file, got %d arguments (usage: mtlsbench report FILE.json [--format F] [-o OUT])", fs.NArg())
-	}
+	return c
+}
+
+func runReport(env *cliEnv, fs *pflag.FlagSet, path string, opts *reportOptions) error {
 	format := opts.format.format
 	if !fs.Changed("format") && opts.out != "" {
 		if f, ok := report.FormatForPath(opts.out); ok {
@@ -57,7 +70,7 @@ func runReport(ctx context.Context, env *cliEnv, args []string) error {
 	if err := checkOutputs(output{"-o", opts.out}); err != nil {
 		return err
 	}
-	run, err := results.ReadFile(fs.Arg(0))
+	run, err := results.ReadFile(path)
 	if err != nil {
 		return err
 	}

@@ -3,12 +3,14 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"runtime/pprof"
 	"strings"
 	"time"
 
+	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
 	"github.com/mtlsbench/mtlsbench/bench"
@@ -20,8 +22,49 @@ import (
 	"github.com/mtlsbench/mtlsbench/scenarios"
 )
 
-func init() {
-	register("run", "run a benchmark scenario (default: the built-in 'quick' scenario)", runCmd)
+func init() { register(newRunCmd) }
+
+const runLong = `Drive concurrent mTLS handshakes against a target and record latency, throughput,
+bytes and CPU per handshake. With no flags: the 'quick' scenario against the
+built-in target with an ephemeral PKI. Flags override the scenario; a comma list
+on a TLS axis flag runs each value as its own case.
+
+A case's window is a time (-d) or a number of handshakes (-n), not both. A flag
+set to 0 is refused where 0 would only mean "the default" (-c 0, -d 0s, -n 0,
+--timeout 0s, ...): leave the flag out for the default. -r and --steps take
+rates as capacity does: 2000, 2000/s, 2k/s.
+
+Flags also answer to the scenario file's names for the same setting:
+--cipher, --group, --server-key, --client-key and --client-identities for
+the axes spelled otherwise here, and "_" for "-" (--max_in_flight).
+
+Exit status: 0 every case passed, 1 a case failed (every handshake failed, a
+wrong negotiation, errors over --error-budget), 2 bad usage or input (before
+any load), 130 interrupted (the partial result is written).`
+
+const runExamples = `  mtlsbench run                                    the 'quick' scenario, built-in target
+  mtlsbench run -f key-types -d 5s -c 16           a library scenario, 16 connections, 5 s per case
+  mtlsbench run --tls 1.3 --key-type rsa2048,ecdsa-p256 -r 2k/s -d 10s
+                                                   an open loop at 2000 handshakes/s, two cases
+  mtlsbench run --target nginx --resume none,tickets -n 5000
+  mtlsbench run --target 10.0.0.5:8443 --pki ./pki --server-name api.internal
+  mtlsbench run -f my.yaml -o result.json --format markdown`
+
+func newRunCmd(env *cliEnv) *cobra.Command {
+	var o runOptions
+	c := &cobra.Command{
+		Use:     "run [-f SCENARIO] [flags]",
+		Short:   "run a benchmark scenario (default: the built-in 'quick' scenario)",
+		Long:    runLong,
+		Example: runExamples,
+		Args:    noArgs("use -f to name a scenario"),
+		RunE: func(c *cobra.Command, args []string) error {
+			return runCmd(c.Context(), env, c.Flags(), &o)
+		},
+	}
+	c.Flags().SortFlags = false
+	defineRunFlags(c.Flags(), &o)
+	return c
 }
 
 // runOptions are run's flags. Axis flags take comma lists: each value
@@ -45,10 +88,10 @@ type runOptions struct {
 	identities, requests                                                      []string
 
 	concurrency                                       int
-	rate                                              float64
+	rate                                              rateValue
 	maxInFlight                                       int
 	rampUp, duration, warmup, interval, hold, timeout time.Duration
-	steps                                             []float64
+	steps                                             rateListValue
 	stepDuration                                      time.Duration
 	count                                             int64
 	repeat                                            int
@@ -63,17 +106,22 @@ type runOptions struct {
 	overFDLimit bool
 }
 
+// runFlags is a flag set with run's flags, parsing into o.
 func runFlags(env *cliEnv, o *runOptions) *pflag.FlagSet {
-	fs := newFlagSet(env, "run", "[-f SCENARIO] [flags]",
-		"Drive concurrent mTLS handshakes against a target and record latency, throughput,\n"+
-			"bytes and CPU per handshake. With no flags: the 'quick' scenario against the\n"+
-			"built-in target with an ephemeral PKI. Flags override the scenario; a comma list\n"+
-			"on an axis flag runs each value as its own case.")
+	fs := pflag.NewFlagSet("run", pflag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	defineRunFlags(fs, o)
+	return fs
+}
+
+// defineRunFlags defines run's own flags on fs: every scenario flag, the
+// sharding flags and --over-fd-limit.
+func defineRunFlags(fs *pflag.FlagSet, o *runOptions) {
 	addRunFlags(fs, o)
 	addShardFlags(fs, &o.shard)
 	addSLOFlag(fs, o)
 	fs.BoolVar(&o.overFDLimit, "over-fd-limit", false, "run even when -c needs more connections at once than the file-descriptor limit allows (refused otherwise; those beyond fail as generator_limit)")
-	return fs
+	setGroup(fs, "load", "over-fd-limit")
 }
 
 // addSLOFlag defines run's --slo (capacity has its own, of another
@@ -81,17 +129,45 @@ func runFlags(env *cliEnv, o *runOptions) *pflag.FlagSet {
 func addSLOFlag(fs *pflag.FlagSet, o *runOptions) {
 	o.sloFlag = true
 	fs.StringVar(&o.slo, "slo", "", "pass/fail per case: every case must meet this objective or the run exits 1, e.g. 'p99<20ms,errors<0.1%'\n("+capacity.SLOSyntax+"; achieved only in an open loop)")
+	setGroup(fs, "load", "slo")
 }
 
-// addRunFlags defines run's flags on fs, parsing into o. Other commands
-// that run scenarios (capacity) take the same flags through it.
+// axisAliases are the scenario file's names of the axis flags whose flag
+// name differs ("_" is "-" on the command line): the flag also answers to
+// them, and its help says so.
+var axisAliases = map[string]string{
+	"cipher":            "ciphers",
+	"group":             "groups",
+	"server-key":        "key-type",
+	"client-key":        "client-key-type",
+	"client-identities": "identities",
+}
+
+// scenarioFlagNames lets a flag be written as the scenario file writes its
+// key: "_" as "-" (--max_in_flight is --max-in-flight) and an axis by its
+// key (--server-key is --key-type).
+func scenarioFlagNames(fs *pflag.FlagSet, name string) pflag.NormalizedName {
+	name = strings.ReplaceAll(name, "_", "-")
+	if to, ok := axisAliases[name]; ok {
+		name = to
+	}
+	return pflag.NormalizedName(name)
+}
+
+// addRunFlags defines the flags of a scenario run on fs, parsing into o.
+// Other commands that run scenarios (capacity, k8s render) take the same
+// flags through it.
 func addRunFlags(fs *pflag.FlagSet, o *runOptions) {
+	fs.SetNormalizeFunc(scenarioFlagNames)
 	fs.StringVarP(&o.scenario, "file", "f", "quick", "scenario: a library name (see 'mtlsbench scenarios list') or a YAML file")
+	setGroup(fs, "scenario", "file")
+
 	fs.StringVarP(&o.out, "out", "o", "", "result file (default results/mtlsbench-<time>.json); - writes it to standard output as one JSON line")
 	fs.StringVar(&o.format, "format", "table", "what to print: table, json, markdown or csv")
 	fs.BoolVarP(&o.quiet, "quiet", "q", false, "print no progress and no table (the result file is still written)")
 	fs.StringVar(&o.hdrLog, "hdr-log", "", "also write the HdrHistogram interval log to this file")
 	fs.StringVar(&o.profile, "cpuprofile", "", "write a CPU profile of the generator to this file")
+	setGroup(fs, "output", "out", "format", "quiet", "hdr-log", "cpuprofile")
 
 	fs.StringVar(&o.target, "target", "", "builtin, nginx, haproxy, openssl, or HOST:PORT of an external server")
 	fs.StringVar(&o.ca, "ca", "", "external target: CA file that signed the server's certificate")
@@ -105,27 +181,31 @@ func addRunFlags(fs *pflag.FlagSet, o *runOptions) {
 	fs.StringVar(&o.mode, "mode", "", "target mode: handshake or http (default: http when --requests > 0)")
 	fs.DurationVar(&o.handshakeDelay, "handshake-delay", 0, "built-in target: delay every handshake by this much (to produce a regression on purpose)")
 	fs.BoolVar(&o.inProcess, "in-process", false, "run the built-in target inside this process (its CPU then cannot be told apart)")
+	fs.BoolVar(&o.sendInvalid, "send-invalid-cert", false, "external target: send client certificates that are expired or not yet valid, on purpose (refused before load otherwise)")
+	setGroup(fs, "target", "target", "ca", "cert", "key", "pki", "server-name", "target-pid", "target-cpus", "client-cpus", "mode",
+		"handshake-delay", "in-process", "send-invalid-cert")
 
 	fs.StringSliceVar(&o.tls, "tls", nil, "TLS versions: 1.2, 1.3")
-	fs.StringSliceVar(&o.ciphers, "ciphers", nil, "cipher suites (IANA or OpenSSL names)")
-	fs.StringSliceVar(&o.groups, "groups", nil, "key-exchange groups: x25519, p256, p384, p521, x25519mlkem768, secp256r1mlkem768, secp384r1mlkem1024")
+	fs.StringSliceVar(&o.ciphers, "ciphers", nil, "cipher suites (IANA or OpenSSL names); also --cipher")
+	fs.StringSliceVar(&o.groups, "groups", nil, "key-exchange groups (also --group): x25519, p256, p384, p521, x25519mlkem768, secp256r1mlkem768, secp384r1mlkem1024")
 	fs.StringSliceVar(&o.keyShares, "key-share", nil, "group of the client's first key share; differing from --groups measures a HelloRetryRequest")
-	fs.StringSliceVar(&o.keyTypes, "key-type", nil, "server certificate key types: rsa2048, rsa3072, rsa4096, ecdsa-p256, ecdsa-p384, ecdsa-p521, ed25519")
-	fs.StringSliceVar(&o.clientKeyTypes, "client-key-type", nil, "client certificate key types (default: the server's)")
+	fs.StringSliceVar(&o.keyTypes, "key-type", nil, "server certificate key types (also --server-key): rsa2048, rsa3072, rsa4096, ecdsa-p256, ecdsa-p384, ecdsa-p521, ed25519")
+	fs.StringSliceVar(&o.clientKeyTypes, "client-key-type", nil, "client certificate key types (default: the server's); also --client-key")
 	fs.StringSliceVar(&o.chains, "chain", nil, "certificate chain: root or intermediate")
-	fs.StringSliceVar(&o.identities, "identities", nil, "distinct client certificates the workers rotate through")
+	fs.StringSliceVar(&o.identities, "identities", nil, "distinct client certificates the workers rotate through; also --client-identities")
 	fs.StringSliceVar(&o.resume, "resume", nil, "none, tickets, or a ratio such as 0.8")
 	fs.StringSliceVar(&o.requests, "requests", nil, "HTTP/1.1 requests per connection (0: handshake only)")
+	setGroup(fs, "tls", "tls", "ciphers", "groups", "key-share", "key-type", "client-key-type", "chain", "identities", "resume", "requests")
 
-	fs.IntVarP(&o.concurrency, "concurrency", "c", 0, "closed loop: connections in flight (default 2 per core)")
-	fs.Float64VarP(&o.rate, "rate", "r", 0, "open loop: handshakes started per second, whatever is in flight")
+	fs.IntVarP(&o.concurrency, "concurrency", "c", 0, "closed loop: connections in flight (default 2 per core; 0 is refused)")
+	fs.VarP(&o.rate, "rate", "r", "open loop: handshakes started per second, whatever is in flight: 2000, 2000/s or 2k/s")
 	fs.IntVar(&o.maxInFlight, "max-in-flight", 0, fmt.Sprintf("open loop: cap on connections in flight (default %d)", loadgen.DefaultMaxInFlight))
 	fs.DurationVar(&o.rampUp, "ramp-up", 0, "open loop: grow the rate linearly from 0 over this time")
 	fs.StringVar(&o.arrivals, "arrivals", "", "open loop: uniform (evenly spaced, the default) or poisson (exponential gaps)")
-	fs.Float64SliceVar(&o.steps, "steps", nil, "open loop: successive rates, e.g. 500,1000,2000")
+	fs.Var(&o.steps, "steps", "open loop: successive rates, e.g. 500,1000,2000 or 1k/s,2k/s")
 	fs.DurationVar(&o.stepDuration, "step-duration", 0, "open loop: how long each --steps rate is held")
-	fs.DurationVarP(&o.duration, "duration", "d", 0, "measured window per case (default the scenario's, else "+loadgen.DefaultDuration.String()+")")
-	fs.Int64VarP(&o.count, "count", "n", 0, "stop each case after this many handshakes instead")
+	fs.DurationVarP(&o.duration, "duration", "d", 0, "measured window per case (default the scenario's, else "+loadgen.DefaultDuration.String()+"); not with -n")
+	fs.Int64VarP(&o.count, "count", "n", 0, "stop each case after this many handshakes instead of after -d")
 	fs.DurationVar(&o.warmup, "warmup", 0, "load before the window, counted in no figure")
 	fs.DurationVar(&o.interval, "interval", 0, "time-series resolution (default "+loadgen.DefaultInterval.String()+")")
 	fs.DurationVar(&o.hold, "hold", 0, "keep each connection open this long after its handshake")
@@ -134,17 +214,13 @@ func addRunFlags(fs *pflag.FlagSet, o *runOptions) {
 	fs.BoolVar(&o.linger0, "linger0", false, "close with SO_LINGER 0 (RST: no TIME_WAIT on the generator; the server sees resets)")
 	fs.BoolVar(&o.insecure, "insecure-skip-verify", false, "do not verify the server's chain (cheaper than a real client; results say so)")
 	fs.StringVar(&o.errorBudget, "error-budget", "", "share of a case's attempts that may fail before the case fails and the run exits 1: 1% (default), 0 (any error), 100% (never)")
-	fs.BoolVar(&o.sendInvalid, "send-invalid-cert", false, "external target: send client certificates that are expired or not yet valid, on purpose (refused before load otherwise)")
+	setGroup(fs, "load", "concurrency", "rate", "max-in-flight", "ramp-up", "arrivals", "steps", "step-duration", "duration", "count",
+		"warmup", "interval", "hold", "timeout", "repeat", "linger0", "insecure-skip-verify", "error-budget")
 }
 
-func runCmd(ctx context.Context, env *cliEnv, args []string) error {
-	var o runOptions
-	fs := runFlags(env, &o)
-	if err := parseFlags(fs, args); err != nil {
+func runCmd(ctx context.Context, env *cliEnv, fs *pflag.FlagSet, o *runOptions) error {
+	if err := checkWindowFlags(fs); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return usagef("unexpected argument %q (use -f to name a scenario)", fs.Arg(0))
 	}
 	format, err := report.ParseFormat(o.format)
 	if err != nil || (format != report.FormatTable && format != report.FormatJSON && format != report.FormatMarkdown && format != report.FormatCSV) {
@@ -157,12 +233,15 @@ func runCmd(ctx context.Context, env *cliEnv, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := spec.Apply(runOverrides(fs, &o)); err != nil {
+	if err := spec.Apply(runOverrides(fs, o)); err != nil {
+		return forFlags(err, fs, spec.Source())
+	}
+	if err := checkInputFiles(fs); err != nil {
 		return err
 	}
 	cases, skipped, err := scenarios.Expand(*spec)
 	if err != nil {
-		return err
+		return forFlags(err, fs, spec.Source())
 	}
 	for _, s := range skipped {
 		fmt.Fprintf(env.stderr, "mtlsbench: skipping %s: %s\n", s.Case.Name, s.Reason)
@@ -262,7 +341,7 @@ func startProfile(path string) (stop func(), err error) {
 	}
 	f, err := outfile.Create(path, outfile.Options{})
 	if err != nil {
-		return nil, &usageError{fmt.Errorf("--cpuprofile: %w", err)}
+		return nil, &usageError{err: fmt.Errorf("--cpuprofile: %w", err)}
 	}
 	if err := pprof.StartCPUProfile(f); err != nil {
 		f.Abort()
@@ -346,9 +425,9 @@ func runOverrides(fs *pflag.FlagSet, o *runOptions) scenarios.Overrides {
 	ov.InProcess = changed(fs, "in-process", o.inProcess)
 	l := &ov.Load
 	l.Concurrency = changed(fs, "concurrency", o.concurrency)
-	l.Rate = changed(fs, "rate", o.rate)
+	l.Rate = changed(fs, "rate", float64(o.rate))
 	l.MaxInFlight = changed(fs, "max-in-flight", o.maxInFlight)
-	l.Steps = changed(fs, "steps", o.steps)
+	l.Steps = changed(fs, "steps", []float64(o.steps))
 	l.Count = changed(fs, "count", o.count)
 	l.RampUp = changed(fs, "ramp-up", o.rampUp)
 	l.StepDuration = changed(fs, "step-duration", o.stepDuration)

@@ -1,57 +1,62 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"os"
 	"text/tabwriter"
 
-	"github.com/spf13/pflag"
+	"github.com/spf13/cobra"
 
 	"github.com/mtlsbench/mtlsbench/scenarios"
 )
 
-func init() {
-	register("scenarios", "list or show the built-in scenarios (and check a scenario file)", runScenarios)
-}
+func init() { register(newScenariosCmd) }
 
-const scenariosUsage = `Usage:
-  mtlsbench scenarios list                  the built-in scenarios, one line each
+func newScenariosCmd(env *cliEnv) *cobra.Command {
+	c := &cobra.Command{
+		Use:   "scenarios",
+		Short: "list or show the built-in scenarios (and check a scenario file)",
+		Long:  "The built-in scenarios, each a question with the matrix that answers it. Run one with 'mtlsbench run -f NAME|FILE'.",
+		Example: `  mtlsbench scenarios list                  the built-in scenarios, one line each
   mtlsbench scenarios show NAME|FILE        print a scenario's YAML (built-in ones explain themselves)
   mtlsbench scenarios show --cases NAME|FILE
                                             check it and list the cases it expands to, with
-                                            their keys, and the cells skipped and why
-
-Run one with 'mtlsbench run -f NAME|FILE'.
-`
-
-// runScenarios dispatches 'scenarios list' and 'scenarios show'.
-func runScenarios(ctx context.Context, env *cliEnv, args []string) error {
-	if len(args) == 0 {
-		fmt.Fprint(env.stderr, scenariosUsage)
-		return usagef("scenarios needs a command: list or show")
+                                            their keys, and the cells skipped and why`,
+		Args: cobra.ArbitraryArgs,
+		RunE: groupRunE,
 	}
-	switch args[0] {
-	case "list":
-		return runScenariosList(env, args[1:])
-	case "show":
-		return runScenariosShow(env, args[1:])
-	case "-h", "--help", "help":
-		fmt.Fprint(env.stdout, scenariosUsage)
-		return pflag.ErrHelp
+	var opts scenariosShowOptions
+	show := &cobra.Command{
+		Use:   "show [--cases] NAME|FILE",
+		Short: "print a scenario's YAML, or with --cases the cases it expands to",
+		Long: "Print a scenario's YAML (the built-in ones explain themselves), or with --cases check\n" +
+			"it and list the cases it expands to, with their keys, and the cells skipped and why.",
+		Example: "  mtlsbench scenarios show quick\n  mtlsbench scenarios show --cases my.yaml",
+		Args:    exactArgs(1, fmt.Sprintf("one scenario name or file (built-in: %s)", scenarios.LibraryNames())),
+		ValidArgsFunction: func(c *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+			if len(args) > 0 {
+				return nil, cobra.ShellCompDirectiveNoFileComp
+			}
+			return completeScenario(c, args, toComplete)
+		},
+		RunE: func(c *cobra.Command, args []string) error {
+			return runScenariosShow(env, args[0], &opts)
+		},
 	}
-	return usagef("unknown scenarios command %q (commands: list, show)", args[0])
+	show.Flags().BoolVar(&opts.cases, "cases", false, "check the scenario and list its cases (name and key) and skipped cells")
+	c.AddCommand(&cobra.Command{
+		Use:     "list",
+		Short:   "the built-in scenarios, one line each, with what each answers",
+		Long:    "List the built-in scenarios with what each answers; run one with 'mtlsbench run -f NAME'.",
+		Example: "  mtlsbench scenarios list\n  mtlsbench run -f key-types",
+		Args:    noArgs("scenarios list takes no arguments"),
+		RunE:    func(c *cobra.Command, args []string) error { return runScenariosList(env) },
+	}, show)
+	return c
 }
 
-func runScenariosList(env *cliEnv, args []string) error {
-	fs := newFlagSet(env, "scenarios list", "", "List the built-in scenarios with what each answers.")
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if fs.NArg() > 0 {
-		return usagef("scenarios list takes no arguments (got %q)", fs.Args())
-	}
+func runScenariosList(env *cliEnv) error {
 	tw := tabwriter.NewWriter(env.stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "NAME\tDESCRIPTION")
 	for _, e := range scenarios.Library() {
@@ -65,17 +70,7 @@ type scenariosShowOptions struct {
 	cases bool
 }
 
-func runScenariosShow(env *cliEnv, args []string) error {
-	var opts scenariosShowOptions
-	fs := newFlagSet(env, "scenarios show", "[--cases] NAME|FILE", "Print a scenario's YAML, or with --cases the cases it expands to.")
-	fs.BoolVar(&opts.cases, "cases", false, "check the scenario and list its cases (name and key) and skipped cells")
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if fs.NArg() != 1 {
-		return usagef("scenarios show takes one scenario name or file (built-in: %s)", scenarios.LibraryNames())
-	}
-	name := fs.Arg(0)
+func runScenariosShow(env *cliEnv, name string, opts *scenariosShowOptions) error {
 	spec, err := scenarios.Load(name)
 	if err != nil {
 		return err

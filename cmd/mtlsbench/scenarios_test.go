@@ -36,7 +36,7 @@ func TestScenariosCommand(t *testing.T) {
 		{[]string{"scenarios", "show", "--cases", "ciphers-tls12"}, 0, []string{"6 skipped", "needs an RSA server key"}, nil},
 		{[]string{"scenarios", "show", "nope"}, 2, nil, []string{`nope: no built-in scenario by that name`, "quick"}},
 		{[]string{"scenarios", "show", "--cases", bad}, 2, nil, []string{bad + `:3:11: matrix.group[0]: unknown group "x448"`}},
-		{[]string{"scenarios", "show"}, 2, nil, []string{"takes one scenario name or file"}},
+		{[]string{"scenarios", "show"}, 2, nil, []string{"want one scenario name or file", "see 'mtlsbench help scenarios show'"}},
 		{[]string{"scenarios", "frob"}, 2, nil, []string{`unknown scenarios command "frob"`}},
 		{[]string{"scenarios"}, 2, nil, []string{"Usage:", "needs a command"}},
 		{[]string{"scenarios", "--help"}, 0, []string{"scenarios show --cases"}, nil},

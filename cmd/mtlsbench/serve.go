@@ -14,6 +14,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
 	"github.com/mtlsbench/mtlsbench/internal/cpuset"
 	"github.com/mtlsbench/mtlsbench/internal/tempdir"
 	"github.com/mtlsbench/mtlsbench/pki"
@@ -23,9 +26,7 @@ import (
 	"github.com/mtlsbench/mtlsbench/tlsparams"
 )
 
-func init() {
-	register("serve", "run the built-in mTLS target standalone", runServe)
-}
+func init() { register(newServeCmd) }
 
 // serveOptions are the flags of mtlsbench serve.
 type serveOptions struct {
@@ -48,23 +49,38 @@ type serveOptions struct {
 	child            bool
 }
 
-func runServe(ctx context.Context, env *cliEnv, args []string) error {
+const serveExamples = `  mtlsbench serve                                   a generated PKI in a temporary directory, port 8443
+  mtlsbench serve --pki ./pki --listen :8443 --mode http
+  mtlsbench serve --pki-out ./pki --key-type rsa2048 --tls 1.2 --cpus 1`
+
+func newServeCmd(env *cliEnv) *cobra.Command {
 	var o serveOptions
-	fs := newFlagSet(env, "serve", "[flags]",
-		"Run the built-in mTLS target (a Go crypto/tls server that requires a client\n"+
-			"certificate) until Ctrl-C, then print what it counted. Without --pki or\n"+
-			"--cert/--key/--ca it generates a PKI and writes it where clients can use it.")
+	c := &cobra.Command{
+		Use:   "serve [flags]",
+		Short: "run the built-in mTLS target standalone",
+		Long: "Run the built-in mTLS target (a Go crypto/tls server that requires a client\n" +
+			"certificate) until Ctrl-C, then print what it counted. Without --pki or\n" +
+			"--cert/--key/--ca it generates a PKI and writes it where clients can use it.",
+		Example: serveExamples,
+		Args:    noArgs("serve takes only flags"),
+		RunE: func(c *cobra.Command, args []string) error {
+			return runServe(c.Context(), env, c.Flags(), &o)
+		},
+	}
+	fs := c.Flags()
+	fs.SortFlags = false
+	fs.SetNormalizeFunc(scenarioFlagNames)
 	fs.StringVar(&o.listen, "listen", "127.0.0.1:8443", "`address` to listen on (port 0: a free port)")
 	fs.StringVar(&o.pkiDir, "pki", "", "load the server identity and client CA from `DIR` (as written by 'mtlsbench pki gen')")
 	fs.StringVar(&o.certFile, "cert", "", "server certificate chain `file` (PEM, leaf first); with --key and --ca")
 	fs.StringVar(&o.keyFile, "key", "", "server private key `file` (PEM)")
 	fs.StringVar(&o.caFile, "ca", "", "`file` of CA certificates client certificates must chain to (PEM)")
-	fs.StringVar(&o.keyType, "key-type", string(pki.DefaultKeyType), "key `type` of a generated PKI: "+pki.KeyTypeNames())
+	fs.StringVar(&o.keyType, "key-type", string(pki.DefaultKeyType), "key `type` of a generated PKI: "+pki.KeyTypeNames()+"; also --server-key")
 	fs.StringVar(&o.pkiOut, "pki-out", "", "write the generated PKI to `DIR` and keep it (default: a new temporary directory, removed on exit)")
 	fs.BoolVar(&o.force, "force", false, "overwrite PKI files already in --pki-out")
 	fs.StringVar(&o.versions, "tls", "1.2,1.3", "TLS `versions` accepted: 1.2, 1.3 or both")
-	fs.StringVar(&o.ciphers, "ciphers", "", "TLS 1.2 cipher `suites` accepted, comma separated (default: Go's)")
-	fs.StringVar(&o.groups, "groups", "", "key-exchange `groups` accepted, in preference order: "+tlsparams.GroupNames()+" (default: Go's)")
+	fs.StringVar(&o.ciphers, "ciphers", "", "TLS 1.2 cipher `suites` accepted, comma separated (default: Go's); also --cipher")
+	fs.StringVar(&o.groups, "groups", "", "key-exchange `groups` accepted, in preference order: "+tlsparams.GroupNames()+" (default: Go's); also --group")
 	fs.BoolVar(&o.noTickets, "no-tickets", false, "disable session tickets (no handshake resumes)")
 	fs.StringVar(&o.mode, "mode", string(targets.ModeHandshake), "`mode` after the handshake: handshake (read until the client closes) or http (answer HTTP/1.1 requests with 200)")
 	fs.DurationVar(&o.handshakeDelay, "handshake-delay", 0, "delay every handshake by `D` after the ClientHello (to make a regression on purpose)")
@@ -72,18 +88,19 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 	fs.StringVar(&o.cpus, "cpus", "", "pin the server to a CPU `list` (as taskset takes it: 0 or 1-3)")
 	fs.BoolVar(&o.child, "child", false, "run as the child of 'mtlsbench run' (config on stdin, replies on stdout)")
 	_ = fs.MarkHidden("child")
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if fs.NArg() > 0 {
-		return usagef("unexpected argument %q (serve takes only flags)", fs.Arg(0))
-	}
+	return c
+}
+
+func runServe(ctx context.Context, env *cliEnv, fs *pflag.FlagSet, o *serveOptions) error {
 	if o.child {
 		return builtin.RunChild(ctx, os.Stdin, os.Stdout)
 	}
 
 	cfg, err := o.config(fs.Changed("key-type"))
 	if err != nil {
+		return err
+	}
+	if err := checkInputFiles(fs); err != nil {
 		return err
 	}
 	if o.cpus != "" {
@@ -104,7 +121,7 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 	srv, err := builtin.New(cfg)
 	if err != nil {
 		if _, ok := errors.AsType[*builtin.ConfigError](err); ok {
-			return &usageError{err}
+			return &usageError{err: err}
 		}
 		return err
 	}

@@ -37,6 +37,7 @@ func addShardFlags(fs *pflag.FlagSet, o *shardOptions) {
 	fs.DurationVar(&o.caseGap, "case-gap", 0, "on a fixed timeline, the gap after each case (default "+scenarios.DefaultCaseGap.String()+")")
 	fs.StringVar(&o.rendezvous, "rendezvous", "", "HOST:PORT of shard 0: shard 0 listens on PORT, the others dial it; a start barrier before every case")
 	fs.DurationVar(&o.joinWait, "rendezvous-timeout", 0, "how long to wait at the rendezvous for every shard (default 10m)")
+	setGroup(fs, "shard", "shard", "shards", "run-id", "start-at", "case-gap", "rendezvous", "rendezvous-timeout")
 }
 
 // sharding maps the flags (and the scheduler's index variables) onto
