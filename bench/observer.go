@@ -7,6 +7,7 @@ import (
 	"math"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/mtlsbench/mtlsbench/internal/procstat"
 	"github.com/mtlsbench/mtlsbench/live"
@@ -203,12 +204,25 @@ func (o *observer) status(p loadgen.Progress) statusLine {
 }
 
 // progressTime is the phase's clock: "3.2s/10s", or "3.2s" for a window
-// that ends at a count.
+// that ends at a count. The elapsed time is written in the total's unit
+// and padded to its width, so that the line keeps its length as it is
+// redrawn (a field that comes and goes as the line is fitted would
+// flicker).
 func progressTime(p loadgen.Progress) string {
-	if p.Total > 0 {
-		return shortDuration(p.Elapsed) + "/" + shortDuration(p.Total)
+	if p.Total <= 0 {
+		return shortDuration(p.Elapsed)
 	}
-	return shortDuration(p.Elapsed)
+	total := shortDuration(p.Total)
+	var elapsed string
+	switch {
+	case p.Total < 10*time.Second:
+		elapsed = fmt.Sprintf("%.1fs", p.Elapsed.Seconds())
+	case p.Total < time.Minute:
+		elapsed = fmt.Sprintf("%ds", int(p.Elapsed.Seconds()))
+	default:
+		elapsed = shortDuration(p.Elapsed.Truncate(time.Second))
+	}
+	return fmt.Sprintf("%*s/%s", utf8.RuneCountInString(total), elapsed, total)
 }
 
 // forStep makes the observer a capacity search step's: the watchers see

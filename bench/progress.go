@@ -160,11 +160,14 @@ func headlineText(out *results.Case) string {
 		return string(out.Status) + ": " + out.Failure
 	}
 	if cp := out.Capacity; cp != nil {
-		s := string(out.Status) + "  " + cp.Verdict
-		if cp.MaxSustainableRate > 0 {
-			s += " " + units.AskedRate(cp.MaxSustainableRate) + "/s"
+		rate := units.AskedRate(cp.MaxSustainableRate) + "/s"
+		switch cp.Verdict {
+		case "capacity":
+			return string(out.Status) + "  capacity " + rate
+		case "lower_bound":
+			return string(out.Status) + "  capacity ≥" + rate + " (a lower bound)"
 		}
-		return s
+		return string(out.Status) + "  no rate met the SLO"
 	}
 	p99 := "–"
 	if hs := out.HandshakeLatency(); hs != nil {
@@ -295,10 +298,12 @@ func (s statusLine) fields() []field {
 	if s.errors > 0 {
 		errorsRank = 6 // errors are news; their absence is not
 	}
+	// The figures are padded to their widest (units.Rate: 5 runes up to
+	// 99999; units.Latency: 6), so the line keeps its length.
 	return append(fs,
 		field{text: s.clock, rank: 7},
-		field{text: rate + " hs/s", rank: 5},
-		field{text: "p99 " + p99, rank: 4},
+		field{text: fmt.Sprintf("%5s hs/s", rate), rank: 5},
+		field{text: fmt.Sprintf("p99 %6s", p99), rank: 4},
 		field{text: fmt.Sprintf("ok %d", s.ok), rank: 1},
 		field{text: fmt.Sprintf("errors %d", s.errors), rank: errorsRank},
 		field{text: fmt.Sprintf("in flight %d", s.inFlight), rank: 2},
@@ -333,8 +338,7 @@ func (s statusLine) render(width int) string {
 				parts = append(parts, f.text)
 			}
 		}
-		parts[0] = head + "]"
-		return strings.Join(parts, "  ")
+		return head + "] " + strings.Join(parts[1:], "  ")
 	}
 	line := build()
 	if width <= 0 {

@@ -46,7 +46,7 @@ func TestStatusLineFitsTheWidth(t *testing.T) {
 		want, not []string
 	}{
 		// Wide: everything, the name whole.
-		{measuring(longName), 200, []string{"[12/48 ~4m12s left]", longName, "3.2s/10s", "1234 hs/s", "p99 2.31ms", "ok 3950", "errors 0", "in flight 64"}, nil},
+		{measuring(longName), 200, []string{"[12/48 ~4m12s left] " + longName, "3.2s/10s", "1234 hs/s", "p99 2.31ms", "ok 3950", "errors 0", "in flight 64"}, nil},
 		// 80 columns, a usual name: the ok count and zero errors go first;
 		// the name, the rate, p99 and the run's time left stay.
 		{measuring("tls13-x25519-ecdsa-p256"), 80, []string{"[12/48 ~4m12s left]", "tls13-x25519-ecdsa-p256", "1234 hs/s", "p99 2.31ms"}, []string{"ok 3950", "errors 0", "…"}},
@@ -55,7 +55,7 @@ func TestStatusLineFitsTheWidth(t *testing.T) {
 		// Errors are kept before p99 and the rate.
 		{errorsToo, 60, []string{"errors 7"}, []string{"p99"}},
 		// 40 columns: the count, some of the name, the clock.
-		{measuring(longName), 40, []string{"[12/48]", "tls13-", "…", "3.2s/10s"}, []string{"hs/s"}},
+		{measuring(longName), 40, []string{"[12/48] tls13-", "…", "3.2s/10s"}, []string{"hs/s"}},
 		// Off a terminal (width 0): whole.
 		{measuring(longName), 0, []string{longName, "ok 3950", "in flight 64"}, nil},
 	} {
@@ -79,12 +79,12 @@ func TestStatusLineDashBeforeTheFirstInterval(t *testing.T) {
 	s := measuring("a")
 	s.measured, s.rate, s.p99Us = false, 0, 0
 	got := s.render(200)
-	if !strings.Contains(got, "– hs/s") || !strings.Contains(got, "p99 –") || strings.Contains(got, "0µs") {
+	if !strings.Contains(got, "    – hs/s") || !strings.Contains(got, "p99      –") || strings.Contains(got, "0µs") {
 		t.Errorf("before the first interval: %q", got)
 	}
 	// An interval with no successful handshake: a real 0 rate, no p99.
 	s.measured = true
-	if got := s.render(200); !strings.Contains(got, "  0 hs/s") || !strings.Contains(got, "p99 –") {
+	if got := s.render(200); !strings.Contains(got, "    0 hs/s") || !strings.Contains(got, "p99      –") {
 		t.Errorf("after an empty interval: %q", got)
 	}
 }
@@ -174,14 +174,16 @@ func TestCaseLinesOffATerminal(t *testing.T) {
 	rp.caseEnd(&results.Case{Name: "a", Status: results.StatusOK, HandshakesPerS: 1234,
 		Latency: results.Latency{Handshake: &results.Summary{Count: 10, P99Us: 2310}}, Counts: results.Counts{Errors: 3}})
 	rp.caseEnd(&results.Case{Name: "a", Status: results.StatusFailed, Failure: "every handshake failed (5)"})
+	rp.caseEnd(&results.Case{Name: "a", Status: results.StatusOK, Capacity: &results.Capacity{Verdict: "lower_bound", MaxSustainableRate: 2000}})
 	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
-	if len(lines) != 3 {
+	if len(lines) != 4 {
 		t.Fatalf("lines:\n%s", buf.String())
 	}
 	for i, want := range []string{
 		"[1/1] a  started, 10s window after 2.0s warm-up; run ~12s left",
 		"[1/1] a  ok  1234 hs/s  p99 2.31ms  3 errors  (",
 		"[1/1] a  failed: every handshake failed (5)  (",
+		"[1/1] a  ok  capacity ≥2000/s (a lower bound)  (",
 	} {
 		if !strings.HasPrefix(lines[i], want) {
 			t.Errorf("line %d: %q, want %q…", i+1, lines[i], want)
@@ -265,6 +267,26 @@ func TestWatchersSeeEveryInterval(t *testing.T) {
 	for _, c := range cases {
 		if strings.Count(progress.String(), "] "+c.Name+"  ") != 2 {
 			t.Errorf("%s: not one start and one end line:\n%s", c.Name, progress.String())
+		}
+	}
+}
+
+// The clock keeps its width as it runs, so the fitted line does not
+// flicker.
+func TestProgressTimeKeepsItsWidth(t *testing.T) {
+	for _, tc := range []struct {
+		elapsed, total time.Duration
+		want           string
+	}{
+		{250 * time.Millisecond, 2 * time.Second, "0.2s/2.0s"},
+		{1900 * time.Millisecond, 2 * time.Second, "1.9s/2.0s"},
+		{3 * time.Second, 10 * time.Second, " 3s/10s"},
+		{45 * time.Second, 2 * time.Minute, "  45s/2m00s"},
+		{65500 * time.Millisecond, 2 * time.Minute, "1m05s/2m00s"},
+		{3 * time.Second, 0, "3.0s"}, // a window that ends at a count
+	} {
+		if got := progressTime(loadgen.Progress{Elapsed: tc.elapsed, Total: tc.total}); got != tc.want {
+			t.Errorf("%v of %v: %q, want %q", tc.elapsed, tc.total, got, tc.want)
 		}
 	}
 }
