@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"sync"
 	"syscall"
 	"time"
@@ -121,7 +122,7 @@ func NewStream(w io.Writer) *Stream {
 }
 
 // CreateStream opens path for a stream, once, for the whole run: a new
-// file, or a regular file truncated. Like every output of mtlsbench it
+// file (in a directory created if missing), or a regular file truncated. Like every output of mtlsbench it
 // refuses what is not a regular file (a symbolic link, a directory, a
 // device, a FIFO: internal/outfile's rules) with an *outfile.PathError,
 // before any load. Unlike the others it is written in place, not
@@ -129,6 +130,11 @@ func NewStream(w io.Writer) *Stream {
 func CreateStream(path string) (*Stream, error) {
 	if err := outfile.Check(path); err != nil {
 		return nil, err
+	}
+	// Like the other outputs, a missing directory is created (Check
+	// proved that it can be).
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, fmt.Errorf("live: stream %s: %w", path, err)
 	}
 	// O_NOFOLLOW: never through a link planted since the check;
 	// O_NONBLOCK: a FIFO planted since would otherwise block the open.

@@ -108,6 +108,15 @@ func TestCreateStream(t *testing.T) {
 		t.Errorf("an existing file is truncated, then written: %q", data)
 	}
 
+	// A missing directory is created.
+	s, err = CreateStream(filepath.Join(dir, "new", "dir", "s.ndjson"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+
 	// What is not a regular file is refused, and left as it was.
 	link := filepath.Join(dir, "link")
 	if err := os.Symlink(path, link); err != nil {

@@ -66,6 +66,7 @@ func capacityFlags(env *cliEnv, o *capacityOptions) *pflag.FlagSet {
 	fs.DurationVar(&o.stepWarmup, "step-warmup", 0, "load at each step's rate before its window (default: the scenario's, else 2s)")
 	fs.Float64Var(&o.resolution, "resolution", 0, "stop bisecting when the failing rate is within this fraction above the sustainable one (default 0.05)")
 	fs.IntVar(&o.maxSteps, "max-steps", 0, "bound on steps per case (default 20)")
+	addLiveFlags(fs, &o.run.live)
 	fs.StringSliceVar(&o.project, "project", nil, "rates to project server cores for, e.g. 20000/s (comma list; default: the scenario's)")
 	return fs
 }
@@ -113,6 +114,12 @@ func capacityCmd(ctx context.Context, env *cliEnv, args []string) error {
 	if err := checkOutputs(output{"-o", out}, output{"--hdr-log", o.run.hdrLog}, output{"--cpuprofile", o.run.profile}); err != nil {
 		return err
 	}
+	lv, err := o.run.live.open(env, out, string(format)) // --metrics-addr, --stream: before any load
+	if err != nil {
+		return err
+	}
+	defer lv.close()
+	env = lv.env // with --stream -, what capacity prints goes to standard error
 	stop, err := startProfile(o.run.profile)
 	if err != nil {
 		return err
@@ -125,6 +132,8 @@ func capacityCmd(ctx context.Context, env *cliEnv, args []string) error {
 			Cases:    cases,
 			Log:      env.stderr,
 			OnCase:   func(run *results.Run) { _ = results.WriteFile(out, run) },
+			Watchers: lv.watchers,
+			Width:    lv.width,
 		},
 		Search: search,
 	}

@@ -58,6 +58,7 @@ type runOptions struct {
 	// overFDLimit runs a closed loop beyond the file-descriptor limit
 	// (run only: capacity's steps are open loops).
 	overFDLimit bool
+	live        liveOptions
 }
 
 func runFlags(env *cliEnv, o *runOptions) *pflag.FlagSet {
@@ -68,6 +69,7 @@ func runFlags(env *cliEnv, o *runOptions) *pflag.FlagSet {
 			"on an axis flag runs each value as its own case.")
 	addRunFlags(fs, o)
 	addShardFlags(fs, &o.shard)
+	addLiveFlags(fs, &o.live)
 	fs.BoolVar(&o.overFDLimit, "over-fd-limit", false, "run even when -c needs more connections at once than the file-descriptor limit allows (refused otherwise; those beyond fail as generator_limit)")
 	return fs
 }
@@ -165,6 +167,12 @@ func runCmd(ctx context.Context, env *cliEnv, args []string) error {
 	if err := checkOutputs(output{"-o", out}, output{"--hdr-log", o.hdrLog}, output{"--cpuprofile", o.profile}); err != nil {
 		return err
 	}
+	lv, err := o.live.open(env, out, string(format)) // --metrics-addr, --stream: before any load
+	if err != nil {
+		return err
+	}
+	defer lv.close()
+	env = lv.env // with --stream -, what run prints goes to standard error
 	stop, err := startProfile(o.profile)
 	if err != nil {
 		return err
@@ -184,6 +192,8 @@ func runCmd(ctx context.Context, env *cliEnv, args []string) error {
 		},
 		Sharding:    sh,
 		OverFDLimit: o.overFDLimit,
+		Watchers:    lv.watchers,
+		Width:       lv.width,
 	}
 	if !o.quiet {
 		opts.Progress, opts.Live = env.stderr, env.stderrIsTerminal
