@@ -219,6 +219,8 @@ func progressTime(p loadgen.Progress) string {
 		elapsed = fmt.Sprintf("%.1fs", p.Elapsed.Seconds())
 	case p.Total < time.Minute:
 		elapsed = fmt.Sprintf("%ds", int(p.Elapsed.Seconds()))
+	case p.Elapsed < time.Minute:
+		elapsed = fmt.Sprintf("%ds", int(p.Elapsed.Seconds()))
 	default:
 		elapsed = shortDuration(p.Elapsed.Truncate(time.Second))
 	}

@@ -237,6 +237,9 @@ func (rp *runProgress) etaLocked(now time.Time) string {
 // shortDuration writes a duration for people, to the second above 10 s:
 // "850ms", "4.2s", "45s", "1m12s", "1h02m".
 func shortDuration(d time.Duration) string {
+	if d >= 10*time.Second {
+		d = d.Round(time.Second)
+	}
 	switch {
 	case d < time.Second:
 		return fmt.Sprintf("%dms", d.Milliseconds())

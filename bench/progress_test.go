@@ -290,3 +290,33 @@ func TestProgressTimeKeepsItsWidth(t *testing.T) {
 		}
 	}
 }
+
+// Off a terminal, a status line every 10 s, whole: rate, p99, errors, in
+// flight and the run's time left.
+func TestPlainStatusLineEvery10s(t *testing.T) {
+	var buf bytes.Buffer
+	opts := Options{Progress: &buf, Cases: []scenarios.Case{caseOf("a", 0, time.Minute, 0)}}
+	rp := newRunProgress(&opts, 1, false)
+	opts.progress = rp
+	rp.caseStart(&opts.Cases[0], 0, 1, 1)
+	buf.Reset()
+	o := &observer{opts: opts, name: "a", n: 1, total: 1, progress: rp, lastPlain: time.Now()}
+	p := loadgen.Progress{Phase: "measure", Elapsed: 5 * time.Second, Total: time.Minute, OK: 100, Errors: 2, InFlight: 8, Rate: 20, P99Us: 1500}
+	o.Interval(results.Interval{})
+	o.Progress(p)
+	if buf.Len() != 0 {
+		t.Fatalf("a line before 10 s: %q", buf.String())
+	}
+	o.lastPlain = time.Now().Add(-plainEvery)
+	o.Progress(p)
+	o.Progress(p)
+	line := buf.String()
+	if strings.Count(line, "\n") != 1 {
+		t.Fatalf("want one line: %q", line)
+	}
+	for _, want := range []string{"[1/1 ~", "left] a", " 5s/1m00s", "20.0 hs/s", "p99 1.50ms", "errors 2", "in flight 8", "ok 100"} {
+		if !strings.Contains(line, want) {
+			t.Errorf("%q lacks %q", line, want)
+		}
+	}
+}
