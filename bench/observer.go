@@ -217,9 +217,7 @@ func progressTime(p loadgen.Progress) string {
 	switch {
 	case p.Total < 10*time.Second:
 		elapsed = fmt.Sprintf("%.1fs", p.Elapsed.Seconds())
-	case p.Total < time.Minute:
-		elapsed = fmt.Sprintf("%ds", int(p.Elapsed.Seconds()))
-	case p.Elapsed < time.Minute:
+	case p.Total < time.Minute || p.Elapsed < time.Minute:
 		elapsed = fmt.Sprintf("%ds", int(p.Elapsed.Seconds()))
 	default:
 		elapsed = shortDuration(p.Elapsed.Truncate(time.Second))
