@@ -336,6 +336,12 @@ func (r *runner) runCase(ctx context.Context, c *scenarios.Case, rep, n, total i
 	}
 	obs.apply(out, res, c)
 	judge(out, res, c, true)
+	if c.Load.SLO != "" && out.Status != results.StatusInterrupted {
+		// Validate parsed the objective before any load.
+		if err := out.JudgeSLO(c.Load.SLO); err != nil {
+			return nil, &InputError{Err: err}
+		}
+	}
 	for _, w := range out.Warnings {
 		r.warn(out.Name, w)
 	}

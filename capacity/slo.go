@@ -116,6 +116,18 @@ func (s SLO) Term(m Metric) (Term, bool) {
 // time.Duration it would not even be written back correctly.
 const MaxLatencyLimit = time.Hour
 
+// WritesAchieved reports whether the SLO s writes out an achieved term,
+// rather than getting DefaultAchieved from ParseSLO: a closed loop (no
+// rate to achieve) drops the default one and refuses a written one.
+func WritesAchieved(s string) bool {
+	for term := range strings.SplitSeq(s, ",") {
+		if strings.HasPrefix(strings.ToLower(strings.TrimSpace(term)), string(Achieved)) {
+			return true
+		}
+	}
+	return false
+}
+
 // SLOError is an SLO that cannot be parsed; the message says which term and
 // what is accepted.
 type SLOError struct {

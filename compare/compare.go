@@ -296,7 +296,48 @@ func Runs(base, head *results.Run, opts Options) (*Comparison, error) {
 	if base.Scenario.Name != head.Scenario.Name {
 		cmp.Warnings = append(cmp.Warnings, fmt.Sprintf("base ran scenario %q, head %q: only cases with the same key are compared", base.Scenario.Name, head.Scenario.Name))
 	}
+	if len(cmp.Cases) == 0 {
+		// A gate that compares nothing must not pass: the files are
+		// the wrong ones, or the scenario changed under the gate.
+		return nil, &NoCommonCaseError{Base: cmp.Base, Head: cmp.Head, OnlyBase: cmp.OnlyBase, OnlyHead: cmp.OnlyHead}
+	}
 	return cmp, nil
+}
+
+// NoCommonCaseError is two results without a case in common: nothing was
+// compared, so no verdict can be given (the compare command exits 2: a
+// mis-wired gate must not pass).
+type NoCommonCaseError struct {
+	Base, Head         RunRef
+	OnlyBase, OnlyHead []CaseRef
+}
+
+func (e *NoCommonCaseError) Error() string {
+	side := func(r RunRef, cases []CaseRef) string {
+		if len(cases) == 0 {
+			return fmt.Sprintf("%s has no case", r.Label)
+		}
+		return fmt.Sprintf("%s has %s", r.Label, keyList(cases))
+	}
+	return fmt.Sprintf("compare: no case in common, nothing to compare: %s; %s (cases match by key: the same scenario and parameters on both sides)",
+		side(e.Base, e.OnlyBase), side(e.Head, e.OnlyHead))
+}
+
+// keyList names up to five cases by key, and how many more there are.
+func keyList(cases []CaseRef) string {
+	const most = 5
+	keys := make([]string, 0, most)
+	for i, c := range cases {
+		if i == most {
+			break
+		}
+		keys = append(keys, c.Key)
+	}
+	s := strings.Join(keys, ", ")
+	if len(cases) > most {
+		s += fmt.Sprintf(" and %d more", len(cases)-most)
+	}
+	return s
 }
 
 // Files reads two result files and judges them as Runs does, labelled by

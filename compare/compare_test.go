@@ -258,3 +258,25 @@ func TestCompareWarnsOnCapacity(t *testing.T) {
 		t.Errorf("warnings %q: want one saying capacity figures are at different loads", cmp.Warnings)
 	}
 }
+
+// A gate wired to the wrong files compares nothing; it must not pass.
+func TestCompareNoCommonCase(t *testing.T) {
+	other := resultstest.GateSpec()
+	other.KeyType = "ed25519"
+	base, head := resultstest.Samples(1, 2, 0, resultstest.GateSpec()), resultstest.Samples(2, 2, 0, other)
+	_, err := Runs(base, head, Options{BaseLabel: "main.json", HeadLabel: "pr.json"})
+	var nc *NoCommonCaseError
+	if !errors.As(err, &nc) {
+		t.Fatalf("err = %v, want a *NoCommonCaseError", err)
+	}
+	for _, want := range []string{"compare: no case in common", "main.json has " + resultstest.GateSpec().Key(), "pr.json has " + other.Key()} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not say %q", err, want)
+		}
+	}
+	empty := resultstest.Samples(3, 1, 0, resultstest.GateSpec())
+	empty.Cases = nil
+	if _, err := Runs(base, empty, Options{HeadLabel: "empty.json"}); !errors.As(err, &nc) || !strings.Contains(err.Error(), "empty.json has no case") {
+		t.Errorf("against a result without cases: err = %v, want a *NoCommonCaseError naming empty.json", err)
+	}
+}

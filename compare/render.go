@@ -180,8 +180,8 @@ func compareNotes(cmp *Comparison, code func(string) string) []noteSection {
 	var sections []noteSection
 	for _, s := range []noteSection{
 		{"Notes", notes},
-		{"Only in base (not compared)", refs(cmp.OnlyBase)},
-		{"Only in head (not compared)", refs(cmp.OnlyHead)},
+		{"Only in " + cmp.Base.Label + " (base; not compared)", refs(cmp.OnlyBase)},
+		{"Only in " + cmp.Head.Label + " (head; not compared)", refs(cmp.OnlyHead)},
 		{"Statistics", cmp.Warnings},
 	} {
 		if len(s.items) > 0 {

@@ -233,6 +233,13 @@ func mergeCase(parts []casePart) (Case, error) {
 	if err != nil {
 		return out, err
 	}
+	// Each shard judged its own part; the objective is the whole run's,
+	// so the merged case is judged again on the merged figures.
+	if first.SLO != nil {
+		if err := out.JudgeSLO(first.SLO.Objective); err != nil {
+			return out, err
+		}
+	}
 	return out, nil
 }
 

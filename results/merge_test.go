@@ -414,3 +414,26 @@ func hasWarning(c *results.Case, part string) bool {
 	}
 	return false
 }
+
+// Each shard judged its part against the run's SLO; the merged case is
+// judged again on the merged figures, not by and-ing the shards' verdicts.
+func TestMergeJudgesTheSLOAgain(t *testing.T) {
+	var runs []*results.Run
+	for i := range 3 {
+		r := resultstest.ShardRun("gen", i, 3, uint64(i+1), 0, 300)
+		c := &r.Cases[0]
+		c.Latency.Total = c.Latency.Handshake
+		// A verdict no shard's figures justify: only a fresh judgement
+		// of the merged case can replace it.
+		c.SLO = &results.SLOVerdict{Objective: "p99<10s", Met: false, Broken: []string{"stale"}}
+		runs = append(runs, r)
+	}
+	merged, err := results.Merge(runs...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := merged.Cases[0].SLO
+	if v == nil || !v.Met || len(v.Broken) != 0 || v.Objective != "p99<10s,achieved>=95%" {
+		t.Errorf("merged verdict %+v, want p99<10s judged again and met", v)
+	}
+}

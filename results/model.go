@@ -186,6 +186,10 @@ type Case struct {
 	// the case fails (the run's --error-budget; 0.01 unless set). Absent
 	// in results of versions that had none.
 	ErrorBudget *float64 `json:"error_budget,omitempty"`
+	// SLO is the case judged against the run's objective (run --slo);
+	// absent when the run had none. A broken SLO leaves Status ok: the
+	// case measured what it says, and the run exits 1.
+	SLO *SLOVerdict `json:"slo,omitempty"`
 
 	// Capacity is the answer of a capacity search ('mtlsbench capacity');
 	// absent for a plain run.

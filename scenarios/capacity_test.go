@@ -77,7 +77,7 @@ func TestCapacityErrors(t *testing.T) {
 		{"one step", "capacity:\n  max_steps: 1\n", 2, 14, "capacity.max_steps", "must be 2 to 200"},
 		{"project", "capacity:\n  project: [20000, 0]\n", 2, 20, "capacity.project[1]", "project 0 is not a rate"},
 		{"unknown field", "capacity:\n  step: 5s\n", 2, 3, "capacity.step", "unknown field"},
-		{"misplaced", "slo: p99<5ms\n", 1, 1, "slo", "slo is a field of capacity: move it there"},
+		{"misplaced", "slo: p99<5ms\n", 1, 1, "slo", "slo is a field of load and of capacity: move it to the one you mean"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Parse([]byte(tc.yaml), "cap.yaml")

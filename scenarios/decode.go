@@ -406,17 +406,25 @@ func misplaced(name, path string) string {
 		{"matrix", reflect.TypeFor[Matrix]()},
 		{"capacity", reflect.TypeFor[CapacitySpec]()},
 	}
+	var found []string
 	for _, h := range homes {
 		if h.where == path {
 			continue
 		}
 		for f := range strings.SplitSeq(fieldNames(h.t), ", ") {
 			if f == name {
-				return fmt.Sprintf(" (%s is a field of %s: move it there)", name, h.where)
+				found = append(found, h.where)
 			}
 		}
 	}
-	return ""
+	switch len(found) {
+	case 0:
+		return ""
+	case 1:
+		return fmt.Sprintf(" (%s is a field of %s: move it there)", name, found[0])
+	}
+	// slo: load's is a run's pass/fail, capacity's what a rate must meet.
+	return fmt.Sprintf(" (%s is a field of %s: move it to the one you mean)", name, strings.Join(found, " and of "))
 }
 
 // nearest returns the candidate within edit distance 2 of s, if exactly one

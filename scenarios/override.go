@@ -190,6 +190,8 @@ type LoadOverrides struct {
 	Arrivals                                                        *string
 	// ErrorBudget is LoadSpec.ErrorBudget.
 	ErrorBudget *string
+	// SLO is LoadSpec.SLO.
+	SLO *string
 }
 
 // CapacityOverrides replace CapacitySpec's fields. Start, Max and Project
@@ -300,6 +302,7 @@ func (s *Spec) Apply(o Overrides) error {
 	set(&l.InsecureSkipVerify, lo.InsecureSkipVerify)
 	set(&l.Arrivals, lo.Arrivals)
 	set(&l.ErrorBudget, lo.ErrorBudget)
+	set(&l.SLO, lo.SLO)
 	set(&t.SendInvalidCert, o.SendInvalidCert)
 
 	// A flag set to zero asked for something: zero means "the default"
@@ -328,7 +331,7 @@ func (s *Spec) Apply(o Overrides) error {
 		"load.steps": lo.Steps != nil, "load.count": lo.Count != nil, "load.ramp_up": lo.RampUp != nil,
 		"load.step_duration": lo.StepDuration != nil, "load.duration": lo.Duration != nil, "load.warmup": lo.Warmup != nil,
 		"load.interval": lo.Interval != nil, "load.hold": lo.Hold != nil, "load.timeout": lo.Timeout != nil,
-		"load.arrivals": lo.Arrivals != nil, "load.error_budget": lo.ErrorBudget != nil,
+		"load.arrivals": lo.Arrivals != nil, "load.error_budget": lo.ErrorBudget != nil, "load.slo": lo.SLO != nil,
 		"target.handshake_delay": o.HandshakeDelay != nil, "target.mode": o.Mode != nil,
 		"target.server_name": o.ServerName != nil, "target.cpus": o.TargetCPUs != nil, "target.client_cpus": o.ClientCPUs != nil,
 		"capacity.max_steps": o.Capacity.MaxSteps != nil, "capacity.step_duration": o.Capacity.StepDuration != nil,

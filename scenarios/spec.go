@@ -158,6 +158,14 @@ type LoadSpec struct {
 	// Negotiating other than the case asks (param_mismatch, resume_miss)
 	// fails a case whatever the budget.
 	ErrorBudget string `yaml:"error_budget" json:"error_budget,omitempty"`
+	// SLO is what every case of a run must meet for the run to pass: a
+	// verdict per case in the result, exit 1 when a case breaks it.
+	// capacity.ParseSLO's grammar, e.g. "p99<20ms,errors<0.1%"; latencies
+	// are the total latency's percentiles (coordinated-omission
+	// corrected in an open loop). The achieved term applies to an open
+	// loop only (a closed loop has no rate to achieve). Empty: no SLO and
+	// no verdict. Run only: capacity's objective is capacity.slo.
+	SLO string `yaml:"slo" json:"slo,omitempty"`
 }
 
 // DefaultErrorBudget is LoadSpec.ErrorBudget's default.

@@ -1,6 +1,7 @@
 package scenarios
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"net"
@@ -232,6 +233,17 @@ func (s *Spec) checkLoad(p *problems) {
 	if l.ErrorBudget != "" {
 		if _, err := capacity.ParseShare(l.ErrorBudget); err != nil {
 			p.add("load.error_budget", l.ErrorBudget, fmt.Sprintf("error_budget %v (e.g. 1%%, 0.1%%, 0, 100%%)", err), "")
+		}
+	}
+	if l.SLO != "" {
+		if _, err := capacity.ParseSLO(l.SLO); err != nil {
+			msg := err.Error()
+			if se, ok := errors.AsType[*capacity.SLOError](err); ok {
+				msg = se.Msg
+			}
+			p.add("load.slo", l.SLO, msg, "")
+		} else if l.Rate == 0 && len(l.Steps) == 0 && capacity.WritesAchieved(l.SLO) {
+			p.add("load.slo", l.SLO, "achieved needs an open loop (rate or steps): a closed loop has no rate to achieve; leave the term out", "")
 		}
 	}
 	steps := len(l.Steps) > 0

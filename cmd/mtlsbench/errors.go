@@ -4,6 +4,7 @@ import (
 	"errors"
 
 	"github.com/mtlsbench/mtlsbench/bench"
+	"github.com/mtlsbench/mtlsbench/compare"
 	"github.com/mtlsbench/mtlsbench/k8s"
 	"github.com/mtlsbench/mtlsbench/pki"
 	"github.com/mtlsbench/mtlsbench/results"
@@ -25,7 +26,9 @@ func isInputError(err error) bool {
 		sc *scenarios.Error
 		bi *bench.InputError
 		ki *k8s.InputError
+		nc *compare.NoCommonCaseError
 	)
 	return errors.As(err, &ue) || errors.As(err, &uk) || errors.As(err, &pe) || errors.As(err, &sn) || errors.As(err, &se) ||
-		errors.As(err, &re) || errors.As(err, &me) || errors.As(err, &sc) || errors.As(err, &bi) || errors.As(err, &ki)
+		errors.As(err, &re) || errors.As(err, &me) || errors.As(err, &sc) || errors.As(err, &bi) || errors.As(err, &ki) ||
+		errors.As(err, &nc)
 }

@@ -110,6 +110,7 @@ func k8sRenderFlags(env *cliEnv, o *k8sRenderOptions) (fs, runFS *pflag.FlagSet)
 	fs.StringVarP(&o.out, "out", "o", "", "write the manifest to this file, mode 0600: it holds client keys (default: standard output)")
 	runFS = pflag.NewFlagSet("run", pflag.ContinueOnError)
 	addRunFlags(runFS, &o.run)
+	addSLOFlag(runFS, &o.run)
 	// The refused ones stay parseable, to be refused with why, but out of
 	// the help.
 	for name := range k8sRenderRefused {

@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/mtlsbench/mtlsbench/bench"
+	"github.com/mtlsbench/mtlsbench/capacity"
 	"github.com/mtlsbench/mtlsbench/internal/outfile"
 	"github.com/mtlsbench/mtlsbench/loadgen"
 	"github.com/mtlsbench/mtlsbench/report"
@@ -52,7 +53,9 @@ type runOptions struct {
 	count                                             int64
 	repeat                                            int
 	linger0, insecure, sendInvalid                    bool
-	arrivals, pki, errorBudget                        string
+	arrivals, pki, errorBudget, slo                   string
+	// sloFlag: --slo is run's (addSLOFlag), not capacity's.
+	sloFlag bool
 
 	shard shardOptions
 	// overFDLimit runs a closed loop beyond the file-descriptor limit
@@ -69,9 +72,17 @@ func runFlags(env *cliEnv, o *runOptions) *pflag.FlagSet {
 			"on an axis flag runs each value as its own case.")
 	addRunFlags(fs, o)
 	addShardFlags(fs, &o.shard)
+	addSLOFlag(fs, o)
 	addLiveFlags(fs, &o.live)
 	fs.BoolVar(&o.overFDLimit, "over-fd-limit", false, "run even when -c needs more connections at once than the file-descriptor limit allows (refused otherwise; those beyond fail as generator_limit)")
 	return fs
+}
+
+// addSLOFlag defines run's --slo (capacity has its own, of another
+// meaning: what a rate must meet).
+func addSLOFlag(fs *pflag.FlagSet, o *runOptions) {
+	o.sloFlag = true
+	fs.StringVar(&o.slo, "slo", "", "pass/fail per case: every case must meet this objective or the run exits 1, e.g. 'p99<20ms,errors<0.1%'\n("+capacity.SLOSyntax+"; achieved only in an open loop)")
 }
 
 // addRunFlags defines run's flags on fs, parsing into o. Other commands
@@ -283,8 +294,19 @@ func runOutcome(env *cliEnv, run *results.Run) error {
 			failed = append(failed, fmt.Sprintf("  %s: %s: %s", c.Name, c.Status, c.Failure))
 		}
 	}
+	var broke []string
+	for _, c := range run.Cases {
+		if c.SLO != nil && !c.SLO.Met {
+			broke = append(broke, fmt.Sprintf("  %s: %s", c.Name, strings.Join(c.SLO.Broken, "; ")))
+		}
+	}
 	if len(failed) > 0 {
 		fmt.Fprintf(env.stderr, "mtlsbench: %d of %d cases failed:\n%s\n", len(failed), len(run.Cases), strings.Join(failed, "\n"))
+	}
+	if len(broke) > 0 {
+		fmt.Fprintf(env.stderr, "mtlsbench: %d of %d cases broke the SLO (--slo %s):\n%s\n", len(broke), len(run.Cases), run.Cases[0].SLO.Objective, strings.Join(broke, "\n"))
+	}
+	if len(failed) > 0 || len(broke) > 0 {
 		return &silentError{code: exitFailed}
 	}
 	return nil
@@ -314,7 +336,7 @@ func runOverrides(fs *pflag.FlagSet, o *runOptions) scenarios.Overrides {
 		"load.concurrency": "concurrency", "load.rate": "rate", "load.max_in_flight": "max-in-flight",
 		"load.steps": "steps", "load.count": "count", "load.ramp_up": "ramp-up", "load.step_duration": "step-duration",
 		"load.duration": "duration", "load.warmup": "warmup", "load.interval": "interval", "load.hold": "hold",
-		"load.timeout": "timeout", "load.arrivals": "arrivals", "load.error_budget": "error-budget",
+		"load.timeout": "timeout", "load.arrivals": "arrivals", "load.error_budget": "error-budget", "load.slo": "slo",
 		"target.handshake_delay": "handshake-delay", "target.mode": "mode", "target.server_name": "server-name",
 		"target.cpus": "target-cpus", "target.client_cpus": "client-cpus",
 	} {
@@ -349,6 +371,9 @@ func runOverrides(fs *pflag.FlagSet, o *runOptions) scenarios.Overrides {
 	l.InsecureSkipVerify = changed(fs, "insecure-skip-verify", o.insecure)
 	l.Arrivals = changed(fs, "arrivals", o.arrivals)
 	l.ErrorBudget = changed(fs, "error-budget", o.errorBudget)
+	if o.sloFlag {
+		l.SLO = changed(fs, "slo", o.slo)
+	}
 	ov.SendInvalidCert = changed(fs, "send-invalid-cert", o.sendInvalid)
 	ov.Repeat = changed(fs, "repeat", o.repeat)
 	return ov
