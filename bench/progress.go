@@ -173,7 +173,15 @@ func headlineText(out *results.Case) string {
 	if hs := out.HandshakeLatency(); hs != nil {
 		p99 = units.Latency(float64(hs.P99Us))
 	}
-	return fmt.Sprintf("%s  %s hs/s  p99 %s  %s", out.Status, units.Rate(out.HandshakesPerS), p99, units.Count(int(out.Counts.Errors), "error"))
+	s := fmt.Sprintf("%s  %s hs/s  p99 %s  %s", out.Status, units.Rate(out.HandshakesPerS), p99, units.Count(int(out.Counts.Errors), "error"))
+	switch slo := out.SLO; {
+	case slo == nil:
+	case slo.Met:
+		s += "  SLO met"
+	default:
+		s += "  SLO broken: " + strings.Join(slo.Broken, "; ")
+	}
+	return s
 }
 
 // watched is the running case as the watchers see it: for a capacity

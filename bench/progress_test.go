@@ -174,15 +174,18 @@ func TestCaseLinesOffATerminal(t *testing.T) {
 	rp.caseEnd(&results.Case{Name: "a", Status: results.StatusOK, HandshakesPerS: 1234,
 		Latency: results.Latency{Handshake: &results.Summary{Count: 10, P99Us: 2310}}, Counts: results.Counts{Errors: 3}})
 	rp.caseEnd(&results.Case{Name: "a", Status: results.StatusFailed, Failure: "every handshake failed (5)"})
+	rp.caseEnd(&results.Case{Name: "a", Status: results.StatusOK, HandshakesPerS: 50,
+		SLO: &results.SLOVerdict{Objective: "p99<1us", Broken: []string{"p99 2.31ms (SLO p99<1µs)"}}})
 	rp.caseEnd(&results.Case{Name: "a", Status: results.StatusOK, Capacity: &results.Capacity{Verdict: "lower_bound", MaxSustainableRate: 2000}})
 	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
-	if len(lines) != 4 {
+	if len(lines) != 5 {
 		t.Fatalf("lines:\n%s", buf.String())
 	}
 	for i, want := range []string{
 		"[1/1] a  started, 10s window after 2.0s warm-up; run ~12s left",
 		"[1/1] a  ok  1234 hs/s  p99 2.31ms  3 errors  (",
 		"[1/1] a  failed: every handshake failed (5)  (",
+		"[1/1] a  ok  50.0 hs/s  p99 –  0 errors  SLO broken: p99 2.31ms (SLO p99<1µs)  (",
 		"[1/1] a  ok  capacity ≥2000/s (a lower bound)  (",
 	} {
 		if !strings.HasPrefix(lines[i], want) {

@@ -34,6 +34,7 @@ var LatencyBuckets = []float64{
 //	mtlsbench_capacity_step_rate                     rate of the capacity step being run (0 in a run)
 //	mtlsbench_run_cases                              cases in the run (repeats counted)
 //	mtlsbench_run_cases_finished_total{status}       cases finished, by verdict (results' status)
+//	mtlsbench_run_cases_slo_total{result}            cases judged against run --slo: met, broken
 //
 // Counters are updated at each progress tick (about four times a second)
 // and reconciled with the engine's final counts when a case (or a
@@ -49,6 +50,7 @@ type Metrics struct {
 	stepRate   prometheus.Gauge
 	cases      prometheus.Gauge
 	finished   *prometheus.CounterVec
+	slo        *prometheus.CounterVec
 	latency    *latencyCollector
 
 	mu sync.Mutex // guards the fields below
@@ -99,9 +101,13 @@ func NewMetrics() *Metrics {
 			Name: "mtlsbench_run_cases_finished_total",
 			Help: "Cases finished, by status (ok, failed, crosscheck_failed, interrupted).",
 		}, []string{"status"}),
+		slo: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "mtlsbench_run_cases_slo_total",
+			Help: "Cases judged against run --slo, by result (met, broken).",
+		}, []string{"result"}),
 		latency: newLatencyCollector(),
 	}
-	m.reg.MustRegister(m.handshakes, m.errors, m.resumed, m.inFlight, m.info, m.stepRate, m.cases, m.finished, m.latency)
+	m.reg.MustRegister(m.handshakes, m.errors, m.resumed, m.inFlight, m.info, m.stepRate, m.cases, m.finished, m.slo, m.latency)
 	return m
 }
 
@@ -183,6 +189,13 @@ func (m *Metrics) CaseEnd(c *Case, out *results.Case) {
 	m.inFlight.Set(0)
 	m.stepRate.Set(0)
 	m.finished.WithLabelValues(string(out.Status)).Inc()
+	if out.SLO != nil {
+		result := "met"
+		if !out.SLO.Met {
+			result = "broken"
+		}
+		m.slo.WithLabelValues(result).Inc()
+	}
 }
 
 var _ Watcher = (*Metrics)(nil)

@@ -154,13 +154,16 @@ func TestMetricsServed(t *testing.T) {
 	if v, _ := value(fams, "mtlsbench_run_cases_finished_total", map[string]string{"status": "ok"}); v != 1 {
 		t.Errorf("finished ok %v, want 1", v)
 	}
-	m.CaseEnd(&again, &results.Case{Name: c.Name, Status: results.StatusFailed})
+	m.CaseEnd(&again, &results.Case{Name: c.Name, Status: results.StatusFailed, SLO: &results.SLOVerdict{Met: false}})
 	fams = scrape(t, url)
 	if _, ok := value(fams, "mtlsbench_case_info", nil); ok {
 		t.Error("case_info still set after the last case ended")
 	}
 	if v, _ := value(fams, "mtlsbench_run_cases_finished_total", map[string]string{"status": "failed"}); v != 1 {
 		t.Errorf("finished failed %v, want 1", v)
+	}
+	if v, _ := value(fams, "mtlsbench_run_cases_slo_total", map[string]string{"result": "broken"}); v != 1 {
+		t.Errorf("slo broken %v, want 1", v)
 	}
 
 	if err := srv.Close(); err != nil {

@@ -1,6 +1,7 @@
 package live
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -66,7 +67,7 @@ type IntervalRecord struct {
 }
 
 // EndRecord is a case_end record: the case's verdict (Status as in the
-// result, Failure why) and its headline figures.
+// result, Failure why; SLO against run --slo) and its headline figures.
 type EndRecord struct {
 	caseFields
 	Status         results.Status `json:"status"`
@@ -81,6 +82,8 @@ type EndRecord struct {
 	Errors         int64            `json:"errors"`
 	Resumed        int64            `json:"resumed"`
 	ErrorsByClass  map[string]int64 `json:"errors_by_class,omitempty"`
+	// SLO: the case's verdict against run --slo, as in the result.
+	SLO *results.SLOVerdict `json:"slo,omitempty"`
 	// Capacity: a capacity search's answer.
 	Capacity *CapacityVerdict `json:"capacity,omitempty"`
 }
@@ -163,12 +166,14 @@ func CreateStream(path string) (*Stream, error) {
 }
 
 func (s *Stream) enqueue(rec any) {
-	b, err := json.Marshal(rec)
-	if err != nil {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false) // "p99<20ms", not "p99\u003c20ms": read by people too
+	if err := enc.Encode(rec); err != nil {
 		// Every record is of a type above: plain fields, no cycles.
 		panic("live: stream record: " + err.Error())
 	}
-	b = append(b, '\n')
+	b := buf.Bytes()
 	s.mu.Lock()
 	if !s.closed {
 		s.queue = append(s.queue, b)
@@ -276,6 +281,7 @@ func (s *Stream) CaseEnd(c *Case, out *results.Case) {
 	if hs := out.HandshakeLatency(); hs != nil {
 		rec.HandshakeP50Us, rec.HandshakeP99Us = latency(hs.P50Us, true), latency(hs.P99Us, true)
 	}
+	rec.SLO = out.SLO
 	if cp := out.Capacity; cp != nil {
 		rec.Capacity = &CapacityVerdict{Verdict: cp.Verdict, MaxSustainableRate: cp.MaxSustainableRate}
 	}

@@ -40,7 +40,8 @@ func TestStreamRecords(t *testing.T) {
 	s.Interval(c, results.Interval{OffsetS: 0, DurationS: 1, HandshakesPerS: 100, P50Us: 400, P99Us: 900, InFlight: 4})
 	s.Interval(c, results.Interval{OffsetS: 1, DurationS: 1, Errors: 5})
 	s.CaseEnd(c, &results.Case{Name: "a", Status: results.StatusFailed, Failure: "every handshake failed",
-		Counts: results.Counts{OK: 100, Errors: 5}, Errors: map[string]int64{"unknown_ca": 5}})
+		Counts: results.Counts{OK: 100, Errors: 5}, Errors: map[string]int64{"unknown_ca": 5},
+		SLO: &results.SLOVerdict{Objective: "errors<1%", Broken: []string{"errors 4.8% (SLO errors<1%)"}}})
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -66,7 +67,8 @@ func TestStreamRecords(t *testing.T) {
 		t.Errorf("empty interval %v", iv)
 	}
 	end := recs[4]
-	if end["status"] != "failed" || end["failure"] != "every handshake failed" || end["errors_by_class"].(map[string]any)["unknown_ca"] != 5.0 {
+	if end["status"] != "failed" || end["failure"] != "every handshake failed" || end["errors_by_class"].(map[string]any)["unknown_ca"] != 5.0 ||
+		end["slo"].(map[string]any)["met"] != false {
 		t.Errorf("case_end %v", end)
 	}
 	// Records after Close are dropped, and Close again is harmless.

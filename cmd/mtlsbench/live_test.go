@@ -272,7 +272,7 @@ func TestStreamOfARun(t *testing.T) {
 func TestStreamToStandardOutput(t *testing.T) {
 	dir := t.TempDir()
 	code, stdout, stderr := runCommand(t, "run", "--in-process", "-d", "500ms", "--warmup", "0s", "-c", "1",
-		"--tls", "1.3", "--resume", "none", "--stream", "-", "-o", filepath.Join(dir, "r.json"))
+		"--tls", "1.3", "--resume", "none", "--slo", "p99<10s", "--stream", "-", "-o", filepath.Join(dir, "r.json"))
 	if code != exitOK {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
@@ -281,7 +281,8 @@ func TestStreamToStandardOutput(t *testing.T) {
 			t.Errorf("standard output line %d is not a record: %q", i+1, line)
 		}
 	}
-	if !strings.Contains(stdout, `"type":"case_end"`) || !strings.Contains(stderr, "hs/s") {
+	if !strings.Contains(stdout, `"type":"case_end"`) || !strings.Contains(stdout, `"slo":{"objective":"p99<10s","met":true}`) ||
+		!strings.Contains(stderr, "hs/s") {
 		t.Errorf("stdout:\n%s\nstderr:\n%s", stdout, stderr)
 	}
 	for _, args := range [][]string{
