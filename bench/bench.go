@@ -14,6 +14,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/mtlsbench/mtlsbench/live"
 	"github.com/mtlsbench/mtlsbench/results"
 	"github.com/mtlsbench/mtlsbench/scenarios"
 )
@@ -28,11 +29,21 @@ type Options struct {
 	// ChildCommand starts the built-in target as a child process. Zero
 	// means this executable with "serve --child".
 	ChildCommand []string
-	// Progress receives the live status line (Live: redrawn about four
-	// times a second) or, when not Live, a plain line every 10 s. Nil
-	// means no progress.
+	// Progress receives the progress of the run. Live (a terminal): a
+	// status line redrawn in place about four times a second, fitted to
+	// Width, and a line as each case ends. Not Live (a CI log): a line as
+	// each case starts and ends, and a status line every 10 s. Nil means
+	// no progress.
 	Progress io.Writer
 	Live     bool
+	// Width reports the terminal's width in columns, asked at each redraw
+	// of the live status line, which is fitted to one column less so that
+	// it never wraps. Nil, or a value below 1, means 80.
+	Width func() int
+	// Watchers are told about each case as it starts, measures and ends
+	// (live metrics, a stream), from the run's goroutine and the engine's
+	// controller, never from a worker. Nil means none.
+	Watchers []live.Watcher
 	// Log receives notes and warnings as they happen. Nil means none.
 	Log io.Writer
 	// OnCase, if set, is called after each case with its result (e.g. to
@@ -47,6 +58,10 @@ type Options struct {
 	// loadgen.Config.OverFDLimit). Zero: Run refuses it before any load
 	// with an *InputError. Run only.
 	OverFDLimit bool
+
+	// progress is the run's progress, set by eachCase and shared by its
+	// cases' observers (which get a copy of Options).
+	progress *runProgress
 }
 
 // InputError is a scenario that cannot be run as asked (a TLS 1.3 suite on
@@ -103,6 +118,9 @@ type caseFunc func(ctx context.Context, c *scenarios.Case, rep, n, total int) (*
 func (r *runner) eachCase(ctx context.Context, run *results.Run, repeat int, one caseFunc) error {
 	cases := r.opts.Cases
 	total := len(cases) * repeat
+	progress := newRunProgress(&r.opts, repeat, r.search)
+	r.opts.progress = progress
+	defer r.warnings.summarize(r.logf)
 	n := 0
 	for rep := range repeat {
 		for i := range cases {
@@ -111,15 +129,18 @@ func (r *runner) eachCase(ctx context.Context, run *results.Run, repeat int, one
 				run.Interrupted = true
 				break
 			}
+			progress.caseStart(&cases[i], rep, n, total)
 			c, err := one(ctx, &cases[i], rep, n, total)
 			var fatal *fatalError
 			if err != nil {
 				var ie *InputError
 				if errors.As(err, &ie) {
+					progress.abandon(failedCase(&cases[i], rep, err))
 					return err
 				}
 				c = failedCase(&cases[i], rep, err)
 			}
+			progress.caseEnd(c)
 			run.Cases = append(run.Cases, *c)
 			if errors.As(err, &fatal) {
 				// No later case can keep to the shared timeline.
@@ -170,5 +191,18 @@ type runner struct {
 	opts     Options
 	timeline *timeline // nil: each case starts when the previous one is done
 	pki      *pkiCache
-	warned   map[string]bool // warnings already logged, each shown once per run
+	// warnings are those logged, each shown once per run with the first
+	// case it came with, and at the end with every case.
+	warnings warnings
+	// search: the cases are capacity searches (their length is not known
+	// ahead).
+	search bool
+}
+
+// warn logs a case's warning the first time it comes, and notes the case
+// for the summary at the end of the run.
+func (r *runner) warn(caseName, text string) {
+	if r.warnings.add(caseName, text) {
+		r.logf("mtlsbench: %s: %s", caseName, text)
+	}
 }

@@ -48,6 +48,7 @@ func Capacity(ctx context.Context, opts CapacityOptions) (*results.Run, error) {
 		return nil, err
 	}
 	run := newRun(&opts.Options)
+	r.search = true
 	search := func(ctx context.Context, c *scenarios.Case, _, n, total int) (*results.Case, error) {
 		return r.capacityCase(ctx, c, n, total, opts.Search)
 	}
@@ -79,7 +80,7 @@ func prepare(ctx context.Context, opts *Options) (*runner, error) {
 		}
 		opts.ChildCommand = []string{exe, "serve", "--child"}
 	}
-	r := &runner{opts: *opts, pki: newPKICache(), warned: map[string]bool{}}
+	r := &runner{opts: *opts, pki: newPKICache()}
 	if len(opts.Cases) > 0 && opts.Cases[0].Target.ClientCPUs != "" {
 		set, err := cpuset.Parse(opts.Cases[0].Target.ClientCPUs)
 		if err != nil {
@@ -159,7 +160,7 @@ func (r *runner) capacityCase(ctx context.Context, c *scenarios.Case, n, total i
 		out.Warnings = append(out.Warnings, note)
 	}
 	for _, w := range out.Warnings {
-		r.logf("mtlsbench: %s: %s", out.Name, w)
+		r.warn(out.Name, w)
 	}
 	return out, nil
 }
@@ -222,6 +223,7 @@ func (r *runner) capacityStep(ctx context.Context, st *stepRun) (*results.Case, 
 		observer: newObserver(ctx, observed, r.opts, &label, st.n, st.total, pidsOf(&sc, st.target)),
 		cpus:     st.cpus, err: st.cpuErr,
 	}
+	obs.forStep(st.index, st.rate)
 	if !r.opts.Live {
 		// Plain progress: the step lines say what each step did; a status
 		// line only for a step still running after 10 s.

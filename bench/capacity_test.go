@@ -323,7 +323,7 @@ func TestCapacityRefusesBeforeLoad(t *testing.T) {
 }
 
 // cancelOnMeasure is a live progress writer that cancels the run once the
-// first step's measured window has begun.
+// first step's measured window has begun (the status line shows a rate).
 type cancelOnMeasure struct {
 	mu     sync.Mutex // guards cancel
 	cancel context.CancelFunc
@@ -332,7 +332,7 @@ type cancelOnMeasure struct {
 func (w *cancelOnMeasure) Write(p []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if w.cancel != nil && strings.Contains(string(p), "measure") {
+	if w.cancel != nil && strings.Contains(string(p), " hs/s") {
 		w.cancel()
 		w.cancel = nil
 	}

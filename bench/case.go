@@ -275,9 +275,8 @@ func (r *runner) checkFDLimit(c *scenarios.Case) error {
 	if err != nil {
 		return &InputError{Err: fmt.Errorf("bench: case %s: %w", c.Name, err)}
 	}
-	if warning != "" && !r.warned[warning] {
-		r.warned[warning] = true
-		r.logf("mtlsbench: %s: %s", c.Name, warning)
+	if warning != "" {
+		r.warn(c.Name, warning)
 	}
 	return nil
 }
@@ -344,10 +343,7 @@ func (r *runner) runCase(ctx context.Context, c *scenarios.Case, rep, n, total i
 		}
 	}
 	for _, w := range out.Warnings {
-		if !r.warned[w] {
-			r.warned[w] = true
-			r.logf("mtlsbench: %s: %s", out.Name, w)
-		}
+		r.warn(out.Name, w)
 	}
 	return out, nil
 }

@@ -7,8 +7,10 @@ import (
 	"math"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/mtlsbench/mtlsbench/internal/procstat"
+	"github.com/mtlsbench/mtlsbench/live"
 	"github.com/mtlsbench/mtlsbench/loadgen"
 	"github.com/mtlsbench/mtlsbench/results"
 	"github.com/mtlsbench/mtlsbench/scenarios"
@@ -16,7 +18,8 @@ import (
 )
 
 // observer samples the target at the edges of the measured window (its CPU
-// from /proc and its own counts) and draws the progress line. A target
+// from /proc and its own counts), draws the progress line, and tells the
+// watchers (Options.Watchers) of each interval and progress tick. A target
 // whose record is timestamped (targets.WindowCounter: nginx's and HAProxy's
 // logs) is not asked at the edges: after the load, it is asked what it
 // recorded for the connections it accepted inside the window, which keeps
@@ -30,6 +33,10 @@ type observer struct {
 	name   string
 	n      int
 	total  int
+	// progress is the run's (nil outside a run's case loop); watched is
+	// the case as the watchers are told of it.
+	progress *runProgress
+	watched  live.Case
 
 	mu          sync.Mutex // guards the fields below (the engine's controller writes, finish reads)
 	cpuStart    time.Duration
@@ -44,11 +51,17 @@ type observer struct {
 	lastPlain       time.Time
 	drew            bool
 	wallStart, wall time.Time
+	// intervals is how many intervals the engine has reported.
+	intervals int
 }
 
 func newObserver(ctx context.Context, tgt targets.Target, opts Options, c *scenarios.Case, n, total int, pids []int) *observer {
-	o := &observer{ctx: ctx, target: tgt, pids: pids, opts: opts, name: c.Name, n: n, total: total}
+	o := &observer{ctx: ctx, target: tgt, pids: pids, opts: opts, name: c.Name, n: n, total: total,
+		progress: opts.progress, lastPlain: time.Now()}
 	o.window, _ = tgt.(targets.WindowCounter)
+	if o.progress != nil {
+		o.watched = o.progress.watched(0, 0)
+	}
 	return o
 }
 
@@ -137,52 +150,106 @@ func (o *observer) windowCounts() {
 	o.countsStart, o.counts = &targets.Counts{}, &c
 }
 
-func (o *observer) Interval(results.Interval) {}
+// Interval tells the watchers about a completed interval.
+func (o *observer) Interval(iv results.Interval) {
+	o.mu.Lock()
+	o.intervals++
+	o.mu.Unlock()
+	for _, w := range o.opts.Watchers {
+		w.Interval(&o.watched, iv)
+	}
+}
 
-// Progress draws the status line: redrawn in place on a terminal, a plain
-// line every 10 s otherwise (CI logs).
+// Progress tells the watchers, and draws the status line: redrawn in
+// place on a terminal, fitted to its width; a plain line every 10 s
+// otherwise (CI logs).
 func (o *observer) Progress(p loadgen.Progress) {
-	w := o.opts.Progress
-	if w == nil {
+	for _, w := range o.opts.Watchers {
+		w.Progress(&o.watched, p)
+	}
+	out := o.opts.Progress
+	if out == nil {
 		return
 	}
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if !o.opts.Live {
-		if time.Since(o.lastPlain) < 10*time.Second {
+		if time.Since(o.lastPlain) < plainEvery {
 			return
 		}
 		o.lastPlain = time.Now()
+		fmt.Fprintln(out, o.status(p).render(0))
+		return
 	}
-	line := fmt.Sprintf("[%d/%d] %s  %s %s", o.n, o.total, o.name, p.Phase, progressTime(p))
-	if p.Phase == "measure" {
-		line += fmt.Sprintf("  %.0f hs/s  p99 %s  ok %d  errors %d  in flight %d", p.Rate, us(p.P99Us), p.OK, p.Errors, p.InFlight)
+	width := defaultWidth
+	if o.opts.Width != nil {
+		if w := o.opts.Width(); w > 0 {
+			width = w
+		}
 	}
-	if o.opts.Live {
-		fmt.Fprintf(w, "\r\x1b[K%s", line)
-		o.drew = true
-	} else {
-		fmt.Fprintln(w, line)
-	}
+	fmt.Fprintf(out, "\r\x1b[K%s", o.status(p).render(width))
+	o.drew = true
 }
 
+// status is what the status line says at p.
+func (o *observer) status(p loadgen.Progress) statusLine {
+	s := statusLine{
+		n: o.n, total: o.total, name: o.name, phase: p.Phase, clock: progressTime(p),
+		measured: o.intervals > 0, rate: p.Rate, p99Us: p.P99Us, ok: p.OK, errors: p.Errors, inFlight: p.InFlight,
+	}
+	if o.progress != nil {
+		s.eta = o.progress.eta()
+	}
+	return s
+}
+
+// progressTime is the phase's clock: "3.2s/10s", or "3.2s" for a window
+// that ends at a count. The elapsed time is written in the total's unit
+// and padded to its width, so that the line keeps its length as it is
+// redrawn (a field that comes and goes as the line is fitted would
+// flicker).
 func progressTime(p loadgen.Progress) string {
-	if p.Total > 0 {
-		return fmt.Sprintf("%.1fs/%.1fs", p.Elapsed.Seconds(), p.Total.Seconds())
+	if p.Total <= 0 {
+		return shortDuration(p.Elapsed)
 	}
-	return fmt.Sprintf("%.1fs", p.Elapsed.Seconds())
+	total := shortDuration(p.Total)
+	var elapsed string
+	switch {
+	case p.Total < 10*time.Second:
+		elapsed = fmt.Sprintf("%.1fs", p.Elapsed.Seconds())
+	case p.Total < time.Minute || p.Elapsed < time.Minute:
+		elapsed = fmt.Sprintf("%ds", int(p.Elapsed.Seconds()))
+	default:
+		elapsed = shortDuration(p.Elapsed.Truncate(time.Second))
+	}
+	return fmt.Sprintf("%*s/%s", utf8.RuneCountInString(total), elapsed, total)
 }
 
-func us(v int64) string {
-	switch {
-	case v >= 10_000_000:
-		return fmt.Sprintf("%.0fs", float64(v)/1e6)
-	case v >= 10_000:
-		return fmt.Sprintf("%.1fms", float64(v)/1e3)
-	case v >= 1_000:
-		return fmt.Sprintf("%.2fms", float64(v)/1e3)
+// forStep makes the observer a capacity search step's: the watchers see
+// the step and its rate.
+func (o *observer) forStep(step int, rate float64) {
+	if o.progress != nil {
+		o.watched = o.progress.watched(step, rate)
 	}
-	return fmt.Sprintf("%dµs", v)
+}
+
+// tellEnd tells the watchers what the engine's result has that they have
+// not seen: the intervals harvested after the window closed (the last,
+// partial one) and the final counts, as a last Progress.
+func (o *observer) tellEnd(res *loadgen.Result) {
+	if len(o.opts.Watchers) == 0 {
+		return
+	}
+	for _, iv := range res.Intervals[min(o.intervals, len(res.Intervals)):] {
+		for _, w := range o.opts.Watchers {
+			w.Interval(&o.watched, iv)
+		}
+	}
+	o.intervals = len(res.Intervals)
+	end := loadgen.Progress{Phase: live.PhaseEnd, Elapsed: res.Duration, OK: res.OK, Errors: res.Errors, ErrorsByClass: res.ErrorsByClass}
+	for _, w := range o.opts.Watchers {
+		w.Progress(&o.watched, end)
+	}
 }
 
 // finish clears the live line.
@@ -199,6 +266,7 @@ func (o *observer) finish() {
 func (o *observer) apply(out *results.Case, res *loadgen.Result, c *scenarios.Case) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
+	o.tellEnd(res)
 	o.windowCounts()
 	if len(o.pids) > 0 {
 		if o.cpuErr != nil {

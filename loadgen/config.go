@@ -178,7 +178,12 @@ type Progress struct {
 	// when the window ends by count).
 	Elapsed, Total time.Duration
 	OK, Errors     int64
-	InFlight       int64
+	// ErrorsByClass counts Errors by class name (Class.String), as
+	// Result.ErrorsByClass will; nil while there is none. A worker counts
+	// an error in Errors just before its class, so a snapshot may find the
+	// classes one short of Errors.
+	ErrorsByClass map[string]int64
+	InFlight      int64
 	// Rate is successful handshakes per second over the last interval.
 	Rate float64
 	// P99Us is the last interval's p99 latency.

@@ -641,10 +641,26 @@ func (e *engine) progress(now, ws time.Duration, inWindow bool, windowEnd time.D
 		if windowEnd > 0 {
 			p.Total = windowEnd - ws
 		}
+		var byClass [numClasses]int64
 		e.eachWorker(func(w *worker) {
 			p.OK += w.ok.Load()
-			p.Errors += w.failed.Load()
+			failed := w.failed.Load()
+			p.Errors += failed
+			if failed == 0 {
+				return
+			}
+			for c := range w.errs {
+				byClass[c] += w.errs[c].Load()
+			}
 		})
+		for c, n := range byClass {
+			if n > 0 {
+				if p.ErrorsByClass == nil {
+					p.ErrorsByClass = map[string]int64{}
+				}
+				p.ErrorsByClass[Class(c).String()] = n
+			}
+		}
 	}
 	return p
 }
@@ -719,7 +735,8 @@ func (e *engine) collect(res *Result, cpu time.Duration, peakFlight int64) {
 		res.handshakeRecv += w.hsRecv
 		res.TotalSent += w.totalSent
 		res.TotalReceived += w.totalRecv
-		for c, n := range w.errs {
+		for c := range w.errs {
+			n := w.errs[c].Load()
 			if n == 0 {
 				continue
 			}

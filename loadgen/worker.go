@@ -54,14 +54,16 @@ type worker struct {
 	// active is 1 while a connection is open (in flight or held).
 	active atomic.Int32
 
-	// Live counters over the measured window, read by the controller.
+	// Live counters over the measured window, read by the controller:
+	// errs by class too, for live metrics (an add on the failure path
+	// only, uncontended: each worker owns its own).
 	ok, failed atomic.Int64
+	errs       [numClasses]atomic.Int64
 	// started counts connections started inside the window.
 	started int64
 
 	// Merged after the run; only this worker writes them.
 	resumed, hrr, primed, requests int64
-	errs                           [numClasses]int64
 	examples                       *[numClasses]string // the first message of each class; nil until an error
 	negotiated                     []negotiatedCount
 	hsSent, hsRecv                 int64
@@ -503,7 +505,7 @@ func (w *worker) fail(t time.Time, cls Class, phase string, err error) {
 		return
 	}
 	w.failed.Add(1)
-	w.errs[cls]++
+	w.errs[cls].Add(1)
 	if w.examples == nil {
 		w.examples = new([numClasses]string)
 	}

@@ -86,6 +86,7 @@ func capacityFlags(fs *pflag.FlagSet, o *capacityOptions) {
 	fs.DurationVar(&o.stepWarmup, "step-warmup", 0, "load at each step's rate before its window (default: the scenario's, else 2s)")
 	fs.Float64Var(&o.resolution, "resolution", 0, "stop bisecting when the failing rate is within this fraction above the sustainable one (default 0.05)")
 	fs.IntVar(&o.maxSteps, "max-steps", 0, "bound on steps per case (default 20)")
+	addLiveFlags(fs, &o.run.live)
 	fs.StringSliceVar(&o.project, "project", nil, "rates to project server cores for, e.g. 20000/s (comma list; default: the scenario's)")
 	setGroup(fs, "search", "slo", "start", "max", "step-duration", "step-warmup", "resolution", "max-steps", "project")
 	// The refused load flags stay parseable, to be refused with why, but
@@ -133,6 +134,12 @@ func capacityCmd(ctx context.Context, env *cliEnv, fs *pflag.FlagSet, o *capacit
 	if err := checkOutputs(output{"-o", out}, output{"--hdr-log", o.run.hdrLog}, output{"--cpuprofile", o.run.profile}); err != nil {
 		return err
 	}
+	lv, err := o.run.live.open(env, out, string(format)) // --metrics-addr, --stream: before any load
+	if err != nil {
+		return err
+	}
+	defer lv.close()
+	env = lv.env // with --stream -, what capacity prints goes to standard error
 	stop, err := startProfile(o.run.profile)
 	if err != nil {
 		return err
@@ -145,6 +152,8 @@ func capacityCmd(ctx context.Context, env *cliEnv, fs *pflag.FlagSet, o *capacit
 			Cases:    cases,
 			Log:      env.stderr,
 			OnCase:   func(run *results.Run) { _ = results.WriteFile(out, run) },
+			Watchers: lv.watchers,
+			Width:    lv.width,
 		},
 		Search: search,
 	}

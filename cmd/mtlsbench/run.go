@@ -39,8 +39,8 @@ Flags also answer to the scenario file's names for the same setting:
 the axes spelled otherwise here, and "_" for "-" (--max_in_flight).
 
 Exit status: 0 every case passed, 1 a case failed (every handshake failed, a
-wrong negotiation, errors over --error-budget), 2 bad usage or input (before
-any load), 130 interrupted (the partial result is written).`
+wrong negotiation, errors over --error-budget) or broke --slo, 2 bad usage or
+input (before any load), 130 interrupted (the partial result is written).`
 
 const runExamples = `  mtlsbench run                                    the 'quick' scenario, built-in target
   mtlsbench run -f key-types -d 5s -c 16           a library scenario, 16 connections, 5 s per case
@@ -104,6 +104,7 @@ type runOptions struct {
 	// overFDLimit runs a closed loop beyond the file-descriptor limit
 	// (run only: capacity's steps are open loops).
 	overFDLimit bool
+	live        liveOptions
 }
 
 // runFlags is a flag set with run's flags, parsing into o.
@@ -120,6 +121,7 @@ func defineRunFlags(fs *pflag.FlagSet, o *runOptions) {
 	addRunFlags(fs, o)
 	addShardFlags(fs, &o.shard)
 	addSLOFlag(fs, o)
+	addLiveFlags(fs, &o.live)
 	fs.BoolVar(&o.overFDLimit, "over-fd-limit", false, "run even when -c needs more connections at once than the file-descriptor limit allows (refused otherwise; those beyond fail as generator_limit)")
 	setGroup(fs, "load", "over-fd-limit")
 }
@@ -255,6 +257,12 @@ func runCmd(ctx context.Context, env *cliEnv, fs *pflag.FlagSet, o *runOptions) 
 	if err := checkOutputs(output{"-o", out}, output{"--hdr-log", o.hdrLog}, output{"--cpuprofile", o.profile}); err != nil {
 		return err
 	}
+	lv, err := o.live.open(env, out, string(format)) // --metrics-addr, --stream: before any load
+	if err != nil {
+		return err
+	}
+	defer lv.close()
+	env = lv.env // with --stream -, what run prints goes to standard error
 	stop, err := startProfile(o.profile)
 	if err != nil {
 		return err
@@ -274,6 +282,8 @@ func runCmd(ctx context.Context, env *cliEnv, fs *pflag.FlagSet, o *runOptions) 
 		},
 		Sharding:    sh,
 		OverFDLimit: o.overFDLimit,
+		Watchers:    lv.watchers,
+		Width:       lv.width,
 	}
 	if !o.quiet {
 		opts.Progress, opts.Live = env.stderr, env.stderrIsTerminal

@@ -55,6 +55,12 @@ var rules = []struct {
 		"the engine knows nothing of where it is deployed"},
 	{"results", []string{"k8s.io", "sigs.k8s.io", module + "/k8s"},
 		"the result model knows nothing of where it was made"},
+	{"live", []string{module + "/bench", module + "/cmd", module + "/targets", module + "/scenarios", module + "/report", module + "/compare", plotting, tables},
+		"live outputs show a run as it happens from the result model and the engine's progress: they run nothing and render no report"},
+	{"loadgen", []string{"github.com/prometheus", module + "/live"},
+		"the engine knows no exposition format: live watches it through bench"},
+	{"results", []string{"github.com/prometheus", module + "/live"},
+		"the result model knows nothing of live outputs"},
 }
 
 // pure packages do no I/O: their direct imports include none of these.
