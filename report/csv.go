@@ -6,6 +6,7 @@ import (
 	"io"
 	"math"
 	"strconv"
+	"strings"
 
 	"github.com/mtlsbench/mtlsbench/results"
 )
@@ -24,6 +25,7 @@ var CSVHeader = []string{
 	"client_cpu_us_per_handshake", "target_cpu_us_per_handshake",
 	"client_utilization", "target_utilization",
 	"generator_bound", "acceptance",
+	"slo", "slo_met", "slo_broken",
 }
 
 // renderCSV writes one row per case under CSVHeader. Absent figures (a
@@ -74,6 +76,11 @@ func renderCSV(w io.Writer, run *results.Run) error {
 			row = append(row, "")
 		}
 		row = append(row, strconv.FormatBool(c.GeneratorBound), c.Acceptance)
+		if v := c.SLO; v != nil {
+			row = append(row, v.Objective, strconv.FormatBool(v.Met), strings.Join(v.Broken, "; "))
+		} else {
+			row = append(row, "", "", "")
+		}
 		if err := cw.Write(row); err != nil {
 			return fmt.Errorf("report: csv: %w", err)
 		}

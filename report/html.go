@@ -50,10 +50,15 @@ type htmlReport struct {
 	Rows           []htmlRow
 	// Repeated is set when a case ran more than once: the table has a
 	// runs column and SpreadNote says how its figures read.
-	Repeated    bool
+	Repeated bool
+	// Judged is set when a case has a verdict against --slo: the table
+	// has an SLO column.
+	Judged      bool
 	SpreadNote  string
 	Legend      []htmlLegend
 	Failures    []htmlNote
+	SLOBroken   []htmlNote
+	SLOTitle    string
 	Warnings    []htmlNote
 	Errors      []htmlNote
 	Alignment   []htmlNote
@@ -85,6 +90,10 @@ type htmlRow struct {
 	BytesOut, BytesIn             string
 	Status                        string
 	GeneratorBound, Crosscheck    bool
+	// SLO is the verdict against the run's --slo ("met", "broke p99");
+	// SLOBroken marks it for the eye.
+	SLO       string
+	SLOBroken bool
 }
 
 type htmlLegend struct{ Name, Meaning string }
@@ -179,7 +188,7 @@ func buildHTMLReport(run *results.Run, opts RenderOptions) (*htmlReport, error) 
 	}
 	sets := results.GroupRepeats(run)
 	rows, _ := caseRows(run, false)
-	r.Repeated, r.SpreadNote = repeated(rows), spreadNote(rows)
+	r.Repeated, r.SpreadNote, r.Judged = repeated(rows), spreadNote(rows), judged(rows)
 	for i, cr := range rows {
 		c := cr.sum
 		row := htmlRow{
@@ -191,6 +200,8 @@ func buildHTMLReport(run *results.Run, opts RenderOptions) (*htmlReport, error) 
 		for _, f := range cr.flags() {
 			row.Flags = append(row.Flags, flagName(f))
 		}
+		row.SLO = orDash(cr.slo())
+		row.SLOBroken = strings.HasPrefix(row.SLO, "broke")
 		row.Rate, row.RateRange = cr.rateSpread().rate()
 		row.P50, row.P50Range = cr.p50Spread().latency()
 		row.P99, row.P99Range = cr.p99Spread().latency()
@@ -222,6 +233,7 @@ func buildHTMLReport(run *results.Run, opts RenderOptions) (*htmlReport, error) 
 	failures, warnings, errs := caseNotes(run, labels)
 	r.Failures, r.Warnings, r.Errors = htmlNotes(failures), htmlNotes(warnings), htmlNotes(errs)
 	r.Alignment = htmlNotes(alignmentNotes(run, labels))
+	r.SLOBroken, r.SLOTitle = htmlNotes(sloNotes(run, labels)), sloTitle
 
 	charts, err := buildCharts(run, sets, opts)
 	if err != nil {

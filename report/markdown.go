@@ -32,6 +32,11 @@ func renderMarkdown(w io.Writer, run *results.Run, opts RenderOptions) error {
 		header = slices.Insert(header, 1, "runs")
 		align = slices.Insert(align, 1, "---:")
 	}
+	slo := judged(rows)
+	if slo {
+		header = append(header, "SLO")
+		align = append(align, ":---")
+	}
 	if hasTrend {
 		header = append(header, "trend (hs/s)")
 		align = append(align, ":---")
@@ -65,6 +70,9 @@ func renderMarkdown(w io.Writer, run *results.Run, opts RenderOptions) error {
 		}
 		row = append(row, joinSpread(r.rateSpread().rate()), joinSpread(r.p50Spread().latency()), joinSpread(r.p99Spread().latency()), r.p999(),
 			resumedShare(c), MarkdownText(errorCell(c)), client, target, bytesOut)
+		if slo {
+			row = append(row, MarkdownText(mdSLO(r.slo())))
+		}
 		if hasTrend {
 			row = append(row, r.trend(24))
 		}
@@ -81,11 +89,23 @@ func renderMarkdown(w io.Writer, run *results.Run, opts RenderOptions) error {
 	}
 	failures, warnings, errs := caseNotes(run, labels)
 	mdList(&b, "Failures", failures)
+	mdList(&b, sloTitle, sloNotes(run, labels))
 	mdList(&b, "Warnings", warnings)
 	mdList(&b, "Errors", errs)
 	mdList(&b, "Shard alignment", alignmentNotes(run, labels))
 	_, err := w.Write(b.Bytes())
 	return err
+}
+
+// mdSLO marks a broken SLO so that it stands out in a PR comment.
+func mdSLO(verdict string) string {
+	switch verdict {
+	case "":
+		return "–"
+	case "met":
+		return verdict
+	}
+	return "❌ " + verdict
 }
 
 // MarkdownRow is one row of a markdown table, cells as they are, with its

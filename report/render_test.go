@@ -282,3 +282,45 @@ func TestTrendIntervalsDropTrailingSliver(t *testing.T) {
 		}
 	}
 }
+
+// sloRun is the default run judged against an objective that two of its
+// cases break, one of them on two terms.
+func sloRun(t *testing.T) *results.Run {
+	t.Helper()
+	run := resultstest.DefaultRun()
+	for i := range run.Cases {
+		if err := run.Cases[i].JudgeSLO("p99<3ms,errors<0.1%"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return run
+}
+
+// TestRenderSLOGolden: a run given --slo has a verdict per case in every
+// table, and the broken terms with their values under it.
+func TestRenderSLOGolden(t *testing.T) {
+	for _, tc := range []struct {
+		format Format
+		file   string
+	}{
+		{FormatTable, "slo.table.golden"},
+		{FormatMarkdown, "slo.markdown.golden"},
+		{FormatCSV, "slo.csv.golden"},
+	} {
+		t.Run(string(tc.format), func(t *testing.T) {
+			resultstest.Golden(t, tc.file, renderString(t, sloRun(t), tc.format, RenderOptions{}))
+		})
+	}
+	html := string(renderString(t, sloRun(t), FormatHTML, RenderOptions{}))
+	for _, want := range []string{`<th class="name">SLO</th>`, `<span class="badge warn">broke p99</span>`, "SLO broken", "(SLO p99&lt;3ms)"} {
+		if !strings.Contains(html, want) {
+			t.Errorf("HTML report lacks %q", want)
+		}
+	}
+	// A run without --slo has no SLO column anywhere.
+	for _, f := range []Format{FormatTable, FormatMarkdown, FormatHTML} {
+		if out := string(renderString(t, resultstest.DefaultRun(), f, RenderOptions{})); strings.Contains(out, "SLO") {
+			t.Errorf("%s of a run without --slo mentions an SLO", f)
+		}
+	}
+}

@@ -3,7 +3,9 @@ package report
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/mtlsbench/mtlsbench/internal/units"
 	"github.com/mtlsbench/mtlsbench/results"
@@ -250,4 +252,65 @@ func (r caseRow) trend(width int) string {
 		out += sparkline(intervalRates(c), width)
 	}
 	return out
+}
+
+// slo is the row's verdict against the run's --slo for the tables: "" when
+// no repeat was judged, "met" when every judged repeat met it, else the
+// broken terms' metrics ("broke p99, errors"), with how many repeats
+// broke it when there were several ("broke p99 (2 of 3)").
+func (r caseRow) slo() string {
+	judged, broken := 0, 0
+	var metrics []string
+	for _, c := range r.cases {
+		if c.SLO == nil {
+			continue
+		}
+		judged++
+		if c.SLO.Met {
+			continue
+		}
+		broken++
+		for _, b := range c.SLO.Broken {
+			metric, _, _ := strings.Cut(b, " ")
+			if !slices.Contains(metrics, metric) {
+				metrics = append(metrics, metric)
+			}
+		}
+	}
+	switch {
+	case judged == 0:
+		return ""
+	case broken == 0:
+		return "met"
+	case judged > 1:
+		return fmt.Sprintf("broke %s (%d of %d)", strings.Join(metrics, ", "), broken, judged)
+	}
+	return "broke " + strings.Join(metrics, ", ")
+}
+
+// judged reports whether any row has an SLO verdict, so that the tables
+// show the SLO column only for a run given one.
+func judged(rows []caseRow) bool {
+	for _, r := range rows {
+		if r.slo() != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// sloTitle heads sloNotes. Its latency terms judge the whole connection
+// (results.Case.JudgeSLO), which the table's handshake columns do not show.
+const sloTitle = "SLO broken (latency terms judge connect + handshake + requests)"
+
+// sloNotes lists, per case that broke its SLO, each broken term with the
+// value measured and the term ("p99 72.1ms (SLO p99<50ms)").
+func sloNotes(run *results.Run, labels []string) []note {
+	var notes []note
+	for i := range run.Cases {
+		if v := run.Cases[i].SLO; v != nil && !v.Met {
+			notes = append(notes, note{labels[i], strings.Join(v.Broken, "; ")})
+		}
+	}
+	return notes
 }

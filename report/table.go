@@ -58,10 +58,14 @@ func renderTable(w io.Writer, run *results.Run, opts RenderOptions) error {
 
 func caseTable(rows []caseRow) ([]byte, error) {
 	table := TextTable{Header: tableHeader, Left: tableLeft}
-	runs := repeated(rows)
+	runs, slo := repeated(rows), judged(rows)
 	if runs {
 		table.Header = slices.Insert(slices.Clone(tableHeader), 1, "runs")
 		table.Left = []int{0, 7}
+	}
+	if slo {
+		table.Header = append(slices.Clone(table.Header), "SLO")
+		table.Left = append(slices.Clone(table.Left), len(table.Header)-1)
 	}
 	for _, r := range rows {
 		name := r.label
@@ -76,6 +80,9 @@ func caseTable(rows []caseRow) ([]byte, error) {
 			joinSpread(r.rateSpread().rate()), joinSpread(r.p50Spread().latency()), joinSpread(r.p99Spread().latency()), r.p999(),
 			resumedShare(r.sum), errorCell(r.sum), cpuCell(r.sum), bytesCell(r.sum),
 		)
+		if slo {
+			row = append(row, orDash(r.slo()))
+		}
 		table.Rows = append(table.Rows, row)
 	}
 	return table.Render()
@@ -240,6 +247,7 @@ func writeTextNotes(w io.Writer, run *results.Run, labels []string) {
 	}
 	failures, warnings, errs := caseNotes(run, labels)
 	writeTextList(w, "Failures", failures)
+	writeTextList(w, sloTitle, sloNotes(run, labels))
 	writeTextList(w, "Warnings", warnings)
 	writeTextList(w, "Errors", errs)
 	writeTextList(w, "Shard alignment", alignmentNotes(run, labels))
