@@ -4,7 +4,7 @@ BIN     := bin/mtlsbench
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
 LDFLAGS := -X main.buildVersion=$(VERSION)
 
-.PHONY: all build demo test test-deps test-race test-k8s fuzz bench bench-peers lint cross dist docs clean image
+.PHONY: all build demo test test-deps test-race test-k8s fuzz bench bench-peers lint cross dist docs man clean image
 
 all: lint test build
 
@@ -107,6 +107,11 @@ docs: build
 	./$(BIN) report docs/example-result.json -o docs/example-report.html
 	./$(BIN) report docs/example-result.json -o docs/example-report.png
 
+## man: man pages of every command into man/, from the same definitions
+## as the help (man -l man/mtlsbench-run.1)
+man:
+	$(GO) run ./cmd/mtlsbench man --dir man
+
 ## image: a container image holding only a static bin/mtlsbench-static
 ## (Dockerfile: FROM scratch, nothing pulled), tagged $(IMAGE), built with
 ## docker when its daemon answers, else podman
@@ -146,4 +151,4 @@ dist:
 	@cd dist && { if command -v sha256sum >/dev/null; then sha256sum mtlsbench-*; else shasum -a 256 mtlsbench-*; fi; } > SHA256SUMS && cat SHA256SUMS
 
 clean:
-	rm -rf bin dist
+	rm -rf bin dist man

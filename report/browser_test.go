@@ -2,6 +2,7 @@ package report
 
 import (
 	"context"
+	"errors"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -16,6 +17,7 @@ import (
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
+	"github.com/mtlsbench/mtlsbench/internal/testenv"
 	"github.com/mtlsbench/mtlsbench/results"
 )
 
@@ -34,11 +36,8 @@ import (
 func TestHTMLInBrowser(t *testing.T) {
 	browser := findChromium()
 	if browser == "" {
-		msg := "no Chromium: install it (Debian: apt-get install -y chromium) or set MTLSBENCH_CHROMIUM to its path"
-		if os.Getenv("MTLSBENCH_REQUIRE_SERVERS") == "1" {
-			t.Fatal(msg + " (MTLSBENCH_REQUIRE_SERVERS=1)")
-		}
-		t.Skip(msg)
+		testenv.NeedServer(t, "chromium", "apt-get install chromium",
+			errors.New("no Chromium on PATH (chromium, chromium-browser, google-chrome, headless-shell) and MTLSBENCH_CHROMIUM unset"))
 	}
 	run, err := results.ReadFile(filepath.Join("testdata", "real-run.json"))
 	if err != nil {
