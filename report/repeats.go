@@ -71,13 +71,7 @@ func sumRepeats(cases []*results.Case) *results.Case {
 	sum.GeneratorBound = false
 	var clientCPU, targetCPU, sent, received, rate float64
 	for _, c := range cases {
-		sum.Counts.Attempted += c.Counts.Attempted
-		sum.Counts.OK += c.Counts.OK
-		sum.Counts.Resumed += c.Counts.Resumed
-		sum.Counts.Errors += c.Counts.Errors
-		sum.Counts.HRR += c.Counts.HRR
-		sum.Counts.Requests += c.Counts.Requests
-		sum.Counts.Primed += c.Counts.Primed
+		sum.Counts.Add(c.Counts)
 		for class, n := range c.Errors {
 			sum.Errors[class] += n
 		}
@@ -270,8 +264,7 @@ func (r caseRow) slo() string {
 			continue
 		}
 		broken++
-		for _, b := range c.SLO.Broken {
-			metric, _, _ := strings.Cut(b, " ")
+		for _, metric := range c.SLO.BrokenMetrics() {
 			if !slices.Contains(metrics, metric) {
 				metrics = append(metrics, metric)
 			}

@@ -171,13 +171,7 @@ func mergeCase(parts []casePart) (Case, error) {
 			addWarning(&out, warnings, fmt.Sprintf("shard %d: %s", shard, w))
 		}
 
-		out.Counts.Attempted += c.Counts.Attempted
-		out.Counts.OK += c.Counts.OK
-		out.Counts.Resumed += c.Counts.Resumed
-		out.Counts.Errors += c.Counts.Errors
-		out.Counts.HRR += c.Counts.HRR
-		out.Counts.Requests += c.Counts.Requests
-		out.Counts.Primed += c.Counts.Primed
+		out.Counts.Add(c.Counts)
 		for class, n := range c.Errors {
 			out.Errors[class] += n
 		}

@@ -289,6 +289,18 @@ type Counts struct {
 	Primed int64 `json:"primed,omitempty"`
 }
 
+// Add adds o's counts to c: the counts of shards merged, or of repeats
+// taken together.
+func (c *Counts) Add(o Counts) {
+	c.Attempted += o.Attempted
+	c.OK += o.OK
+	c.Resumed += o.Resumed
+	c.Errors += o.Errors
+	c.HRR += o.HRR
+	c.Requests += o.Requests
+	c.Primed += o.Primed
+}
+
 // Negotiated is one distinct tuple of negotiated parameters and how many
 // successful handshakes had it.
 type Negotiated struct {

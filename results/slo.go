@@ -63,19 +63,13 @@ func (c *Case) JudgeSLO(objective string) error {
 	return nil
 }
 
-// SLOSummary is a verdict in a few words for tables: "met", or the broken
-// terms' metrics, e.g. "broke p99, errors".
-func (v *SLOVerdict) SLOSummary() string {
-	if v == nil {
-		return ""
-	}
-	if v.Met {
-		return "met"
-	}
+// BrokenMetrics are the metrics of the broken terms, in the objective's
+// order ("p99", "errors"); nil when the case met it.
+func (v *SLOVerdict) BrokenMetrics() []string {
 	var metrics []string
 	for _, b := range v.Broken {
 		metric, _, _ := strings.Cut(b, " ")
 		metrics = append(metrics, metric)
 	}
-	return "broke " + strings.Join(metrics, ", ")
+	return metrics
 }
