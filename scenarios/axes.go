@@ -23,6 +23,7 @@ const (
 	axIdentities
 	axResume
 	axRequests
+	axAuth
 	numAxes
 )
 
@@ -48,6 +49,7 @@ var axes = [numAxes]axis{
 	axIdentities: {"client_identities", "identities", parseIdentities},
 	axResume:     {"resume", "resume", parseResume},
 	axRequests:   {"requests", "requests", parseRequests},
+	axAuth:       {"auth", "auth", parseAuth},
 }
 
 // AxisNames returns the matrix axes' names, as a file and SetAxis spell
@@ -92,6 +94,8 @@ func (m *Matrix) raw(i int) []string {
 		return m.Resume
 	case axRequests:
 		return itoas(m.Requests)
+	case axAuth:
+		return m.Auth
 	}
 	panic("scenarios: no axis " + strconv.Itoa(i))
 }
@@ -194,6 +198,25 @@ func parseRequests(s string) (string, string, string) {
 	}
 	return strconv.Itoa(n), "", ""
 }
+
+// Auth values: who proves its identity (tlsparams.Auth).
+const (
+	AuthMutual = string(tlsparams.AuthMutual)
+	AuthServer = string(tlsparams.AuthServer)
+	AuthNone   = string(tlsparams.AuthNone)
+)
+
+func parseAuth(s string) (string, string, string) {
+	a, err := tlsparams.ParseAuth(s)
+	if err != nil {
+		return "", fmt.Sprintf("unknown auth %q", clip(s)), "mutual (the client sends a certificate the server verifies), server (one-way TLS: no client certificate), none (plain TCP, no TLS)"
+	}
+	return string(a), "", ""
+}
+
+// tlsOnlyAxes mean nothing without TLS: an auth none cell takes their
+// defaults (see plainCell).
+var tlsOnlyAxes = []int{axTLS, axCipher, axGroup, axKeyShare, axServerKey, axClientKey, axChain, axIdentities, axResume}
 
 // Resume modes.
 const (

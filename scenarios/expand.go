@@ -51,7 +51,10 @@ func (c *cell) matches(rule [numAxes]string) bool {
 //  4. Cells the TLS stack cannot express are moved to skipped with the
 //     reason: TLS 1.2 with a post-quantum group, a HelloRetryRequest, or a
 //     TLS 1.3 suite; TLS 1.3 with a TLS 1.2 suite; a TLS 1.2 suite whose
-//     authentication does not fit the server key.
+//     authentication does not fit the server key. So is an auth none cell
+//     that repeats an earlier one: without TLS its TLS axes take their
+//     defaults (they mean nothing), which makes cells that differ only
+//     in them the same plain-TCP case.
 //  5. What a client stack or a target cannot be made to do (pin a TLS
 //     1.3 suite, send a key share that causes a retry) is not Expand's
 //     to judge: their capabilities refuse it before any load
@@ -63,13 +66,16 @@ func (c *cell) matches(rule [numAxes]string) bool {
 //
 //	tls=1.3,cipher=any,group=x25519,key_share=x25519,server_key=ecdsa-p256,client_key=ecdsa-p256,chain=root,identities=1,resume=none,requests=0,target=builtin,mode=handshake
 //
-// so the same cell has the same key in any scenario (load settings are not
+// (auth is written only when it is not mutual, ",auth=server" before the
+// target, so that keys from before the auth axis still match) so the
+// same cell has the same key in any scenario (load settings are not
 // part of it), and a readable Name unique within the scenario: TLS version,
 // resumption (full, resumed, resume80), server key (and "client-" plus
 // the client key where it differs), group (and "hrr-" plus the key share
 // where they differ), then the cipher, chain, client identities
-// ("ids100") and requests ("req10") where those vary in the scenario, all
-// joined by "-". Skipped cells are named too, after the runnable ones: a
+// ("ids100"), requests ("req10") and auth ("mutual", "server-only") where
+// those vary in the scenario, all joined by "-"; an auth none case is
+// "plain-tcp" (and its requests where they vary). Skipped cells are named too, after the runnable ones: a
 // cell whose name is taken spells out its cipher's authentication
 // ("rsa-aes128gcm"), then gets "-2", "-3", ... in expansion order.
 func Expand(spec Spec) (cases []Case, skipped []Skipped, err error) {
@@ -110,6 +116,7 @@ func Expand(spec Spec) (cases []Case, skipped []Skipped, err error) {
 			}
 		}
 		derive(&c)
+		plainCell(&c, defaults)
 		cells = append(cells, c)
 	}
 	if len(cells) == 0 && excludedAll {
@@ -127,7 +134,11 @@ func Expand(spec Spec) (cases []Case, skipped []Skipped, err error) {
 	for i := range cells {
 		reasons[i] = cells[i].inexpressible()
 	}
+	same := samePlainCase(cells, reasons)
 	names := caseNames(cells, reasons)
+	for i, j := range same {
+		reasons[i] = fmt.Sprintf("auth none has no TLS, so its TLS axes (tls, cipher, group, key_share, server_key, client_key, chain, client_identities, resume) mean nothing: this is the same plain-TCP case as %s", names[j])
+	}
 	var distinct []string
 	for i, c := range cells {
 		cs := spec.newCase(c, kind)
@@ -167,6 +178,7 @@ func axisDefaults(external bool) [numAxes]string {
 		axIdentities: "1",
 		axResume:     ResumeNone,
 		axRequests:   "0",
+		axAuth:       AuthMutual,
 	}
 	if external {
 		// "0": every client identity the target's files give (one from
@@ -184,6 +196,39 @@ func derive(c *cell) {
 	if c.v[axClientKey] == "" {
 		c.v[axClientKey] = c.v[axServerKey]
 	}
+}
+
+// plainCell gives an auth none cell the defaults of the axes that mean
+// nothing without TLS, so that cells differing only in them are the same
+// case (samePlainCase) with the same key.
+func plainCell(c *cell, defaults [numAxes]string) {
+	if c.v[axAuth] != AuthNone {
+		return
+	}
+	for _, ax := range tlsOnlyAxes {
+		c.v[ax] = defaults[ax]
+	}
+	derive(c)
+}
+
+// samePlainCase finds the auth none cells that repeat an earlier runnable
+// one (plainCell made them equal): index → the earlier cell's index. Their
+// reasons are marked so that they are named after the runnable cells.
+func samePlainCase(cells []cell, reasons []string) map[int]int {
+	same := map[int]int{}
+	for i := range cells {
+		if cells[i].v[axAuth] != AuthNone || reasons[i] != "" {
+			continue
+		}
+		for j := range i {
+			if reasons[j] == "" && cells[j].v == cells[i].v {
+				same[i] = j
+				reasons[i] = "same"
+				break
+			}
+		}
+	}
+	return same
 }
 
 // axisOrder is the order axes are expanded in: as written in the file
@@ -230,6 +275,7 @@ func product(vals [numAxes][]axisValue, defaults [numAxes]string, order []int) [
 			}
 		}
 		derive(&c)
+		plainCell(&c, defaults)
 		cells = append(cells, c)
 		k := numAxes - 1
 		for ; k >= 0; k-- {
@@ -282,6 +328,11 @@ func authNeeds(auth string) string {
 func (c *cell) key(kind, mode string) string {
 	var b strings.Builder
 	for ax := range numAxes {
+		if ax == axAuth && c.v[ax] == AuthMutual {
+			// Mutual TLS is what every key meant before the auth axis:
+			// left out, so that results from before it still match.
+			continue
+		}
 		fmt.Fprintf(&b, "%s=%s,", axes[ax].keyName, c.v[ax])
 	}
 	fmt.Fprintf(&b, "target=%s,mode=%s", kind, mode)
@@ -368,6 +419,7 @@ func (c *cell) params() tlsparams.Params {
 		p.Chain = tlsparams.Chain(v)
 	}
 	_ = p.Resume.UnmarshalText([]byte(c.v[axResume]))
+	p.Auth, _ = tlsparams.ParseAuth(c.v[axAuth])
 	return p
 }
 
@@ -412,6 +464,14 @@ func caseNames(cells []cell, skipReasons []string) []string {
 // nameParts returns the parts of c's name, and a longer form that spells
 // out the cipher's authentication.
 func (c *cell) nameParts(varies [numAxes]bool) (short, long []string) {
+	if c.v[axAuth] == AuthNone {
+		// No TLS: none of its parameters names the case.
+		parts := []string{"plain-tcp"}
+		if varies[axRequests] {
+			parts = append(parts, "req"+c.v[axRequests])
+		}
+		return parts, slices.Clone(parts)
+	}
 	parts := []string{"tls" + c.v[axTLS], resumeName(c.v[axResume])}
 	if sk := c.v[axServerKey]; sk != anyValue {
 		parts = append(parts, sk)
@@ -437,11 +497,22 @@ func (c *cell) nameParts(varies [numAxes]bool) (short, long []string) {
 	if varies[axRequests] {
 		parts = append(parts, "req"+c.v[axRequests])
 	}
+	if varies[axAuth] {
+		parts = append(parts, authName(c.v[axAuth]))
+	}
 	long = slices.Clone(parts)
 	if su, ok := suiteOf(c.v[axCipher]); ok && cipherAt >= 0 && su.Auth != "" {
 		long[cipherAt] = su.Auth + "-" + long[cipherAt]
 	}
 	return parts, long
+}
+
+// authName is how an auth value reads in a TLS case's name.
+func authName(canon string) string {
+	if canon == AuthServer {
+		return "server-only"
+	}
+	return canon
 }
 
 // resumeName is how a resume value reads in a case name: full, resumed, or

@@ -155,11 +155,15 @@ func caseNamesOf(cases []Case) []string {
 }
 
 // checkUnique fails if two cases (runnable or skipped) share a name or a
-// key.
+// key. A skipped auth none cell is the plain TCP case it repeats, key and
+// all: only its name must differ.
 func checkUnique(t *testing.T, cases []Case, skipped []Skipped) {
 	t.Helper()
 	all := slices.Clone(cases)
 	for _, s := range skipped {
+		if s.Case.Auth == tlsparams.AuthNone {
+			s.Case.Key += ",skipped=" + s.Case.Name
+		}
 		all = append(all, s.Case)
 	}
 	names, keys := map[string]bool{}, map[string]bool{}
@@ -233,7 +237,7 @@ func TestExpandDefaults(t *testing.T) {
 		Name: "tls1.3-full-ecdsa-p256-x25519-req0",
 		Key:  "tls=1.3,cipher=any,group=x25519,key_share=x25519,server_key=ecdsa-p256,client_key=ecdsa-p256,chain=root,identities=1,resume=none,requests=0,target=builtin,mode=handshake",
 		Params: tlsparams.Params{Version: tlsparams.TLS13, Group: x25519, KeyShare: x25519,
-			ServerKey: "ecdsa-p256", ClientKey: "ecdsa-p256", Chain: "root", Resume: tlsparams.ResumeNone},
+			ServerKey: "ecdsa-p256", ClientKey: "ecdsa-p256", Chain: "root", Resume: tlsparams.ResumeNone, Auth: tlsparams.AuthMutual},
 		ClientIdentities: 1, Requests: 0,
 		Target: TargetSpec{Kind: "builtin", ServerName: "localhost", Mode: "handshake"},
 		Load: LoadSpec{Steps: []float64{10, 20}, StepDuration: Duration(time.Second), MaxInFlight: 10000,

@@ -40,7 +40,13 @@ func FuzzParse(f *testing.F) {
 		}
 		checkUnique(t, cases, skipped)
 		for _, c := range cases {
-			if c.Name == "" || strings.Count(c.Key, ",") != 11 {
+			// One field per axis and two for the target; auth only when
+			// it is not mutual.
+			fields := 11
+			if strings.Contains(c.Key, ",auth=") {
+				fields = 12
+			}
+			if c.Name == "" || strings.Count(c.Key, ",") != fields {
 				t.Fatalf("case %q has key %q", c.Name, c.Key)
 			}
 		}

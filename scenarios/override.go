@@ -70,6 +70,8 @@ func (s *Spec) SetAxis(name string, values []string) error {
 		m.Resume = canon
 	case axRequests:
 		m.Requests = atois(canon)
+	case axAuth:
+		m.Auth = canon
 	}
 	// Copy on write: a Spec copied before this call keeps its positions.
 	field := "matrix." + axes[ax].name
@@ -114,6 +116,7 @@ func (s *Spec) Clone() *Spec {
 	m.TLS, m.Cipher, m.Group, m.KeyShare = cloneSlice(m.TLS), cloneSlice(m.Cipher), cloneSlice(m.Group), cloneSlice(m.KeyShare)
 	m.ServerKey, m.ClientKey, m.Chain, m.Resume = cloneSlice(m.ServerKey), cloneSlice(m.ClientKey), cloneSlice(m.Chain), cloneSlice(m.Resume)
 	m.ClientIdentities, m.Requests = cloneSlice(m.ClientIdentities), cloneSlice(m.Requests)
+	m.Auth = cloneSlice(m.Auth)
 	c.Exclude, c.Include = cloneRules(s.Exclude), cloneRules(s.Include)
 	return &c
 }

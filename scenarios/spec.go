@@ -245,11 +245,20 @@ type Matrix struct {
 	// Requests per connection (HTTP/1.1), 0 to 1000000. Default [0]:
 	// handshake only.
 	Requests []int `yaml:"requests" json:"requests,omitempty"`
+	// Auth is who proves its identity: "mutual" (the client sends a
+	// certificate the server verifies), "server" (one-way TLS: the server
+	// requests no client certificate) or "none" (plain TCP to a plaintext
+	// listener of the same server: connect, and the same requests).
+	// Default [mutual]. A none cell has no TLS, so the TLS axes (tls,
+	// cipher, group, key_share, server_key, client_key, chain,
+	// client_identities, resume) take their defaults there, and cells that
+	// differ only in them are one case: the others are skipped, naming it.
+	Auth []string `yaml:"auth" json:"auth,omitempty"`
 }
 
 // Rule matches cases by axis values, as a CI matrix include/exclude entry
 // does: keys are axis names (tls, cipher, group, key_share, server_key,
-// client_key, chain, client_identities, resume, requests), values any
+// client_key, chain, client_identities, resume, requests, auth), values any
 // spelling the matrix accepts. A key matches a case's value after defaults
 // (so {group: x25519} matches a matrix without a group axis). An exclude
 // rule removes every case matching all its keys. Includes are applied after

@@ -160,8 +160,14 @@ func (c Capabilities) Refuse(f Feature, what, fix string) *UnsupportedError {
 //   - a TLS 1.3 suite is pinned by either side (a TLS 1.2 suite both
 //     sides of every stack can pin);
 //   - a key share that differs from the group makes the client's first
-//     share miss, so that the server must ask again.
+//     share miss, so that the server must ask again;
+//   - none of this applies without TLS (Auth none).
 func Check(p Params, client, server Capabilities) error {
+	if !p.Auth.TLS() {
+		// Plain TCP: no TLS parameter applies (the target's plaintext
+		// listener is targets.Capability's to check).
+		return nil
+	}
 	if !client.Speaks(p.Version) {
 		return &UnsupportedError{Who: client.Name, What: "speak TLS " + p.Version.String(), Reason: "it speaks TLS " + versionList(client.Versions)}
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/mtlsbench/mtlsbench/pki"
 )
@@ -37,6 +38,9 @@ type Params struct {
 	Chain Chain `json:"chain"`
 	// Resume is the share of handshakes that resume a session.
 	Resume Resume `json:"resume"`
+	// Auth is who proves its identity: mutual (zero), server (one-way
+	// TLS) or none (plain TCP, no TLS at all).
+	Auth Auth `json:"auth,omitempty"`
 }
 
 // FirstShare is the group of the client's first key share: KeyShare, or
@@ -149,3 +153,45 @@ func (r *Resume) UnmarshalText(b []byte) error {
 	}
 	return nil
 }
+
+// Auth is who proves its identity in a case's connections.
+type Auth string
+
+const (
+	// AuthMutual (and the zero value): the server requests and verifies a
+	// client certificate, which the client sends.
+	AuthMutual Auth = "mutual"
+	// AuthServer is one-way TLS: the server does not request a client
+	// certificate and the client sends none.
+	AuthServer Auth = "server"
+	// AuthNone is no TLS: plain TCP to a plaintext listener of the same
+	// server (and, with requests, the same HTTP/1.1 requests).
+	AuthNone Auth = "none"
+)
+
+// AuthNames lists the accepted values.
+const AuthNames = "mutual, server, none"
+
+// ParseAuth parses "mutual", "server" or "none", in any case.
+func ParseAuth(s string) (Auth, error) {
+	switch a := Auth(strings.ToLower(strings.TrimSpace(s))); a {
+	case AuthMutual, AuthServer, AuthNone:
+		return a, nil
+	}
+	return "", fmt.Errorf("unknown auth %q (accepted: %s)", s, AuthNames)
+}
+
+// String returns "mutual", "server" or "none" ("mutual" for zero).
+func (a Auth) String() string {
+	if a == "" {
+		return string(AuthMutual)
+	}
+	return string(a)
+}
+
+// Mutual reports whether the client presents a certificate the server
+// verifies (AuthMutual or zero).
+func (a Auth) Mutual() bool { return a == "" || a == AuthMutual }
+
+// TLS reports whether there is a TLS handshake at all (not AuthNone).
+func (a Auth) TLS() bool { return a != AuthNone }
