@@ -63,7 +63,8 @@ type Config struct {
 	// certificate. Required unless InsecureSkipVerify.
 	ServerName string
 	// Identities are the client certificates; full handshakes rotate
-	// through them. Required (at least one): this is mutual TLS.
+	// through them. Required (at least one) when TLS.Auth is mutual;
+	// unused by one-way TLS (server) and plain TCP (none).
 	Identities []tls.Certificate
 	// InsecureSkipVerify skips verifying the server's chain, making every
 	// full handshake cheaper than a real client's. Off unless asked for.
@@ -258,7 +259,7 @@ func (c Config) validate() error {
 	if c.ServerName == "" && !c.InsecureSkipVerify {
 		return bad("no server name to verify the server certificate against (set --server-name)")
 	}
-	if len(c.Identities) == 0 {
+	if len(c.Identities) == 0 && c.TLS.Auth.Mutual() {
 		return bad("no client certificate: mutual TLS needs at least one client identity")
 	}
 	for i, id := range c.Identities {
@@ -299,6 +300,11 @@ func (c Config) validate() error {
 	}
 	if c.Arrivals != ArrivalsUniform && c.Arrivals != ArrivalsPoisson {
 		return bad("arrivals %v: accepted: uniform, poisson", c.Arrivals)
+	}
+	switch c.TLS.Auth {
+	case "", tlsparams.AuthMutual, tlsparams.AuthServer, tlsparams.AuthNone:
+	default:
+		return bad("auth %q: accepted: %s", c.TLS.Auth, tlsparams.AuthNames)
 	}
 	if v := c.TLS.Version; v != 0 && v != tlsparams.TLS12 && v != tlsparams.TLS13 {
 		return bad("TLS version %s: accepted: 1.2, 1.3", v)

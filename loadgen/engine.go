@@ -793,6 +793,10 @@ func (e *engine) collect(res *Result, cpu time.Duration, peakFlight int64) {
 		res.Acceptance = results.AcceptanceUnconfirmed
 	}
 	res.ServerVerified = !cfg.InsecureSkipVerify
+	if !cfg.TLS.Auth.TLS() {
+		// Plain TCP: no server to verify, no acceptance to confirm.
+		res.Acceptance, res.ServerVerified = results.AcceptanceNone, false
+	}
 	res.Load = results.LoadReport{Model: "closed", PeakInFlight: peakFlight, Linger0: cfg.Linger0, SourceAddrs: max(1, len(e.target.sources))}
 	if e.open {
 		res.Load.Model = "open"

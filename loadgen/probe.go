@@ -34,12 +34,12 @@ func Probe(ctx context.Context, cfg Config, connectOnly bool) error {
 		return &Error{Class: classify("connect", err), Phase: "connect", Err: err}
 	}
 	defer raw.Close()
-	if connectOnly {
+	if connectOnly || !c.TLS.Auth.TLS() {
 		return nil
 	}
 	tc := goConfig(&c)
 	tc.InsecureSkipVerify = c.InsecureSkipVerify
-	if len(c.Identities) > 0 {
+	if len(c.Identities) > 0 && c.TLS.Auth.Mutual() {
 		tc.Certificates = c.Identities[:1]
 	}
 	_ = raw.SetDeadline(time.Now().Add(c.Timeout))

@@ -23,6 +23,7 @@ type testServer struct {
 	ln         net.Listener
 	cfg        *tls.Config
 	http       bool
+	plain      bool
 	handshakes atomic.Int64
 	resumed    atomic.Int64
 	failed     atomic.Int64
@@ -49,6 +50,9 @@ type serverOpts struct {
 	// from 1), as a server dropping idle connections does.
 	drop      func(n int64) bool
 	dropAfter time.Duration
+	// noClientCert makes it one-way TLS (no CertificateRequest); plain
+	// serves plain TCP, no TLS at all.
+	noClientCert, plain bool
 }
 
 func startServer(t testing.TB, b *pki.Bundle, o serverOpts) *testServer {
@@ -57,7 +61,7 @@ func startServer(t testing.TB, b *pki.Bundle, o serverOpts) *testServer {
 	if cas == nil {
 		cas = b.RootPool()
 	}
-	s := &testServer{http: o.http, conns: map[net.Conn]bool{}, drop: o.drop, dropAfter: o.dropAfter}
+	s := &testServer{http: o.http, plain: o.plain, conns: map[net.Conn]bool{}, drop: o.drop, dropAfter: o.dropAfter}
 	s.cfg = &tls.Config{
 		Certificates:           []tls.Certificate{b.Server.TLSCertificate()},
 		ClientAuth:             tls.RequireAndVerifyClientCert,
@@ -73,6 +77,9 @@ func startServer(t testing.TB, b *pki.Bundle, o serverOpts) *testServer {
 			}
 			return nil, nil
 		},
+	}
+	if o.noClientCert {
+		s.cfg.ClientAuth = tls.NoClientCert
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -110,15 +117,19 @@ func (s *testServer) serve() {
 				delete(s.conns, c)
 				s.mu.Unlock()
 			}()
-			tc := tls.Server(c, s.cfg)
-			if err := tc.Handshake(); err != nil {
-				s.failed.Add(1)
-				return
+			var tc net.Conn = c
+			if !s.plain {
+				t := tls.Server(c, s.cfg)
+				if err := t.Handshake(); err != nil {
+					s.failed.Add(1)
+					return
+				}
+				if t.ConnectionState().DidResume {
+					s.resumed.Add(1)
+				}
+				tc = t
 			}
 			n := s.handshakes.Add(1)
-			if tc.ConnectionState().DidResume {
-				s.resumed.Add(1)
-			}
 			if s.drop != nil && s.drop(n) {
 				time.Sleep(s.dropAfter)
 				s.dropped.Add(1)

@@ -35,6 +35,8 @@ type sessionSlot struct {
 	// checks below.
 	dropped bool
 	session *tls.ClientSessionState
+	// puts counts the sessions crypto/tls has stored (tickets processed).
+	puts int
 
 	// verify is set when the server's chain is verified (not with
 	// Config.InsecureSkipVerify); chains are those the last full handshake
@@ -100,6 +102,7 @@ func (s *sessionSlot) stillValid() bool {
 }
 
 func (s *sessionSlot) Put(_ string, cs *tls.ClientSessionState) {
+	s.puts++
 	if s.store {
 		// crypto/tls puts nil to forget a session the server refused.
 		s.session = cs

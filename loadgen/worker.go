@@ -53,6 +53,10 @@ type worker struct {
 	current atomic.Pointer[os.File]
 	// active is 1 while a connection is open (in flight or held).
 	active atomic.Int32
+	// certAsked is set when the server asked for a client certificate
+	// (a CertificateRequest) in the handshake in flight. Here, beside
+	// active, it takes what would be padding.
+	certAsked bool
 
 	// Live counters over the measured window, read by the controller:
 	// errs by class too, for live metrics (an add on the failure path
@@ -86,7 +90,9 @@ func newWorker(e *engine, id int) *worker {
 	w.session.roots = e.cfg.Roots
 	w.session.serverName = e.cfg.ServerName
 	w.session.shared = &e.sharedSession
-	w.identity = id % len(e.cfg.Identities)
+	if n := len(e.cfg.Identities); n > 0 {
+		w.identity = id % n
+	}
 	w.dialer.init(e.target, id)
 	w.sock.init()
 	return w
@@ -108,6 +114,9 @@ func (w *worker) configure() {
 	cfg.SessionTicketsDisabled = false
 	cfg.Certificates = nil
 	cfg.GetClientCertificate = w.clientCertificate
+	if !e.cfg.TLS.Auth.Mutual() {
+		cfg.GetClientCertificate = w.noClientCertificate
+	}
 	// crypto/tls's own verification is replaced by the same verification
 	// run in VerifyConnection, which is called at the same point of the
 	// handshake; that is what lets the engine time it. Resumed handshakes
@@ -128,6 +137,7 @@ func (w *worker) release() {
 // clientCertificate presents the current identity with its key wrapped for
 // timing. It returns a pointer to the worker's own copy: no allocation.
 func (w *worker) clientCertificate(*tls.CertificateRequestInfo) (*tls.Certificate, error) {
+	w.certAsked = true
 	id := &w.eng.cfg.Identities[w.identity]
 	w.signer.inner = id.PrivateKey.(crypto.Signer)
 	w.cert = tls.Certificate{Certificate: id.Certificate, PrivateKey: &w.signer, Leaf: id.Leaf}
@@ -136,6 +146,22 @@ func (w *worker) clientCertificate(*tls.CertificateRequestInfo) (*tls.Certificat
 	w.identity = (w.identity + 1) % len(w.eng.cfg.Identities)
 	return &w.cert, nil
 }
+
+// noClientCertificate answers a CertificateRequest in a one-way TLS case:
+// with no certificate, noting that the server asked, which the check then
+// refuses (param_mismatch: the server does not do what the case says).
+func (w *worker) noClientCertificate(*tls.CertificateRequestInfo) (*tls.Certificate, error) {
+	w.certAsked = true
+	return &emptyCertificate, nil
+}
+
+// emptyCertificate is no certificate: crypto/tls then sends an empty
+// Certificate message. Never written to.
+var emptyCertificate tls.Certificate
+
+// errCertRequested is a one-way TLS case's server asking for a client
+// certificate.
+var errCertRequested = errors.New("the server requested a client certificate (CertificateRequest), but the case is one-way TLS (auth server): it must not ask")
 
 // verifyServer is crypto/tls's server verification, timed.
 func (w *worker) verifyServer(cs tls.ConnectionState) error {
@@ -302,17 +328,42 @@ func (w *worker) connection(intended time.Time) (out outcome) {
 func (w *worker) exchange(priming bool, intended, start, connected time.Time) (hold, counted bool) {
 	e := w.eng
 	cfg := &e.cfg
+	if !cfg.TLS.Auth.TLS() {
+		return w.exchangePlain(intended, start, connected)
+	}
 	tcp := &w.sock
 	conn := tls.Client(&w.wire, w.tlsConfig)
-	w.signer.took, w.verified = 0, 0
+	w.signer.took, w.verified, w.certAsked = 0, 0, false
 	err := conn.Handshake()
 	if err != nil {
+		if w.certAsked && !cfg.TLS.Auth.Mutual() {
+			// The server wanted a certificate it did not get: whatever
+			// alert it sent, the case asked for a server that does not ask.
+			w.fail(time.Now(), ClassParamMismatch, "handshake", fmt.Errorf("%w (the handshake then failed: %v)", errCertRequested, err))
+			return false, false
+		}
 		w.fail(time.Now(), classify("handshake", err), "handshake", err)
 		return false, false
 	}
 	state := conn.ConnectionState()
+	if err := w.authProblem(&state); err != nil {
+		// Known as the handshake ends, before any confirmation: a server
+		// that asked for no certificate may have sent its session ticket
+		// already, and a confirmation would wait for another record.
+		w.fail(time.Now(), ClassParamMismatch, "check", err)
+		return false, false
+	}
 	if state.Version >= tls.VersionTLS13 && w.mustReadRecord() {
-		if err := w.confirm(conn); err != nil {
+		if !cfg.TLS.Auth.Mutual() {
+			err = w.awaitTicket(conn)
+		} else {
+			err = w.confirm(conn)
+		}
+		if err != nil {
+			if w.certAsked && !cfg.TLS.Auth.Mutual() {
+				w.fail(time.Now(), ClassParamMismatch, "confirm", fmt.Errorf("%w (after the client's Finished, the server answered: %v)", errCertRequested, err))
+				return false, false
+			}
 			w.fail(time.Now(), classify("confirm", err), "confirm", fmt.Errorf(
 				"after the client's Finished (TLS 1.3), the server answered: %w", err))
 			return false, false
@@ -341,16 +392,7 @@ func (w *worker) exchange(priming bool, intended, start, connected time.Time) (h
 		for range cfg.Requests {
 			_ = tcp.SetDeadline(time.Now().Add(cfg.Timeout))
 			if err := w.http.do(conn); err != nil {
-				cls := ClassIO
-				var se *statusError
-				if errors.As(err, &se) {
-					cls = ClassHTTPStatus
-				} else if errors.Is(err, errMalformed) {
-					cls = ClassOther
-				} else if c := classify("request", err); c != ClassIO {
-					cls = c
-				}
-				w.fail(time.Now(), cls, "request", err)
+				w.fail(time.Now(), requestClass(err), "request", err)
 				return false, false
 			}
 		}
@@ -367,18 +409,88 @@ func (w *worker) exchange(priming bool, intended, start, connected time.Time) (h
 	return true, counted
 }
 
+// exchangePlain is exchange without TLS (auth none): the connection is
+// the work, then the same HTTP/1.1 requests on the plain socket. There is
+// no handshake phase: the connection's latency is connect (+ requests),
+// and no byte of it counts as a handshake's.
+func (w *worker) exchangePlain(intended, start, connected time.Time) (hold, counted bool) {
+	e := w.eng
+	cfg := &e.cfg
+	var reqStart time.Time
+	if cfg.Requests > 0 {
+		reqStart = time.Now()
+		w.http.br.Reset(&w.wire)
+		defer w.http.br.Reset(nil)
+		for range cfg.Requests {
+			_ = w.sock.SetDeadline(time.Now().Add(cfg.Timeout))
+			if err := w.http.do(&w.wire); err != nil {
+				w.fail(time.Now(), requestClass(err), "request", err)
+				return false, false
+			}
+		}
+	}
+	end := time.Now()
+	if e.inWindow(end) && e.counts() {
+		w.requests += int64(cfg.Requests)
+		w.record(nil, start, connected, connected, reqStart, end, intended)
+		counted = true
+	}
+	return true, counted
+}
+
+// requestClass is the class of a failed request.
+func requestClass(err error) Class {
+	var se *statusError
+	switch {
+	case errors.As(err, &se):
+		return ClassHTTPStatus
+	case errors.Is(err, errMalformed):
+		return ClassOther
+	}
+	if c := classify("request", err); c != ClassIO {
+		return c
+	}
+	return ClassIO
+}
+
 // mustReadRecord says whether to wait for the server's first record after
 // a TLS 1.3 handshake: to confirm acceptance, or to receive the session
-// ticket that resumption needs (which requests would otherwise read).
+// ticket that resumption needs (which requests would otherwise read). In
+// one-way TLS there is no client certificate for the server to reject
+// after the client's Finished, so nothing to confirm: only a ticket to
+// wait for.
 func (w *worker) mustReadRecord() bool {
 	cfg := &w.eng.cfg
 	switch cfg.Confirm {
 	case ConfirmRecord:
-		return true
+		if cfg.TLS.Auth.Mutual() {
+			return true
+		}
 	case ConfirmResponse:
 		return false
 	}
 	return cfg.TLS.Resume > 0 && cfg.Requests == 0
+}
+
+// awaitTicket receives the session ticket of a one-way TLS 1.3
+// handshake. A server that asks for no certificate may send its ticket
+// with its Finished (crypto/tls does), so the handshake's own reads may
+// already hold it: a first Read stops at the record boundary the bytes
+// read so far end on (records are not zeroed), processing what is
+// buffered; only when that stored no session does it wait for the next
+// record, as confirm does.
+func (w *worker) awaitTicket(conn *tls.Conn) error {
+	puts := w.session.puts
+	w.wire.confirming = true
+	_, err := conn.Read(w.scratch[:])
+	w.wire.confirming = false
+	switch {
+	case w.session.puts != puts, errors.Is(err, io.EOF) && w.wire.records > 0:
+		return nil
+	case err != nil && !errors.Is(err, errConfirmed):
+		return err
+	}
+	return w.confirm(conn)
 }
 
 // confirm reads until the server's first post-handshake record has been
@@ -396,6 +508,21 @@ func (w *worker) confirm(conn *tls.Conn) error {
 		return nil
 	}
 	return err
+}
+
+// authProblem says how a completed handshake did not authenticate as the
+// case asks: a server that requested a client certificate in one-way TLS,
+// or none in a full handshake of mutual TLS (resumptions carry no
+// CertificateRequest).
+func (w *worker) authProblem(s *tls.ConnectionState) error {
+	mutual := w.eng.cfg.TLS.Auth.Mutual()
+	switch {
+	case w.certAsked && !mutual:
+		return errCertRequested
+	case !w.certAsked && mutual && !s.DidResume:
+		return fmt.Errorf("the server did not request a client certificate in a full handshake (TLS %s), but the case is mutual TLS: it accepted the client unauthenticated", tlsparams.VersionString(s.Version))
+	}
+	return nil
 }
 
 // check compares what was negotiated with what the case expects.
@@ -434,23 +561,31 @@ func (w *worker) check(s *tls.ConnectionState) (Class, error) {
 	return 0, nil
 }
 
-// record adds a successful connection's figures.
+// record adds a successful connection's figures; s is nil for a plain
+// (auth none) connection, which has no handshake.
 func (w *worker) record(s *tls.ConnectionState, start, connected, hsEnd, reqStart, end, intended time.Time) {
 	l := w.lane
 	e := w.eng
 	w.ok.Add(1)
-	if s.DidResume {
+	resumed := s != nil && s.DidResume
+	if resumed {
 		w.resumed++
 	}
-	if s.HelloRetryRequest {
+	if s != nil && s.HelloRetryRequest {
 		w.hrr++
 	}
-	w.noteNegotiated(s)
 	l.phase[phaseConnect].record(us(connected.Sub(start)))
-	hs := us(hsEnd.Sub(connected))
-	l.phase[phaseHandshake].record(hs)
-	if !w.wire.firstRead.IsZero() {
-		l.phase[phaseFirstByte].record(us(w.wire.firstRead.Sub(connected)))
+	total := us(end.Sub(intended))
+	// The headline (the interval series' latency) is the handshake's;
+	// without TLS, the whole connection's.
+	headline := total
+	if s != nil {
+		w.noteNegotiated(s)
+		headline = us(hsEnd.Sub(connected))
+		l.phase[phaseHandshake].record(headline)
+		if !w.wire.firstRead.IsZero() {
+			l.phase[phaseFirstByte].record(us(w.wire.firstRead.Sub(connected)))
+		}
 	}
 	if w.verified > 0 {
 		l.phase[phaseVerify].record(us(w.verified))
@@ -461,9 +596,7 @@ func (w *worker) record(s *tls.ConnectionState, start, connected, hsEnd, reqStar
 	if !reqStart.IsZero() {
 		l.phase[phaseRequests].record(us(end.Sub(reqStart)))
 	}
-	total := us(end.Sub(intended))
 	l.phase[phaseTotal].record(total)
-	headline := hs
 	if e.open {
 		l.phase[phaseTotalUncorrected].record(us(end.Sub(start)))
 		l.phase[phaseScheduleLag].record(us(start.Sub(intended)))
@@ -473,7 +606,7 @@ func (w *worker) record(s *tls.ConnectionState, start, connected, hsEnd, reqStar
 	slot := &l.intervals[k%intervalSlots]
 	slot.latency.record(headline)
 	slot.ok.Add(1)
-	if s.DidResume {
+	if resumed {
 		slot.resumed.Add(1)
 	}
 	if e.segments > 1 {

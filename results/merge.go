@@ -301,6 +301,7 @@ func addTargetCounts(into, from *TargetCounts) *TargetCounts {
 	into.VerifyFailures += from.VerifyFailures
 	into.Versions = addCounts(into.Versions, from.Versions)
 	into.Ciphers = addCounts(into.Ciphers, from.Ciphers)
+	into.ClientVerify = addCounts(into.ClientVerify, from.ClientVerify)
 	return into
 }
 

@@ -125,12 +125,17 @@ const (
 const (
 	// AcceptanceConfirmed: every counted handshake was confirmed by a record
 	// the server sent after verifying the client (TLS 1.2 Finished, a TLS 1.3
-	// session ticket, application data or close_notify).
+	// session ticket, application data or close_notify). In one-way TLS
+	// (auth server) there is no client certificate to reject after the
+	// handshake: the server's Finished is its acceptance.
 	AcceptanceConfirmed = "confirmed"
 	// AcceptanceUnconfirmed: the engine did not wait for such a record
 	// (TLS 1.3 with confirmation off), so a rejected certificate could be
 	// counted as a success.
 	AcceptanceUnconfirmed = "unconfirmed"
+	// AcceptanceNone: a plain TCP case (auth none) has no TLS, so no
+	// certificate to accept.
+	AcceptanceNone = "none"
 )
 
 // Case is one matrix cell of one repeat.
@@ -145,7 +150,8 @@ type Case struct {
 	Status Status `json:"status"`
 	// Failure explains StatusFailed or StatusCrosscheckFailed.
 	Failure string `json:"failure,omitempty"`
-	// Acceptance is AcceptanceConfirmed or AcceptanceUnconfirmed.
+	// Acceptance is AcceptanceConfirmed, AcceptanceUnconfirmed or
+	// AcceptanceNone (no TLS).
 	Acceptance string `json:"acceptance"`
 	// ServerVerified is true when the client verified the server's chain on
 	// every full handshake (the default; false only when asked to skip).
@@ -270,6 +276,11 @@ type Params struct {
 	// HandshakeDelayMS is an artificial server-side delay (built-in target
 	// only), used to produce regressions on purpose.
 	HandshakeDelayMS float64 `json:"handshake_delay_ms,omitempty"`
+	// Auth is "mutual" (the client sent a certificate the server
+	// verified), "server" (one-way TLS) or "none" (plain TCP: the TLS
+	// parameters above are then empty). Absent in results from before the
+	// auth axis, which were all mutual.
+	Auth string `json:"auth,omitempty"`
 }
 
 // Counts are handshake counts over the measured window.
@@ -408,6 +419,10 @@ type TargetCounts struct {
 	VerifyFailures int64            `json:"verify_failures,omitempty"`
 	Versions       map[string]int64 `json:"versions,omitempty"`
 	Ciphers        map[string]int64 `json:"ciphers,omitempty"`
+	// ClientVerify counts the handshakes the target served by its verdict
+	// on the client certificate: SUCCESS (verified) or NONE (none sent).
+	// Absent when the target does not record it.
+	ClientVerify map[string]int64 `json:"client_verify,omitempty"`
 }
 
 // Interval is one slice of the per-interval time series.
