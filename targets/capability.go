@@ -38,6 +38,10 @@ type Capability struct {
 	ClientVerifyInHandshake bool `json:"client_verify_in_handshake"`
 	// CrossCheck names the server's own record that Counts reads.
 	CrossCheck string `json:"cross_check"`
+	// Plaintext is true when the target can serve a case without TLS
+	// (auth none) on a plaintext listener; NoPlaintext says why not.
+	Plaintext   bool   `json:"plaintext"`
+	NoPlaintext string `json:"-"`
 }
 
 // MissingBinaryError reports a managed server that is not installed.
@@ -66,8 +70,8 @@ func (e *UnsupportedError) Error() string {
 }
 
 // Check refuses, apart from TLS, what the target cannot serve exactly as
-// asked — a mode, a number of workers, requests per connection (0: none)
-// — naming what, why and what would work.
+// asked — a mode, a number of workers, plain TCP (auth none), requests
+// per connection (0: none) — naming what, why and what would work.
 func (c Capability) Check(cfg Config, requests int) error {
 	if cfg.Mode != "" && !slices.Contains(c.Modes, cfg.Mode) {
 		return &UnsupportedError{Kind: c.Kind, What: fmt.Sprintf("mode %q", cfg.Mode), Reason: "accepted: handshake, http"}
@@ -75,6 +79,13 @@ func (c Capability) Check(cfg Config, requests int) error {
 	if c.MaxWorkers > 0 && cfg.Workers > c.MaxWorkers {
 		return &UnsupportedError{Kind: c.Kind, What: fmt.Sprintf("%d workers", cfg.Workers),
 			Reason: fmt.Sprintf("it serves one connection at a time (at most %d worker)", c.MaxWorkers)}
+	}
+	if cfg.Auth == tlsparams.AuthNone && !c.Plaintext {
+		why := c.NoPlaintext
+		if why == "" {
+			why = "it has no plaintext listener"
+		}
+		return &UnsupportedError{Kind: c.Kind, What: "auth none (plain TCP)", Reason: why + "; measure plain TCP against builtin, nginx or haproxy"}
 	}
 	if max := c.MaxRequestsPerConn; max > 0 && requests > max {
 		return &UnsupportedError{Kind: c.Kind, What: fmt.Sprintf("%d requests per connection", requests),

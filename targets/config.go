@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/mtlsbench/mtlsbench/pki"
+	"github.com/mtlsbench/mtlsbench/tlsparams"
 )
 
 // Kind names a target implementation.
@@ -75,9 +76,16 @@ type Config struct {
 	// Identity is the server's certificate chain (leaf first) and key.
 	// Required.
 	Identity pki.Identity
-	// ClientCAs are the roots client certificates must chain to. Required:
-	// every target requires and verifies a client certificate.
+	// ClientCAs are the roots client certificates must chain to. Required
+	// for mutual TLS (Auth mutual or zero), where the target requires and
+	// verifies a client certificate.
 	ClientCAs []*x509.Certificate
+	// Auth is who proves its identity. Zero means mutual: the server
+	// requires and verifies a client certificate. Server is one-way TLS
+	// (it requests none); none a plaintext listener, no TLS at all, in the
+	// same modes. A kind without a plaintext listener refuses none
+	// (Capability.Check).
+	Auth tlsparams.Auth
 	// MinVersion and MaxVersion bound the TLS versions accepted. Zero means
 	// TLS 1.2 and TLS 1.3 respectively.
 	MinVersion, MaxVersion uint16

@@ -27,9 +27,9 @@ func refuse(format string, args ...any) *ConfigError {
 // WithDefaults checks what every target mtlsbench starts needs of cfg and
 // returns a copy (its slices cloned; the caller's Config is never changed)
 // with the defaults they share applied: Listen, MinVersion, MaxVersion,
-// Mode and HandshakeTimeout, as each field documents. It refuses, with a
-// *ConfigError: no server identity or a key that does not match it, no
-// client CAs, a TLS version other than 1.2 and 1.3, MinVersion above
+// Mode, Auth and HandshakeTimeout, as each field documents. It refuses,
+// with a *ConfigError: no server identity or a key that does not match
+// it, an unknown auth, no client CAs for mutual TLS, a TLS version other than 1.2 and 1.3, MinVersion above
 // MaxVersion, an unknown mode, negative durations or workers, and a TLS
 // 1.2 suite list with an unknown suite or none that the server's key can
 // sign. What only one kind can or cannot do is that kind's to check.
@@ -51,8 +51,15 @@ func (cfg Config) WithDefaults() (Config, error) {
 		return Config{}, refuse("the server private key (%s) does not match its certificate %q (%s)",
 			pki.DescribePublicKey(c.Identity.Key.Public()), c.Identity.Chain[0].Subject.CommonName, pki.DescribePublicKey(c.Identity.Chain[0].PublicKey))
 	}
-	if len(c.ClientCAs) == 0 || slices.Contains(c.ClientCAs, nil) {
-		return Config{}, refuse("the server needs Config.ClientCAs, the roots client certificates must chain to (every target requires and verifies a client certificate)")
+	switch c.Auth {
+	case "":
+		c.Auth = tlsparams.AuthMutual
+	case tlsparams.AuthMutual, tlsparams.AuthServer, tlsparams.AuthNone:
+	default:
+		return Config{}, refuse("unknown auth %q (accepted: %s)", c.Auth, tlsparams.AuthNames)
+	}
+	if c.Auth == tlsparams.AuthMutual && (len(c.ClientCAs) == 0 || slices.Contains(c.ClientCAs, nil)) {
+		return Config{}, refuse("the server needs Config.ClientCAs, the roots client certificates must chain to (mutual TLS: the target requires and verifies a client certificate)")
 	}
 	if c.Listen == "" {
 		c.Listen = "127.0.0.1:0"

@@ -67,7 +67,18 @@ type Counts struct {
 	Ciphers  map[string]int64 `json:"ciphers,omitempty"`
 	// Requests counts HTTP requests answered.
 	Requests int64 `json:"requests"`
+	// ClientVerify counts successful handshakes by the server's verdict on
+	// the client certificate, in nginx's $ssl_client_verify words:
+	// SUCCESS (one was sent and verified) or NONE (none was sent: one-way
+	// TLS). Nil when the target does not record it, and for plain TCP.
+	ClientVerify map[string]int64 `json:"client_verify,omitempty"`
 }
+
+// The verdicts ClientVerify counts.
+const (
+	ClientVerifySuccess = "SUCCESS"
+	ClientVerifyNone    = "NONE"
+)
 
 // Sub returns c - before, for counting over a window.
 func (c Counts) Sub(before Counts) Counts {
@@ -79,6 +90,7 @@ func (c Counts) Sub(before Counts) Counts {
 		Requests:       c.Requests - before.Requests,
 		Versions:       subMap(c.Versions, before.Versions),
 		Ciphers:        subMap(c.Ciphers, before.Ciphers),
+		ClientVerify:   subMap(c.ClientVerify, before.ClientVerify),
 	}
 	return out
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/mtlsbench/mtlsbench/pki"
 	"github.com/mtlsbench/mtlsbench/targets"
+	"github.com/mtlsbench/mtlsbench/tlsparams"
 )
 
 // The child protocol, one JSON value per line:
@@ -48,6 +49,7 @@ type childConfig struct {
 	HandshakeDelay   time.Duration `json:"handshake_delay_ns"`
 	HandshakeTimeout time.Duration `json:"handshake_timeout_ns"`
 	Workers          int           `json:"workers"`
+	Auth             string        `json:"auth,omitempty"`
 }
 
 // childReady is the child's answer to the config.
@@ -87,6 +89,7 @@ func encodeChildConfig(c targets.Config) ([]byte, error) {
 		HandshakeDelay:   c.HandshakeDelay,
 		HandshakeTimeout: c.HandshakeTimeout,
 		Workers:          c.Workers,
+		Auth:             string(c.Auth),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("builtin: encode child config: %w", err)
@@ -128,6 +131,7 @@ func decodeChildConfig(line []byte) (targets.Config, error) {
 		HandshakeDelay:   w.HandshakeDelay,
 		HandshakeTimeout: w.HandshakeTimeout,
 		Workers:          w.Workers,
+		Auth:             tlsparams.Auth(w.Auth),
 	}, nil
 }
 

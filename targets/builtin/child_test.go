@@ -14,6 +14,7 @@ import (
 
 	"github.com/mtlsbench/mtlsbench/pki"
 	"github.com/mtlsbench/mtlsbench/targets"
+	"github.com/mtlsbench/mtlsbench/tlsparams"
 )
 
 // runChildInProcess runs RunChild on pipes; the test talks to it through
@@ -152,6 +153,7 @@ func TestChildConfigRoundTrip(t *testing.T) {
 		HandshakeTimeout: 3 * time.Second,
 		Workers:          2,
 		CPUs:             "0",
+		Auth:             tlsparams.AuthServer,
 	})
 	if err != nil {
 		t.Fatal(err)

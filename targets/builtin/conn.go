@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/mtlsbench/mtlsbench/targets"
+	"github.com/mtlsbench/mtlsbench/tlsparams"
 )
 
 // serveConn runs one client connection: the handshake (bounded by
@@ -25,6 +26,10 @@ func (b *Server) serveConn(raw net.Conn) {
 	defer b.conns.remove(shard, raw)
 	defer raw.Close()
 
+	if b.cfg.Auth == tlsparams.AuthNone {
+		b.servePlain(raw)
+		return
+	}
 	tc := tls.Server(raw, b.tlsConfig)
 	if !b.handshake(tc, raw) {
 		return
@@ -59,7 +64,32 @@ func (b *Server) handshake(tc *tls.Conn, raw net.Conn) bool {
 	raw.SetDeadline(time.Time{})
 	st := tc.ConnectionState()
 	b.stats.recordHandshake(st.Version, st.CipherSuite, st.DidResume)
+	// A resumed session keeps its client certificate (crypto/tls puts it
+	// in the ticket), so SUCCESS holds for resumptions too.
+	if len(st.PeerCertificates) > 0 {
+		b.stats.clientCertified.Add(1)
+	} else {
+		b.stats.clientAnonymous.Add(1)
+	}
 	return true
+}
+
+// servePlain serves a connection without TLS (auth none): it counts as a
+// handshake of the case (a connection served, no version, suite or
+// client verdict), then the mode's work on the plain socket.
+func (b *Server) servePlain(raw net.Conn) {
+	b.stats.handshakes.Add(1)
+	switch b.cfg.Mode {
+	case targets.ModeHTTP:
+		buf := httpBufPool.Get().(*[httpMaxHead]byte)
+		graceful := serveHTTP(raw, buf[:], &b.stats.requests)
+		httpBufPool.Put(buf)
+		if graceful {
+			lingerClose(nil, raw)
+		}
+	default:
+		holdUntilClientCloses(raw)
+	}
 }
 
 // countFailure counts a failed handshake, except connections that sent no
@@ -87,7 +117,7 @@ var holdBufPool = sync.Pool{New: func() any { return new([256]byte) }}
 // connection is closed under it. In TLS 1.3 the session ticket has already
 // been sent by the time the handshake returns (crypto/tls sends it right
 // after verifying the client certificate), so there is nothing to write.
-func holdUntilClientCloses(tc *tls.Conn) {
+func holdUntilClientCloses(tc io.Reader) {
 	buf := holdBufPool.Get().(*[256]byte)
 	defer holdBufPool.Put(buf)
 	for {
@@ -107,7 +137,9 @@ const lingerTimeout = time.Second
 // input would make the kernel send RST, which can discard the response
 // before the client reads it.
 func lingerClose(tc *tls.Conn, raw net.Conn) {
-	tc.CloseWrite()
+	if tc != nil { // nil: a plain connection
+		tc.CloseWrite()
+	}
 	if cw, ok := raw.(interface{ CloseWrite() error }); ok {
 		cw.CloseWrite()
 	}

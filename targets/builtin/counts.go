@@ -36,7 +36,10 @@ type serverStats struct {
 	verifyFailures atomic.Int64
 	requests       atomic.Int64
 	tls12, tls13   atomic.Int64
-	suites         [64]atomic.Int64 // index: countedSuites; 64 ≥ its length, checked in init
+	// clientCertified and clientAnonymous count successful handshakes with
+	// a verified client certificate and with none (one-way TLS).
+	clientCertified, clientAnonymous atomic.Int64
+	suites                           [64]atomic.Int64 // index: countedSuites; 64 ≥ its length, checked in init
 
 	otherMu     sync.Mutex // guards otherSuites
 	otherSuites map[string]int64
@@ -102,6 +105,8 @@ func (s *serverStats) snapshot() targets.Counts {
 		}
 		(*m)[k] += v
 	}
+	add(&c.ClientVerify, targets.ClientVerifySuccess, s.clientCertified.Load())
+	add(&c.ClientVerify, targets.ClientVerifyNone, s.clientAnonymous.Load())
 	add(&c.Versions, tlsparams.VersionString(tls.VersionTLS12), s.tls12.Load())
 	add(&c.Versions, tlsparams.VersionString(tls.VersionTLS13), s.tls13.Load())
 	for i, su := range countedSuites {

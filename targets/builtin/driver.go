@@ -38,5 +38,6 @@ func (driver) Capabilities() (targets.Capability, error) {
 		Modes:                   []targets.Mode{targets.ModeHandshake, targets.ModeHTTP},
 		ClientVerifyInHandshake: true,
 		CrossCheck:              "its own counters",
+		Plaintext:               true,
 	}, nil
 }

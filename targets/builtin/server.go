@@ -1,5 +1,6 @@
 // Package builtin is the built-in target: a Go crypto/tls server that
-// requires and verifies a client certificate and counts what it sees. It
+// requires and verifies a client certificate (or, as a case asks, requests
+// none, or serves plain TCP without TLS) and counts what it sees. It
 // runs in this process (New) or, as a run uses it by default so that its
 // CPU time is its own, in a child process (StartProcess), whose side is
 // RunChild, speaking the line protocol described in child.go. The package
@@ -75,9 +76,13 @@ func (b *Server) newTLSConfig() *tls.Config {
 	for _, ca := range c.ClientCAs {
 		pool.AddCert(ca)
 	}
+	clientAuth := tls.RequireAndVerifyClientCert
+	if !c.Auth.Mutual() {
+		clientAuth = tls.NoClientCert // one-way TLS: no CertificateRequest
+	}
 	tc := &tls.Config{
 		Certificates:           []tls.Certificate{c.Identity.TLSCertificate()},
-		ClientAuth:             tls.RequireAndVerifyClientCert,
+		ClientAuth:             clientAuth,
 		ClientCAs:              pool,
 		MinVersion:             c.MinVersion,
 		MaxVersion:             c.MaxVersion,

@@ -193,7 +193,7 @@ func TestConfigFiles(t *testing.T) {
 	}
 	args := strings.Join(plan.args, " ")
 	for _, want := range []string{
-		"s_server -accept 127.0.0.1:8443", "-Verify 8 -verify_return_error", "-min_protocol TLSv1.3 -max_protocol TLSv1.3",
+		"s_server -accept 127.0.0.1:8443", "-Verify 8", "-verify_return_error", "-min_protocol TLSv1.3 -max_protocol TLSv1.3",
 		"-ciphersuites TLS_CHACHA20_POLY1305_SHA256", "-groups X25519:P-256", "-no_ticket -no_cache -num_tickets 0",
 		"-www", "-cert_chain",
 	} {

@@ -51,12 +51,14 @@ func (haproxy) identify(text string, b *binary) {
 }
 
 func (haproxy) capability(c *targets.Capability) {
+	c.Plaintext = true
 	c.CrossCheck = "log (a ring buffer mtlsbench drains), timed at accept: one line per connection (tcp mode) or request (http mode), error-log-format lines for failed handshakes"
 }
 
 // haproxyLog is HAProxy's record: the log its collector writes.
 type haproxyLog struct {
 	http      bool
+	tls       bool     // false: a plaintext listener, no client verdict to count
 	tally     logTally // what the log said so far
 	log       *logTail
 	collector *haproxyCollector
@@ -64,7 +66,7 @@ type haproxyLog struct {
 
 // haproxyLogFormat and haproxyErrorFormat are the log lines:
 //
-//	mtlsbench/2 ok  ACCEPTED SNI PROTOCOL CIPHER RESUMED VERIFY FIRST STATUS
+//	mtlsbench/2 ok  ACCEPTED SNI PROTOCOL CIPHER RESUMED VERIFY FIRST STATUS CERT
 //	mtlsbench/2 err ACCEPTED SNI PROTOCOL CIPHER RESUMED FC_ERR C_ERR CA_ERR SSL_ERR_STR...
 //
 // ACCEPTED is when HAProxy accepted the connection, in Unix milliseconds:
@@ -73,9 +75,10 @@ type haproxyLog struct {
 // mode HAProxy resets that "accept date" for each later request on a
 // connection to the end of the previous one. FIRST is 1 on a connection's
 // first request (always 1 in tcp mode); STATUS the HTTP status (-1 in tcp
-// mode).
+// mode); CERT is ssl_c_used, 1 when the session has a client certificate
+// (resumed ones too), 0 when it has none.
 const (
-	haproxyLogFormat   = `mtlsbench/2 ok %%[var(sess.mtlsbench_accepted)] %%[ssl_fc_sni] %%[ssl_fc_protocol] %%[ssl_fc_cipher] %%[ssl_fc_is_resumed] %%[ssl_c_verify] %s %%ST`
+	haproxyLogFormat   = `mtlsbench/2 ok %%[var(sess.mtlsbench_accepted)] %%[ssl_fc_sni] %%[ssl_fc_protocol] %%[ssl_fc_cipher] %%[ssl_fc_is_resumed] %%[ssl_c_verify] %s %%ST %%[ssl_c_used]`
 	haproxyErrorFormat = `mtlsbench/2 err %[var(sess.mtlsbench_accepted)] %[ssl_fc_sni] %[ssl_fc_protocol] %[ssl_fc_cipher] %[ssl_fc_is_resumed] %[fc_err] %[ssl_c_err] %[ssl_c_ca_err] %[ssl_fc_err_str]`
 	haproxyLogTag      = "mtlsbench/2"
 )
@@ -104,7 +107,7 @@ defaults
 
 frontend mtlsbench
     mode {{if .HTTP}}http{{else}}tcp{{end}}
-    bind {{.Bind}} ssl crt {{.Crt}} ca-file {{.ClientCA}} verify required ssl-min-ver {{.MinVersion}} ssl-max-ver {{.MaxVersion}}{{if .Ciphers}} ciphers {{.Ciphers}}{{end}}{{if .Ciphersuites}} ciphersuites {{.Ciphersuites}}{{end}}{{if .Curves}} curves {{.Curves}}{{end}}{{if not .Tickets}} no-tls-tickets{{end}}
+    bind {{.Bind}}{{if .TLS}} ssl crt {{.Crt}}{{if .Mutual}} ca-file {{.ClientCA}} verify required{{else}} verify none{{end}} ssl-min-ver {{.MinVersion}} ssl-max-ver {{.MaxVersion}}{{if .Ciphers}} ciphers {{.Ciphers}}{{end}}{{if .Ciphersuites}} ciphersuites {{.Ciphersuites}}{{end}}{{if .Curves}} curves {{.Curves}}{{end}}{{if not .Tickets}} no-tls-tickets{{end}}{{end}}
     log-format "{{.LogFormat}}"
     error-log-format "{{.ErrorFormat}}"
     tcp-request connection set-var(sess.mtlsbench_accepted) date(0,ms)
@@ -122,7 +125,7 @@ frontend mtlsbench
 `))
 
 func (haproxy) configure(dir string, cfg targets.Config, addr string, _ binary) (plan runPlan, err error) {
-	s := &haproxyLog{http: cfg.Mode == targets.ModeHTTP}
+	s := &haproxyLog{http: cfg.Mode == targets.ModeHTTP, tls: cfg.Auth.TLS()}
 	logPath := filepath.Join(dir, "haproxy.log")
 	s.collector, err = startHAProxyCollector(logPath)
 	if err != nil {
@@ -179,6 +182,8 @@ func (haproxy) configure(dir string, cfg targets.Config, addr string, _ binary) 
 		"ErrorFormat":      haproxyErrorFormat,
 		"RingSize":         haproxyRingSize,
 		"Collector":        s.collector.addr(),
+		"TLS":              cfg.Auth.TLS(),
+		"Mutual":           cfg.Auth.Mutual(),
 	}
 	var conf strings.Builder
 	if err := haproxyConfTemplate.Execute(&conf, data); err != nil {
@@ -218,6 +223,14 @@ func (s *haproxyLog) parse(line string) {
 	var k eventKind
 	switch f[1] {
 	case "ok":
+		if s.tls && len(f) > 10 {
+			switch f[10] {
+			case "1":
+				rec.verify = targets.ClientVerifySuccess
+			case "0":
+				rec.verify = targets.ClientVerifyNone
+			}
+		}
 		if f[8] == "1" {
 			k = handshakeKind(rec)
 		}

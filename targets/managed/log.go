@@ -138,6 +138,10 @@ type logRecord struct {
 	version string // "1.2", "1.3" or ""
 	cipher  string // IANA name (OpenSSL's when tlsparams does not know it)
 	resumed bool
+	// verify is the server's verdict on the client certificate
+	// (targets.ClientVerifySuccess or ClientVerifyNone); "" when the log
+	// does not say, or without TLS.
+	verify string
 }
 
 // cloneCounts copies c so a snapshot handed out is not changed by later
@@ -145,6 +149,7 @@ type logRecord struct {
 func cloneCounts(c targets.Counts) targets.Counts {
 	c.Versions = maps.Clone(c.Versions)
 	c.Ciphers = maps.Clone(c.Ciphers)
+	c.ClientVerify = maps.Clone(c.ClientVerify)
 	return c
 }
 

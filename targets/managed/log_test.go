@@ -81,6 +81,8 @@ func TestNginxParseStream(t *testing.T) {
 			"TLS_AES_128_GCM_SHA256":                  2,
 			"TLS_CHACHA20_POLY1305_SHA256":            1,
 		},
+		// $ssl_client_verify of each handshake served (mutual TLS).
+		ClientVerify: map[string]int64{"SUCCESS": 5},
 	}
 	if !reflect.DeepEqual(s.tally.seen, want) {
 		t.Errorf("got %+v\nwant %+v", s.tally.seen, want)
@@ -142,6 +144,8 @@ func TestNginxParseHTTP(t *testing.T) {
 		Handshakes: 5, Resumed: 3, Failed: 2, VerifyFailures: 1, Requests: 8,
 		Versions: map[string]int64{"1.2": 2, "1.3": 3},
 		Ciphers:  map[string]int64{"TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256": 2, "TLS_AES_128_GCM_SHA256": 3},
+		// $ssl_client_verify of each connection served (mutual TLS).
+		ClientVerify: map[string]int64{"SUCCESS": 5},
 	}
 	if !reflect.DeepEqual(s.tally.seen, want) {
 		t.Errorf("got %+v\nwant %+v", s.tally.seen, want)

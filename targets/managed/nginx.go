@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/mtlsbench/mtlsbench/targets"
+	"github.com/mtlsbench/mtlsbench/tlsparams"
 )
 
 // nginx runs nginx. Handshake mode uses a stream{} server (TLS
@@ -84,6 +85,7 @@ func (nginx) identify(text string, b *binary) {
 
 func (nginx) capability(c *targets.Capability) {
 	c.ClientVerifyInHandshake = false
+	c.Plaintext = true
 	c.CrossCheck = "access log, timed at accept: stream{} per connection (handshake mode), http{} per request (http mode); error log for TLS failures in http mode"
 }
 
@@ -91,7 +93,8 @@ func (nginx) capability(c *targets.Capability) {
 // log.
 type nginxLog struct {
 	http   bool
-	tally  logTally // what the logs said so far
+	auth   tlsparams.Auth // what a served connection's verify status must be
+	tally  logTally       // what the logs said so far
 	access *logTail
 	errors *logTail // HTTP mode only
 }
@@ -139,12 +142,19 @@ events {
 {{- end}}
 
     server {
+{{- if not .TLS}}
+        listen {{.Listen}};
+{{- else}}
         listen {{.Listen}} ssl;
         ssl_certificate {{.Chain}};
         ssl_certificate_key {{.Key}};
+{{- if .Mutual}}
         ssl_client_certificate {{.ClientCA}};
         ssl_verify_client on;
         ssl_verify_depth 8;
+{{- else}}
+        ssl_verify_client off;
+{{- end}}
         ssl_protocols {{.Protocols}};
 {{- if .Ciphers}}
         ssl_ciphers {{.Ciphers}};
@@ -166,13 +176,16 @@ events {
         ssl_session_cache off;
         ssl_conf_command NumTickets 0;
 {{- end}}
+{{- end}}
 {{- if .HTTP}}
 
         location / {
             return 200 "ok\n";
         }
 {{- else}}
+{{- if .TLS}}
         ssl_handshake_timeout {{.HandshakeTimeout}};
+{{- end}}
         return "";
 {{- end}}
     }
@@ -180,7 +193,7 @@ events {
 `))
 
 func (nginx) configure(dir string, cfg targets.Config, addr string, bin binary) (runPlan, error) {
-	s := &nginxLog{http: cfg.Mode == targets.ModeHTTP}
+	s := &nginxLog{http: cfg.Mode == targets.ModeHTTP, auth: cfg.Auth}
 	files, err := writePKI(dir, cfg)
 	if err != nil {
 		return runPlan{}, err
@@ -233,6 +246,8 @@ func (nginx) configure(dir string, cfg targets.Config, addr string, bin binary) 
 		"ServerOrder":       serverOrder,
 		"Tickets":           !cfg.DisableTickets,
 		"HandshakeTimeout":  nginxDuration(cfg.HandshakeTimeout),
+		"TLS":               cfg.Auth.TLS(),
+		"Mutual":            cfg.Auth.Mutual(),
 	}
 	var conf strings.Builder
 	if err := nginxConfTemplate.Execute(&conf, data); err != nil {
@@ -338,7 +353,20 @@ func (s *nginxLog) parseAccess(line string) {
 	at := nginxAcceptTime(f[1], f[2])
 	status, connRequests, verify := f[3], f[4], f[9]
 	rec := logRecord{version: parseProtocol(f[5]), cipher: parseCipher(f[6]), resumed: f[7] == "r"}
-	verified := verify == "SUCCESS"
+	// verified: nginx served the connection as the case's auth says it
+	// must (with ssl_verify_client on it refuses one whose verify status is
+	// not SUCCESS; with it off, every status is NONE unless nginx was
+	// configured otherwise, which the cross-check then shows).
+	verified := verify == targets.ClientVerifySuccess
+	switch s.auth {
+	case tlsparams.AuthServer:
+		verified = verify == targets.ClientVerifyNone || verify == targets.ClientVerifySuccess
+		rec.verify = verify
+	case tlsparams.AuthNone:
+		verified = true // no TLS: the status (and, in http{}, the request) decides
+	default:
+		rec.verify = verify
+	}
 	var request eventFlags
 	if s.http && verified && status == "200" {
 		request = flagRequest

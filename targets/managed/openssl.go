@@ -53,6 +53,7 @@ func (openssl) identify(text string, b *binary) {
 func (openssl) capability(c *targets.Capability) {
 	c.MaxWorkers = 1
 	c.MaxRequestsPerConn = 1
+	c.NoPlaintext = "openssl s_server speaks only TLS"
 	c.CrossCheck = "s_server -www statistics page (accepts, accepts that finished, session cache hits) and verify errors on stderr"
 }
 
@@ -85,10 +86,15 @@ func (openssl) configure(dir string, cfg targets.Config, addr string, _ binary) 
 		"-accept", addr,
 		"-cert", files.leaf, "-key", files.key,
 		"-CAfile", files.clientCA, "-verifyCAfile", verifyCAs,
-		"-Verify", "8", "-verify_return_error", "-verify_quiet",
+		"-verify_return_error", "-verify_quiet",
 		"-min_protocol", versionName(cfg.MinVersion),
 		"-max_protocol", versionName(cfg.MaxVersion),
 		"-www",
+	}
+	if cfg.Auth.Mutual() {
+		// Require a client certificate (-Verify; -verify would only ask).
+		// Without it, one-way TLS: s_server sends no CertificateRequest.
+		args = append(args, "-Verify", "8")
 	}
 	if files.inter != "" {
 		args = append(args, "-cert_chain", files.inter)

@@ -56,12 +56,22 @@ func probeConfig(cfg targets.Config, cert *tls.Certificate, sawLeaf *bool) *tls.
 }
 
 // probe checks that the server on addr answers a TLS handshake with
-// the case's certificate. Without cert the server refuses the (certificate-
+// the case's certificate (a plaintext listener: that it accepts). Without cert the server refuses the (certificate-
 // less) client after presenting its own, which is enough; with cert the
 // handshake must complete.
 func probe(ctx context.Context, addr string, cfg targets.Config, cert *tls.Certificate) error {
 	ctx, cancel := context.WithTimeout(ctx, probeTimeout)
 	defer cancel()
+	if !cfg.Auth.TLS() {
+		// A plaintext listener has no certificate to tell it by: an
+		// accepted connection is all it can say.
+		var d net.Dialer
+		conn, err := d.DialContext(ctx, "tcp", addr)
+		if err != nil {
+			return err
+		}
+		return conn.Close()
+	}
 	sawLeaf := false
 	d := tls.Dialer{Config: probeConfig(cfg, cert, &sawLeaf)}
 	conn, err := d.DialContext(ctx, "tcp", addr)

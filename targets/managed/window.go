@@ -58,11 +58,12 @@ type eventKind struct {
 	flags   eventFlags
 	version string // "1.2", "1.3" or ""
 	cipher  string // IANA name, or OpenSSL's; "" for none
+	verify  string // the client certificate's verdict (logRecord.verify)
 }
 
 // handshakeKind is the kind of a successful handshake's record.
 func handshakeKind(r logRecord) eventKind {
-	k := eventKind{flags: flagHandshake, version: r.version, cipher: r.cipher}
+	k := eventKind{flags: flagHandshake, version: r.version, cipher: r.cipher, verify: r.verify}
 	if r.resumed {
 		k.flags |= flagResumed
 	}
@@ -156,6 +157,9 @@ func (k eventKind) apply(c *targets.Counts, n int64) {
 		}
 		if k.cipher != "" {
 			addCount(&c.Ciphers, k.cipher, n)
+		}
+		if k.verify != "" {
+			addCount(&c.ClientVerify, k.verify, n)
 		}
 	}
 	if k.flags&flagRequest != 0 {
