@@ -26,6 +26,7 @@ var CSVHeader = []string{
 	"client_utilization", "target_utilization",
 	"generator_bound", "acceptance",
 	"slo", "slo_met", "slo_broken",
+	"auth",
 }
 
 // renderCSV writes one row per case under CSVHeader. Absent figures (a
@@ -81,6 +82,7 @@ func renderCSV(w io.Writer, run *results.Run) error {
 		} else {
 			row = append(row, "", "", "")
 		}
+		row = append(row, authOf(c))
 		if err := cw.Write(row); err != nil {
 			return fmt.Errorf("report: csv: %w", err)
 		}

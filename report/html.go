@@ -75,6 +75,12 @@ type htmlReport struct {
 	FontFace template.CSS
 	// Capacity is the capacity searches' section; nil for a plain run.
 	Capacity *htmlCapacity
+	// MutualCost is the cost-of-mutual-TLS section's rows (cells in
+	// mutualCostHeader's order); nil when no cases differ only in auth.
+	MutualCost       [][]string
+	MutualCostHeader []string
+	MutualCostTitle  string
+	MutualCostNote   string
 }
 
 type htmlRow struct {
@@ -207,7 +213,7 @@ func buildHTMLReport(run *results.Run, opts RenderOptions) (*htmlReport, error) 
 		row.P99, row.P99Range = cr.p99Spread().latency()
 		row.P999 = cr.p999()
 		maxUs := spreadOf(cr.cases, func(c *results.Case) (float64, bool) {
-			if s := c.HandshakeLatency(); s != nil {
+			if s := headlineLatency(c); s != nil {
 				return float64(s.MaxUs), true
 			}
 			return 0, false
@@ -222,7 +228,7 @@ func buildHTMLReport(run *results.Run, opts RenderOptions) (*htmlReport, error) 
 		if c.CPU.TargetMeasured && c.Counts.OK > 0 {
 			row.TargetCPU = units.Short(c.CPU.TargetUsPerHandshake)
 		}
-		if c.Counts.Attempted > 0 {
+		if c.Counts.Attempted > 0 && !plainTCP(c) {
 			row.BytesOut, row.BytesIn = units.Bytes(c.Bytes.HandshakeSentMean), units.Bytes(c.Bytes.HandshakeReceivedMean)
 		}
 		r.Rows = append(r.Rows, row)
@@ -230,6 +236,10 @@ func buildHTMLReport(run *results.Run, opts RenderOptions) (*htmlReport, error) 
 	for _, i := range usedFlags(run) {
 		r.Legend = append(r.Legend, htmlLegend{flagLegend[i].name, flagLegend[i].meaning})
 	}
+	for _, cr := range mutualCostRows(rows) {
+		r.MutualCost = append(r.MutualCost, cr.cells())
+	}
+	r.MutualCostHeader, r.MutualCostTitle, r.MutualCostNote = mutualCostHeader, mutualCostTitle, mutualCostNote
 	failures, warnings, errs := caseNotes(run, labels)
 	r.Failures, r.Warnings, r.Errors = htmlNotes(failures), htmlNotes(warnings), htmlNotes(errs)
 	r.Alignment = htmlNotes(alignmentNotes(run, labels))

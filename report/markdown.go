@@ -61,7 +61,7 @@ func renderMarkdown(w io.Writer, run *results.Run, opts RenderOptions) error {
 			target = units.Rate(c.CPU.TargetUsPerHandshake)
 		}
 		bytesOut := "–"
-		if c.Counts.Attempted > 0 {
+		if c.Counts.Attempted > 0 && !plainTCP(c) {
 			bytesOut = units.Rate(c.Bytes.HandshakeSentMean) + " / " + units.Rate(c.Bytes.HandshakeReceivedMean)
 		}
 		row := []string{name}
@@ -81,6 +81,7 @@ func renderMarkdown(w io.Writer, run *results.Run, opts RenderOptions) error {
 	if note := spreadNote(rows); note != "" {
 		fmt.Fprintf(&b, "\n%s\n", MarkdownText(note))
 	}
+	writeMarkdownMutualCost(&b, rows)
 	if idx := usedFlags(run); len(idx) > 0 {
 		b.WriteString("\n")
 		for _, i := range idx {

@@ -198,7 +198,7 @@ func (r caseRow) rateSpread() spread {
 
 func (r caseRow) latencySpread(get func(*results.Summary) int64) spread {
 	return spreadOf(r.cases, func(c *results.Case) (float64, bool) {
-		s := c.HandshakeLatency()
+		s := headlineLatency(c)
 		if s == nil {
 			return 0, false
 		}

@@ -177,7 +177,27 @@ func caseFlags(c *results.Case) []string {
 	if c.Acceptance == results.AcceptanceUnconfirmed {
 		flags = append(flags, "U")
 	}
+	if plainTCP(c) {
+		flags = append(flags, "P")
+	}
 	return flags
+}
+
+// plainTCP reports whether c ran without TLS (auth none): it has no
+// handshake, so its latency columns show the whole connection (connect +
+// requests) and its bytes and resumed columns "–".
+func plainTCP(c *results.Case) bool { return c.Params.Auth == "none" }
+
+// headlineLatency is the latency the tables' p50/p99/p99.9 columns show:
+// the handshake's, or a plain TCP case's whole connection.
+func headlineLatency(c *results.Case) *results.Summary {
+	if plainTCP(c) {
+		if s := c.Latency.Total; s != nil && s.Count > 0 {
+			return s
+		}
+		return nil
+	}
+	return c.HandshakeLatency()
 }
 
 // flagLegend explains each marker caseFlags can return.
@@ -187,10 +207,14 @@ var flagLegend = []struct{ flag, name, meaning string }{
 	{"I", "interrupted", "the figures cover only the part that ran"},
 	{"G", "generator_bound", "the generator was CPU-saturated: the figures describe the generator, not the target"},
 	{"U", "acceptance unconfirmed", "a TLS 1.3 client certificate rejected after Finished could have counted as a success"},
+	{"P", "plain TCP", "auth none, no TLS: hs/s counts connections, p50/p99/p99.9 are the whole connection (connect + requests), bytes and resumed do not apply"},
 }
 
 // resumedShare is the resumed handshakes' share of successful ones.
 func resumedShare(c *results.Case) string {
+	if plainTCP(c) {
+		return "–"
+	}
 	return units.Percent(c.Counts.Resumed, c.Counts.OK)
 }
 
@@ -227,15 +251,15 @@ func cpuCell(c *results.Case) string {
 // bytesCell writes mean bytes sent and received per handshake as
 // "1534/2876".
 func bytesCell(c *results.Case) string {
-	if c.Counts.Attempted == 0 {
+	if c.Counts.Attempted == 0 || plainTCP(c) {
 		return "–"
 	}
 	return units.Bytes(c.Bytes.HandshakeSentMean) + "/" + units.Bytes(c.Bytes.HandshakeReceivedMean)
 }
 
-// latencyCells returns p50, p99 and p99.9 of the handshake latency.
+// latencyCells returns p50, p99 and p99.9 of the headline latency.
 func latencyCells(c *results.Case) (p50, p99, p999 string) {
-	s := c.HandshakeLatency()
+	s := headlineLatency(c)
 	if s == nil {
 		return "–", "–", "–"
 	}
