@@ -6,7 +6,9 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -209,6 +211,7 @@ func targetConfig(c *scenarios.Case, m *material) targets.Config {
 		HandshakeDelay: c.Target.HandshakeDelay.D(),
 		CPUs:           c.Target.CPUs,
 		Workers:        c.Target.Workers,
+		Auth:           c.Auth,
 	}
 	if su := c.Suite; !su.IsZero() {
 		if su.TLS13 {
@@ -430,6 +433,13 @@ func caseParams(c *scenarios.Case) results.Params {
 	} else {
 		p.Concurrency = 0
 	}
+	p.Auth = c.Auth.String()
+	if !c.Auth.TLS() {
+		// Plain TCP: no TLS parameter applies, and none is written as
+		// if it had (the case's own are the axes' unused defaults).
+		p.TLSVersion, p.CipherSuite, p.Group, p.KeyType, p.ClientKeyType = "", "", "", "", ""
+		p.Chain, p.ClientIdentities, p.Resume = "", 0, ""
+	}
 	return p
 }
 
@@ -566,8 +576,40 @@ func crosscheck(out *results.Case, tc *results.TargetCounts, edgeSlack int64) {
 	if float64(tc.VerifyFailures) > float64(clientVerify)+slack(clientVerify) {
 		problems = append(problems, fmt.Sprintf("the target rejected %d client certificates the client did not count as rejected (%d)", tc.VerifyFailures, clientVerify))
 	}
+	problems = append(problems, clientVerifyProblems(out.Params.Auth, tc)...)
 	if len(problems) > 0 && out.Status == results.StatusOK {
 		out.Status = results.StatusCrosscheckFailed
 		out.Failure = "cross-check with " + tc.Source + ": " + strings.Join(problems, "; ")
 	}
+}
+
+// clientVerifyProblems checks the target's verdicts on client
+// certificates (where it records them) against the case's auth: in
+// mutual TLS every handshake it served had a verified certificate
+// (SUCCESS), in one-way TLS none had one (NONE). One handshake otherwise
+// is a server that did not do what the case says.
+func clientVerifyProblems(auth string, tc *results.TargetCounts) []string {
+	if tc.ClientVerify == nil {
+		return nil
+	}
+	var other []string
+	var n int64
+	want := targets.ClientVerifySuccess
+	switch auth {
+	case string(tlsparams.AuthServer):
+		want = targets.ClientVerifyNone
+	case string(tlsparams.AuthNone):
+		return nil
+	}
+	for _, verdict := range slices.Sorted(maps.Keys(tc.ClientVerify)) {
+		if verdict != want && tc.ClientVerify[verdict] > 0 {
+			n += tc.ClientVerify[verdict]
+			other = append(other, fmt.Sprintf("%s %d", verdict, tc.ClientVerify[verdict]))
+		}
+	}
+	if n == 0 {
+		return nil
+	}
+	return []string{fmt.Sprintf("the target's verdict on the client certificate was not %s for %d handshakes (%s), in a case with auth %s",
+		want, n, strings.Join(other, ", "), auth)}
 }

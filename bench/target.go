@@ -23,6 +23,9 @@ func (r *runner) startTarget(ctx context.Context, c *scenarios.Case, m *material
 // clientVerifyNote explains, for targets that verify the client
 // certificate only after the handshake, where a rejection shows.
 func clientVerifyNote(c *scenarios.Case) string {
+	if !c.Auth.Mutual() {
+		return "" // no client certificate to reject
+	}
 	switch c.Target.Kind {
 	case "", string(targets.KindBuiltin):
 		return ""

@@ -86,6 +86,7 @@ type runOptions struct {
 
 	tls, ciphers, groups, keyShares, keyTypes, clientKeyTypes, chains, resume []string
 	identities, requests                                                      []string
+	auth                                                                      []string
 
 	concurrency                                       int
 	rate                                              rateValue
@@ -197,7 +198,9 @@ func addRunFlags(fs *pflag.FlagSet, o *runOptions) {
 	fs.StringSliceVar(&o.identities, "identities", nil, "distinct client certificates the workers rotate through; also --client-identities")
 	fs.StringSliceVar(&o.resume, "resume", nil, "none, tickets, or a ratio such as 0.8")
 	fs.StringSliceVar(&o.requests, "requests", nil, "HTTP/1.1 requests per connection (0: handshake only)")
+	fs.StringSliceVar(&o.auth, "auth", nil, "who proves its identity: mutual (default: a client certificate the server verifies), server (one-way TLS), none (plain TCP to the server's plaintext listener)")
 	setGroup(fs, "tls", "tls", "ciphers", "groups", "key-share", "key-type", "client-key-type", "chain", "identities", "resume", "requests")
+	setGroup(fs, "tls", "auth")
 
 	fs.IntVarP(&o.concurrency, "concurrency", "c", 0, "closed loop: connections in flight (default 2 per core; 0 is refused)")
 	fs.VarP(&o.rate, "rate", "r", "open loop: handshakes started per second, whatever is in flight: 2000, 2000/s or 2k/s")
@@ -404,6 +407,7 @@ func runOverrides(fs *pflag.FlagSet, o *runOptions) scenarios.Overrides {
 		{"client-key-type", "client_key", o.clientKeyTypes}, {"chain", "chain", o.chains},
 		{"identities", "client_identities", o.identities}, {"resume", "resume", o.resume},
 		{"requests", "requests", o.requests},
+		{"auth", "auth", o.auth},
 	} {
 		ov.Names["matrix."+a.axis] = "--" + a.flag
 		if fs.Changed(a.flag) {
