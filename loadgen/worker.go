@@ -457,25 +457,25 @@ func requestClass(err error) Class {
 // a TLS 1.3 handshake: to confirm acceptance, or to receive the session
 // ticket that resumption needs (which requests would otherwise read). In
 // one-way TLS there is no client certificate for the server to reject
-// after the client's Finished, so nothing to confirm: only a ticket to
-// wait for.
+// after the client's Finished, but the record (its ticket) is waited for
+// all the same (awaitTicket): so a one-way handshake's bytes and latency
+// hold the same records as a mutual one's, and the cost of mutual TLS is
+// the difference of like with like.
 func (w *worker) mustReadRecord() bool {
 	cfg := &w.eng.cfg
 	switch cfg.Confirm {
 	case ConfirmRecord:
-		if cfg.TLS.Auth.Mutual() {
-			return true
-		}
+		return true
 	case ConfirmResponse:
 		return false
 	}
 	return cfg.TLS.Resume > 0 && cfg.Requests == 0
 }
 
-// awaitTicket receives the session ticket of a one-way TLS 1.3
-// handshake. A server that asks for no certificate may send its ticket
-// with its Finished (crypto/tls does), so the handshake's own reads may
-// already hold it: a first Read stops at the record boundary the bytes
+// awaitTicket receives the first record after a one-way TLS 1.3
+// handshake, its session ticket. A server that asks for no certificate may
+// send its ticket with its Finished (crypto/tls does), so the handshake's
+// own reads may already hold it: a first Read stops at the record boundary the bytes
 // read so far end on (records are not zeroed), processing what is
 // buffered; only when that stored no session does it wait for the next
 // record, as confirm does.
