@@ -104,7 +104,7 @@ func TestPlainTCP(t *testing.T) {
 		if res.Latency["connect"].TotalCount() != 10 || res.Latency["total"].TotalCount() != 10 {
 			t.Errorf("connect %d, total %d recorded", res.Latency["connect"].TotalCount(), res.Latency["total"].TotalCount())
 		}
-		if res.HandshakeSentMean != 0 || res.HandshakeReceivedMean != 0 || len(res.Negotiated) != 0 || res.Resumed != 0 {
+		if res.HandshakeSentMean != 0 || res.HandshakeReceivedMean != 0 || res.Negotiated == nil || len(res.Negotiated) != 0 || res.Resumed != 0 {
 			t.Errorf("TLS figures without TLS: bytes %v/%v, negotiated %v, resumed %d", res.HandshakeSentMean, res.HandshakeReceivedMean, res.Negotiated, res.Resumed)
 		}
 		if res.Acceptance != results.AcceptanceNone || res.ServerVerified {

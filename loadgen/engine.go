@@ -760,6 +760,9 @@ func (e *engine) collect(res *Result, cpu time.Duration, peakFlight int64) {
 			res.Warnings = append(res.Warnings, msg)
 		}
 	}
+	// Never nil: a case with no TLS handshake (plain TCP, or every one
+	// failed) negotiated nothing, written [] and not null.
+	res.Negotiated = make([]results.Negotiated, 0, len(neg))
 	for k, n := range neg {
 		res.Negotiated = append(res.Negotiated, results.Negotiated{
 			TLSVersion: tlsparams.VersionString(k.version), CipherSuite: tlsparams.SuiteName(k.suite),
