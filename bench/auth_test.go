@@ -148,6 +148,22 @@ func TestMutualCostManaged(t *testing.T) {
 	}
 }
 
+// In handshake mode (nginx's stream{} server, HAProxy's tcp frontend) the
+// verdicts come from the per-connection log lines: SUCCESS and NONE as in
+// http mode.
+func TestMutualCostManagedHandshakeMode(t *testing.T) {
+	for _, kind := range []string{scenarios.KindNginx, scenarios.KindHAProxy} {
+		t.Run(kind, func(t *testing.T) {
+			requireServer(t, kind)
+			cases := expand(t, "mutual-cost", 400*time.Millisecond, func(s *scenarios.Spec) {
+				s.Target = scenarios.TargetSpec{Kind: kind}
+				s.Matrix.Auth, s.Matrix.Requests = []string{"mutual", "server"}, []int{0}
+			})
+			checkMutualCost(t, runCases(t, context.Background(), cases), false, true)
+		})
+	}
+}
+
 // s_server has no plaintext listener: auth none is refused before any
 // load, saying why.
 func TestPlainTCPRefusedByOpenSSL(t *testing.T) {
