@@ -43,10 +43,14 @@ type worker struct {
 	http      *httpClient // with Requests; nil until needed, and while held
 	timer     *time.Timer // nil until needed (sleep), and while held
 	// scratch takes what confirm reads: nothing, or the first bytes of
-	// the server's data. 32 bytes keep the worker within 896 (a size
+	// the server's data. 24 bytes keep the worker within 896 (a size
 	// class), not 1,024: there is a worker per connection held.
-	scratch [32]byte
+	scratch [24]byte
 	resumeN uint64 // handshakes planned, for the resume-ratio interleave
+	// presented is the identity the current handshake presented and
+	// caNames how many CA names the server's CertificateRequest carried;
+	// both -1 when the server asked for no certificate (a resumption).
+	presented, caNames int32
 
 	// current is the connection in flight, so the controller can abort it
 	// (by moving its deadline).
@@ -127,7 +131,8 @@ func (w *worker) release() {
 
 // clientCertificate presents the current identity with its key wrapped for
 // timing. It returns a pointer to the worker's own copy: no allocation.
-func (w *worker) clientCertificate(*tls.CertificateRequestInfo) (*tls.Certificate, error) {
+func (w *worker) clientCertificate(cri *tls.CertificateRequestInfo) (*tls.Certificate, error) {
+	w.presented, w.caNames = int32(w.identity), int32(len(cri.AcceptableCAs))
 	id := &w.eng.cfg.Identities[w.identity]
 	w.signer.inner = id.PrivateKey.(crypto.Signer)
 	w.cert = tls.Certificate{Certificate: id.Certificate, PrivateKey: &w.signer, Leaf: id.Leaf}
@@ -305,16 +310,19 @@ func (w *worker) exchange(priming bool, intended, start, connected time.Time) (h
 	tcp := &w.sock
 	conn := tls.Client(&w.wire, w.tlsConfig)
 	w.signer.took, w.verified = 0, 0
+	w.presented, w.caNames = -1, -1
 	err := conn.Handshake()
 	if err != nil {
-		w.fail(time.Now(), classify("handshake", err), "handshake", err)
+		cls, err := w.refused(classify("handshake", err), err)
+		w.fail(time.Now(), cls, "handshake", err)
 		return false, false
 	}
 	state := conn.ConnectionState()
 	if state.Version >= tls.VersionTLS13 && w.mustReadRecord() {
 		if err := w.confirm(conn); err != nil {
-			w.fail(time.Now(), classify("confirm", err), "confirm", fmt.Errorf(
+			cls, err := w.refused(classify("confirm", err), fmt.Errorf(
 				"after the client's Finished (TLS 1.3), the server answered: %w", err))
+			w.fail(time.Now(), cls, "confirm", err)
 			return false, false
 		}
 	}
@@ -350,12 +358,18 @@ func (w *worker) exchange(priming bool, intended, start, connected time.Time) (h
 				} else if c := classify("request", err); c != ClassIO {
 					cls = c
 				}
+				cls, err := w.refused(cls, err)
 				w.fail(time.Now(), cls, "request", err)
 				return false, false
 			}
 		}
 	}
 	end := time.Now()
+	if w.presentedRevoked() {
+		w.fail(end, ClassParamMismatch, "check", fmt.Errorf(
+			"the server accepted client identity %d, which the case revoked (its serial is on the server's CRL): it did not check revocation", w.presented+1))
+		return false, false
+	}
 
 	if e.inWindow(end) && e.counts() {
 		w.requests += int64(cfg.Requests)
@@ -398,8 +412,30 @@ func (w *worker) confirm(conn *tls.Conn) error {
 	return err
 }
 
+// presentedRevoked reports whether this handshake presented an identity
+// the case revoked.
+func (w *worker) presentedRevoked() bool {
+	r := w.eng.cfg.Revoked
+	return w.presented >= 0 && int(w.presented) < len(r) && r[w.presented]
+}
+
+// refused is the class of a failure cls of this connection, and err
+// saying why: a refusal of an identity the case revoked is
+// certificate_revoked whatever the server could say (a Go server's
+// verification callback can only send bad_certificate; nginx answers HTTP
+// 400 after the handshake).
+func (w *worker) refused(cls Class, err error) (Class, error) {
+	if (cls == ClassBadCertificate || cls == ClassHTTPStatus) && w.presentedRevoked() {
+		return ClassCertificateRevoked, fmt.Errorf("%w (client identity %d, which the case revoked)", err, w.presented+1)
+	}
+	return cls, err
+}
+
 // check compares what was negotiated with what the case expects.
 func (w *worker) check(s *tls.ConnectionState) (Class, error) {
+	if n := w.eng.cfg.CANames; n > 0 && w.caNames >= 0 && int(w.caNames) != n {
+		return ClassParamMismatch, fmt.Errorf("the server's CertificateRequest named %d CAs, expected %d (the case's trust store)", w.caNames, n)
+	}
 	ex := &w.eng.expect
 	if w.session.dropped {
 		return ClassResumeMiss, fmt.Errorf("the stored session was not offered: the server certificate it carries no longer verifies (expired, or no longer names %q)", w.tlsConfig.ServerName)
