@@ -76,8 +76,16 @@ type Config struct {
 	// Required.
 	Identity pki.Identity
 	// ClientCAs are the roots client certificates must chain to. Required:
-	// every target requires and verifies a client certificate.
+	// every target requires and verifies a client certificate. The server
+	// names each in its CertificateRequest (a trust store of N CAs sends N
+	// names).
 	ClientCAs []*x509.Certificate
+	// CRLs are the revocation lists client certificates are checked
+	// against, one per CA of the client's chain: every certificate of the
+	// chain but the root must be on none of them, and a CA with no CRL
+	// fails the check (as OpenSSL's X509_V_FLAG_CRL_CHECK_ALL does, which
+	// nginx and HAProxy set). Nil means no revocation check.
+	CRLs []*x509.RevocationList
 	// MinVersion and MaxVersion bound the TLS versions accepted. Zero means
 	// TLS 1.2 and TLS 1.3 respectively.
 	MinVersion, MaxVersion uint16
