@@ -63,12 +63,15 @@ func (c *cell) matches(rule [numAxes]string) bool {
 //
 //	tls=1.3,cipher=any,group=x25519,key_share=x25519,server_key=ecdsa-p256,client_key=ecdsa-p256,chain=root,identities=1,resume=none,requests=0,target=builtin,mode=handshake
 //
-// so the same cell has the same key in any scenario (load settings are not
-// part of it), and a readable Name unique within the scenario: TLS version,
+// (trust_store and crl_entries only away from their defaults, 1 and 0;
+// ",revoked=K" at the end with target.revoked_clients) so the same cell
+// has the same key in any scenario (load settings are not part of it),
+// and a readable Name unique within the scenario: TLS version,
 // resumption (full, resumed, resume80), server key (and "client-" plus
 // the client key where it differs), group (and "hrr-" plus the key share
 // where they differ), then the cipher, chain, client identities
-// ("ids100") and requests ("req10") where those vary in the scenario, all
+// ("ids100"), requests ("req10"), trust store ("ca200") and CRL entries
+// ("crl1000") where those vary in the scenario, all
 // joined by "-". Skipped cells are named too, after the runnable ones: a
 // cell whose name is taken spells out its cipher's authentication
 // ("rsa-aes128gcm"), then gets "-2", "-3", ... in expansion order.
@@ -167,6 +170,8 @@ func axisDefaults(external bool) [numAxes]string {
 		axIdentities: "1",
 		axResume:     ResumeNone,
 		axRequests:   "0",
+		axTrustStore: "1",
+		axCRLEntries: "0",
 	}
 	if external {
 		// "0": every client identity the target's files give (one from
@@ -278,10 +283,18 @@ func authNeeds(auth string) string {
 	return "an ECDSA or Ed25519"
 }
 
+// keyOmitsDefault are the axes a key names only away from their default
+// (trust_store 1, crl_entries 0), so that the keys of results measured
+// before these axes existed still match the same cases.
+var keyOmitsDefault = map[int]string{axTrustStore: "1", axCRLEntries: "0"}
+
 // key returns the canonical key of c on a target of kind in mode.
 func (c *cell) key(kind, mode string) string {
 	var b strings.Builder
 	for ax := range numAxes {
+		if def, ok := keyOmitsDefault[ax]; ok && c.v[ax] == def {
+			continue
+		}
 		fmt.Fprintf(&b, "%s=%s,", axes[ax].keyName, c.v[ax])
 	}
 	fmt.Fprintf(&b, "target=%s,mode=%s", kind, mode)
@@ -345,6 +358,11 @@ func (s *Spec) newCase(c cell, kind string) Case {
 	}
 	cs.ClientIdentities, _ = strconv.Atoi(c.v[axIdentities])
 	cs.Requests, _ = strconv.Atoi(c.v[axRequests])
+	cs.TrustStore, _ = strconv.Atoi(c.v[axTrustStore])
+	cs.CRLEntries, _ = strconv.Atoi(c.v[axCRLEntries])
+	if t.RevokedClients > 0 {
+		cs.Key += ",revoked=" + strconv.Itoa(t.RevokedClients)
+	}
 	return cs
 }
 
@@ -436,6 +454,12 @@ func (c *cell) nameParts(varies [numAxes]bool) (short, long []string) {
 	}
 	if varies[axRequests] {
 		parts = append(parts, "req"+c.v[axRequests])
+	}
+	if varies[axTrustStore] {
+		parts = append(parts, "ca"+c.v[axTrustStore])
+	}
+	if varies[axCRLEntries] {
+		parts = append(parts, "crl"+c.v[axCRLEntries])
 	}
 	long = slices.Clone(parts)
 	if su, ok := suiteOf(c.v[axCipher]); ok && cipherAt >= 0 && su.Auth != "" {
