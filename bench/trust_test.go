@@ -2,12 +2,17 @@ package bench
 
 import (
 	"context"
+	"crypto/x509"
+	"math/big"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/mtlsbench/mtlsbench/pki"
 	"github.com/mtlsbench/mtlsbench/results"
 	"github.com/mtlsbench/mtlsbench/scenarios"
+	"github.com/mtlsbench/mtlsbench/targets"
+	"github.com/mtlsbench/mtlsbench/targets/builtin"
 )
 
 // trustKinds are the targets that take a trust store and a CRL: the
@@ -134,5 +139,40 @@ func TestRevokedNginxHandshakeModeRefused(t *testing.T) {
 	err := r.preflight(context.Background(), &cases[0])
 	if err == nil || !strings.Contains(err.Error(), "--requests 1") {
 		t.Fatalf("preflight: %v; want a refusal naming --requests 1", err)
+	}
+}
+
+// An external target given a pki directory whose crl.pem revokes one of
+// its identities ('pki gen --revoked 1'): the server refuses it, and the
+// client, reading the same crl.pem, counts those refusals as
+// certificate_revoked.
+func TestExternalPKIRevoked(t *testing.T) {
+	b, err := pki.Generate(pki.Options{Clients: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.CRLs, err = b.IssueCRLs([]*big.Int{b.Clients[1].Leaf().SerialNumber}, 0, 1); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := b.Save(dir, pki.SaveOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	srv, err := builtin.New(targets.Config{Identity: b.Server, ClientCAs: []*x509.Certificate{b.Root.Cert}, CRLs: b.CRLs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	cases := expand(t, "quick", 300*time.Millisecond, func(s *scenarios.Spec) {
+		s.Target = scenarios.TargetSpec{Kind: "external", Addr: srv.Addr(), ServerName: "localhost", PKI: dir}
+		s.Matrix.TLS, s.Matrix.Resume = []string{"1.3"}, []string{"none"}
+		s.Matrix.ServerKey, s.Matrix.ClientKey = nil, nil
+	})
+	c := runCases(t, context.Background(), cases).Cases[0]
+	if c.Counts.OK == 0 || c.Errors["certificate_revoked"] == 0 || c.Errors["certificate_revoked"] != c.Counts.Errors {
+		t.Fatalf("ok %d, errors %v: want successes and certificate_revoked only; examples %v", c.Counts.OK, c.Errors, c.ErrorExamples)
 	}
 }
