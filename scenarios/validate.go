@@ -351,10 +351,10 @@ func (s *Spec) checkTargetAxes(p *problems, vals [numAxes][]axisValue) {
 	}
 	if revoked > 0 && !external {
 		if len(vals[axCRLEntries]) == 0 {
-			p.add("target.revoked_clients", revoked, fmt.Sprintf("revoked_clients %d needs a CRL to be on: give crl_entries of at least %d", revoked, revoked), "")
+			p.add("target.revoked_clients", revoked, fmt.Sprintf("revoked_clients %d needs a CRL to be on: give crl_entries (--crl-entries) of at least %d", revoked, revoked), "")
 		}
 		if len(vals[axIdentities]) == 0 && revoked > 1 {
-			p.add("target.revoked_clients", revoked, fmt.Sprintf("revoked_clients %d is more than the case's one client identity: give client_identities of at least %d", revoked, revoked), "")
+			p.add("target.revoked_clients", revoked, fmt.Sprintf("revoked_clients %d is more than the case's one client identity: give client_identities (--identities) of at least %d", revoked, revoked), "")
 		}
 	}
 	for ax, vs := range vals {
