@@ -79,6 +79,7 @@ func TestRevokedIdentityRefused(t *testing.T) {
 				// With an intermediate, two CRLs: the intermediate's lists
 				// the clients, the root's (empty) covers the intermediate.
 				s.Matrix.Chain = []string{"root", "intermediate"}
+				s.Exclude = []scenarios.Rule{{"tls": "1.2", "chain": "intermediate"}}
 				if kind == "nginx" {
 					s.Matrix.Requests = []int{1}
 				}
