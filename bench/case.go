@@ -48,6 +48,10 @@ func (r *runner) preflight(ctx context.Context, c *scenarios.Case) error {
 	if err := capability.Check(targetConfig(c, &material{}), c.Requests); err != nil {
 		return err
 	}
+	if c.Target.RevokedClients > 0 && c.Target.Mode == string(targets.ModeHandshake) && !capability.ClientVerifyInHandshake {
+		return &targets.UnsupportedError{Kind: capability.Kind, What: "revoked clients in handshake mode",
+			Reason: "it refuses a client certificate after the TLS handshake, where a client that sends nothing cannot see it; add --requests 1 (it then answers HTTP 400, counted as certificate_revoked)"}
+	}
 	if isExternal(c) {
 		m, err := r.external(c)
 		if err != nil {
@@ -109,6 +113,22 @@ func caseIdentities(c *scenarios.Case, m *material) []tls.Certificate {
 	return ids
 }
 
+// caseRevoked marks which of caseIdentities are revoked; nil when none
+// is.
+func caseRevoked(c *scenarios.Case, m *material) []bool {
+	r := m.revoked
+	if r == nil {
+		return nil
+	}
+	if c.ClientIdentities > 0 && c.ClientIdentities < len(r) {
+		r = r[:c.ClientIdentities]
+	}
+	if !slices.Contains(r, true) {
+		return nil
+	}
+	return r
+}
+
 // probe makes one real connection to an external target before any load:
 // a mistyped port would otherwise run hundreds of thousands of refused
 // connects before the run failed. A target that cannot be reached, or
@@ -120,6 +140,7 @@ func (r *runner) probe(ctx context.Context, c *scenarios.Case, m *material) erro
 	cfg := loadModel(c)
 	cfg.Addr, cfg.ServerName = c.Target.Addr, c.Target.ServerName
 	cfg.Roots, cfg.Identities = m.roots, caseIdentities(c, m)
+	cfg.Revoked = caseRevoked(c, m)
 	err := loadgen.Probe(ctx, cfg, c.Target.SendInvalidCert)
 	var le *loadgen.Error
 	switch {
@@ -140,7 +161,7 @@ func (r *runner) probe(ctx context.Context, c *scenarios.Case, m *material) erro
 // and speaks TLS, but refused what was offered.
 var verdicts = map[loadgen.Class]bool{
 	loadgen.ClassUnknownCA: true, loadgen.ClassBadCertificate: true, loadgen.ClassCertificateRequired: true,
-	loadgen.ClassCertificateExpired: true, loadgen.ClassProtocolVersion: true, loadgen.ClassHandshakeFailure: true,
+	loadgen.ClassCertificateExpired: true, loadgen.ClassCertificateRevoked: true, loadgen.ClassProtocolVersion: true, loadgen.ClassHandshakeFailure: true,
 	loadgen.ClassServerCertInvalid: true,
 }
 
@@ -148,8 +169,11 @@ var verdicts = map[loadgen.Class]bool{
 type material struct {
 	roots      *x509.CertPool
 	identities []tls.Certificate
-	server     pki.Identity
-	clientCAs  []*x509.Certificate
+	// revoked marks the identities on the CRL (nil: none are).
+	revoked   []bool
+	server    pki.Identity
+	clientCAs []*x509.Certificate
+	crls      []*x509.RevocationList
 }
 
 func (r *runner) material(ctx context.Context, c *scenarios.Case) (*material, error) {
@@ -160,7 +184,26 @@ func (r *runner) material(ctx context.Context, c *scenarios.Case) (*material, er
 	if err != nil {
 		return nil, err
 	}
-	return &material{roots: b.RootPool(), identities: b.ClientCertificates(), server: b.Server, clientCAs: []*x509.Certificate{b.Root.Cert}}, nil
+	m := &material{roots: b.RootPool(), identities: b.ClientCertificates(), server: b.Server, clientCAs: []*x509.Certificate{b.Root.Cert}}
+	if c.TrustStore > 1 {
+		// The case's root first, then the decoys: the same ones for
+		// every case of the run (pki.Decoys).
+		decoys, err := pki.Decoys(c.TrustStore - 1)
+		if err != nil {
+			return nil, err
+		}
+		m.clientCAs = append(m.clientCAs, decoys...)
+	}
+	if m.crls, err = r.pki.crlsFor(r, c, b); err != nil {
+		return nil, err
+	}
+	if k := c.Target.RevokedClients; k > 0 {
+		m.revoked = make([]bool, len(m.identities))
+		for i := len(m.identities) - k; i < len(m.identities); i++ {
+			m.revoked[i] = true
+		}
+	}
+	return m, nil
 }
 
 // external loads the PEM files an external target's case names.
@@ -173,6 +216,16 @@ func (r *runner) external(c *scenarios.Case) (*material, error) {
 			return nil, err
 		}
 		m.roots, m.identities = b.RootPool(), b.ClientCertificates()
+		// A crl.pem beside them ('pki gen --revoked', 'pki revoke')
+		// says which of them the server should refuse.
+		for i := range b.Clients {
+			if b.RevokedClient(i) {
+				if m.revoked == nil {
+					m.revoked = make([]bool, len(b.Clients))
+				}
+				m.revoked[i] = true
+			}
+		}
 		if c.ClientIdentities > len(m.identities) {
 			return nil, fmt.Errorf("bench: case %s: %d client identities asked for, but %s holds %d (make more with 'mtlsbench pki gen --clients %d')", c.Name, c.ClientIdentities, t.PKI, len(m.identities), c.ClientIdentities)
 		}
@@ -204,6 +257,7 @@ func targetConfig(c *scenarios.Case, m *material) targets.Config {
 		InProcess:      c.Target.InProcess,
 		Identity:       m.server,
 		ClientCAs:      m.clientCAs,
+		CRLs:           m.crls,
 		MinVersion:     uint16(c.Version),
 		MaxVersion:     uint16(c.Version),
 		Groups:         []tls.CurveID{c.Group.ID},
@@ -231,6 +285,10 @@ func loadConfig(c *scenarios.Case, m *material, tgt targets.Target) loadgen.Conf
 	cfg := loadModel(c)
 	cfg.Addr, cfg.ServerName = tgt.Addr(), tgt.ServerName()
 	cfg.Roots, cfg.Identities = m.roots, ids
+	cfg.Revoked = caseRevoked(c, m)
+	if !isExternal(c) {
+		cfg.CANames = c.TrustStore
+	}
 	return cfg
 }
 
@@ -427,6 +485,9 @@ func caseParams(c *scenarios.Case) results.Params {
 		Target:           targetParam(c),
 		TargetMode:       c.Target.Mode,
 		HandshakeDelayMS: float64(c.Target.HandshakeDelay.D()) / float64(time.Millisecond),
+		TrustStore:       c.TrustStore,
+		CRLEntries:       c.CRLEntries,
+		RevokedClients:   c.Target.RevokedClients,
 	}
 	if c.Load.Rate == 0 && len(c.Load.Steps) == 0 {
 		p.Rate = 0
@@ -572,7 +633,7 @@ func crosscheck(out *results.Case, tc *results.TargetCounts, edgeSlack int64) {
 	if d := math.Abs(float64(tc.Resumed - out.Counts.Resumed)); d > slack(out.Counts.Resumed) {
 		problems = append(problems, fmt.Sprintf("the target counted %d resumptions, the client %d", tc.Resumed, out.Counts.Resumed))
 	}
-	clientVerify := out.Errors["unknown_ca"] + out.Errors["bad_certificate"] + out.Errors["certificate_expired"] + out.Errors["certificate_required"]
+	clientVerify := out.Errors["unknown_ca"] + out.Errors["bad_certificate"] + out.Errors["certificate_expired"] + out.Errors["certificate_required"] + out.Errors["certificate_revoked"]
 	if float64(tc.VerifyFailures) > float64(clientVerify)+slack(clientVerify) {
 		problems = append(problems, fmt.Sprintf("the target rejected %d client certificates the client did not count as rejected (%d)", tc.VerifyFailures, clientVerify))
 	}

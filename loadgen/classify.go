@@ -26,6 +26,11 @@ const (
 	ClassBadCertificate
 	ClassCertificateRequired
 	ClassCertificateExpired
+	// ClassCertificateRevoked: the server sent certificate_revoked (44),
+	// or refused a client identity the case revoked (Config.Revoked)
+	// with bad_certificate (all a Go server's verification callback can
+	// send) or, after the handshake, an HTTP error status (nginx).
+	ClassCertificateRevoked
 	ClassProtocolVersion
 	ClassHandshakeFailure
 	ClassServerCertInvalid
@@ -41,7 +46,7 @@ const (
 var classNames = [numClasses]string{
 	"connect_refused", "connect_timeout", "handshake_timeout", "unknown_ca",
 	"bad_certificate", "certificate_required", "certificate_expired",
-	"protocol_version", "handshake_failure", "server_cert_invalid",
+	"certificate_revoked", "protocol_version", "handshake_failure", "server_cert_invalid",
 	"resume_miss", "param_mismatch", "generator_limit", "io", "http_status", "other",
 }
 
@@ -74,6 +79,7 @@ func (e *Error) Unwrap() error { return e.Err }
 const (
 	alertHandshakeFailure    = 40
 	alertBadCertificate      = 42
+	alertCertificateRevoked  = 44
 	alertCertificateExpired  = 45
 	alertUnknownCA           = 48
 	alertProtocolVersion     = 70
@@ -108,6 +114,8 @@ func classify(phase string, err error) Class {
 			return ClassCertificateRequired
 		case alertCertificateExpired:
 			return ClassCertificateExpired
+		case alertCertificateRevoked:
+			return ClassCertificateRevoked
 		case alertProtocolVersion:
 			return ClassProtocolVersion
 		case alertHandshakeFailure, alertInsufficientSec:

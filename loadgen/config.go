@@ -69,6 +69,17 @@ type Config struct {
 	// InsecureSkipVerify skips verifying the server's chain, making every
 	// full handshake cheaper than a real client's. Off unless asked for.
 	InsecureSkipVerify bool
+	// Revoked marks the Identities the case revoked on purpose (the same
+	// length, or nil for none): a handshake presenting one must be
+	// refused — a refusal with bad_certificate or an HTTP error status
+	// counts as certificate_revoked, as the alert certificate_revoked
+	// does — and one the server accepts is a param_mismatch (it did not
+	// check revocation).
+	Revoked []bool
+	// CANames is how many CA names the server's CertificateRequest must
+	// carry (its trust store); a full handshake where it named another
+	// number is a param_mismatch. Zero means any.
+	CANames int
 
 	Confirm Confirm
 
@@ -266,6 +277,12 @@ func (c Config) validate() error {
 		if len(id.Certificate) == 0 || id.PrivateKey == nil {
 			return bad("client identity %d has no certificate or no key", i+1)
 		}
+	}
+	if c.Revoked != nil && len(c.Revoked) != len(c.Identities) {
+		return bad("revoked marks %d client identities, but there are %d", len(c.Revoked), len(c.Identities))
+	}
+	if c.CANames < 0 {
+		return bad("CA names must not be negative")
 	}
 	if c.Concurrency < 0 || c.MaxInFlight < 0 || c.Count < 0 || c.Requests < 0 || c.SourceAddrs < 0 {
 		return bad("concurrency, max in-flight, count, requests and source addresses must not be negative")

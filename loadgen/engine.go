@@ -193,6 +193,9 @@ func (c Config) shardShare() (Config, string) {
 	c.MaxInFlight = c.Shard.Split(c.MaxInFlight)
 	ids, shared := Identities(c.Shard, c.Identities)
 	c.Identities = ids
+	if c.Revoked != nil {
+		c.Revoked, _ = Identities(c.Shard, c.Revoked)
+	}
 	if shared {
 		return c, fmt.Sprintf("%d client identities for %d shards: shards share them (generate at least %d for distinct ones)", len(ids), c.Shard.Count, c.Shard.Count)
 	}

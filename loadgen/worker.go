@@ -36,27 +36,29 @@ type worker struct {
 	session   sessionSlot
 	signer    timedSigner
 	cert      tls.Certificate // the current identity, its key wrapped by signer
-	identity  int
-	verified  time.Duration // time the last server-chain verification took
+	verified  time.Duration   // time the last server-chain verification took
 	dialer    dialer
 	sock      sock
 	http      *httpClient // with Requests; nil until needed, and while held
 	timer     *time.Timer // nil until needed (sleep), and while held
 	// scratch takes what confirm reads: nothing, or the first bytes of
-	// the server's data. 32 bytes keep the worker within 896 (a size
+	// the server's data. 24 bytes keep the worker within 896 (a size
 	// class), not 1,024: there is a worker per connection held.
-	scratch [32]byte
+	scratch [24]byte
 	resumeN uint64 // handshakes planned, for the resume-ratio interleave
+	// identity is the next full handshake's client identity (an index
+	// into Config.Identities); presented is the identity the current
+	// handshake presented and caNames how many CA names the server's
+	// CertificateRequest carried, both -1 when the server asked for no
+	// certificate (a resumption). int32s, packed: a worker is held per
+	// connection and must stay within its size class.
+	identity, presented, caNames int32
+	// active is 1 while a connection is open (in flight or held).
+	active atomic.Int32
 
 	// current is the connection in flight, so the controller can abort it
 	// (by moving its deadline).
 	current atomic.Pointer[os.File]
-	// active is 1 while a connection is open (in flight or held).
-	active atomic.Int32
-	// certAsked is set when the server asked for a client certificate
-	// (a CertificateRequest) in the handshake in flight. Here, beside
-	// active, it takes what would be padding.
-	certAsked bool
 
 	// Live counters over the measured window, read by the controller:
 	// errs by class too, for live metrics (an add on the failure path
@@ -91,7 +93,7 @@ func newWorker(e *engine, id int) *worker {
 	w.session.serverName = e.cfg.ServerName
 	w.session.shared = &e.sharedSession
 	if n := len(e.cfg.Identities); n > 0 {
-		w.identity = id % n
+		w.identity = int32(id % n)
 	}
 	w.dialer.init(e.target, id)
 	w.sock.init()
@@ -136,22 +138,22 @@ func (w *worker) release() {
 
 // clientCertificate presents the current identity with its key wrapped for
 // timing. It returns a pointer to the worker's own copy: no allocation.
-func (w *worker) clientCertificate(*tls.CertificateRequestInfo) (*tls.Certificate, error) {
-	w.certAsked = true
+func (w *worker) clientCertificate(cri *tls.CertificateRequestInfo) (*tls.Certificate, error) {
+	w.presented, w.caNames = w.identity, int32(len(cri.AcceptableCAs))
 	id := &w.eng.cfg.Identities[w.identity]
 	w.signer.inner = id.PrivateKey.(crypto.Signer)
 	w.cert = tls.Certificate{Certificate: id.Certificate, PrivateKey: &w.signer, Leaf: id.Leaf}
 	// The next full handshake presents the next identity. Workers start
 	// at different identities, so all are in use at once.
-	w.identity = (w.identity + 1) % len(w.eng.cfg.Identities)
+	w.identity = (w.identity + 1) % int32(len(w.eng.cfg.Identities))
 	return &w.cert, nil
 }
 
 // noClientCertificate answers a CertificateRequest in a one-way TLS case:
 // with no certificate, noting that the server asked, which the check then
 // refuses (param_mismatch: the server does not do what the case says).
-func (w *worker) noClientCertificate(*tls.CertificateRequestInfo) (*tls.Certificate, error) {
-	w.certAsked = true
+func (w *worker) noClientCertificate(cri *tls.CertificateRequestInfo) (*tls.Certificate, error) {
+	w.caNames = int32(len(cri.AcceptableCAs))
 	return &emptyCertificate, nil
 }
 
@@ -333,16 +335,18 @@ func (w *worker) exchange(priming bool, intended, start, connected time.Time) (h
 	}
 	tcp := &w.sock
 	conn := tls.Client(&w.wire, w.tlsConfig)
-	w.signer.took, w.verified, w.certAsked = 0, 0, false
+	w.signer.took, w.verified = 0, 0
+	w.presented, w.caNames = -1, -1
 	err := conn.Handshake()
 	if err != nil {
-		if w.certAsked && !cfg.TLS.Auth.Mutual() {
+		if w.certAsked() && !cfg.TLS.Auth.Mutual() {
 			// The server wanted a certificate it did not get: whatever
 			// alert it sent, the case asked for a server that does not ask.
 			w.fail(time.Now(), ClassParamMismatch, "handshake", fmt.Errorf("%w (the handshake then failed: %v)", errCertRequested, err))
 			return false, false
 		}
-		w.fail(time.Now(), classify("handshake", err), "handshake", err)
+		cls, err := w.refused(classify("handshake", err), err)
+		w.fail(time.Now(), cls, "handshake", err)
 		return false, false
 	}
 	state := conn.ConnectionState()
@@ -360,12 +364,13 @@ func (w *worker) exchange(priming bool, intended, start, connected time.Time) (h
 			err = w.confirm(conn)
 		}
 		if err != nil {
-			if w.certAsked && !cfg.TLS.Auth.Mutual() {
+			if w.certAsked() && !cfg.TLS.Auth.Mutual() {
 				w.fail(time.Now(), ClassParamMismatch, "confirm", fmt.Errorf("%w (after the client's Finished, the server answered: %v)", errCertRequested, err))
 				return false, false
 			}
-			w.fail(time.Now(), classify("confirm", err), "confirm", fmt.Errorf(
+			cls, err := w.refused(classify("confirm", err), fmt.Errorf(
 				"after the client's Finished (TLS 1.3), the server answered: %w", err))
+			w.fail(time.Now(), cls, "confirm", err)
 			return false, false
 		}
 	}
@@ -392,12 +397,18 @@ func (w *worker) exchange(priming bool, intended, start, connected time.Time) (h
 		for range cfg.Requests {
 			_ = tcp.SetDeadline(time.Now().Add(cfg.Timeout))
 			if err := w.http.do(conn); err != nil {
-				w.fail(time.Now(), requestClass(err), "request", err)
+				cls, err := w.refused(requestClass(err), err)
+				w.fail(time.Now(), cls, "request", err)
 				return false, false
 			}
 		}
 	}
 	end := time.Now()
+	if w.presentedRevoked() {
+		w.fail(end, ClassParamMismatch, "check", fmt.Errorf(
+			"the server accepted client identity %d, which the case revoked (its serial is on the server's CRL): it did not check revocation", w.presented+1))
+		return false, false
+	}
 
 	if e.inWindow(end) && e.counts() {
 		w.requests += int64(cfg.Requests)
@@ -517,16 +528,43 @@ func (w *worker) confirm(conn *tls.Conn) error {
 func (w *worker) authProblem(s *tls.ConnectionState) error {
 	mutual := w.eng.cfg.TLS.Auth.Mutual()
 	switch {
-	case w.certAsked && !mutual:
+	case w.certAsked() && !mutual:
 		return errCertRequested
-	case !w.certAsked && mutual && !s.DidResume:
+	case !w.certAsked() && mutual && !s.DidResume:
 		return fmt.Errorf("the server did not request a client certificate in a full handshake (TLS %s), but the case is mutual TLS: it accepted the client unauthenticated", tlsparams.VersionString(s.Version))
 	}
 	return nil
 }
 
+// certAsked reports whether the server asked for a client certificate (a
+// CertificateRequest) in the handshake in flight: either callback then
+// recorded how many CA names it carried.
+func (w *worker) certAsked() bool { return w.caNames >= 0 }
+
+// presentedRevoked reports whether this handshake presented an identity
+// the case revoked.
+func (w *worker) presentedRevoked() bool {
+	r := w.eng.cfg.Revoked
+	return w.presented >= 0 && int(w.presented) < len(r) && r[w.presented]
+}
+
+// refused is the class of a failure cls of this connection, and err
+// saying why: a refusal of an identity the case revoked is
+// certificate_revoked whatever the server could say (a Go server's
+// verification callback can only send bad_certificate; nginx answers HTTP
+// 400 after the handshake).
+func (w *worker) refused(cls Class, err error) (Class, error) {
+	if (cls == ClassBadCertificate || cls == ClassHTTPStatus) && w.presentedRevoked() {
+		return ClassCertificateRevoked, fmt.Errorf("%w (client identity %d, which the case revoked)", err, w.presented+1)
+	}
+	return cls, err
+}
+
 // check compares what was negotiated with what the case expects.
 func (w *worker) check(s *tls.ConnectionState) (Class, error) {
+	if n := w.eng.cfg.CANames; n > 0 && w.caNames >= 0 && int(w.caNames) != n {
+		return ClassParamMismatch, fmt.Errorf("the server's CertificateRequest named %d CAs, expected %d (the case's trust store)", w.caNames, n)
+	}
 	ex := &w.eng.expect
 	if w.session.dropped {
 		return ClassResumeMiss, fmt.Errorf("the stored session was not offered: the server certificate it carries no longer verifies (expired, or no longer names %q)", w.tlsConfig.ServerName)

@@ -55,6 +55,9 @@ func (b *Bundle) Files() []string {
 	for i := range b.Clients {
 		files = append(files, ClientCertFile(i+1), ClientKeyFile(i+1))
 	}
+	if len(b.CRLs) > 0 {
+		files = append(files, CRLFile)
+	}
 	return files
 }
 
@@ -119,6 +122,9 @@ func (b *Bundle) Save(dir string, opts SaveOptions) error {
 			return err
 		}
 	}
+	if len(b.CRLs) > 0 {
+		items = append(items, item{CRLFile, EncodeCRLsPEM(b.CRLs...), 0o644})
+	}
 	for _, it := range items {
 		path := filepath.Join(dir, it.name)
 		err := outfile.WriteFile(path, it.data, outfile.Options{Mode: it.mode, NoReplace: !opts.Overwrite})
@@ -182,7 +188,7 @@ func existsError(path string) error {
 // bundle of clients client identities, with an intermediate CA or not.
 func isSaveName(name string, clients int, intermediate bool) bool {
 	switch name {
-	case RootCertFile, RootKeyFile, ServerCertFile, ServerKeyFile:
+	case RootCertFile, RootKeyFile, ServerCertFile, ServerKeyFile, CRLFile:
 		return true
 	case IntermediateCertFile, IntermediateKeyFile:
 		return intermediate
@@ -285,6 +291,13 @@ func loadDir(dir string, whole bool) (*Bundle, error) {
 			return nil, err
 		}
 		b.Clients = append(b.Clients, id)
+	}
+	if data, err := read(CRLFile); err == nil {
+		if b.CRLs, err = ParseCRLsPEM(data, filepath.Join(dir, CRLFile)); err != nil {
+			return nil, err
+		}
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
 	}
 	if len(b.Clients) == 0 {
 		return nil, fmt.Errorf("pki: %s has no client identities (%s and %s); make them with 'mtlsbench pki gen --out %s'", dir, ClientCertFile(1), ClientKeyFile(1), dir)

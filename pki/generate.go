@@ -124,6 +124,10 @@ type Bundle struct {
 	Intermediate *Authority // nil unless Options.Intermediate
 	Server       Identity
 	Clients      []Identity
+	// CRLs are the revocation lists of the bundle's CAs (CRLFile), nil
+	// when none has been issued: IssueCRLs makes them, 'pki gen
+	// --revoked' and 'pki revoke' save them.
+	CRLs []*x509.RevocationList
 }
 
 // Issuer returns the CA that signs leaves: the intermediate if there is

@@ -10,3 +10,13 @@ const (
 	MaxClients  = 100_000
 	MaxValidity = 100 * 365 * 24 * time.Hour
 )
+
+// Bounds of revocation lists and trust stores. A CRL of a million
+// entries is ~40 MB, past what any server is configured with. A trust
+// store's CA names all go into the server's CertificateRequest, which a Go
+// client refuses beyond 64 KiB (crypto/tls's largest handshake message):
+// MaxTrustStore of Decoys' names fit in it with room to spare.
+const (
+	MaxCRLEntries = 1_000_000
+	MaxTrustStore = 1000
+)

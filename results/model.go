@@ -281,6 +281,16 @@ type Params struct {
 	// parameters above are then empty). Absent in results from before the
 	// auth axis, which were all mutual.
 	Auth string `json:"auth,omitempty"`
+	// TrustStore is how many CAs the server trusted for client
+	// certificates (its CertificateRequest named them all); zero in
+	// results from before the setting existed, which trusted one.
+	TrustStore int `json:"trust_store,omitempty"`
+	// CRLEntries is the entries of the CRL the server checked client
+	// certificates against; zero: no CRL.
+	CRLEntries int `json:"crl_entries,omitempty"`
+	// RevokedClients is how many of the case's client identities were on
+	// that CRL on purpose (their refusals are certificate_revoked).
+	RevokedClients int `json:"revoked_clients,omitempty"`
 }
 
 // Counts are handshake counts over the measured window.

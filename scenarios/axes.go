@@ -24,6 +24,8 @@ const (
 	axResume
 	axRequests
 	axAuth
+	axTrustStore
+	axCRLEntries
 	numAxes
 )
 
@@ -50,6 +52,8 @@ var axes = [numAxes]axis{
 	axResume:     {"resume", "resume", parseResume},
 	axRequests:   {"requests", "requests", parseRequests},
 	axAuth:       {"auth", "auth", parseAuth},
+	axTrustStore: {"trust_store", "trust_store", parseTrustStore},
+	axCRLEntries: {"crl_entries", "crl_entries", parseCRLEntries},
 }
 
 // AxisNames returns the matrix axes' names, as a file and SetAxis spell
@@ -96,6 +100,10 @@ func (m *Matrix) raw(i int) []string {
 		return itoas(m.Requests)
 	case axAuth:
 		return m.Auth
+	case axTrustStore:
+		return itoas(m.TrustStore)
+	case axCRLEntries:
+		return itoas(m.CRLEntries)
 	}
 	panic("scenarios: no axis " + strconv.Itoa(i))
 }
@@ -216,7 +224,30 @@ func parseAuth(s string) (string, string, string) {
 
 // tlsOnlyAxes mean nothing without TLS: an auth none cell takes their
 // defaults (see plainCell).
-var tlsOnlyAxes = []int{axTLS, axCipher, axGroup, axKeyShare, axServerKey, axClientKey, axChain, axIdentities, axResume}
+var tlsOnlyAxes = []int{axTLS, axCipher, axGroup, axKeyShare, axServerKey, axClientKey, axChain, axIdentities, axResume, axTrustStore, axCRLEntries}
+
+// MaxTrustStore bounds trust_store: the CA names of a larger one overflow
+// the CertificateRequest a Go client accepts (see pki.MaxTrustStore).
+const MaxTrustStore = pki.MaxTrustStore
+
+func parseTrustStore(s string) (string, string, string) {
+	n, err := strconv.Atoi(strings.TrimSpace(s))
+	if err != nil || n < 1 || n > MaxTrustStore {
+		return "", fmt.Sprintf("trust store %q must be a whole number of CAs from 1 to %d (the case's own and N-1 decoys; more names overflow the 64 KiB CertificateRequest a Go client accepts)", clip(s), MaxTrustStore), ""
+	}
+	return strconv.Itoa(n), "", ""
+}
+
+// MaxCRLEntries bounds crl_entries: the list is generated before the case.
+const MaxCRLEntries = pki.MaxCRLEntries
+
+func parseCRLEntries(s string) (string, string, string) {
+	n, err := strconv.Atoi(strings.TrimSpace(s))
+	if err != nil || n < 0 || n > MaxCRLEntries {
+		return "", fmt.Sprintf("CRL entries %q must be a whole number from 0 (no CRL) to %d", clip(s), MaxCRLEntries), ""
+	}
+	return strconv.Itoa(n), "", ""
+}
 
 // Resume modes.
 const (

@@ -66,14 +66,16 @@ func (c *cell) matches(rule [numAxes]string) bool {
 //
 //	tls=1.3,cipher=any,group=x25519,key_share=x25519,server_key=ecdsa-p256,client_key=ecdsa-p256,chain=root,identities=1,resume=none,requests=0,target=builtin,mode=handshake
 //
-// (auth is written only when it is not mutual, ",auth=server" before the
-// target, so that keys from before the auth axis still match) so the
-// same cell has the same key in any scenario (load settings are not
-// part of it), and a readable Name unique within the scenario: TLS version,
-// resumption (full, resumed, resume80), server key (and "client-" plus
-// the client key where it differs), group (and "hrr-" plus the key share
-// where they differ), then the cipher, chain, client identities
-// ("ids100"), requests ("req10") and auth ("mutual", "server-only") where
+// (auth only when it is not mutual, ",auth=server"; trust_store and
+// crl_entries only away from their defaults, 1 and 0; ",revoked=K" at the
+// end with target.revoked_clients; so that keys from before those axes
+// still match) so the same cell has the same key in any scenario (load
+// settings are not part of it), and a readable Name unique within the
+// scenario: TLS version, resumption (full, resumed, resume80), server key
+// (and "client-" plus the client key where it differs), group (and "hrr-"
+// plus the key share where they differ), then the cipher, chain, client
+// identities ("ids100"), requests ("req10"), auth ("mutual",
+// "server-only"), trust store ("ca200") and CRL entries ("crl1000") where
 // those vary in the scenario, all joined by "-"; an auth none case is
 // "plain-tcp" (and its requests where they vary). Skipped cells are named too, after the runnable ones: a
 // cell whose name is taken spells out its cipher's authentication
@@ -137,7 +139,7 @@ func Expand(spec Spec) (cases []Case, skipped []Skipped, err error) {
 	same := samePlainCase(cells, reasons)
 	names := caseNames(cells, reasons)
 	for i, j := range same {
-		reasons[i] = fmt.Sprintf("auth none has no TLS, so its TLS axes (tls, cipher, group, key_share, server_key, client_key, chain, client_identities, resume) mean nothing: this is the same plain-TCP case as %s", names[j])
+		reasons[i] = fmt.Sprintf("auth none has no TLS, so its TLS axes (tls, cipher, group, key_share, server_key, client_key, chain, client_identities, resume, trust_store, crl_entries) mean nothing: this is the same plain-TCP case as %s", names[j])
 	}
 	var distinct []string
 	for i, c := range cells {
@@ -179,6 +181,8 @@ func axisDefaults(external bool) [numAxes]string {
 		axResume:     ResumeNone,
 		axRequests:   "0",
 		axAuth:       AuthMutual,
+		axTrustStore: "1",
+		axCRLEntries: "0",
 	}
 	if external {
 		// "0": every client identity the target's files give (one from
@@ -294,6 +298,14 @@ func product(vals [numAxes][]axisValue, defaults [numAxes]string, order []int) [
 
 // inexpressible returns why the TLS stack cannot run c, or "".
 func (c *cell) inexpressible() string {
+	if c.v[axAuth] == AuthServer {
+		if ts := c.v[axTrustStore]; ts != "1" {
+			return fmt.Sprintf("one-way TLS (auth server) requests no client certificate, so a trust store of %s CAs is never sent or used", ts)
+		}
+		if n := c.v[axCRLEntries]; n != "0" {
+			return fmt.Sprintf("one-way TLS (auth server) has no client certificate to check against a CRL of %s entries", n)
+		}
+	}
 	tlsv, group, share := c.v[axTLS], c.v[axGroup], c.v[axKeyShare]
 	su, pinned := suiteOf(c.v[axCipher])
 	if tlsv == "1.2" {
@@ -324,13 +336,16 @@ func authNeeds(auth string) string {
 	return "an ECDSA or Ed25519"
 }
 
+// keyOmitsDefault are the axes a key names only away from their default
+// (auth mutual, trust_store 1, crl_entries 0), so that the keys of results
+// measured before these axes existed still match the same cases.
+var keyOmitsDefault = map[int]string{axAuth: AuthMutual, axTrustStore: "1", axCRLEntries: "0"}
+
 // key returns the canonical key of c on a target of kind in mode.
 func (c *cell) key(kind, mode string) string {
 	var b strings.Builder
 	for ax := range numAxes {
-		if ax == axAuth && c.v[ax] == AuthMutual {
-			// Mutual TLS is what every key meant before the auth axis:
-			// left out, so that results from before it still match.
+		if def, ok := keyOmitsDefault[ax]; ok && c.v[ax] == def {
 			continue
 		}
 		fmt.Fprintf(&b, "%s=%s,", axes[ax].keyName, c.v[ax])
@@ -396,6 +411,11 @@ func (s *Spec) newCase(c cell, kind string) Case {
 	}
 	cs.ClientIdentities, _ = strconv.Atoi(c.v[axIdentities])
 	cs.Requests, _ = strconv.Atoi(c.v[axRequests])
+	cs.TrustStore, _ = strconv.Atoi(c.v[axTrustStore])
+	cs.CRLEntries, _ = strconv.Atoi(c.v[axCRLEntries])
+	if t.RevokedClients > 0 {
+		cs.Key += ",revoked=" + strconv.Itoa(t.RevokedClients)
+	}
 	return cs
 }
 
@@ -499,6 +519,12 @@ func (c *cell) nameParts(varies [numAxes]bool) (short, long []string) {
 	}
 	if varies[axAuth] {
 		parts = append(parts, authName(c.v[axAuth]))
+	}
+	if varies[axTrustStore] {
+		parts = append(parts, "ca"+c.v[axTrustStore])
+	}
+	if varies[axCRLEntries] {
+		parts = append(parts, "crl"+c.v[axCRLEntries])
 	}
 	long = slices.Clone(parts)
 	if su, ok := suiteOf(c.v[axCipher]); ok && cipherAt >= 0 && su.Auth != "" {

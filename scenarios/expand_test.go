@@ -238,7 +238,7 @@ func TestExpandDefaults(t *testing.T) {
 		Key:  "tls=1.3,cipher=any,group=x25519,key_share=x25519,server_key=ecdsa-p256,client_key=ecdsa-p256,chain=root,identities=1,resume=none,requests=0,target=builtin,mode=handshake",
 		Params: tlsparams.Params{Version: tlsparams.TLS13, Group: x25519, KeyShare: x25519,
 			ServerKey: "ecdsa-p256", ClientKey: "ecdsa-p256", Chain: "root", Resume: tlsparams.ResumeNone, Auth: tlsparams.AuthMutual},
-		ClientIdentities: 1, Requests: 0,
+		ClientIdentities: 1, Requests: 0, TrustStore: 1,
 		Target: TargetSpec{Kind: "builtin", ServerName: "localhost", Mode: "handshake"},
 		Load: LoadSpec{Steps: []float64{10, 20}, StepDuration: Duration(time.Second), MaxInFlight: 10000,
 			Interval: Duration(time.Second), Timeout: Duration(10 * time.Second), ErrorBudget: "1%"},

@@ -72,6 +72,10 @@ func (s *Spec) SetAxis(name string, values []string) error {
 		m.Requests = atois(canon)
 	case axAuth:
 		m.Auth = canon
+	case axTrustStore:
+		m.TrustStore = atois(canon)
+	case axCRLEntries:
+		m.CRLEntries = atois(canon)
 	}
 	// Copy on write: a Spec copied before this call keeps its positions.
 	field := "matrix." + axes[ax].name
@@ -117,6 +121,7 @@ func (s *Spec) Clone() *Spec {
 	m.ServerKey, m.ClientKey, m.Chain, m.Resume = cloneSlice(m.ServerKey), cloneSlice(m.ClientKey), cloneSlice(m.Chain), cloneSlice(m.Resume)
 	m.ClientIdentities, m.Requests = cloneSlice(m.ClientIdentities), cloneSlice(m.Requests)
 	m.Auth = cloneSlice(m.Auth)
+	m.TrustStore, m.CRLEntries = cloneSlice(m.TrustStore), cloneSlice(m.CRLEntries)
 	c.Exclude, c.Include = cloneRules(s.Exclude), cloneRules(s.Include)
 	return &c
 }
@@ -158,6 +163,8 @@ type Overrides struct {
 	PIDs                                                         *[]int
 	HandshakeDelay                                               *time.Duration
 	InProcess, SendInvalidCert                                   *bool
+	// RevokedClients is TargetSpec.RevokedClients.
+	RevokedClients *int
 
 	Load     LoadOverrides
 	Capacity CapacityOverrides
@@ -307,6 +314,7 @@ func (s *Spec) Apply(o Overrides) error {
 	set(&l.ErrorBudget, lo.ErrorBudget)
 	set(&l.SLO, lo.SLO)
 	set(&t.SendInvalidCert, o.SendInvalidCert)
+	set(&t.RevokedClients, o.RevokedClients)
 
 	// A flag set to zero asked for something: zero means "the default"
 	// only where a file leaves a field out.

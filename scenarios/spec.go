@@ -94,6 +94,17 @@ type TargetSpec struct {
 	// server rejects them. Without it such a certificate is refused before
 	// any load, and the target's reachability check then only connects.
 	SendInvalidCert bool `yaml:"send_invalid_cert" json:"send_invalid_cert,omitempty"`
+	// RevokedClients revokes the last K of a case's client identities on
+	// purpose: they are among the CRL's crl_entries, every handshake
+	// presenting one must be refused (class certificate_revoked), and one
+	// accepted is a param_mismatch (the server did not check). Zero means
+	// none. Needs crl_entries of at least K in every case and K at most
+	// client_identities; refused for an external target (give it a
+	// target.pki directory whose crl.pem 'pki gen --revoked' wrote: its
+	// revoked identities count the same way) and for nginx in handshake
+	// mode (it refuses a certificate after the handshake, where the
+	// client cannot see it: use requests 1).
+	RevokedClients int `yaml:"revoked_clients" json:"revoked_clients,omitempty"`
 }
 
 // LoadSpec is how load is applied; everything run's load flags can say. Its
@@ -254,11 +265,24 @@ type Matrix struct {
 	// client_identities, resume) take their defaults there, and cells that
 	// differ only in them are one case: the others are skipped, naming it.
 	Auth []string `yaml:"auth" json:"auth,omitempty"`
+	// TrustStore is how many CAs the server trusts for client
+	// certificates, 1 to 1000: the case's root and N-1 decoy CAs
+	// (pki.Decoys), whose names all go into its CertificateRequest.
+	// Default [1]. Every full handshake checks that the server named N
+	// CAs. Refused for an external target, whose trust store is its own.
+	TrustStore []int `yaml:"trust_store" json:"trust_store,omitempty"`
+	// CRLEntries is how many revoked serials the CRL the server checks
+	// client certificates against lists, 0 to 1000000: target.
+	// revoked_clients of the case's identities and serials of
+	// certificates never issued. Default [0]: no CRL, no revocation
+	// check. Refused for an external target, whose CRL is its own.
+	CRLEntries []int `yaml:"crl_entries" json:"crl_entries,omitempty"`
 }
 
 // Rule matches cases by axis values, as a CI matrix include/exclude entry
 // does: keys are axis names (tls, cipher, group, key_share, server_key,
-// client_key, chain, client_identities, resume, requests, auth), values any
+// client_key, chain, client_identities, resume, requests, auth,
+// trust_store, crl_entries), values any
 // spelling the matrix accepts. A key matches a case's value after defaults
 // (so {group: x25519} matches a matrix without a group axis). An exclude
 // rule removes every case matching all its keys. Includes are applied after
@@ -288,6 +312,10 @@ type Case struct {
 	tlsparams.Params
 	ClientIdentities int `json:"client_identities"`
 	Requests         int `json:"requests"`
+	// TrustStore is the CAs the server trusts (Matrix.TrustStore), at
+	// least 1; CRLEntries the entries of its CRL, 0 for none.
+	TrustStore int `json:"trust_store"`
+	CRLEntries int `json:"crl_entries"`
 
 	// Target and Load are the scenario's, with their defaults applied:
 	// Target.Kind, Target.ServerName and Target.Mode are set; Load has

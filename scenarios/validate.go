@@ -114,6 +114,7 @@ func (s *Spec) checkTarget(p *problems) {
 		notFor("cpus", t.CPUs != "", t.CPUs, "pin that server yourself (its CPU is still read from pids)")
 		notFor("workers", t.Workers != 0, t.Workers, "mtlsbench does not start that server")
 		notFor("in_process", t.InProcess, t.InProcess, "it runs the built-in target inside the generator")
+		notFor("revoked_clients", t.RevokedClients != 0, t.RevokedClients, "its CRL is its own; give pki: a directory whose crl.pem 'pki gen --revoked K' wrote, and its revoked identities count as revoked")
 	} else {
 		notManaged := func(field string, set bool, cur any, why string) {
 			if set {
@@ -152,6 +153,9 @@ func (s *Spec) checkTarget(p *problems) {
 	}
 	if t.HandshakeDelay < 0 || t.HandshakeDelay.D() > MaxHSDelay {
 		p.add("target.handshake_delay", t.HandshakeDelay, fmt.Sprintf("handshake_delay %s is out of range: 0 to %s", t.HandshakeDelay, MaxHSDelay), "")
+	}
+	if t.RevokedClients < 0 || t.RevokedClients > MaxClientIdentities {
+		p.add("target.revoked_clients", t.RevokedClients, fmt.Sprintf("revoked_clients %d is out of range: 0 to %d client identities", t.RevokedClients, MaxClientIdentities), "")
 	}
 	if t.Workers < 0 || t.Workers > MaxWorkers {
 		p.add("target.workers", t.Workers, fmt.Sprintf("workers %d is out of range: 1 to %d (0 means one per CPU the server may use)", t.Workers, MaxWorkers), "")
@@ -325,6 +329,7 @@ func (s *Spec) checkTargetAxes(p *problems, vals [numAxes][]axisValue) {
 			}
 		}
 	}
+	revoked := s.Target.RevokedClients
 	check := func(ax int, v axisValue) {
 		switch {
 		case external && ax == axChain:
@@ -333,6 +338,23 @@ func (s *Spec) checkTargetAxes(p *problems, vals [numAxes][]axisValue) {
 			p.add(v.path, nil, "an external target given target.cert has one client identity; client_identities must be 1 (or give target.pki, a directory of several)", "")
 		case s.Target.Mode == ModeHandshake && ax == axRequests && v.canon != "0":
 			p.add(v.path, nil, fmt.Sprintf("%s requests per connection, but target.mode is handshake (line %d), which answers no request: set mode: http or remove it", v.canon, s.line("target.mode")), "")
+		case external && ax == axTrustStore && v.canon != "1":
+			p.add(v.path, nil, "trust_store is not for an external target: the CAs it trusts are its own configuration", "")
+		case external && ax == axCRLEntries && v.canon != "0":
+			p.add(v.path, nil, "crl_entries is not for an external target: its CRL is its own configuration (make one with 'mtlsbench pki gen --revoked K --crl-entries N')", "")
+		case revoked > 0 && (ax == axCRLEntries || ax == axIdentities):
+			if n, _ := strconv.Atoi(v.canon); n < revoked {
+				p.add(v.path, nil, fmt.Sprintf("%s %d is below target.revoked_clients %d: the revoked clients are %s", axes[ax].name, n, revoked,
+					map[int]string{axCRLEntries: "entries of the CRL", axIdentities: "the last of the case's client identities"}[ax]), "")
+			}
+		}
+	}
+	if revoked > 0 && !external {
+		if len(vals[axCRLEntries]) == 0 {
+			p.add("target.revoked_clients", revoked, fmt.Sprintf("revoked_clients %d needs a CRL to be on: give crl_entries (--crl-entries) of at least %d", revoked, revoked), "")
+		}
+		if len(vals[axIdentities]) == 0 && revoked > 1 {
+			p.add("target.revoked_clients", revoked, fmt.Sprintf("revoked_clients %d is more than the case's one client identity: give client_identities (--identities) of at least %d", revoked, revoked), "")
 		}
 	}
 	for ax, vs := range vals {

@@ -78,7 +78,8 @@ type Config struct {
 	Identity pki.Identity
 	// ClientCAs are the roots client certificates must chain to. Required
 	// for mutual TLS (Auth mutual or zero), where the target requires and
-	// verifies a client certificate.
+	// verifies a client certificate. The server names each in its
+	// CertificateRequest (a trust store of N CAs sends N names).
 	ClientCAs []*x509.Certificate
 	// Auth is who proves its identity. Zero means mutual: the server
 	// requires and verifies a client certificate. Server is one-way TLS
@@ -86,6 +87,13 @@ type Config struct {
 	// same modes. A kind without a plaintext listener refuses none
 	// (Capability.Check).
 	Auth tlsparams.Auth
+	// CRLs are the revocation lists client certificates are checked
+	// against, one per CA of the client's chain: every certificate of the
+	// chain but the root must be on none of them, and a CA with no CRL
+	// fails the check (as OpenSSL's X509_V_FLAG_CRL_CHECK_ALL does, which
+	// nginx and HAProxy set). Nil means no revocation check. Mutual TLS
+	// only.
+	CRLs []*x509.RevocationList
 	// MinVersion and MaxVersion bound the TLS versions accepted. Zero means
 	// TLS 1.2 and TLS 1.3 respectively.
 	MinVersion, MaxVersion uint16

@@ -36,6 +36,7 @@ func refuse(format string, args ...any) *ConfigError {
 func (cfg Config) WithDefaults() (Config, error) {
 	c := cfg
 	c.ClientCAs = slices.Clone(cfg.ClientCAs)
+	c.CRLs = slices.Clone(cfg.CRLs)
 	c.CipherSuites = slices.Clone(cfg.CipherSuites)
 	c.CipherSuitesTLS13 = slices.Clone(cfg.CipherSuitesTLS13)
 	c.Groups = slices.Clone(cfg.Groups)
@@ -60,6 +61,9 @@ func (cfg Config) WithDefaults() (Config, error) {
 	}
 	if c.Auth == tlsparams.AuthMutual && (len(c.ClientCAs) == 0 || slices.Contains(c.ClientCAs, nil)) {
 		return Config{}, refuse("the server needs Config.ClientCAs, the roots client certificates must chain to (mutual TLS: the target requires and verifies a client certificate)")
+	}
+	if slices.Contains(c.CRLs, nil) {
+		return Config{}, refuse("Config.CRLs holds a nil revocation list")
 	}
 	if c.Listen == "" {
 		c.Listen = "127.0.0.1:0"

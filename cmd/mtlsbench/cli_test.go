@@ -88,7 +88,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"report"}, []string{"want one result file", "see 'mtlsbench help report'"}},
 		{[]string{"compare", "a.json"}, []string{"want two result files", "got 1 arguments"}},
 		{[]string{"rnu"}, []string{`unknown command "rnu" (did you mean run?)`, "commands: bare-client, capacity", "see 'mtlsbench help'"}},
-		{[]string{"pki", "frob"}, []string{`unknown pki command "frob"`, "commands: gen, show"}},
+		{[]string{"pki", "frob"}, []string{`unknown pki command "frob"`, "commands: gen, revoke, show"}},
 		{[]string{"help", "frob"}, []string{`no help for "frob"`}},
 		{[]string{"completion", "tcsh"}, []string{`unknown completion command "tcsh"`, "bash"}},
 	} {

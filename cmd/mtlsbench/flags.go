@@ -123,7 +123,8 @@ var fieldFlags = map[string]string{
 	"matrix.tls": "tls", "matrix.cipher": "ciphers", "matrix.group": "groups", "matrix.key_share": "key-share",
 	"matrix.server_key": "key-type", "matrix.client_key": "client-key-type", "matrix.chain": "chain",
 	"matrix.client_identities": "identities", "matrix.resume": "resume", "matrix.requests": "requests",
-	"matrix.auth": "auth",
+	"matrix.auth":        "auth",
+	"matrix.trust_store": "trust-store", "matrix.crl_entries": "crl-entries", "target.revoked_clients": "revoked-clients",
 }
 
 // fieldFlag is the flag of fieldFlags that sets field or the value field

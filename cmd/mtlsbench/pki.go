@@ -7,14 +7,17 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math/big"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/mtlsbench/mtlsbench/internal/outfile"
 	"github.com/mtlsbench/mtlsbench/pki"
 )
 
@@ -23,10 +26,12 @@ func init() { register(newPKICmd) }
 func newPKICmd(env *cliEnv) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "pki",
-		Short: "generate or inspect CA, server and client certificates (gen, show)",
-		Long:  "Generate a PKI for a server you run (pki gen), or list what a PKI directory holds (pki show).",
+		Short: "generate or inspect CA, server and client certificates (gen, show, revoke)",
+		Long:  "Generate a PKI for a server you run (pki gen), list what a PKI directory holds (pki show), or revoke client identities in its CRL (pki revoke).",
 		Example: `  mtlsbench pki gen --out ./pki --clients 8                 a CA, a server and 8 client identities
   mtlsbench pki gen --out ./pki --key-type rsa2048 --intermediate --san api.internal
+  mtlsbench pki gen --out ./pki --clients 4 --revoked 1     client-4 revoked, in ./pki/crl.pem
+  mtlsbench pki revoke ./pki --client 2                     add client-2 to ./pki/crl.pem
   mtlsbench pki show ./pki`,
 		Args: cobra.ArbitraryArgs,
 		RunE: groupRunE,
@@ -56,7 +61,23 @@ func newPKICmd(env *cliEnv) *cobra.Command {
 	fs.DurationVar(&o.validity, "validity", 397*24*time.Hour, "certificate validity")
 	fs.StringVar(&o.keyFormat, "key-format", "pkcs8", "private key encoding: pkcs8, pkcs1 (RSA) or sec1 (ECDSA)")
 	fs.BoolVar(&o.force, "force", false, "overwrite existing files")
-	c.AddCommand(gen, &cobra.Command{
+	fs.IntVar(&o.revoked, "revoked", 0, "revoke the last K client identities: list them in crl.pem (a server checks it with nginx ssl_crl, HAProxy crl-file, s_server -CRL)")
+	fs.IntVar(&o.crlEntries, "crl-entries", 0, "write crl.pem with this many entries in all: the revoked clients and serials of certificates never issued (default: --revoked)")
+	var r pkiRevokeOptions
+	revoke := &cobra.Command{
+		Use:   "revoke DIR --client N[,N...]",
+		Short: "revoke client identities: add them to the directory's CRL (crl.pem)",
+		Long: "Add client identities of a 'pki gen' directory to its certificate revocation list,\n" +
+			"crl.pem (made if missing; its entries are kept and its number raised). It needs\n" +
+			"the CA keys (ca-key.pem, and intermediate-key.pem with an intermediate). A server\n" +
+			"that checks it refuses those clients (TLS alert certificate_revoked); a run with\n" +
+			"--pki DIR counts their refusals as certificate_revoked.",
+		Example: "  mtlsbench pki revoke ./pki --client 3\n  mtlsbench pki revoke ./pki --client 1,2",
+		Args:    exactArgs(1, "one directory"),
+		RunE:    func(c *cobra.Command, args []string) error { return pkiRevoke(env, args[0], &r) },
+	}
+	revoke.Flags().IntSliceVar(&r.clients, "client", nil, "client identities to revoke, by number (client-N.pem), comma separated")
+	c.AddCommand(gen, revoke, &cobra.Command{
 		Use:     "show DIR",
 		Short:   "list the certificates in a PKI directory (never the keys)",
 		Long:    "List the certificates in a PKI directory written by 'pki gen' (never the keys).",
@@ -69,7 +90,7 @@ func newPKICmd(env *cliEnv) *cobra.Command {
 
 type pkiGenOptions struct {
 	out, keyType, clientKeyType, keyFormat string
-	clients                                int
+	clients, revoked, crlEntries           int
 	intermediate, force                    bool
 	sans                                   []string
 	validity                               time.Duration
@@ -106,6 +127,12 @@ func pkiGen(ctx context.Context, env *cliEnv, o *pkiGenOptions) error {
 	if err != nil {
 		return usagef("--key-format: %v", err)
 	}
+	if o.revoked < 0 || o.revoked > o.clients {
+		return usagef("--revoked %d: out of range: 0 to --clients (%d)", o.revoked, o.clients)
+	}
+	if o.crlEntries != 0 && (o.crlEntries < o.revoked || o.crlEntries > pki.MaxCRLEntries) {
+		return usagef("--crl-entries %d: out of range: --revoked (%d) to %d entries", o.crlEntries, o.revoked, pki.MaxCRLEntries)
+	}
 	// Before generating, which may take long: a refusal later loses it.
 	if err := pki.CheckSave(o.out, o.clients, o.intermediate, pki.SaveOptions{Overwrite: o.force}); err != nil {
 		return outputDirError("--out", o.out, err)
@@ -115,6 +142,15 @@ func pkiGen(ctx context.Context, env *cliEnv, o *pkiGenOptions) error {
 		Intermediate: o.intermediate, SANs: o.sans, Validity: o.validity})
 	if err != nil {
 		return err
+	}
+	if o.revoked > 0 || o.crlEntries > 0 {
+		var serials []*big.Int
+		for _, c := range b.Clients[len(b.Clients)-o.revoked:] {
+			serials = append(serials, c.Leaf().SerialNumber)
+		}
+		if b.CRLs, err = b.IssueCRLs(serials, max(o.crlEntries-o.revoked, 0), 1); err != nil {
+			return err
+		}
 	}
 	if err := saveBundle(ctx, b, o.out, pki.SaveOptions{KeyFormat: format, Overwrite: o.force}); err != nil {
 		if ctx.Err() != nil {
@@ -128,7 +164,85 @@ func pkiGen(ctx context.Context, env *cliEnv, o *pkiGenOptions) error {
 		filepath.Join(o.out, pki.ServerCertFile), filepath.Join(o.out, pki.ServerKeyFile), filepath.Join(o.out, pki.RootCertFile))
 	fmt.Fprintf(env.stdout, "client: mtlsbench run --target HOST:PORT --ca %s --cert %s --key %s\n",
 		filepath.Join(o.out, pki.RootCertFile), filepath.Join(o.out, pki.ClientCertFile(1)), filepath.Join(o.out, pki.ClientKeyFile(1)))
+	if len(b.CRLs) > 0 {
+		describeCRL(env.stdout, b, filepath.Join(o.out, pki.CRLFile))
+	}
 	return nil
+}
+
+type pkiRevokeOptions struct {
+	clients []int
+}
+
+// pkiRevoke adds client identities of dir to its CRL, keeping the
+// entries it had and raising its number.
+func pkiRevoke(env *cliEnv, dir string, o *pkiRevokeOptions) error {
+	if len(o.clients) == 0 {
+		return usagef("--client N is needed: the client identities to revoke (client-N.pem)")
+	}
+	b, err := pki.LoadDir(dir)
+	if err != nil {
+		return err
+	}
+	if b.Root.Key == nil || (b.Intermediate != nil && b.Intermediate.Key == nil) {
+		return usagef("%s: the CA keys (%s, and %s with an intermediate) are needed to sign its CRL", dir, pki.RootKeyFile, pki.IntermediateKeyFile)
+	}
+	issuer := b.Issuer()
+	var serials []*big.Int
+	var number int64 = 1
+	for _, crl := range b.CRLs {
+		if crl.Number != nil && crl.Number.Int64() >= number {
+			number = crl.Number.Int64() + 1
+		}
+		if string(crl.RawIssuer) != string(issuer.Cert.RawSubject) {
+			continue
+		}
+		for _, e := range crl.RevokedCertificateEntries {
+			serials = append(serials, e.SerialNumber)
+		}
+	}
+	for _, n := range o.clients {
+		if n < 1 || n > len(b.Clients) {
+			return usagef("--client %d: %s holds client identities 1 to %d", n, dir, len(b.Clients))
+		}
+		if b.RevokedClient(n - 1) {
+			fmt.Fprintf(env.stderr, "mtlsbench: client %d was already revoked\n", n)
+			continue
+		}
+		serials = append(serials, b.Clients[n-1].Leaf().SerialNumber)
+	}
+	if len(serials) > pki.MaxCRLEntries {
+		return usagef("%s: a CRL holds at most %d entries", dir, pki.MaxCRLEntries)
+	}
+	if b.CRLs, err = b.IssueCRLs(serials, 0, number); err != nil {
+		return err
+	}
+	path := filepath.Join(dir, pki.CRLFile)
+	if err := outfile.WriteFile(path, pki.EncodeCRLsPEM(b.CRLs...), outfile.Options{Mode: 0o644}); err != nil {
+		return err
+	}
+	describeCRL(env.stdout, b, path)
+	return nil
+}
+
+// describeCRL says what path, b's CRLs, revokes.
+func describeCRL(w io.Writer, b *pki.Bundle, path string) {
+	var revoked []string
+	for i := range b.Clients {
+		if b.RevokedClient(i) {
+			revoked = append(revoked, strconv.Itoa(i+1))
+		}
+	}
+	entries := 0
+	for _, crl := range b.CRLs {
+		entries += len(crl.RevokedCertificateEntries)
+	}
+	list := "none"
+	if len(revoked) > 0 {
+		list = strings.Join(revoked, ",")
+	}
+	fmt.Fprintf(w, "crl: %s (%d entries, number %s): revoked clients %s; a server checks it with nginx ssl_crl, HAProxy crl-file, s_server -CRL -crl_check_all\n",
+		path, entries, b.CRLs[0].Number, list)
 }
 
 // partialBudget bounds what saveBundle does after an interrupt, so that
@@ -263,6 +377,9 @@ func pkiShow(env *cliEnv, dir string) error {
 		return err
 	}
 	describeBundle(env.stdout, b)
+	if len(b.CRLs) > 0 {
+		describeCRL(env.stdout, b, filepath.Join(dir, pki.CRLFile))
+	}
 	return nil
 }
 

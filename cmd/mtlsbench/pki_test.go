@@ -75,3 +75,39 @@ func TestPKIShowEncryptedKey(t *testing.T) {
 		t.Errorf("stderr calls the key malformed or quotes it:\n%s", errOut)
 	}
 }
+
+// pki gen --revoked K writes crl.pem revoking the last K clients; pki
+// revoke adds more, keeping them and raising the CRL's number; pki show
+// says which are revoked. Bad numbers are refused with exit 2.
+func TestPKIRevoke(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "pki")
+	code, stdout, errOut := runCommand(t, "pki", "gen", "--out", dir, "--clients", "3", "--revoked", "1", "--crl-entries", "50", "--intermediate")
+	if code != 0 {
+		t.Fatalf("pki gen: exit %d\n%s", code, errOut)
+	}
+	if !strings.Contains(stdout, "(50 entries, number 1): revoked clients 3;") {
+		t.Errorf("pki gen does not describe the CRL:\n%s", stdout)
+	}
+	code, stdout, errOut = runCommand(t, "pki", "revoke", dir, "--client", "1")
+	if code != 0 {
+		t.Fatalf("pki revoke: exit %d\n%s", code, errOut)
+	}
+	// The intermediate's 50 entries and client 1; the root's CRL is empty.
+	if !strings.Contains(stdout, "(51 entries, number 2): revoked clients 1,3;") {
+		t.Errorf("pki revoke:\n%s", stdout)
+	}
+	code, stdout, _ = runCommand(t, "pki", "show", dir)
+	if code != 0 || !strings.Contains(stdout, "revoked clients 1,3;") {
+		t.Errorf("pki show: exit %d\n%s", code, stdout)
+	}
+	for _, args := range [][]string{
+		{"pki", "revoke", dir, "--client", "4"},
+		{"pki", "revoke", dir},
+		{"pki", "gen", "--out", filepath.Join(t.TempDir(), "x"), "--clients", "2", "--revoked", "3"},
+		{"pki", "gen", "--out", filepath.Join(t.TempDir(), "x"), "--revoked", "1", "--crl-entries", "2000000"},
+	} {
+		if code, _, errOut := runCommand(t, args...); code != 2 {
+			t.Errorf("%q: exit %d, want 2\n%s", args, code, errOut)
+		}
+	}
+}

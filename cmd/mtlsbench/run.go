@@ -87,6 +87,8 @@ type runOptions struct {
 	tls, ciphers, groups, keyShares, keyTypes, clientKeyTypes, chains, resume []string
 	identities, requests                                                      []string
 	auth                                                                      []string
+	trustStore, crlEntries                                                    []string
+	revokedClients                                                            int
 
 	concurrency                                       int
 	rate                                              rateValue
@@ -201,6 +203,10 @@ func addRunFlags(fs *pflag.FlagSet, o *runOptions) {
 	fs.StringSliceVar(&o.auth, "auth", nil, "who proves its identity: mutual (default: a client certificate the server verifies), server (one-way TLS), none (plain TCP to the server's plaintext listener)")
 	setGroup(fs, "tls", "tls", "ciphers", "groups", "key-share", "key-type", "client-key-type", "chain", "identities", "resume", "requests")
 	setGroup(fs, "tls", "auth")
+	fs.StringSliceVar(&o.trustStore, "trust-store", nil, "CAs the server trusts for client certificates, 1 to 1000: the case's root and N-1 decoys, all named in its CertificateRequest")
+	fs.StringSliceVar(&o.crlEntries, "crl-entries", nil, "entries of the CRL the server checks client certificates against (0: no CRL), up to 1000000")
+	fs.IntVar(&o.revokedClients, "revoked-clients", 0, "revoke the last K client identities on purpose (on the CRL; needs --crl-entries >= K): their refusals count as certificate_revoked")
+	setGroup(fs, "tls", "trust-store", "crl-entries", "revoked-clients")
 
 	fs.IntVarP(&o.concurrency, "concurrency", "c", 0, "closed loop: connections in flight (default 2 per core; 0 is refused)")
 	fs.VarP(&o.rate, "rate", "r", "open loop: handshakes started per second, whatever is in flight: 2000, 2000/s or 2k/s")
@@ -408,6 +414,7 @@ func runOverrides(fs *pflag.FlagSet, o *runOptions) scenarios.Overrides {
 		{"identities", "client_identities", o.identities}, {"resume", "resume", o.resume},
 		{"requests", "requests", o.requests},
 		{"auth", "auth", o.auth},
+		{"trust-store", "trust_store", o.trustStore}, {"crl-entries", "crl_entries", o.crlEntries},
 	} {
 		ov.Names["matrix."+a.axis] = "--" + a.flag
 		if fs.Changed(a.flag) {
@@ -422,6 +429,7 @@ func runOverrides(fs *pflag.FlagSet, o *runOptions) scenarios.Overrides {
 		"load.timeout": "timeout", "load.arrivals": "arrivals", "load.error_budget": "error-budget", "load.slo": "slo",
 		"target.handshake_delay": "handshake-delay", "target.mode": "mode", "target.server_name": "server-name",
 		"target.cpus": "target-cpus", "target.client_cpus": "client-cpus",
+		"target.revoked_clients": "revoked-clients",
 	} {
 		ov.Names[path] = "--" + flag
 	}
@@ -458,6 +466,7 @@ func runOverrides(fs *pflag.FlagSet, o *runOptions) scenarios.Overrides {
 		l.SLO = changed(fs, "slo", o.slo)
 	}
 	ov.SendInvalidCert = changed(fs, "send-invalid-cert", o.sendInvalid)
+	ov.RevokedClients = changed(fs, "revoked-clients", o.revokedClients)
 	ov.Repeat = changed(fs, "repeat", o.repeat)
 	return ov
 }

@@ -46,3 +46,36 @@ func TestRunFlagsOverrideTheWindow(t *testing.T) {
 		}
 	}
 }
+
+// --trust-store, --crl-entries (also with "_") and --revoked-clients reach
+// the cases; a bad value names its flag.
+func TestRunTrustAndCRLFlags(t *testing.T) {
+	spec, err := scenarios.Load("quick")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs := pflag.NewFlagSet("run", pflag.ContinueOnError)
+	var o runOptions
+	addRunFlags(fs, &o)
+	if err := fs.Parse([]string{"--trust-store", "1,200", "--crl_entries", "1000", "--revoked-clients", "1", "--tls", "1.3", "--resume", "none"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := spec.Apply(runOverrides(fs, &o)); err != nil {
+		t.Fatal(err)
+	}
+	cases, _, err := scenarios.Expand(*spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cases) != 2 || cases[0].TrustStore != 1 || cases[1].TrustStore != 200 || cases[1].CRLEntries != 1000 || cases[1].Target.RevokedClients != 1 {
+		t.Fatalf("cases %+v", cases)
+	}
+	code, _, errOut := runCommand(t, "run", "--trust-store", "0", "-q")
+	if code != 2 || !strings.Contains(errOut, "--trust-store") || !strings.Contains(errOut, "from 1 to 1000") {
+		t.Errorf("--trust-store 0: exit %d\n%s", code, errOut)
+	}
+	code, _, errOut = runCommand(t, "run", "--revoked-clients", "1", "-q")
+	if code != 2 || !strings.Contains(errOut, "crl_entries (--crl-entries) of at least 1") {
+		t.Errorf("--revoked-clients without a CRL: exit %d\n%s", code, errOut)
+	}
+}

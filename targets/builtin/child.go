@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -40,6 +41,7 @@ type childConfig struct {
 	CertPEM          string        `json:"cert_pem"` // server chain, leaf first
 	KeyPEM           string        `json:"key_pem"`  // PKCS#8
 	ClientCAsPEM     string        `json:"client_cas_pem"`
+	CRLsPEM          string        `json:"crls_pem,omitempty"`
 	MinVersion       uint16        `json:"min_version"`
 	MaxVersion       uint16        `json:"max_version"`
 	CipherSuites     []uint16      `json:"cipher_suites"`
@@ -80,6 +82,7 @@ func encodeChildConfig(c targets.Config) ([]byte, error) {
 		CertPEM:          string(pki.EncodeCertsPEM(c.Identity.Chain...)),
 		KeyPEM:           string(key),
 		ClientCAsPEM:     string(pki.EncodeCertsPEM(c.ClientCAs...)),
+		CRLsPEM:          string(pki.EncodeCRLsPEM(c.CRLs...)),
 		MinVersion:       c.MinVersion,
 		MaxVersion:       c.MaxVersion,
 		CipherSuites:     c.CipherSuites,
@@ -118,7 +121,14 @@ func decodeChildConfig(line []byte) (targets.Config, error) {
 	if err != nil {
 		return targets.Config{}, err
 	}
+	var crls []*x509.RevocationList
+	if w.CRLsPEM != "" {
+		if crls, err = pki.ParseCRLsPEM([]byte(w.CRLsPEM), "CRLs from the parent"); err != nil {
+			return targets.Config{}, err
+		}
+	}
 	return targets.Config{
+		CRLs:             crls,
 		Listen:           w.Listen,
 		Identity:         pki.Identity{Chain: chain, Key: key},
 		ClientCAs:        cas,

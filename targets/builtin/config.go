@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/mtlsbench/mtlsbench/targets"
 	"github.com/mtlsbench/mtlsbench/tlsparams"
@@ -59,6 +60,9 @@ func withDefaults(cfg targets.Config) (targets.Config, error) {
 		return targets.Config{}, err
 	}
 	if err := checkGroups(c); err != nil {
+		return targets.Config{}, err
+	}
+	if err := checkCRLs(c.CRLs, time.Now()); err != nil {
 		return targets.Config{}, err
 	}
 	return c, nil

@@ -90,6 +90,9 @@ func (b *Server) newTLSConfig() *tls.Config {
 		CurvePreferences:       c.Groups,
 		SessionTicketsDisabled: c.DisableTickets,
 	}
+	if len(c.CRLs) > 0 {
+		tc.VerifyPeerCertificate = newRevocation(c.CRLs).verify
+	}
 	if c.HandshakeDelay > 0 {
 		// GetConfigForClient runs after the ClientHello is read and before
 		// the server writes anything: the delay lands where a slow server

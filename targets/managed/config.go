@@ -131,6 +131,7 @@ type pemFiles struct {
 	inter    string // intermediates only ("" when there are none)
 	key      string // PKCS#8, 0600
 	clientCA string // Config.ClientCAs
+	crl      string // Config.CRLs ("" when there are none)
 }
 
 // writePKI writes the case's certificates and key into dir.
@@ -154,6 +155,14 @@ func writePKI(dir string, cfg targets.Config) (pemFiles, error) {
 		{f.leaf, pki.EncodeCertsPEM(cfg.Identity.Chain[0]), 0o644},
 		{f.key, keyPEM, 0o600},
 		{f.clientCA, pki.EncodeCertsPEM(cfg.ClientCAs...), 0o644},
+	}
+	if len(cfg.CRLs) > 0 {
+		f.crl = filepath.Join(dir, "crl.pem")
+		files = append(files, struct {
+			path string
+			data []byte
+			mode os.FileMode
+		}{f.crl, pki.EncodeCRLsPEM(cfg.CRLs...), 0o644})
 	}
 	if len(cfg.Identity.Chain) > 1 {
 		f.inter = filepath.Join(dir, "server-intermediates.pem")

@@ -26,7 +26,9 @@ import (
 // (`http-request return`), one line per request, where a session variable
 // marks a connection's first request. Failed handshakes are logged with
 // error-log-format, including the certificate verify error. Every line
-// carries its connection's accept time to the millisecond.
+// carries its connection's accept time to the millisecond. Config.ClientCAs
+// are the bind's ca-file (whose names HAProxy sends in its
+// CertificateRequest), Config.CRLs its crl-file.
 type haproxy struct{}
 
 var _ program = haproxy{}
@@ -107,7 +109,7 @@ defaults
 
 frontend mtlsbench
     mode {{if .HTTP}}http{{else}}tcp{{end}}
-    bind {{.Bind}}{{if .TLS}} ssl crt {{.Crt}}{{if .Mutual}} ca-file {{.ClientCA}} verify required{{else}} verify none{{end}} ssl-min-ver {{.MinVersion}} ssl-max-ver {{.MaxVersion}}{{if .Ciphers}} ciphers {{.Ciphers}}{{end}}{{if .Ciphersuites}} ciphersuites {{.Ciphersuites}}{{end}}{{if .Curves}} curves {{.Curves}}{{end}}{{if not .Tickets}} no-tls-tickets{{end}}{{end}}
+    bind {{.Bind}}{{if .TLS}} ssl crt {{.Crt}}{{if .Mutual}} ca-file {{.ClientCA}}{{if .CRL}} crl-file {{.CRL}}{{end}} verify required{{else}} verify none{{end}} ssl-min-ver {{.MinVersion}} ssl-max-ver {{.MaxVersion}}{{if .Ciphers}} ciphers {{.Ciphers}}{{end}}{{if .Ciphersuites}} ciphersuites {{.Ciphersuites}}{{end}}{{if .Curves}} curves {{.Curves}}{{end}}{{if not .Tickets}} no-tls-tickets{{end}}{{end}}
     log-format "{{.LogFormat}}"
     error-log-format "{{.ErrorFormat}}"
     tcp-request connection set-var(sess.mtlsbench_accepted) date(0,ms)
@@ -173,6 +175,7 @@ func (haproxy) configure(dir string, cfg targets.Config, addr string, _ binary) 
 		"Bind":             bind,
 		"Crt":              crt,
 		"ClientCA":         files.clientCA,
+		"CRL":              files.crl,
 		"MinVersion":       versionName(cfg.MinVersion),
 		"MaxVersion":       versionName(cfg.MaxVersion),
 		"Ciphers":          suiteNames(cfg.CipherSuites),

@@ -32,6 +32,9 @@ import (
 // afterwards (400 in HTTP mode, a close in handshake mode), logging
 // $ssl_client_verify = FAILED:reason or NONE. A client therefore sees a
 // completed handshake; the cross-check counts it as a verify failure.
+// Config.ClientCAs go into ssl_client_certificate, whose names nginx sends
+// in its CertificateRequest; Config.CRLs into ssl_crl (nginx checks every
+// CA of the chain against them).
 type nginx struct{}
 
 var _ program = nginx{}
@@ -152,6 +155,9 @@ events {
         ssl_client_certificate {{.ClientCA}};
         ssl_verify_client on;
         ssl_verify_depth 8;
+{{- if .CRL}}
+        ssl_crl {{.CRL}};
+{{- end}}
 {{- else}}
         ssl_verify_client off;
 {{- end}}
@@ -239,6 +245,7 @@ func (nginx) configure(dir string, cfg targets.Config, addr string, bin binary) 
 		"Chain":             files.chain,
 		"Key":               files.key,
 		"ClientCA":          files.clientCA,
+		"CRL":               files.crl,
 		"Protocols":         protocols,
 		"Ciphers":           suiteNames(cfg.CipherSuites),
 		"Ciphersuites":      suiteNames(cfg.CipherSuitesTLS13),

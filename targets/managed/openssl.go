@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -29,7 +30,10 @@ import (
 // fetches the page over a connection of its own, with a client certificate
 // from a throwaway CA that s_server trusts through -verifyCAfile; the
 // case's CA alone goes in -CAfile, so the CA names clients see are the
-// case's. Client certificate failures come from stderr, where s_server
+// case's. With Config.CRLs, s_server checks every chain's CAs
+// (-crl_check_all, as nginx and HAProxy do) against CRLs it looks up in a
+// hashed directory (see opensslCRLDir). Client certificate failures come
+// from stderr, where s_server
 // prints OpenSSL's error for each failed handshake. s_server reports no
 // per-version or per-cipher counts.
 type openssl struct{}
@@ -66,7 +70,7 @@ type opensslStats struct {
 	probeCert *tls.Certificate
 }
 
-func (openssl) configure(dir string, cfg targets.Config, addr string, _ binary) (runPlan, error) {
+func (openssl) configure(dir string, cfg targets.Config, addr string, bin binary) (runPlan, error) {
 	s := &opensslStats{}
 	files, err := writePKI(dir, cfg)
 	if err != nil {
@@ -78,7 +82,7 @@ func (openssl) configure(dir string, cfg targets.Config, addr string, _ binary) 
 	}
 	s.probeCert = probeCert
 	verifyCAs := filepath.Join(dir, "verify-ca.pem")
-	trusted := pki.EncodeCertsPEM(append(append(cfg.ClientCAs[:0:0], cfg.ClientCAs...), probeCA)...)
+	trusted := pki.EncodeCertsPEM(append(append(cfg.ClientCAs[:0:0], cfg.ClientCAs...), probeCA.Cert)...)
 	if err := os.WriteFile(verifyCAs, trusted, 0o644); err != nil {
 		return runPlan{}, fmt.Errorf("managed: openssl: %w", err)
 	}
@@ -98,6 +102,13 @@ func (openssl) configure(dir string, cfg targets.Config, addr string, _ binary) 
 	}
 	if files.inter != "" {
 		args = append(args, "-cert_chain", files.inter)
+	}
+	if files.crl != "" {
+		crlDir, err := opensslCRLDir(dir, bin.path, cfg, probeCA)
+		if err != nil {
+			return runPlan{}, err
+		}
+		args = append(args, "-verifyCApath", crlDir, "-crl_check_all")
 	}
 	if c := suiteNames(cfg.CipherSuites); c != "" {
 		args = append(args, "-cipher", c)
@@ -123,6 +134,34 @@ func (openssl) configure(dir string, cfg targets.Config, addr string, _ binary) 
 		onProbe:   func() { s.probes++ },
 		record:    s,
 	}, nil
+}
+
+// opensslCRLDir writes the case's CRLs, and an empty one of the probe CA,
+// into a hashed directory (openssl rehash) that s_server's verification
+// store looks CRLs up in. s_server's -CRL reads one CRL only, and
+// -crl_check_all (the check nginx and HAProxy make) needs one per CA of
+// every chain it verifies: the case's root, its intermediate, and the
+// probe CA of the harness's own connections.
+func opensslCRLDir(dir, opensslPath string, cfg targets.Config, probeCA pki.Authority) (string, error) {
+	probeCRL, err := probeCA.IssueCRL(pki.CRLOptions{})
+	if err != nil {
+		return "", fmt.Errorf("managed: openssl: %w", err)
+	}
+	crlDir := filepath.Join(dir, "crls")
+	if err := os.Mkdir(crlDir, 0o755); err != nil {
+		return "", fmt.Errorf("managed: openssl: %w", err)
+	}
+	for i, crl := range append(append(cfg.CRLs[:0:0], cfg.CRLs...), probeCRL) {
+		if err := os.WriteFile(filepath.Join(crlDir, fmt.Sprintf("crl-%d.pem", i+1)), pki.EncodeCRLsPEM(crl), 0o644); err != nil {
+			return "", fmt.Errorf("managed: openssl: %w", err)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), identifyTimeout)
+	defer cancel()
+	if out, err := exec.CommandContext(ctx, opensslPath, "rehash", crlDir).CombinedOutput(); err != nil {
+		return "", fmt.Errorf("managed: openssl: openssl rehash %s: %w: %s", crlDir, err, strings.TrimSpace(string(out)))
+	}
+	return crlDir, nil
 }
 
 // opensslStatRE matches a statistics line of the status page.

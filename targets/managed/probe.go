@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
@@ -103,17 +102,17 @@ func dialProbe(ctx context.Context, addr string, cfg targets.Config, cert *tls.C
 // probeIdentity makes a throwaway CA and a client certificate it
 // issued, for a server that must accept the harness's own connections (the
 // CA goes into its verification store, never into the CA names it sends).
-func probeIdentity() (ca *x509.Certificate, cert *tls.Certificate, err error) {
+func probeIdentity() (ca pki.Authority, cert *tls.Certificate, err error) {
 	notBefore := time.Now().Add(-time.Hour)
 	root, err := pki.NewRoot(pki.ECDSAP256, "mtlsbench probe CA", notBefore, 48*time.Hour)
 	if err != nil {
-		return nil, nil, fmt.Errorf("managed: probe identity: %w", err)
+		return pki.Authority{}, nil, fmt.Errorf("managed: probe identity: %w", err)
 	}
 	id, err := root.Issue(pki.LeafRequest{KeyType: pki.ECDSAP256, CommonName: "mtlsbench probe",
 		NotBefore: notBefore, NotAfter: notBefore.Add(48 * time.Hour)}, nil)
 	if err != nil {
-		return nil, nil, fmt.Errorf("managed: probe identity: %w", err)
+		return pki.Authority{}, nil, fmt.Errorf("managed: probe identity: %w", err)
 	}
 	c := id.TLSCertificate()
-	return root.Cert, &c, nil
+	return root, &c, nil
 }
