@@ -3,6 +3,7 @@ package targets
 import (
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/mtlsbench/mtlsbench/tlsparams"
 )
@@ -70,7 +71,15 @@ func (e *UnsupportedError) Error() string {
 // — naming what, why and what would work.
 func (c Capability) Check(cfg Config, requests int) error {
 	if cfg.Mode != "" && !slices.Contains(c.Modes, cfg.Mode) {
-		return &UnsupportedError{Kind: c.Kind, What: fmt.Sprintf("mode %q", cfg.Mode), Reason: "accepted: handshake, http"}
+		accepted := make([]string, len(c.Modes))
+		for i, m := range c.Modes {
+			accepted[i] = string(m)
+		}
+		reason := "accepted: " + strings.Join(accepted, ", ")
+		if cfg.Mode == ModeHTTP2 {
+			reason += "; HTTP/2 needs builtin, nginx or haproxy"
+		}
+		return &UnsupportedError{Kind: c.Kind, What: fmt.Sprintf("mode %q", cfg.Mode), Reason: reason}
 	}
 	if c.MaxWorkers > 0 && cfg.Workers > c.MaxWorkers {
 		return &UnsupportedError{Kind: c.Kind, What: fmt.Sprintf("%d workers", cfg.Workers),

@@ -56,6 +56,6 @@ func (externalDriver) Capabilities() (Capability, error) {
 	return Capability{
 		Kind:  KindExternal,
 		TLS:   tlsparams.Capabilities{Name: "the external target", Unconfigured: true},
-		Modes: []Mode{ModeHandshake, ModeHTTP},
+		Modes: []Mode{ModeHandshake, ModeHTTP, ModeHTTP2},
 	}, nil
 }

@@ -35,6 +35,7 @@ type serverStats struct {
 	failed         atomic.Int64
 	verifyFailures atomic.Int64
 	requests       atomic.Int64
+	http2Requests  atomic.Int64
 	tls12, tls13   atomic.Int64
 	suites         [64]atomic.Int64 // index: countedSuites; 64 ≥ its length, checked in init
 
@@ -92,6 +93,7 @@ func (s *serverStats) snapshot() targets.Counts {
 		Failed:         s.failed.Load(),
 		VerifyFailures: s.verifyFailures.Load(),
 		Requests:       s.requests.Load(),
+		HTTP2Requests:  s.http2Requests.Load(),
 	}
 	add := func(m *map[string]int64, k string, v int64) {
 		if v == 0 {

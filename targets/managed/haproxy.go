@@ -51,6 +51,7 @@ func (haproxy) identify(text string, b *binary) {
 }
 
 func (haproxy) capability(c *targets.Capability) {
+	c.Modes = append(c.Modes, targets.ModeHTTP2)
 	c.CrossCheck = "log (a ring buffer mtlsbench drains), timed at accept: one line per connection (tcp mode) or request (http mode), error-log-format lines for failed handshakes"
 }
 
@@ -78,6 +79,10 @@ const (
 	haproxyLogFormat   = `mtlsbench/2 ok %%[var(sess.mtlsbench_accepted)] %%[ssl_fc_sni] %%[ssl_fc_protocol] %%[ssl_fc_cipher] %%[ssl_fc_is_resumed] %%[ssl_c_verify] %s %%ST`
 	haproxyErrorFormat = `mtlsbench/2 err %[var(sess.mtlsbench_accepted)] %[ssl_fc_sni] %[ssl_fc_protocol] %[ssl_fc_cipher] %[ssl_fc_is_resumed] %[fc_err] %[ssl_c_err] %[ssl_c_ca_err] %[ssl_fc_err_str]`
 	haproxyLogTag      = "mtlsbench/2"
+	// haproxyLogH2Suffix ends an ok line in HTTP/2 mode with the request's
+	// HTTP version (%HV: "HTTP/2.0"), so that the cross-check counts the
+	// requests HAProxy answered over HTTP/2.
+	haproxyLogH2Suffix = ` %HV`
 )
 
 var haproxyConfTemplate = template.Must(template.New("haproxy.cfg").Parse(`# Written by mtlsbench for one case; removed when the target stops.
@@ -104,7 +109,7 @@ defaults
 
 frontend mtlsbench
     mode {{if .HTTP}}http{{else}}tcp{{end}}
-    bind {{.Bind}} ssl crt {{.Crt}} ca-file {{.ClientCA}} verify required ssl-min-ver {{.MinVersion}} ssl-max-ver {{.MaxVersion}}{{if .Ciphers}} ciphers {{.Ciphers}}{{end}}{{if .Ciphersuites}} ciphersuites {{.Ciphersuites}}{{end}}{{if .Curves}} curves {{.Curves}}{{end}}{{if not .Tickets}} no-tls-tickets{{end}}
+    bind {{.Bind}} ssl crt {{.Crt}} ca-file {{.ClientCA}}{{if .ALPN}} alpn h2{{end}} verify required ssl-min-ver {{.MinVersion}} ssl-max-ver {{.MaxVersion}}{{if .Ciphers}} ciphers {{.Ciphers}}{{end}}{{if .Ciphersuites}} ciphersuites {{.Ciphersuites}}{{end}}{{if .Curves}} curves {{.Curves}}{{end}}{{if not .Tickets}} no-tls-tickets{{end}}
     log-format "{{.LogFormat}}"
     error-log-format "{{.ErrorFormat}}"
     tcp-request connection set-var(sess.mtlsbench_accepted) date(0,ms)
@@ -122,7 +127,8 @@ frontend mtlsbench
 `))
 
 func (haproxy) configure(dir string, cfg targets.Config, addr string, _ binary) (plan runPlan, err error) {
-	s := &haproxyLog{http: cfg.Mode == targets.ModeHTTP}
+	h2 := cfg.Mode == targets.ModeHTTP2
+	s := &haproxyLog{http: cfg.Mode == targets.ModeHTTP || h2}
 	logPath := filepath.Join(dir, "haproxy.log")
 	s.collector, err = startHAProxyCollector(logPath)
 	if err != nil {
@@ -159,6 +165,10 @@ func (haproxy) configure(dir string, cfg targets.Config, addr string, _ binary) 
 	if s.http {
 		first = "%[var(txn.mtlsbench_first)]"
 	}
+	logFormat := fmt.Sprintf(haproxyLogFormat, first)
+	if h2 {
+		logFormat += haproxyLogH2Suffix
+	}
 	// HAProxy chooses ciphers and groups in its own order by default (see
 	// groupList).
 	curves, _ := groupList(cfg)
@@ -175,7 +185,8 @@ func (haproxy) configure(dir string, cfg targets.Config, addr string, _ binary) 
 		"Ciphers":          suiteNames(cfg.CipherSuites),
 		"Ciphersuites":     suiteNames(cfg.CipherSuitesTLS13),
 		"Curves":           curves,
-		"LogFormat":        fmt.Sprintf(haproxyLogFormat, first),
+		"LogFormat":        logFormat,
+		"ALPN":             h2,
 		"ErrorFormat":      haproxyErrorFormat,
 		"RingSize":         haproxyRingSize,
 		"Collector":        s.collector.addr(),
@@ -223,6 +234,9 @@ func (s *haproxyLog) parse(line string) {
 		}
 		if s.http && len(f) > 9 && f[9] == "200" {
 			k.flags |= flagRequest
+			if len(f) > 10 && f[10] == "HTTP/2.0" {
+				k.flags |= flagHTTP2
+			}
 		}
 	case "err":
 		if len(f) < 10 {
