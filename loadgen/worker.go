@@ -99,6 +99,9 @@ func (w *worker) configure() {
 	e := w.eng
 	if w.http == nil && e.cfg.Requests > 0 {
 		w.http = newHTTPClient(e.host, e.cfg.Path)
+		if e.cfg.HTTP2 {
+			w.http.h2 = newH2Client(e.host, e.cfg.Path)
+		}
 	}
 	if w.tlsConfig != nil {
 		return
@@ -311,8 +314,11 @@ func (w *worker) exchange(priming bool, intended, start, connected time.Time) (h
 		return false, false
 	}
 	state := conn.ConnectionState()
+	var early []byte // application data the confirmation read took
 	if state.Version >= tls.VersionTLS13 && w.mustReadRecord() {
-		if err := w.confirm(conn); err != nil {
+		n, err := w.confirm(conn)
+		early = w.scratch[:n]
+		if err != nil {
 			w.fail(time.Now(), classify("confirm", err), "confirm", fmt.Errorf(
 				"after the client's Finished (TLS 1.3), the server answered: %w", err))
 			return false, false
@@ -335,23 +341,22 @@ func (w *worker) exchange(priming bool, intended, start, connected time.Time) (h
 	var reqStart time.Time
 	if cfg.Requests > 0 {
 		reqStart = time.Now()
-		w.http.br.Reset(conn)
-		// The reader must not keep the connection alive past this call.
-		defer w.http.br.Reset(nil)
-		for range cfg.Requests {
-			_ = tcp.SetDeadline(time.Now().Add(cfg.Timeout))
-			if err := w.http.do(conn); err != nil {
-				cls := ClassIO
-				var se *statusError
-				if errors.As(err, &se) {
-					cls = ClassHTTPStatus
-				} else if errors.Is(err, errMalformed) {
-					cls = ClassOther
-				} else if c := classify("request", err); c != ClassIO {
-					cls = c
-				}
-				w.fail(time.Now(), cls, "request", err)
+		if cfg.HTTP2 {
+			_ = tcp.SetDeadline(reqStart.Add(cfg.Timeout))
+			if err := w.http.h2.do(conn, early, tcp, cfg.Timeout, cfg.Requests, cfg.Streams); err != nil {
+				w.fail(time.Now(), requestClass(err), "request", err)
 				return false, false
+			}
+		} else {
+			w.http.br.Reset(conn)
+			// The reader must not keep the connection alive past this call.
+			defer w.http.br.Reset(nil)
+			for range cfg.Requests {
+				_ = tcp.SetDeadline(time.Now().Add(cfg.Timeout))
+				if err := w.http.do(conn); err != nil {
+					w.fail(time.Now(), requestClass(err), "request", err)
+					return false, false
+				}
 			}
 		}
 	}
@@ -365,6 +370,21 @@ func (w *worker) exchange(priming bool, intended, start, connected time.Time) (h
 		counted = true
 	}
 	return true, counted
+}
+
+// requestClass is the error class of a failed request.
+func requestClass(err error) Class {
+	var se *statusError
+	var le *h2StreamsError
+	switch {
+	case errors.As(err, &se):
+		return ClassHTTPStatus
+	case errors.As(err, &le):
+		return ClassParamMismatch
+	case errors.Is(err, errMalformed):
+		return ClassOther
+	}
+	return classify("request", err)
 }
 
 // mustReadRecord says whether to wait for the server's first record after
@@ -382,20 +402,23 @@ func (w *worker) mustReadRecord() bool {
 }
 
 // confirm reads until the server's first post-handshake record has been
-// processed by crypto/tls (see wireConn).
-func (w *worker) confirm(conn *tls.Conn) error {
+// processed by crypto/tls (see wireConn). It returns how many bytes of
+// application data that read took into w.scratch: none from a server that
+// waits for a request, an HTTP/2 server's first frames from one that
+// does not.
+func (w *worker) confirm(conn *tls.Conn) (int, error) {
 	w.wire.startConfirm()
-	_, err := conn.Read(w.scratch[:])
+	n, err := conn.Read(w.scratch[:])
 	w.wire.confirming = false
 	switch {
 	case err == nil, errors.Is(err, errConfirmed):
-		return nil
+		return n, nil
 	case errors.Is(err, io.EOF) && w.wire.records > 0:
 		// A close_notify after the handshake: the server accepted and
 		// closed; a server rejecting the certificate sends an alert.
-		return nil
+		return n, nil
 	}
-	return err
+	return n, err
 }
 
 // check compares what was negotiated with what the case expects.
@@ -422,6 +445,8 @@ func (w *worker) check(s *tls.ConnectionState) (Class, error) {
 		problem = "a HelloRetryRequest, expected none"
 	case ex.hrr == hrrAlways && !s.HelloRetryRequest:
 		problem = "no HelloRetryRequest, expected one (the server picked the client's first key share)"
+	case ex.alpn != "" && s.NegotiatedProtocol != ex.alpn:
+		problem = fmt.Sprintf("application protocol %q (ALPN), expected %q", s.NegotiatedProtocol, ex.alpn)
 	case ex.serverKey != "" && len(s.PeerCertificates) > 0:
 		if kt, _ := pki.KeyTypeOf(s.PeerCertificates[0].PublicKey); kt != ex.serverKey {
 			problem = "server key " + pki.DescribePublicKey(s.PeerCertificates[0].PublicKey) + ", expected " + string(ex.serverKey)
