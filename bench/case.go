@@ -246,6 +246,8 @@ func loadModel(c *scenarios.Case) loadgen.Config {
 		Count:              l.Count,
 		Interval:           l.Interval.D(),
 		Requests:           c.Requests,
+		HTTP2:              c.Target.Mode == scenarios.ModeHTTP2,
+		Streams:            l.Streams,
 		Hold:               l.Hold.D(),
 		Timeout:            l.Timeout.D(),
 		Linger0:            l.Linger0,
@@ -424,6 +426,7 @@ func caseParams(c *scenarios.Case) results.Params {
 		Target:           targetParam(c),
 		TargetMode:       c.Target.Mode,
 		HandshakeDelayMS: float64(c.Target.HandshakeDelay.D()) / float64(time.Millisecond),
+		Streams:          c.Load.Streams,
 	}
 	if c.Load.Rate == 0 && len(c.Load.Steps) == 0 {
 		p.Rate = 0
@@ -566,8 +569,31 @@ func crosscheck(out *results.Case, tc *results.TargetCounts, edgeSlack int64) {
 	if float64(tc.VerifyFailures) > float64(clientVerify)+slack(clientVerify) {
 		problems = append(problems, fmt.Sprintf("the target rejected %d client certificates the client did not count as rejected (%d)", tc.VerifyFailures, clientVerify))
 	}
+	if out.Params.TargetMode == scenarios.ModeHTTP2 && out.Params.Requests > 0 {
+		problems = append(problems, http2Crosscheck(out, tc, edgeSlack)...)
+	}
 	if len(problems) > 0 && out.Status == results.StatusOK {
 		out.Status = results.StatusCrosscheckFailed
 		out.Failure = "cross-check with " + tc.Source + ": " + strings.Join(problems, "; ")
 	}
+}
+
+// http2Crosscheck compares, in HTTP/2 mode, the requests the target
+// answered with those the client completed, and checks that the target
+// answered them over HTTP/2. A connection at a window's edge may have any
+// of its requests on either side, hence edgeSlack connections' worth.
+func http2Crosscheck(out *results.Case, tc *results.TargetCounts, edgeSlack int64) []string {
+	if tc.Requests == 0 && out.Counts.Requests == 0 {
+		return nil
+	}
+	var problems []string
+	perConn := int64(out.Params.Requests)
+	slack := 0.01*float64(out.Counts.Requests) + float64(edgeSlack*perConn)
+	if d := math.Abs(float64(tc.Requests - out.Counts.Requests)); d > slack {
+		problems = append(problems, fmt.Sprintf("the target answered %d requests, the client completed %d", tc.Requests, out.Counts.Requests))
+	}
+	if other := tc.Requests - tc.HTTP2Requests; other > 0 {
+		problems = append(problems, fmt.Sprintf("the target answered %d of its %d requests over a protocol other than HTTP/2", other, tc.Requests))
+	}
+	return problems
 }

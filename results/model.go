@@ -265,11 +265,14 @@ type Params struct {
 	HoldS float64 `json:"hold_s,omitempty"`
 	// Target is "builtin", "nginx", "haproxy", "openssl" or HOST:PORT.
 	Target string `json:"target"`
-	// TargetMode is the built-in target's mode: "handshake" or "http".
+	// TargetMode is the target's mode: "handshake", "http" or "http2".
 	TargetMode string `json:"target_mode,omitempty"`
 	// HandshakeDelayMS is an artificial server-side delay (built-in target
 	// only), used to produce regressions on purpose.
 	HandshakeDelayMS float64 `json:"handshake_delay_ms,omitempty"`
+	// Streams is the HTTP/2 requests in flight on a connection (target
+	// mode "http2"); absent otherwise.
+	Streams int `json:"streams,omitempty"`
 }
 
 // Counts are handshake counts over the measured window.
@@ -408,6 +411,9 @@ type TargetCounts struct {
 	VerifyFailures int64            `json:"verify_failures,omitempty"`
 	Versions       map[string]int64 `json:"versions,omitempty"`
 	Ciphers        map[string]int64 `json:"ciphers,omitempty"`
+	// Requests the target answered; HTTP2Requests of them over HTTP/2.
+	Requests      int64 `json:"requests,omitempty"`
+	HTTP2Requests int64 `json:"http2_requests,omitempty"`
 }
 
 // Interval is one slice of the per-interval time series.

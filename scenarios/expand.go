@@ -337,8 +337,17 @@ func (s *Spec) newCase(c cell, kind string) Case {
 		l.Concurrency = loadgen.DefaultConcurrency()
 	}
 
+	if l.Streams == 0 && t.Mode == ModeHTTP2 {
+		l.Streams = 1
+	}
+	key := c.key(kind, t.Mode)
+	if l.Streams > 1 {
+		// Streams in flight change what a request costs: a case with
+		// more than one is not the same cell as one with one.
+		key += ",streams=" + strconv.Itoa(l.Streams)
+	}
 	cs := Case{
-		Key:    c.key(kind, t.Mode),
+		Key:    key,
 		Params: c.params(),
 		Target: t,
 		Load:   l,

@@ -42,7 +42,7 @@ func registerCompletions(root *cobra.Command) {
 		"ciphers":         splitNames(strings.TrimSuffix(tlsparams.SuiteNames(0), ", or their OpenSSL names")),
 		"chain":           {"root", "intermediate"},
 		"resume":          {"none", "tickets"},
-		"mode":            {"handshake", "http"},
+		"mode":            {"handshake", "http", "http2"},
 		"arrivals":        {"uniform", "poisson"},
 		"key-format":      {string(pki.PKCS8), string(pki.PKCS1), string(pki.SEC1)},
 	}
