@@ -75,6 +75,9 @@ type htmlReport struct {
 	FontFace template.CSS
 	// Capacity is the capacity searches' section; nil for a plain run.
 	Capacity *htmlCapacity
+	// Amortization is one table per group of cases that differ only in
+	// requests per connection (amortization.go).
+	Amortization []htmlAmortization
 }
 
 type htmlRow struct {
@@ -189,6 +192,7 @@ func buildHTMLReport(run *results.Run, opts RenderOptions) (*htmlReport, error) 
 	sets := results.GroupRepeats(run)
 	rows, _ := caseRows(run, false)
 	r.Repeated, r.SpreadNote, r.Judged = repeated(rows), spreadNote(rows), judged(rows)
+	r.Amortization = buildHTMLAmortization(run)
 	for i, cr := range rows {
 		c := cr.sum
 		row := htmlRow{

@@ -81,6 +81,7 @@ func renderMarkdown(w io.Writer, run *results.Run, opts RenderOptions) error {
 	if note := spreadNote(rows); note != "" {
 		fmt.Fprintf(&b, "\n%s\n", MarkdownText(note))
 	}
+	writeMarkdownAmortization(&b, run)
 	if idx := usedFlags(run); len(idx) > 0 {
 		b.WriteString("\n")
 		for _, i := range idx {

@@ -51,6 +51,9 @@ func renderTable(w io.Writer, run *results.Run, opts RenderOptions) error {
 	if note := spreadNote(rows); note != "" {
 		fmt.Fprintln(&out, note)
 	}
+	if err := writeTextAmortization(&out, run); err != nil {
+		return err
+	}
 	writeTextNotes(&out, run, labels)
 	_, err = w.Write(out.Bytes())
 	return err
