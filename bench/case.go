@@ -46,6 +46,9 @@ func (r *runner) preflight(ctx context.Context, c *scenarios.Case) error {
 	if err := capability.Check(targetConfig(c, &material{}), c.Requests); err != nil {
 		return err
 	}
+	if err := capability.CheckRequests(targets.Mode(c.Target.Mode), c.Requests); err != nil {
+		return err
+	}
 	if isExternal(c) {
 		m, err := r.external(c)
 		if err != nil {

@@ -39,6 +39,23 @@ type Capability struct {
 	ClientVerifyInHandshake bool `json:"client_verify_in_handshake"`
 	// CrossCheck names the server's own record that Counts reads.
 	CrossCheck string `json:"cross_check"`
+	// RecordsRequestsOnly is true when, in the HTTP modes, the server's
+	// record has a line per request and none for a connection that made
+	// no request (nginx's access log): such connections cannot be
+	// cross-checked, and a case without requests is refused (see
+	// CheckRequests).
+	RecordsRequestsOnly bool `json:"records_requests_only,omitempty"`
+}
+
+// CheckRequests refuses an HTTP case without requests on a target whose
+// record would show none of its connections (RecordsRequestsOnly).
+func (c Capability) CheckRequests(mode Mode, requests int) error {
+	if !c.RecordsRequestsOnly || requests > 0 || (mode != ModeHTTP && mode != ModeHTTP2) {
+		return nil
+	}
+	return &UnsupportedError{Kind: c.Kind, What: fmt.Sprintf("mode %s with no requests", mode),
+		Reason: "its record has a line per request and no line for a connection that made no request, so its handshakes could not be cross-checked; " +
+			"send at least one request per connection (--requests 1,10,100: the amortization section then extrapolates the handshake's own cost), or use handshake mode"}
 }
 
 // MissingBinaryError reports a managed server that is not installed.

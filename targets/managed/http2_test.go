@@ -101,5 +101,10 @@ func TestHTTP2Modes(t *testing.T) {
 		if len(c.Modes) == 0 || c.Modes[len(c.Modes)-1] != targets.ModeHTTP2 {
 			t.Errorf("%s: modes %v lack http2", p.kind(), c.Modes)
 		}
+		// nginx's access log has no line for a connection without a
+		// request; HAProxy logs one (error-log-format).
+		if err := c.CheckRequests(targets.ModeHTTP2, 0); (err != nil) != (p.kind() == targets.KindNginx) {
+			t.Errorf("%s in http2 mode with no requests: %v", p.kind(), err)
+		}
 	}
 }

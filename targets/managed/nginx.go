@@ -84,6 +84,7 @@ func (nginx) identify(text string, b *binary) {
 
 func (nginx) capability(c *targets.Capability) {
 	c.Modes = append(c.Modes, targets.ModeHTTP2)
+	c.RecordsRequestsOnly = true
 	c.ClientVerifyInHandshake = false
 	c.CrossCheck = "access log, timed at accept: stream{} per connection (handshake mode), http{} per request (http mode); error log for TLS failures in http mode"
 }
