@@ -584,14 +584,16 @@ func crosscheck(out *results.Case, tc *results.TargetCounts, edgeSlack int64) {
 // http2Crosscheck compares, in HTTP/2 mode, the requests the target
 // answered with those the client completed, and checks that the target
 // answered them over HTTP/2. A connection at a window's edge may have any
-// of its requests on either side, hence edgeSlack connections' worth.
+// of its requests on either side, hence edgeSlack connections' worth; a
+// connection that failed may have had some answered that the client does
+// not count, hence as many again per error.
 func http2Crosscheck(out *results.Case, tc *results.TargetCounts, edgeSlack int64) []string {
 	if tc.Requests == 0 && out.Counts.Requests == 0 {
 		return nil
 	}
 	var problems []string
 	perConn := int64(out.Params.Requests)
-	slack := 0.01*float64(out.Counts.Requests) + float64(edgeSlack*perConn)
+	slack := 0.01*float64(out.Counts.Requests) + float64((edgeSlack+out.Counts.Errors)*perConn)
 	if d := math.Abs(float64(tc.Requests - out.Counts.Requests)); d > slack {
 		problems = append(problems, fmt.Sprintf("the target answered %d requests, the client completed %d", tc.Requests, out.Counts.Requests))
 	}

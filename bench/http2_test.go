@@ -69,8 +69,14 @@ func TestHTTP2Crosscheck(t *testing.T) {
 		{"agrees", results.TargetCounts{Handshakes: 100, Requests: 1020, HTTP2Requests: 1020}, ""},
 		{"HTTP/1.1 answered", results.TargetCounts{Handshakes: 100, Requests: 1000, HTTP2Requests: 990}, "10 of its 1000 requests over a protocol other than HTTP/2"},
 		{"requests missing", results.TargetCounts{Handshakes: 100, Requests: 500, HTTP2Requests: 500}, "the target answered 500 requests, the client completed 1000"},
+		// 10 connections failed after the server had answered some of
+		// their requests: up to 10 × 10 more are the client's errors.
+		{"failed connections' requests", results.TargetCounts{Handshakes: 110, Requests: 1090, HTTP2Requests: 1090, Failed: 0}, ""},
 	} {
 		out := ok()
+		if strings.HasPrefix(tc.name, "failed") {
+			out.Counts.Errors, out.Errors = 10, map[string]int64{"param_mismatch": 10}
+		}
 		crosscheck(out, &tc.target, 2)
 		switch {
 		case tc.want == "" && out.Status != results.StatusOK:

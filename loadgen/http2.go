@@ -65,6 +65,10 @@ const (
 	h2ConnWindow   = 1 << 24
 )
 
+// h2InitialStreams is the most streams opened before the server's
+// SETTINGS arrive.
+const h2InitialStreams = 100
+
 func newH2Client(host, path string) *h2Client {
 	var block bytes.Buffer
 	enc := hpack.NewEncoder(&block)
@@ -116,8 +120,12 @@ func (h *h2Client) do(conn io.ReadWriter, pre []byte, tcp *sock, timeout time.Du
 	_ = fr.WriteSettings(http2.Setting{ID: http2.SettingEnablePush, Val: 0},
 		http2.Setting{ID: http2.SettingInitialWindowSize, Val: h2StreamWindow})
 	_ = fr.WriteWindowUpdate(0, h2ConnWindow-65535)
+	// Until the server's SETTINGS say how many streams it allows, open no
+	// more than the 100 RFC 9113 recommends every server allow: more
+	// would be refused streams rather than the clear param_mismatch.
 	next, sent, done := uint32(1), 0, 0
-	for ; sent < requests && sent < streams; sent++ {
+	window := min(streams, h2InitialStreams)
+	for ; sent < requests && sent < window; sent++ {
 		h.open(fr, next)
 		next += 2
 	}
@@ -140,6 +148,7 @@ func (h *h2Client) do(conn io.ReadWriter, pre []byte, tcp *sock, timeout time.Du
 				return &h2StreamsError{allowed: int(v), asked: streams}
 			}
 			_ = fr.WriteSettingsAck()
+			window = streams
 		case *http2.HeadersFrame:
 			st := h.stream(f.StreamID)
 			if st == nil {
@@ -188,11 +197,10 @@ func (h *h2Client) do(conn io.ReadWriter, pre []byte, tcp *sock, timeout time.Du
 			}
 			done++
 			_ = tcp.SetDeadline(time.Now().Add(timeout))
-			if sent < requests {
-				h.open(fr, next)
-				next += 2
-				sent++
-			}
+		}
+		for ; sent < requests && len(h.streams) < window; sent++ {
+			h.open(fr, next)
+			next += 2
 		}
 		if h.bw.Buffered() > 0 {
 			if err := h.bw.Flush(); err != nil {
