@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mtlsbench/mtlsbench/report"
 	"github.com/mtlsbench/mtlsbench/results"
 	"github.com/mtlsbench/mtlsbench/scenarios"
 )
@@ -84,5 +85,32 @@ func TestHTTP2Crosscheck(t *testing.T) {
 		case tc.want != "" && (out.Status != results.StatusCrosscheckFailed || !strings.Contains(out.Failure, tc.want)):
 			t.Errorf("%s: %s %q, want a failed cross-check naming %q", tc.name, out.Status, out.Failure, tc.want)
 		}
+	}
+}
+
+// The amortization scenario end to end against the built-in target: its
+// four cases pass (the requests=0 one too: ALPN checked, the target's own
+// counters cross-checked), CPU per connection grows with the requests, and
+// the table's amortization section shows the handshake's share falling.
+func TestAmortizationScenario(t *testing.T) {
+	cases := expand(t, "amortization", 400*time.Millisecond, nil)
+	if len(cases) != 4 {
+		t.Fatalf("%d cases, want 4", len(cases))
+	}
+	run := runCases(t, context.Background(), cases)
+	for _, c := range run.Cases {
+		if c.Status != results.StatusOK || c.Params.TargetMode != "http2" {
+			t.Fatalf("%s: %s (%s): %s", c.Name, c.Status, c.Params.TargetMode, c.Failure)
+		}
+		if c.Params.Requests == 100 && !(c.CPU.ClientUsPerHandshake > run.Cases[0].CPU.ClientUsPerHandshake) {
+			t.Errorf("%s: client CPU per connection %.0f µs, not above the handshake-only case's %.0f", c.Name, c.CPU.ClientUsPerHandshake, run.Cases[0].CPU.ClientUsPerHandshake)
+		}
+	}
+	var table strings.Builder
+	if err := report.Render(&table, run, report.FormatTable, report.RenderOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(table.String(), "Amortization: the handshake's share as requests per connection grow (tls1.3-full-ecdsa-p256-x25519, http2 mode)") {
+		t.Errorf("no amortization section:\n%s", table.String())
 	}
 }
