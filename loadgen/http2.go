@@ -157,7 +157,12 @@ func (h *h2Client) do(conn io.ReadWriter, pre []byte, tcp *sock, timeout time.Du
 			if err := h.headers(fr, dec, f); err != nil {
 				return err
 			}
-			if st.status == 0 && (h.status < 100 || h.status > 199) { // 1xx: not the final response
+			switch {
+			case st.status != 0:
+				// Trailers: no :status.
+			case h.status == 0:
+				return fmt.Errorf("%w: a response without :status on stream %d", errH2, f.StreamID)
+			case h.status < 100 || h.status > 199: // 1xx: not the final response
 				st.status = h.status
 			}
 			if f.StreamEnded() {
@@ -182,9 +187,12 @@ func (h *h2Client) do(conn io.ReadWriter, pre []byte, tcp *sock, timeout time.Du
 				ended = f.StreamID
 			}
 		case *http2.RSTStreamFrame:
-			return fmt.Errorf("loadgen: the server reset HTTP/2 stream %d (%v) after %d of %d responses", f.StreamID, f.ErrCode, done, requests)
+			if h.stream(f.StreamID) == nil {
+				break // a stream already answered in full
+			}
+			return fmt.Errorf("the server reset HTTP/2 stream %d (%v) after %d of %d responses", f.StreamID, f.ErrCode, done, requests)
 		case *http2.GoAwayFrame:
-			return fmt.Errorf("loadgen: the server ended the HTTP/2 connection (GOAWAY %v%s) after %d of %d responses", f.ErrCode, debugData(f), done, requests)
+			return fmt.Errorf("the server ended the HTTP/2 connection (GOAWAY %v%s) after %d of %d responses", f.ErrCode, debugData(f), done, requests)
 		case *http2.PingFrame:
 			if !f.IsAck() {
 				_ = fr.WritePing(true, f.Data)
@@ -241,7 +249,7 @@ func (h *h2Client) finish(id uint32) int {
 }
 
 // headers decodes a header block, with its CONTINUATION frames, setting
-// h.status.
+// h.status (0 when the block has none: trailers).
 func (h *h2Client) headers(fr *http2.Framer, dec *hpack.Decoder, f *http2.HeadersFrame) error {
 	h.status = 0
 	if _, err := dec.Write(f.HeaderBlockFragment()); err != nil {
@@ -263,9 +271,6 @@ func (h *h2Client) headers(fr *http2.Framer, dec *hpack.Decoder, f *http2.Header
 	}
 	if err := dec.Close(); err != nil {
 		return fmt.Errorf("%w: header block: %v", errH2, err)
-	}
-	if h.status == 0 {
-		return fmt.Errorf("%w: a response without :status", errH2)
 	}
 	return nil
 }

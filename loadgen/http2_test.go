@@ -236,3 +236,60 @@ func TestHTTP2ClientAllocations(t *testing.T) {
 		t.Errorf("%.2f allocations per request, want at most 2", perRequest)
 	}
 }
+
+// What a server may send besides a plain response, scripted: an informational
+// response before the final one, trailers, a reset of a stream already
+// answered, PING; and what fails a connection: a status other than 2xx, a
+// GOAWAY before the last response, a response without :status.
+func TestHTTP2ClientResponses(t *testing.T) {
+	block := func(fields ...string) []byte {
+		var b bytes.Buffer
+		enc := hpack.NewEncoder(&b)
+		for i := 0; i < len(fields); i += 2 {
+			enc.WriteField(hpack.HeaderField{Name: fields[i], Value: fields[i+1]})
+		}
+		return b.Bytes()
+	}
+	for _, tc := range []struct {
+		name   string
+		script func(fr *http2.Framer)
+		want   string // "" succeeds
+	}{
+		{"1xx, trailers, late reset, ping", func(fr *http2.Framer) {
+			fr.WritePing(false, [8]byte{1})
+			fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: block(":status", "103"), EndHeaders: true})
+			fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: block(":status", "200"), EndHeaders: true})
+			fr.WriteData(1, false, []byte("ok\n"))
+			fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: block("grpc-status", "0"), EndHeaders: true, EndStream: true})
+			fr.WriteRSTStream(1, http2.ErrCodeNo)
+			fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 3, BlockFragment: block(":status", "204"), EndHeaders: true, EndStream: true})
+		}, ""},
+		{"404", func(fr *http2.Framer) {
+			fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: block(":status", "404"), EndHeaders: true, EndStream: true})
+		}, "HTTP status 404"},
+		{"goaway", func(fr *http2.Framer) {
+			fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: block(":status", "200"), EndHeaders: true, EndStream: true})
+			fr.WriteGoAway(1, http2.ErrCodeNo, []byte("bye"))
+		}, `GOAWAY NO_ERROR, "bye") after 1 of 2 responses`},
+		{"no status", func(fr *http2.Framer) {
+			fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: block("server", "x"), EndHeaders: true, EndStream: true})
+		}, "without :status"},
+	} {
+		var out bytes.Buffer
+		fr := http2.NewFramer(&out, nil)
+		fr.WriteSettings()
+		tc.script(fr)
+		var written bytes.Buffer
+		var tcp sock
+		err := newH2Client("localhost", "/").do(scriptConn{&out, &written}, nil, &tcp, time.Second, 2, 1)
+		switch {
+		case tc.want == "" && err != nil:
+			t.Errorf("%s: %v", tc.name, err)
+		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+			t.Errorf("%s: %v, want an error with %q", tc.name, err, tc.want)
+		}
+		if tc.want == "" && !bytes.HasPrefix(written.Bytes(), []byte(http2.ClientPreface)) {
+			t.Errorf("%s: the client did not start with the preface", tc.name)
+		}
+	}
+}
