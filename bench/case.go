@@ -52,6 +52,9 @@ func (r *runner) preflight(ctx context.Context, c *scenarios.Case) error {
 		return &targets.UnsupportedError{Kind: capability.Kind, What: "revoked clients in handshake mode",
 			Reason: "it refuses a client certificate after the TLS handshake, where a client that sends nothing cannot see it; add --requests 1 (it then answers HTTP 400, counted as certificate_revoked)"}
 	}
+	if err := capability.CheckRequests(targets.Mode(c.Target.Mode), c.Requests); err != nil {
+		return err
+	}
 	if isExternal(c) {
 		m, err := r.external(c)
 		if err != nil {
@@ -307,6 +310,8 @@ func loadModel(c *scenarios.Case) loadgen.Config {
 		Count:              l.Count,
 		Interval:           l.Interval.D(),
 		Requests:           c.Requests,
+		HTTP2:              c.Target.Mode == scenarios.ModeHTTP2,
+		Streams:            l.Streams,
 		Hold:               l.Hold.D(),
 		Timeout:            l.Timeout.D(),
 		Linger0:            l.Linger0,
@@ -488,6 +493,7 @@ func caseParams(c *scenarios.Case) results.Params {
 		TrustStore:       c.TrustStore,
 		CRLEntries:       c.CRLEntries,
 		RevokedClients:   c.Target.RevokedClients,
+		Streams:          c.Load.Streams,
 	}
 	if c.Load.Rate == 0 && len(c.Load.Steps) == 0 {
 		p.Rate = 0
@@ -638,6 +644,9 @@ func crosscheck(out *results.Case, tc *results.TargetCounts, edgeSlack int64) {
 		problems = append(problems, fmt.Sprintf("the target rejected %d client certificates the client did not count as rejected (%d)", tc.VerifyFailures, clientVerify))
 	}
 	problems = append(problems, clientVerifyProblems(out.Params.Auth, tc)...)
+	if out.Params.TargetMode == scenarios.ModeHTTP2 && out.Params.Requests > 0 {
+		problems = append(problems, http2Crosscheck(out, tc, edgeSlack)...)
+	}
 	if len(problems) > 0 && out.Status == results.StatusOK {
 		out.Status = results.StatusCrosscheckFailed
 		out.Failure = "cross-check with " + tc.Source + ": " + strings.Join(problems, "; ")
@@ -673,4 +682,26 @@ func clientVerifyProblems(auth string, tc *results.TargetCounts) []string {
 	}
 	return []string{fmt.Sprintf("the target's verdict on the client certificate was not %s for %d handshakes (%s), in a case with auth %s",
 		want, n, strings.Join(other, ", "), auth)}
+}
+
+// http2Crosscheck compares, in HTTP/2 mode, the requests the target
+// answered with those the client completed, and checks that the target
+// answered them over HTTP/2. A connection at a window's edge may have any
+// of its requests on either side, hence edgeSlack connections' worth; a
+// connection that failed may have had some answered that the client does
+// not count, hence as many again per error.
+func http2Crosscheck(out *results.Case, tc *results.TargetCounts, edgeSlack int64) []string {
+	if tc.Requests == 0 && out.Counts.Requests == 0 {
+		return nil
+	}
+	var problems []string
+	perConn := int64(out.Params.Requests)
+	slack := 0.01*float64(out.Counts.Requests) + float64((edgeSlack+out.Counts.Errors)*perConn)
+	if d := math.Abs(float64(tc.Requests - out.Counts.Requests)); d > slack {
+		problems = append(problems, fmt.Sprintf("the target answered %d requests, the client completed %d", tc.Requests, out.Counts.Requests))
+	}
+	if other := tc.Requests - tc.HTTP2Requests; other > 0 {
+		problems = append(problems, fmt.Sprintf("the target answered %d of its %d requests over a protocol other than HTTP/2", other, tc.Requests))
+	}
+	return problems
 }

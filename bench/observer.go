@@ -296,6 +296,7 @@ func (o *observer) apply(out *results.Case, res *loadgen.Result, c *scenarios.Ca
 		Source: targetSource(c), Handshakes: d.Handshakes, Resumed: d.Resumed, Failed: d.Failed,
 		VerifyFailures: d.VerifyFailures, Versions: d.Versions, Ciphers: d.Ciphers,
 		ClientVerify: d.ClientVerify,
+		Requests:     d.Requests, HTTP2Requests: d.HTTP2Requests,
 	}
 	out.TargetCounts = tc
 	if out.Status == results.StatusOK {

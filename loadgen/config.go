@@ -132,11 +132,23 @@ type Config struct {
 	// Interval is the time-series resolution. Zero means DefaultInterval.
 	Interval time.Duration
 
-	// Requests per connection (HTTP/1.1 GET, keep-alive). Zero: handshake
-	// only.
+	// Requests per connection (HTTP/1.1 GET, keep-alive; HTTP/2 with
+	// HTTP2). Zero: handshake only.
 	Requests int
 	// Path is the request path. Zero means "/".
 	Path string
+	// HTTP2 speaks HTTP/2 instead of HTTP/1.1: the client offers ALPN h2
+	// alone and a connection that did not negotiate it is a
+	// param_mismatch error, whatever Requests is (zero: the handshake and
+	// that check only). Requests are then HTTP/2 GETs, Streams of them in
+	// flight at once on the connection (see http2.go).
+	HTTP2 bool
+	// Streams is the HTTP/2 requests in flight on one connection: the
+	// client opens a new stream as each one ends, until Requests are
+	// answered. A server that allows fewer at once
+	// (SETTINGS_MAX_CONCURRENT_STREAMS) fails the connection as
+	// param_mismatch. HTTP2 only; zero means 1.
+	Streams int
 	// Hold keeps each connection open this long after its handshake and
 	// requests, before closing it.
 	Hold time.Duration
@@ -245,6 +257,9 @@ func (c Config) withDefaults() Config {
 	if c.Timeout == 0 {
 		c.Timeout = DefaultTimeout
 	}
+	if c.Streams == 0 && c.HTTP2 {
+		c.Streams = 1
+	}
 	if c.SourceAddrs == 0 {
 		c.SourceAddrs = 1
 		if host, _, err := net.SplitHostPort(c.Addr); err == nil {
@@ -292,6 +307,9 @@ func (c Config) validate() error {
 	}
 	if r := c.TLS.Resume.Ratio(); r < 0 || r > 1 {
 		return bad("resume ratio must be between 0 and 1, got %v", r)
+	}
+	if c.Streams < 0 || (c.Streams > 1 && !c.HTTP2) {
+		return bad("streams %d: more than one stream in flight needs HTTP/2 (HTTP2); at least 1", c.Streams)
 	}
 	if c.Confirm == ConfirmResponse && c.Requests == 0 {
 		return bad("confirming acceptance by response needs at least one request per connection")

@@ -207,7 +207,13 @@ func newEngine(c Config, target *dialTarget) *engine {
 	c, shareNote := c.shardShare()
 	e := &engine{cfg: c, target: target, stopCh: make(chan struct{}), countReached: make(chan struct{}), totalWorkers: total, shareNote: shareNote}
 	e.tls = goConfig(&c)
+	if c.HTTP2 {
+		e.tls.NextProtos = []string{"h2"}
+	}
 	e.expect = expect(c.TLS)
+	if c.HTTP2 {
+		e.expect.alpn = "h2"
+	}
 	e.host = c.ServerName
 	if e.host == "" {
 		e.host, _, _ = net.SplitHostPort(c.Addr)

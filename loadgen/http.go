@@ -16,6 +16,9 @@ import (
 type httpClient struct {
 	request []byte
 	br      *bufio.Reader
+	// h2 speaks HTTP/2 instead (Config.HTTP2); kept here, not in the
+	// worker, whose size is watched.
+	h2 *h2Client
 }
 
 func newHTTPClient(host, path string) *httpClient {

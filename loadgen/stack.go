@@ -57,6 +57,7 @@ type expectation struct {
 	group     tls.CurveID
 	serverKey pki.KeyType
 	hrr       hrrExpectation
+	alpn      string // the application protocol (Config.HTTP2: "h2")
 }
 
 // hrrExpectation says whether a HelloRetryRequest must, may or must not

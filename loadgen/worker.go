@@ -107,6 +107,9 @@ func (w *worker) configure() {
 	e := w.eng
 	if w.http == nil && e.cfg.Requests > 0 {
 		w.http = newHTTPClient(e.host, e.cfg.Path)
+		if e.cfg.HTTP2 {
+			w.http.h2 = newH2Client(e.host, e.cfg.Path)
+		}
 	}
 	if w.tlsConfig != nil {
 		return
@@ -357,12 +360,15 @@ func (w *worker) exchange(priming bool, intended, start, connected time.Time) (h
 		w.fail(time.Now(), ClassParamMismatch, "check", err)
 		return false, false
 	}
+	var early []byte // application data the confirmation read took
 	if state.Version >= tls.VersionTLS13 && w.mustReadRecord() {
+		var n int
 		if !cfg.TLS.Auth.Mutual() {
-			err = w.awaitTicket(conn)
+			n, err = w.awaitTicket(conn)
 		} else {
-			err = w.confirm(conn)
+			n, err = w.confirm(conn)
 		}
+		early = w.scratch[:n]
 		if err != nil {
 			if w.certAsked() && !cfg.TLS.Auth.Mutual() {
 				w.fail(time.Now(), ClassParamMismatch, "confirm", fmt.Errorf("%w (after the client's Finished, the server answered: %v)", errCertRequested, err))
@@ -391,15 +397,24 @@ func (w *worker) exchange(priming bool, intended, start, connected time.Time) (h
 	var reqStart time.Time
 	if cfg.Requests > 0 {
 		reqStart = time.Now()
-		w.http.br.Reset(conn)
-		// The reader must not keep the connection alive past this call.
-		defer w.http.br.Reset(nil)
-		for range cfg.Requests {
-			_ = tcp.SetDeadline(time.Now().Add(cfg.Timeout))
-			if err := w.http.do(conn); err != nil {
+		if cfg.HTTP2 {
+			_ = tcp.SetDeadline(reqStart.Add(cfg.Timeout))
+			if err := w.http.h2.do(conn, early, tcp, cfg.Timeout, cfg.Requests, cfg.Streams); err != nil {
 				cls, err := w.refused(requestClass(err), err)
 				w.fail(time.Now(), cls, "request", err)
 				return false, false
+			}
+		} else {
+			w.http.br.Reset(conn)
+			// The reader must not keep the connection alive past this call.
+			defer w.http.br.Reset(nil)
+			for range cfg.Requests {
+				_ = tcp.SetDeadline(time.Now().Add(cfg.Timeout))
+				if err := w.http.do(conn); err != nil {
+					cls, err := w.refused(requestClass(err), err)
+					w.fail(time.Now(), cls, "request", err)
+					return false, false
+				}
 			}
 		}
 	}
@@ -449,19 +464,19 @@ func (w *worker) exchangePlain(intended, start, connected time.Time) (hold, coun
 	return true, counted
 }
 
-// requestClass is the class of a failed request.
+// requestClass is the error class of a failed request.
 func requestClass(err error) Class {
 	var se *statusError
+	var le *h2StreamsError
 	switch {
 	case errors.As(err, &se):
 		return ClassHTTPStatus
+	case errors.As(err, &le):
+		return ClassParamMismatch
 	case errors.Is(err, errMalformed):
 		return ClassOther
 	}
-	if c := classify("request", err); c != ClassIO {
-		return c
-	}
-	return ClassIO
+	return classify("request", err)
 }
 
 // mustReadRecord says whether to wait for the server's first record after
@@ -489,36 +504,44 @@ func (w *worker) mustReadRecord() bool {
 // own reads may already hold it: a first Read stops at the record boundary the bytes
 // read so far end on (records are not zeroed), processing what is
 // buffered; only when that stored no session does it wait for the next
-// record, as confirm does.
-func (w *worker) awaitTicket(conn *tls.Conn) error {
+// record, as confirm does. Like confirm, it returns how many bytes of
+// the server's application data it read into scratch.
+func (w *worker) awaitTicket(conn *tls.Conn) (int, error) {
 	puts := w.session.puts
 	w.wire.confirming = true
-	_, err := conn.Read(w.scratch[:])
+	n, err := conn.Read(w.scratch[:])
 	w.wire.confirming = false
 	switch {
 	case w.session.puts != puts, errors.Is(err, io.EOF) && w.wire.records > 0:
-		return nil
+		return n, nil
 	case err != nil && !errors.Is(err, errConfirmed):
-		return err
+		return n, err
+	case n > 0:
+		// The server's application data (HTTP/2's SETTINGS) came first:
+		// handed on to the requests, as confirm does.
+		return n, nil
 	}
 	return w.confirm(conn)
 }
 
 // confirm reads until the server's first post-handshake record has been
-// processed by crypto/tls (see wireConn).
-func (w *worker) confirm(conn *tls.Conn) error {
+// processed by crypto/tls (see wireConn). It returns how many bytes of
+// application data that read took into w.scratch: none from a server that
+// waits for a request, an HTTP/2 server's first frames from one that
+// does not.
+func (w *worker) confirm(conn *tls.Conn) (int, error) {
 	w.wire.startConfirm()
-	_, err := conn.Read(w.scratch[:])
+	n, err := conn.Read(w.scratch[:])
 	w.wire.confirming = false
 	switch {
 	case err == nil, errors.Is(err, errConfirmed):
-		return nil
+		return n, nil
 	case errors.Is(err, io.EOF) && w.wire.records > 0:
 		// A close_notify after the handshake: the server accepted and
 		// closed; a server rejecting the certificate sends an alert.
-		return nil
+		return n, nil
 	}
-	return err
+	return n, err
 }
 
 // authProblem says how a completed handshake did not authenticate as the
@@ -587,6 +610,8 @@ func (w *worker) check(s *tls.ConnectionState) (Class, error) {
 		problem = "a HelloRetryRequest, expected none"
 	case ex.hrr == hrrAlways && !s.HelloRetryRequest:
 		problem = "no HelloRetryRequest, expected one (the server picked the client's first key share)"
+	case ex.alpn != "" && s.NegotiatedProtocol != ex.alpn:
+		problem = fmt.Sprintf("application protocol %q (ALPN), expected %q", s.NegotiatedProtocol, ex.alpn)
 	case ex.serverKey != "" && len(s.PeerCertificates) > 0:
 		if kt, _ := pki.KeyTypeOf(s.PeerCertificates[0].PublicKey); kt != ex.serverKey {
 			problem = "server key " + pki.DescribePublicKey(s.PeerCertificates[0].PublicKey) + ", expected " + string(ex.serverKey)

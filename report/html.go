@@ -81,6 +81,9 @@ type htmlReport struct {
 	MutualCostHeader []string
 	MutualCostTitle  string
 	MutualCostNote   string
+	// Amortization is one table per group of cases that differ only in
+	// requests per connection (amortization.go).
+	Amortization []htmlAmortization
 }
 
 type htmlRow struct {
@@ -195,6 +198,7 @@ func buildHTMLReport(run *results.Run, opts RenderOptions) (*htmlReport, error) 
 	sets := results.GroupRepeats(run)
 	rows, _ := caseRows(run, false)
 	r.Repeated, r.SpreadNote, r.Judged = repeated(rows), spreadNote(rows), judged(rows)
+	r.Amortization = buildHTMLAmortization(run)
 	for i, cr := range rows {
 		c := cr.sum
 		row := htmlRow{

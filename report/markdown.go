@@ -82,6 +82,7 @@ func renderMarkdown(w io.Writer, run *results.Run, opts RenderOptions) error {
 		fmt.Fprintf(&b, "\n%s\n", MarkdownText(note))
 	}
 	writeMarkdownMutualCost(&b, rows)
+	writeMarkdownAmortization(&b, run)
 	if idx := usedFlags(run); len(idx) > 0 {
 		b.WriteString("\n")
 		for _, i := range idx {

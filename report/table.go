@@ -54,6 +54,9 @@ func renderTable(w io.Writer, run *results.Run, opts RenderOptions) error {
 	if err := writeTextMutualCost(&out, rows); err != nil {
 		return err
 	}
+	if err := writeTextAmortization(&out, run); err != nil {
+		return err
+	}
 	writeTextNotes(&out, run, labels)
 	_, err = w.Write(out.Bytes())
 	return err

@@ -299,6 +299,8 @@ func addTargetCounts(into, from *TargetCounts) *TargetCounts {
 	into.Resumed += from.Resumed
 	into.Failed += from.Failed
 	into.VerifyFailures += from.VerifyFailures
+	into.Requests += from.Requests
+	into.HTTP2Requests += from.HTTP2Requests
 	into.Versions = addCounts(into.Versions, from.Versions)
 	into.Ciphers = addCounts(into.Ciphers, from.Ciphers)
 	into.ClientVerify = addCounts(into.ClientVerify, from.ClientVerify)

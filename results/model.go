@@ -271,7 +271,7 @@ type Params struct {
 	HoldS float64 `json:"hold_s,omitempty"`
 	// Target is "builtin", "nginx", "haproxy", "openssl" or HOST:PORT.
 	Target string `json:"target"`
-	// TargetMode is the built-in target's mode: "handshake" or "http".
+	// TargetMode is the target's mode: "handshake", "http" or "http2".
 	TargetMode string `json:"target_mode,omitempty"`
 	// HandshakeDelayMS is an artificial server-side delay (built-in target
 	// only), used to produce regressions on purpose.
@@ -291,6 +291,9 @@ type Params struct {
 	// RevokedClients is how many of the case's client identities were on
 	// that CRL on purpose (their refusals are certificate_revoked).
 	RevokedClients int `json:"revoked_clients,omitempty"`
+	// Streams is the HTTP/2 requests in flight on a connection (target
+	// mode "http2"); absent otherwise.
+	Streams int `json:"streams,omitempty"`
 }
 
 // Counts are handshake counts over the measured window.
@@ -433,6 +436,9 @@ type TargetCounts struct {
 	// on the client certificate: SUCCESS (verified) or NONE (none sent).
 	// Absent when the target does not record it.
 	ClientVerify map[string]int64 `json:"client_verify,omitempty"`
+	// Requests the target answered; HTTP2Requests of them over HTTP/2.
+	Requests      int64 `json:"requests,omitempty"`
+	HTTP2Requests int64 `json:"http2_requests,omitempty"`
 }
 
 // Interval is one slice of the per-interval time series.

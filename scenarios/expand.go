@@ -135,6 +135,9 @@ func Expand(spec Spec) (cases []Case, skipped []Skipped, err error) {
 	reasons := make([]string, len(cells))
 	for i := range cells {
 		reasons[i] = cells[i].inexpressible()
+		if reasons[i] == "" && spec.Target.Mode == ModeHTTP2 && cells[i].v[axAuth] == AuthNone {
+			reasons[i] = "mode http2 is HTTP/2 over TLS (ALPN h2): plain TCP has no ALPN, and cleartext HTTP/2 (h2c) is not measured"
+		}
 	}
 	same := samePlainCase(cells, reasons)
 	names := caseNames(cells, reasons)
@@ -403,8 +406,17 @@ func (s *Spec) newCase(c cell, kind string) Case {
 		l.Concurrency = loadgen.DefaultConcurrency()
 	}
 
+	if l.Streams == 0 && t.Mode == ModeHTTP2 {
+		l.Streams = 1
+	}
+	key := c.key(kind, t.Mode)
+	if l.Streams > 1 {
+		// Streams in flight change what a request costs: a case with
+		// more than one is not the same cell as one with one.
+		key += ",streams=" + strconv.Itoa(l.Streams)
+	}
 	cs := Case{
-		Key:    c.key(kind, t.Mode),
+		Key:    key,
 		Params: c.params(),
 		Target: t,
 		Load:   l,

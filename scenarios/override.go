@@ -198,6 +198,8 @@ type LoadOverrides struct {
 	RampUp, StepDuration, Duration, Warmup, Interval, Hold, Timeout *time.Duration
 	Linger0, InsecureSkipVerify                                     *bool
 	Arrivals                                                        *string
+	// Streams is LoadSpec.Streams.
+	Streams *int
 	// ErrorBudget is LoadSpec.ErrorBudget.
 	ErrorBudget *string
 	// SLO is LoadSpec.SLO.
@@ -313,6 +315,7 @@ func (s *Spec) Apply(o Overrides) error {
 	set(&l.Arrivals, lo.Arrivals)
 	set(&l.ErrorBudget, lo.ErrorBudget)
 	set(&l.SLO, lo.SLO)
+	set(&l.Streams, lo.Streams)
 	set(&t.SendInvalidCert, o.SendInvalidCert)
 	set(&t.RevokedClients, o.RevokedClients)
 
@@ -330,6 +333,7 @@ func (s *Spec) Apply(o Overrides) error {
 		{"load.step_duration", "0s", "at least " + MinWindow.String(), lo.StepDuration != nil && *lo.StepDuration == 0},
 		{"load.interval", "0s", "at least " + MinInterval.String() + " (leave it out for the default, " + loadgen.DefaultInterval.String() + ")", lo.Interval != nil && *lo.Interval == 0},
 		{"load.timeout", "0s", "at least " + MinTimeout.String() + " (leave it out for the default, " + loadgen.DefaultTimeout.String() + ")", lo.Timeout != nil && *lo.Timeout == 0},
+		{"load.streams", "0", "at least 1 (leave it out for the default, 1)", lo.Streams != nil && *lo.Streams == 0},
 	} {
 		if z.zero {
 			return bad(z.path, z.value, "must be "+z.want, "")
@@ -342,7 +346,7 @@ func (s *Spec) Apply(o Overrides) error {
 		"load.steps": lo.Steps != nil, "load.count": lo.Count != nil, "load.ramp_up": lo.RampUp != nil,
 		"load.step_duration": lo.StepDuration != nil, "load.duration": lo.Duration != nil, "load.warmup": lo.Warmup != nil,
 		"load.interval": lo.Interval != nil, "load.hold": lo.Hold != nil, "load.timeout": lo.Timeout != nil,
-		"load.arrivals": lo.Arrivals != nil, "load.error_budget": lo.ErrorBudget != nil, "load.slo": lo.SLO != nil,
+		"load.arrivals": lo.Arrivals != nil, "load.error_budget": lo.ErrorBudget != nil, "load.slo": lo.SLO != nil, "load.streams": lo.Streams != nil,
 		"target.handshake_delay": o.HandshakeDelay != nil, "target.mode": o.Mode != nil,
 		"target.server_name": o.ServerName != nil, "target.cpus": o.TargetCPUs != nil, "target.client_cpus": o.ClientCPUs != nil,
 		"capacity.max_steps": o.Capacity.MaxSteps != nil, "capacity.step_duration": o.Capacity.StepDuration != nil,

@@ -67,8 +67,10 @@ type TargetSpec struct {
 	// client-N-key.pem is a client identity (shards of a run take
 	// distinct ones). Its CA and server keys are never read.
 	PKI string `yaml:"pki" json:"pki,omitempty"`
-	// Mode is a managed target's mode: handshake or http. Zero means http
-	// for a case with requests > 0, else handshake; handshake with
+	// Mode is a managed target's mode: handshake, http or http2 (HTTP/2,
+	// ALPN h2 negotiated and checked; builtin, nginx and haproxy, and an
+	// external target, where it is the client's protocol). Zero means
+	// http for a case with requests > 0, else handshake; handshake with
 	// requests > 0 is an error (the server would answer nothing). In a
 	// Case it is always set, for external targets too, where it says what
 	// the client does.
@@ -150,6 +152,12 @@ type LoadSpec struct {
 	Interval Duration `yaml:"interval" json:"interval,omitempty"`
 	// Hold keeps each connection open this long after its handshake.
 	Hold Duration `yaml:"hold" json:"hold,omitempty"`
+	// Streams is the HTTP/2 requests in flight on one connection
+	// (target.mode http2): a new stream opens as each ends, until the
+	// case's requests are answered. Zero means 1; at most MaxStreams; more
+	// than 1 needs mode http2. A server that allows fewer at once fails
+	// the case (param_mismatch).
+	Streams int `yaml:"streams" json:"streams,omitempty"`
 	// Timeout bounds connect and handshake. Zero means
 	// loadgen.DefaultTimeout (10s).
 	Timeout Duration `yaml:"timeout" json:"timeout,omitempty"`
@@ -205,6 +213,7 @@ const (
 	MaxTimeout   = 10 * time.Minute
 	MaxHSDelay   = time.Minute
 	MaxWorkers   = 1024
+	MaxStreams   = 1000 // HTTP/2 requests in flight on a connection
 )
 
 // Matrix holds the axes; a case is one value from each. An empty axis has

@@ -40,6 +40,9 @@ var kinds = []string{KindBuiltin, KindNginx, KindHAProxy, KindOpenSSL, KindExter
 const (
 	ModeHandshake = "handshake"
 	ModeHTTP      = "http"
+	// ModeHTTP2: HTTP/2 over mTLS, ALPN h2 negotiated and checked on every
+	// connection; load.streams requests in flight on each.
+	ModeHTTP2 = "http2"
 )
 
 // MaxRepeat bounds Spec.Repeat.
@@ -109,7 +112,9 @@ func (s *Spec) checkTarget(p *problems) {
 				p.add("target."+field, cur, field+" is not for an external target: "+why, "")
 			}
 		}
-		notFor("mode", t.Mode != "", t.Mode, "what it answers is up to that server; set matrix.requests for the client to send requests")
+		// http2 says what the client speaks, which is the client's to
+		// choose; the others are what a managed server answers.
+		notFor("mode", t.Mode != "" && t.Mode != ModeHTTP2, t.Mode, "what it answers is up to that server; set matrix.requests for the client to send requests (mode: http2 for HTTP/2)")
 		notFor("handshake_delay", t.HandshakeDelay != 0, t.HandshakeDelay, "it slows the built-in target only")
 		notFor("cpus", t.CPUs != "", t.CPUs, "pin that server yourself (its CPU is still read from pids)")
 		notFor("workers", t.Workers != 0, t.Workers, "mtlsbench does not start that server")
@@ -145,8 +150,8 @@ func (s *Spec) checkTarget(p *problems) {
 			p.add("target.addr", t.Addr, fmt.Sprintf("addr %q is not HOST:PORT (e.g. 10.0.0.5:8443, [::1]:443)", clip(t.Addr)), "")
 		}
 	}
-	if t.Mode != "" && t.Mode != ModeHandshake && t.Mode != ModeHTTP {
-		p.add("target.mode", t.Mode, fmt.Sprintf("unknown mode %q", clip(t.Mode)), "handshake (close after the handshake), http (answer HTTP/1.1 requests)")
+	if t.Mode != "" && t.Mode != ModeHandshake && t.Mode != ModeHTTP && t.Mode != ModeHTTP2 {
+		p.add("target.mode", t.Mode, fmt.Sprintf("unknown mode %q", clip(t.Mode)), "handshake (close after the handshake), http (answer HTTP/1.1 requests), http2 (HTTP/2, ALPN h2)")
 	}
 	if strings.ContainsAny(t.ServerName, " \t\n/") {
 		p.add("target.server_name", t.ServerName, fmt.Sprintf("server_name %q is not a host name", clip(t.ServerName)), "")
@@ -249,6 +254,11 @@ func (s *Spec) checkLoad(p *problems) {
 		} else if l.Rate == 0 && len(l.Steps) == 0 && capacity.WritesAchieved(l.SLO) {
 			p.add("load.slo", l.SLO, "achieved needs an open loop (rate or steps): a closed loop has no rate to achieve; leave the term out", "")
 		}
+	}
+	if l.Streams < 0 || l.Streams > MaxStreams {
+		p.add("load.streams", l.Streams, fmt.Sprintf("streams %d is out of range: HTTP/2 requests in flight on a connection, 1 to %d (0 means 1)", l.Streams, MaxStreams), "")
+	} else if l.Streams > 1 && s.Target.Mode != ModeHTTP2 {
+		p.add("load.streams", l.Streams, fmt.Sprintf("streams %d needs HTTP/2: only an HTTP/2 connection carries more than one request at a time; set target.mode: http2 (--mode http2)", l.Streams), "")
 	}
 	steps := len(l.Steps) > 0
 	if l.Rate > 0 && steps {

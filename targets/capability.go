@@ -3,6 +3,7 @@ package targets
 import (
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/mtlsbench/mtlsbench/tlsparams"
 )
@@ -42,6 +43,23 @@ type Capability struct {
 	// (auth none) on a plaintext listener; NoPlaintext says why not.
 	Plaintext   bool   `json:"plaintext"`
 	NoPlaintext string `json:"-"`
+	// RecordsRequestsOnly is true when, in the HTTP modes, the server's
+	// record has a line per request and none for a connection that made
+	// no request (nginx's access log): such connections cannot be
+	// cross-checked, and a case without requests is refused (see
+	// CheckRequests).
+	RecordsRequestsOnly bool `json:"records_requests_only,omitempty"`
+}
+
+// CheckRequests refuses an HTTP case without requests on a target whose
+// record would show none of its connections (RecordsRequestsOnly).
+func (c Capability) CheckRequests(mode Mode, requests int) error {
+	if !c.RecordsRequestsOnly || requests > 0 || (mode != ModeHTTP && mode != ModeHTTP2) {
+		return nil
+	}
+	return &UnsupportedError{Kind: c.Kind, What: fmt.Sprintf("mode %s with no requests", mode),
+		Reason: "its record has a line per request and no line for a connection that made no request, so its handshakes could not be cross-checked; " +
+			"send at least one request per connection (--requests 1,10,100: the amortization section then extrapolates the handshake's own cost), or use handshake mode"}
 }
 
 // MissingBinaryError reports a managed server that is not installed.
@@ -74,7 +92,15 @@ func (e *UnsupportedError) Error() string {
 // per connection (0: none) — naming what, why and what would work.
 func (c Capability) Check(cfg Config, requests int) error {
 	if cfg.Mode != "" && !slices.Contains(c.Modes, cfg.Mode) {
-		return &UnsupportedError{Kind: c.Kind, What: fmt.Sprintf("mode %q", cfg.Mode), Reason: "accepted: handshake, http"}
+		accepted := make([]string, len(c.Modes))
+		for i, m := range c.Modes {
+			accepted[i] = string(m)
+		}
+		reason := "accepted: " + strings.Join(accepted, ", ")
+		if cfg.Mode == ModeHTTP2 {
+			reason += "; HTTP/2 needs builtin, nginx or haproxy"
+		}
+		return &UnsupportedError{Kind: c.Kind, What: fmt.Sprintf("mode %q", cfg.Mode), Reason: reason}
 	}
 	if c.MaxWorkers > 0 && cfg.Workers > c.MaxWorkers {
 		return &UnsupportedError{Kind: c.Kind, What: fmt.Sprintf("%d workers", cfg.Workers),

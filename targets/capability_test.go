@@ -31,3 +31,22 @@ func TestCheck(t *testing.T) {
 		}
 	}
 }
+
+func TestCheckRequests(t *testing.T) {
+	nginx := Capability{Kind: KindNginx, RecordsRequestsOnly: true, CrossCheck: "access log"}
+	for _, tc := range []struct {
+		mode     Mode
+		requests int
+		refused  bool
+	}{
+		{ModeHTTP2, 0, true}, {ModeHTTP, 0, true}, {ModeHTTP2, 1, false}, {ModeHandshake, 0, false},
+	} {
+		err := nginx.CheckRequests(tc.mode, tc.requests)
+		if (err != nil) != tc.refused || (err != nil && !strings.Contains(err.Error(), "no line for a connection that made no request")) {
+			t.Errorf("%s, %d requests: %v", tc.mode, tc.requests, err)
+		}
+	}
+	if err := (Capability{Kind: KindHAProxy}).CheckRequests(ModeHTTP2, 0); err != nil {
+		t.Errorf("haproxy: %v", err)
+	}
+}

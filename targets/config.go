@@ -38,6 +38,11 @@ const (
 	// ModeHTTP: answer each HTTP/1.1 request with 200 and a short body,
 	// keeping the connection alive until the client closes it.
 	ModeHTTP Mode = "http"
+	// ModeHTTP2: answer each HTTP/2 request with 200 and a short body.
+	// The server offers ALPN h2 only, so a client that negotiated anything
+	// else has not measured HTTP/2 (the engine counts that connection as
+	// param_mismatch).
+	ModeHTTP2 Mode = "http2"
 )
 
 // Config describes a server for any target kind. Zero values have defaults,

@@ -88,9 +88,9 @@ func (cfg Config) WithDefaults() (Config, error) {
 	switch c.Mode {
 	case "":
 		c.Mode = ModeHandshake
-	case ModeHandshake, ModeHTTP:
+	case ModeHandshake, ModeHTTP, ModeHTTP2:
 	default:
-		return Config{}, refuse("unknown mode %q (accepted: %s, %s)", c.Mode, ModeHandshake, ModeHTTP)
+		return Config{}, refuse("unknown mode %q (accepted: %s, %s, %s)", c.Mode, ModeHandshake, ModeHTTP, ModeHTTP2)
 	}
 	if c.HandshakeDelay < 0 {
 		return Config{}, refuse("HandshakeDelay must not be negative, got %s", c.HandshakeDelay)

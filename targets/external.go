@@ -56,7 +56,7 @@ func (externalDriver) Capabilities() (Capability, error) {
 	return Capability{
 		Kind:  KindExternal,
 		TLS:   tlsparams.Capabilities{Name: "the external target", Unconfigured: true},
-		Modes: []Mode{ModeHandshake, ModeHTTP},
+		Modes: []Mode{ModeHandshake, ModeHTTP, ModeHTTP2},
 		// Its client certificates, CA and probe are TLS's; a plain port
 		// of a server mtlsbench did not start is not something it knows.
 		NoPlaintext: "mtlsbench does not configure an external server, so it has no plaintext listener to point a case at (its preflight, CA and certificates are TLS's)",

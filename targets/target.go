@@ -65,8 +65,11 @@ type Counts struct {
 	// version ("1.2", "1.3") and cipher suite (IANA name).
 	Versions map[string]int64 `json:"versions,omitempty"`
 	Ciphers  map[string]int64 `json:"ciphers,omitempty"`
-	// Requests counts HTTP requests answered.
-	Requests int64 `json:"requests"`
+	// Requests counts HTTP requests answered; HTTP2Requests those of them
+	// answered over HTTP/2 (as the server's own record says: nginx's
+	// $server_protocol, HAProxy's %HV).
+	Requests      int64 `json:"requests"`
+	HTTP2Requests int64 `json:"http2_requests,omitempty"`
 	// ClientVerify counts successful handshakes by the server's verdict on
 	// the client certificate, in nginx's $ssl_client_verify words:
 	// SUCCESS (one was sent and verified) or NONE (none was sent: one-way
@@ -88,6 +91,7 @@ func (c Counts) Sub(before Counts) Counts {
 		Failed:         c.Failed - before.Failed,
 		VerifyFailures: c.VerifyFailures - before.VerifyFailures,
 		Requests:       c.Requests - before.Requests,
+		HTTP2Requests:  c.HTTP2Requests - before.HTTP2Requests,
 		Versions:       subMap(c.Versions, before.Versions),
 		Ciphers:        subMap(c.Ciphers, before.Ciphers),
 		ClientVerify:   subMap(c.ClientVerify, before.ClientVerify),

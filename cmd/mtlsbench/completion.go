@@ -43,7 +43,7 @@ func registerCompletions(root *cobra.Command) {
 		"chain":           {"root", "intermediate"},
 		"resume":          {"none", "tickets"},
 		"auth":            {"mutual", "server", "none"},
-		"mode":            {"handshake", "http"},
+		"mode":            {"handshake", "http", "http2"},
 		"arrivals":        {"uniform", "poisson"},
 		"key-format":      {string(pki.PKCS8), string(pki.PKCS1), string(pki.SEC1)},
 	}

@@ -102,6 +102,8 @@ type runOptions struct {
 	arrivals, pki, errorBudget, slo                   string
 	// sloFlag: --slo is run's (addSLOFlag), not capacity's.
 	sloFlag bool
+	// streams: HTTP/2 requests in flight per connection (--streams).
+	streams int
 
 	shard shardOptions
 	// overFDLimit runs a closed loop beyond the file-descriptor limit
@@ -183,7 +185,7 @@ func addRunFlags(fs *pflag.FlagSet, o *runOptions) {
 	fs.IntSliceVar(&o.targetPIDs, "target-pid", nil, "external target running here: its PIDs, for server CPU per handshake")
 	fs.StringVar(&o.targetCPUs, "target-cpus", "", "pin managed targets to these CPUs (e.g. 1 or 2-3)")
 	fs.StringVar(&o.clientCPUs, "client-cpus", "", "pin the generator to these CPUs (e.g. 0)")
-	fs.StringVar(&o.mode, "mode", "", "target mode: handshake or http (default: http when --requests > 0)")
+	fs.StringVar(&o.mode, "mode", "", "target mode: handshake, http, or http2 (HTTP/2, ALPN h2 checked; builtin, nginx, haproxy, external) (default: http when --requests > 0)")
 	fs.DurationVar(&o.handshakeDelay, "handshake-delay", 0, "built-in target: delay every handshake by this much (to produce a regression on purpose)")
 	fs.BoolVar(&o.inProcess, "in-process", false, "run the built-in target inside this process (its CPU then cannot be told apart)")
 	fs.BoolVar(&o.sendInvalid, "send-invalid-cert", false, "external target: send client certificates that are expired or not yet valid, on purpose (refused before load otherwise)")
@@ -199,7 +201,7 @@ func addRunFlags(fs *pflag.FlagSet, o *runOptions) {
 	fs.StringSliceVar(&o.chains, "chain", nil, "certificate chain: root or intermediate")
 	fs.StringSliceVar(&o.identities, "identities", nil, "distinct client certificates the workers rotate through; also --client-identities")
 	fs.StringSliceVar(&o.resume, "resume", nil, "none, tickets, or a ratio such as 0.8")
-	fs.StringSliceVar(&o.requests, "requests", nil, "HTTP/1.1 requests per connection (0: handshake only)")
+	fs.StringSliceVar(&o.requests, "requests", nil, "HTTP requests per connection (0: handshake only); HTTP/2 with --mode http2")
 	fs.StringSliceVar(&o.auth, "auth", nil, "who proves its identity: mutual (default: a client certificate the server verifies), server (one-way TLS), none (plain TCP to the server's plaintext listener)")
 	setGroup(fs, "tls", "tls", "ciphers", "groups", "key-share", "key-type", "client-key-type", "chain", "identities", "resume", "requests")
 	setGroup(fs, "tls", "auth")
@@ -227,6 +229,8 @@ func addRunFlags(fs *pflag.FlagSet, o *runOptions) {
 	fs.StringVar(&o.errorBudget, "error-budget", "", "share of a case's attempts that may fail before the case fails and the run exits 1: 1% (default), 0 (any error), 100% (never)")
 	setGroup(fs, "load", "concurrency", "rate", "max-in-flight", "ramp-up", "arrivals", "steps", "step-duration", "duration", "count",
 		"warmup", "interval", "hold", "timeout", "repeat", "linger0", "insecure-skip-verify", "error-budget")
+	fs.IntVar(&o.streams, "streams", 0, "--mode http2: requests in flight on each connection (default 1)")
+	setGroup(fs, "load", "streams")
 }
 
 func runCmd(ctx context.Context, env *cliEnv, fs *pflag.FlagSet, o *runOptions) error {
@@ -430,6 +434,7 @@ func runOverrides(fs *pflag.FlagSet, o *runOptions) scenarios.Overrides {
 		"target.handshake_delay": "handshake-delay", "target.mode": "mode", "target.server_name": "server-name",
 		"target.cpus": "target-cpus", "target.client_cpus": "client-cpus",
 		"target.revoked_clients": "revoked-clients",
+		"load.streams":           "streams",
 	} {
 		ov.Names[path] = "--" + flag
 	}
@@ -462,6 +467,7 @@ func runOverrides(fs *pflag.FlagSet, o *runOptions) scenarios.Overrides {
 	l.InsecureSkipVerify = changed(fs, "insecure-skip-verify", o.insecure)
 	l.Arrivals = changed(fs, "arrivals", o.arrivals)
 	l.ErrorBudget = changed(fs, "error-budget", o.errorBudget)
+	l.Streams = changed(fs, "streams", o.streams)
 	if o.sloFlag {
 		l.SLO = changed(fs, "slo", o.slo)
 	}

@@ -79,3 +79,34 @@ func TestRunTrustAndCRLFlags(t *testing.T) {
 		t.Errorf("--revoked-clients without a CRL: exit %d\n%s", code, errOut)
 	}
 }
+
+// --mode http2 --streams S reach the scenario; --streams without HTTP/2
+// is refused naming the flag.
+func TestRunFlagsHTTP2(t *testing.T) {
+	for _, tc := range []struct {
+		args    []string
+		wantErr string
+	}{
+		{[]string{"--mode", "http2", "--requests", "10", "--streams", "4"}, ""},
+		{[]string{"--requests", "10", "--streams", "4"}, "--streams 4: streams 4 needs HTTP/2"},
+		{[]string{"--mode", "http2", "--streams", "0"}, "--streams 0: must be at least 1"},
+	} {
+		spec, err := scenarios.Load("quick")
+		if err != nil {
+			t.Fatal(err)
+		}
+		fs := pflag.NewFlagSet("run", pflag.ContinueOnError)
+		var o runOptions
+		addRunFlags(fs, &o)
+		if err := fs.Parse(tc.args); err != nil {
+			t.Fatalf("%v: %v", tc.args, err)
+		}
+		err = spec.Apply(runOverrides(fs, &o))
+		switch {
+		case tc.wantErr == "" && (err != nil || spec.Target.Mode != "http2" || spec.Load.Streams != 4):
+			t.Errorf("%v: %v, mode %q, streams %d", tc.args, err, spec.Target.Mode, spec.Load.Streams)
+		case tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)):
+			t.Errorf("%v: error %v, want one naming %q", tc.args, err, tc.wantErr)
+		}
+	}
+}

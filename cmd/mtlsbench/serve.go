@@ -82,7 +82,7 @@ func newServeCmd(env *cliEnv) *cobra.Command {
 	fs.StringVar(&o.ciphers, "ciphers", "", "TLS 1.2 cipher `suites` accepted, comma separated (default: Go's); also --cipher")
 	fs.StringVar(&o.groups, "groups", "", "key-exchange `groups` accepted, in preference order: "+tlsparams.GroupNames()+" (default: Go's); also --group")
 	fs.BoolVar(&o.noTickets, "no-tickets", false, "disable session tickets (no handshake resumes)")
-	fs.StringVar(&o.mode, "mode", string(targets.ModeHandshake), "`mode` after the handshake: handshake (read until the client closes) or http (answer HTTP/1.1 requests with 200)")
+	fs.StringVar(&o.mode, "mode", string(targets.ModeHandshake), "`mode` after the handshake: handshake (read until the client closes), http (answer HTTP/1.1 requests with 200) or http2 (the same over HTTP/2, ALPN h2)")
 	fs.DurationVar(&o.handshakeDelay, "handshake-delay", 0, "delay every handshake by `D` after the ClientHello (to make a regression on purpose)")
 	fs.DurationVar(&o.handshakeTimeout, "handshake-timeout", targets.DefaultHandshakeTimeout, "drop clients that have not finished the handshake after `D`")
 	fs.StringVar(&o.cpus, "cpus", "", "pin the server to a CPU `list` (as taskset takes it: 0 or 1-3)")
@@ -153,10 +153,10 @@ func (o *serveOptions) config(keyTypeSet bool) (targets.Config, error) {
 		return cfg, usagef("--handshake-timeout %s: out of range: above 0, at most %s", o.handshakeTimeout, scenarios.MaxTimeout)
 	}
 	switch m := targets.Mode(o.mode); m {
-	case targets.ModeHandshake, targets.ModeHTTP:
+	case targets.ModeHandshake, targets.ModeHTTP, targets.ModeHTTP2:
 		cfg.Mode = m
 	default:
-		return cfg, usagef("--mode %q: unknown mode (accepted: %s, %s)", o.mode, targets.ModeHandshake, targets.ModeHTTP)
+		return cfg, usagef("--mode %q: unknown mode (accepted: %s, %s, %s)", o.mode, targets.ModeHandshake, targets.ModeHTTP, targets.ModeHTTP2)
 	}
 	for _, v := range serveList(o.versions) {
 		parsed, err := tlsparams.ParseVersion(v)
@@ -308,8 +308,12 @@ func printServeBanner(w io.Writer, srv *builtin.Server, info servePKIInfo) {
 		key := filepath.Join(info.dir, pki.ClientKeyFile(1))
 		fmt.Fprintf(w, "PKI: %s%s\n", info.dir, note)
 		fmt.Fprintf(w, "  CA %s, client certificate %s, client key %s\n", ca, cert, key)
-		if cfg.Mode == targets.ModeHTTP {
-			fmt.Fprintf(w, "Try: curl --cacert %s --cert %s --key %s https://%s/\n", ca, cert, key, serveURLHost(srv.Addr()))
+		if cfg.Mode == targets.ModeHTTP || cfg.Mode == targets.ModeHTTP2 {
+			http2 := ""
+			if cfg.Mode == targets.ModeHTTP2 {
+				http2 = "--http2 "
+			}
+			fmt.Fprintf(w, "Try: curl %s--cacert %s --cert %s --key %s https://%s/\n", http2, ca, cert, key, serveURLHost(srv.Addr()))
 		} else {
 			fmt.Fprintf(w, "Try: openssl s_client -connect %s -servername localhost -CAfile %s -cert %s -key %s\n", srv.Addr(), ca, cert, key)
 		}

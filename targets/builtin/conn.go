@@ -35,6 +35,8 @@ func (b *Server) serveConn(raw net.Conn) {
 		return
 	}
 	switch b.cfg.Mode {
+	case targets.ModeHTTP2:
+		b.serveHTTP2(tc)
 	case targets.ModeHTTP:
 		buf := httpBufPool.Get().(*[httpMaxHead]byte)
 		graceful := serveHTTP(tc, buf[:], &b.stats.requests)

@@ -35,6 +35,7 @@ type serverStats struct {
 	failed         atomic.Int64
 	verifyFailures atomic.Int64
 	requests       atomic.Int64
+	http2Requests  atomic.Int64
 	tls12, tls13   atomic.Int64
 	// clientCertified and clientAnonymous count successful handshakes with
 	// a verified client certificate and with none (one-way TLS).
@@ -95,6 +96,7 @@ func (s *serverStats) snapshot() targets.Counts {
 		Failed:         s.failed.Load(),
 		VerifyFailures: s.verifyFailures.Load(),
 		Requests:       s.requests.Load(),
+		HTTP2Requests:  s.http2Requests.Load(),
 	}
 	add := func(m *map[string]int64, k string, v int64) {
 		if v == 0 {

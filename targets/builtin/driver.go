@@ -35,7 +35,7 @@ func (driver) Capabilities() (targets.Capability, error) {
 	return targets.Capability{
 		Kind:                    targets.KindBuiltin,
 		TLS:                     Capabilities(),
-		Modes:                   []targets.Mode{targets.ModeHandshake, targets.ModeHTTP},
+		Modes:                   []targets.Mode{targets.ModeHandshake, targets.ModeHTTP, targets.ModeHTTP2},
 		ClientVerifyInHandshake: true,
 		CrossCheck:              "its own counters",
 		Plaintext:               true,

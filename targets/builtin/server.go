@@ -93,6 +93,11 @@ func (b *Server) newTLSConfig() *tls.Config {
 	if len(c.CRLs) > 0 {
 		tc.VerifyPeerCertificate = newRevocation(c.CRLs).verify
 	}
+	if c.Mode == targets.ModeHTTP2 {
+		// h2 only: a client that does not offer it fails the handshake
+		// (no_application_protocol) rather than measure HTTP/1.1.
+		tc.NextProtos = []string{"h2"}
+	}
 	if c.HandshakeDelay > 0 {
 		// GetConfigForClient runs after the ClientHello is read and before
 		// the server writes anything: the delay lands where a slow server

@@ -54,6 +54,7 @@ func (haproxy) identify(text string, b *binary) {
 
 func (haproxy) capability(c *targets.Capability) {
 	c.Plaintext = true
+	c.Modes = append(c.Modes, targets.ModeHTTP2)
 	c.CrossCheck = "log (a ring buffer mtlsbench drains), timed at accept: one line per connection (tcp mode) or request (http mode), error-log-format lines for failed handshakes"
 }
 
@@ -83,6 +84,10 @@ const (
 	haproxyLogFormat   = `mtlsbench/2 ok %%[var(sess.mtlsbench_accepted)] %%[ssl_fc_sni] %%[ssl_fc_protocol] %%[ssl_fc_cipher] %%[ssl_fc_is_resumed] %%[ssl_c_verify] %s %%ST %%[ssl_c_used]`
 	haproxyErrorFormat = `mtlsbench/2 err %[var(sess.mtlsbench_accepted)] %[ssl_fc_sni] %[ssl_fc_protocol] %[ssl_fc_cipher] %[ssl_fc_is_resumed] %[fc_err] %[ssl_c_err] %[ssl_c_ca_err] %[ssl_fc_err_str]`
 	haproxyLogTag      = "mtlsbench/2"
+	// haproxyLogH2Suffix ends an ok line in HTTP/2 mode with the request's
+	// HTTP version (%HV: "HTTP/2.0"), so that the cross-check counts the
+	// requests HAProxy answered over HTTP/2.
+	haproxyLogH2Suffix = ` %HV`
 )
 
 var haproxyConfTemplate = template.Must(template.New("haproxy.cfg").Parse(`# Written by mtlsbench for one case; removed when the target stops.
@@ -109,7 +114,7 @@ defaults
 
 frontend mtlsbench
     mode {{if .HTTP}}http{{else}}tcp{{end}}
-    bind {{.Bind}}{{if .TLS}} ssl crt {{.Crt}}{{if .Mutual}} ca-file {{.ClientCA}}{{if .CRL}} crl-file {{.CRL}}{{end}} verify required{{else}} verify none{{end}} ssl-min-ver {{.MinVersion}} ssl-max-ver {{.MaxVersion}}{{if .Ciphers}} ciphers {{.Ciphers}}{{end}}{{if .Ciphersuites}} ciphersuites {{.Ciphersuites}}{{end}}{{if .Curves}} curves {{.Curves}}{{end}}{{if not .Tickets}} no-tls-tickets{{end}}{{end}}
+    bind {{.Bind}}{{if .TLS}} ssl crt {{.Crt}}{{if .Mutual}} ca-file {{.ClientCA}}{{if .CRL}} crl-file {{.CRL}}{{end}} verify required{{else}} verify none{{end}}{{if .ALPN}} alpn h2{{end}} ssl-min-ver {{.MinVersion}} ssl-max-ver {{.MaxVersion}}{{if .Ciphers}} ciphers {{.Ciphers}}{{end}}{{if .Ciphersuites}} ciphersuites {{.Ciphersuites}}{{end}}{{if .Curves}} curves {{.Curves}}{{end}}{{if not .Tickets}} no-tls-tickets{{end}}{{end}}
     log-format "{{.LogFormat}}"
     error-log-format "{{.ErrorFormat}}"
     tcp-request connection set-var(sess.mtlsbench_accepted) date(0,ms)
@@ -127,7 +132,8 @@ frontend mtlsbench
 `))
 
 func (haproxy) configure(dir string, cfg targets.Config, addr string, _ binary) (plan runPlan, err error) {
-	s := &haproxyLog{http: cfg.Mode == targets.ModeHTTP, tls: cfg.Auth.TLS()}
+	h2 := cfg.Mode == targets.ModeHTTP2
+	s := &haproxyLog{http: cfg.Mode == targets.ModeHTTP || h2, tls: cfg.Auth.TLS()}
 	logPath := filepath.Join(dir, "haproxy.log")
 	s.collector, err = startHAProxyCollector(logPath)
 	if err != nil {
@@ -164,6 +170,10 @@ func (haproxy) configure(dir string, cfg targets.Config, addr string, _ binary) 
 	if s.http {
 		first = "%[var(txn.mtlsbench_first)]"
 	}
+	logFormat := fmt.Sprintf(haproxyLogFormat, first)
+	if h2 {
+		logFormat += haproxyLogH2Suffix
+	}
 	// HAProxy chooses ciphers and groups in its own order by default (see
 	// groupList).
 	curves, _ := groupList(cfg)
@@ -181,7 +191,8 @@ func (haproxy) configure(dir string, cfg targets.Config, addr string, _ binary) 
 		"Ciphers":          suiteNames(cfg.CipherSuites),
 		"Ciphersuites":     suiteNames(cfg.CipherSuitesTLS13),
 		"Curves":           curves,
-		"LogFormat":        fmt.Sprintf(haproxyLogFormat, first),
+		"LogFormat":        logFormat,
+		"ALPN":             h2,
 		"ErrorFormat":      haproxyErrorFormat,
 		"RingSize":         haproxyRingSize,
 		"Collector":        s.collector.addr(),
@@ -226,6 +237,8 @@ func (s *haproxyLog) parse(line string) {
 	var k eventKind
 	switch f[1] {
 	case "ok":
+		// An ok line has no free text: CERT at 10, the HTTP version at 11.
+		f = strings.Split(line, " ")
 		if s.tls && len(f) > 10 {
 			switch f[10] {
 			case "1":
@@ -239,6 +252,9 @@ func (s *haproxyLog) parse(line string) {
 		}
 		if s.http && len(f) > 9 && f[9] == "200" {
 			k.flags |= flagRequest
+			if len(f) > 11 && f[11] == "HTTP/2.0" {
+				k.flags |= flagHTTP2
+			}
 		}
 	case "err":
 		if len(f) < 10 {

@@ -87,6 +87,8 @@ func (nginx) identify(text string, b *binary) {
 }
 
 func (nginx) capability(c *targets.Capability) {
+	c.Modes = append(c.Modes, targets.ModeHTTP2)
+	c.RecordsRequestsOnly = true
 	c.ClientVerifyInHandshake = false
 	c.Plaintext = true
 	c.CrossCheck = "access log, timed at accept: stream{} per connection (handshake mode), http{} per request (http mode); error log for TLS failures in http mode"
@@ -114,6 +116,17 @@ type nginxLog struct {
 const (
 	nginxLogFormat = `mtlsbench/2 $msec %s $status %s $ssl_protocol $ssl_cipher $ssl_session_reused $ssl_server_name $ssl_client_verify`
 	nginxLogTag    = "mtlsbench/2"
+)
+
+// nginxLogFormatH2 is the access log line in HTTP/2 mode: nginxLogFormat
+// with the request's protocol ($server_protocol, "HTTP/2.0") after
+// CONN_REQUESTS, so that the cross-check counts the requests nginx
+// answered over HTTP/2.
+//
+//	mtlsbench/3 MSEC AGE STATUS CONN_REQUESTS HTTP_PROTOCOL PROTOCOL CIPHER REUSED SNI VERIFY...
+const (
+	nginxLogFormatH2 = `mtlsbench/3 $msec $connection_time $status $connection_requests $server_protocol $ssl_protocol $ssl_cipher $ssl_session_reused $ssl_server_name $ssl_client_verify`
+	nginxLogTagH2    = "mtlsbench/3"
 )
 
 var nginxConfTemplate = template.Must(template.New("nginx.conf").Parse(`# Written by mtlsbench for one case; removed when the target stops.
@@ -148,7 +161,10 @@ events {
 {{- if not .TLS}}
         listen {{.Listen}};
 {{- else}}
-        listen {{.Listen}} ssl;
+        listen {{.Listen}} ssl{{if .HTTP2Listen}} http2{{end}};
+{{- if .HTTP2On}}
+        http2 on;
+{{- end}}
         ssl_certificate {{.Chain}};
         ssl_certificate_key {{.Key}};
 {{- if .Mutual}}
@@ -199,7 +215,8 @@ events {
 `))
 
 func (nginx) configure(dir string, cfg targets.Config, addr string, bin binary) (runPlan, error) {
-	s := &nginxLog{http: cfg.Mode == targets.ModeHTTP, auth: cfg.Auth}
+	h2 := cfg.Mode == targets.ModeHTTP2
+	s := &nginxLog{http: cfg.Mode == targets.ModeHTTP || h2, auth: cfg.Auth}
 	files, err := writePKI(dir, cfg)
 	if err != nil {
 		return runPlan{}, err
@@ -233,14 +250,23 @@ func (nginx) configure(dir string, cfg targets.Config, addr string, bin binary) 
 		age, connRequests = "$connection_time", "$connection_requests"
 		level = "info" // where nginx logs a failed handshake in http{}
 	}
+	logFormat := fmt.Sprintf(nginxLogFormat, age, connRequests)
+	if h2 {
+		logFormat = nginxLogFormatH2
+	}
+	// nginx 1.25.1 made HTTP/2 a server directive (`http2 on`) and
+	// deprecated the listen parameter, which older versions need.
+	http2On := h2 && nginxVersionAtLeast(bin.version, 1, 25, 1)
 	data := map[string]any{
+		"HTTP2Listen":       h2 && !http2On,
+		"HTTP2On":           http2On,
 		"LoadStream":        loadStream,
 		"Workers":           cfg.Workers,
 		"Dir":               dir,
 		"ErrorLevel":        level,
 		"WorkerConnections": nginxWorkerConnections(),
 		"HTTP":              s.http,
-		"LogFormat":         fmt.Sprintf(nginxLogFormat, age, connRequests),
+		"LogFormat":         logFormat,
 		"Listen":            addr,
 		"Chain":             files.chain,
 		"Key":               files.key,
@@ -353,8 +379,20 @@ func (s *nginxLog) logs() (*logTally, []*logTail) {
 
 // parseAccess counts one access log line (see nginxLogFormat).
 func (s *nginxLog) parseAccess(line string) {
-	f := strings.SplitN(line, " ", 10)
-	if len(f) < 10 || f[0] != nginxLogTag || f[8] == probeSNI {
+	var f []string
+	httpProtocol := ""
+	if strings.HasPrefix(line, nginxLogTagH2+" ") {
+		// The HTTP/2 line: take HTTP_PROTOCOL out, and it is the other.
+		f = strings.SplitN(line, " ", 11)
+		if len(f) < 11 {
+			return
+		}
+		httpProtocol = f[5]
+		f = append(f[:5], f[6:]...)
+	} else {
+		f = strings.SplitN(line, " ", 10)
+	}
+	if len(f) < 10 || (f[0] != nginxLogTag && f[0] != nginxLogTagH2) || f[8] == probeSNI {
 		return
 	}
 	at := nginxAcceptTime(f[1], f[2])
@@ -377,6 +415,9 @@ func (s *nginxLog) parseAccess(line string) {
 	var request eventFlags
 	if s.http && verified && status == "200" {
 		request = flagRequest
+		if httpProtocol == "HTTP/2.0" {
+			request |= flagHTTP2
+		}
 	}
 	var k eventKind
 	switch {

@@ -51,6 +51,8 @@ const (
 	flagVerifyFailed
 	// flagCoarse marks a time known to the second only.
 	flagCoarse
+	// flagHTTP2 marks a flagRequest answered over HTTP/2.
+	flagHTTP2
 )
 
 // eventKind is what a record counts; a case has only a few kinds.
@@ -164,6 +166,9 @@ func (k eventKind) apply(c *targets.Counts, n int64) {
 	}
 	if k.flags&flagRequest != 0 {
 		c.Requests += n
+		if k.flags&flagHTTP2 != 0 {
+			c.HTTP2Requests += n
+		}
 	}
 	if k.flags&flagFailed != 0 {
 		c.Failed += n
