@@ -107,6 +107,17 @@ type TargetSpec struct {
 	// mode (it refuses a certificate after the handshake, where the
 	// client cannot see it: use requests 1).
 	RevokedClients int `yaml:"revoked_clients" json:"revoked_clients,omitempty"`
+	// RotateAt rotates the target's server certificate at each of these
+	// offsets into the measured window (each inside it, in order): a
+	// freshly issued certificate and key, under the same CA, replace the
+	// old ones while the load runs, the way the server's operators do it
+	// (the built-in target swaps atomically, nginx is reloaded with
+	// SIGHUP). Nil means none. A window that ends at a count is refused
+	// (its length is not known); so are external targets (mtlsbench does
+	// not control them), HAProxy and openssl s_server (see
+	// targets.Capability.NoRotate), and plain TCP (auth none: no
+	// certificate).
+	RotateAt []Duration `yaml:"rotate_at" json:"rotate_at,omitempty"`
 }
 
 // LoadSpec is how load is applied; everything run's load flags can say. Its
