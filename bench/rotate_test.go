@@ -93,6 +93,39 @@ func TestRotationBuiltin(t *testing.T) {
 	}
 }
 
+// nginx rotates with a graceful reload (SIGHUP): no failed handshake, on
+// the client's side or in nginx's own log.
+func TestRotationNginx(t *testing.T) {
+	requireServer(t, scenarios.KindNginx)
+	cases := rotationCases(t, func(s *scenarios.Spec) { s.Target.Kind = scenarios.KindNginx })
+	run := runCases(t, context.Background(), cases)
+	for _, c := range run.Cases {
+		checkRotated(t, c)
+	}
+}
+
+// Targets that cannot rotate are refused before any load, naming why.
+func TestRotationRefused(t *testing.T) {
+	for _, tc := range []struct{ kind, want string }{
+		{scenarios.KindOpenSSL, "s_server reads its certificate once"},
+		{scenarios.KindHAProxy, "does not rotate HAProxy's certificate yet"},
+	} {
+		t.Run(tc.kind, func(t *testing.T) {
+			requireServer(t, tc.kind)
+			cases := rotationCases(t, func(s *scenarios.Spec) { s.Target.Kind = tc.kind })
+			start := time.Now()
+			_, err := Run(context.Background(), Options{Cases: cases, ChildCommand: childCommand()})
+			var ie *InputError
+			if !errors.As(err, &ie) || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "--rotate-at") {
+				t.Fatalf("error %v, want an InputError saying %q", err, tc.want)
+			}
+			if time.Since(start) > 2*time.Second {
+				t.Errorf("refusal took %v: load ran before it?", time.Since(start))
+			}
+		})
+	}
+}
+
 // The cross-check of a rotated case compares failed handshakes: the
 // target's record against the client's, beyond the edge's slack.
 func TestRotationCrosscheck(t *testing.T) {

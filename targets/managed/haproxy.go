@@ -54,6 +54,7 @@ func (haproxy) identify(text string, b *binary) {
 
 func (haproxy) capability(c *targets.Capability) {
 	c.Plaintext = true
+	c.NoRotate = "mtlsbench does not rotate HAProxy's certificate yet (its runtime API's 'set ssl cert' and 'commit ssl cert' would)"
 	c.Modes = append(c.Modes, targets.ModeHTTP2)
 	c.CrossCheck = "log (a ring buffer mtlsbench drains), timed at accept: one line per connection (tcp mode) or request (http mode), error-log-format lines for failed handshakes"
 }
