@@ -93,14 +93,19 @@ func TestRotationBuiltin(t *testing.T) {
 	}
 }
 
-// nginx rotates with a graceful reload (SIGHUP): no failed handshake, on
-// the client's side or in nginx's own log.
-func TestRotationNginx(t *testing.T) {
-	requireServer(t, scenarios.KindNginx)
-	cases := rotationCases(t, func(s *scenarios.Spec) { s.Target.Kind = scenarios.KindNginx })
-	run := runCases(t, context.Background(), cases)
-	for _, c := range run.Cases {
-		checkRotated(t, c)
+// nginx rotates with a graceful reload (SIGHUP), HAProxy through its
+// runtime API: no failed handshake, on the client's side or in the
+// server's own log.
+func TestRotationManaged(t *testing.T) {
+	for _, kind := range []string{scenarios.KindNginx, scenarios.KindHAProxy} {
+		t.Run(kind, func(t *testing.T) {
+			requireServer(t, kind)
+			cases := rotationCases(t, func(s *scenarios.Spec) { s.Target.Kind = kind })
+			run := runCases(t, context.Background(), cases)
+			for _, c := range run.Cases {
+				checkRotated(t, c)
+			}
+		})
 	}
 }
 
@@ -108,7 +113,6 @@ func TestRotationNginx(t *testing.T) {
 func TestRotationRefused(t *testing.T) {
 	for _, tc := range []struct{ kind, want string }{
 		{scenarios.KindOpenSSL, "s_server reads its certificate once"},
-		{scenarios.KindHAProxy, "does not rotate HAProxy's certificate yet"},
 	} {
 		t.Run(tc.kind, func(t *testing.T) {
 			requireServer(t, tc.kind)

@@ -21,6 +21,9 @@ import (
 type reloader struct {
 	files  pemFiles
 	signal syscall.Signal
+	// runtime, when set, hands the new identity to the running server
+	// instead of a signal (HAProxy's runtime API).
+	runtime func(ctx context.Context, cfg targets.Config) error
 	// stopped, when set, says whether a worker process of the server
 	// from before the reload has stopped accepting connections (it may
 	// still finish those it has): the reload is complete once every old
@@ -78,11 +81,15 @@ func (m *Server) Rotate(ctx context.Context, id pki.Identity) error {
 		}
 		old = tree[1:]
 	}
-	if err := syscall.Kill(m.pid, r.signal); err != nil {
-		return fmt.Errorf("managed: %s: rotate: signal the master process %d: %w", m.kind, m.pid, err)
-	}
 	ctx, cancel := context.WithTimeout(ctx, rotateTimeout)
 	defer cancel()
+	if r.runtime != nil {
+		if err := r.runtime(ctx, cfg); err != nil {
+			return err
+		}
+	} else if err := syscall.Kill(m.pid, r.signal); err != nil {
+		return fmt.Errorf("managed: %s: rotate: signal the master process %d: %w", m.kind, m.pid, err)
+	}
 	const interval = 5 * time.Millisecond
 	t := time.NewTimer(interval)
 	defer t.Stop()
