@@ -112,11 +112,11 @@ type TargetSpec struct {
 	// freshly issued certificate and key, under the same CA, replace the
 	// old ones while the load runs, the way the server's operators do it
 	// (the built-in target swaps atomically, nginx is reloaded with
-	// SIGHUP). Nil means none. A window that ends at a count is refused
-	// (its length is not known); so are external targets (mtlsbench does
-	// not control them), HAProxy and openssl s_server (see
-	// targets.Capability.NoRotate), and plain TCP (auth none: no
-	// certificate).
+	// SIGHUP, HAProxy takes it through its runtime API). Nil means none.
+	// A window that ends at a count is refused (its length is not known);
+	// so are external targets (mtlsbench does not control them), openssl
+	// s_server (it cannot reload, see targets.Capability.NoRotate), plain
+	// TCP (auth none: no certificate) and a capacity search.
 	RotateAt []Duration `yaml:"rotate_at" json:"rotate_at,omitempty"`
 }
 

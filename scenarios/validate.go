@@ -203,7 +203,7 @@ func (s *Spec) checkRotation(p *problems) {
 		return
 	}
 	if s.Target.Kind == KindExternal {
-		p.add("target.rotate_at", nil, "rotate_at is not for an external target: mtlsbench does not control its certificate", "rotate against builtin or nginx")
+		p.add("target.rotate_at", nil, "rotate_at is not for an external target: mtlsbench does not control its certificate", "rotate against builtin, nginx or haproxy")
 		return
 	}
 	if l.Count > 0 {

@@ -66,7 +66,7 @@ func (c Capability) CheckRotate(rotations int) error {
 		why = "it cannot replace its certificate while it serves"
 	}
 	return &UnsupportedError{Kind: c.Kind, What: "a certificate rotation (--rotate-at)",
-		Reason: why + "; rotate against builtin or nginx"}
+		Reason: why + "; rotate against builtin, nginx or haproxy"}
 }
 
 // CheckRequests refuses an HTTP case without requests on a target whose

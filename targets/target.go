@@ -57,9 +57,10 @@ type Rotator interface {
 	// verify against the same trust as the old ones) from now on, and
 	// returns once a new connection is served with it: the built-in
 	// target swaps an atomic pointer; nginx has its files rewritten and
-	// its master sent SIGHUP (a graceful reload), and a probe handshake
-	// must see the new certificate. Connections already open finish with
-	// the certificate they began with.
+	// its master sent SIGHUP (a graceful reload), HAProxy takes it through
+	// its runtime API, and a probe handshake must see the new
+	// certificate. Connections already open finish with the certificate
+	// they began with.
 	Rotate(ctx context.Context, id pki.Identity) error
 }
 

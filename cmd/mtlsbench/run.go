@@ -192,7 +192,7 @@ func addRunFlags(fs *pflag.FlagSet, o *runOptions) {
 	fs.BoolVar(&o.sendInvalid, "send-invalid-cert", false, "external target: send client certificates that are expired or not yet valid, on purpose (refused before load otherwise)")
 	setGroup(fs, "target", "target", "ca", "cert", "key", "pki", "server-name", "target-pid", "target-cpus", "client-cpus", "mode",
 		"handshake-delay", "in-process", "send-invalid-cert")
-	fs.DurationSliceVar(&o.rotateAt, "rotate-at", nil, "rotate the target's server certificate at these offsets into the measured window (e.g. 2s or 1s,3s): a new certificate and key under the same CA, while the load runs (builtin: atomic swap; nginx: SIGHUP reload)")
+	fs.DurationSliceVar(&o.rotateAt, "rotate-at", nil, "rotate the target's server certificate at these offsets into the measured window (e.g. 2s or 1s,3s): a new certificate and key under the same CA, while the load runs (builtin: atomic swap; nginx: SIGHUP reload; haproxy: runtime API; openssl is refused)")
 	setGroup(fs, "target", "rotate-at")
 
 	fs.StringSliceVar(&o.tls, "tls", nil, "TLS versions: 1.2, 1.3")

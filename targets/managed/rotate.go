@@ -41,18 +41,20 @@ const rotateSettle = 5 * time.Millisecond
 // certificate.
 const rotateTimeout = 10 * time.Second
 
-// Rotate makes the server serve id the way its operators do it: nginx
+// Rotate makes the server serve id the way its operators do it. nginx
 // has its certificate and key files replaced (each written beside itself
 // and renamed over the old one, so the server never reads half a file)
-// and its master process sent SIGHUP, a graceful reload: new workers
-// start with the new certificate, the old ones stop accepting and finish
-// the connections they have. Rotate returns once a probe handshake (which
-// the server's record leaves out, see probeSNI) is served the new
-// certificate and every worker from before the reload has stopped
-// accepting (until then, a new connection may still reach one and be
-// served the old certificate, as nginx does), and rotateSettle has passed. A server that cannot reload (HAProxy here, openssl
-// s_server) returns a *targets.UnsupportedError; Capability.CheckRotate
-// refuses it before any load.
+// and its master process sent SIGHUP, a graceful reload: new workers start
+// with the new certificate, the old ones stop accepting and finish the
+// connections they have. HAProxy takes it through its runtime API ('set
+// ssl cert', 'commit ssl cert'), in the running process. Rotate returns
+// once a probe handshake (which the server's record leaves out, see
+// probeSNI) is served the new certificate and, for nginx, every worker
+// from before the reload has stopped accepting (until then, a new
+// connection may still reach one and be served the old certificate, as
+// nginx does), and rotateSettle has passed. A server that cannot reload
+// (openssl s_server) returns a *targets.UnsupportedError;
+// Capability.CheckRotate refuses it before any load.
 func (m *Server) Rotate(ctx context.Context, id pki.Identity) error {
 	r := m.plan.reload
 	if r == nil {
