@@ -514,6 +514,9 @@ func caseParams(c *scenarios.Case) results.Params {
 		Streams:          c.Load.Streams,
 		RotateAt:         rotateAtParam(c.Target.RotateAt),
 	}
+	if len(c.Target.RotateAt) > 0 {
+		p.Rotate = c.Target.Rotate
+	}
 	if c.Load.Rate == 0 && len(c.Load.Steps) == 0 {
 		p.Rate = 0
 	} else {

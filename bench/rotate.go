@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"crypto/x509"
 	"fmt"
 	"math"
 	"strings"
@@ -55,8 +56,21 @@ func (r *runner) newRotator(ctx context.Context, c *scenarios.Case, m *material,
 		return nil, &targets.UnsupportedError{Kind: targets.Kind(targetParam(c)), What: "a certificate rotation (--rotate-at)", Reason: "it cannot replace its certificate while it serves"}
 	}
 	rot := &rotator{target: rt, first: m.server, leaf: loadgen.NewServerLeaf(m.server.Leaf())}
-	for _, d := range c.Target.RotateAt {
-		id, err := m.bundle.RotatedServer()
+	for i, d := range c.Target.RotateAt {
+		var id pki.Identity
+		var err error
+		if c.Target.Rotate == scenarios.RotateCA {
+			// The overlap: the client trusts the new CA from the start,
+			// as a CA rotation hands it out before the server presents
+			// it (m.roots is the pool the engine is given).
+			var root *x509.Certificate
+			root, id, err = m.bundle.RotatedCA(i + 1)
+			if err == nil {
+				m.roots.AddCert(root)
+			}
+		} else {
+			id, err = m.bundle.RotatedServer()
+		}
 		if err != nil {
 			return nil, err
 		}

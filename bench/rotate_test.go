@@ -34,7 +34,7 @@ func checkRotated(t *testing.T, c results.Case) {
 	if c.Status != results.StatusOK {
 		t.Fatalf("%s: %s: %s %v", c.Name, c.Status, c.Failure, c.ErrorExamples)
 	}
-	if c.Params.RotateAt != "600ms" || !strings.Contains(c.Key, "rotate_at=600ms") {
+	if c.Params.RotateAt != "600ms" || !strings.Contains(c.Key, "rotate_at=600ms") || c.Params.Rotate == "" {
 		t.Errorf("%s: params rotate_at %q, key %q", c.Name, c.Params.RotateAt, c.Key)
 	}
 	if len(c.Rotations) != 1 {
@@ -90,6 +90,19 @@ func TestRotationBuiltin(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// A CA rotation: a new CA issues the new certificate, the client trusts
+// both throughout, and nothing fails.
+func TestRotationCA(t *testing.T) {
+	cases := rotationCases(t, func(s *scenarios.Spec) { s.Target.Rotate = scenarios.RotateCA })
+	run := runCases(t, context.Background(), cases)
+	for _, c := range run.Cases {
+		checkRotated(t, c)
+		if c.Params.Rotate != "ca" || !strings.HasSuffix(c.Key, ",rotate=ca") {
+			t.Errorf("%s: params rotate %q, key %s", c.Name, c.Params.Rotate, c.Key)
+		}
 	}
 }
 

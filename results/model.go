@@ -300,6 +300,9 @@ type Params struct {
 	// RotateAt is when the server certificate was rotated, as offsets
 	// into the window ("2s", "1s,3s"); absent: never.
 	RotateAt string `json:"rotate_at,omitempty"`
+	// Rotate is what each rotation replaced: "cert" (the server
+	// certificate and key) or "ca" (the CA too); absent: never rotated.
+	Rotate string `json:"rotate,omitempty"`
 }
 
 // Counts are handshake counts over the measured window.

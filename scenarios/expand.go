@@ -436,6 +436,12 @@ func (s *Spec) newCase(c cell, kind string) Case {
 			at[i] = d.String()
 		}
 		cs.Key += ",rotate_at=" + strings.Join(at, "+")
+		if t.Rotate == "" {
+			cs.Target.Rotate = RotateCert
+		}
+		if cs.Target.Rotate == RotateCA {
+			cs.Key += ",rotate=ca"
+		}
 	}
 	return cs
 }

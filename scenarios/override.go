@@ -166,8 +166,9 @@ type Overrides struct {
 	InProcess, SendInvalidCert                                   *bool
 	// RevokedClients is TargetSpec.RevokedClients.
 	RevokedClients *int
-	// RotateAt is TargetSpec.RotateAt.
+	// RotateAt and Rotate are TargetSpec.RotateAt and Rotate.
 	RotateAt *[]time.Duration
+	Rotate   *string
 
 	Load     LoadOverrides
 	Capacity CapacityOverrides
@@ -321,6 +322,7 @@ func (s *Spec) Apply(o Overrides) error {
 	set(&l.Streams, lo.Streams)
 	set(&t.SendInvalidCert, o.SendInvalidCert)
 	set(&t.RevokedClients, o.RevokedClients)
+	set(&t.Rotate, o.Rotate)
 	if o.RotateAt != nil {
 		t.RotateAt = make([]Duration, len(*o.RotateAt))
 		for i, d := range *o.RotateAt {
@@ -357,7 +359,7 @@ func (s *Spec) Apply(o Overrides) error {
 		"load.interval": lo.Interval != nil, "load.hold": lo.Hold != nil, "load.timeout": lo.Timeout != nil,
 		"load.arrivals": lo.Arrivals != nil, "load.error_budget": lo.ErrorBudget != nil, "load.slo": lo.SLO != nil, "load.streams": lo.Streams != nil,
 		"target.handshake_delay": o.HandshakeDelay != nil, "target.mode": o.Mode != nil,
-		"target.rotate_at":   o.RotateAt != nil,
+		"target.rotate_at": o.RotateAt != nil, "target.rotate": o.Rotate != nil,
 		"target.server_name": o.ServerName != nil, "target.cpus": o.TargetCPUs != nil, "target.client_cpus": o.ClientCPUs != nil,
 		"capacity.max_steps": o.Capacity.MaxSteps != nil, "capacity.step_duration": o.Capacity.StepDuration != nil,
 		"capacity.step_warmup": o.Capacity.StepWarmup != nil, "capacity.start": o.Capacity.Start != nil, "capacity.max": o.Capacity.Max != nil,

@@ -19,6 +19,9 @@ func TestRotateAt(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := cases[0]
+	if c.Target.Rotate != RotateCert {
+		t.Errorf("rotate %q, want the default %q", c.Target.Rotate, RotateCert)
+	}
 	if len(c.Target.RotateAt) != 2 || c.Target.RotateAt[1].D() != 2500*time.Millisecond || !strings.HasSuffix(c.Key, ",rotate_at=1s+2.5s") {
 		t.Errorf("case rotate_at %v, key %s", c.Target.RotateAt, c.Key)
 	}
@@ -40,6 +43,16 @@ func TestRotateAt(t *testing.T) {
 	if !strings.HasSuffix(cases[0].Key, ",rotate_at=2s") {
 		t.Errorf("key %s", cases[0].Key)
 	}
+	ca := RotateCA
+	if err := spec.Apply(Overrides{Rotate: &ca}); err != nil {
+		t.Fatal(err)
+	}
+	if cases, _, err = Expand(*spec); err != nil {
+		t.Fatal(err)
+	}
+	if c := cases[0]; c.Target.Rotate != RotateCA || !strings.HasSuffix(c.Key, ",rotate_at=2s,rotate=ca") {
+		t.Errorf("rotate %q, key %s", c.Target.Rotate, c.Key)
+	}
 	clone := spec.Clone()
 	clone.Target.RotateAt[0] = 0
 	if spec.Target.RotateAt[0].D() != 2*time.Second {
@@ -59,6 +72,8 @@ func TestRotateAtRefused(t *testing.T) {
 		{"target:\n  rotate_at: [1s]\nload:\n  count: 1000\n", "set load.duration (--duration) instead of load.count"},
 		{"target:\n  rotate_at: [2s]\nload:\n  steps: [100, 200]\n  step_duration: 1s\n", "below the window's 2s"},
 		{"target:\n  kind: external\n  addr: 10.0.0.5:443\n  cert: c.pem\n  key: k.pem\n  ca: ca.pem\n  rotate_at: [1s]\n", "does not control its certificate"},
+		{"target:\n  rotate: ca\n", "give target.rotate_at (--rotate-at) too"},
+		{"target:\n  rotate: key\n  rotate_at: [1s]\n", `unknown rotation "key"`},
 	} {
 		spec, err := Parse([]byte(tc.yaml), "r.yaml")
 		if err == nil {

@@ -118,6 +118,12 @@ type TargetSpec struct {
 	// s_server (it cannot reload, see targets.Capability.NoRotate), plain
 	// TCP (auth none: no certificate) and a capacity search.
 	RotateAt []Duration `yaml:"rotate_at" json:"rotate_at,omitempty"`
+	// Rotate is what a rotation replaces: cert (zero: the server
+	// certificate and key, under the same CA) or ca (a new CA too, which
+	// issues the new server certificate; the client trusts the old and
+	// the new CA from the start, the overlap a CA rotation needs). Only
+	// with RotateAt.
+	Rotate string `yaml:"rotate" json:"rotate,omitempty"`
 }
 
 // LoadSpec is how load is applied; everything run's load flags can say. Its

@@ -49,6 +49,12 @@ const (
 // MaxRepeat bounds Spec.Repeat.
 const MaxRepeat = 1000
 
+// What a rotation replaces (target.rotate).
+const (
+	RotateCert = "cert"
+	RotateCA   = "ca"
+)
+
 // MaxRotations bounds target.rotate_at: each rotation issues a server
 // certificate before the load.
 const MaxRotations = 100
@@ -194,6 +200,12 @@ func (s *Spec) checkTarget(p *problems) {
 // known length, in order, on a target mtlsbench controls.
 func (s *Spec) checkRotation(p *problems) {
 	at := s.Target.RotateAt
+	switch r := s.Target.Rotate; {
+	case r != "" && r != RotateCert && r != RotateCA:
+		p.add("target.rotate", r, fmt.Sprintf("unknown rotation %q", clip(r)), "cert (the server certificate and key, under the same CA), ca (a new CA too, trusted by the client alongside the old one)")
+	case r != "" && len(at) == 0:
+		p.add("target.rotate", r, "rotate says what a rotation replaces, but there is none: give target.rotate_at (--rotate-at) too", "")
+	}
 	if len(at) == 0 {
 		return
 	}
