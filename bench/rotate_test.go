@@ -41,9 +41,11 @@ func checkRotated(t *testing.T, c results.Case) {
 		t.Fatalf("%s: rotations %+v", c.Name, c.Rotations)
 	}
 	r := c.Rotations[0]
-	// Not before its instant; later only by as much as the machine
+	// At its instant: early by as long as the engine takes between
+	// telling the observer the window opens and taking its start (under
+	// the race detector a few ms), later by as much as the machine
 	// starves the schedule's goroutine (other tests may run alongside).
-	if r.Error != "" || r.AtS < 0.599 || r.AtS > 1.1 || r.DoneS < r.AtS || r.DoneS > r.AtS+1 {
+	if r.Error != "" || r.AtS < 0.59 || r.AtS > 1.1 || r.DoneS < r.AtS || r.DoneS > r.AtS+1 {
 		t.Errorf("%s: rotation %+v, want at 0.6 s, served after it", c.Name, r)
 	}
 	if r.OldSerial == "" || r.OldSerial == r.NewSerial {
