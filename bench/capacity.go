@@ -43,6 +43,13 @@ func Capacity(ctx context.Context, opts CapacityOptions) (*results.Run, error) {
 	if opts.Search.StepDuration <= 0 {
 		return nil, &InputError{Err: fmt.Errorf("bench: capacity step duration must be positive, got %s", opts.Search.StepDuration)}
 	}
+	for _, c := range opts.Cases {
+		if len(c.Target.RotateAt) > 0 {
+			// Its steps are windows of their own: an offset into "the"
+			// window means nothing there.
+			return nil, &InputError{Err: fmt.Errorf("bench: case %s: a certificate rotation (--rotate-at) is for 'mtlsbench run', not a capacity search; run it at the rate the search found", c.Name)}
+		}
+	}
 	r, err := prepare(ctx, &opts.Options)
 	if err != nil {
 		return nil, err

@@ -55,6 +55,12 @@ func (r *runner) preflight(ctx context.Context, c *scenarios.Case) error {
 	if err := capability.CheckRequests(targets.Mode(c.Target.Mode), c.Requests); err != nil {
 		return err
 	}
+	if err := capability.CheckRotate(len(c.Target.RotateAt)); err != nil {
+		return err
+	}
+	if len(c.Target.RotateAt) > 0 && !c.Auth.TLS() {
+		return &targets.UnsupportedError{Kind: capability.Kind, What: "a certificate rotation (--rotate-at) with auth none", Reason: "plain TCP has no certificate to rotate; rotate in cases with auth mutual or server"}
+	}
 	if isExternal(c) {
 		m, err := r.external(c)
 		if err != nil {
@@ -177,6 +183,9 @@ type material struct {
 	server    pki.Identity
 	clientCAs []*x509.Certificate
 	crls      []*x509.RevocationList
+	// bundle is the case's generated PKI (nil for an external target),
+	// which issues a rotation's new certificate.
+	bundle *pki.Bundle
 }
 
 func (r *runner) material(ctx context.Context, c *scenarios.Case) (*material, error) {
@@ -187,7 +196,7 @@ func (r *runner) material(ctx context.Context, c *scenarios.Case) (*material, er
 	if err != nil {
 		return nil, err
 	}
-	m := &material{roots: b.RootPool(), identities: b.ClientCertificates(), server: b.Server, clientCAs: []*x509.Certificate{b.Root.Cert}}
+	m := &material{roots: b.RootPool(), identities: b.ClientCertificates(), server: b.Server, clientCAs: []*x509.Certificate{b.Root.Cert}, bundle: b}
 	if c.TrustStore > 1 {
 		// The case's root first, then the decoys: the same ones for
 		// every case of the run (pki.Decoys).
@@ -385,9 +394,17 @@ func (r *runner) runCase(ctx context.Context, c *scenarios.Case, rep, n, total i
 		return nil, err
 	}
 	cfg.StartAt = local
+	rot, err := r.newRotator(ctx, c, m, tgt)
+	if err != nil {
+		return nil, err
+	}
 	obs := newObserver(ctx, tgt, r.opts, c, n, total, pidsOf(c, tgt))
+	if rot != nil {
+		cfg.ServerLeaf, obs.rotator = rot.leaf, rot
+	}
 	cfg.Observer = obs
 	res, err := loadgen.Run(ctx, cfg)
+	rot.stop()
 	obs.finish()
 	if err != nil {
 		if loadgen.IsConfigError(err) {
@@ -402,6 +419,7 @@ func (r *runner) runCase(ctx context.Context, c *scenarios.Case, rep, n, total i
 	}
 	obs.apply(out, res, c)
 	judge(out, res, c, true)
+	rot.apply(out, res)
 	if c.Load.SLO != "" && out.Status != results.StatusInterrupted {
 		// Validate parsed the objective before any load.
 		if err := out.JudgeSLO(c.Load.SLO); err != nil {
@@ -494,6 +512,10 @@ func caseParams(c *scenarios.Case) results.Params {
 		CRLEntries:       c.CRLEntries,
 		RevokedClients:   c.Target.RevokedClients,
 		Streams:          c.Load.Streams,
+		RotateAt:         rotateAtParam(c.Target.RotateAt),
+	}
+	if len(c.Target.RotateAt) > 0 {
+		p.Rotate = c.Target.Rotate
 	}
 	if c.Load.Rate == 0 && len(c.Load.Steps) == 0 {
 		p.Rate = 0
@@ -508,6 +530,15 @@ func caseParams(c *scenarios.Case) results.Params {
 		p.Chain, p.ClientIdentities, p.Resume = "", 0, ""
 	}
 	return p
+}
+
+// rotateAtParam is target.rotate_at as a result parameter: "1s,3s".
+func rotateAtParam(at []scenarios.Duration) string {
+	s := make([]string, len(at))
+	for i, d := range at {
+		s[i] = d.String()
+	}
+	return strings.Join(s, ",")
 }
 
 func targetParam(c *scenarios.Case) string {
@@ -646,6 +677,9 @@ func crosscheck(out *results.Case, tc *results.TargetCounts, edgeSlack int64) {
 	problems = append(problems, clientVerifyProblems(out.Params.Auth, tc)...)
 	if out.Params.TargetMode == scenarios.ModeHTTP2 && out.Params.Requests > 0 {
 		problems = append(problems, http2Crosscheck(out, tc, edgeSlack)...)
+	}
+	if out.Params.RotateAt != "" {
+		problems = append(problems, rotationCrosscheck(out, tc, edgeSlack)...)
 	}
 	if len(problems) > 0 && out.Status == results.StatusOK {
 		out.Status = results.StatusCrosscheckFailed

@@ -53,6 +53,9 @@ type observer struct {
 	wallStart, wall time.Time
 	// intervals is how many intervals the engine has reported.
 	intervals int
+	// rotator, when the case rotates its certificate, starts its
+	// schedule as the window opens.
+	rotator *rotator
 }
 
 func newObserver(ctx context.Context, tgt targets.Target, opts Options, c *scenarios.Case, n, total int, pids []int) *observer {
@@ -119,6 +122,7 @@ func (o *observer) WindowStart(t time.Time) {
 	if o.window == nil {
 		o.countsStart, o.countsErr = o.readCounts()
 	}
+	o.rotator.start(time.Now()) // the window opens as this returns
 }
 
 func (o *observer) WindowEnd(t time.Time) {

@@ -80,6 +80,11 @@ type Config struct {
 	// carry (its trust store); a full handshake where it named another
 	// number is a param_mismatch. Zero means any.
 	CANames int
+	// ServerLeaf, when set, is the server certificate every full
+	// handshake must present, changed by the caller while the run goes
+	// (a certificate rotation; see ServerLeaf). Nil means any that
+	// verifies.
+	ServerLeaf *ServerLeaf
 
 	Confirm Confirm
 

@@ -34,14 +34,18 @@ type sessionSlot struct {
 	// dropped: the session was due to be offered but no longer passed the
 	// checks below.
 	dropped bool
+	// verify is set when the server's chain is verified (not with
+	// Config.InsecureSkipVerify); chains are those the last full handshake
+	// verified, which the stored session's certificates are. (Beside the
+	// other bools: a worker per connection must keep its size class.)
+	verify  bool
 	session *tls.ClientSessionState
+	// offeredLeaf is the server certificate of the session offered (nil
+	// when none was, or its chains are not known: no verification).
+	offeredLeaf *x509.Certificate
 	// puts counts the sessions crypto/tls has stored (tickets processed).
 	puts int
 
-	// verify is set when the server's chain is verified (not with
-	// Config.InsecureSkipVerify); chains are those the last full handshake
-	// verified, which the stored session's certificates are.
-	verify     bool
 	roots      *x509.CertPool
 	serverName string
 	chains     [][]*x509.Certificate
@@ -70,6 +74,9 @@ func (s *sessionSlot) Get(string) (*tls.ClientSessionState, bool) {
 		return nil, false
 	}
 	s.offered = true
+	if len(s.chains) > 0 && len(s.chains[0]) > 0 {
+		s.offeredLeaf = s.chains[0][0]
+	}
 	return s.session, true
 }
 

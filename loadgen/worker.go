@@ -200,7 +200,7 @@ func (w *worker) verifyServer(cs tls.ConnectionState) error {
 // measured.
 func (w *worker) planResume() (priming bool) {
 	r := w.eng.cfg.TLS.Resume.Ratio()
-	w.session.offered, w.session.dropped = false, false
+	w.session.offered, w.session.dropped, w.session.offeredLeaf = false, false, nil
 	switch {
 	case r == 0:
 		w.session.offer = false
@@ -337,6 +337,7 @@ func (w *worker) exchange(priming bool, intended, start, connected time.Time) (h
 		return w.exchangePlain(intended, start, connected)
 	}
 	tcp := &w.sock
+	leaf := cfg.ServerLeaf.load() // the certificate expected as the handshake begins
 	conn := tls.Client(&w.wire, w.tlsConfig)
 	w.signer.took, w.verified = 0, 0
 	w.presented, w.caNames = -1, -1
@@ -389,8 +390,16 @@ func (w *worker) exchange(priming bool, intended, start, connected time.Time) (h
 		}
 		return false, false
 	}
-	if cls, err := w.check(&state); err != nil {
+	// A session from before a certificate rotation that the server
+	// refused is what the rotation did, counted against it, not a
+	// resume_miss.
+	refusedAcross := w.session.offered && !state.DidResume && leaf.across(w.session.offeredLeaf)
+	if cls, err := w.check(&state, refusedAcross); err != nil {
 		w.fail(hsEnd, cls, "check", err)
+		return false, false
+	}
+	if err := leaf.check(&state); err != nil {
+		w.fail(hsEnd, ClassParamMismatch, "check", err)
 		return false, false
 	}
 
@@ -428,6 +437,7 @@ func (w *worker) exchange(priming bool, intended, start, connected time.Time) (h
 	if e.inWindow(end) && e.counts() {
 		w.requests += int64(cfg.Requests)
 		w.record(&state, start, connected, hsEnd, reqStart, end, intended)
+		leaf.note(&state, refusedAcross)
 		w.hsSent += hsSent
 		w.hsRecv += hsRecv
 		counted = true
@@ -583,8 +593,10 @@ func (w *worker) refused(cls Class, err error) (Class, error) {
 	return cls, err
 }
 
-// check compares what was negotiated with what the case expects.
-func (w *worker) check(s *tls.ConnectionState) (Class, error) {
+// check compares what was negotiated with what the case expects;
+// refusedAcross excuses a full handshake where a session issued before a
+// certificate rotation was offered (see ServerLeaf).
+func (w *worker) check(s *tls.ConnectionState, refusedAcross bool) (Class, error) {
 	if n := w.eng.cfg.CANames; n > 0 && w.caNames >= 0 && int(w.caNames) != n {
 		return ClassParamMismatch, fmt.Errorf("the server's CertificateRequest named %d CAs, expected %d (the case's trust store)", w.caNames, n)
 	}
@@ -592,7 +604,7 @@ func (w *worker) check(s *tls.ConnectionState) (Class, error) {
 	if w.session.dropped {
 		return ClassResumeMiss, fmt.Errorf("the stored session was not offered: the server certificate it carries no longer verifies (expired, or no longer names %q)", w.tlsConfig.ServerName)
 	}
-	if w.session.offered != s.DidResume {
+	if w.session.offered != s.DidResume && !refusedAcross {
 		if w.session.offered {
 			return ClassResumeMiss, fmt.Errorf("offered a session but the server did a full handshake (TLS %s)", tlsparams.VersionString(s.Version))
 		}

@@ -461,11 +461,15 @@ func buildHTMLCase(i int, s results.Repeats) (htmlCase, error) {
 // latency, one line per repeat. Nil when the case has no intervals.
 func intervalPlots(s results.Repeats) ([]*plot.Plot, error) {
 	var rates, lat []seriesLine
+	var rotations []float64
 	window := 0.0
 	for _, c := range s.Cases {
 		ivs := trendIntervals(c)
 		if len(ivs) < 2 {
 			continue
+		}
+		for _, r := range c.Rotations {
+			rotations = append(rotations, r.AtS)
 		}
 		suffix := ""
 		if len(s.Cases) > 1 {
@@ -497,6 +501,11 @@ func intervalPlots(s results.Repeats) ([]*plot.Plot, error) {
 	lp, err := timePlot("Handshake latency over time", "latency (ms)", true, window, lat)
 	if err != nil {
 		return nil, err
+	}
+	for _, p := range []*plot.Plot{rp, lp} {
+		if err := rotationMarkers(p, rotations); err != nil {
+			return nil, err
+		}
 	}
 	return []*plot.Plot{rp, lp}, nil
 }

@@ -83,6 +83,7 @@ func renderMarkdown(w io.Writer, run *results.Run, opts RenderOptions) error {
 	}
 	writeMarkdownMutualCost(&b, rows)
 	writeMarkdownAmortization(&b, run)
+	writeMarkdownRotations(&b, run, labels)
 	if idx := usedFlags(run); len(idx) > 0 {
 		b.WriteString("\n")
 		for _, i := range idx {

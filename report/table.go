@@ -57,6 +57,9 @@ func renderTable(w io.Writer, run *results.Run, opts RenderOptions) error {
 	if err := writeTextAmortization(&out, run); err != nil {
 		return err
 	}
+	if err := writeTextRotations(&out, run, labels); err != nil {
+		return err
+	}
 	writeTextNotes(&out, run, labels)
 	_, err = w.Write(out.Bytes())
 	return err

@@ -176,6 +176,9 @@ type Case struct {
 	TargetCounts *TargetCounts `json:"target_counts,omitempty"`
 	Intervals    []Interval    `json:"intervals,omitempty"`
 	Segments     []Segment     `json:"segments,omitempty"`
+	// Rotations are the server certificate's rotations in the window
+	// (run --rotate-at), in order; absent when it was not rotated.
+	Rotations []Rotation `json:"rotations,omitempty"`
 
 	// GeneratorBound is true when the generator used more than ~85% of the
 	// CPU it may use: the figures then describe the generator, not the
@@ -294,6 +297,12 @@ type Params struct {
 	// Streams is the HTTP/2 requests in flight on a connection (target
 	// mode "http2"); absent otherwise.
 	Streams int `json:"streams,omitempty"`
+	// RotateAt is when the server certificate was rotated, as offsets
+	// into the window ("2s", "1s,3s"); absent: never.
+	RotateAt string `json:"rotate_at,omitempty"`
+	// Rotate is what each rotation replaced: "cert" (the server
+	// certificate and key) or "ca" (the CA too); absent: never rotated.
+	Rotate string `json:"rotate,omitempty"`
 }
 
 // Counts are handshake counts over the measured window.
@@ -454,6 +463,58 @@ type Interval struct {
 	InFlight       int64   `json:"in_flight"`
 	// HDR is the interval's handshake-latency histogram (for HDR logs).
 	HDR string `json:"hdr,omitempty"`
+}
+
+// Rotation is one rotation of the target's server certificate under load,
+// and what the handshakes around it did.
+//
+// "Around" is defined on the interval series: the interval containing
+// the rotation's start and the one after it (which covers a reload that
+// ends after its interval does), against "before", the interval just
+// before the one containing it. A rotation in the window's first
+// interval has no before: BeforeP99Us is then 0 and SlowedAround counts
+// nothing.
+type Rotation struct {
+	// AtS is when the rotation began (the new certificate handed to the
+	// target), in seconds from the window start; DoneS when the target
+	// served it (the built-in target: its swap returned; nginx: a probe
+	// handshake after the reload was served it). Absent when it failed.
+	AtS   float64 `json:"at_s"`
+	DoneS float64 `json:"done_s,omitempty"`
+	// Interval is the index into Intervals of the interval containing
+	// AtS.
+	Interval int `json:"interval"`
+	// OldSerial and NewSerial are the serial numbers (hex) of the
+	// certificate replaced and of its replacement.
+	OldSerial string `json:"old_serial"`
+	NewSerial string `json:"new_serial"`
+	// ErrorsBefore and ErrorsAround are the failed handshakes (every
+	// error class) in the interval before and in the intervals around
+	// it; OKAround the successful ones around it.
+	ErrorsBefore int64 `json:"errors_before"`
+	ErrorsAround int64 `json:"errors_around"`
+	OKAround     int64 `json:"ok_around"`
+	// BeforeP99Us is the p99 latency of the interval before; SlowedAround
+	// counts the successful handshakes around the rotation slower than
+	// it (about 1% of them would be by chance).
+	BeforeP99Us  int64 `json:"before_p99_us"`
+	SlowedAround int64 `json:"slowed_around"`
+	// FullNew is the full handshakes, from the rotation until the next
+	// one or the window's end, that presented the new certificate: the
+	// client saw the rotation happen (a full handshake that began after
+	// DoneS and presented another certificate failed as param_mismatch).
+	FullNew int64 `json:"full_new"`
+	// ResumedAcross is the resumptions, in the same span, of sessions
+	// issued with an earlier certificate: sessions that survived the
+	// rotation. RefusedAcross is the offers of such sessions the server
+	// refused with a full handshake (a reload that changes its session
+	// ticket keys forgets every session): in a rotated case those are
+	// what the rotation did, not resume_miss errors.
+	ResumedAcross int64 `json:"resumed_across"`
+	RefusedAcross int64 `json:"refused_across"`
+	// Error says why the rotation failed (the target did not take the new
+	// certificate); absent when it succeeded.
+	Error string `json:"error,omitempty"`
 }
 
 // Segment is one step of a stepped load schedule.

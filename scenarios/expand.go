@@ -375,6 +375,7 @@ func (s *Spec) newCase(c cell, kind string) Case {
 	t.Kind = kind
 	t.Mode = modeFor(t.Mode, c.v[axRequests])
 	t.PIDs = slices.Clone(t.PIDs)
+	t.RotateAt = slices.Clone(t.RotateAt)
 	if t.ServerName == "" {
 		t.ServerName = DefaultServerName
 		if kind == KindExternal {
@@ -427,6 +428,20 @@ func (s *Spec) newCase(c cell, kind string) Case {
 	cs.CRLEntries, _ = strconv.Atoi(c.v[axCRLEntries])
 	if t.RevokedClients > 0 {
 		cs.Key += ",revoked=" + strconv.Itoa(t.RevokedClients)
+	}
+	if len(t.RotateAt) > 0 {
+		// A rotated run is not the same cell as one that never rotates.
+		at := make([]string, len(t.RotateAt))
+		for i, d := range t.RotateAt {
+			at[i] = d.String()
+		}
+		cs.Key += ",rotate_at=" + strings.Join(at, "+")
+		if t.Rotate == "" {
+			cs.Target.Rotate = RotateCert
+		}
+		if cs.Target.Rotate == RotateCA {
+			cs.Key += ",rotate=ca"
+		}
 	}
 	return cs
 }

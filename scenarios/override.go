@@ -114,6 +114,7 @@ func (e *Error) ForFlag(flag string) *Error {
 func (s *Spec) Clone() *Spec {
 	c := *s
 	c.Target.PIDs = cloneSlice(s.Target.PIDs)
+	c.Target.RotateAt = cloneSlice(s.Target.RotateAt)
 	c.Load.Steps = cloneSlice(s.Load.Steps)
 	c.Capacity.Project = cloneSlice(s.Capacity.Project)
 	m := &c.Matrix
@@ -165,6 +166,9 @@ type Overrides struct {
 	InProcess, SendInvalidCert                                   *bool
 	// RevokedClients is TargetSpec.RevokedClients.
 	RevokedClients *int
+	// RotateAt and Rotate are TargetSpec.RotateAt and Rotate.
+	RotateAt *[]time.Duration
+	Rotate   *string
 
 	Load     LoadOverrides
 	Capacity CapacityOverrides
@@ -318,6 +322,13 @@ func (s *Spec) Apply(o Overrides) error {
 	set(&l.Streams, lo.Streams)
 	set(&t.SendInvalidCert, o.SendInvalidCert)
 	set(&t.RevokedClients, o.RevokedClients)
+	set(&t.Rotate, o.Rotate)
+	if o.RotateAt != nil {
+		t.RotateAt = make([]Duration, len(*o.RotateAt))
+		for i, d := range *o.RotateAt {
+			t.RotateAt[i] = Duration(d)
+		}
+	}
 
 	// A flag set to zero asked for something: zero means "the default"
 	// only where a file leaves a field out.
@@ -348,6 +359,7 @@ func (s *Spec) Apply(o Overrides) error {
 		"load.interval": lo.Interval != nil, "load.hold": lo.Hold != nil, "load.timeout": lo.Timeout != nil,
 		"load.arrivals": lo.Arrivals != nil, "load.error_budget": lo.ErrorBudget != nil, "load.slo": lo.SLO != nil, "load.streams": lo.Streams != nil,
 		"target.handshake_delay": o.HandshakeDelay != nil, "target.mode": o.Mode != nil,
+		"target.rotate_at": o.RotateAt != nil, "target.rotate": o.Rotate != nil,
 		"target.server_name": o.ServerName != nil, "target.cpus": o.TargetCPUs != nil, "target.client_cpus": o.ClientCPUs != nil,
 		"capacity.max_steps": o.Capacity.MaxSteps != nil, "capacity.step_duration": o.Capacity.StepDuration != nil,
 		"capacity.step_warmup": o.Capacity.StepWarmup != nil, "capacity.start": o.Capacity.Start != nil, "capacity.max": o.Capacity.Max != nil,

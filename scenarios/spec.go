@@ -107,6 +107,23 @@ type TargetSpec struct {
 	// mode (it refuses a certificate after the handshake, where the
 	// client cannot see it: use requests 1).
 	RevokedClients int `yaml:"revoked_clients" json:"revoked_clients,omitempty"`
+	// RotateAt rotates the target's server certificate at each of these
+	// offsets into the measured window (each inside it, in order): a
+	// freshly issued certificate and key, under the same CA, replace the
+	// old ones while the load runs, the way the server's operators do it
+	// (the built-in target swaps atomically, nginx is reloaded with
+	// SIGHUP, HAProxy takes it through its runtime API). Nil means none.
+	// A window that ends at a count is refused (its length is not known);
+	// so are external targets (mtlsbench does not control them), openssl
+	// s_server (it cannot reload, see targets.Capability.NoRotate), plain
+	// TCP (auth none: no certificate) and a capacity search.
+	RotateAt []Duration `yaml:"rotate_at" json:"rotate_at,omitempty"`
+	// Rotate is what a rotation replaces: cert (zero: the server
+	// certificate and key, under the same CA) or ca (a new CA too, which
+	// issues the new server certificate; the client trusts the old and
+	// the new CA from the start, the overlap a CA rotation needs). Only
+	// with RotateAt.
+	Rotate string `yaml:"rotate" json:"rotate,omitempty"`
 }
 
 // LoadSpec is how load is applied; everything run's load flags can say. Its

@@ -12,6 +12,7 @@ import (
 
 	"github.com/mtlsbench/mtlsbench/capacity"
 	"github.com/mtlsbench/mtlsbench/internal/cpuset"
+	"github.com/mtlsbench/mtlsbench/loadgen"
 )
 
 // units writes a bound for people: 1000000 as 1,000,000.
@@ -48,6 +49,16 @@ const (
 // MaxRepeat bounds Spec.Repeat.
 const MaxRepeat = 1000
 
+// What a rotation replaces (target.rotate).
+const (
+	RotateCert = "cert"
+	RotateCA   = "ca"
+)
+
+// MaxRotations bounds target.rotate_at: each rotation issues a server
+// certificate before the load.
+const MaxRotations = 100
+
 // Validate checks the spec as Parse does: every value known, every
 // combination of fields meaningful. Call it after changing fields in code
 // (run's flags); Expand calls it too. Problems are located in the file when
@@ -68,6 +79,7 @@ func (s *Spec) check(p *problems) {
 	}
 	s.checkTarget(p)
 	s.checkLoad(p)
+	s.checkRotation(p)
 	s.checkCapacity(p)
 	vals := s.axisValues(p)
 	s.checkTargetAxes(p, vals)
@@ -180,6 +192,49 @@ func (s *Spec) checkTarget(p *problems) {
 			p.add("target."+f.name, f.value, "not a CPU list (example: 0,2-3)", "")
 		} else if _, err := cpuset.Parse(f.value); err != nil {
 			p.add("target."+f.name, f.value, strings.TrimPrefix(err.Error(), "cpuset: "), "")
+		}
+	}
+}
+
+// checkRotation checks target.rotate_at: offsets inside a window of
+// known length, in order, on a target mtlsbench controls.
+func (s *Spec) checkRotation(p *problems) {
+	at := s.Target.RotateAt
+	switch r := s.Target.Rotate; {
+	case r != "" && r != RotateCert && r != RotateCA:
+		p.add("target.rotate", r, fmt.Sprintf("unknown rotation %q", clip(r)), "cert (the server certificate and key, under the same CA), ca (a new CA too, trusted by the client alongside the old one)")
+	case r != "" && len(at) == 0:
+		p.add("target.rotate", r, "rotate says what a rotation replaces, but there is none: give target.rotate_at (--rotate-at) too", "")
+	}
+	if len(at) == 0 {
+		return
+	}
+	l := &s.Load
+	if len(at) > MaxRotations {
+		p.add("target.rotate_at", nil, fmt.Sprintf("%d rotations are too many: at most %d", len(at), MaxRotations), "")
+		return
+	}
+	if s.Target.Kind == KindExternal {
+		p.add("target.rotate_at", nil, "rotate_at is not for an external target: mtlsbench does not control its certificate", "rotate against builtin, nginx or haproxy")
+		return
+	}
+	if l.Count > 0 {
+		p.add("target.rotate_at", nil, "rotate_at needs a window of known length: the offsets are into it, and a window that ends at a count has none", "set load.duration (--duration) instead of load.count")
+		return
+	}
+	window := l.Duration.D()
+	if len(l.Steps) > 0 {
+		window = time.Duration(len(l.Steps)) * l.StepDuration.D()
+	}
+	if window == 0 {
+		window = loadgen.DefaultDuration
+	}
+	for i, d := range at {
+		switch {
+		case d.D() <= 0 || d.D() >= window:
+			p.add(index("target.rotate_at", i), d, fmt.Sprintf("rotation at %s is outside the measured window: each offset is above 0 and below the window's %s", d, window), "")
+		case i > 0 && d <= at[i-1]:
+			p.add(index("target.rotate_at", i), d, fmt.Sprintf("rotation at %s does not come after the one before it (%s): give the offsets in increasing order", d, at[i-1]), "")
 		}
 	}
 }

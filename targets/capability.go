@@ -49,6 +49,24 @@ type Capability struct {
 	// cross-checked, and a case without requests is refused (see
 	// CheckRequests).
 	RecordsRequestsOnly bool `json:"records_requests_only,omitempty"`
+	// Rotate is true when the target can replace its server certificate
+	// while it serves (it is a Rotator); NoRotate says why not.
+	Rotate   bool   `json:"rotate,omitempty"`
+	NoRotate string `json:"-"`
+}
+
+// CheckRotate refuses certificate rotations (run --rotate-at) on a target
+// that cannot replace its certificate while it serves, naming why.
+func (c Capability) CheckRotate(rotations int) error {
+	if rotations == 0 || c.Rotate {
+		return nil
+	}
+	why := c.NoRotate
+	if why == "" {
+		why = "it cannot replace its certificate while it serves"
+	}
+	return &UnsupportedError{Kind: c.Kind, What: "a certificate rotation (--rotate-at)",
+		Reason: why + "; rotate against builtin, nginx or haproxy"}
 }
 
 // CheckRequests refuses an HTTP case without requests on a target whose

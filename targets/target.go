@@ -18,6 +18,8 @@ import (
 	"context"
 	"errors"
 	"time"
+
+	"github.com/mtlsbench/mtlsbench/pki"
 )
 
 // Target is a running server under test.
@@ -44,6 +46,22 @@ type Target interface {
 // has been quiet for a moment after the load stopped).
 type WindowCounter interface {
 	CountsBetween(ctx context.Context, from, to time.Time) (Counts, error)
+}
+
+// Rotator is a target whose server certificate can be replaced while it
+// serves: a certificate rotation under load (run --rotate-at), done the
+// way the server's operators do it. Capability.Rotate says whether a kind
+// is one; CheckRotate refuses, before any load, a kind that is not.
+type Rotator interface {
+	// Rotate makes the target serve id (a fresh certificate and key that
+	// verify against the same trust as the old ones) from now on, and
+	// returns once a new connection is served with it: the built-in
+	// target swaps an atomic pointer; nginx has its files rewritten and
+	// its master sent SIGHUP (a graceful reload), HAProxy takes it through
+	// its runtime API, and a probe handshake must see the new
+	// certificate. Connections already open finish with the certificate
+	// they began with.
+	Rotate(ctx context.Context, id pki.Identity) error
 }
 
 // ErrNoCounts is returned by Counts when the target keeps no record.

@@ -125,6 +125,7 @@ var fieldFlags = map[string]string{
 	"matrix.client_identities": "identities", "matrix.resume": "resume", "matrix.requests": "requests",
 	"matrix.auth":        "auth",
 	"matrix.trust_store": "trust-store", "matrix.crl_entries": "crl-entries", "target.revoked_clients": "revoked-clients",
+	"target.rotate_at": "rotate-at", "target.rotate": "rotate",
 }
 
 // fieldFlag is the flag of fieldFlags that sets field or the value field

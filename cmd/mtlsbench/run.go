@@ -83,6 +83,8 @@ type runOptions struct {
 	mode                              string
 	handshakeDelay                    time.Duration
 	inProcess                         bool
+	rotateAt                          []time.Duration
+	rotate                            string
 
 	tls, ciphers, groups, keyShares, keyTypes, clientKeyTypes, chains, resume []string
 	identities, requests                                                      []string
@@ -191,6 +193,9 @@ func addRunFlags(fs *pflag.FlagSet, o *runOptions) {
 	fs.BoolVar(&o.sendInvalid, "send-invalid-cert", false, "external target: send client certificates that are expired or not yet valid, on purpose (refused before load otherwise)")
 	setGroup(fs, "target", "target", "ca", "cert", "key", "pki", "server-name", "target-pid", "target-cpus", "client-cpus", "mode",
 		"handshake-delay", "in-process", "send-invalid-cert")
+	fs.DurationSliceVar(&o.rotateAt, "rotate-at", nil, "rotate the target's server certificate at these offsets into the measured window (e.g. 2s or 1s,3s): a new certificate and key under the same CA, while the load runs (builtin: atomic swap; nginx: SIGHUP reload; haproxy: runtime API; openssl is refused)")
+	fs.StringVar(&o.rotate, "rotate", "", "what --rotate-at replaces: cert (default: the server certificate and key, same CA) or ca (a new CA issues them; the client trusts both CAs throughout)")
+	setGroup(fs, "target", "rotate-at", "rotate")
 
 	fs.StringSliceVar(&o.tls, "tls", nil, "TLS versions: 1.2, 1.3")
 	fs.StringSliceVar(&o.ciphers, "ciphers", nil, "cipher suites (IANA or OpenSSL names); also --cipher")
@@ -435,6 +440,8 @@ func runOverrides(fs *pflag.FlagSet, o *runOptions) scenarios.Overrides {
 		"target.cpus": "target-cpus", "target.client_cpus": "client-cpus",
 		"target.revoked_clients": "revoked-clients",
 		"load.streams":           "streams",
+		"target.rotate_at":       "rotate-at",
+		"target.rotate":          "rotate",
 	} {
 		ov.Names[path] = "--" + flag
 	}
@@ -473,6 +480,8 @@ func runOverrides(fs *pflag.FlagSet, o *runOptions) scenarios.Overrides {
 	}
 	ov.SendInvalidCert = changed(fs, "send-invalid-cert", o.sendInvalid)
 	ov.RevokedClients = changed(fs, "revoked-clients", o.revokedClients)
+	ov.RotateAt = changed(fs, "rotate-at", o.rotateAt)
+	ov.Rotate = changed(fs, "rotate", o.rotate)
 	ov.Repeat = changed(fs, "repeat", o.repeat)
 	return ov
 }

@@ -26,12 +26,14 @@ import (
 //	child  → parent childReady                  {"addr":…,"pid":…} or {"error":…}
 //	parent → child  "counts"                    any number of times
 //	child  → parent childCounts                 one per "counts" line, in order
+//	parent → child  childRotate                 {"rotate":{…}}: serve a new certificate
+//	child  → parent childCounts                 its answer: {} or {"error":…}
 //
 // EOF on the child's stdin stops the server and ends the child with status
 // 0. Because the parent holds the only write end of that pipe, the child
 // cannot outlive the parent: when the parent dies, the pipe closes.
 //
-// The config carries the server's private key as PEM. It travels only over
+// The config (and a rotation) carries the server's private key as PEM. It travels only over
 // the pipe and is never logged, printed or put in an error.
 
 // childConfig is Config on the wire. CPUs are not sent: the parent starts
@@ -67,8 +69,52 @@ type childCounts struct {
 	Error string `json:"error,omitempty"`
 }
 
-// childCountsRequest is the only request after the config.
+// childCountsRequest asks for the counts.
 const childCountsRequest = "counts"
+
+// childRotate is a certificate rotation (Server.Rotate) on the wire: a
+// JSON line, where the counts request is a bare word.
+type childRotate struct {
+	Rotate *childIdentity `json:"rotate"`
+}
+
+// childIdentity is a server identity on the wire.
+type childIdentity struct {
+	CertPEM string `json:"cert_pem"` // chain, leaf first
+	KeyPEM  string `json:"key_pem"`  // PKCS#8
+}
+
+// encodeRotate returns the rotation line (with its newline) for id.
+func encodeRotate(id pki.Identity) ([]byte, error) {
+	key, err := pki.EncodeKeyPEM(id.Key, pki.PKCS8)
+	if err != nil {
+		return nil, fmt.Errorf("builtin: encode rotated server key: %w", err)
+	}
+	line, err := json.Marshal(childRotate{Rotate: &childIdentity{CertPEM: string(pki.EncodeCertsPEM(id.Chain...)), KeyPEM: string(key)}})
+	if err != nil {
+		return nil, fmt.Errorf("builtin: encode rotation: %w", err)
+	}
+	return append(line, '\n'), nil
+}
+
+// rotateChild applies a rotation line to b.
+func rotateChild(ctx context.Context, b *Server, line string) error {
+	var r childRotate
+	dec := json.NewDecoder(strings.NewReader(line))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&r); err != nil || r.Rotate == nil {
+		return fmt.Errorf("builtin: child: malformed request (accepted: %s, or a rotation object)", childCountsRequest)
+	}
+	chain, err := pki.ParseCertsPEM([]byte(r.Rotate.CertPEM), "rotated server certificate from the parent")
+	if err != nil {
+		return err
+	}
+	key, err := pki.ParseKeyPEM([]byte(r.Rotate.KeyPEM), "rotated server key from the parent")
+	if err != nil {
+		return err
+	}
+	return b.Rotate(ctx, pki.Identity{Chain: chain, Key: key})
+}
 
 // encodeChildConfig returns the config line (with its newline) for c, a
 // config that withDefaults has accepted.
@@ -206,10 +252,15 @@ func RunChild(ctx context.Context, stdin io.Reader, stdout io.Writer) error {
 			return fmt.Errorf("builtin: child: read stdin: %w", err)
 		case req := <-requests:
 			var resp childCounts
-			if req == childCountsRequest {
+			switch {
+			case req == childCountsRequest:
 				resp.Counts, _ = b.Counts(ctx)
-			} else {
-				resp.Error = fmt.Sprintf("builtin: child: unknown request %q (accepted: %s)", req, childCountsRequest)
+			case strings.HasPrefix(req, "{"):
+				if err := rotateChild(ctx, b, req); err != nil {
+					resp.Error = err.Error()
+				}
+			default:
+				resp.Error = fmt.Sprintf("builtin: child: unknown request %q (accepted: %s, or a rotation object)", req, childCountsRequest)
 			}
 			if err := out.Encode(resp); err != nil {
 				return fmt.Errorf("builtin: child: write counts: %w", err)

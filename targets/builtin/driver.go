@@ -39,5 +39,6 @@ func (driver) Capabilities() (targets.Capability, error) {
 		ClientVerifyInHandshake: true,
 		CrossCheck:              "its own counters",
 		Plaintext:               true,
+		Rotate:                  true,
 	}, nil
 }

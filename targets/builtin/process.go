@@ -18,6 +18,7 @@ import (
 
 	"github.com/mtlsbench/mtlsbench/internal/cleanup"
 	"github.com/mtlsbench/mtlsbench/internal/cpuset"
+	"github.com/mtlsbench/mtlsbench/pki"
 	"github.com/mtlsbench/mtlsbench/targets"
 )
 
@@ -246,44 +247,65 @@ func (p *Process) PIDs() []int { return []int{p.pid} }
 // Counts asks the child for its counts. If ctx ends first, the answer
 // still on its way is discarded by the next call.
 func (p *Process) Counts(ctx context.Context) (targets.Counts, error) {
+	resp, err := p.request(ctx, []byte(childCountsRequest+"\n"), "counts")
+	return resp.Counts, err
+}
+
+// Rotate has the child serve id from now on (Server.Rotate, through the
+// child protocol) and returns once the child has swapped it in.
+func (p *Process) Rotate(ctx context.Context, id pki.Identity) error {
+	line, err := encodeRotate(id)
+	if err != nil {
+		return err
+	}
+	_, err = p.request(ctx, line, "rotate")
+	return err
+}
+
+var _ targets.Rotator = (*Process)(nil)
+
+// request sends one request line to the child and reads its answer, one
+// at a time. If ctx ends first, the answer still on its way is discarded
+// by the next call.
+func (p *Process) request(ctx context.Context, line []byte, what string) (childCounts, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.closed.Load() {
-		return targets.Counts{}, errors.New("builtin: the child target is closed")
+		return childCounts{}, errors.New("builtin: the child target is closed")
 	}
 	if ctx.Err() != nil {
-		return targets.Counts{}, fmt.Errorf("builtin: child counts: %w", context.Cause(ctx))
+		return childCounts{}, fmt.Errorf("builtin: child %s: %w", what, context.Cause(ctx))
 	}
 	for p.pending > 0 {
 		select {
 		case _, ok := <-p.lines:
 			if !ok {
-				return targets.Counts{}, p.gone()
+				return childCounts{}, p.gone()
 			}
 			p.pending--
 		case <-ctx.Done():
-			return targets.Counts{}, fmt.Errorf("builtin: child counts: %w", context.Cause(ctx))
+			return childCounts{}, fmt.Errorf("builtin: child %s: %w", what, context.Cause(ctx))
 		}
 	}
-	if _, err := p.stdin.Write([]byte(childCountsRequest + "\n")); err != nil {
-		return targets.Counts{}, p.gone()
+	if _, err := p.stdin.Write(line); err != nil {
+		return childCounts{}, p.gone()
 	}
 	select {
 	case line, ok := <-p.lines:
 		if !ok {
-			return targets.Counts{}, p.gone()
+			return childCounts{}, p.gone()
 		}
 		var resp childCounts
 		if err := json.Unmarshal(line, &resp); err != nil {
-			return targets.Counts{}, fmt.Errorf("builtin: child %d sent malformed counts: %w", p.pid, err)
+			return childCounts{}, fmt.Errorf("builtin: child %d sent a malformed answer to %s: %w", p.pid, what, err)
 		}
 		if resp.Error != "" {
-			return targets.Counts{}, fmt.Errorf("builtin: child %d: %s", p.pid, resp.Error)
+			return childCounts{}, fmt.Errorf("builtin: child %d: %s", p.pid, resp.Error)
 		}
-		return resp.Counts, nil
+		return resp, nil
 	case <-ctx.Done():
 		p.pending++
-		return targets.Counts{}, fmt.Errorf("builtin: child counts: %w", context.Cause(ctx))
+		return childCounts{}, fmt.Errorf("builtin: child %s: %w", what, context.Cause(ctx))
 	}
 }
 

@@ -19,8 +19,10 @@ import (
 	"fmt"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
+	"github.com/mtlsbench/mtlsbench/pki"
 	"github.com/mtlsbench/mtlsbench/targets"
 )
 
@@ -37,6 +39,10 @@ import (
 type Server struct {
 	cfg       targets.Config // defaults applied; never the caller's value
 	tlsConfig *tls.Config
+	// cert is the certificate every new handshake presents, read by
+	// GetCertificate: Rotate swaps it without a lock, and a handshake in
+	// flight keeps the one it read.
+	cert atomic.Pointer[tls.Certificate]
 
 	stats serverStats
 	conns connRegistry
@@ -65,6 +71,8 @@ func New(cfg targets.Config) (*Server, error) {
 		return nil, err
 	}
 	b := &Server{cfg: c, done: make(chan struct{})}
+	cert := c.Identity.TLSCertificate()
+	b.cert.Store(&cert)
 	b.tlsConfig = b.newTLSConfig()
 	b.conns.init()
 	return b, nil
@@ -81,7 +89,7 @@ func (b *Server) newTLSConfig() *tls.Config {
 		clientAuth = tls.NoClientCert // one-way TLS: no CertificateRequest
 	}
 	tc := &tls.Config{
-		Certificates:           []tls.Certificate{c.Identity.TLSCertificate()},
+		GetCertificate:         b.certificate,
 		ClientAuth:             clientAuth,
 		ClientCAs:              pool,
 		MinVersion:             c.MinVersion,
@@ -106,6 +114,28 @@ func (b *Server) newTLSConfig() *tls.Config {
 	}
 	return tc
 }
+
+// certificate is the server's current certificate (see Rotate).
+func (b *Server) certificate(*tls.ClientHelloInfo) (*tls.Certificate, error) {
+	return b.cert.Load(), nil
+}
+
+// Rotate makes every handshake from now on present id: an atomic swap,
+// so no handshake waits and none sees half of a certificate; those in
+// flight finish with the one they read. id must match the server's key
+// type for the case's suites, as the first identity did.
+func (b *Server) Rotate(_ context.Context, id pki.Identity) error {
+	c := b.cfg
+	c.Identity = id
+	if _, err := withDefaults(c); err != nil {
+		return fmt.Errorf("builtin: rotate: %w", err)
+	}
+	cert := id.TLSCertificate()
+	b.cert.Store(&cert)
+	return nil
+}
+
+var _ targets.Rotator = (*Server)(nil)
 
 // delayHandshake waits Config.HandshakeDelay, or until Close.
 func (b *Server) delayHandshake(*tls.ClientHelloInfo) (*tls.Config, error) {

@@ -3,6 +3,7 @@ package managed
 import (
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 	"syscall"
 	"text/template"
 
+	"github.com/mtlsbench/mtlsbench/pki"
 	"github.com/mtlsbench/mtlsbench/targets"
 )
 
@@ -54,6 +56,7 @@ func (haproxy) identify(text string, b *binary) {
 
 func (haproxy) capability(c *targets.Capability) {
 	c.Plaintext = true
+	c.Rotate = true
 	c.Modes = append(c.Modes, targets.ModeHTTP2)
 	c.CrossCheck = "log (a ring buffer mtlsbench drains), timed at accept: one line per connection (tcp mode) or request (http mode), error-log-format lines for failed handshakes"
 }
@@ -95,6 +98,9 @@ global
     log ring@mtlsbench format raw local0 info
     nbthread {{.Workers}}
     tune.ssl.cachesize {{if .Tickets}}20000{{else}}0{{end}}
+{{- if .TLS}}
+    stats socket {{.AdminSocket}} mode 600 level admin
+{{- end}}
 
 ring mtlsbench
     format raw
@@ -184,6 +190,7 @@ func (haproxy) configure(dir string, cfg targets.Config, addr string, _ binary) 
 		"HTTP":             s.http,
 		"Bind":             bind,
 		"Crt":              crt,
+		"AdminSocket":      filepath.Join(dir, "admin.sock"),
 		"ClientCA":         files.clientCA,
 		"CRL":              files.crl,
 		"MinVersion":       versionName(cfg.MinVersion),
@@ -215,7 +222,65 @@ func (haproxy) configure(dir string, cfg targets.Config, addr string, _ binary) 
 		logs:    []string{filepath.Join(dir, "stderr.log")},
 		release: s.collector.close,
 		record:  s,
+		// A certificate rotation goes through the runtime API, as
+		// HAProxy's operators rotate certificates: 'set ssl cert' and
+		// 'commit ssl cert' swap it in the running process, no reload
+		// (a master-worker reload, -W and SIGUSR2, would start a new
+		// process with new session-ticket keys and leave the old one
+		// serving its connections).
+		reload: &reloader{files: files, runtime: haproxyRuntimeRotate(filepath.Join(dir, "admin.sock"), crt)},
 	}, nil
+}
+
+// haproxyRuntimeRotate returns how a rotation reaches HAProxy: the crt
+// file rewritten (so that a restart would serve what the process serves),
+// then, on its admin socket, 'set ssl cert' with the new chain and key and
+// 'commit ssl cert', one command per connection.
+func haproxyRuntimeRotate(socket, crt string) func(ctx context.Context, cfg targets.Config) error {
+	return func(ctx context.Context, cfg targets.Config) error {
+		keyPEM, err := pki.EncodeKeyPEM(cfg.Identity.Key, pki.PKCS8)
+		if err != nil {
+			return fmt.Errorf("managed: haproxy: rotate: %w", err)
+		}
+		bundle := append(pki.EncodeCertsPEM(cfg.Identity.Chain...), keyPEM...)
+		tmp := crt + ".new"
+		if err := os.WriteFile(tmp, bundle, 0o600); err != nil {
+			return fmt.Errorf("managed: haproxy: rotate: %w", err)
+		}
+		if err := os.Rename(tmp, crt); err != nil {
+			os.Remove(tmp)
+			return fmt.Errorf("managed: haproxy: rotate: %w", err)
+		}
+		payload := strings.TrimRight(string(bundle), "\n")
+		out, err := haproxyCommand(ctx, socket, "set ssl cert "+crt+" <<\n"+payload+"\n\n")
+		if err != nil || !strings.Contains(out, "Transaction") {
+			return fmt.Errorf("managed: haproxy: rotate: set ssl cert: %q %v", strings.TrimSpace(out), err)
+		}
+		out, err = haproxyCommand(ctx, socket, "commit ssl cert "+crt+"\n")
+		if err != nil || !strings.Contains(out, "Success!") {
+			return fmt.Errorf("managed: haproxy: rotate: commit ssl cert: %q %v", strings.TrimSpace(out), err)
+		}
+		return nil
+	}
+}
+
+// haproxyCommand sends one command to HAProxy's admin socket and returns
+// its whole answer (HAProxy closes the connection after it).
+func haproxyCommand(ctx context.Context, socket, cmd string) (string, error) {
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "unix", socket)
+	if err != nil {
+		return "", err
+	}
+	defer conn.Close()
+	if dl, ok := ctx.Deadline(); ok {
+		_ = conn.SetDeadline(dl)
+	}
+	if _, err := io.WriteString(conn, cmd); err != nil {
+		return "", err
+	}
+	out, err := io.ReadAll(conn)
+	return string(out), err
 }
 
 func (s *haproxyLog) counts(ctx context.Context, m *Server) (targets.Counts, error) {

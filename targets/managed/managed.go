@@ -126,6 +126,9 @@ type runPlan struct {
 	// receiver of HAProxy's log); it is called once, after the server has
 	// stopped.
 	release func()
+	// reload, when set, is how the server rotates its certificate while
+	// it serves (see Rotate); nil: it cannot.
+	reload *reloader
 	// record reads the server's own record for Counts (and, when it is a
 	// logRecorder, CountsBetween).
 	record recorder

@@ -1,6 +1,7 @@
 package managed
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -91,6 +92,7 @@ func (nginx) capability(c *targets.Capability) {
 	c.RecordsRequestsOnly = true
 	c.ClientVerifyInHandshake = false
 	c.Plaintext = true
+	c.Rotate = true
 	c.CrossCheck = "access log, timed at accept: stream{} per connection (handshake mode), http{} per request (http mode); error log for TLS failures in http mode"
 }
 
@@ -307,7 +309,21 @@ func (nginx) configure(dir string, cfg targets.Config, addr string, bin binary) 
 		logs:   []string{filepath.Join(dir, "stderr.log"), filepath.Join(dir, "error.log")},
 		quote:  nginxQuote,
 		record: s,
+		// SIGHUP is nginx's graceful reload: the master reads the
+		// configuration and the certificate files again, starts new
+		// workers with them and lets the old ones finish their
+		// connections.
+		reload: &reloader{files: files, signal: syscall.SIGHUP, stopped: nginxWorkerStopped},
 	}, nil
+}
+
+// nginxWorkerStopped says whether an nginx worker from before a reload
+// has stopped accepting: it has exited, or retitled itself "worker
+// process is shutting down", which it does as it closes its listening
+// sockets.
+func nginxWorkerStopped(pid int) bool {
+	cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	return err != nil || bytes.Contains(cmdline, []byte("shutting down"))
 }
 
 // nginxQuote keeps what explains a failure: lines at level warn and above,

@@ -58,6 +58,7 @@ func (openssl) capability(c *targets.Capability) {
 	c.MaxWorkers = 1
 	c.MaxRequestsPerConn = 1
 	c.NoPlaintext = "openssl s_server speaks only TLS"
+	c.NoRotate = "openssl s_server reads its certificate once, at start, and has no reload (no signal or command makes it read a new one); restarting it would drop its listener and every connection, which is not a rotation"
 	c.CrossCheck = "s_server -www statistics page (accepts, accepts that finished, session cache hits) and verify errors on stderr"
 }
 
