@@ -68,7 +68,10 @@ test-k8s:
 ## 60 s minimizing every new input, while the progress line shows 0
 ## execs/s), under a hard limit (SIGINT to the target's whole process group
 ## at FUZZLIMIT, SIGKILL 10 s later). A failing input is written to the
-## package's testdata/fuzz/FuzzX/ and fails the target.
+## package's testdata/fuzz/FuzzX/ and fails the target. A bare "context
+## deadline exceeded" at the -fuzztime boundary with no failing input is Go's
+## coordinator race (golang/go#75804, fixed in Go 1.27): that target runs
+## once more, and fails if it happens again.
 FUZZTIME     ?= 3s
 FUZZPARALLEL ?= 2
 FUZZLIMIT    ?= 45s
@@ -81,10 +84,16 @@ fuzz:
 		timeout -s INT -k 10s 600s $(GO) test -c -o /dev/null -fuzz . ./$$pkg || exit 1; \
 	done; \
 	failed=; \
+	log=$$(mktemp "$${TMPDIR:-/tmp}/mtlsbench-fuzz.XXXXXX") || exit 1; trap 'rm -f "$$log"' EXIT; \
 	for t in $$targets; do pkg=$${t%%:*}; fn=$${t##*:}; \
-		echo "fuzz: $$fn (./$$pkg) for $(FUZZTIME)"; \
-		timeout -s INT -k 10s $(FUZZLIMIT) $(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) \
-			-fuzzminimizetime 5s -parallel $(FUZZPARALLEL) ./$$pkg; rc=$$?; \
+		for try in 1 2; do \
+			echo "fuzz: $$fn (./$$pkg) for $(FUZZTIME)"; \
+			timeout -s INT -k 10s $(FUZZLIMIT) $(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) \
+				-fuzzminimizetime 5s -parallel $(FUZZPARALLEL) ./$$pkg > "$$log" 2>&1; rc=$$?; cat "$$log"; \
+			if [ $$rc -ne 0 ] && [ $$try -eq 1 ] && grep -q 'context deadline exceeded' "$$log" && ! grep -q 'Failing input written' "$$log"; then \
+				echo "fuzz: $$fn: 'context deadline exceeded' at the -fuzztime boundary with no failing input: Go's fuzz coordinator race (golang/go#75804, fixed in Go 1.27); once more"; continue; fi; \
+			break; \
+		done; \
 		[ $$rc -ne 124 ] || echo "fuzz: $$fn was still running after $(FUZZLIMIT): stopped"; \
 		[ $$rc -eq 0 ] || failed="$$failed $$fn"; \
 	done; \
