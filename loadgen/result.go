@@ -46,6 +46,10 @@ type Result struct {
 	// so too.
 	HoldChecked, HoldLost int64
 
+	// EarlyData counts TLS 1.3 early data (tlsparams.Params.EarlyData,
+	// the openssl client only) on the window's successful handshakes.
+	EarlyData results.EarlyData
+
 	// Latency per phase in µs: connect, handshake, first_byte, verify,
 	// sign, requests, total, and in an open loop total_uncorrected and
 	// schedule_lag. Phases with no samples are absent.

@@ -63,6 +63,20 @@ type Environment struct {
 	// "0" or "2-3"); empty when not pinned.
 	ClientCPUs string `json:"client_cpus,omitempty"`
 	TargetCPUs string `json:"target_cpus,omitempty"`
+	// OpenSSL is the libssl the openssl client stack runs with, as it
+	// names itself at run time ("OpenSSL 3.0.19 27 Jan 2026"); empty in a
+	// binary built without it (CGO_ENABLED=0, no libssl headers).
+	OpenSSL string `json:"openssl,omitempty"`
+}
+
+// EarlyData counts a case's TLS 1.3 early data (0-RTT): the resumed
+// handshakes that sent it (Offered), of which the server accepted or
+// rejected it, and the bytes of it accepted.
+type EarlyData struct {
+	Offered       int64 `json:"offered"`
+	Accepted      int64 `json:"accepted"`
+	Rejected      int64 `json:"rejected"`
+	BytesAccepted int64 `json:"bytes_accepted"`
 }
 
 // Scenario records what was asked for: its name, where it came from, and

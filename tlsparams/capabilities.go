@@ -16,6 +16,15 @@ const (
 	// can enforce it: a client that offers only that suite, or a server
 	// that accepts only it.
 	PinTLS13Suite Feature = "pin a TLS 1.3 cipher suite"
+	// SessionIDResumption is TLS 1.2 resumption by session ID (a server
+	// session cache, tickets off). Both sides must do it.
+	SessionIDResumption Feature = "resume by session ID"
+	// EarlyData is TLS 1.3 early data (0-RTT) on resumed connections. Both
+	// sides must do it.
+	EarlyData Feature = "send and accept TLS 1.3 early data (0-RTT)"
+	// PSKKE is TLS 1.3 resumption without (EC)DHE (psk_ke): the client
+	// offers it and the server picks it. Both sides must do it.
+	PSKKE Feature = "resume without (EC)DHE (psk_ke)"
 )
 
 // Capabilities are what one TLS stack — a client stack of the engine or a
@@ -95,7 +104,10 @@ func GoTLS(name string) Capabilities {
 		Versions: []Version{TLS12, TLS13},
 		Groups:   Groups(),
 		Lacks: map[Feature]string{
-			PinTLS13Suite: "Go's crypto/tls always offers and accepts all three TLS 1.3 suites and has no setting to restrict them",
+			PinTLS13Suite:       "Go's crypto/tls always offers and accepts all three TLS 1.3 suites and has no setting to restrict them",
+			SessionIDResumption: "Go's crypto/tls resumes only with tickets (TLS 1.2 session tickets, TLS 1.3 PSKs): it keeps no session-ID cache",
+			EarlyData:           "Go's crypto/tls neither sends nor accepts TLS 1.3 early data",
+			PSKKE:               "Go's crypto/tls offers and accepts only psk_dhe_ke (resumption with a fresh (EC)DHE)",
 		},
 		KeySharePreference:    goKeySharePreference(),
 		HybridSharesClassical: true,
@@ -199,6 +211,9 @@ func Check(p Params, client, server Capabilities) error {
 		}
 		return e
 	}
+	if err := checkResumption(p, client, server); err != nil {
+		return err
+	}
 	if p.ExpectsHRR() {
 		if why := client.hrrProblem(p.FirstShare(), p.Group); why != "" {
 			return &UnsupportedError{Who: client.Name, What: fmt.Sprintf("be made to retry from key share %s to group %s", p.FirstShare(), p.Group), Reason: why}
@@ -292,4 +307,49 @@ func (c Capabilities) hrrProblem(keyShare, group Group) string {
 		why += fmt.Sprintf("; no key share can: %s ranks first", group)
 	}
 	return why
+}
+
+// Needs lists the features of p that both sides must have: resumption by
+// session ID, early data, psk_ke.
+func (p Params) Needs() []Feature {
+	var fs []Feature
+	if p.ResumeBy.SessionID() {
+		fs = append(fs, SessionIDResumption)
+	}
+	if p.EarlyData > 0 {
+		fs = append(fs, EarlyData)
+	}
+	if p.PSKMode.KE() {
+		fs = append(fs, PSKKE)
+	}
+	return fs
+}
+
+// checkResumption refuses what a case asks of resumption that its version
+// cannot carry, and a feature of Needs that either side lacks (an
+// unconfigured server is taken at its word: every handshake's check
+// decides).
+func checkResumption(p Params, client, server Capabilities) error {
+	what := func(f Feature) string { return string(f) }
+	switch {
+	case p.ResumeBy.SessionID() && p.Version != TLS12:
+		return &UnsupportedError{Who: "TLS " + p.Version.String(), What: what(SessionIDResumption), Reason: "session IDs resume TLS 1.2 only (TLS 1.3 resumes with pre-shared keys from tickets)", Fix: "use tls 1.2 with resume session-id, or resume tickets"}
+	case (p.EarlyData > 0 || p.PSKMode.KE()) && p.Version != TLS13:
+		f := EarlyData
+		if p.EarlyData == 0 {
+			f = PSKKE
+		}
+		return &UnsupportedError{Who: "TLS " + p.Version.String(), What: what(f), Reason: "it is a TLS 1.3 feature", Fix: "use tls 1.3"}
+	case (p.EarlyData > 0 || p.PSKMode.KE()) && p.Resume == ResumeNone:
+		return &UnsupportedError{Who: "a case with resume none", What: "send early data or resume with psk_ke", Reason: "both happen on resumed connections only", Fix: "add resume tickets (or a ratio)"}
+	}
+	for _, f := range p.Needs() {
+		if !client.Has(f) {
+			return client.Refuse(f, what(f), "the openssl client can (client: openssl)")
+		}
+		if !server.Unconfigured && !server.Has(f) {
+			return server.Refuse(f, what(f), "")
+		}
+	}
+	return nil
 }

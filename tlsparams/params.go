@@ -41,6 +41,17 @@ type Params struct {
 	// Auth is who proves its identity: mutual (zero), server (one-way
 	// TLS) or none (plain TCP, no TLS at all).
 	Auth Auth `json:"auth,omitempty"`
+	// Client is the client stack: go (zero) or openssl.
+	Client Client `json:"client,omitempty"`
+	// ResumeBy is how resumed handshakes find their session: tickets
+	// (zero) or, in TLS 1.2, session IDs (ResumeBySessionID).
+	ResumeBy ResumeBy `json:"resume_by,omitempty"`
+	// EarlyData is how many bytes of TLS 1.3 early data (0-RTT) a resumed
+	// handshake sends; 0: none.
+	EarlyData int `json:"early_data,omitempty"`
+	// PSKMode is the TLS 1.3 PSK key-exchange mode a resumption asks for:
+	// psk_dhe_ke (zero) or psk_ke (PSKModeKE).
+	PSKMode PSKMode `json:"psk_mode,omitempty"`
 }
 
 // FirstShare is the group of the client's first key share: KeyShare, or
