@@ -105,24 +105,34 @@ func remoteAlert(err error) (uint8, bool) {
 // classify names the failure of phase.
 func classify(phase string, err error) Class {
 	if code, ok := remoteAlert(err); ok {
-		switch code {
-		case alertUnknownCA:
-			return ClassUnknownCA
-		case alertBadCertificate:
-			return ClassBadCertificate
-		case alertCertificateRequired:
-			return ClassCertificateRequired
-		case alertCertificateExpired:
-			return ClassCertificateExpired
-		case alertCertificateRevoked:
-			return ClassCertificateRevoked
-		case alertProtocolVersion:
-			return ClassProtocolVersion
-		case alertHandshakeFailure, alertInsufficientSec:
-			return ClassHandshakeFailure
-		}
-		return ClassOther
+		return alertClass(code)
 	}
+	return classifyLocal(phase, err)
+}
+
+// alertClass is the class of an alert the server sent.
+func alertClass(code uint8) Class {
+	switch code {
+	case alertUnknownCA:
+		return ClassUnknownCA
+	case alertBadCertificate:
+		return ClassBadCertificate
+	case alertCertificateRequired:
+		return ClassCertificateRequired
+	case alertCertificateExpired:
+		return ClassCertificateExpired
+	case alertCertificateRevoked:
+		return ClassCertificateRevoked
+	case alertProtocolVersion:
+		return ClassProtocolVersion
+	case alertHandshakeFailure, alertInsufficientSec:
+		return ClassHandshakeFailure
+	}
+	return ClassOther
+}
+
+// classifyLocal names a failure that is not an alert from the server.
+func classifyLocal(phase string, err error) Class {
 	var cve *tls.CertificateVerificationError
 	var uae x509.UnknownAuthorityError
 	var hne x509.HostnameError

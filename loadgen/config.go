@@ -59,6 +59,10 @@ type Config struct {
 	TLS tlsparams.Params
 	// Roots verify the server's chain; nil means the system's roots.
 	Roots *x509.CertPool
+	// RootCerts are the certificates in Roots, for a client stack that is
+	// not Go's (the openssl client builds its own store from them).
+	// Required with TLS.Client openssl when Roots is set.
+	RootCerts []*x509.Certificate
 	// ServerName is sent in SNI and verified against the server's
 	// certificate. Required unless InsecureSkipVerify.
 	ServerName string
@@ -303,6 +307,9 @@ func (c Config) validate() error {
 	}
 	if c.CANames < 0 {
 		return bad("CA names must not be negative")
+	}
+	if err := c.validateStack(); err != nil {
+		return err
 	}
 	if c.Concurrency < 0 || c.MaxInFlight < 0 || c.Count < 0 || c.Requests < 0 || c.SourceAddrs < 0 {
 		return bad("concurrency, max in-flight, count, requests and source addresses must not be negative")

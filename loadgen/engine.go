@@ -15,6 +15,7 @@ import (
 	"github.com/HdrHistogram/hdrhistogram-go"
 
 	"github.com/mtlsbench/mtlsbench/internal/procstat"
+	"github.com/mtlsbench/mtlsbench/loadgen/ossl"
 	"github.com/mtlsbench/mtlsbench/results"
 	"github.com/mtlsbench/mtlsbench/tlsparams"
 )
@@ -60,12 +61,16 @@ type lane struct {
 // engine is one run's shared state. Fields set before the workers start
 // are read-only afterwards.
 type engine struct {
-	cfg    Config
-	tls    *tls.Config // the client stack's configuration, which workers clone
-	expect expectation // what every handshake must negotiate
-	host   string
-	open   bool
-	sched  Schedule // open loop, with the warm-up prefix; due times from t0
+	cfg Config
+	tls *tls.Config // the client stack's configuration, which workers clone
+	// ossl is the openssl client's SSL_CTX (nil with the go client), and
+	// earlyData the bytes it sends as early data.
+	ossl      *ossl.Ctx
+	earlyData []byte
+	expect    expectation // what every handshake must negotiate
+	host      string
+	open      bool
+	sched     Schedule // open loop, with the warm-up prefix; due times from t0
 	// totalWorkers is the whole run's closed-loop concurrency (cfg's is
 	// this shard's share); shareNote warns of identities shared by shards.
 	totalWorkers int
@@ -136,6 +141,11 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		return nil, err
 	}
 	e := newEngine(c, target)
+	if err := e.openOpenSSL(); err != nil {
+		return nil, err
+	}
+	var res *Result
+	defer func() { e.closeOpenSSL(res) }()
 	if !c.StartAt.IsZero() {
 		// The shared instant as a monotonic time, read once: due times
 		// count from it exactly, however late the wake-up.
@@ -148,7 +158,8 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 			return &Result{Interrupted: true, Start: time.Now()}, nil
 		}
 	}
-	return e.run(ctx)
+	res, err = e.run(ctx)
+	return res, err
 }
 
 // LateStart is how late after Config.StartAt a run may still begin: the

@@ -3,25 +3,72 @@ package loadgen
 import (
 	"crypto/tls"
 
+	"github.com/mtlsbench/mtlsbench/loadgen/ossl"
 	"github.com/mtlsbench/mtlsbench/pki"
 	"github.com/mtlsbench/mtlsbench/tlsparams"
 )
 
 // Stack names a TLS client implementation the engine drives. Its
 // Capabilities are what the case may ask of it; tlsparams.Check compares
-// them with the target's before any load. Go's crypto/tls is the only
-// stack so far: a second one is one more value here, with its own
-// Capabilities and its own configuration built from a case's
-// tlsparams.Params (as goConfig does for Go), while pacing, workers,
-// timing, error classes and recording stay the engine's.
+// them with the target's before any load. Each has its own configuration
+// built from a case's tlsparams.Params (goConfig, osslConfig), while
+// pacing, workers, timing, error classes and recording stay the
+// engine's.
 type Stack string
 
-// StackGo is Go's crypto/tls.
-const StackGo Stack = "go"
+const (
+	// StackGo is Go's crypto/tls.
+	StackGo Stack = "go"
+	// StackOpenSSL is the system's libssl through package loadgen/ossl.
+	StackOpenSSL Stack = "openssl"
+)
 
-// Capabilities are what the stack can be made to do.
+// StackOf is the stack of a case's client parameter.
+func StackOf(c tlsparams.Client) Stack {
+	if c == tlsparams.ClientOpenSSL {
+		return StackOpenSSL
+	}
+	return StackGo
+}
+
+// Available reports nil, or why this binary cannot run the stack (the
+// openssl client needs cgo and libssl's headers at build time).
+func (s Stack) Available() error {
+	if s == StackOpenSSL {
+		return ossl.Available()
+	}
+	return nil
+}
+
+// Capabilities are what the stack can be made to do. The openssl client's
+// depend on the libssl found at run time (its groups are probed).
 func (s Stack) Capabilities() tlsparams.Capabilities {
+	if s == StackOpenSSL {
+		return opensslCapabilities()
+	}
 	return tlsparams.GoTLS("the " + string(s) + " client")
+}
+
+// opensslCapabilities: TLS 1.2 and 1.3, the groups the libssl knows, a
+// pinned TLS 1.3 suite, session IDs, early data and psk_ke; its first key
+// share goes to the first group offered.
+func opensslCapabilities() tlsparams.Capabilities {
+	c := tlsparams.Capabilities{Name: "the openssl client", Library: ossl.Version()}
+	if err := ossl.Available(); err != nil {
+		c.Lacks = map[tlsparams.Feature]string{}
+		for _, f := range []tlsparams.Feature{tlsparams.PinTLS13Suite, tlsparams.SessionIDResumption, tlsparams.EarlyData, tlsparams.PSKKE} {
+			c.Lacks[f] = err.Error()
+		}
+		return c
+	}
+	c.Versions = []tlsparams.Version{tlsparams.TLS12, tlsparams.TLS13}
+	for _, g := range tlsparams.Groups() {
+		if ossl.SupportsGroup(g.OpenSSL) {
+			c.Groups = append(c.Groups, g)
+		}
+	}
+	c.Features = []tlsparams.Feature{tlsparams.PinTLS13Suite, tlsparams.SessionIDResumption, tlsparams.EarlyData, tlsparams.PSKKE}
+	return c
 }
 
 // goConfig is the crypto/tls client configuration for a run: the case's
@@ -58,6 +105,9 @@ type expectation struct {
 	serverKey pki.KeyType
 	hrr       hrrExpectation
 	alpn      string // the application protocol (Config.HTTP2: "h2")
+	// pskKE: a TLS 1.3 resumption must be psk_ke (no key share, so no
+	// group); a full handshake still negotiates the group.
+	pskKE bool
 }
 
 // hrrExpectation says whether a HelloRetryRequest must, may or must not
@@ -71,7 +121,7 @@ const (
 )
 
 func expect(p tlsparams.Params) expectation {
-	ex := expectation{version: uint16(p.Version), suite: p.Suite.ID, group: p.Group.ID, serverKey: p.ServerKey}
+	ex := expectation{version: uint16(p.Version), suite: p.Suite.ID, group: p.Group.ID, serverKey: p.ServerKey, pskKE: p.PSKMode.KE()}
 	switch {
 	case p.Group.ID == 0:
 	case p.ExpectsHRR():

@@ -41,10 +41,13 @@ type worker struct {
 	sock      sock
 	http      *httpClient // with Requests; nil until needed, and while held
 	timer     *time.Timer // nil until needed (sleep), and while held
+	// ossl is the openssl client's state (nil with the go client).
+	ossl *osslWorker
 	// scratch takes what confirm reads: nothing, or the first bytes of
-	// the server's data. 24 bytes keep the worker within 896 (a size
-	// class), not 1,024: there is a worker per connection held.
-	scratch [24]byte
+	// the server's data (what is left stays buffered in the connection).
+	// 16 bytes keep the worker within 896 (a size class), not 1,024:
+	// there is a worker per connection held.
+	scratch [16]byte
 	resumeN uint64 // handshakes planned, for the resume-ratio interleave
 	// identity is the next full handshake's client identity (an index
 	// into Config.Identities); presented is the identity the current
@@ -111,6 +114,10 @@ func (w *worker) configure() {
 			w.http.h2 = newH2Client(e.host, e.cfg.Path)
 		}
 	}
+	if e.ossl != nil {
+		w.configureOpenSSL()
+		return
+	}
 	if w.tlsConfig != nil {
 		return
 	}
@@ -137,6 +144,7 @@ func (w *worker) configure() {
 // the worker's connection is held.
 func (w *worker) release() {
 	w.tlsConfig, w.http, w.timer = nil, nil, nil
+	w.ossl.release()
 }
 
 // clientCertificate presents the current identity with its key wrapped for
@@ -199,21 +207,12 @@ func (w *worker) verifyServer(cs tls.ConnectionState) error {
 // handshake is a full one that only obtains a session, and is not
 // measured.
 func (w *worker) planResume() (priming bool) {
-	r := w.eng.cfg.TLS.Resume.Ratio()
 	w.session.offered, w.session.dropped, w.session.offeredLeaf = false, false, nil
-	switch {
-	case r == 0:
-		w.session.offer = false
-	case r >= 1:
-		w.session.offer = true
-	default:
-		// Interleave: resume when the running total of wanted
-		// resumptions steps up, so any run of 1/r handshakes has the
-		// right share.
-		n := w.resumeN
-		w.session.offer = math.Floor(float64(n+1)*r) > math.Floor(float64(n)*r)
+	w.session.offer = w.wantResume()
+	if w.ossl != nil {
+		// The openssl client keeps its own session (see osslWorker).
+		return w.session.offer && w.ossl.session == nil
 	}
-	w.resumeN++
 	if w.session.offer {
 		// A worker with no session of its own (new, or its session was
 		// refused) starts from the run's first one instead of making a
@@ -225,6 +224,23 @@ func (w *worker) planResume() (priming bool) {
 		w.session.adopt()
 	}
 	return w.session.offer && w.session.session == nil
+}
+
+// wantResume says whether the next handshake is to resume, by the case's
+// ratio.
+func (w *worker) wantResume() bool {
+	r := w.eng.cfg.TLS.Resume.Ratio()
+	n := w.resumeN
+	w.resumeN++
+	switch {
+	case r == 0:
+		return false
+	case r >= 1:
+		return true
+	}
+	// Interleave: resume when the running total of wanted resumptions
+	// steps up, so any run of 1/r handshakes has the right share.
+	return math.Floor(float64(n+1)*r) > math.Floor(float64(n)*r)
 }
 
 // sleep waits d or until the run stops; it reports whether d elapsed.
@@ -336,6 +352,9 @@ func (w *worker) exchange(priming bool, intended, start, connected time.Time) (h
 	if !cfg.TLS.Auth.TLS() {
 		return w.exchangePlain(intended, start, connected)
 	}
+	if w.ossl != nil {
+		return w.exchangeOpenSSL(priming, intended, start, connected)
+	}
 	tcp := &w.sock
 	leaf := cfg.ServerLeaf.load() // the certificate expected as the handshake begins
 	conn := tls.Client(&w.wire, w.tlsConfig)
@@ -436,7 +455,7 @@ func (w *worker) exchange(priming bool, intended, start, connected time.Time) (h
 
 	if e.inWindow(end) && e.counts() {
 		w.requests += int64(cfg.Requests)
-		w.record(&state, start, connected, hsEnd, reqStart, end, intended)
+		w.record(&state, serverKeyOf(&state), start, connected, hsEnd, reqStart, end, intended)
 		leaf.note(&state, refusedAcross)
 		w.hsSent += hsSent
 		w.hsRecv += hsRecv
@@ -468,7 +487,7 @@ func (w *worker) exchangePlain(intended, start, connected time.Time) (hold, coun
 	end := time.Now()
 	if e.inWindow(end) && e.counts() {
 		w.requests += int64(cfg.Requests)
-		w.record(nil, start, connected, connected, reqStart, end, intended)
+		w.record(nil, "", start, connected, connected, reqStart, end, intended)
 		counted = true
 	}
 	return true, counted
@@ -602,7 +621,7 @@ func (w *worker) check(s *tls.ConnectionState, refusedAcross bool) (Class, error
 	}
 	ex := &w.eng.expect
 	if w.session.dropped {
-		return ClassResumeMiss, fmt.Errorf("the stored session was not offered: the server certificate it carries no longer verifies (expired, or no longer names %q)", w.tlsConfig.ServerName)
+		return ClassResumeMiss, fmt.Errorf("the stored session was not offered: the server certificate it carries no longer verifies (expired, or no longer names %q)", w.eng.cfg.ServerName)
 	}
 	if w.session.offered != s.DidResume && !refusedAcross {
 		if w.session.offered {
@@ -616,7 +635,7 @@ func (w *worker) check(s *tls.ConnectionState, refusedAcross bool) (Class, error
 		problem = "version " + tlsparams.VersionString(s.Version) + ", expected " + tlsparams.VersionString(ex.version)
 	case ex.suite != 0 && s.CipherSuite != ex.suite:
 		problem = "cipher suite " + tlsparams.SuiteName(s.CipherSuite) + ", expected " + tlsparams.SuiteName(ex.suite)
-	case ex.group != 0 && !(s.DidResume && s.Version < tls.VersionTLS13) && s.CurveID != ex.group:
+	case ex.group != 0 && !(s.DidResume && (s.Version < tls.VersionTLS13 || ex.pskKE)) && s.CurveID != ex.group:
 		problem = "group " + tlsparams.GroupName(s.CurveID) + ", expected " + tlsparams.GroupName(ex.group)
 	case ex.hrr == hrrNever && s.HelloRetryRequest:
 		problem = "a HelloRetryRequest, expected none"
@@ -638,7 +657,7 @@ func (w *worker) check(s *tls.ConnectionState, refusedAcross bool) (Class, error
 
 // record adds a successful connection's figures; s is nil for a plain
 // (auth none) connection, which has no handshake.
-func (w *worker) record(s *tls.ConnectionState, start, connected, hsEnd, reqStart, end, intended time.Time) {
+func (w *worker) record(s *tls.ConnectionState, serverKey pki.KeyType, start, connected, hsEnd, reqStart, end, intended time.Time) {
 	l := w.lane
 	e := w.eng
 	w.ok.Add(1)
@@ -655,7 +674,7 @@ func (w *worker) record(s *tls.ConnectionState, start, connected, hsEnd, reqStar
 	// without TLS, the whole connection's.
 	headline := total
 	if s != nil {
-		w.noteNegotiated(s)
+		w.noteNegotiated(s, serverKey)
 		headline = us(hsEnd.Sub(connected))
 		l.phase[phaseHandshake].record(headline)
 		if !w.wire.firstRead.IsZero() {
@@ -690,11 +709,16 @@ func (w *worker) record(s *tls.ConnectionState, start, connected, hsEnd, reqStar
 	}
 }
 
-func (w *worker) noteNegotiated(s *tls.ConnectionState) {
+// serverKeyOf is the key type of the server certificate crypto/tls got.
+func serverKeyOf(s *tls.ConnectionState) pki.KeyType {
 	var kt pki.KeyType
 	if len(s.PeerCertificates) > 0 {
 		kt, _ = pki.KeyTypeOf(s.PeerCertificates[0].PublicKey)
 	}
+	return kt
+}
+
+func (w *worker) noteNegotiated(s *tls.ConnectionState, kt pki.KeyType) {
 	for i := range w.negotiated {
 		n := &w.negotiated[i]
 		if n.version == s.Version && n.suite == s.CipherSuite && n.group == s.CurveID && n.resumed == s.DidResume && n.serverKey == kt {

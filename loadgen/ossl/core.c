@@ -399,6 +399,15 @@ void mb_conn_info(mb_conn *k, mb_info *i) {
 SSL_SESSION *mb_session_take(mb_conn *k) {
 	SSL_SESSION *s = k->session;
 	k->session = NULL;
+	if (s == NULL && k->ssl != NULL && SSL_version(k->ssl) <= TLS1_2_VERSION && SSL_is_init_finished(k->ssl)) {
+		// TLS 1.2: the connection's session as it ended. A resumption
+		// by ticket may have brought a new ticket into a copy of the
+		// session offered, which no callback reports.
+		SSL_SESSION *cur = SSL_get0_session(k->ssl);
+		if (cur != NULL && SSL_SESSION_is_resumable(cur)) {
+			s = SSL_get1_session(k->ssl);
+		}
+	}
 	return s;
 }
 

@@ -404,8 +404,10 @@ func (c *Conn) CANames() int   { return int(c.k.ca_names) }
 // VerifyNanos is how long the server chain's verification took.
 func (c *Conn) VerifyNanos() int64 { return int64(c.k.verify_ns) }
 
-// TakeSession returns the newest session the server gave on this
-// connection and forgets it (the caller frees it); nil when none came.
+// TakeSession returns the newest session of this connection and forgets
+// it (the caller frees it): in TLS 1.3 the last ticket's, in TLS 1.2 the
+// session as the handshake left it (a new ticket included); nil when
+// there is none. Call it before End.
 func (c *Conn) TakeSession() *Session {
 	s := C.mb_session_take(c.k)
 	if s == nil {

@@ -1,0 +1,337 @@
+package loadgen
+
+import (
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/mtlsbench/mtlsbench/loadgen/ossl"
+	"github.com/mtlsbench/mtlsbench/tlsparams"
+)
+
+// The openssl client stack (Config.TLS.Client openssl): the same worker,
+// socket, pacing, timing, confirmation, checks, error classes and
+// recorders as the go client's, with package ossl's connection in place
+// of crypto/tls's. What differs is here.
+
+// osslWorker is a worker's openssl state, behind a pointer so the worker
+// keeps its size class: the connection state (its buffers released while
+// a connection is held), the newest session the server gave (resumed
+// with next), and the early-data counts.
+type osslWorker struct {
+	conn    *ossl.Conn
+	session *ossl.Session
+	early   struct{ offered, accepted, rejected, bytes int64 }
+}
+
+// osslConfig is the SSL_CTX configuration for a run, from the case's
+// parameters as goConfig makes crypto/tls's: one version, exactly the
+// case's groups (tlsparams.Params.Offered; the first gets the key share),
+// the pinned suite of either version, tickets off for session IDs,
+// psk_ke offered for PSKModeKE.
+func osslConfig(c *Config) ossl.Config {
+	p := &c.TLS
+	oc := ossl.Config{
+		Version:    uint16(p.Version),
+		Verify:     !c.InsecureSkipVerify,
+		Roots:      c.RootCerts,
+		SessionIDs: p.ResumeBy.SessionID(),
+		PSKKE:      p.PSKMode.KE(),
+		Mutual:     p.Auth.Mutual(),
+		Identities: c.Identities,
+	}
+	if !p.Suite.IsZero() {
+		if p.Suite.TLS13 {
+			oc.Suite13 = p.Suite.Name
+		} else {
+			oc.Cipher = p.Suite.OpenSSL
+		}
+	}
+	if p.Group.ID != 0 {
+		for _, id := range p.Offered() {
+			if g, ok := tlsparams.GroupByID(id); ok {
+				oc.Groups = append(oc.Groups, g.OpenSSL)
+			}
+		}
+	}
+	return oc
+}
+
+// validateStack refuses what the client stack cannot run (the pairing of
+// a case with a target is tlsparams.Check's, before this).
+func (c Config) validateStack() error {
+	bad := func(format string, a ...any) error { return &ConfigError{fmt.Sprintf(format, a...)} }
+	p := c.TLS
+	if StackOf(p.Client) == StackGo {
+		if fs := p.Needs(); len(fs) > 0 {
+			return bad("the go client cannot %s (use the openssl client)", fs[0])
+		}
+		return nil
+	}
+	if err := ossl.Available(); err != nil {
+		return &ConfigError{err.Error()}
+	}
+	switch {
+	case c.Roots != nil && len(c.RootCerts) == 0 && !c.InsecureSkipVerify:
+		return bad("the openssl client needs the roots as certificates (RootCerts)")
+	case c.HTTP2:
+		return bad("the openssl client does not speak HTTP/2 (the engine's HTTP/2 requests run on crypto/tls)")
+	case c.ServerLeaf != nil:
+		return bad("the openssl client does not follow a certificate rotation (the check of the server certificate during one runs on crypto/tls)")
+	case p.EarlyData > 0 && c.Requests > 0:
+		return bad("early data with requests: the engine sends early data as filler bytes, which an HTTP server would read as a request (0-RTT requests are not built)")
+	}
+	return nil
+}
+
+// configureOpenSSL makes the worker's openssl state that is not there.
+func (w *worker) configureOpenSSL() {
+	if w.ossl == nil {
+		w.ossl = &osslWorker{}
+	}
+	if w.ossl.conn == nil {
+		w.ossl.conn = w.eng.ossl.NewConn()
+	}
+}
+
+// release frees the connection state (and its buffers) while the
+// worker's connection is held; the session stays.
+func (o *osslWorker) release() {
+	if o != nil && o.conn != nil {
+		o.conn.Free()
+		o.conn = nil
+	}
+}
+
+// free releases everything, when the run is over.
+func (o *osslWorker) free() {
+	if o == nil {
+		return
+	}
+	o.release()
+	o.session.Free()
+	o.session = nil
+}
+
+// exchangeOpenSSL is exchange (worker.go) with the openssl client: the
+// same phases, checks and records.
+func (w *worker) exchangeOpenSSL(priming bool, intended, start, connected time.Time) (hold, counted bool) {
+	e := w.eng
+	cfg := &e.cfg
+	o := w.ossl
+	conn := o.conn
+	var offer *ossl.Session
+	if w.session.offer {
+		offer = o.session
+	}
+	w.session.offered = offer != nil
+	w.verified = 0
+	w.presented, w.caNames = -1, -1
+	if err := conn.Start(&w.wire, cfg.ServerName, offer, int(w.identity)); err != nil {
+		w.fail(time.Now(), ClassOther, "handshake", err)
+		return false, false
+	}
+	defer conn.End()
+	early := false
+	if n := cfg.TLS.EarlyData; n > 0 && offer != nil {
+		if max := offer.MaxEarlyData(); max < n {
+			w.fail(time.Now(), ClassParamMismatch, "handshake", fmt.Errorf("the server's session allows %d bytes of early data (max_early_data), the case sends %d: the server does not accept early data as the case asks", max, n))
+			return false, false
+		}
+		if err := conn.WriteEarly(e.earlyData); err != nil {
+			w.fail(time.Now(), classifyOpenSSL("handshake", err), "handshake", err)
+			return false, false
+		}
+		early = true
+	}
+	err := conn.Handshake()
+	w.presented, w.caNames = int32(conn.Presented()), int32(conn.CANames())
+	if w.presented >= 0 {
+		// The next full handshake presents the next identity, as the go
+		// client's does.
+		w.identity = (w.identity + 1) % int32(len(cfg.Identities))
+	}
+	w.verified = time.Duration(conn.VerifyNanos())
+	if err != nil {
+		if w.certAsked() && !cfg.TLS.Auth.Mutual() {
+			w.fail(time.Now(), ClassParamMismatch, "handshake", fmt.Errorf("%w (the handshake then failed: %v)", errCertRequested, err))
+			return false, false
+		}
+		cls, err := w.refused(classifyOpenSSL("handshake", err), err)
+		w.fail(time.Now(), cls, "handshake", err)
+		return false, false
+	}
+	info := conn.Info()
+	state := tls.ConnectionState{Version: info.Version, CipherSuite: info.Suite, CurveID: info.Group, DidResume: info.Resumed, HelloRetryRequest: info.HRR}
+	if err := w.authProblem(&state); err != nil {
+		w.fail(time.Now(), ClassParamMismatch, "check", err)
+		return false, false
+	}
+	if state.Version >= tls.VersionTLS13 && w.mustReadRecord() {
+		w.wire.startConfirm()
+		_, err := conn.Await(w.scratch[:])
+		w.wire.confirming = false
+		if err != nil && !(errors.Is(err, io.EOF) && w.wire.records > 0) {
+			if w.certAsked() && !cfg.TLS.Auth.Mutual() {
+				w.fail(time.Now(), ClassParamMismatch, "confirm", fmt.Errorf("%w (after the client's Finished, the server answered: %v)", errCertRequested, err))
+				return false, false
+			}
+			cls, err := w.refused(classifyOpenSSL("confirm", err), fmt.Errorf(
+				"after the client's Finished (TLS 1.3), the server answered: %w", err))
+			w.fail(time.Now(), cls, "confirm", err)
+			return false, false
+		}
+	}
+	hsEnd := time.Now()
+	hsSent, hsRecv := w.wire.written, w.wire.read
+	if s := conn.TakeSession(); s != nil {
+		if cfg.TLS.Resume > 0 {
+			o.session.Free()
+			o.session = s
+		} else {
+			s.Free()
+		}
+	}
+	if priming {
+		if e.inWindow(hsEnd) {
+			w.primed++
+		}
+		return false, false
+	}
+	if cls, err := w.check(&state, false); err != nil {
+		w.fail(hsEnd, cls, "check", err)
+		return false, false
+	}
+	if err := w.checkOpenSSL(&info, early); err != nil {
+		w.fail(hsEnd, ClassParamMismatch, "check", err)
+		return false, false
+	}
+
+	var reqStart time.Time
+	if cfg.Requests > 0 {
+		reqStart = time.Now()
+		w.http.br.Reset(conn)
+		defer w.http.br.Reset(nil)
+		for range cfg.Requests {
+			_ = w.sock.SetDeadline(time.Now().Add(cfg.Timeout))
+			if err := w.http.do(conn); err != nil {
+				cls, err := w.refused(requestClassOpenSSL(err), err)
+				w.fail(time.Now(), cls, "request", err)
+				return false, false
+			}
+		}
+	}
+	end := time.Now()
+	if w.presentedRevoked() {
+		w.fail(end, ClassParamMismatch, "check", fmt.Errorf(
+			"the server accepted client identity %d, which the case revoked (its serial is on the server's CRL): it did not check revocation", w.presented+1))
+		return false, false
+	}
+	if e.inWindow(end) && e.counts() {
+		w.requests += int64(cfg.Requests)
+		w.record(&state, info.ServerKey, start, connected, hsEnd, reqStart, end, intended)
+		w.hsSent += hsSent
+		w.hsRecv += hsRecv
+		if early {
+			o.early.offered++
+			if info.Early == ossl.EarlyAccepted {
+				o.early.accepted++
+				o.early.bytes += int64(cfg.TLS.EarlyData)
+			} else {
+				o.early.rejected++
+			}
+		}
+		counted = true
+	}
+	return true, counted
+}
+
+// checkOpenSSL checks what only the openssl client is asked: the server
+// key (crypto/tls's check reads it from the certificate), psk_ke, and
+// that early data was offered when it should have been.
+func (w *worker) checkOpenSSL(info *ossl.Info, early bool) error {
+	cfg := &w.eng.cfg
+	ex := &w.eng.expect
+	switch {
+	case ex.serverKey != "" && info.ServerKey != "" && info.ServerKey != ex.serverKey:
+		return fmt.Errorf("negotiated server key %s, expected %s (TLS %s, %s)", info.ServerKey, ex.serverKey, tlsparams.VersionString(info.Version), tlsparams.SuiteName(info.Suite))
+	case ex.pskKE && info.Resumed && info.KeyShare:
+		return fmt.Errorf("the server resumed with a fresh key exchange (psk_dhe_ke, group %s), the case asks for psk_ke: it does not prefer resumption without (EC)DHE", tlsparams.GroupName(info.Group))
+	case cfg.TLS.EarlyData > 0 && info.Resumed && !early:
+		return fmt.Errorf("a resumption sent no early data: the session offered allowed none")
+	}
+	return nil
+}
+
+// classifyOpenSSL names the failure of phase as classify does crypto/tls's:
+// the server's alert, the server's certificate not verifying, a version
+// or parameter the two could not agree on.
+func classifyOpenSSL(phase string, err error) Class {
+	var oe *ossl.Error
+	if !errors.As(err, &oe) {
+		return classify(phase, err)
+	}
+	if code, ok := oe.RemoteAlert(); ok {
+		return alertClass(code)
+	}
+	if oe.Verify != 0 {
+		return ClassServerCertInvalid
+	}
+	r := strings.ToLower(oe.Reason)
+	switch {
+	case oe.AlertSent == alertProtocolVersion, strings.Contains(r, "unsupported protocol"),
+		strings.Contains(r, "no protocols available"), strings.Contains(r, "wrong version number"):
+		return ClassProtocolVersion
+	case phase == "handshake":
+		return ClassHandshakeFailure
+	}
+	return ClassOther
+}
+
+// requestClassOpenSSL is requestClass for a request on an openssl
+// connection.
+func requestClassOpenSSL(err error) Class {
+	var oe *ossl.Error
+	if errors.As(err, &oe) {
+		return classifyOpenSSL("request", err)
+	}
+	return requestClass(err)
+}
+
+// openOpenSSL makes the run's SSL_CTX for the openssl client.
+func (e *engine) openOpenSSL() error {
+	if StackOf(e.cfg.TLS.Client) != StackOpenSSL {
+		return nil
+	}
+	x, err := ossl.NewCtx(osslConfig(&e.cfg))
+	if err != nil {
+		return &ConfigError{err.Error()}
+	}
+	e.ossl = x
+	if n := e.cfg.TLS.EarlyData; n > 0 {
+		e.earlyData = []byte(strings.Repeat("mtlsbench early data\n", n/21+1)[:n])
+	}
+	return nil
+}
+
+// closeOpenSSL frees every worker's openssl state, then the SSL_CTX,
+// when the run is over.
+func (e *engine) closeOpenSSL(res *Result) {
+	if e.ossl == nil {
+		return
+	}
+	e.eachWorker(func(w *worker) {
+		if w.ossl != nil && res != nil {
+			res.EarlyData.Offered += w.ossl.early.offered
+			res.EarlyData.Accepted += w.ossl.early.accepted
+			res.EarlyData.Rejected += w.ossl.early.rejected
+			res.EarlyData.BytesAccepted += w.ossl.early.bytes
+		}
+		w.ossl.free()
+	})
+	e.ossl.Close()
+	e.ossl = nil
+}
