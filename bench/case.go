@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"maps"
 	"math"
+	"os"
 	"slices"
 	"sort"
 	"strings"
@@ -42,7 +43,11 @@ func (r *runner) preflight(ctx context.Context, c *scenarios.Case) error {
 	if isExternal(c) {
 		server.Name += " " + c.Target.Addr
 	}
-	if err := tlsparams.Check(c.Params, loadgen.StackGo.Capabilities(), server); err != nil {
+	client := loadgen.StackOf(c.Params.Client)
+	if err := client.Available(); err != nil {
+		return err
+	}
+	if err := tlsparams.Check(c.Params, client.Capabilities(), server); err != nil {
 		return err
 	}
 	if err := capability.Check(targetConfig(c, &material{}), c.Requests); err != nil {
@@ -148,7 +153,7 @@ func caseRevoked(c *scenarios.Case, m *material) []bool {
 func (r *runner) probe(ctx context.Context, c *scenarios.Case, m *material) error {
 	cfg := loadModel(c)
 	cfg.Addr, cfg.ServerName = c.Target.Addr, c.Target.ServerName
-	cfg.Roots, cfg.Identities = m.roots, caseIdentities(c, m)
+	cfg.Roots, cfg.RootCerts, cfg.Identities = m.roots, m.rootCerts, caseIdentities(c, m)
 	cfg.Revoked = caseRevoked(c, m)
 	err := loadgen.Probe(ctx, cfg, c.Target.SendInvalidCert)
 	var le *loadgen.Error
@@ -176,7 +181,9 @@ var verdicts = map[loadgen.Class]bool{
 
 // material is the PKI a case uses.
 type material struct {
-	roots      *x509.CertPool
+	roots *x509.CertPool
+	// rootCerts are the certificates in roots (for the openssl client).
+	rootCerts  []*x509.Certificate
 	identities []tls.Certificate
 	// revoked marks the identities on the CRL (nil: none are).
 	revoked   []bool
@@ -196,7 +203,7 @@ func (r *runner) material(ctx context.Context, c *scenarios.Case) (*material, er
 	if err != nil {
 		return nil, err
 	}
-	m := &material{roots: b.RootPool(), identities: b.ClientCertificates(), server: b.Server, clientCAs: []*x509.Certificate{b.Root.Cert}, bundle: b}
+	m := &material{roots: b.RootPool(), rootCerts: []*x509.Certificate{b.Root.Cert}, identities: b.ClientCertificates(), server: b.Server, clientCAs: []*x509.Certificate{b.Root.Cert}, bundle: b}
 	if c.TrustStore > 1 {
 		// The case's root first, then the decoys: the same ones for
 		// every case of the run (pki.Decoys).
@@ -227,7 +234,7 @@ func (r *runner) external(c *scenarios.Case) (*material, error) {
 		if err != nil {
 			return nil, err
 		}
-		m.roots, m.identities = b.RootPool(), b.ClientCertificates()
+		m.roots, m.rootCerts, m.identities = b.RootPool(), []*x509.Certificate{b.Root.Cert}, b.ClientCertificates()
 		// A crl.pem beside them ('pki gen --revoked', 'pki revoke')
 		// says which of them the server should refuse.
 		for i := range b.Clients {
@@ -244,11 +251,18 @@ func (r *runner) external(c *scenarios.Case) (*material, error) {
 		return m, nil
 	}
 	if t.CA != "" {
-		pool, err := pki.LoadCertPool(t.CA)
+		data, err := os.ReadFile(t.CA)
+		if err != nil {
+			return nil, fmt.Errorf("bench: read CA file: %w", err)
+		}
+		certs, err := pki.ParseCertsPEM(data, t.CA)
 		if err != nil {
 			return nil, err
 		}
-		m.roots = pool
+		m.roots, m.rootCerts = x509.NewCertPool(), certs
+		for _, c := range certs {
+			m.roots.AddCert(c)
+		}
 	}
 	pair, err := pki.LoadKeyPair(t.Cert, t.Key)
 	if err != nil {
@@ -296,7 +310,7 @@ func loadConfig(c *scenarios.Case, m *material, tgt targets.Target) loadgen.Conf
 	ids := caseIdentities(c, m)
 	cfg := loadModel(c)
 	cfg.Addr, cfg.ServerName = tgt.Addr(), tgt.ServerName()
-	cfg.Roots, cfg.Identities = m.roots, ids
+	cfg.Roots, cfg.RootCerts, cfg.Identities = m.roots, m.rootCerts, ids
 	cfg.Revoked = caseRevoked(c, m)
 	if !isExternal(c) {
 		cfg.CANames = c.TrustStore

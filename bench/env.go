@@ -8,6 +8,7 @@ import (
 
 	"github.com/mtlsbench/mtlsbench/internal/cpuset"
 	"github.com/mtlsbench/mtlsbench/internal/procstat"
+	"github.com/mtlsbench/mtlsbench/loadgen"
 	"github.com/mtlsbench/mtlsbench/results"
 	"github.com/mtlsbench/mtlsbench/scenarios"
 )
@@ -18,6 +19,7 @@ func environment(cases []scenarios.Case) results.Environment {
 		OS: runtime.GOOS, Arch: runtime.GOARCH, Cores: runtime.NumCPU(), GOMAXPROCS: runtime.GOMAXPROCS(0),
 		CPUModel: procstat.CPUModel(),
 	}
+	env.OpenSSL = loadgen.OpenSSLVersion()
 	env.Hostname, _ = os.Hostname()
 	var u unix.Utsname
 	if unix.Uname(&u) == nil {

@@ -40,6 +40,10 @@ func (s Stack) Available() error {
 	return nil
 }
 
+// OpenSSLVersion is the libssl the openssl client runs with, as it names
+// itself ("OpenSSL 3.0.19 27 Jan 2026"); "" in a binary without it.
+func OpenSSLVersion() string { return ossl.Version() }
+
 // Capabilities are what the stack can be made to do. The openssl client's
 // depend on the libssl found at run time (its groups are probed).
 func (s Stack) Capabilities() tlsparams.Capabilities {
