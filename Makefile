@@ -4,6 +4,19 @@ BIN     := bin/mtlsbench
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
 LDFLAGS := -X main.buildVersion=$(VERSION)
 
+# The openssl client stack (--client openssl) is C linked against libssl
+# with cgo: built in when cgo is on and libssl's headers are there
+# (Debian: libssl-dev), else left out (-tags noopenssl), which the build
+# says; --client openssl then exits 2 naming what to install.
+CGO_ON := $(shell $(GO) env CGO_ENABLED 2>/dev/null)
+ifeq ($(CGO_ON),1)
+HAVE_LIBSSL := $(shell printf '\043include <openssl/ssl.h>\n' | $$($(GO) env CC) -E -x c - >/dev/null 2>&1 && echo yes)
+ifneq ($(HAVE_LIBSSL),yes)
+export GOFLAGS += -tags=noopenssl
+$(info mtlsbench: libssl's headers not found (apt-get install libssl-dev): building without the openssl client)
+endif
+endif
+
 .PHONY: all build demo test test-deps test-race test-k8s fuzz bench bench-peers lint cross dist docs man clean image
 
 all: lint test build

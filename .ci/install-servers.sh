@@ -2,8 +2,9 @@
 # Installs what mtlsbench's tests need, with apt-get, when it is missing:
 # the servers its managed targets run — nginx (with its stream module, for
 # handshake mode; Debian's nginx-light does not pull libnginx-mod-stream),
-# haproxy and openssl — iproute2 (network namespaces for the sharded-run
-# test) and chromium (the HTML report's browser test). Debian or Ubuntu,
+# haproxy and openssl — libssl-dev and gcc (the openssl client stack is
+# built with cgo), iproute2 (network namespaces for the sharded-run test)
+# and chromium (the HTML report's browser test). Debian or Ubuntu,
 # as root. CI runs it, and so does `make test` as root (INSTALL=no stops
 # that); tests whose needs are still missing are skipped and named.
 #
@@ -33,6 +34,9 @@ find_bin haproxy >/dev/null || need+=(haproxy)
 find_bin openssl >/dev/null || need+=(openssl)
 # ip, for the sharded runs' end-to-end test (a host per network namespace).
 find_bin ip >/dev/null || need+=(iproute2)
+# The openssl client stack is built with cgo against libssl's headers.
+command -v gcc >/dev/null 2>&1 || need+=(gcc)
+[ -e /usr/include/openssl/ssl.h ] || need+=(libssl-dev)
 
 # stream_module_missing asks nginx itself, as the tests do
 # (internal/testenv): `nginx -t` of a configuration with a stream{} block,
