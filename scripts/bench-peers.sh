@@ -19,6 +19,11 @@
 # so the others send one request too. One connection at a time (s_time
 # cannot do more).
 #
+# Then the two client stacks of mtlsbench side by side against nginx with
+# RSA-2048 client certificates (the common enterprise kind), TLS 1.3 full
+# handshakes: the go client (crypto/tls), the openssl client (libssl
+# through cgo; left out when this build has none) and s_time.
+#
 # Client CPU is measured here, not taken from the clients: user+system time
 # of the client process from /usr/bin/time (the whole process, start-up
 # included, which counts against the client), divided by the handshakes it
@@ -103,6 +108,10 @@ MB=$PWD/bin/mtlsbench
 PKI=$WORK/pki
 BUILTIN_PORT=$PORT_BASE
 NGINX_PORT=$((PORT_BASE + 1))
+NGINX_RSA_PORT=$((PORT_BASE + 2))
+# RSA-2048 client certificates under an ECDSA CA, for the client stacks.
+PKI_RSA=$WORK/pki-rsa
+"$MB" pki gen --out "$PKI_RSA" --key-type ecdsa-p256 --client-key rsa2048 >/dev/null
 
 # The PKI: 'mtlsbench pki gen' where this build has it, else the one the
 # built-in target generates (serve --pki-out).
@@ -148,6 +157,17 @@ http {
 		# X25519 is negotiated; prime256v1 is listed because in TLS 1.2
 		# OpenSSL accepts ECDSA P-256 certificates only on a listed curve.
 		ssl_ecdh_curve X25519:prime256v1;
+		ssl_session_tickets on;
+		location / { return 200 "ok\n"; }
+	}
+	server {
+		listen 127.0.0.1:$NGINX_RSA_PORT ssl;
+		ssl_certificate $PKI_RSA/server.pem;
+		ssl_certificate_key $PKI_RSA/server-key.pem;
+		ssl_client_certificate $PKI_RSA/ca.pem;
+		ssl_verify_client on;
+		ssl_protocols TLSv1.3;
+		ssl_ecdh_curve X25519;
 		ssl_session_tickets on;
 		location / { return 200 "ok\n"; }
 	}
@@ -234,6 +254,36 @@ for target in builtin nginx; do
 	done
 done
 
+# --- the client stacks: RSA-2048 client certificates -------------------------
+STACK_ROWS=$WORK/stack-rows
+: >"$STACK_ROWS"
+stacks=(go)
+if "$MB" run --help 2>/dev/null | grep -q -- '--client' && "$MB" version 2>/dev/null | grep -q 'openssl client: OpenSSL'; then
+	stacks+=(openssl)
+else
+	log "this mtlsbench has no openssl client (built without libssl's headers): its row is left out"
+fi
+RCA=$PKI_RSA/ca.pem RCERT=$PKI_RSA/client-1.pem RKEY=$PKI_RSA/client-1-key.pem
+for stack in "${stacks[@]}"; do
+	tag="stack-$stack"
+	log "nginx, TLS 1.3 full, RSA-2048 client certificate: mtlsbench --client $stack (${D}s)"
+	run_client "$NGINX_PID" "$WORK/$tag" "$MB" run --target "127.0.0.1:$NGINX_RSA_PORT" --ca "$RCA" --cert "$RCERT" --key "$RKEY" \
+		--server-name localhost --tls 1.3 --resume none --groups x25519 --requests 1 --client "$stack" \
+		-c 1 -d "${D}s" --warmup 0 -q -o "$WORK/$tag.json"
+	n=$(grep -o '"ok": [0-9]*' "$WORK/$tag.json" | head -1 | grep -o '[0-9]*$')
+	errs=$(grep -o '"errors": [0-9]*' "$WORK/$tag.json" | head -1 | grep -o '[0-9]*$' || true)
+	rate=$(grep -o '"handshakes_per_s": [0-9.e+]*' "$WORK/$tag.json" | head -1 | awk '{print $2}')
+	[ "${errs:-0}" = 0 ] || log "mtlsbench --client $stack reported $errs errors"
+	echo "mtlsbench-$stack $n $rate $(cat "$WORK/$tag.time")" >>"$STACK_ROWS"
+done
+log "nginx, TLS 1.3 full, RSA-2048 client certificate: s_time (${D}s)"
+run_client "$NGINX_PID" "$WORK/stack-stime" openssl s_time -connect "127.0.0.1:$NGINX_RSA_PORT" -new -tls1_3 \
+	-cert "$RCERT" -key "$RKEY" -CAfile "$RCA" -verify 2 -www / -time "$D"
+n=$(grep -o '^[0-9]* connections in [0-9.]*s;' "$WORK/stack-stime" | head -1 | awk '{print $1}')
+[ -n "$n" ] || { tail -5 "$WORK/stack-stime" >&2; die "s_time printed no count (RSA-2048 client)"; }
+wall=$(awk '{print $1}' "$WORK/stack-stime.time")
+echo "s_time $n $(awk -v n="$n" -v w="$wall" 'BEGIN{printf "%.1f", n/w}') $(cat "$WORK/stack-stime.time")" >>"$STACK_ROWS"
+
 # --- the table ----------------------------------------------------------------
 cpu_model=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)
 echo
@@ -265,3 +315,19 @@ END {
     printf "  %-22s ÷bare %.2f %s   ÷s_time %.2f %s\n", key, rb, (rb <= 1.10 ? "met" : "NOT met"), rs, (rs <= 0.60 ? "met" : "NOT met")
   }
 }' "$ROWS"
+
+echo
+echo "client stacks · nginx, TLS 1.3 full handshakes, RSA-2048 client certificate (ECDSA P-256 server and CA), X25519,"
+echo "GET / per connection, one connection at a time; CPU = user+sys per handshake"
+echo
+awk '
+{ cl = $1; n[cl] = $2; rate[cl] = $3; cpu[cl] = ($5 + $6) * 1e6 / ($2 > 0 ? $2 : 1); tcpu[cl] = $7 * 1e6 / ($2 > 0 ? $2 : 1); order[++k] = cl }
+END {
+  printf "%-18s %8s %11s %11s %8s\n", "client", "hs/s", "client µs", "target µs", "÷go"
+  for (i = 1; i <= k; i++) { c = order[i]
+    printf "%-18s %8.0f %11.0f %11.0f %8.2f\n", c, rate[c], cpu[c], tcpu[c], cpu[c] / cpu["mtlsbench-go"] }
+  if ("mtlsbench-openssl" in cpu) {
+    r = cpu["mtlsbench-openssl"] / cpu["mtlsbench-go"]
+    printf "\ngoal: the openssl client ≤ 0.50× the go client (client CPU per handshake): %.2f %s\n", r, (r <= 0.50 ? "met" : "NOT met")
+  }
+}' "$STACK_ROWS"

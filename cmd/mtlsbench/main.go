@@ -26,6 +26,7 @@ import (
 
 	"github.com/mtlsbench/mtlsbench/internal/cleanup"
 	"github.com/mtlsbench/mtlsbench/internal/tempdir"
+	"github.com/mtlsbench/mtlsbench/loadgen"
 )
 
 // Exit codes: 0 ok; 1 a run failed its own checks or a regression was
@@ -166,6 +167,12 @@ func newRootCmd(env *cliEnv) *cobra.Command {
 		Args:  noArgs("version takes no arguments"),
 		RunE: func(c *cobra.Command, args []string) error {
 			fmt.Fprintln(env.stdout, "mtlsbench", version())
+			fmt.Fprintln(env.stdout, "go client:", loadgen.StackGo.Capabilities().Library)
+			if err := loadgen.StackOpenSSL.Available(); err != nil {
+				fmt.Fprintln(env.stdout, "openssl client: not in this build (it needs cgo and libssl's headers: apt-get install libssl-dev, then make build)")
+			} else {
+				fmt.Fprintln(env.stdout, "openssl client:", loadgen.OpenSSLVersion())
+			}
 			return nil
 		},
 	})
