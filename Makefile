@@ -8,16 +8,23 @@ LDFLAGS := -X main.buildVersion=$(VERSION)
 # with cgo: built in when cgo is on and libssl's headers are there
 # (Debian: libssl-dev), else left out (-tags noopenssl), which the build
 # says; --client openssl then exits 2 naming what to install.
+# OPENSSL_PREFIX=DIR links it against the OpenSSL in DIR instead (make
+# openssl builds 3.5 there); the binary finds it by rpath.
+OPENSSL_PREFIX ?=
+ifneq ($(OPENSSL_PREFIX),)
+export CGO_CFLAGS := $(CGO_CFLAGS) -I$(OPENSSL_PREFIX)/include
+export CGO_LDFLAGS := $(CGO_LDFLAGS) -L$(OPENSSL_PREFIX)/lib -Wl,-rpath,$(OPENSSL_PREFIX)/lib
+endif
 CGO_ON := $(shell $(GO) env CGO_ENABLED 2>/dev/null)
 ifeq ($(CGO_ON),1)
-HAVE_LIBSSL := $(shell printf '\043include <openssl/ssl.h>\n' | $$($(GO) env CC) -E -x c - >/dev/null 2>&1 && echo yes)
+HAVE_LIBSSL := $(shell printf '\043include <openssl/ssl.h>\n' | $$($(GO) env CC) $(CGO_CFLAGS) -E -x c - >/dev/null 2>&1 && echo yes)
 ifneq ($(HAVE_LIBSSL),yes)
 export GOFLAGS += -tags=noopenssl
 $(info mtlsbench: libssl's headers not found (apt-get install libssl-dev): building without the openssl client)
 endif
 endif
 
-.PHONY: all build demo test test-deps test-race test-k8s fuzz bench bench-peers lint cross dist docs man clean image
+.PHONY: openssl all build demo test test-deps test-race test-k8s fuzz bench bench-peers lint cross dist docs man clean image
 
 all: lint test build
 
@@ -116,6 +123,14 @@ fuzz:
 ## package at a time: BenchmarkEngineVsBare pins CPUs and measures CPU time)
 bench:
 	$(GO) test -p 1 -run '^$$' -bench . -benchmem ./...
+
+## openssl: OpenSSL 3.5 from Debian 13's source package, built into
+## OPENSSL_DIR (default ~/.cache/mtlsbench/openssl-3.5; ~5 minutes), for
+## make build OPENSSL_PREFIX=OPENSSL_DIR: a faster openssl client with
+## ML-KEM groups, and an OpenSSL 3.5 s_server
+OPENSSL_DIR ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/mtlsbench/openssl-3.5
+openssl:
+	bash scripts/openssl-build.sh $(OPENSSL_DIR)
 
 ## bench-peers: mtlsbench, a bare crypto/tls loop and openssl s_time side by
 ## side against the built-in target and nginx (installs what is missing)

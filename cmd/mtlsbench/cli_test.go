@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mtlsbench/mtlsbench/loadgen"
 	"github.com/mtlsbench/mtlsbench/scenarios"
 )
 
@@ -361,5 +362,24 @@ func TestImpossibleMatrixNamesTheFlags(t *testing.T) {
 	want := "mtlsbench run: library/quick.yaml with --tls 1.2 --groups p256 --key-share x25519: matrix: every case is one the TLS stack cannot express"
 	if code != exitUsage || !strings.HasPrefix(stderr, want) {
 		t.Errorf("exit %d, stderr %q; want 2 and %q", code, stderr, want)
+	}
+}
+
+// version names each client stack's TLS library, or why the openssl
+// client is not in this build.
+func TestVersionNamesClientStacks(t *testing.T) {
+	code, stdout, _ := runCommand(t, "version")
+	if code != exitOK {
+		t.Fatalf("exit %d", code)
+	}
+	if !strings.Contains(stdout, "go client: Go crypto/tls go1.") {
+		t.Errorf("no go client line:\n%s", stdout)
+	}
+	want := "openssl client: OpenSSL "
+	if loadgen.StackOpenSSL.Available() != nil {
+		want = "openssl client: not in this build (it needs cgo and libssl's headers"
+	}
+	if !strings.Contains(stdout, want) {
+		t.Errorf("no %q:\n%s", want, stdout)
 	}
 }
