@@ -48,6 +48,9 @@ func (r *runner) preflight(ctx context.Context, c *scenarios.Case) error {
 	if err := engineProblem(c); err != nil {
 		return err
 	}
+	if err := clientAvailable(c); err != nil {
+		return err
+	}
 	if err := capability.Check(targetConfig(c, &material{}), c.Requests); err != nil {
 		return err
 	}

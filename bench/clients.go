@@ -18,6 +18,17 @@ func clientCapabilities(c *scenarios.Case) tlsparams.Capabilities {
 	return loadgen.StackGo.Capabilities()
 }
 
+// clientAvailable refuses a case of a client stack this binary does not
+// have, so that no case runs on another stack than it says.
+func clientAvailable(c *scenarios.Case) error {
+	// lead: replace with the engine's own answer (a binary built without
+	// libssl: exit 2 saying how to get it) once the openssl stack is in.
+	if c.Client == tlsparams.ClientOpenSSL {
+		return &tlsparams.UnsupportedError{Who: "this build", What: "run the openssl client", Reason: "the OpenSSL client engine is not in it yet"}
+	}
+	return nil
+}
+
 // engineProblem refuses, before any load, what the engine cannot do with
 // the case's client stack apart from TLS (tlsparams.Check has judged
 // that): early data in a case with requests, HTTP/2 or a certificate
