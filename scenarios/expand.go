@@ -66,17 +66,21 @@ func (c *cell) matches(rule [numAxes]string) bool {
 //
 //	tls=1.3,cipher=any,group=x25519,key_share=x25519,server_key=ecdsa-p256,client_key=ecdsa-p256,chain=root,identities=1,resume=none,requests=0,target=builtin,mode=handshake
 //
-// (auth only when it is not mutual, ",auth=server"; trust_store and
-// crl_entries only away from their defaults, 1 and 0; ",revoked=K" at the
-// end with target.revoked_clients; so that keys from before those axes
-// still match) so the same cell has the same key in any scenario (load
+// (auth only when it is not mutual, ",auth=server"; trust_store,
+// crl_entries, client, early_data and psk_mode only away from their
+// defaults, 1, 0, go, 0 and dhe; ",revoked=K" at the end with
+// target.revoked_clients; so that keys from before those axes still
+// match) so the same cell has the same key in any scenario (load
 // settings are not part of it), and a readable Name unique within the
 // scenario: TLS version, resumption (full, resumed, resume80), server key
 // (and "client-" plus the client key where it differs), group (and "hrr-"
 // plus the key share where they differ), then the cipher, chain, client
 // identities ("ids100"), requests ("req10"), auth ("mutual",
 // "server-only"), trust store ("ca200") and CRL entries ("crl1000") where
-// those vary in the scenario, all joined by "-"; an auth none case is
+// those vary in the scenario, then the client stack ("openssl"), early
+// data ("early512") and psk mode ("psk-ke") wherever they are not their
+// defaults, all joined by "-" (resume session-id reads
+// "resumed-sessionid"); an auth none case is
 // "plain-tcp" (and its requests where they vary). Skipped cells are named too, after the runnable ones: a
 // cell whose name is taken spells out its cipher's authentication
 // ("rsa-aes128gcm"), then gets "-2", "-3", ... in expansion order.
