@@ -33,12 +33,18 @@ import (
 // or inside its buffered text; the text is counted with them taken out.
 // That mode quits at the end of standard input, so the harness holds a
 // pipe open on it (runPlan.holdStdin). Verify failures still come from
-// stderr.
+// stderr, and failed handshakes too: its line "ERROR" for each. Each
+// read of the counts is a connection of the harness's own that sends a
+// token, which s_server echoes to stdout once it has done with every
+// connection before it (as the statistics page's request does in -www
+// mode).
 type opensslEarly struct {
 	*opensslStats
 	stdout string
 	offset int64 // bytes of stdout counted so far
 	tally  targets.Counts
+	failed int64 // "ERROR" lines on stderr: handshakes that failed
+	syncs  int   // the harness's probes that asked for counts
 }
 
 // earlyDataPlan is s_server's run plan for a case with early data: args
@@ -50,6 +56,12 @@ func earlyDataPlan(dir string, cfg targets.Config, args []string, s *opensslStat
 	args = slices.DeleteFunc(slices.Clone(args), func(a string) bool { return a == "-www" })
 	args = append(args, "-early_data", "-max_early_data", strconv.Itoa(cfg.EarlyData))
 	e := &opensslEarly{opensslStats: s, stdout: filepath.Join(dir, "stdout.log")}
+	s.stderr.parse = func(line string) {
+		s.parseStderr(line)
+		if line == "ERROR" { // sv_body's line for a failed handshake
+			e.failed++
+		}
+	}
 	return runPlan{
 		args:      args,
 		stop:      syscall.SIGTERM,
@@ -69,55 +81,74 @@ var (
 )
 
 func (e *opensslEarly) counts(ctx context.Context, m *Server) (targets.Counts, error) {
-	// Every probe of the harness completed a handshake, which s_server
-	// prints a moment after the probe saw it: wait (briefly) until they
-	// are all on stdout, or a snapshot taken just after the ready probe
-	// would count it on the wrong side.
+	// A connection of the harness's own, as the statistics page is in
+	// -www mode, which sends a token s_server echoes to stdout: it serves
+	// connections in order, so once the token is there, everything about
+	// the connections before it is on stdout and stderr.
+	e.syncs++
+	token := []byte("mtlsbench-sync-" + strconv.Itoa(e.syncs) + "\n")
+	conn, err := dialProbe(ctx, m.addr, m.cfg, e.probeCert)
+	if err != nil {
+		return targets.Counts{}, fmt.Errorf("managed: openssl: a probe connection for its counts: %w", err)
+	}
+	e.probes++
+	_ = conn.SetDeadline(time.Now().Add(probeTimeout))
+	_, err = conn.Write(token)
+	conn.Close()
+	if err != nil {
+		return targets.Counts{}, fmt.Errorf("managed: openssl: a probe connection for its counts: %w", err)
+	}
 	deadline := time.Now().Add(probeTimeout)
-	for {
-		if err := e.read(); err != nil {
+	for seen := false; !seen; {
+		if seen, err = e.read(token); err != nil {
 			return targets.Counts{}, fmt.Errorf("managed: openssl: read s_server's output: %w", err)
 		}
-		if e.tally.Handshakes >= e.probes || time.Now().After(deadline) || ctx.Err() != nil {
-			break
+		if !seen {
+			if time.Now().After(deadline) {
+				return targets.Counts{}, fmt.Errorf("managed: openssl: s_server did not echo the harness's probe within %s", probeTimeout)
+			}
+			if err := ctx.Err(); err != nil {
+				return targets.Counts{}, err
+			}
+			time.Sleep(5 * time.Millisecond)
 		}
-		time.Sleep(5 * time.Millisecond)
 	}
 	if _, err := e.stderr.poll(); err != nil {
 		return targets.Counts{}, fmt.Errorf("managed: openssl: %w", err)
 	}
 	c := e.tally
 	c.Handshakes -= e.probes
-	c.VerifyFailures = e.verify
+	c.VerifyFailures, c.Failed = e.verify, e.failed
 	return c, nil
 }
 
 // read counts stdout written since the last read, up to its last newline
-// (s_server ends each connection's text with one; a marker is never cut).
-func (e *opensslEarly) read() error {
+// (s_server ends each connection's text with one; a marker is never cut),
+// and reports whether token was in it.
+func (e *opensslEarly) read(token []byte) (bool, error) {
 	f, err := os.Open(e.stdout)
 	if err != nil {
-		return err
+		return false, err
 	}
 	defer f.Close()
 	st, err := f.Stat()
 	if err != nil {
-		return err
+		return false, err
 	}
 	if st.Size() <= e.offset {
-		return nil
+		return false, nil
 	}
 	data, err := io.ReadAll(io.NewSectionReader(f, e.offset, st.Size()-e.offset))
 	if err != nil {
-		return err
+		return false, err
 	}
 	end := bytes.LastIndexByte(data, '\n')
 	if end < 0 {
-		return nil
+		return false, nil
 	}
 	e.offset += int64(end + 1)
 	countEarlyOutput(&e.tally, data[:end+1])
-	return nil
+	return bytes.Contains(data[:end+1], token), nil
 }
 
 // countEarlyOutput counts one stretch of s_server's stdout into c: its

@@ -3,6 +3,7 @@ package managed
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"io"
 	"os"
 	"os/exec"
@@ -198,4 +199,31 @@ func kindCapabilities(kind targets.Kind) (targets.Capability, error) {
 		return targets.Capability{}, err
 	}
 	return capabilities(p)
+}
+
+// s_server in its early-data mode is still cross-checked under ordinary
+// load: crypto/tls clients (which send no early data) resume TLS 1.3
+// sessions, one from another CA is refused, and its record agrees.
+func TestOpenSSLEarlyDataModeCounts(t *testing.T) {
+	requireServer(t, targets.KindOpenSSL)
+	capability, err := kindCapabilities(targets.KindOpenSSL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := testConfig(t)
+	cfg.MinVersion, cfg.MaxVersion = tls.VersionTLS13, tls.VersionTLS13
+	cfg.EarlyData = 512
+	m := testStart(t, targets.KindOpenSSL, cfg)
+	c := newTestClient(t, m)
+	before := snapshot(t, m)
+	cache := newTicketCache()
+	for i := range 5 {
+		out := c.connect(c.config(0, cache, false), targets.ModeHandshake, 0, true)
+		c.ok(out)
+		if out.state.DidResume != (i > 0) {
+			t.Fatalf("connection %d: resumed=%v", i, out.state.DidResume)
+		}
+	}
+	c.rejected(c.connect(c.config(0, nil, true), targets.ModeHandshake, 0, false), capability)
+	checkCounts(t, m, before, c.seen)
 }
