@@ -491,6 +491,9 @@ func caseResult(c *scenarios.Case, rep int, res *loadgen.Result) *results.Case {
 		out.CPU.ClientUsPerHandshake = float64(res.ClientCPU.Microseconds()) / float64(res.OK)
 	}
 	out.UnreachableS, out.Outages = res.Unreachable.Seconds(), res.Outages
+	if w := earlyDataWarning(out.EarlyData); w != "" {
+		out.Warnings = append(out.Warnings, w)
+	}
 	if res.Interrupted {
 		out.Status = results.StatusInterrupted
 	}

@@ -61,6 +61,16 @@ func earlyData(e results.EarlyData) *results.EarlyData {
 	return &e
 }
 
+// earlyDataWarning says when a server rejected some of the early data
+// offered: those resumptions ran without 0-RTT, so the case's figures mix
+// both kinds.
+func earlyDataWarning(e *results.EarlyData) string {
+	if e == nil || e.Rejected == 0 {
+		return ""
+	}
+	return fmt.Sprintf("the server rejected the early data of %d of the %d resumed handshakes that offered it: those went on without 0-RTT", e.Rejected, e.Offered)
+}
+
 // earlyDataCrosscheck compares, where the target records early data (only
 // openssl s_server), the connections whose early data it received and
 // their bytes with what the client counted as accepted. A connection at

@@ -161,3 +161,20 @@ func TestEarlyDataCrosscheck(t *testing.T) {
 		}
 	}
 }
+
+// Early data the server rejected is said in a warning; none offered, or
+// all accepted, says nothing.
+func TestEarlyDataWarning(t *testing.T) {
+	if w := earlyDataWarning(&results.EarlyData{Offered: 10, Accepted: 7, Rejected: 3}); !strings.Contains(w, "rejected the early data of 3 of the 10") {
+		t.Errorf("warning %q", w)
+	}
+	if w := earlyDataWarning(&results.EarlyData{Offered: 10, Accepted: 10}); w != "" {
+		t.Errorf("all accepted: %q", w)
+	}
+	if w := earlyDataWarning(nil); w != "" {
+		t.Errorf("none offered: %q", w)
+	}
+	if earlyData(results.EarlyData{}) != nil {
+		t.Error("a result with nothing offered has early data")
+	}
+}
