@@ -43,11 +43,13 @@ func (r *runner) preflight(ctx context.Context, c *scenarios.Case) error {
 	if isExternal(c) {
 		server.Name += " " + c.Target.Addr
 	}
-	client := loadgen.StackOf(c.Params.Client)
-	if err := client.Available(); err != nil {
+	if err := clientAvailable(c); err != nil {
 		return err
 	}
-	if err := tlsparams.Check(c.Params, client.Capabilities(), server); err != nil {
+	if err := tlsparams.Check(c.Params, clientCapabilities(c), server); err != nil {
+		return err
+	}
+	if err := engineProblem(c); err != nil {
 		return err
 	}
 	if err := capability.Check(targetConfig(c, &material{}), c.Requests); err != nil {
@@ -292,6 +294,8 @@ func targetConfig(c *scenarios.Case, m *material) targets.Config {
 		CPUs:           c.Target.CPUs,
 		Workers:        c.Target.Workers,
 		Auth:           c.Auth,
+		SessionIDs:     c.ResumeBy.SessionID(),
+		EarlyData:      c.EarlyData,
 	}
 	if su := c.Suite; !su.IsZero() {
 		if su.TLS13 {
@@ -475,6 +479,7 @@ func caseResult(c *scenarios.Case, rep int, res *loadgen.Result) *results.Case {
 		Segments:       res.Segments,
 		GeneratorBound: res.GeneratorBound,
 		Warnings:       append([]string(nil), res.Warnings...),
+		EarlyData:      earlyData(res.EarlyData),
 	}
 	load := res.Load
 	out.Load = &load
@@ -496,6 +501,9 @@ func caseResult(c *scenarios.Case, rep int, res *loadgen.Result) *results.Case {
 		out.CPU.ClientUsPerHandshake = float64(res.ClientCPU.Microseconds()) / float64(res.OK)
 	}
 	out.UnreachableS, out.Outages = res.Unreachable.Seconds(), res.Outages
+	if w := earlyDataWarning(out.EarlyData); w != "" {
+		out.Warnings = append(out.Warnings, w)
+	}
 	if res.Interrupted {
 		out.Status = results.StatusInterrupted
 	}
@@ -537,11 +545,19 @@ func caseParams(c *scenarios.Case) results.Params {
 		p.Concurrency = 0
 	}
 	p.Auth = c.Auth.String()
+	p.Client, p.EarlyData = c.Client.String(), c.EarlyData
+	if c.ResumeBy.SessionID() {
+		p.ResumeBy = c.ResumeBy.String()
+	}
+	if c.PSKMode.KE() {
+		p.PSKMode = c.PSKMode.String()
+	}
 	if !c.Auth.TLS() {
 		// Plain TCP: no TLS parameter applies, and none is written as
 		// if it had (the case's own are the axes' unused defaults).
 		p.TLSVersion, p.CipherSuite, p.Group, p.KeyType, p.ClientKeyType = "", "", "", "", ""
 		p.Chain, p.ClientIdentities, p.Resume = "", 0, ""
+		p.Client, p.ResumeBy, p.EarlyData, p.PSKMode = "", "", 0, ""
 	}
 	return p
 }
@@ -695,6 +711,7 @@ func crosscheck(out *results.Case, tc *results.TargetCounts, edgeSlack int64) {
 	if out.Params.RotateAt != "" {
 		problems = append(problems, rotationCrosscheck(out, tc, edgeSlack)...)
 	}
+	problems = append(problems, earlyDataCrosscheck(out, tc, edgeSlack)...)
 	if len(problems) > 0 && out.Status == results.StatusOK {
 		out.Status = results.StatusCrosscheckFailed
 		out.Failure = "cross-check with " + tc.Source + ": " + strings.Join(problems, "; ")

@@ -301,6 +301,7 @@ func (o *observer) apply(out *results.Case, res *loadgen.Result, c *scenarios.Ca
 		VerifyFailures: d.VerifyFailures, Versions: d.Versions, Ciphers: d.Ciphers,
 		ClientVerify: d.ClientVerify,
 		Requests:     d.Requests, HTTP2Requests: d.HTTP2Requests,
+		EarlyData: d.EarlyData, EarlyDataBytes: d.EarlyDataBytes,
 	}
 	out.TargetCounts = tc
 	if out.Status == results.StatusOK {

@@ -312,7 +312,9 @@ func (e *engine) openOpenSSL() error {
 	}
 	e.ossl = x
 	if n := e.cfg.TLS.EarlyData; n > 0 {
-		e.earlyData = []byte(strings.Repeat("mtlsbench early data\n", n/21+1)[:n])
+		// Zero bytes: s_server writes the early data it receives among its
+		// own text, where NUL bytes are what its record can count.
+		e.earlyData = make([]byte, n)
 	}
 	return nil
 }

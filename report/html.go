@@ -62,6 +62,7 @@ type htmlReport struct {
 	Warnings    []htmlNote
 	Errors      []htmlNote
 	Alignment   []htmlNote
+	EarlyData   []htmlNote
 	Overlays    []htmlChart
 	Bars        []htmlChart
 	Cases       []htmlCase
@@ -247,6 +248,7 @@ func buildHTMLReport(run *results.Run, opts RenderOptions) (*htmlReport, error) 
 	failures, warnings, errs := caseNotes(run, labels)
 	r.Failures, r.Warnings, r.Errors = htmlNotes(failures), htmlNotes(warnings), htmlNotes(errs)
 	r.Alignment = htmlNotes(alignmentNotes(run, labels))
+	r.EarlyData = htmlNotes(earlyDataNotes(run, labels))
 	r.SLOBroken, r.SLOTitle = htmlNotes(sloNotes(run, labels)), sloTitle
 
 	charts, err := buildCharts(run, sets, opts)

@@ -96,6 +96,7 @@ func renderMarkdown(w io.Writer, run *results.Run, opts RenderOptions) error {
 	mdList(&b, "Warnings", warnings)
 	mdList(&b, "Errors", errs)
 	mdList(&b, "Shard alignment", alignmentNotes(run, labels))
+	mdList(&b, earlyDataTitle, earlyDataNotes(run, labels))
 	_, err := w.Write(b.Bytes())
 	return err
 }

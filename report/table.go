@@ -260,6 +260,7 @@ func writeTextNotes(w io.Writer, run *results.Run, labels []string) {
 	writeTextList(w, "Warnings", warnings)
 	writeTextList(w, "Errors", errs)
 	writeTextList(w, "Shard alignment", alignmentNotes(run, labels))
+	writeTextList(w, earlyDataTitle, earlyDataNotes(run, labels))
 }
 
 func writeTextList(w io.Writer, title string, notes []note) {

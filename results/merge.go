@@ -187,6 +187,12 @@ func mergeCase(parts []casePart) (Case, error) {
 		out.Bytes.TotalSent += c.Bytes.TotalSent
 		out.Bytes.TotalReceived += c.Bytes.TotalReceived
 		out.TargetCounts = addTargetCounts(out.TargetCounts, c.TargetCounts)
+		if c.EarlyData != nil {
+			if out.EarlyData == nil {
+				out.EarlyData = &EarlyData{}
+			}
+			out.EarlyData.Add(*c.EarlyData)
+		}
 		// Each shard's LoadReport holds its share: the shares add up to
 		// the run's.
 		out.Load = addLoad(out.Load, c.Load)
@@ -301,6 +307,8 @@ func addTargetCounts(into, from *TargetCounts) *TargetCounts {
 	into.VerifyFailures += from.VerifyFailures
 	into.Requests += from.Requests
 	into.HTTP2Requests += from.HTTP2Requests
+	into.EarlyData += from.EarlyData
+	into.EarlyDataBytes += from.EarlyDataBytes
 	into.Versions = addCounts(into.Versions, from.Versions)
 	into.Ciphers = addCounts(into.Ciphers, from.Ciphers)
 	into.ClientVerify = addCounts(into.ClientVerify, from.ClientVerify)

@@ -437,3 +437,30 @@ func TestMergeJudgesTheSLOAgain(t *testing.T) {
 		t.Errorf("merged verdict %+v, want p99<10s judged again and met", v)
 	}
 }
+
+// Early data counts, the client's and the target's, add up across shards;
+// a shard that offered none adds nothing and leaves nil alone.
+func TestMergeSumsEarlyData(t *testing.T) {
+	a := resultstest.ShardRun("gen-0", 0, 2, 1, 0, 300)
+	b := resultstest.ShardRun("gen-1", 1, 2, 2, 500*time.Millisecond, 360)
+	a.Cases[0].EarlyData = &results.EarlyData{Offered: 10, Accepted: 9, Rejected: 1, BytesAccepted: 9 * 512}
+	b.Cases[0].EarlyData = &results.EarlyData{Offered: 5, Accepted: 5, BytesAccepted: 5 * 512}
+	a.Cases[0].TargetCounts.EarlyData, a.Cases[0].TargetCounts.EarlyDataBytes = 9, 9*512
+	b.Cases[0].TargetCounts.EarlyData, b.Cases[0].TargetCounts.EarlyDataBytes = 5, 5*512
+	merged, err := results.Merge(a, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := merged.Cases[0]
+	if want := (results.EarlyData{Offered: 15, Accepted: 14, Rejected: 1, BytesAccepted: 14 * 512}); c.EarlyData == nil || *c.EarlyData != want {
+		t.Errorf("early data %+v, want %+v", c.EarlyData, want)
+	}
+	if c.TargetCounts.EarlyData != 14 || c.TargetCounts.EarlyDataBytes != 14*512 {
+		t.Errorf("target counts %+v", c.TargetCounts)
+	}
+	a = resultstest.ShardRun("gen-0", 0, 2, 1, 0, 300)
+	b = resultstest.ShardRun("gen-1", 1, 2, 2, 500*time.Millisecond, 360)
+	if merged, err = results.Merge(a, b); err != nil || merged.Cases[0].EarlyData != nil {
+		t.Errorf("no early data offered: %v, %+v", err, merged.Cases[0].EarlyData)
+	}
+}

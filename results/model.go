@@ -79,6 +79,14 @@ type EarlyData struct {
 	BytesAccepted int64 `json:"bytes_accepted"`
 }
 
+// Add adds o's counts to e: the counts of shards merged.
+func (e *EarlyData) Add(o EarlyData) {
+	e.Offered += o.Offered
+	e.Accepted += o.Accepted
+	e.Rejected += o.Rejected
+	e.BytesAccepted += o.BytesAccepted
+}
+
 // Scenario records what was asked for: its name, where it came from, and
 // the validated specification as the scenarios package serialises it.
 type Scenario struct {
@@ -193,6 +201,10 @@ type Case struct {
 	// Rotations are the server certificate's rotations in the window
 	// (run --rotate-at), in order; absent when it was not rotated.
 	Rotations []Rotation `json:"rotations,omitempty"`
+	// EarlyData counts the TLS 1.3 early data the case's resumed
+	// handshakes offered and what the server did with it; absent when
+	// none was offered.
+	EarlyData *EarlyData `json:"early_data,omitempty"`
 
 	// GeneratorBound is true when the generator used more than ~85% of the
 	// CPU it may use: the figures then describe the generator, not the
@@ -317,6 +329,19 @@ type Params struct {
 	// Rotate is what each rotation replaced: "cert" (the server
 	// certificate and key) or "ca" (the CA too); absent: never rotated.
 	Rotate string `json:"rotate,omitempty"`
+	// Client is the client stack: "go" (Go's crypto/tls) or "openssl"
+	// (libssl, see Environment.OpenSSL); absent in results from before
+	// the setting, which were all go, and for plain TCP.
+	Client string `json:"client,omitempty"`
+	// ResumeBy is "session-id" when resumption was by TLS 1.2 session ID
+	// (Resume is then "tickets"' ratio); absent: by ticket.
+	ResumeBy string `json:"resume_by,omitempty"`
+	// EarlyData is the bytes of TLS 1.3 early data each resumed handshake
+	// sent; absent: none (see Case.EarlyData for what became of it).
+	EarlyData int `json:"early_data,omitempty"`
+	// PSKMode is "ke" when resumptions asked for psk_ke (no (EC)DHE);
+	// absent: psk_dhe_ke.
+	PSKMode string `json:"psk_mode,omitempty"`
 }
 
 // Counts are handshake counts over the measured window.
@@ -462,6 +487,11 @@ type TargetCounts struct {
 	// Requests the target answered; HTTP2Requests of them over HTTP/2.
 	Requests      int64 `json:"requests,omitempty"`
 	HTTP2Requests int64 `json:"http2_requests,omitempty"`
+	// EarlyData is the connections whose TLS 1.3 early data the target
+	// received, EarlyDataBytes the bytes of it; absent where the target
+	// does not record it (only openssl s_server does).
+	EarlyData      int64 `json:"early_data,omitempty"`
+	EarlyDataBytes int64 `json:"early_data_bytes,omitempty"`
 }
 
 // Interval is one slice of the per-interval time series.

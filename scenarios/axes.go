@@ -26,6 +26,9 @@ const (
 	axAuth
 	axTrustStore
 	axCRLEntries
+	axClient
+	axEarlyData
+	axPSKMode
 	numAxes
 )
 
@@ -54,6 +57,9 @@ var axes = [numAxes]axis{
 	axAuth:       {"auth", "auth", parseAuth},
 	axTrustStore: {"trust_store", "trust_store", parseTrustStore},
 	axCRLEntries: {"crl_entries", "crl_entries", parseCRLEntries},
+	axClient:     {"client", "client", parseClient},
+	axEarlyData:  {"early_data", "early_data", parseEarlyData},
+	axPSKMode:    {"psk_mode", "psk_mode", parsePSKMode},
 }
 
 // AxisNames returns the matrix axes' names, as a file and SetAxis spell
@@ -104,6 +110,12 @@ func (m *Matrix) raw(i int) []string {
 		return itoas(m.TrustStore)
 	case axCRLEntries:
 		return itoas(m.CRLEntries)
+	case axClient:
+		return m.Client
+	case axEarlyData:
+		return m.EarlyData
+	case axPSKMode:
+		return m.PSKMode
 	}
 	panic("scenarios: no axis " + strconv.Itoa(i))
 }
@@ -224,7 +236,7 @@ func parseAuth(s string) (string, string, string) {
 
 // tlsOnlyAxes mean nothing without TLS: an auth none cell takes their
 // defaults (see plainCell).
-var tlsOnlyAxes = []int{axTLS, axCipher, axGroup, axKeyShare, axServerKey, axClientKey, axChain, axIdentities, axResume, axTrustStore, axCRLEntries}
+var tlsOnlyAxes = []int{axTLS, axCipher, axGroup, axKeyShare, axServerKey, axClientKey, axChain, axIdentities, axResume, axTrustStore, axCRLEntries, axClient, axEarlyData, axPSKMode}
 
 // MaxTrustStore bounds trust_store: the CA names of a larger one overflow
 // the CertificateRequest a Go client accepts (see pki.MaxTrustStore).
@@ -249,22 +261,61 @@ func parseCRLEntries(s string) (string, string, string) {
 	return strconv.Itoa(n), "", ""
 }
 
+// Client stacks (tlsparams.Client).
+const (
+	ClientGo      = string(tlsparams.ClientGo)
+	ClientOpenSSL = string(tlsparams.ClientOpenSSL)
+)
+
+func parseClient(s string) (string, string, string) {
+	c, err := tlsparams.ParseClient(s)
+	if err != nil {
+		return "", fmt.Sprintf("unknown client %q", clip(s)), "go (Go's crypto/tls), openssl (the system's libssl, in a binary built with it)"
+	}
+	return string(c), "", ""
+}
+
+// parseEarlyData accepts a size in bytes ("512", "4k"), written in bytes.
+func parseEarlyData(s string) (string, string, string) {
+	n, err := tlsparams.ParseEarlyData(s)
+	if err != nil {
+		return "", fmt.Sprintf("early data %q must be a size in bytes from 0 (none) to %d, e.g. 512 or 4k", clip(s), tlsparams.MaxEarlyData), ""
+	}
+	return strconv.Itoa(n), "", ""
+}
+
+func parsePSKMode(s string) (string, string, string) {
+	if strings.TrimSpace(s) == "" {
+		return "", "unknown psk mode \"\"", "dhe (psk_dhe_ke: resumption with a fresh (EC)DHE), ke (psk_ke: resumption without it)"
+	}
+	m, err := tlsparams.ParsePSKMode(s)
+	if err != nil {
+		return "", fmt.Sprintf("unknown psk mode %q", clip(s)), "dhe (psk_dhe_ke: resumption with a fresh (EC)DHE), ke (psk_ke: resumption without it)"
+	}
+	return string(m), "", ""
+}
+
 // Resume modes.
 const (
 	ResumeNone    = "none"
 	ResumeTickets = "tickets"
+	// ResumeSessionID is tickets' ratio (every handshake after a
+	// worker's first resumes) by TLS 1.2 session ID instead of a ticket.
+	ResumeSessionID = string(tlsparams.ResumeBySessionID)
 )
 
-const resumeAccepted = "none, tickets, or a ratio in (0, 1] such as 0.8 or \"80%\""
+const resumeAccepted = "none, tickets, session-id (TLS 1.2 resumption by session ID, tickets off; the openssl client), or a ratio in (0, 1] such as 0.8 or \"80%\""
 
-// parseResume accepts none, tickets, a ratio ("0.8") or a percentage
-// ("80%"). A ratio of 1 is tickets: every handshake after a worker's first
-// resumes.
+// parseResume accepts none, tickets, session-id, a ratio ("0.8") or a
+// percentage ("80%"). A ratio of 1 is tickets: every handshake after a
+// worker's first resumes.
 func parseResume(s string) (string, string, string) {
 	n := strings.ToLower(strings.TrimSpace(s))
 	switch n {
 	case ResumeNone, ResumeTickets:
 		return n, "", ""
+	case ResumeSessionID, "session_id", "sessionid", "session-ids", "session_ids":
+		return ResumeSessionID, "", ""
 	}
 	r, ok := parseRatio(n)
 	if !ok {

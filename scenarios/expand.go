@@ -66,17 +66,21 @@ func (c *cell) matches(rule [numAxes]string) bool {
 //
 //	tls=1.3,cipher=any,group=x25519,key_share=x25519,server_key=ecdsa-p256,client_key=ecdsa-p256,chain=root,identities=1,resume=none,requests=0,target=builtin,mode=handshake
 //
-// (auth only when it is not mutual, ",auth=server"; trust_store and
-// crl_entries only away from their defaults, 1 and 0; ",revoked=K" at the
-// end with target.revoked_clients; so that keys from before those axes
-// still match) so the same cell has the same key in any scenario (load
+// (auth only when it is not mutual, ",auth=server"; trust_store,
+// crl_entries, client, early_data and psk_mode only away from their
+// defaults, 1, 0, go, 0 and dhe; ",revoked=K" at the end with
+// target.revoked_clients; so that keys from before those axes still
+// match) so the same cell has the same key in any scenario (load
 // settings are not part of it), and a readable Name unique within the
 // scenario: TLS version, resumption (full, resumed, resume80), server key
 // (and "client-" plus the client key where it differs), group (and "hrr-"
 // plus the key share where they differ), then the cipher, chain, client
 // identities ("ids100"), requests ("req10"), auth ("mutual",
 // "server-only"), trust store ("ca200") and CRL entries ("crl1000") where
-// those vary in the scenario, all joined by "-"; an auth none case is
+// those vary in the scenario, then the client stack ("openssl"), early
+// data ("early512") and psk mode ("psk-ke") wherever they are not their
+// defaults, all joined by "-" (resume session-id reads
+// "resumed-sessionid"); an auth none case is
 // "plain-tcp" (and its requests where they vary). Skipped cells are named too, after the runnable ones: a
 // cell whose name is taken spells out its cipher's authentication
 // ("rsa-aes128gcm"), then gets "-2", "-3", ... in expansion order.
@@ -142,7 +146,7 @@ func Expand(spec Spec) (cases []Case, skipped []Skipped, err error) {
 	same := samePlainCase(cells, reasons)
 	names := caseNames(cells, reasons)
 	for i, j := range same {
-		reasons[i] = fmt.Sprintf("auth none has no TLS, so its TLS axes (tls, cipher, group, key_share, server_key, client_key, chain, client_identities, resume, trust_store, crl_entries) mean nothing: this is the same plain-TCP case as %s", names[j])
+		reasons[i] = fmt.Sprintf("auth none has no TLS, so its TLS axes (tls, cipher, group, key_share, server_key, client_key, chain, client_identities, resume, trust_store, crl_entries, client, early_data, psk_mode) mean nothing: this is the same plain-TCP case as %s", names[j])
 	}
 	var distinct []string
 	for i, c := range cells {
@@ -186,6 +190,9 @@ func axisDefaults(external bool) [numAxes]string {
 		axAuth:       AuthMutual,
 		axTrustStore: "1",
 		axCRLEntries: "0",
+		axClient:     ClientGo,
+		axEarlyData:  "0",
+		axPSKMode:    string(tlsparams.PSKModeDHE),
 	}
 	if external {
 		// "0": every client identity the target's files give (one from
@@ -310,6 +317,9 @@ func (c *cell) inexpressible() string {
 		}
 	}
 	tlsv, group, share := c.v[axTLS], c.v[axGroup], c.v[axKeyShare]
+	if why := c.resumptionInexpressible(); why != "" {
+		return why
+	}
 	su, pinned := suiteOf(c.v[axCipher])
 	if tlsv == "1.2" {
 		if isPostQuantum(group) {
@@ -332,6 +342,33 @@ func (c *cell) inexpressible() string {
 	return ""
 }
 
+// resumptionInexpressible returns why TLS cannot carry what c asks of
+// resumption, or "": session IDs resume TLS 1.2 only; early data and
+// psk_ke are TLS 1.3 features of resumed connections. (tlsparams.Check
+// refuses the same for a caller that builds Params itself.)
+func (c *cell) resumptionInexpressible() string {
+	tlsv, resume := c.v[axTLS], c.v[axResume]
+	if resume == ResumeSessionID && tlsv != "1.2" {
+		return fmt.Sprintf("session IDs resume TLS 1.2 only (TLS %s resumes with pre-shared keys from tickets)", tlsv)
+	}
+	var what []string
+	if n := c.v[axEarlyData]; n != "0" {
+		what = append(what, fmt.Sprintf("early data of %s bytes", n))
+	}
+	if c.v[axPSKMode] != string(tlsparams.PSKModeDHE) {
+		what = append(what, "psk_mode "+c.v[axPSKMode])
+	}
+	switch {
+	case len(what) == 0:
+		return ""
+	case tlsv != "1.3":
+		return fmt.Sprintf("%s: a TLS 1.3 feature, and this cell is TLS %s", strings.Join(what, " and "), tlsv)
+	case resume == ResumeNone:
+		return fmt.Sprintf("%s: happens on resumed connections only, and this cell has resume none", strings.Join(what, " and "))
+	}
+	return ""
+}
+
 func authNeeds(auth string) string {
 	if auth == "rsa" {
 		return "an RSA"
@@ -342,7 +379,8 @@ func authNeeds(auth string) string {
 // keyOmitsDefault are the axes a key names only away from their default
 // (auth mutual, trust_store 1, crl_entries 0), so that the keys of results
 // measured before these axes existed still match the same cases.
-var keyOmitsDefault = map[int]string{axAuth: AuthMutual, axTrustStore: "1", axCRLEntries: "0"}
+var keyOmitsDefault = map[int]string{axAuth: AuthMutual, axTrustStore: "1", axCRLEntries: "0",
+	axClient: ClientGo, axEarlyData: "0", axPSKMode: string(tlsparams.PSKModeDHE)}
 
 // key returns the canonical key of c on a target of kind in mode.
 func (c *cell) key(kind, mode string) string {
@@ -465,8 +503,19 @@ func (c *cell) params() tlsparams.Params {
 	if v := c.v[axChain]; v != anyValue {
 		p.Chain = tlsparams.Chain(v)
 	}
-	_ = p.Resume.UnmarshalText([]byte(c.v[axResume]))
+	if c.v[axResume] == ResumeSessionID {
+		p.Resume, p.ResumeBy = tlsparams.ResumeTickets, tlsparams.ResumeBySessionID
+	} else {
+		_ = p.Resume.UnmarshalText([]byte(c.v[axResume]))
+	}
 	p.Auth, _ = tlsparams.ParseAuth(c.v[axAuth])
+	if c.v[axClient] != ClientGo {
+		p.Client = tlsparams.Client(c.v[axClient])
+	}
+	p.EarlyData, _ = strconv.Atoi(c.v[axEarlyData])
+	if m := c.v[axPSKMode]; m != string(tlsparams.PSKModeDHE) {
+		p.PSKMode = tlsparams.PSKMode(m)
+	}
 	return p
 }
 
@@ -553,6 +602,17 @@ func (c *cell) nameParts(varies [numAxes]bool) (short, long []string) {
 	if varies[axCRLEntries] {
 		parts = append(parts, "crl"+c.v[axCRLEntries])
 	}
+	// The go client, no early data and psk_dhe_ke name nothing: names
+	// from before these axes stay as they were.
+	if c.v[axClient] != ClientGo {
+		parts = append(parts, c.v[axClient])
+	}
+	if c.v[axEarlyData] != "0" {
+		parts = append(parts, "early"+c.v[axEarlyData])
+	}
+	if c.v[axPSKMode] != string(tlsparams.PSKModeDHE) {
+		parts = append(parts, "psk-"+c.v[axPSKMode])
+	}
 	long = slices.Clone(parts)
 	if su, ok := suiteOf(c.v[axCipher]); ok && cipherAt >= 0 && su.Auth != "" {
 		long[cipherAt] = su.Auth + "-" + long[cipherAt]
@@ -576,6 +636,8 @@ func resumeName(canon string) string {
 		return "full"
 	case ResumeTickets:
 		return "resumed"
+	case ResumeSessionID:
+		return "resumed-sessionid"
 	}
 	ratio, _ := strconv.ParseFloat(canon, 64)
 	pct := math.Round(ratio*100*100) / 100

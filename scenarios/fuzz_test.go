@@ -40,9 +40,10 @@ func FuzzParse(f *testing.F) {
 		}
 		checkUnique(t, cases, skipped)
 		for _, c := range cases {
-			// 11 commas, and one each for auth, trust_store, crl_entries
-			// and revoked when they are not their defaults.
-			if n := strings.Count(c.Key, ","); c.Name == "" || n < 11 || n > 15 {
+			// 11 commas, and one each for auth, trust_store, crl_entries,
+			// client, early_data, psk_mode and revoked when they are not
+			// their defaults.
+			if n := strings.Count(c.Key, ","); c.Name == "" || n < 11 || n > 18 {
 				t.Fatalf("case %q has key %q", c.Name, c.Key)
 			}
 		}

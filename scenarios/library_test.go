@@ -25,7 +25,7 @@ func TestLibrary(t *testing.T) {
 	for _, e := range entries {
 		names = append(names, e.Name)
 	}
-	for _, want := range []string{"quick", "versions", "key-types", "groups-pq", "resumption", "chain-depth", "identities"} {
+	for _, want := range []string{"quick", "versions", "key-types", "groups-pq", "resumption", "chain-depth", "identities", "clients"} {
 		if !slices.Contains(names, want) {
 			t.Errorf("library has no %q (has %v)", want, names)
 		}

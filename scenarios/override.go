@@ -76,6 +76,12 @@ func (s *Spec) SetAxis(name string, values []string) error {
 		m.TrustStore = atois(canon)
 	case axCRLEntries:
 		m.CRLEntries = atois(canon)
+	case axClient:
+		m.Client = canon
+	case axEarlyData:
+		m.EarlyData = canon
+	case axPSKMode:
+		m.PSKMode = canon
 	}
 	// Copy on write: a Spec copied before this call keeps its positions.
 	field := "matrix." + axes[ax].name
@@ -123,6 +129,7 @@ func (s *Spec) Clone() *Spec {
 	m.ClientIdentities, m.Requests = cloneSlice(m.ClientIdentities), cloneSlice(m.Requests)
 	m.Auth = cloneSlice(m.Auth)
 	m.TrustStore, m.CRLEntries = cloneSlice(m.TrustStore), cloneSlice(m.CRLEntries)
+	m.Client, m.EarlyData, m.PSKMode = cloneSlice(m.Client), cloneSlice(m.EarlyData), cloneSlice(m.PSKMode)
 	c.Exclude, c.Include = cloneRules(s.Exclude), cloneRules(s.Include)
 	return &c
 }

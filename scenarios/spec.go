@@ -275,9 +275,12 @@ type Matrix struct {
 	// rotate through, 1 to 100000. Default [1]. An external target has
 	// exactly one.
 	ClientIdentities []int `yaml:"client_identities" json:"client_identities,omitempty"`
-	// Resume: "none", "tickets", or a ratio in (0, 1] such as 0.8 or
-	// "80%" (80% of handshakes resume). A ratio of 1 is "tickets".
-	// Default [none].
+	// Resume: "none", "tickets", "session-id", or a ratio in (0, 1] such
+	// as 0.8 or "80%" (80% of handshakes resume). A ratio of 1 is
+	// "tickets". "session-id" is a ratio of 1 by TLS 1.2 session ID
+	// (tickets off, the server's session cache): TLS 1.2 only (a TLS 1.3
+	// cell is skipped), the openssl client only (refused before load for
+	// the go client). Default [none].
 	Resume []string `yaml:"resume" json:"resume,omitempty"`
 	// Requests per connection (HTTP/1.1), 0 to 1000000. Default [0]:
 	// handshake only.
@@ -303,12 +306,26 @@ type Matrix struct {
 	// certificates never issued. Default [0]: no CRL, no revocation
 	// check. Refused for an external target, whose CRL is its own.
 	CRLEntries []int `yaml:"crl_entries" json:"crl_entries,omitempty"`
+	// Client is the client stack: "go" (Go's crypto/tls) or "openssl"
+	// (the system's libssl, in a binary built with it). Default [go].
+	Client []string `yaml:"client" json:"client,omitempty"`
+	// EarlyData is how many bytes of TLS 1.3 early data (0-RTT) each
+	// resumed handshake sends, 0 to 16384 ("512", "4k"). Default [0]:
+	// none. TLS 1.3 and resumed cells only (others are skipped); the
+	// openssl client and a target that accepts early data only (refused
+	// before load otherwise).
+	EarlyData []string `yaml:"early_data" json:"early_data,omitempty"`
+	// PSKMode is the TLS 1.3 PSK key-exchange mode resumptions ask for:
+	// "dhe" (psk_dhe_ke, with a fresh (EC)DHE) or "ke" (psk_ke, without).
+	// Default [dhe]. TLS 1.3 and resumed cells only (others are skipped);
+	// "ke" needs the openssl client and a server that picks psk_ke.
+	PSKMode []string `yaml:"psk_mode" json:"psk_mode,omitempty"`
 }
 
 // Rule matches cases by axis values, as a CI matrix include/exclude entry
 // does: keys are axis names (tls, cipher, group, key_share, server_key,
 // client_key, chain, client_identities, resume, requests, auth,
-// trust_store, crl_entries), values any
+// trust_store, crl_entries, client, early_data, psk_mode), values any
 // spelling the matrix accepts. A key matches a case's value after defaults
 // (so {group: x25519} matches a matrix without a group axis). An exclude
 // rule removes every case matching all its keys. Includes are applied after

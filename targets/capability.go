@@ -131,6 +131,15 @@ func (c Capability) Check(cfg Config, requests int) error {
 		}
 		return &UnsupportedError{Kind: c.Kind, What: "auth none (plain TCP)", Reason: why + "; measure plain TCP against builtin, nginx or haproxy"}
 	}
+	// Resumption by session ID and early data are server settings too:
+	// a kind that lacks them refuses them here, in tlsparams' words, as
+	// tlsparams.Check does for a whole case.
+	if cfg.SessionIDs && !c.TLS.Unconfigured && !c.TLS.Has(tlsparams.SessionIDResumption) {
+		return c.TLS.Refuse(tlsparams.SessionIDResumption, string(tlsparams.SessionIDResumption), "")
+	}
+	if cfg.EarlyData > 0 && !c.TLS.Unconfigured && !c.TLS.Has(tlsparams.EarlyData) {
+		return c.TLS.Refuse(tlsparams.EarlyData, string(tlsparams.EarlyData), "")
+	}
 	if max := c.MaxRequestsPerConn; max > 0 && requests > max {
 		return &UnsupportedError{Kind: c.Kind, What: fmt.Sprintf("%d requests per connection", requests),
 			Reason: fmt.Sprintf("it answers at most %d request per connection; use nginx or haproxy for keep-alive requests", max)}

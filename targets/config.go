@@ -115,6 +115,16 @@ type Config struct {
 	// DisableTickets turns session tickets off (and, for managed servers,
 	// the session cache too): no handshake can resume.
 	DisableTickets bool
+	// SessionIDs turns session tickets off and a session cache on: TLS
+	// 1.2 resumption by session ID only. False means tickets as the
+	// server's defaults have them. Not with DisableTickets; a kind whose
+	// capabilities lack tlsparams.SessionIDResumption refuses it.
+	SessionIDs bool
+	// EarlyData is the most TLS 1.3 early data (0-RTT) the server
+	// accepts on a resumed connection (max_early_data), in bytes. Zero
+	// means none: the server rejects early data. A kind whose
+	// capabilities lack tlsparams.EarlyData refuses a non-zero value.
+	EarlyData int
 	// Mode is what happens after the handshake. Zero means ModeHandshake.
 	Mode Mode
 	// HandshakeDelay delays every handshake by this much on the server side

@@ -104,6 +104,15 @@ func (cfg Config) WithDefaults() (Config, error) {
 	if c.Workers < 0 {
 		return Config{}, refuse("Workers must not be negative, got %d", c.Workers)
 	}
+	if c.SessionIDs && c.DisableTickets {
+		return Config{}, refuse("SessionIDs (resumption by session ID: a session cache on) and DisableTickets (no resumption at all) contradict each other; set one")
+	}
+	if c.EarlyData < 0 || c.EarlyData > tlsparams.MaxEarlyData {
+		return Config{}, refuse("EarlyData %d is out of range: 0 (none) to %d bytes", c.EarlyData, tlsparams.MaxEarlyData)
+	}
+	if c.EarlyData > 0 && c.MaxVersion != tls.VersionTLS13 {
+		return Config{}, refuse("EarlyData is TLS 1.3 early data, and MaxVersion is %s", tlsparams.VersionString(c.MaxVersion))
+	}
 	return c, nil
 }
 

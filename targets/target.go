@@ -93,6 +93,11 @@ type Counts struct {
 	// SUCCESS (one was sent and verified) or NONE (none was sent: one-way
 	// TLS). Nil when the target does not record it, and for plain TCP.
 	ClientVerify map[string]int64 `json:"client_verify,omitempty"`
+	// EarlyData counts the connections whose TLS 1.3 early data the
+	// server received, EarlyDataBytes the bytes of it. Zero where the
+	// target does not record it (only openssl s_server does).
+	EarlyData      int64 `json:"early_data,omitempty"`
+	EarlyDataBytes int64 `json:"early_data_bytes,omitempty"`
 }
 
 // The verdicts ClientVerify counts.
@@ -110,6 +115,8 @@ func (c Counts) Sub(before Counts) Counts {
 		VerifyFailures: c.VerifyFailures - before.VerifyFailures,
 		Requests:       c.Requests - before.Requests,
 		HTTP2Requests:  c.HTTP2Requests - before.HTTP2Requests,
+		EarlyData:      c.EarlyData - before.EarlyData,
+		EarlyDataBytes: c.EarlyDataBytes - before.EarlyDataBytes,
 		Versions:       subMap(c.Versions, before.Versions),
 		Ciphers:        subMap(c.Ciphers, before.Ciphers),
 		ClientVerify:   subMap(c.ClientVerify, before.ClientVerify),

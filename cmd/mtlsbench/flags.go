@@ -126,6 +126,7 @@ var fieldFlags = map[string]string{
 	"matrix.auth":        "auth",
 	"matrix.trust_store": "trust-store", "matrix.crl_entries": "crl-entries", "target.revoked_clients": "revoked-clients",
 	"target.rotate_at": "rotate-at", "target.rotate": "rotate",
+	"matrix.client": "client", "matrix.early_data": "early-data", "matrix.psk_mode": "psk-mode",
 }
 
 // fieldFlag is the flag of fieldFlags that sets field or the value field

@@ -91,6 +91,7 @@ type runOptions struct {
 	auth                                                                      []string
 	trustStore, crlEntries                                                    []string
 	revokedClients                                                            int
+	clients, earlyData, pskModes                                              []string
 
 	concurrency                                       int
 	rate                                              rateValue
@@ -205,7 +206,7 @@ func addRunFlags(fs *pflag.FlagSet, o *runOptions) {
 	fs.StringSliceVar(&o.clientKeyTypes, "client-key-type", nil, "client certificate key types (default: the server's); also --client-key")
 	fs.StringSliceVar(&o.chains, "chain", nil, "certificate chain: root or intermediate")
 	fs.StringSliceVar(&o.identities, "identities", nil, "distinct client certificates the workers rotate through; also --client-identities")
-	fs.StringSliceVar(&o.resume, "resume", nil, "none, tickets, or a ratio such as 0.8")
+	fs.StringSliceVar(&o.resume, "resume", nil, "none, tickets, session-id (TLS 1.2 by session ID, tickets off: --client openssl against nginx, haproxy or openssl), or a ratio such as 0.8")
 	fs.StringSliceVar(&o.requests, "requests", nil, "HTTP requests per connection (0: handshake only); HTTP/2 with --mode http2")
 	fs.StringSliceVar(&o.auth, "auth", nil, "who proves its identity: mutual (default: a client certificate the server verifies), server (one-way TLS), none (plain TCP to the server's plaintext listener)")
 	setGroup(fs, "tls", "tls", "ciphers", "groups", "key-share", "key-type", "client-key-type", "chain", "identities", "resume", "requests")
@@ -214,6 +215,10 @@ func addRunFlags(fs *pflag.FlagSet, o *runOptions) {
 	fs.StringSliceVar(&o.crlEntries, "crl-entries", nil, "entries of the CRL the server checks client certificates against (0: no CRL), up to 1000000")
 	fs.IntVar(&o.revokedClients, "revoked-clients", 0, "revoke the last K client identities on purpose (on the CRL; needs --crl-entries >= K): their refusals count as certificate_revoked")
 	setGroup(fs, "tls", "trust-store", "crl-entries", "revoked-clients")
+	fs.StringSliceVar(&o.clients, "client", nil, "client TLS stacks, each its own case: go (default, Go's crypto/tls), openssl (the system's libssl, in a binary built with it)")
+	fs.StringSliceVar(&o.earlyData, "early-data", nil, "bytes of TLS 1.3 early data (0-RTT) each resumed handshake sends, up to 16384 (0: none); --client openssl --tls 1.3 --resume tickets against --target openssl (s_server -early_data) in handshake mode")
+	fs.StringSliceVar(&o.pskModes, "psk-mode", nil, "TLS 1.3 resumption's key exchange: dhe (default, psk_dhe_ke) or ke (psk_ke, no (EC)DHE): --client openssl against a server that picks psk_ke (an OpenSSL 3.3+ server with SSL_OP_PREFER_NO_DHE_KEX; no target mtlsbench starts on OpenSSL 3.0)")
+	setGroup(fs, "tls", "client", "early-data", "psk-mode")
 
 	fs.IntVarP(&o.concurrency, "concurrency", "c", 0, "closed loop: connections in flight (default 2 per core; 0 is refused)")
 	fs.VarP(&o.rate, "rate", "r", "open loop: handshakes started per second, whatever is in flight: 2000, 2000/s or 2k/s")
@@ -424,6 +429,7 @@ func runOverrides(fs *pflag.FlagSet, o *runOptions) scenarios.Overrides {
 		{"requests", "requests", o.requests},
 		{"auth", "auth", o.auth},
 		{"trust-store", "trust_store", o.trustStore}, {"crl-entries", "crl_entries", o.crlEntries},
+		{"client", "client", o.clients}, {"early-data", "early_data", o.earlyData}, {"psk-mode", "psk_mode", o.pskModes},
 	} {
 		ov.Names["matrix."+a.axis] = "--" + a.flag
 		if fs.Changed(a.flag) {

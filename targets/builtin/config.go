@@ -51,6 +51,15 @@ func withDefaults(cfg targets.Config) (targets.Config, error) {
 			return targets.Config{}, RefusePinTLS13(s.Name)
 		}
 	}
+	for _, f := range []struct {
+		asked bool
+		f     tlsparams.Feature
+	}{{cfg.SessionIDs, tlsparams.SessionIDResumption}, {cfg.EarlyData > 0, tlsparams.EarlyData}} {
+		if f.asked {
+			err := Capabilities().Refuse(f.f, string(f.f), "use --target openssl (s_server), which can")
+			return targets.Config{}, &ConfigError{Reason: err.Error(), Err: err}
+		}
+	}
 	c, err := cfg.WithDefaults()
 	if err != nil {
 		var ce *targets.ConfigError

@@ -44,6 +44,15 @@ func capabilities(p program) (targets.Capability, error) {
 	return c, nil
 }
 
+// earlyDataAsRequest is why server, which would read early data as the
+// start of a request, cannot be measured with it.
+func earlyDataAsRequest(server string) string {
+	return "mtlsbench sends early data as filler bytes, which " + server + " would read as the start of a request (0-RTT requests are not built); use --target openssl (s_server -early_data), which reads and counts it"
+}
+
+// pskKEOpenSSL30 is why no OpenSSL 3.0 server resumes with psk_ke.
+const pskKEOpenSSL30 = "an OpenSSL server before 3.3 resumes with (EC)DHE whenever the client also offers psk_dhe_ke, which OpenSSL clients always do (even -allow_no_dhe_kex answers with a HelloRetryRequest rather than psk_ke); OpenSSL 3.3 and later servers with SSL_OP_PREFER_NO_DHE_KEX pick psk_ke"
+
 var groupProbes struct {
 	mu      sync.Mutex // guards results
 	results map[string][]tlsparams.Group

@@ -15,6 +15,7 @@ import (
 
 	"github.com/mtlsbench/mtlsbench/pki"
 	"github.com/mtlsbench/mtlsbench/targets"
+	"github.com/mtlsbench/mtlsbench/tlsparams"
 )
 
 // haproxy runs HAProxy in the foreground (-db), one process with
@@ -58,6 +59,10 @@ func (haproxy) capability(c *targets.Capability) {
 	c.Plaintext = true
 	c.Rotate = true
 	c.Modes = append(c.Modes, targets.ModeHTTP2)
+	// Resumption by session ID: no-tls-tickets, and its session cache
+	// (tune.ssl.cachesize) stays on.
+	c.TLS.Features = append(c.TLS.Features, tlsparams.SessionIDResumption)
+	c.TLS.Lacks = map[tlsparams.Feature]string{tlsparams.EarlyData: earlyDataAsRequest("HAProxy"), tlsparams.PSKKE: pskKEOpenSSL30}
 	c.CrossCheck = "log (a ring buffer mtlsbench drains), timed at accept: one line per connection (tcp mode) or request (http mode), error-log-format lines for failed handshakes"
 }
 
@@ -97,7 +102,7 @@ var haproxyConfTemplate = template.Must(template.New("haproxy.cfg").Parse(`# Wri
 global
     log ring@mtlsbench format raw local0 info
     nbthread {{.Workers}}
-    tune.ssl.cachesize {{if .Tickets}}20000{{else}}0{{end}}
+    tune.ssl.cachesize {{if .Cache}}20000{{else}}0{{end}}
 {{- if .TLS}}
     stats socket {{.AdminSocket}} mode 600 level admin
 {{- end}}
@@ -185,7 +190,8 @@ func (haproxy) configure(dir string, cfg targets.Config, addr string, _ binary) 
 	curves, _ := groupList(cfg)
 	data := map[string]any{
 		"Workers":          cfg.Workers,
-		"Tickets":          !cfg.DisableTickets,
+		"Tickets":          !cfg.DisableTickets && !cfg.SessionIDs,
+		"Cache":            !cfg.DisableTickets,
 		"HandshakeTimeout": strconv.FormatInt(max(cfg.HandshakeTimeout.Milliseconds(), 1), 10) + "ms",
 		"HTTP":             s.http,
 		"Bind":             bind,

@@ -129,6 +129,10 @@ type runPlan struct {
 	// reload, when set, is how the server rotates its certificate while
 	// it serves (see Rotate); nil: it cannot.
 	reload *reloader
+	// holdStdin gives the server a standard input that stays open and
+	// silent until it exits (a pipe whose write end the harness holds):
+	// s_server outside -www quits at end of input.
+	holdStdin bool
 	// record reads the server's own record for Counts (and, when it is a
 	// logRecorder, CountsBetween).
 	record recorder
@@ -317,6 +321,15 @@ func (m *Server) startProcess() error {
 	cmd.Dir = m.dir
 	cmd.Stdout = stdout
 	cmd.Stderr = stderr
+	var stdinW *os.File
+	if m.plan.holdStdin {
+		r, w, err := os.Pipe()
+		if err != nil {
+			return fmt.Errorf("managed: %s: %w", m.kind, err)
+		}
+		defer r.Close() // the child has its own copy once started
+		cmd.Stdin, stdinW = r, w
+	}
 	// Its own process group, and its stop signal at the harness's death
 	// where the system can (procattr_linux.go).
 	cmd.SysProcAttr = serverProcAttr(m.plan.stop)
@@ -329,6 +342,9 @@ func (m *Server) startProcess() error {
 		set = &s
 	}
 	if err := cpuset.StartPinned(cmd, set); err != nil {
+		if stdinW != nil {
+			stdinW.Close()
+		}
 		return fmt.Errorf("managed: %s: start %s: %w", m.kind, m.bin.path, err)
 	}
 	m.cmd = cmd
@@ -339,6 +355,9 @@ func (m *Server) startProcess() error {
 	m.unregisterKill = cleanup.Register(func() { _ = syscall.Kill(-pgid, syscall.SIGKILL) })
 	go func() {
 		m.waitErr = cmd.Wait()
+		if stdinW != nil {
+			stdinW.Close()
+		}
 		close(m.exited)
 	}()
 	return nil

@@ -93,6 +93,11 @@ func (nginx) capability(c *targets.Capability) {
 	c.ClientVerifyInHandshake = false
 	c.Plaintext = true
 	c.Rotate = true
+	// Resumption by session ID: ssl_session_tickets off and the shared
+	// session cache on; $ssl_session_reused says "r" for it as for a
+	// ticket, so the log's resumed count cross-checks it.
+	c.TLS.Features = append(c.TLS.Features, tlsparams.SessionIDResumption)
+	c.TLS.Lacks = map[tlsparams.Feature]string{tlsparams.EarlyData: earlyDataAsRequest("nginx"), tlsparams.PSKKE: pskKEOpenSSL30}
 	c.CrossCheck = "access log, timed at accept: stream{} per connection (handshake mode), http{} per request (http mode); error log for TLS failures in http mode"
 }
 
@@ -195,6 +200,9 @@ events {
 {{- if .Tickets}}
         ssl_session_tickets on;
         ssl_session_cache shared:mtlsbench:16m;
+{{- else if .SessionIDs}}
+        ssl_session_tickets off;
+        ssl_session_cache shared:mtlsbench:16m;
 {{- else}}
         ssl_session_tickets off;
         ssl_session_cache off;
@@ -279,7 +287,8 @@ func (nginx) configure(dir string, cfg targets.Config, addr string, bin binary) 
 		"Ciphersuites":      suiteNames(cfg.CipherSuitesTLS13),
 		"Curves":            curves,
 		"ServerOrder":       serverOrder,
-		"Tickets":           !cfg.DisableTickets,
+		"Tickets":           !cfg.DisableTickets && !cfg.SessionIDs,
+		"SessionIDs":        cfg.SessionIDs,
 		"HandshakeTimeout":  nginxDuration(cfg.HandshakeTimeout),
 		"TLS":               cfg.Auth.TLS(),
 		"Mutual":            cfg.Auth.Mutual(),

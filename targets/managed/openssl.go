@@ -17,6 +17,7 @@ import (
 
 	"github.com/mtlsbench/mtlsbench/pki"
 	"github.com/mtlsbench/mtlsbench/targets"
+	"github.com/mtlsbench/mtlsbench/tlsparams"
 )
 
 // openssl runs `openssl s_server -www`: one process serving one
@@ -59,7 +60,11 @@ func (openssl) capability(c *targets.Capability) {
 	c.MaxRequestsPerConn = 1
 	c.NoPlaintext = "openssl s_server speaks only TLS"
 	c.NoRotate = "openssl s_server reads its certificate once, at start, and has no reload (no signal or command makes it read a new one); restarting it would drop its listener and every connection, which is not a rotation"
-	c.CrossCheck = "s_server -www statistics page (accepts, accepts that finished, session cache hits) and verify errors on stderr"
+	c.CrossCheck = "s_server -www statistics page (accepts, accepts that finished, session cache hits) and verify errors on stderr; with early data, its connection lines on stdout (see openssl_early.go)"
+	// Resumption by session ID: -no_ticket, its internal session cache
+	// on. Early data: -early_data (see openssl_early.go).
+	c.TLS.Features = append(c.TLS.Features, tlsparams.SessionIDResumption, tlsparams.EarlyData)
+	c.TLS.Lacks = map[tlsparams.Feature]string{tlsparams.PSKKE: pskKEOpenSSL30}
 }
 
 // opensslStats is s_server's record: its statistics page, and its stderr
@@ -126,7 +131,13 @@ func (openssl) configure(dir string, cfg targets.Config, addr string, bin binary
 	if cfg.DisableTickets {
 		args = append(args, "-no_ticket", "-no_cache", "-num_tickets", "0")
 	}
+	if cfg.SessionIDs {
+		args = append(args, "-no_ticket")
+	}
 	s.stderr = &logTail{path: filepath.Join(dir, "stderr.log"), parse: s.parseStderr}
+	if cfg.EarlyData > 0 {
+		return earlyDataPlan(dir, cfg, args, s)
+	}
 	return runPlan{
 		args:      args,
 		stop:      syscall.SIGTERM,
