@@ -330,6 +330,10 @@ int mb_step(mb_conn *k, int op, const unsigned char *in, int inlen, unsigned cha
 	case MB_OP_EARLY:
 		r = SSL_write_early_data(k->ssl, buf, (size_t)buflen, &got);
 		break;
+	case MB_OP_SHUTDOWN:
+		// 0: close_notify sent, the server's not awaited; 1: both.
+		r = SSL_shutdown(k->ssl) >= 0 ? 1 : -1;
+		break;
 	}
 	k->outn = drain(k, out, outcap);
 	if (r == 1) {

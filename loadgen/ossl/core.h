@@ -19,7 +19,8 @@ enum {
 	MB_OP_HANDSHAKE = 0, // SSL_do_handshake
 	MB_OP_READ = 1,      // SSL_read into the given buffer (processes tickets)
 	MB_OP_WRITE = 2,     // SSL_write of the given buffer
-	MB_OP_EARLY = 3      // SSL_write_early_data of the given buffer
+	MB_OP_EARLY = 3,     // SSL_write_early_data of the given buffer
+	MB_OP_SHUTDOWN = 4   // SSL_shutdown: send close_notify
 };
 
 typedef struct {

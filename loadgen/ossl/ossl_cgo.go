@@ -197,6 +197,7 @@ const (
 	opRead      = C.MB_OP_READ
 	opWrite     = C.MB_OP_WRITE
 	opEarly     = C.MB_OP_EARLY
+	opShutdown  = C.MB_OP_SHUTDOWN
 )
 
 // NewConn makes a connection state; Free releases it.
@@ -320,6 +321,21 @@ func (c *Conn) WriteEarly(p []byte) error {
 	}
 	if r != C.MB_DONE {
 		return c.fail("early data")
+	}
+	return nil
+}
+
+// CloseNotify sends close_notify (without waiting for the server's), as
+// s_client and curl do before closing: OpenSSL servers take a close
+// without it for an unclean shutdown and drop the session from their
+// cache, which ends resumption by session ID.
+func (c *Conn) CloseNotify() error {
+	_, r := c.step(opShutdown, nil)
+	if c.werr != nil {
+		return c.werr
+	}
+	if r != C.MB_DONE {
+		return c.fail("close_notify")
 	}
 	return nil
 }
