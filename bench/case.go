@@ -299,7 +299,12 @@ func targetConfig(c *scenarios.Case, m *material) targets.Config {
 	}
 	if su := c.Suite; !su.IsZero() {
 		if su.TLS13 {
-			cfg.CipherSuitesTLS13 = []uint16{su.ID}
+			// A target that cannot pin one (Go's crypto/tls) accepts
+			// all three, and the client offers only this one
+			// (tlsparams.Check made sure one side can).
+			if targetPinsTLS13(cfg.Kind) {
+				cfg.CipherSuitesTLS13 = []uint16{su.ID}
+			}
 		} else {
 			cfg.CipherSuites = []uint16{su.ID}
 		}
@@ -769,4 +774,11 @@ func http2Crosscheck(out *results.Case, tc *results.TargetCounts, edgeSlack int6
 		problems = append(problems, fmt.Sprintf("the target answered %d of its %d requests over a protocol other than HTTP/2", other, tc.Requests))
 	}
 	return problems
+}
+
+// targetPinsTLS13 reports whether a target of kind can be made to accept
+// only one TLS 1.3 suite.
+func targetPinsTLS13(kind targets.Kind) bool {
+	capability, err := targets.Capabilities(kind)
+	return err != nil || capability.TLS.Has(tlsparams.PinTLS13Suite)
 }

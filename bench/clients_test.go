@@ -23,7 +23,7 @@ func TestGoClientRefusesOpenSSLFeatures(t *testing.T) {
 	}{
 		{"session-id", func(s *scenarios.Spec) {
 			s.Matrix.TLS, s.Matrix.Resume = []string{"1.2"}, []string{"session-id"}
-		}, "the go client cannot resume by session ID: Go's crypto/tls resumes only with tickets (TLS 1.2 session tickets, TLS 1.3 PSKs): it keeps no session-ID cache; the openssl client can (client: openssl)"},
+		}, "the go client cannot resume by session ID: Go's crypto/tls resumes only with tickets (TLS 1.2 session tickets, TLS 1.3 PSKs): it keeps no session-ID cache; the openssl client can (--client openssl, or client: openssl in a scenario)"},
 		{"early data", func(s *scenarios.Spec) {
 			s.Matrix.TLS, s.Matrix.Resume, s.Matrix.EarlyData = []string{"1.3"}, []string{"tickets"}, []string{"512"}
 		}, "the go client cannot send and accept TLS 1.3 early data (0-RTT): Go's crypto/tls neither sends nor accepts TLS 1.3 early data; the openssl client can"},

@@ -201,7 +201,7 @@ func Check(p Params, client, server Capabilities) error {
 			Who:    client.Name + " and " + server.Name,
 			What:   "pin TLS 1.3 suite " + p.Suite.Name,
 			Reason: client.lacks(PinTLS13Suite),
-			Fix:    "use a client or a target that can (an OpenSSL-based target: nginx, haproxy, openssl), or cipher any (the negotiated suite is recorded)",
+			Fix:    "use a client or a target that can (the openssl client: --client openssl; an OpenSSL-based target: nginx, haproxy, openssl), or cipher any (the negotiated suite is recorded)",
 		}
 		switch {
 		case server.Unconfigured:
@@ -345,7 +345,7 @@ func checkResumption(p Params, client, server Capabilities) error {
 	}
 	for _, f := range p.Needs() {
 		if !client.Has(f) {
-			return client.Refuse(f, what(f), "the openssl client can (client: openssl)")
+			return client.Refuse(f, what(f), "the openssl client can (--client openssl, or client: openssl in a scenario)")
 		}
 		if !server.Unconfigured && !server.Has(f) {
 			return server.Refuse(f, what(f), "")

@@ -53,7 +53,7 @@ func TestRunClientFlagsRefused(t *testing.T) {
 		{[]string{"--early-data", "lots"}, []string{`--early-data: early data "lots" must be a size in bytes from 0 (none) to 16384`}},
 		{[]string{"--psk-mode", "none"}, []string{`--psk-mode: unknown psk mode "none"`, "dhe (psk_dhe_ke", "ke (psk_ke"}},
 		{[]string{"--resume", "sessions"}, []string{`--resume: unknown resume "sessions"`, "session-id (TLS 1.2 resumption by session ID"}},
-		{[]string{"--resume", "session-id", "--tls", "1.2"}, []string{"the go client cannot resume by session ID", "it keeps no session-ID cache", "the openssl client can (client: openssl)"}},
+		{[]string{"--resume", "session-id", "--tls", "1.2"}, []string{"the go client cannot resume by session ID", "it keeps no session-ID cache", "the openssl client can (--client openssl, or client: openssl in a scenario)"}},
 		{[]string{"--resume", "session-id", "--tls", "1.3"}, []string{"session IDs resume TLS 1.2 only"}},
 		{[]string{"--early-data", "512", "--tls", "1.3", "--resume", "tickets"}, []string{"the go client cannot send and accept TLS 1.3 early data", "the openssl client can"}},
 		{[]string{"--psk-mode", "ke", "--tls", "1.3", "--resume", "tickets"}, []string{"the go client cannot resume without (EC)DHE (psk_ke)"}},
