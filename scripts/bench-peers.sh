@@ -32,7 +32,9 @@
 #
 # Usage: scripts/bench-peers.sh            (or: make bench-peers)
 # Environment: SECONDS_PER_RUN (default 6), TARGET_CPU, CLIENT_CPU (default
-# the last and the first CPU this process may use), PORT_BASE (default 18443).
+# the last and the first CPU this process may use), PORT_BASE (default 18443),
+# OPENSSL_PREFIX (link the openssl client against the OpenSSL there, e.g.
+# the 3.5 that 'make openssl' builds; default: the system's libssl).
 # It installs what it needs from Debian (nginx, openssl, time) with apt-get
 # when missing, and says so. Loopback only; every run is bounded.
 set -euo pipefail
@@ -103,6 +105,11 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 log "building bin/mtlsbench"
+if [ -n "${OPENSSL_PREFIX:-}" ]; then
+	# The openssl client linked against that OpenSSL (make openssl).
+	export CGO_CFLAGS="${CGO_CFLAGS:-} -I$OPENSSL_PREFIX/include"
+	export CGO_LDFLAGS="${CGO_LDFLAGS:-} -L$OPENSSL_PREFIX/lib -Wl,-rpath,$OPENSSL_PREFIX/lib"
+fi
 "$GO" build -trimpath -o bin/mtlsbench ./cmd/mtlsbench
 MB=$PWD/bin/mtlsbench
 PKI=$WORK/pki
@@ -318,6 +325,7 @@ END {
 
 echo
 echo "client stacks · nginx, TLS 1.3 full handshakes, RSA-2048 client certificate (ECDSA P-256 server and CA), X25519,"
+echo "$("$MB" version | sed -n 's/^openssl client: /openssl client: /p')"
 echo "GET / per connection, one connection at a time; CPU = user+sys per handshake"
 echo
 awk '
