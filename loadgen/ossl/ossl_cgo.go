@@ -445,7 +445,7 @@ func (s *Session) Share() *Session {
 func (c *Conn) Info() Info {
 	var i C.mb_info
 	C.mb_conn_info(c.k, &i)
-	return Info{
+	info := Info{
 		Version:   uint16(i.version),
 		Suite:     uint16(i.suite),
 		Group:     groupOf(int(i.group_nid)),
@@ -455,6 +455,13 @@ func (c *Conn) Info() Info {
 		Early:     EarlyStatus(i.early_status),
 		KeyShare:  i.peer_tmp_key != 0,
 	}
+	if info.Resumed && !info.KeyShare {
+		// No key exchange (a TLS 1.2 resumption, psk_ke): OpenSSL still
+		// names the group of the client's own key share, which nothing
+		// negotiated. crypto/tls says zero here too.
+		info.Group = 0
+	}
+	return info
 }
 
 // groupOf maps a negotiated group as SSL_get_negotiated_group reports it
