@@ -315,6 +315,7 @@ int mb_step(mb_conn *k, int op, const unsigned char *in, int inlen, unsigned cha
 	k->outn = 0;
 	if (inlen > 0 && BIO_write(k->rbio, in, inlen) != inlen) {
 		set_err(k->err, sizeof k->err, "buffering the server's bytes");
+		ERR_clear_error();
 		return MB_ERROR;
 	}
 	switch (op) {
@@ -350,6 +351,9 @@ int mb_step(mb_conn *k, int op, const unsigned char *in, int inlen, unsigned cha
 	}
 	k->verify_result = SSL_get_verify_result(k->ssl);
 	set_err(k->err, sizeof k->err, "OpenSSL");
+	// Nothing is left in this thread's error queue for the next OpenSSL
+	// caller on it (goroutines move between threads).
+	ERR_clear_error();
 	return MB_ERROR;
 }
 
