@@ -45,6 +45,11 @@ func (r *runner) preflight(ctx context.Context, c *scenarios.Case) error {
 	if err := tlsparams.Check(c.Params, loadgen.StackGo.Capabilities(), server); err != nil {
 		return err
 	}
+	if c.Auth.Mutual() {
+		if err := loadgen.CheckClientSigner(loadgen.ClientSigner(c.Load.ClientSigner)); err != nil {
+			return err
+		}
+	}
 	if err := capability.Check(targetConfig(c, &material{}), c.Requests); err != nil {
 		return err
 	}
@@ -324,6 +329,7 @@ func loadModel(c *scenarios.Case) loadgen.Config {
 		Hold:               l.Hold.D(),
 		Timeout:            l.Timeout.D(),
 		Linger0:            l.Linger0,
+		Signer:             loadgen.ClientSigner(l.ClientSigner),
 	}
 	if l.Arrivals == "poisson" {
 		cfg.Arrivals = loadgen.ArrivalsPoisson
@@ -516,6 +522,9 @@ func caseParams(c *scenarios.Case) results.Params {
 	}
 	if len(c.Target.RotateAt) > 0 {
 		p.Rotate = c.Target.Rotate
+	}
+	if c.Auth.Mutual() && c.Load.ClientSigner == string(loadgen.SignerOpenSSL) {
+		p.ClientSigner = c.Load.ClientSigner // absent: the client's own signing
 	}
 	if c.Load.Rate == 0 && len(c.Load.Steps) == 0 {
 		p.Rate = 0

@@ -317,6 +317,11 @@ type Params struct {
 	// Rotate is what each rotation replaced: "cert" (the server
 	// certificate and key) or "ca" (the CA too); absent: never rotated.
 	Rotate string `json:"rotate,omitempty"`
+	// ClientSigner is what made the client's CertificateVerify
+	// signatures: "openssl" (OpenSSL's libcrypto, cheaper than a Go
+	// client's own signing) or absent: the client stack's own (Go's
+	// crypto for the Go client).
+	ClientSigner string `json:"client_signer,omitempty"`
 }
 
 // Counts are handshake counts over the measured window.
