@@ -106,6 +106,8 @@ type runOptions struct {
 	sloFlag bool
 	// streams: HTTP/2 requests in flight per connection (--streams).
 	streams int
+	// clientSigner: what signs the client certificates (--client-signer).
+	clientSigner string
 
 	shard shardOptions
 	// overFDLimit runs a closed loop beyond the file-descriptor limit
@@ -214,6 +216,8 @@ func addRunFlags(fs *pflag.FlagSet, o *runOptions) {
 	fs.StringSliceVar(&o.crlEntries, "crl-entries", nil, "entries of the CRL the server checks client certificates against (0: no CRL), up to 1000000")
 	fs.IntVar(&o.revokedClients, "revoked-clients", 0, "revoke the last K client identities on purpose (on the CRL; needs --crl-entries >= K): their refusals count as certificate_revoked")
 	setGroup(fs, "tls", "trust-store", "crl-entries", "revoked-clients")
+	fs.StringVar(&o.clientSigner, "client-signer", "", "what makes the Go client's certificate signatures: go (Go's crypto, as a Go client; the default) or openssl (OpenSSL's libcrypto: RSA-2048 costs the generator about a third; results say so)")
+	setGroup(fs, "tls", "client-signer")
 
 	fs.IntVarP(&o.concurrency, "concurrency", "c", 0, "closed loop: connections in flight (default 2 per core; 0 is refused)")
 	fs.VarP(&o.rate, "rate", "r", "open loop: handshakes started per second, whatever is in flight: 2000, 2000/s or 2k/s")
@@ -442,6 +446,7 @@ func runOverrides(fs *pflag.FlagSet, o *runOptions) scenarios.Overrides {
 		"load.streams":           "streams",
 		"target.rotate_at":       "rotate-at",
 		"target.rotate":          "rotate",
+		"load.client_signer":     "client-signer",
 	} {
 		ov.Names[path] = "--" + flag
 	}
@@ -475,6 +480,7 @@ func runOverrides(fs *pflag.FlagSet, o *runOptions) scenarios.Overrides {
 	l.Arrivals = changed(fs, "arrivals", o.arrivals)
 	l.ErrorBudget = changed(fs, "error-budget", o.errorBudget)
 	l.Streams = changed(fs, "streams", o.streams)
+	l.ClientSigner = changed(fs, "client-signer", o.clientSigner)
 	if o.sloFlag {
 		l.SLO = changed(fs, "slo", o.slo)
 	}
