@@ -45,7 +45,7 @@ func (r *runner) preflight(ctx context.Context, c *scenarios.Case) error {
 	if err := tlsparams.Check(c.Params, loadgen.StackGo.Capabilities(), server); err != nil {
 		return err
 	}
-	if c.Auth.Mutual() {
+	if goSigns(c) {
 		if err := loadgen.CheckClientSigner(loadgen.ClientSigner(c.Load.ClientSigner)); err != nil {
 			return err
 		}
@@ -523,7 +523,7 @@ func caseParams(c *scenarios.Case) results.Params {
 	if len(c.Target.RotateAt) > 0 {
 		p.Rotate = c.Target.Rotate
 	}
-	if c.Auth.Mutual() && c.Load.ClientSigner == string(loadgen.SignerOpenSSL) {
+	if goSigns(c) && c.Load.ClientSigner == string(loadgen.SignerOpenSSL) {
 		p.ClientSigner = c.Load.ClientSigner // absent: the client's own signing
 	}
 	if c.Load.Rate == 0 && len(c.Load.Steps) == 0 {
@@ -539,6 +539,13 @@ func caseParams(c *scenarios.Case) results.Params {
 		p.Chain, p.ClientIdentities, p.Resume = "", 0, ""
 	}
 	return p
+}
+
+// goSigns reports whether the case's client certificate is signed for by
+// the Go client, the one load.client_signer applies to: the openssl client
+// signs with OpenSSL anyway, and one-way TLS and plain TCP sign nothing.
+func goSigns(c *scenarios.Case) bool {
+	return c.Auth.Mutual() && c.Params.Client != tlsparams.ClientOpenSSL
 }
 
 // rotateAtParam is target.rotate_at as a result parameter: "1s,3s".

@@ -10,11 +10,13 @@ import (
 	"github.com/mtlsbench/mtlsbench/loadgen"
 	"github.com/mtlsbench/mtlsbench/results"
 	"github.com/mtlsbench/mtlsbench/scenarios"
+	"github.com/mtlsbench/mtlsbench/tlsparams"
 )
 
 // TestClientSignerParams: load.client_signer reaches the engine, and a
-// mutual case records client_signer openssl; one-way TLS (no client
-// signature) and the default record nothing.
+// mutual case of the Go client records client_signer openssl; one-way TLS
+// (no client signature), the openssl client (which signs with OpenSSL
+// anyway) and the default record nothing.
 func TestClientSignerParams(t *testing.T) {
 	for _, signer := range []string{"", "go", "openssl"} {
 		cases := expand(t, "quick", time.Second, func(s *scenarios.Spec) {
@@ -29,6 +31,10 @@ func TestClientSignerParams(t *testing.T) {
 			}
 			if got := caseParams(c).ClientSigner; got != want {
 				t.Errorf("signer %q, %s: client_signer %q, want %q", signer, c.Name, got, want)
+			}
+			c.Params.Client = tlsparams.ClientOpenSSL
+			if got := caseParams(c).ClientSigner; got != "" {
+				t.Errorf("signer %q, %s with the openssl client: client_signer %q, want none", signer, c.Name, got)
 			}
 			if got := loadModel(c).Signer; string(got) != signer {
 				t.Errorf("signer %q, %s: the engine's Signer is %q", signer, c.Name, got)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/mtlsbench/mtlsbench/internal/osslsign"
+	"github.com/mtlsbench/mtlsbench/tlsparams"
 )
 
 // ClientSigner names what makes the Go client's CertificateVerify
@@ -53,11 +54,13 @@ func CheckClientSigner(s ClientSigner) error {
 // says: for SignerOpenSSL each key becomes an OpenSSL signer, once per
 // identity, before any load (never per handshake); the caller's
 // Identities are not modified. release frees the OpenSSL keys once the
-// run's handshakes are over.
+// run's handshakes are over. The signer is the Go client's: the openssl
+// client stack signs with OpenSSL anyway and takes the keys as they are,
+// and a case without a client certificate signs nothing.
 func (c Config) withClientSigner() (_ Config, release func(), err error) {
 	release = func() {}
 	s, err := ParseClientSigner(string(c.Signer))
-	if err != nil || s == SignerGo || !c.TLS.Auth.Mutual() {
+	if err != nil || s == SignerGo || !c.TLS.Auth.Mutual() || c.TLS.Client == tlsparams.ClientOpenSSL {
 		return c, release, err
 	}
 	if err := CheckClientSigner(s); err != nil {

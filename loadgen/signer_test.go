@@ -10,6 +10,7 @@ import (
 
 	"github.com/mtlsbench/mtlsbench/internal/osslsign"
 	"github.com/mtlsbench/mtlsbench/pki"
+	"github.com/mtlsbench/mtlsbench/tlsparams"
 )
 
 // TestClientSignerOpenSSL: with Signer openssl the client certificates'
@@ -77,7 +78,27 @@ func TestWithClientSigner(t *testing.T) {
 	if _, _, err := c.withClientSigner(); !IsConfigError(err) || !strings.Contains(err.Error(), `"boringssl"`) || !strings.Contains(err.Error(), ClientSignerNames) {
 		t.Errorf("unknown signer: %v", err)
 	}
+	// The openssl client stack takes the keys as they are (it signs with
+	// OpenSSL itself), and one-way TLS signs nothing.
 	c.Signer = SignerOpenSSL
+	for _, tc := range []struct {
+		name string
+		edit func(*Config)
+	}{
+		{"openssl client", func(c *Config) { c.TLS.Client = tlsparams.ClientOpenSSL }},
+		{"one-way TLS", func(c *Config) { c.TLS.Auth = tlsparams.AuthServer }},
+	} {
+		cc := c
+		tc.edit(&cc)
+		got, release, err := cc.withClientSigner()
+		release()
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if _, ok := got.Identities[0].PrivateKey.(*osslsign.Signer); ok {
+			t.Errorf("%s: the identities' keys were wrapped", tc.name)
+		}
+	}
 	c.Identities = []tls.Certificate{{Certificate: [][]byte{{1}}, PrivateKey: opaqueKey{b.Clients[0].Key}}}
 	if _, _, err := c.withClientSigner(); !IsConfigError(err) || !strings.Contains(err.Error(), "client identity 1") {
 		t.Errorf("a key OpenSSL cannot take: %v", err)
