@@ -15,7 +15,10 @@ enum { OS_PKCS1 = 1, OS_PSS = 2, OS_ECDSA = 3, OS_ED25519 = 4 };
 
 // os_status is a call's outcome: len is the signature's length, err the
 // first error OpenSSL queued (or ~0 when it queued none). The error queue
-// is per thread, so it is read and cleared in the call that filled it.
+// is per thread, and a goroutine moves between threads, so every call
+// leaves its thread's queue empty, failed or not: an entry left behind
+// would be read by the next OpenSSL caller on that thread (SSL_get_error
+// in the openssl client stack, for one).
 typedef struct {
 	size_t len;
 	unsigned long err;
@@ -37,6 +40,7 @@ static EVP_PKEY *os_load(const unsigned char *der, long len, unsigned long *err)
 		PKCS8_PRIV_KEY_INFO_free(p8);
 	}
 	*err = k == NULL ? os_fail() : 0;
+	ERR_clear_error();
 	return k;
 }
 
@@ -54,6 +58,7 @@ static os_status os_sign(EVP_PKEY *k, int kind, const EVP_MD *md, int salt,
 			st.err = os_fail();
 		}
 		EVP_MD_CTX_free(mctx);
+		ERR_clear_error();
 		return st;
 	}
 	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, k, NULL);
@@ -75,6 +80,7 @@ static os_status os_sign(EVP_PKEY *k, int kind, const EVP_MD *md, int salt,
 		st.err = os_fail();
 	}
 	EVP_PKEY_CTX_free(ctx);
+	ERR_clear_error();
 	return st;
 }
 
@@ -251,3 +257,7 @@ func reason(code C.ulong) string {
 func Library() string { return C.GoString(C.os_version()) }
 
 var _ crypto.Signer = (*Signer)(nil)
+
+// queuedError is the first error in this thread's OpenSSL error queue, or
+// 0: the tests' check that no call leaves one behind.
+func queuedError() uint64 { return uint64(C.ERR_peek_error()) }

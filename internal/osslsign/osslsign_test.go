@@ -184,6 +184,31 @@ func TestRefusals(t *testing.T) {
 	}
 }
 
+// TestErrorQueueLeftEmpty: a signature OpenSSL refuses (a PSS salt longer
+// than the key allows) is an error naming OpenSSL's reason, and leaves
+// the thread's OpenSSL error queue empty, as a success does: the next
+// OpenSSL caller on the thread (the openssl client's SSL_get_error) must
+// not find it.
+func TestErrorQueueLeftEmpty(t *testing.T) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	s := newSigner(t, keys()[pki.RSA2048])
+	d := digest(crypto.SHA256, "x")
+	_, err := s.Sign(nil, d, &rsa.PSSOptions{SaltLength: 1000, Hash: crypto.SHA256})
+	if err == nil || !strings.Contains(err.Error(), "osslsign: sign: error:") {
+		t.Fatalf("a salt of 1000 bytes with RSA-2048: %v, want OpenSSL's refusal", err)
+	}
+	if e := queuedError(); e != 0 {
+		t.Errorf("a failed Sign left error %#x queued", e)
+	}
+	if _, err := s.Sign(nil, d, crypto.SHA256); err != nil {
+		t.Fatal(err)
+	}
+	if e := queuedError(); e != 0 {
+		t.Errorf("a Sign left error %#x queued", e)
+	}
+}
+
 // opaque is a crypto.Signer whose key New cannot see.
 type opaque struct{ crypto.Signer }
 
