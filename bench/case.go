@@ -52,6 +52,11 @@ func (r *runner) preflight(ctx context.Context, c *scenarios.Case) error {
 	if err := engineProblem(c); err != nil {
 		return err
 	}
+	if goSigns(c) {
+		if err := loadgen.CheckClientSigner(loadgen.ClientSigner(c.Load.ClientSigner)); err != nil {
+			return err
+		}
+	}
 	if err := capability.Check(targetConfig(c, &material{}), c.Requests); err != nil {
 		return err
 	}
@@ -347,6 +352,7 @@ func loadModel(c *scenarios.Case) loadgen.Config {
 		Hold:               l.Hold.D(),
 		Timeout:            l.Timeout.D(),
 		Linger0:            l.Linger0,
+		Signer:             loadgen.ClientSigner(l.ClientSigner),
 	}
 	if l.Arrivals == "poisson" {
 		cfg.Arrivals = loadgen.ArrivalsPoisson
@@ -544,6 +550,9 @@ func caseParams(c *scenarios.Case) results.Params {
 	if len(c.Target.RotateAt) > 0 {
 		p.Rotate = c.Target.Rotate
 	}
+	if goSigns(c) && c.Load.ClientSigner == string(loadgen.SignerOpenSSL) {
+		p.ClientSigner = c.Load.ClientSigner // absent: the client's own signing
+	}
 	if c.Load.Rate == 0 && len(c.Load.Steps) == 0 {
 		p.Rate = 0
 	} else {
@@ -565,6 +574,13 @@ func caseParams(c *scenarios.Case) results.Params {
 		p.Client, p.ResumeBy, p.EarlyData, p.PSKMode = "", "", 0, ""
 	}
 	return p
+}
+
+// goSigns reports whether the case's client certificate is signed for by
+// the Go client, the one load.client_signer applies to: the openssl client
+// signs with OpenSSL anyway, and one-way TLS and plain TCP sign nothing.
+func goSigns(c *scenarios.Case) bool {
+	return c.Auth.Mutual() && c.Params.Client != tlsparams.ClientOpenSSL
 }
 
 // rotateAtParam is target.rotate_at as a result parameter: "1s,3s".

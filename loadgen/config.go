@@ -73,6 +73,10 @@ type Config struct {
 	// InsecureSkipVerify skips verifying the server's chain, making every
 	// full handshake cheaper than a real client's. Off unless asked for.
 	InsecureSkipVerify bool
+	// Signer makes the client certificates' CertificateVerify signatures
+	// (see ClientSigner). Zero means SignerGo: Go's crypto, as a Go
+	// client signs.
+	Signer ClientSigner
 	// Revoked marks the Identities the case revoked on purpose (the same
 	// length, or nil for none): a handshake presenting one must be
 	// refused — a refusal with bad_certificate or an HTTP error status

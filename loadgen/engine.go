@@ -136,6 +136,11 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if _, err := CheckFDLimit(c); err != nil {
 		return nil, err
 	}
+	c, releaseSigners, err := c.withClientSigner()
+	if err != nil {
+		return nil, err
+	}
+	defer releaseSigners()
 	target, err := resolveTarget(c.Addr, c.SourceAddrs)
 	if err != nil {
 		return nil, err

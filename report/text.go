@@ -180,6 +180,9 @@ func caseFlags(c *results.Case) []string {
 	if plainTCP(c) {
 		flags = append(flags, "P")
 	}
+	if c.Params.ClientSigner == "openssl" {
+		flags = append(flags, "S")
+	}
 	return flags
 }
 
@@ -208,6 +211,7 @@ var flagLegend = []struct{ flag, name, meaning string }{
 	{"G", "generator_bound", "the generator was CPU-saturated: the figures describe the generator, not the target"},
 	{"U", "acceptance unconfirmed", "a TLS 1.3 client certificate rejected after Finished could have counted as a success"},
 	{"P", "plain TCP", "auth none, no TLS: hs/s counts connections, p50/p99/p99.9 are the whole connection (connect + requests), bytes and resumed do not apply"},
+	{"S", "client_signer openssl", "client signatures by OpenSSL's libcrypto: cheaper than a Go client's own, so client CPU per full handshake is below a Go client's"},
 }
 
 // resumedShare is the resumed handshakes' share of successful ones.

@@ -342,6 +342,11 @@ type Params struct {
 	// PSKMode is "ke" when resumptions asked for psk_ke (no (EC)DHE);
 	// absent: psk_dhe_ke.
 	PSKMode string `json:"psk_mode,omitempty"`
+	// ClientSigner is what made the client's CertificateVerify
+	// signatures: "openssl" (OpenSSL's libcrypto, cheaper than a Go
+	// client's own signing) or absent: the client stack's own (Go's
+	// crypto for the Go client).
+	ClientSigner string `json:"client_signer,omitempty"`
 }
 
 // Counts are handshake counts over the measured window.

@@ -215,6 +215,8 @@ type LoadOverrides struct {
 	ErrorBudget *string
 	// SLO is LoadSpec.SLO.
 	SLO *string
+	// ClientSigner is LoadSpec.ClientSigner.
+	ClientSigner *string
 }
 
 // CapacityOverrides replace CapacitySpec's fields. Start, Max and Project
@@ -327,6 +329,7 @@ func (s *Spec) Apply(o Overrides) error {
 	set(&l.ErrorBudget, lo.ErrorBudget)
 	set(&l.SLO, lo.SLO)
 	set(&l.Streams, lo.Streams)
+	set(&l.ClientSigner, lo.ClientSigner)
 	set(&t.SendInvalidCert, o.SendInvalidCert)
 	set(&t.RevokedClients, o.RevokedClients)
 	set(&t.Rotate, o.Rotate)
@@ -365,6 +368,7 @@ func (s *Spec) Apply(o Overrides) error {
 		"load.step_duration": lo.StepDuration != nil, "load.duration": lo.Duration != nil, "load.warmup": lo.Warmup != nil,
 		"load.interval": lo.Interval != nil, "load.hold": lo.Hold != nil, "load.timeout": lo.Timeout != nil,
 		"load.arrivals": lo.Arrivals != nil, "load.error_budget": lo.ErrorBudget != nil, "load.slo": lo.SLO != nil, "load.streams": lo.Streams != nil,
+		"load.client_signer":     lo.ClientSigner != nil,
 		"target.handshake_delay": o.HandshakeDelay != nil, "target.mode": o.Mode != nil,
 		"target.rotate_at": o.RotateAt != nil, "target.rotate": o.Rotate != nil,
 		"target.server_name": o.ServerName != nil, "target.cpus": o.TargetCPUs != nil, "target.client_cpus": o.ClientCPUs != nil,

@@ -350,6 +350,11 @@ func (s *Spec) checkLoad(p *problems) {
 	default:
 		p.add("load.arrivals", l.Arrivals, fmt.Sprintf("unknown arrivals %q", clip(l.Arrivals)), "uniform, poisson")
 	}
+	switch loadgen.ClientSigner(l.ClientSigner) {
+	case "", loadgen.SignerGo, loadgen.SignerOpenSSL:
+	default:
+		p.add("load.client_signer", l.ClientSigner, fmt.Sprintf("unknown client signer %q", clip(l.ClientSigner)), loadgen.ClientSignerNames)
+	}
 }
 
 // axisValue is one value of an axis, normalised, and where it was written.

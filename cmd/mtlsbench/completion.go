@@ -47,6 +47,7 @@ func registerCompletions(root *cobra.Command) {
 		"auth":            {"mutual", "server", "none"},
 		"mode":            {"handshake", "http", "http2"},
 		"arrivals":        {"uniform", "poisson"},
+		"client-signer":   {"go", "openssl"},
 		"key-format":      {string(pki.PKCS8), string(pki.PKCS1), string(pki.SEC1)},
 	}
 	var walk func(c *cobra.Command)

@@ -107,6 +107,8 @@ type runOptions struct {
 	sloFlag bool
 	// streams: HTTP/2 requests in flight per connection (--streams).
 	streams int
+	// clientSigner: what signs the client certificates (--client-signer).
+	clientSigner string
 
 	shard shardOptions
 	// overFDLimit runs a closed loop beyond the file-descriptor limit
@@ -219,6 +221,8 @@ func addRunFlags(fs *pflag.FlagSet, o *runOptions) {
 	fs.StringSliceVar(&o.earlyData, "early-data", nil, "bytes of TLS 1.3 early data (0-RTT) each resumed handshake sends, up to 16384 (0: none); --client openssl --tls 1.3 --resume tickets against --target openssl (s_server -early_data) in handshake mode")
 	fs.StringSliceVar(&o.pskModes, "psk-mode", nil, "TLS 1.3 resumption's key exchange: dhe (default, psk_dhe_ke) or ke (psk_ke, no (EC)DHE): --client openssl against a server that picks psk_ke (an OpenSSL 3.3+ server with SSL_OP_PREFER_NO_DHE_KEX; no target mtlsbench starts on OpenSSL 3.0)")
 	setGroup(fs, "tls", "client", "early-data", "psk-mode")
+	fs.StringVar(&o.clientSigner, "client-signer", "", "what makes the Go client's certificate signatures: go (Go's crypto, as a Go client; the default) or openssl (OpenSSL's libcrypto: RSA-2048 costs the generator about a third; results say so)")
+	setGroup(fs, "tls", "client-signer")
 
 	fs.IntVarP(&o.concurrency, "concurrency", "c", 0, "closed loop: connections in flight (default 2 per core; 0 is refused)")
 	fs.VarP(&o.rate, "rate", "r", "open loop: handshakes started per second, whatever is in flight: 2000, 2000/s or 2k/s")
@@ -448,6 +452,7 @@ func runOverrides(fs *pflag.FlagSet, o *runOptions) scenarios.Overrides {
 		"load.streams":           "streams",
 		"target.rotate_at":       "rotate-at",
 		"target.rotate":          "rotate",
+		"load.client_signer":     "client-signer",
 	} {
 		ov.Names[path] = "--" + flag
 	}
@@ -481,6 +486,7 @@ func runOverrides(fs *pflag.FlagSet, o *runOptions) scenarios.Overrides {
 	l.Arrivals = changed(fs, "arrivals", o.arrivals)
 	l.ErrorBudget = changed(fs, "error-budget", o.errorBudget)
 	l.Streams = changed(fs, "streams", o.streams)
+	l.ClientSigner = changed(fs, "client-signer", o.clientSigner)
 	if o.sloFlag {
 		l.SLO = changed(fs, "slo", o.slo)
 	}

@@ -172,6 +172,7 @@ func TestRunBadInput(t *testing.T) {
 		{[]string{"--key-type", "rsa1024"}, []string{`"rsa1024"`, "ecdsa-p256"}},
 		{[]string{"--groups", "ffdhe2048"}, []string{`"ffdhe2048"`, "x25519mlkem768"}},
 		{[]string{"--ciphers", "RC4"}, []string{`"RC4"`, "TLS_AES_128_GCM_SHA256"}},
+		{[]string{"--client-signer", "boringssl"}, []string{"--client-signer", `"boringssl"`, "go, openssl"}},
 		{[]string{"--target", "nowhere"}, []string{`"nowhere"`, "HOST:PORT"}},
 		{[]string{"--target", "127.0.0.1:1", "--ca", "/nonexistent/ca.pem", "--cert", "/nonexistent/c.pem", "--key", "/nonexistent/k.pem"}, []string{"/nonexistent/"}},
 		{[]string{"-f", "no-such-scenario"}, []string{"no-such-scenario", "quick"}},

@@ -61,6 +61,8 @@ var rules = []struct {
 		"the engine knows no exposition format: live watches it through bench"},
 	{"results", []string{"github.com/prometheus", module + "/live"},
 		"the result model knows nothing of live outputs"},
+	{"cmd/mtlsbench", []string{module + "/internal/osslsign/cmalloc"},
+		"the C allocator's counter is a leak check for tests"},
 }
 
 // pure packages do no I/O: their direct imports include none of these.
