@@ -280,11 +280,19 @@ func TestMissingBinary(t *testing.T) {
 	saved := sbinDirs
 	sbinDirs = nil
 	defer func() { sbinDirs = saved }()
+	savedPrefix := nodeOwnPrefix
+	nodeOwnPrefix = t.TempDir()
+	defer func() { nodeOwnPrefix = savedPrefix }()
+	t.Setenv(BinaryEnv(targets.KindNode), "")
 	for _, p := range programs {
 		kind, pkg := p.kind(), p.debianPackage()
 		_, err := Start(t.Context(), kind, testConfig(t))
+		install := "apt-get install " + pkg
+		if own, ok := p.(ownInstall); ok {
+			install = own.install()
+		}
 		var missing *targets.MissingBinaryError
-		if !errors.As(err, &missing) || missing.Package != pkg || !strings.Contains(err.Error(), "apt-get install "+pkg) {
+		if !errors.As(err, &missing) || missing.Package != pkg || !strings.Contains(err.Error(), install) {
 			t.Errorf("%s: got %v, want a *MissingBinaryError naming package %s", kind, err, pkg)
 		}
 	}

