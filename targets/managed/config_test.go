@@ -236,7 +236,7 @@ func TestOpenSSLAtLeast(t *testing.T) {
 // TestCapabilitiesOnThisMachine reports what the installed servers can do:
 // the groups of their OpenSSL are probed, not assumed.
 func TestCapabilitiesOnThisMachine(t *testing.T) {
-	for _, kind := range []targets.Kind{targets.KindNginx, targets.KindHAProxy, targets.KindOpenSSL} {
+	for _, kind := range []targets.Kind{targets.KindNginx, targets.KindHAProxy, targets.KindOpenSSL, targets.KindNode} {
 		t.Run(string(kind), func(t *testing.T) {
 			requireServer(t, kind)
 			c, err := targets.Capabilities(kind)

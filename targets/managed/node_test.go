@@ -25,6 +25,13 @@ func TestNodeIntegration(t *testing.T) {
 	integration(t, targets.KindNode)
 }
 
+// TestNodeWindow counts over time windows under load, as for nginx and
+// HAProxy: the script's log is timed at accept.
+func TestNodeWindow(t *testing.T) {
+	t.Parallel()
+	windowIntegration(t, targets.KindNode)
+}
+
 // TestNodeMLKEM is the reason for the node target: a mutual TLS 1.3
 // handshake negotiating X25519MLKEM768 against a server that is not Go,
 // Node 24's OpenSSL 3.5, with the client offering that group only; a
