@@ -101,6 +101,10 @@ func (node) capability(c *targets.Capability) {
 	}
 	c.ClientVerifyInHandshake = false
 	c.MaxWorkers = 1
+	// Resumption by session ID: SSL_OP_NO_TICKET and a session cache the
+	// script keeps for Node's newSession and resumeSession events.
+	c.TLS.Features = append(c.TLS.Features, tlsparams.SessionIDResumption)
+	c.TLS.Lacks[tlsparams.EarlyData] = "Node.js's tls module has no server-side TLS 1.3 early data (no max_early_data setting): it rejects 0-RTT; use --target openssl (s_server -early_data)"
 	c.MaxWorkersWhy = "the node target is one Node.js process, one event loop (at most 1 worker; it serves many connections at once)"
 	c.NoPlaintext = "the node target's script serves only TLS"
 	c.NoRotate = "the node target's script reads its certificate once, at start"
@@ -126,6 +130,10 @@ const (
 	sslOpPreferNoDHEKex   = 1 << 35
 )
 
+// nodeSessionCacheSize bounds the script's session cache (nginx's 16 MB
+// shared cache holds some 64,000 sessions; HAProxy's 20,000).
+const nodeSessionCacheSize = 20000
+
 // nodeConfig is config.json, what server.js reads.
 type nodeConfig struct {
 	Host string `json:"host"`
@@ -147,6 +155,10 @@ type nodeConfig struct {
 	TLS13Suites  string `json:"tls13Suites,omitempty"`
 	// Groups is ecdhCurve (OpenSSL's names); "": Node's default.
 	Groups string `json:"groups,omitempty"`
+	// SessionCache keeps sessions for resumption by session ID, at most
+	// SessionCacheSize.
+	SessionCache     bool `json:"sessionCache,omitempty"`
+	SessionCacheSize int  `json:"sessionCacheSize,omitempty"`
 	// SecureOptions are OpenSSL's SSL_OP_ bits: the server's order, no
 	// tickets, psk_ke.
 	SecureOptions      int64 `json:"secureOptions"`
@@ -191,6 +203,10 @@ func (node) configure(dir string, cfg targets.Config, addr string, bin binary) (
 		// newSession and resumeSession events are handled, and the script
 		// handles neither.
 		nc.SecureOptions |= sslOpNoTicket
+	}
+	if cfg.SessionIDs {
+		nc.SecureOptions |= sslOpNoTicket
+		nc.SessionCache, nc.SessionCacheSize = true, nodeSessionCacheSize
 	}
 	if cfg.PSKKE {
 		if !nodePSKKE(bin.library) {

@@ -168,7 +168,8 @@ func TestNodeConfigFile(t *testing.T) {
 // TestNodeCapability: ML-KEM follows the node target's OpenSSL (3.5),
 // and a refused ML-KEM group says how to get a Node that has it; psk_ke
 // is refused with the reason, which differs below OpenSSL 3.3 (no
-// option) and from it (the option measured not to take).
+// option) and from it (the option measured not to take); session IDs it
+// can, early data it cannot.
 func TestNodeCapability(t *testing.T) {
 	for _, tt := range []struct {
 		library string
@@ -195,6 +196,12 @@ func TestNodeCapability(t *testing.T) {
 		}
 		if err := c.TLS.Refuse(tlsparams.PSKKE, "x", ""); !strings.Contains(err.Error(), tt.pskWhy) {
 			t.Errorf("%s: psk_ke refusal %q, want it to say %q", tt.library, err, tt.pskWhy)
+		}
+		if err := c.Check(targets.Config{SessionIDs: true}, 0); err != nil {
+			t.Errorf("%s: session IDs refused: %v", tt.library, err)
+		}
+		if err := c.Check(targets.Config{EarlyData: 512}, 0); err == nil || !strings.Contains(err.Error(), "no server-side TLS 1.3 early data") {
+			t.Errorf("%s: early data: %v", tt.library, err)
 		}
 	}
 }

@@ -56,6 +56,18 @@ function serve() {
   if (cfg.groups) options.ecdhCurve = cfg.groups;
 
   const server = tls.createServer(options);
+  if (cfg.sessionCache) {
+    // Resumption by session ID (tickets are off): Node keeps no session
+    // cache of its own, it hands sessions to these events. The oldest
+    // go first past sessionCacheSize.
+    const cache = new Map();
+    server.on('newSession', (id, data, done) => {
+      cache.set(id.toString('hex'), data);
+      if (cache.size > cfg.sessionCacheSize) cache.delete(cache.keys().next().value);
+      done();
+    });
+    server.on('resumeSession', (id, done) => done(null, cache.get(id.toString('hex')) || null));
+  }
   // The raw socket is the TLS socket's _parent: its accept time.
   server.on('connection', (raw) => { raw.mtlsbenchAccept = Date.now(); });
   const acceptOf = (s) => (s && s._parent && s._parent.mtlsbenchAccept) || Date.now();
