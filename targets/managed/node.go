@@ -93,7 +93,8 @@ func nodePSKKE(library string) bool { return openSSLAtLeast(library, 3, 3) }
 // nodePSKKEMeasured is why the node target does not claim psk_ke even
 // where its OpenSSL has the option: measured here, it did not take.
 const nodePSKKEMeasured = "measured with Node.js v24.22.3 (OpenSSL 3.5.9) and SSL_OP_ALLOW_NO_DHE_KEX | SSL_OP_PREFER_NO_DHE_KEX in secureOptions (the bits reach OpenSSL): " +
-	"a resumption offering psk_ke and psk_dhe_ke (openssl s_client -allow_no_dhe_kex) was still answered with a key share, i.e. with (EC)DHE"
+	"a resumption offering psk_ke and psk_dhe_ke (openssl s_client -allow_no_dhe_kex) was still answered with a key share, i.e. with (EC)DHE, " +
+	"where OpenSSL 3.5.7's own s_server with -allow_no_dhe_kex -prefer_no_dhe_kex answers the same client without one"
 
 func (node) capability(c *targets.Capability) {
 	if c.TLS.Lacks == nil {
