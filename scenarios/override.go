@@ -162,7 +162,7 @@ type Overrides struct {
 	// Axes replace matrix axes, each as SetAxis does.
 	Axes []AxisOverride
 
-	// Target is builtin, nginx, haproxy, openssl, or HOST:PORT of an
+	// Target is builtin, nginx, haproxy, openssl, node, or HOST:PORT of an
 	// external server (whose key-type, chain and identity axes then fall
 	// back to "whatever it presents" unless Axes names them).
 	Target *string
@@ -255,12 +255,12 @@ func (s *Spec) Apply(o Overrides) error {
 	t := &s.Target
 	if o.Target != nil {
 		switch v := *o.Target; v {
-		case KindBuiltin, KindNginx, KindHAProxy, KindOpenSSL:
+		case KindBuiltin, KindNginx, KindHAProxy, KindOpenSSL, KindNode:
 			t.Kind, t.Addr = v, ""
 		default:
 			if _, port, err := net.SplitHostPort(v); err != nil || port == "" {
 				return bad("target", strconv.Quote(clip(v)), "neither a target kind nor HOST:PORT",
-					"builtin, nginx, haproxy, openssl, or HOST:PORT of an external server")
+					"builtin, nginx, haproxy, openssl, node, or HOST:PORT of an external server")
 			}
 			t.Kind, t.Addr = KindExternal, v
 			// A server mtlsbench did not start has its own certificates:

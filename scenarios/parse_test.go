@@ -84,7 +84,7 @@ func TestParseErrors(t *testing.T) {
 		// A field given twice.
 		{"duplicate field", "load:\n  duration: 2s\n  duration: 3s\n", 3, 3, "load.duration", "given twice (first at line 2)", ""},
 		// Unknown target kind.
-		{"unknown kind", "target:\n  kind: envoy\n", 2, 9, "target.kind", `unknown target kind "envoy"`, "builtin, nginx, haproxy, openssl, external"},
+		{"unknown kind", "target:\n  kind: envoy\n", 2, 9, "target.kind", `unknown target kind "envoy"`, "builtin, nginx, haproxy, openssl, node, external"},
 		// Unknown mode.
 		{"unknown mode", "target:\n  mode: grpc\n", 2, 9, "target.mode", `unknown mode "grpc"`, "handshake"},
 		// An external target needs an address, reported at its kind.

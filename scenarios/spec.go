@@ -46,7 +46,7 @@ type Spec struct {
 
 // TargetSpec says what to measure against.
 type TargetSpec struct {
-	// Kind is builtin (zero), nginx, haproxy, openssl or external.
+	// Kind is builtin (zero), nginx, haproxy, openssl, node or external.
 	Kind string `yaml:"kind" json:"kind,omitempty"`
 	// Addr is HOST:PORT for an external target (required there, refused
 	// for the others, which listen on a free loopback port).

@@ -24,18 +24,19 @@ func units(v float64) string {
 	return str
 }
 
-// Target kinds. builtin, nginx, haproxy and openssl are managed: mtlsbench
-// starts them with a PKI it generates per case. external is a server
-// someone else runs, with its own certificates.
+// Target kinds. builtin, nginx, haproxy, openssl and node are managed:
+// mtlsbench starts them with a PKI it generates per case. external is a
+// server someone else runs, with its own certificates.
 const (
 	KindBuiltin  = "builtin"
 	KindNginx    = "nginx"
 	KindHAProxy  = "haproxy"
 	KindOpenSSL  = "openssl"
 	KindExternal = "external"
+	KindNode     = "node"
 )
 
-var kinds = []string{KindBuiltin, KindNginx, KindHAProxy, KindOpenSSL, KindExternal}
+var kinds = []string{KindBuiltin, KindNginx, KindHAProxy, KindOpenSSL, KindNode, KindExternal}
 
 // Target modes.
 const (

@@ -28,6 +28,9 @@ type Capability struct {
 	// MaxWorkers limits Config.Workers (0: no limit; 1 for s_server, which
 	// serves one connection at a time).
 	MaxWorkers int `json:"max_workers,omitempty"`
+	// MaxWorkersWhy says why MaxWorkers, for the refusal; empty: it serves
+	// one connection at a time.
+	MaxWorkersWhy string `json:"-"`
 	// MaxRequestsPerConn limits HTTP requests per connection (0: no limit;
 	// 1 for s_server -www, which answers HTTP/1.0 and closes).
 	MaxRequestsPerConn int `json:"max_requests_per_conn,omitempty"`
@@ -85,9 +88,15 @@ type MissingBinaryError struct {
 	Kind    Kind
 	Binary  string
 	Package string
+	// Install is how to install it when that is not the Debian package
+	// (node: from the npm registry); empty: apt-get install Package.
+	Install string
 }
 
 func (e *MissingBinaryError) Error() string {
+	if e.Install != "" {
+		return fmt.Sprintf("targets: %s: %s not found: %s", e.Kind, e.Binary, e.Install)
+	}
 	return fmt.Sprintf("targets: %s: %s not found in PATH (or /usr/sbin): install the Debian package %s (apt-get install %s)",
 		e.Kind, e.Binary, e.Package, e.Package)
 }
@@ -121,8 +130,11 @@ func (c Capability) Check(cfg Config, requests int) error {
 		return &UnsupportedError{Kind: c.Kind, What: fmt.Sprintf("mode %q", cfg.Mode), Reason: reason}
 	}
 	if c.MaxWorkers > 0 && cfg.Workers > c.MaxWorkers {
-		return &UnsupportedError{Kind: c.Kind, What: fmt.Sprintf("%d workers", cfg.Workers),
-			Reason: fmt.Sprintf("it serves one connection at a time (at most %d worker)", c.MaxWorkers)}
+		reason := fmt.Sprintf("it serves one connection at a time (at most %d worker)", c.MaxWorkers)
+		if c.MaxWorkersWhy != "" {
+			reason = c.MaxWorkersWhy
+		}
+		return &UnsupportedError{Kind: c.Kind, What: fmt.Sprintf("%d workers", cfg.Workers), Reason: reason}
 	}
 	if cfg.Auth == tlsparams.AuthNone && !c.Plaintext {
 		why := c.NoPlaintext

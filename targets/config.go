@@ -22,6 +22,7 @@ const (
 	KindHAProxy  Kind = "haproxy"
 	KindOpenSSL  Kind = "openssl"
 	KindExternal Kind = "external"
+	KindNode     Kind = "node" // a TLS server script run by Node.js (24 or later: OpenSSL 3.5, ML-KEM)
 )
 
 // DefaultHandshakeTimeout is used when Config.HandshakeTimeout is zero.
@@ -125,6 +126,11 @@ type Config struct {
 	// means none: the server rejects early data. A kind whose
 	// capabilities lack tlsparams.EarlyData refuses a non-zero value.
 	EarlyData int
+	// PSKKE allows and prefers TLS 1.3 resumption without (EC)DHE
+	// (psk_ke) where the client offers it. False means the server's
+	// default: resumption always with a fresh (EC)DHE (psk_dhe_ke). Only a
+	// kind whose capability has tlsparams.PSKKE honours it.
+	PSKKE bool
 	// Mode is what happens after the handshake. Zero means ModeHandshake.
 	Mode Mode
 	// HandshakeDelay delays every handshake by this much on the server side

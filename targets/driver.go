@@ -28,6 +28,7 @@ var linkedBy = map[Kind]string{
 	KindNginx:    "github.com/mtlsbench/mtlsbench/targets/managed",
 	KindHAProxy:  "github.com/mtlsbench/mtlsbench/targets/managed",
 	KindOpenSSL:  "github.com/mtlsbench/mtlsbench/targets/managed",
+	KindNode:     "github.com/mtlsbench/mtlsbench/targets/managed",
 	KindExternal: "github.com/mtlsbench/mtlsbench/targets",
 }
 

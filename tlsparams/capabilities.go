@@ -60,6 +60,10 @@ type Capabilities struct {
 	// its classical half, it sends a share for each.
 	KeySharePreference    []Group `json:"key_share_preference,omitempty"`
 	HybridSharesClassical bool    `json:"hybrid_shares_classical,omitempty"`
+	// GroupsFix, when set, is what would give this stack a group its
+	// library lacks (the node target: a Node.js that bundles OpenSSL 3.5);
+	// empty: CanUse names Go's crypto/tls, which has them all.
+	GroupsFix string `json:"-"`
 }
 
 // Has reports whether c has feature f.
@@ -233,7 +237,9 @@ func (c Capabilities) CanUse(g Group) error {
 		reason += " (ML-KEM hybrid groups need OpenSSL 3.5 or later)"
 	}
 	e := &UnsupportedError{Who: c.Name, What: "use group " + g.Name, Reason: reason}
-	if !strings.HasPrefix(c.Library, "Go crypto/tls") {
+	if c.GroupsFix != "" {
+		e.Fix = c.GroupsFix
+	} else if !strings.HasPrefix(c.Library, "Go crypto/tls") {
 		e.Fix = "Go's crypto/tls (the go client, the builtin target) offers it"
 	}
 	return e

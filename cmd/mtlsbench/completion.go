@@ -33,7 +33,7 @@ func isCompletionRequest(args []string) bool {
 func registerCompletions(root *cobra.Command) {
 	keyTypes := splitNames(pki.KeyTypeNames())
 	lists := map[string][]string{
-		"target":          {"builtin", "nginx", "haproxy", "openssl"},
+		"target":          {"builtin", "nginx", "haproxy", "openssl", "node"},
 		"tls":             {"1.2", "1.3"},
 		"key-type":        keyTypes,
 		"client-key-type": keyTypes,

@@ -270,7 +270,7 @@ func checkPodTarget(t scenarios.TargetSpec, override *string) error {
 	kind, addr := t.Kind, t.Addr
 	if override != nil {
 		switch v := *override; v {
-		case scenarios.KindBuiltin, scenarios.KindNginx, scenarios.KindHAProxy, scenarios.KindOpenSSL:
+		case scenarios.KindBuiltin, scenarios.KindNginx, scenarios.KindHAProxy, scenarios.KindOpenSSL, scenarios.KindNode:
 			kind = v
 		default:
 			kind, addr = scenarios.KindExternal, v

@@ -181,7 +181,7 @@ func addRunFlags(fs *pflag.FlagSet, o *runOptions) {
 	fs.StringVar(&o.profile, "cpuprofile", "", "write a CPU profile of the generator to this file")
 	setGroup(fs, "output", "out", "format", "quiet", "hdr-log", "cpuprofile")
 
-	fs.StringVar(&o.target, "target", "", "builtin, nginx, haproxy, openssl, or HOST:PORT of an external server")
+	fs.StringVar(&o.target, "target", "", "builtin, nginx, haproxy, openssl, node, or HOST:PORT of an external server")
 	fs.StringVar(&o.ca, "ca", "", "external target: CA file that signed the server's certificate")
 	fs.StringVar(&o.cert, "cert", "", "external target: client certificate chain file")
 	fs.StringVar(&o.key, "key", "", "external target: client private key file")

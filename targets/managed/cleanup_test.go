@@ -55,7 +55,7 @@ func groupMembers(pgid int) []int {
 // calls cleanup.Run and exits) still kills every process of the server,
 // nginx's workers included, and removes its directory with the key.
 func TestCleanupRunKillsAndRemoves(t *testing.T) {
-	for _, kind := range []targets.Kind{targets.KindNginx, targets.KindHAProxy, targets.KindOpenSSL} {
+	for _, kind := range []targets.Kind{targets.KindNginx, targets.KindHAProxy, targets.KindOpenSSL, targets.KindNode} {
 		t.Run(string(kind), func(t *testing.T) {
 			requireServer(t, kind)
 			root := t.TempDir()

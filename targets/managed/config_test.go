@@ -236,7 +236,7 @@ func TestOpenSSLAtLeast(t *testing.T) {
 // TestCapabilitiesOnThisMachine reports what the installed servers can do:
 // the groups of their OpenSSL are probed, not assumed.
 func TestCapabilitiesOnThisMachine(t *testing.T) {
-	for _, kind := range []targets.Kind{targets.KindNginx, targets.KindHAProxy, targets.KindOpenSSL} {
+	for _, kind := range []targets.Kind{targets.KindNginx, targets.KindHAProxy, targets.KindOpenSSL, targets.KindNode} {
 		t.Run(string(kind), func(t *testing.T) {
 			requireServer(t, kind)
 			c, err := targets.Capabilities(kind)
@@ -280,11 +280,19 @@ func TestMissingBinary(t *testing.T) {
 	saved := sbinDirs
 	sbinDirs = nil
 	defer func() { sbinDirs = saved }()
+	savedPrefix := nodeOwnPrefix
+	nodeOwnPrefix = t.TempDir()
+	defer func() { nodeOwnPrefix = savedPrefix }()
+	t.Setenv(BinaryEnv(targets.KindNode), "")
 	for _, p := range programs {
 		kind, pkg := p.kind(), p.debianPackage()
 		_, err := Start(t.Context(), kind, testConfig(t))
+		install := "apt-get install " + pkg
+		if own, ok := p.(ownInstall); ok {
+			install = own.install()
+		}
 		var missing *targets.MissingBinaryError
-		if !errors.As(err, &missing) || missing.Package != pkg || !strings.Contains(err.Error(), "apt-get install "+pkg) {
+		if !errors.As(err, &missing) || missing.Package != pkg || !strings.Contains(err.Error(), install) {
 			t.Errorf("%s: got %v, want a *MissingBinaryError naming package %s", kind, err, pkg)
 		}
 	}

@@ -1,10 +1,10 @@
-// Package managed runs real TLS servers — nginx, HAProxy and openssl
-// s_server — as targets. For each start it writes the server's
-// configuration for the case into a new temporary directory, starts the
-// server from PATH on a free loopback port, pinned to the case's CPUs from
-// its first instruction, waits until it answers a TLS handshake with the
-// case's certificate, and on Close stops its whole process group and
-// removes the directory. A server's Counts come from its own record (logs
+// Package managed runs real TLS servers — nginx, HAProxy, openssl
+// s_server and a TLS server script on Node.js (node) — as targets. For
+// each start it writes the server's configuration for the case into a new
+// temporary directory, starts the server from PATH on a free loopback
+// port, pinned to the case's CPUs from its first instruction, waits until
+// it answers a TLS handshake with the case's certificate, and on Close
+// stops its whole process group and removes the directory. A server's Counts come from its own record (logs
 // with a time on every line, or s_server's statistics page), an
 // independent check on the load generator's.
 //
@@ -15,7 +15,8 @@
 // binary.go with capability.go (finding and identifying the executable,
 // what its TLS library offers). What differs between servers is a program,
 // one file set each: nginx.go, haproxy.go with haproxy_log.go, openssl.go,
-// listed in programs (program.go).
+// node.go with the script it embeds (node/server.js), listed in programs
+// (program.go).
 //
 // Importing the package registers every server's kind, so that
 // targets.Start and targets.Capabilities know them.

@@ -48,7 +48,11 @@ func requireServer(t *testing.T, kind targets.Kind) {
 	if err != nil && !errors.As(err, &missing) {
 		t.Fatal(err)
 	}
-	testenv.NeedServer(t, string(kind), "apt-get install "+p.debianPackage(), err)
+	hint := "apt-get install " + p.debianPackage()
+	if own, ok := p.(ownInstall); ok {
+		hint = own.install()
+	}
+	testenv.NeedServer(t, string(kind), hint, err)
 }
 
 var testPKI struct {

@@ -40,6 +40,7 @@ var programs = []program{
 	nginx{},
 	haproxy{},
 	openssl{},
+	node{},
 }
 
 func init() {

@@ -29,7 +29,7 @@ func TestPrograms(t *testing.T) {
 		}
 	}
 	_, err := programFor(targets.KindBuiltin)
-	if err == nil || !strings.Contains(err.Error(), `"builtin" is not a managed server (accepted: nginx, haproxy, openssl)`) {
+	if err == nil || !strings.Contains(err.Error(), `"builtin" is not a managed server (accepted: nginx, haproxy, openssl, node)`) {
 		t.Errorf("programFor(builtin): %v", err)
 	}
 	if _, err := Start(t.Context(), targets.KindBuiltin, testConfig(t)); err == nil {
@@ -59,6 +59,8 @@ func TestIdentify(t *testing.T) {
 			"HAProxy 2.6.12-1+deb12u4", "OpenSSL 3.0.19", nil},
 		{openssl{}, "OpenSSL 3.0.19 27 Jan 2026 (Library: OpenSSL 3.0.19 27 Jan 2026)\n",
 			"OpenSSL 3.0.19", "OpenSSL 3.0.19", nil},
+		{node{}, "Node.js v24.22.3 OpenSSL 3.5.9\n", "Node.js v24.22.3", "OpenSSL 3.5.9", nil},
+		{node{}, "Node.js v20.20.2 OpenSSL 3.0.19+quic\n", "Node.js v20.20.2", "OpenSSL 3.0.19", nil},
 	} {
 		var b binary
 		tc.p.identify(tc.output, &b)

@@ -70,7 +70,7 @@ func (s *slowEOF) Read([]byte) (int, error) {
 // (crypto/tls cannot resume by session ID: openssl s_client is the
 // client.)
 func TestSessionIDResumption(t *testing.T) {
-	for _, kind := range []targets.Kind{targets.KindNginx, targets.KindHAProxy, targets.KindOpenSSL} {
+	for _, kind := range []targets.Kind{targets.KindNginx, targets.KindHAProxy, targets.KindOpenSSL, targets.KindNode} {
 		t.Run(string(kind), func(t *testing.T) {
 			requireServer(t, kind)
 			capability, err := kindCapabilities(kind)
