@@ -288,9 +288,19 @@ int mb_conn_start(mb_conn *k, const char *server_name, SSL_SESSION *offer) {
 			}
 		}
 	}
-	if (offer != NULL && !SSL_set_session(k->ssl, offer)) {
-		set_err(k->err, sizeof k->err, "SSL_set_session");
-		return 0;
+	if (offer != NULL) {
+		// A copy is offered: OpenSSL marks a session it has used in a
+		// connection not resumable in some paths (a TLS 1.3 resumption
+		// that brings no new ticket, as from Node, left the session
+		// unusable for the next one), while a client that got no new
+		// ticket resumes with the one it has, as crypto/tls does.
+		SSL_SESSION *copy = SSL_SESSION_dup(offer);
+		int ok = copy != NULL && SSL_set_session(k->ssl, copy);
+		SSL_SESSION_free(copy);
+		if (!ok) {
+			set_err(k->err, sizeof k->err, "SSL_set_session");
+			return 0;
+		}
 	}
 	return 1;
 }
