@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mtlsbench/mtlsbench/internal/testenv"
 	"github.com/mtlsbench/mtlsbench/results"
 	"github.com/mtlsbench/mtlsbench/scenarios"
 )
@@ -78,5 +79,19 @@ func TestOpenSSLPinsTLS13SuiteBuiltin(t *testing.T) {
 	})
 	if len(c.Negotiated) != 1 || c.Negotiated[0].CipherSuite != "TLS_AES_256_GCM_SHA384" {
 		t.Fatalf("negotiated %+v", c.Negotiated)
+	}
+}
+
+// A server that sends no new ticket on a resumed TLS 1.3 connection (Node):
+// the openssl client resumes with the ticket it has, every time, as
+// crypto/tls does (OpenSSL had marked the session it resumed not
+// resumable: every second resumption was a full handshake).
+func TestOpenSSLResumesAgainstNode(t *testing.T) {
+	t.Setenv(testenv.NodeEnv, testenv.NodeMLKEM(t))
+	c := opensslCase(t, scenarios.KindNode, func(m *scenarios.Matrix) {
+		m.TLS, m.Resume = []string{"1.3"}, []string{"tickets"}
+	})
+	if c.Counts.OK == 0 || c.Counts.Resumed != c.Counts.OK {
+		t.Fatalf("counts %+v: want every handshake resumed", c.Counts)
 	}
 }
