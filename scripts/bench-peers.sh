@@ -31,7 +31,7 @@
 # run. Handshakes/s is the client's count over its own measuring time.
 #
 # Usage: scripts/bench-peers.sh            (or: make bench-peers)
-# Environment: SECONDS_PER_RUN (default 6), TARGET_CPU, CLIENT_CPU (default
+# Environment: SECTIONS ("peers stacks": which tables), SECONDS_PER_RUN (default 6), TARGET_CPU, CLIENT_CPU (default
 # the last and the first CPU this process may use), PORT_BASE (default 18443),
 # OPENSSL_PREFIX (link the openssl client against the OpenSSL there, e.g.
 # the 3.5 that 'make openssl' builds; default: the system's libssl).
@@ -216,7 +216,11 @@ run_client() {
 CA=$PKI/ca.pem CERT=$PKI/client-1.pem KEY=$PKI/client-1-key.pem
 ROWS=$WORK/rows
 : >"$ROWS"
-for target in builtin nginx; do
+# SECTIONS (default "peers stacks"): which tables to measure.
+SECTIONS=${SECTIONS:-peers stacks}
+peer_targets=(builtin nginx)
+[[ " $SECTIONS " == *" peers "* ]] || peer_targets=()
+for target in "${peer_targets[@]}"; do
 	if [ $target = builtin ]; then port=$BUILTIN_PORT tpid=$BUILTIN_PID; else port=$NGINX_PORT tpid=$NGINX_PID; fi
 	for v in 1.3 1.2; do
 		for mode in full resumed; do
@@ -265,17 +269,25 @@ done
 STACK_ROWS=$WORK/stack-rows
 : >"$STACK_ROWS"
 stacks=(go)
-if "$MB" run --help 2>/dev/null | grep -q -- '--client' && "$MB" version 2>/dev/null | grep -q 'openssl client: OpenSSL'; then
-	stacks+=(openssl)
+# (Read whole first: grep -q would end the pipe early, and pipefail then
+# takes the writer's SIGPIPE for a failure.)
+mb_version=$("$MB" version 2>/dev/null || true)
+if [[ $mb_version == *"openssl client: OpenSSL"* ]]; then
+	# go-signer: the go client with its signatures made by OpenSSL
+	# (--client-signer openssl).
+	stacks+=(go-signer openssl)
 else
-	log "this mtlsbench has no openssl client (built without libssl's headers): its row is left out"
+	log "this mtlsbench has no openssl client ($(sed -n 's/^openssl client: //p' <<<"$mb_version")): its row is left out"
 fi
 RCA=$PKI_RSA/ca.pem RCERT=$PKI_RSA/client-1.pem RKEY=$PKI_RSA/client-1-key.pem
+[[ " $SECTIONS " == *" stacks "* ]] || stacks=()
 for stack in "${stacks[@]}"; do
 	tag="stack-$stack"
-	log "nginx, TLS 1.3 full, RSA-2048 client certificate: mtlsbench --client $stack (${D}s)"
+	stack_args=(--client "$stack")
+	[ "$stack" = go-signer ] && stack_args=(--client go --client-signer openssl)
+	log "nginx, TLS 1.3 full, RSA-2048 client certificate: mtlsbench ${stack_args[*]} (${D}s)"
 	run_client "$NGINX_PID" "$WORK/$tag" "$MB" run --target "127.0.0.1:$NGINX_RSA_PORT" --ca "$RCA" --cert "$RCERT" --key "$RKEY" \
-		--server-name localhost --tls 1.3 --resume none --groups x25519 --requests 1 --client "$stack" \
+		--server-name localhost --tls 1.3 --resume none --groups x25519 --requests 1 "${stack_args[@]}" \
 		-c 1 -d "${D}s" --warmup 0 -q -o "$WORK/$tag.json"
 	n=$(grep -o '"ok": [0-9]*' "$WORK/$tag.json" | head -1 | grep -o '[0-9]*$')
 	errs=$(grep -o '"errors": [0-9]*' "$WORK/$tag.json" | head -1 | grep -o '[0-9]*$' || true)
@@ -283,6 +295,7 @@ for stack in "${stacks[@]}"; do
 	[ "${errs:-0}" = 0 ] || log "mtlsbench --client $stack reported $errs errors"
 	echo "mtlsbench-$stack $n $rate $(cat "$WORK/$tag.time")" >>"$STACK_ROWS"
 done
+if [[ " $SECTIONS " == *" stacks "* ]]; then
 log "nginx, TLS 1.3 full, RSA-2048 client certificate: s_time (${D}s)"
 run_client "$NGINX_PID" "$WORK/stack-stime" openssl s_time -connect "127.0.0.1:$NGINX_RSA_PORT" -new -tls1_3 \
 	-cert "$RCERT" -key "$RKEY" -CAfile "$RCA" -verify 2 -www / -time "$D"
@@ -290,8 +303,10 @@ n=$(grep -o '^[0-9]* connections in [0-9.]*s;' "$WORK/stack-stime" | head -1 | a
 [ -n "$n" ] || { tail -5 "$WORK/stack-stime" >&2; die "s_time printed no count (RSA-2048 client)"; }
 wall=$(awk '{print $1}' "$WORK/stack-stime.time")
 echo "s_time $n $(awk -v n="$n" -v w="$wall" 'BEGIN{printf "%.1f", n/w}') $(cat "$WORK/stack-stime.time")" >>"$STACK_ROWS"
+fi
 
 # --- the table ----------------------------------------------------------------
+if [[ " $SECTIONS " == *" peers "* ]]; then
 cpu_model=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)
 echo
 echo "mtlsbench bench-peers · $(date -u +%Y-%m-%dT%H:%MZ) · ${cpu_model:-unknown CPU}, $(nproc) cores, Linux $(uname -r)"
@@ -323,9 +338,12 @@ END {
   }
 }' "$ROWS"
 
+fi
+
+[[ " $SECTIONS " == *" stacks "* ]] || exit 0
 echo
 echo "client stacks · nginx, TLS 1.3 full handshakes, RSA-2048 client certificate (ECDSA P-256 server and CA), X25519,"
-echo "$("$MB" version | sed -n 's/^openssl client: /openssl client: /p')"
+echo "$(sed -n 's/^openssl client: /openssl client: /p' <<<"$mb_version"); s_time: the system's $(openssl version | awk '{print $1, $2}')"
 echo "GET / per connection, one connection at a time; CPU = user+sys per handshake"
 echo
 awk '
