@@ -171,10 +171,13 @@ lint:
 ## cross: everything builds and vets for macOS (darwin/arm64), tests
 ## included: Linux-only features (timerfd pacing, CPU pinning, /proc CPU
 ## accounting, the parent-death signal) are behind build tags and say at
-## run time that they are not available there
+## run time that they are not available there; and without cgo (the
+## static builds: no openssl client, refused with exit 2)
 cross:
 	GOOS=darwin GOARCH=arm64 $(GO) build ./...
 	GOOS=darwin GOARCH=arm64 $(GO) vet ./...
+	CGO_ENABLED=0 $(GO) vet ./...
+	CGO_ENABLED=0 $(GO) test -count=1 -run 'TestOpenSSLClientMissing' ./cmd/mtlsbench
 
 ## dist: static binaries (CGO_ENABLED=0, -trimpath, version stamped from
 ## git tags) for DIST_PLATFORMS into dist/, with SHA256SUMS

@@ -40,6 +40,7 @@ func (*Conn) Start(io.ReadWriter, string, *Session, int) error { return ErrUnava
 func (*Conn) End()                                             {}
 func (*Conn) Handshake() error                                 { return ErrUnavailable }
 func (*Conn) WriteEarly([]byte) error                          { return ErrUnavailable }
+func (*Conn) CloseNotify() error                               { return ErrUnavailable }
 func (*Conn) Await([]byte) (int, error)                        { return 0, ErrUnavailable }
 func (*Conn) Read([]byte) (int, error)                         { return 0, ErrUnavailable }
 func (*Conn) Write([]byte) (int, error)                        { return 0, ErrUnavailable }
