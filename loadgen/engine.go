@@ -488,13 +488,20 @@ func (e *engine) run(ctx context.Context) (*Result, error) {
 	)
 	openWindow := func() {
 		inWindow = true
-		if e.cfg.Observer != nil {
-			e.cfg.Observer.WindowStart(time.Now())
-		}
-		cpuStart = procstat.Self()
+		// The window opens at one instant for the engine and the
+		// observer: a target whose record is timed (nginx's, HAProxy's,
+		// node's logs) counts from exactly where the client does. (The
+		// observer's instant used to be taken before its own sampling
+		// and the engine's after it: under load, a few milliseconds of
+		// handshakes the target counted and the client did not, and a
+		// cross-check failed on them.)
 		start := time.Now()
 		ws = start.Sub(e.t0)
 		e.wsOff.Store(int64(ws))
+		if e.cfg.Observer != nil {
+			e.cfg.Observer.WindowStart(start)
+		}
+		cpuStart = procstat.Self()
 		res.Start = start
 		nextHarv = ws + e.cfg.Interval + grace
 		if e.cfg.Duration > 0 {
