@@ -11,6 +11,8 @@ import (
 	"reflect"
 	"strings"
 	"syscall"
+
+	"github.com/mtlsbench/mtlsbench/loadgen/ossl"
 )
 
 // Class is a stable name for a kind of failure. Results count errors by
@@ -106,6 +108,10 @@ func remoteAlert(err error) (uint8, bool) {
 func classify(phase string, err error) Class {
 	if code, ok := remoteAlert(err); ok {
 		return alertClass(code)
+	}
+	var oe *ossl.Error
+	if errors.As(err, &oe) {
+		return opensslClass(phase, oe)
 	}
 	return classifyLocal(phase, err)
 }

@@ -148,7 +148,7 @@ func (w *worker) exchangeOpenSSL(priming bool, intended, start, connected time.T
 			return false, false
 		}
 		if err := conn.WriteEarly(e.earlyData); err != nil {
-			w.fail(time.Now(), classifyOpenSSL("handshake", err), "handshake", err)
+			w.fail(time.Now(), classify("handshake", err), "handshake", err)
 			return false, false
 		}
 		early = true
@@ -162,12 +162,7 @@ func (w *worker) exchangeOpenSSL(priming bool, intended, start, connected time.T
 	}
 	w.verified = time.Duration(conn.VerifyNanos())
 	if err != nil {
-		if w.certAsked() && !cfg.TLS.Auth.Mutual() {
-			w.fail(time.Now(), ClassParamMismatch, "handshake", fmt.Errorf("%w (the handshake then failed: %v)", errCertRequested, err))
-			return false, false
-		}
-		cls, err := w.refused(classifyOpenSSL("handshake", err), err)
-		w.fail(time.Now(), cls, "handshake", err)
+		w.failHandshake(err)
 		return false, false
 	}
 	// A connection whose handshake completed closes with close_notify, as
@@ -189,13 +184,7 @@ func (w *worker) exchangeOpenSSL(priming bool, intended, start, connected time.T
 		_, err := conn.Await(w.scratch[:])
 		w.wire.confirming = false
 		if err != nil && !(errors.Is(err, io.EOF) && w.wire.records > 0) {
-			if w.certAsked() && !cfg.TLS.Auth.Mutual() {
-				w.fail(time.Now(), ClassParamMismatch, "confirm", fmt.Errorf("%w (after the client's Finished, the server answered: %v)", errCertRequested, err))
-				return false, false
-			}
-			cls, err := w.refused(classifyOpenSSL("confirm", err), fmt.Errorf(
-				"after the client's Finished (TLS 1.3), the server answered: %w", err))
-			w.fail(time.Now(), cls, "confirm", err)
+			w.failConfirm(err)
 			return false, false
 		}
 	}
@@ -227,21 +216,12 @@ func (w *worker) exchangeOpenSSL(priming bool, intended, start, connected time.T
 	var reqStart time.Time
 	if cfg.Requests > 0 {
 		reqStart = time.Now()
-		w.http.br.Reset(conn)
-		defer w.http.br.Reset(nil)
-		for range cfg.Requests {
-			_ = w.sock.SetDeadline(time.Now().Add(cfg.Timeout))
-			if err := w.http.do(conn); err != nil {
-				cls, err := w.refused(requestClassOpenSSL(err), err)
-				w.fail(time.Now(), cls, "request", err)
-				return false, false
-			}
+		if !w.http1(conn) {
+			return false, false
 		}
 	}
 	end := time.Now()
-	if w.presentedRevoked() {
-		w.fail(end, ClassParamMismatch, "check", fmt.Errorf(
-			"the server accepted client identity %d, which the case revoked (its serial is on the server's CRL): it did not check revocation", w.presented+1))
+	if w.acceptedRevoked(end) {
 		return false, false
 	}
 	if e.inWindow(end) && e.counts() {
@@ -282,14 +262,10 @@ func (w *worker) checkOpenSSL(info *ossl.Info, early bool) error {
 	return nil
 }
 
-// classifyOpenSSL names the failure of phase as classify does crypto/tls's:
-// the server's alert, the server's certificate not verifying, a version
-// or parameter the two could not agree on.
-func classifyOpenSSL(phase string, err error) Class {
-	var oe *ossl.Error
-	if !errors.As(err, &oe) {
-		return classify(phase, err)
-	}
+// opensslClass names a failure of the openssl client as classify does
+// crypto/tls's: the server's alert, the server's certificate not
+// verifying, a version or parameter the two could not agree on.
+func opensslClass(phase string, oe *ossl.Error) Class {
 	if code, ok := oe.RemoteAlert(); ok {
 		return alertClass(code)
 	}
@@ -305,16 +281,6 @@ func classifyOpenSSL(phase string, err error) Class {
 		return ClassHandshakeFailure
 	}
 	return ClassOther
-}
-
-// requestClassOpenSSL is requestClass for a request on an openssl
-// connection.
-func requestClassOpenSSL(err error) Class {
-	var oe *ossl.Error
-	if errors.As(err, &oe) {
-		return classifyOpenSSL("request", err)
-	}
-	return requestClass(err)
 }
 
 // openOpenSSL makes the run's SSL_CTX for the openssl client.

@@ -362,14 +362,7 @@ func (w *worker) exchange(priming bool, intended, start, connected time.Time) (h
 	w.presented, w.caNames = -1, -1
 	err := conn.Handshake()
 	if err != nil {
-		if w.certAsked() && !cfg.TLS.Auth.Mutual() {
-			// The server wanted a certificate it did not get: whatever
-			// alert it sent, the case asked for a server that does not ask.
-			w.fail(time.Now(), ClassParamMismatch, "handshake", fmt.Errorf("%w (the handshake then failed: %v)", errCertRequested, err))
-			return false, false
-		}
-		cls, err := w.refused(classify("handshake", err), err)
-		w.fail(time.Now(), cls, "handshake", err)
+		w.failHandshake(err)
 		return false, false
 	}
 	state := conn.ConnectionState()
@@ -390,13 +383,7 @@ func (w *worker) exchange(priming bool, intended, start, connected time.Time) (h
 		}
 		early = w.scratch[:n]
 		if err != nil {
-			if w.certAsked() && !cfg.TLS.Auth.Mutual() {
-				w.fail(time.Now(), ClassParamMismatch, "confirm", fmt.Errorf("%w (after the client's Finished, the server answered: %v)", errCertRequested, err))
-				return false, false
-			}
-			cls, err := w.refused(classify("confirm", err), fmt.Errorf(
-				"after the client's Finished (TLS 1.3), the server answered: %w", err))
-			w.fail(time.Now(), cls, "confirm", err)
+			w.failConfirm(err)
 			return false, false
 		}
 	}
@@ -432,24 +419,12 @@ func (w *worker) exchange(priming bool, intended, start, connected time.Time) (h
 				w.fail(time.Now(), cls, "request", err)
 				return false, false
 			}
-		} else {
-			w.http.br.Reset(conn)
-			// The reader must not keep the connection alive past this call.
-			defer w.http.br.Reset(nil)
-			for range cfg.Requests {
-				_ = tcp.SetDeadline(time.Now().Add(cfg.Timeout))
-				if err := w.http.do(conn); err != nil {
-					cls, err := w.refused(requestClass(err), err)
-					w.fail(time.Now(), cls, "request", err)
-					return false, false
-				}
-			}
+		} else if !w.http1(conn) {
+			return false, false
 		}
 	}
 	end := time.Now()
-	if w.presentedRevoked() {
-		w.fail(end, ClassParamMismatch, "check", fmt.Errorf(
-			"the server accepted client identity %d, which the case revoked (its serial is on the server's CRL): it did not check revocation", w.presented+1))
+	if w.acceptedRevoked(end) {
 		return false, false
 	}
 
@@ -474,14 +449,8 @@ func (w *worker) exchangePlain(intended, start, connected time.Time) (hold, coun
 	var reqStart time.Time
 	if cfg.Requests > 0 {
 		reqStart = time.Now()
-		w.http.br.Reset(&w.wire)
-		defer w.http.br.Reset(nil)
-		for range cfg.Requests {
-			_ = w.sock.SetDeadline(time.Now().Add(cfg.Timeout))
-			if err := w.http.do(&w.wire); err != nil {
-				w.fail(time.Now(), requestClass(err), "request", err)
-				return false, false
-			}
+		if !w.http1(&w.wire) {
+			return false, false
 		}
 	}
 	end := time.Now()
@@ -491,6 +460,61 @@ func (w *worker) exchangePlain(intended, start, connected time.Time) (hold, coun
 		counted = true
 	}
 	return true, counted
+}
+
+// http1 sends the case's HTTP/1.1 requests on rw (a TLS connection of
+// either stack, or the plain socket), each within the timeout, reading
+// each whole response. A failure is counted with its class and ends the
+// connection: it reports false.
+func (w *worker) http1(rw io.ReadWriter) bool {
+	cfg := &w.eng.cfg
+	w.http.br.Reset(rw)
+	// The reader must not keep the connection alive past this call.
+	defer w.http.br.Reset(nil)
+	for range cfg.Requests {
+		_ = w.sock.SetDeadline(time.Now().Add(cfg.Timeout))
+		if err := w.http.do(rw); err != nil {
+			cls, err := w.refused(requestClass(err), err)
+			w.fail(time.Now(), cls, "request", err)
+			return false
+		}
+	}
+	return true
+}
+
+// acceptedRevoked fails the connection, at end, when its server accepted
+// an identity the case revoked (it did not check revocation).
+func (w *worker) acceptedRevoked(end time.Time) bool {
+	if !w.presentedRevoked() {
+		return false
+	}
+	w.fail(end, ClassParamMismatch, "check", fmt.Errorf(
+		"the server accepted client identity %d, which the case revoked (its serial is on the server's CRL): it did not check revocation", w.presented+1))
+	return true
+}
+
+// failHandshake counts a failed handshake with its class: the server's
+// refusal (refused), or, when the server asked for a certificate in a
+// one-way case, whatever alert it sent, the case's param_mismatch.
+func (w *worker) failHandshake(err error) {
+	if w.certAsked() && !w.eng.cfg.TLS.Auth.Mutual() {
+		w.fail(time.Now(), ClassParamMismatch, "handshake", fmt.Errorf("%w (the handshake then failed: %v)", errCertRequested, err))
+		return
+	}
+	cls, err := w.refused(classify("handshake", err), err)
+	w.fail(time.Now(), cls, "handshake", err)
+}
+
+// failConfirm counts a TLS 1.3 confirmation that failed: the server's
+// answer after the client's Finished.
+func (w *worker) failConfirm(err error) {
+	if w.certAsked() && !w.eng.cfg.TLS.Auth.Mutual() {
+		w.fail(time.Now(), ClassParamMismatch, "confirm", fmt.Errorf("%w (after the client's Finished, the server answered: %v)", errCertRequested, err))
+		return
+	}
+	cls, err := w.refused(classify("confirm", err), fmt.Errorf(
+		"after the client's Finished (TLS 1.3), the server answered: %w", err))
+	w.fail(time.Now(), cls, "confirm", err)
 }
 
 // requestClass is the error class of a failed request.
