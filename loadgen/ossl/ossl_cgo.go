@@ -187,6 +187,10 @@ type Conn struct {
 	out []byte // what OpenSSL wrote, drained at each step
 	// werr is the first failure writing to rw.
 	werr error
+	// name is the last server name as a C string (a run has one: made
+	// once, not per connection).
+	name  string
+	cname *C.char
 }
 
 // bufSize is the read and drain buffer: a whole TLS record.
@@ -211,6 +215,8 @@ func (c *Conn) Free() {
 		C.mb_conn_free(c.k)
 		c.k = nil
 	}
+	C.free(unsafe.Pointer(c.cname))
+	c.cname, c.name = nil, ""
 }
 
 // Start begins a connection over rw (the socket, already connected),
@@ -218,17 +224,19 @@ func (c *Conn) Free() {
 // presenting identity (an index into Config.Identities) if asked.
 func (c *Conn) Start(rw io.ReadWriter, serverName string, session *Session, identity int) error {
 	c.rw, c.fed, c.werr = rw, 0, nil
-	var name *C.char
-	if serverName != "" {
-		name = C.CString(serverName)
-		defer C.free(unsafe.Pointer(name))
+	if serverName != c.name || (serverName != "" && c.cname == nil) {
+		C.free(unsafe.Pointer(c.cname))
+		c.cname, c.name = nil, serverName
+		if serverName != "" {
+			c.cname = C.CString(serverName)
+		}
 	}
 	var s *C.SSL_SESSION
 	if session != nil {
 		s = session.s
 	}
 	c.k.identity = C.int(identity)
-	if C.mb_conn_start(c.k, name, s) != 1 {
+	if C.mb_conn_start(c.k, c.cname, s) != 1 {
 		err := &Error{Op: "start", AlertReceived: -1, AlertSent: -1, Reason: C.GoString(&c.k.err[0])}
 		C.mb_conn_end(c.k)
 		return err
