@@ -8,6 +8,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mtlsbench/mtlsbench/pki"
 	"github.com/mtlsbench/mtlsbench/tlsparams"
@@ -188,5 +189,49 @@ func TestOpenSSLCapabilities(t *testing.T) {
 	}
 	if err := StackOpenSSL.Available(); err != nil {
 		t.Errorf("Available: %v", err)
+	}
+}
+
+// BenchmarkConnectionOpenSSL is BenchmarkConnection's engine side with the
+// openssl client: one worker's connections against the pinned built-in
+// target, Go allocations and time per connection.
+func BenchmarkConnectionOpenSSL(b *testing.B) {
+	bundle := bundle(b, pki.ECDSAP256)
+	addr := startPinnedTarget(b, bundle)
+	for _, tc := range vsBareCases {
+		b.Run(tc.name, func(b *testing.B) {
+			p := caseParams(tc.version, tls.X25519)
+			p.Client = tlsparams.ClientOpenSSL
+			if tc.resume {
+				p.Resume = tlsparams.ResumeTickets
+			}
+			cfg := Config{
+				Addr: addr, TLS: p, Roots: bundle.RootPool(), RootCerts: []*x509.Certificate{bundle.Root.Cert},
+				ServerName: "localhost", Identities: bundle.ClientCertificates()[:1],
+			}.withDefaults()
+			target, err := resolveTarget(cfg.Addr, cfg.SourceAddrs)
+			if err != nil {
+				b.Fatal(err)
+			}
+			e := newEngine(cfg, target)
+			if err := e.openOpenSSL(); err != nil {
+				b.Fatal(err)
+			}
+			defer e.closeOpenSSL(nil)
+			e.t0 = time.Now()
+			e.wsOff.Store(0)
+			w := e.addWorker()
+			w.connection(time.Time{}) // priming
+			b.ReportAllocs()
+			for b.Loop() {
+				w.connection(time.Time{})
+			}
+			if n := w.failed.Load(); n != 0 {
+				b.Fatalf("%d failed: %v", n, w.examples)
+			}
+			if tc.resume && w.resumed != w.ok.Load() {
+				b.Fatalf("resumed %d of %d", w.resumed, w.ok.Load())
+			}
+		})
 	}
 }
