@@ -23,6 +23,7 @@ import (
 	"github.com/mtlsbench/mtlsbench/pki"
 	"github.com/mtlsbench/mtlsbench/results"
 	"github.com/mtlsbench/mtlsbench/scenarios"
+	"github.com/mtlsbench/mtlsbench/tlsparams"
 )
 
 func init() { register(newK8sCmd) }
@@ -194,6 +195,16 @@ func k8sRender(env *cliEnv, fs, runFS *pflag.FlagSet, o *k8sRenderOptions) error
 	cases, _, err := scenarios.Expand(*spec)
 	if err != nil {
 		return forFlags(err, fs, spec.Source())
+	}
+	// The image 'make image' builds is static: no openssl client and no
+	// OpenSSL signer in it. The image given may be another build, so
+	// this is said, not refused: its pods would refuse such cases at
+	// start (exit 2).
+	for _, c := range cases {
+		if c.Client == tlsparams.ClientOpenSSL || c.Load.ClientSigner == string(loadgen.SignerOpenSSL) {
+			fmt.Fprintf(env.stderr, "mtlsbench k8s render: warning: case %s uses OpenSSL (--client openssl or --client-signer openssl), which the image 'make image' builds does not have (a static build, without cgo): its pods would refuse the case at start; give --image an image built with cgo and libssl\n", c.Name)
+			break
+		}
 	}
 	deadline := o.deadline
 	if !fs.Changed("deadline") {

@@ -248,3 +248,27 @@ func TestK8sCollect(t *testing.T) {
 		t.Errorf("no Job named: exit %d, want 2", code)
 	}
 }
+
+// A case of the openssl client renders, with a warning that the static
+// image 'make image' builds would refuse it; without one, no warning.
+func TestK8sRenderWarnsOfOpenSSL(t *testing.T) {
+	dir := pkiDir(t)
+	for _, tc := range []struct {
+		args []string
+		warn bool
+	}{
+		{[]string{"--client", "openssl"}, true},
+		{[]string{"--client-signer", "openssl"}, true},
+		{nil, false},
+	} {
+		args := append([]string{"k8s", "render", "--shards", "2", "--image", "mtlsbench:dev", "--pki", dir,
+			"--target", "10.0.0.5:8443", "--tls", "1.3", "-o", filepath.Join(t.TempDir(), "run.yaml")}, tc.args...)
+		code, _, stderr := runCommand(t, args...)
+		if code != 0 {
+			t.Fatalf("%v: exit %d\n%s", tc.args, code, stderr)
+		}
+		if got := strings.Contains(stderr, "does not have (a static build, without cgo)"); got != tc.warn {
+			t.Errorf("%v: warned %v, want %v: %q", tc.args, got, tc.warn, stderr)
+		}
+	}
+}
