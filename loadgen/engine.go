@@ -67,10 +67,13 @@ type engine struct {
 	// earlyData the bytes it sends as early data.
 	ossl      *ossl.Ctx
 	earlyData []byte
-	expect    expectation // what every handshake must negotiate
-	host      string
-	open      bool
-	sched     Schedule // open loop, with the warm-up prefix; due times from t0
+	// osslShared is the openssl client's first session stored, which a
+	// worker without one adopts (osslWorker.adopt); nil until then.
+	osslShared atomic.Pointer[ossl.Session]
+	expect     expectation // what every handshake must negotiate
+	host       string
+	open       bool
+	sched      Schedule // open loop, with the warm-up prefix; due times from t0
 	// totalWorkers is the whole run's closed-loop concurrency (cfg's is
 	// this shard's share); shareNote warns of identities shared by shards.
 	totalWorkers int

@@ -97,6 +97,28 @@ func (w *worker) configureOpenSSL() {
 	}
 }
 
+// adopt takes another reference to the run's first session when the
+// worker has none, as the go client's slot does (sessionSlot.adopt): in
+// an open loop that falls behind, every worker added would otherwise make
+// a full handshake to get its own. Not with early data: a server that
+// accepts it makes its tickets single-use.
+func (o *osslWorker) adopt(e *engine) {
+	if o.session != nil || e.cfg.TLS.EarlyData > 0 {
+		return
+	}
+	o.session = e.osslShared.Load().Share() // nil while there is none
+}
+
+// share makes s the run's first session, if there is none yet.
+func (e *engine) share(s *ossl.Session) {
+	if e.osslShared.Load() != nil {
+		return
+	}
+	if c := s.Share(); !e.osslShared.CompareAndSwap(nil, c) {
+		c.Free()
+	}
+}
+
 // release frees the connection state (and its buffers) while the
 // worker's connection is held; the session stays.
 func (o *osslWorker) release() {
@@ -194,6 +216,7 @@ func (w *worker) exchangeOpenSSL(priming bool, intended, start, connected time.T
 		if cfg.TLS.Resume > 0 {
 			o.session.Free()
 			o.session = s
+			e.share(s)
 		} else {
 			s.Free()
 		}
@@ -316,6 +339,8 @@ func (e *engine) closeOpenSSL(res *Result) {
 		}
 		w.ossl.free()
 	})
+	e.osslShared.Load().Free()
+	e.osslShared.Store(nil)
 	e.ossl.Close()
 	e.ossl = nil
 }

@@ -235,3 +235,24 @@ func BenchmarkConnectionOpenSSL(b *testing.B) {
 		})
 	}
 }
+
+// The openssl client's late workers adopt the run's first session, as the
+// go client's do (TestLateWorkersShareTheSession).
+func TestOpenSSLLateWorkersShareTheSession(t *testing.T) {
+	b := bundle(t, pki.ECDSAP256)
+	srv := startServer(t, b, serverOpts{})
+	for _, v := range []uint16{tls.VersionTLS12, tls.VersionTLS13} {
+		cfg := osslConfigFor(srv, b, withResume(caseParams(v), tlsparams.ResumeTickets))
+		cfg.Count, cfg.Concurrency, cfg.RampUp, cfg.Duration = 0, 8, 480*time.Millisecond, time.Second
+		res := run(t, cfg)
+		if res.Errors != 0 {
+			t.Fatalf("errors %v", res.Examples)
+		}
+		if res.Primed >= 8 {
+			t.Errorf("TLS %s: %d priming handshakes for 8 workers: the late ones should have resumed the first session", versionName(v), res.Primed)
+		}
+		if res.Resumed != res.OK || res.OK == 0 {
+			t.Errorf("TLS %s: resumed %d of %d", versionName(v), res.Resumed, res.OK)
+		}
+	}
+}

@@ -210,7 +210,11 @@ func (w *worker) planResume() (priming bool) {
 	w.session.offered, w.session.dropped, w.session.offeredLeaf = false, false, nil
 	w.session.offer = w.wantResume()
 	if w.ossl != nil {
-		// The openssl client keeps its own session (see osslWorker).
+		// The openssl client keeps its own session (see osslWorker),
+		// and adopts the run's first as the go client does (below).
+		if w.session.offer {
+			w.ossl.adopt(w.eng)
+		}
 		return w.session.offer && w.ossl.session == nil
 	}
 	if w.session.offer {
