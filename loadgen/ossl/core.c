@@ -15,6 +15,34 @@ static const unsigned char hrr_random[32] = {
 	0xCF, 0x21, 0xAD, 0x74, 0xE5, 0x9A, 0x61, 0x11, 0xBE, 0x1D, 0x8C, 0x02, 0x1E, 0x65, 0xB8, 0x91,
 	0xC2, 0xA2, 0x11, 0x16, 0x7A, 0xBB, 0x8C, 0x5E, 0x07, 0x9E, 0x09, 0xE2, 0xC8, 0xA8, 0x33, 0x9C};
 
+// server_hello_has_key_share reports whether a ServerHello (the whole
+// handshake message) carries a key_share extension: a fresh key exchange,
+// (EC)DHE or a KEM's ciphertext alike; none in TLS 1.2 and in a psk_ke
+// resumption.
+static int server_hello_has_key_share(const unsigned char *p, size_t len) {
+	size_t i = 4 + 2 + 32, end, n;
+	if (i + 1 > len) {
+		return 0;
+	}
+	i += 1 + p[i]; // session id
+	i += 2 + 1;    // cipher suite, compression
+	if (i + 2 > len) {
+		return 0;
+	}
+	end = i + 2 + ((size_t)p[i] << 8 | p[i + 1]);
+	if (end > len) {
+		return 0;
+	}
+	for (i += 2; i + 4 <= end; i += 4 + n) {
+		unsigned type = (unsigned)p[i] << 8 | p[i + 1];
+		n = (size_t)p[i + 2] << 8 | p[i + 3];
+		if (type == TLSEXT_TYPE_key_share) {
+			return 1;
+		}
+	}
+	return 0;
+}
+
 static void msg_cb(int write_p, int version, int content_type, const void *buf, size_t len, SSL *ssl, void *arg) {
 	mb_conn *k = SSL_get_app_data(ssl);
 	const unsigned char *p = buf;
@@ -29,9 +57,12 @@ static void msg_cb(int write_p, int version, int content_type, const void *buf, 
 		} else {
 			k->alert_recv = p[1];
 		}
-	} else if (content_type == SSL3_RT_HANDSHAKE && !write_p && len >= 38 && p[0] == SSL3_MT_SERVER_HELLO &&
-	           memcmp(p + 6, hrr_random, sizeof hrr_random) == 0) {
-		k->hrr = 1;
+	} else if (content_type == SSL3_RT_HANDSHAKE && !write_p && len >= 38 && p[0] == SSL3_MT_SERVER_HELLO) {
+		if (memcmp(p + 6, hrr_random, sizeof hrr_random) == 0) {
+			k->hrr = 1;
+		} else {
+			k->key_share = server_hello_has_key_share(p, len);
+		}
 	}
 }
 
@@ -266,6 +297,7 @@ int mb_conn_start(mb_conn *k, const char *server_name, SSL_SESSION *offer) {
 	k->presented = -1;
 	k->ca_names = -1;
 	k->hrr = 0;
+	k->key_share = 0;
 	k->alert_recv = -1;
 	k->alert_sent = -1;
 	k->tickets = 0;
@@ -394,7 +426,6 @@ void mb_conn_free(mb_conn *k) {
 void mb_conn_info(mb_conn *k, mb_info *i) {
 	const SSL_CIPHER *c = SSL_get_current_cipher(k->ssl);
 	X509 *peer = SSL_get0_peer_certificate(k->ssl);
-	EVP_PKEY *tmp = NULL;
 	memset(i, 0, sizeof *i);
 	i->version = SSL_version(k->ssl);
 	i->suite = c != NULL ? SSL_CIPHER_get_protocol_id(c) : 0;
@@ -408,10 +439,7 @@ void mb_conn_info(mb_conn *k, mb_info *i) {
 		}
 	}
 	i->early_status = SSL_get_early_data_status(k->ssl);
-	if (SSL_get_peer_tmp_key(k->ssl, &tmp) && tmp != NULL) {
-		i->peer_tmp_key = 1;
-		EVP_PKEY_free(tmp);
-	}
+	i->peer_tmp_key = k->key_share;
 }
 
 SSL_SESSION *mb_session_take(mb_conn *k) {

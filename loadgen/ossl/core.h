@@ -46,6 +46,7 @@ typedef struct {
 	int presented;       // the identity presented, -1 when none was asked for
 	int ca_names;        // CA names in the CertificateRequest, -1 when none came
 	int hrr;             // a HelloRetryRequest was received
+	int key_share;       // the (final) ServerHello carried a key share
 	int alert_recv;      // the last alert received, -1 when none
 	int alert_sent;      // the last alert sent, -1 when none
 	int tickets;         // sessions stored since the connection began
@@ -83,7 +84,7 @@ typedef struct {
 	int peer_key_type; // EVP_PKEY base id of the server's key, 0 when unknown
 	int peer_key_bits;
 	int early_status;  // SSL_EARLY_DATA_NOT_SENT / REJECTED / ACCEPTED
-	int peer_tmp_key;  // the server sent a key share (a fresh (EC)DHE)
+	int peer_tmp_key;  // the server sent a key share (a fresh (EC)DHE or KEM)
 } mb_info;
 
 void mb_conn_info(mb_conn *k, mb_info *i);
