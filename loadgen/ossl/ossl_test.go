@@ -152,7 +152,8 @@ func TestHandshakeConfirmResume(t *testing.T) {
 	if err := c.Handshake(); err != nil {
 		t.Fatal(err)
 	}
-	if info := c.Info(); !info.Resumed || info.Version != tls.VersionTLS13 {
+	// crypto/tls resumes with psk_dhe_ke: a key share, and so a group.
+	if info := c.Info(); !info.Resumed || info.Version != tls.VersionTLS13 || !info.KeyShare || info.Group != tls.X25519 {
 		t.Errorf("resumption: %+v", info)
 	}
 	if c.Presented() != -1 || c.CANames() != -1 {
@@ -236,6 +237,9 @@ func TestServerNotVerified(t *testing.T) {
 		t.Fatal(err)
 	}
 	err = c.Handshake()
+	if info := c.Info(); info.KeyShare {
+		t.Errorf("a TLS 1.2 ServerHello read as carrying a key share: %+v", info)
+	}
 	var oe *Error
 	if !errors.As(err, &oe) || oe.Verify == 0 || !strings.Contains(err.Error(), "did not verify") {
 		t.Fatalf("handshake: %v, want a verification failure", err)
