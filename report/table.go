@@ -174,13 +174,23 @@ type note struct {
 // case failed, its warnings, and an example of each error class (most
 // frequent first).
 func caseNotes(run *results.Run, labels []string) (failures, warnings, errs []note) {
+	// A warning several cases share is listed once, naming them ("every
+	// case" when all have it): the same sentence eight times hides the
+	// others.
+	var order []string
+	who := map[string][]string{}
 	for i := range run.Cases {
 		c := &run.Cases[i]
 		if c.Failure != "" {
 			failures = append(failures, note{labels[i], string(c.Status) + ": " + c.Failure})
 		}
 		for _, w := range c.Warnings {
-			warnings = append(warnings, note{labels[i], w})
+			if _, seen := who[w]; !seen {
+				order = append(order, w)
+			}
+			if l := who[w]; len(l) == 0 || l[len(l)-1] != labels[i] {
+				who[w] = append(l, labels[i])
+			}
 		}
 		for _, class := range errorClassesByCount(c.Errors) {
 			text := fmt.Sprintf("%s ×%d (%s of attempts)", class, c.Errors[class], units.Percent(c.Errors[class], c.Counts.Attempted))
@@ -189,6 +199,13 @@ func caseNotes(run *results.Run, labels []string) (failures, warnings, errs []no
 			}
 			errs = append(errs, note{labels[i], text})
 		}
+	}
+	for _, w := range order {
+		label := strings.Join(who[w], ", ")
+		if len(who[w]) == len(run.Cases) && len(run.Cases) > 1 {
+			label = "every case"
+		}
+		warnings = append(warnings, note{label, w})
 	}
 	return failures, warnings, errs
 }
