@@ -25,8 +25,8 @@ func clientAvailable(c *scenarios.Case) error {
 
 // engineProblem refuses, before any load, what the engine cannot do with
 // the case's client stack apart from TLS (tlsparams.Check has judged
-// that): early data in a case with requests, HTTP/2 or a certificate
-// rotation with the openssl client.
+// that): early data in a case with requests, a certificate rotation with
+// the openssl client.
 func engineProblem(c *scenarios.Case) error {
 	openssl := c.Client == tlsparams.ClientOpenSSL
 	switch {
@@ -34,10 +34,6 @@ func engineProblem(c *scenarios.Case) error {
 		return &tlsparams.UnsupportedError{Who: "the engine", What: fmt.Sprintf("send early data in a case with %d requests per connection", c.Requests),
 			Reason: "it sends early data as filler bytes, which an HTTP server would read as the start of a request (0-RTT requests are not built)",
 			Fix:    "use requests 0 (handshake mode) with early data"}
-	case openssl && c.Target.Mode == scenarios.ModeHTTP2:
-		return &tlsparams.UnsupportedError{Who: "the openssl client", What: "speak HTTP/2 (mode http2)",
-			Reason: "the engine's HTTP/2 framer runs on crypto/tls connections only",
-			Fix:    "use the go client (client: go) for HTTP/2, or mode http (HTTP/1.1) with the openssl client"}
 	case openssl && len(c.Target.RotateAt) > 0:
 		return &tlsparams.UnsupportedError{Who: "the openssl client", What: "follow a certificate rotation (--rotate-at)",
 			Reason: "the engine checks which server certificate each handshake presents during a rotation (loadgen.ServerLeaf) on crypto/tls connections only",

@@ -13,12 +13,15 @@ import (
 )
 
 // openssl expands one case of the openssl client against kind.
-func opensslCase(t *testing.T, kind string, edit func(m *scenarios.Matrix)) *results.Case {
+func opensslCase(t *testing.T, kind string, edit func(m *scenarios.Matrix), more ...func(*scenarios.Spec)) *results.Case {
 	t.Helper()
 	cases := expand(t, "quick", 700*time.Millisecond, func(s *scenarios.Spec) {
 		s.Target = scenarios.TargetSpec{Kind: kind}
 		s.Matrix.Client = []string{"openssl"}
 		edit(&s.Matrix)
+		for _, f := range more {
+			f(s)
+		}
 	})
 	if len(cases) != 1 {
 		t.Fatalf("%d cases, want 1", len(cases))
@@ -93,5 +96,20 @@ func TestOpenSSLResumesAgainstNode(t *testing.T) {
 	})
 	if c.Counts.OK == 0 || c.Counts.Resumed != c.Counts.OK {
 		t.Fatalf("counts %+v: want every handshake resumed", c.Counts)
+	}
+}
+
+// HTTP/2 on the openssl client against nginx: ALPN h2, every request
+// answered, and nginx's log agrees they were HTTP/2.
+func TestOpenSSLHTTP2Nginx(t *testing.T) {
+	requireServer(t, "nginx")
+	c := opensslCase(t, "nginx", func(m *scenarios.Matrix) {
+		m.TLS, m.Resume, m.Requests = []string{"1.3"}, []string{"none"}, []int{4}
+	}, func(s *scenarios.Spec) { s.Target.Mode, s.Load.Streams = scenarios.ModeHTTP2, 2 })
+	if c.Counts.Requests != 4*c.Counts.OK || c.Counts.OK == 0 {
+		t.Fatalf("counts %+v", c.Counts)
+	}
+	if tc := c.TargetCounts; tc == nil || tc.HTTP2Requests == 0 {
+		t.Fatalf("nginx's record: %+v, want its HTTP/2 requests", tc)
 	}
 }

@@ -43,6 +43,9 @@ func osslConfig(c *Config) ossl.Config {
 		Mutual:     p.Auth.Mutual(),
 		Identities: c.Identities,
 	}
+	if c.HTTP2 {
+		oc.ALPN = []string{"h2"}
+	}
 	if !p.Suite.IsZero() {
 		if p.Suite.TLS13 {
 			oc.Suite13 = p.Suite.Name
@@ -77,8 +80,6 @@ func (c Config) validateStack() error {
 	switch {
 	case c.Roots != nil && len(c.RootCerts) == 0 && !c.InsecureSkipVerify:
 		return bad("the openssl client needs the roots as certificates (RootCerts)")
-	case c.HTTP2:
-		return bad("the openssl client does not speak HTTP/2 (the engine's HTTP/2 requests run on crypto/tls)")
 	case c.ServerLeaf != nil:
 		return bad("the openssl client does not follow a certificate rotation (the check of the server certificate during one runs on crypto/tls)")
 	case p.EarlyData > 0 && c.Requests > 0:
@@ -196,15 +197,18 @@ func (w *worker) exchangeOpenSSL(priming bool, intended, start, connected time.T
 	// go client closes without one (crypto/tls's tickets are stateless).
 	closeNotify = true
 	info := conn.Info()
-	state := tls.ConnectionState{Version: info.Version, CipherSuite: info.Suite, CurveID: info.Group, DidResume: info.Resumed, HelloRetryRequest: info.HRR}
+	state := tls.ConnectionState{Version: info.Version, CipherSuite: info.Suite, CurveID: info.Group, DidResume: info.Resumed,
+		HelloRetryRequest: info.HRR, NegotiatedProtocol: info.ALPN}
 	if err := w.authProblem(&state); err != nil {
 		w.fail(time.Now(), ClassParamMismatch, "check", err)
 		return false, false
 	}
+	var pre []byte // application data the confirmation read took
 	if state.Version >= tls.VersionTLS13 && w.mustReadRecord() {
 		w.wire.startConfirm()
-		_, err := conn.Await(w.scratch[:])
+		n, err := conn.Await(w.scratch[:])
 		w.wire.confirming = false
+		pre = w.scratch[:n]
 		if err != nil && !(errors.Is(err, io.EOF) && w.wire.records > 0) {
 			w.failConfirm(err)
 			return false, false
@@ -239,7 +243,11 @@ func (w *worker) exchangeOpenSSL(priming bool, intended, start, connected time.T
 	var reqStart time.Time
 	if cfg.Requests > 0 {
 		reqStart = time.Now()
-		if !w.http1(conn) {
+		if cfg.HTTP2 {
+			if !w.http2(conn, pre, reqStart) {
+				return false, false
+			}
+		} else if !w.http1(conn) {
 			return false, false
 		}
 	}

@@ -156,7 +156,6 @@ func TestOpenSSLRefusals(t *testing.T) {
 		change func(*Config)
 		want   string
 	}{
-		"http2":                    {func(c *Config) { c.HTTP2, c.Requests = true, 1 }, "HTTP/2"},
 		"early data with requests": {func(c *Config) { c.TLS.EarlyData, c.TLS.Resume, c.Requests = 512, 1, 1 }, "filler"},
 		"roots as a pool only":     {func(c *Config) { c.RootCerts = nil }, "RootCerts"},
 	} {
@@ -254,5 +253,34 @@ func TestOpenSSLLateWorkersShareTheSession(t *testing.T) {
 		if res.Resumed != res.OK || res.OK == 0 {
 			t.Errorf("TLS %s: resumed %d of %d", versionName(v), res.Resumed, res.OK)
 		}
+	}
+}
+
+// HTTP/2 on the openssl client: ALPN h2 offered and checked, every
+// request answered over HTTP/2, streams in flight; a server without h2 is
+// a param_mismatch, as for the go client.
+func TestOpenSSLHTTP2(t *testing.T) {
+	b := bundle(t, pki.ECDSAP256)
+	srv := startH2Server(t, b, h2Opts{hold: 2 * time.Millisecond})
+	cfg := h2Config(b, srv.ln.Addr().String(), 8, 4)
+	cfg.TLS.Client, cfg.RootCerts = tlsparams.ClientOpenSSL, []*x509.Certificate{b.Root.Cert}
+	res := run(t, cfg)
+	if res.OK != 10 || res.Errors != 0 || res.Requests != 80 {
+		t.Fatalf("ok=%d requests=%d errors=%v %v", res.OK, res.Requests, res.ErrorsByClass, res.Examples)
+	}
+	if got := srv.requests.Load(); got < 80 || srv.h2.Load() != got {
+		t.Errorf("server answered %d requests, %d over HTTP/2; want at least 80, all HTTP/2", got, srv.h2.Load())
+	}
+	if srv.maxInFlight.Load() <= 2 {
+		t.Errorf("at most %d requests in flight at the server with 4 streams a connection", srv.maxInFlight.Load())
+	}
+
+	plain := startH2Server(t, b, h2Opts{alpn: []string{}})
+	cfg = h2Config(b, plain.ln.Addr().String(), 1, 1)
+	cfg.TLS.Client, cfg.RootCerts = tlsparams.ClientOpenSSL, []*x509.Certificate{b.Root.Cert}
+	cfg.Count = 4
+	res = run(t, cfg)
+	if res.OK != 0 || !strings.Contains(res.Examples["param_mismatch"], `application protocol "" (ALPN), expected "h2"`) {
+		t.Fatalf("no h2 at the server: ok=%d errors=%v %v", res.OK, res.ErrorsByClass, res.Examples)
 	}
 }

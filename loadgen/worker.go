@@ -359,7 +359,6 @@ func (w *worker) exchange(priming bool, intended, start, connected time.Time) (h
 	if w.ossl != nil {
 		return w.exchangeOpenSSL(priming, intended, start, connected)
 	}
-	tcp := &w.sock
 	leaf := cfg.ServerLeaf.load() // the certificate expected as the handshake begins
 	conn := tls.Client(&w.wire, w.tlsConfig)
 	w.signer.took, w.verified = 0, 0
@@ -417,10 +416,7 @@ func (w *worker) exchange(priming bool, intended, start, connected time.Time) (h
 	if cfg.Requests > 0 {
 		reqStart = time.Now()
 		if cfg.HTTP2 {
-			_ = tcp.SetDeadline(reqStart.Add(cfg.Timeout))
-			if err := w.http.h2.do(conn, early, tcp, cfg.Timeout, cfg.Requests, cfg.Streams); err != nil {
-				cls, err := w.refused(requestClass(err), err)
-				w.fail(time.Now(), cls, "request", err)
+			if !w.http2(conn, early, reqStart) {
 				return false, false
 			}
 		} else if !w.http1(conn) {
@@ -482,6 +478,21 @@ func (w *worker) http1(rw io.ReadWriter) bool {
 			w.fail(time.Now(), cls, "request", err)
 			return false
 		}
+	}
+	return true
+}
+
+// http2 sends the case's requests over HTTP/2 on rw (a TLS connection of
+// either stack with ALPN h2), pre being the server's first bytes the
+// confirmation read took, within the timeout from reqStart. A failure is
+// counted with its class and ends the connection: it reports false.
+func (w *worker) http2(rw io.ReadWriter, pre []byte, reqStart time.Time) bool {
+	cfg := &w.eng.cfg
+	_ = w.sock.SetDeadline(reqStart.Add(cfg.Timeout))
+	if err := w.http.h2.do(rw, pre, &w.sock, cfg.Timeout, cfg.Requests, cfg.Streams); err != nil {
+		cls, err := w.refused(requestClass(err), err)
+		w.fail(time.Now(), cls, "request", err)
+		return false
 	}
 	return true
 }

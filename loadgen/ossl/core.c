@@ -202,6 +202,10 @@ int mb_ctx_add_root(mb_ctx *c, const unsigned char *der, int len) {
 	return ok;
 }
 
+int mb_ctx_set_alpn(mb_ctx *c, const unsigned char *protos, int len) {
+	return SSL_CTX_set_alpn_protos(c->ctx, protos, (unsigned int)len) == 0; // 0 is success there
+}
+
 int mb_ctx_default_roots(mb_ctx *c) { return SSL_CTX_set_default_verify_paths(c->ctx); }
 
 int mb_ctx_add_identity(mb_ctx *c, const unsigned char *leaf, int leaflen, const unsigned char *key, int keylen) {
@@ -440,6 +444,15 @@ void mb_conn_info(mb_conn *k, mb_info *i) {
 	}
 	i->early_status = SSL_get_early_data_status(k->ssl);
 	i->peer_tmp_key = k->key_share;
+	{
+		const unsigned char *a = NULL;
+		unsigned int n = 0;
+		SSL_get0_alpn_selected(k->ssl, &a, &n);
+		if (a != NULL && n <= sizeof i->alpn) {
+			memcpy(i->alpn, a, n);
+			i->alpn_len = (int)n;
+		}
+	}
 }
 
 SSL_SESSION *mb_session_take(mb_conn *k) {

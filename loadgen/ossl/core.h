@@ -63,6 +63,7 @@ typedef struct {
 mb_ctx *mb_ctx_new(int version, const char *ciphers, const char *suites13, const char *groups,
 	const char *sigalgs, int verify, int session_ids, int psk_ke, int mutual, char *err, int errlen);
 int mb_ctx_add_root(mb_ctx *c, const unsigned char *der, int len);
+int mb_ctx_set_alpn(mb_ctx *c, const unsigned char *protos, int len);
 int mb_ctx_default_roots(mb_ctx *c);
 int mb_ctx_add_identity(mb_ctx *c, const unsigned char *leaf, int leaflen, const unsigned char *key, int keylen);
 int mb_ctx_add_chain(mb_ctx *c, int id, const unsigned char *der, int len);
@@ -85,6 +86,8 @@ typedef struct {
 	int peer_key_bits;
 	int early_status;  // SSL_EARLY_DATA_NOT_SENT / REJECTED / ACCEPTED
 	int peer_tmp_key;  // the server sent a key share (a fresh (EC)DHE or KEM)
+	unsigned char alpn[32]; // the application protocol selected (ALPN)
+	int alpn_len;
 } mb_info;
 
 void mb_conn_info(mb_conn *k, mb_info *i);

@@ -67,6 +67,8 @@ type Config struct {
 	// Identities are the client certificates (leaf first, then its
 	// chain) with their private keys; Conn.Start picks one by index.
 	Identities []tls.Certificate
+	// ALPN are the application protocols offered ("h2"); none: no ALPN.
+	ALPN []string
 }
 
 // Info is what one handshake negotiated.
@@ -80,9 +82,11 @@ type Info struct {
 	// Early is the fate of early data: EarlyNotSent, EarlyRejected,
 	// EarlyAccepted.
 	Early EarlyStatus
-	// KeyShare: the server sent a key share (a fresh (EC)DHE); false in a
-	// psk_ke resumption and in TLS 1.2.
+	// KeyShare: the server sent a key share (a fresh (EC)DHE or a KEM's
+	// ciphertext); false in a psk_ke resumption and in TLS 1.2.
 	KeyShare bool
+	// ALPN is the application protocol the server selected; "" when none.
+	ALPN string
 }
 
 // EarlyStatus is what became of early data.

@@ -94,6 +94,20 @@ func NewCtx(cfg Config) (*Ctx, error) {
 		return nil, fmt.Errorf("ossl: %s", C.GoString(&errbuf[0]))
 	}
 	x := &Ctx{c: c, verify: cfg.Verify}
+	if len(cfg.ALPN) > 0 {
+		var wire []byte // length-prefixed, as on the wire
+		for _, p := range cfg.ALPN {
+			if len(p) == 0 || len(p) > 255 {
+				x.Close()
+				return nil, fmt.Errorf("ossl: ALPN protocol %q: 1 to 255 bytes", p)
+			}
+			wire = append(append(wire, byte(len(p))), p...)
+		}
+		if C.mb_ctx_set_alpn(c, cbytes(wire), C.int(len(wire))) != 1 {
+			x.Close()
+			return nil, fmt.Errorf("ossl: setting ALPN %v failed", cfg.ALPN)
+		}
+	}
 	if cfg.Verify {
 		if cfg.Roots == nil {
 			if C.mb_ctx_default_roots(c) != 1 {
@@ -463,6 +477,9 @@ func (c *Conn) Info() Info {
 		Early:     EarlyStatus(i.early_status),
 		KeyShare:  i.peer_tmp_key != 0,
 	}
+	if n := int(i.alpn_len); n > 0 {
+		info.ALPN = alpnName(unsafe.Slice((*byte)(unsafe.Pointer(&i.alpn[0])), n))
+	}
 	if info.Resumed && !info.KeyShare {
 		// No key exchange (a TLS 1.2 resumption, psk_ke): OpenSSL still
 		// names the group of the client's own key share, which nothing
@@ -520,4 +537,15 @@ func keyTypeOf(id, bits int) pki.KeyType {
 		return pki.Ed25519
 	}
 	return ""
+}
+
+// alpnName is the protocol's name without allocating for the usual ones.
+func alpnName(b []byte) string {
+	switch string(b) {
+	case "h2":
+		return "h2"
+	case "http/1.1":
+		return "http/1.1"
+	}
+	return string(b)
 }
