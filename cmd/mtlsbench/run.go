@@ -219,7 +219,7 @@ func addRunFlags(fs *pflag.FlagSet, o *runOptions) {
 	setGroup(fs, "tls", "trust-store", "crl-entries", "revoked-clients")
 	fs.StringSliceVar(&o.clients, "client", nil, "client TLS stacks, each its own case: go (default, Go's crypto/tls), openssl (the system's libssl, in a binary built with it)")
 	fs.StringSliceVar(&o.earlyData, "early-data", nil, "bytes of TLS 1.3 early data (0-RTT) each resumed handshake sends, up to 16384 (0: none); --client openssl --tls 1.3 --resume tickets against --target openssl (s_server -early_data) in handshake mode")
-	fs.StringSliceVar(&o.pskModes, "psk-mode", nil, "TLS 1.3 resumption's key exchange: dhe (default, psk_dhe_ke) or ke (psk_ke, no (EC)DHE): --client openssl against a server that picks psk_ke (an OpenSSL 3.3+ server with SSL_OP_PREFER_NO_DHE_KEX; no target mtlsbench starts on OpenSSL 3.0)")
+	fs.StringSliceVar(&o.pskModes, "psk-mode", nil, "TLS 1.3 resumption's key exchange: dhe (default, psk_dhe_ke) or ke (psk_ke, no (EC)DHE): --client openssl against a server that picks psk_ke (an external OpenSSL 3.3+ server with SSL_OP_PREFER_NO_DHE_KEX, e.g. s_server -allow_no_dhe_kex -prefer_no_dhe_kex; no managed target picks it)")
 	setGroup(fs, "tls", "client", "early-data", "psk-mode")
 	fs.StringVar(&o.clientSigner, "client-signer", "", "what makes the Go client's certificate signatures: go (Go's crypto, as a Go client; the default) or openssl (OpenSSL's libcrypto: RSA-2048 costs the generator about a third; results say so)")
 	setGroup(fs, "tls", "client-signer")
