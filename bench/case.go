@@ -431,6 +431,10 @@ func (r *runner) runCase(ctx context.Context, c *scenarios.Case, rep, n, total i
 	obs := newObserver(ctx, tgt, r.opts, c, n, total, pidsOf(c, tgt))
 	if rot != nil {
 		cfg.ServerLeaf, obs.rotator = rot.leaf, rot
+		// A CA rotation added its new root to the material: the pool the
+		// go client verifies with is shared, the openssl client's list
+		// is copied.
+		cfg.RootCerts = m.rootCerts
 	}
 	cfg.Observer = obs
 	res, err := loadgen.Run(ctx, cfg)

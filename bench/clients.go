@@ -25,19 +25,12 @@ func clientAvailable(c *scenarios.Case) error {
 
 // engineProblem refuses, before any load, what the engine cannot do with
 // the case's client stack apart from TLS (tlsparams.Check has judged
-// that): early data in a case with requests, a certificate rotation with
-// the openssl client.
+// that): early data in a case with requests.
 func engineProblem(c *scenarios.Case) error {
-	openssl := c.Client == tlsparams.ClientOpenSSL
-	switch {
-	case c.EarlyData > 0 && c.Requests > 0:
+	if c.EarlyData > 0 && c.Requests > 0 {
 		return &tlsparams.UnsupportedError{Who: "the engine", What: fmt.Sprintf("send early data in a case with %d requests per connection", c.Requests),
 			Reason: "it sends early data as filler bytes, which an HTTP server would read as the start of a request (0-RTT requests are not built)",
 			Fix:    "use requests 0 (handshake mode) with early data"}
-	case openssl && len(c.Target.RotateAt) > 0:
-		return &tlsparams.UnsupportedError{Who: "the openssl client", What: "follow a certificate rotation (--rotate-at)",
-			Reason: "the engine checks which server certificate each handshake presents during a rotation (loadgen.ServerLeaf) on crypto/tls connections only",
-			Fix:    "rotate with the go client (client: go)"}
 	}
 	return nil
 }

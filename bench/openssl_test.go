@@ -113,3 +113,29 @@ func TestOpenSSLHTTP2Nginx(t *testing.T) {
 		t.Fatalf("nginx's record: %+v, want its HTTP/2 requests", tc)
 	}
 }
+
+// Certificate rotation under the openssl client: the built-in target
+// (cert and CA rotations) and nginx (a reload), each without a failed
+// handshake, full handshakes after it seeing the new certificate and
+// sessions carried across it, as for the go client (checkRotated).
+func TestOpenSSLRotation(t *testing.T) {
+	for _, tc := range []struct {
+		kind, rotate string
+	}{{scenarios.KindBuiltin, scenarios.RotateCert}, {scenarios.KindBuiltin, scenarios.RotateCA}, {scenarios.KindNginx, scenarios.RotateCert}} {
+		t.Run(tc.kind+"/"+tc.rotate, func(t *testing.T) {
+			if tc.kind != scenarios.KindBuiltin {
+				requireServer(t, tc.kind)
+			}
+			cases := rotationCases(t, func(s *scenarios.Spec) {
+				s.Target.Kind, s.Target.Rotate = tc.kind, tc.rotate
+				s.Matrix.Client = []string{"openssl"}
+			})
+			for _, c := range runCases(t, context.Background(), cases).Cases {
+				if c.Params.Client != "openssl" {
+					t.Fatalf("%s: client %q", c.Name, c.Params.Client)
+				}
+				checkRotated(t, c)
+			}
+		})
+	}
+}

@@ -67,6 +67,7 @@ func (r *runner) newRotator(ctx context.Context, c *scenarios.Case, m *material,
 			root, id, err = m.bundle.RotatedCA(i + 1)
 			if err == nil {
 				m.roots.AddCert(root)
+				m.rootCerts = append(m.rootCerts, root)
 			}
 		} else {
 			id, err = m.bundle.RotatedServer()

@@ -2,6 +2,7 @@ package loadgen
 
 import (
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -24,7 +25,10 @@ import (
 type osslWorker struct {
 	conn    *ossl.Conn
 	session *ossl.Session
-	early   struct{ offered, accepted, rejected, bytes int64 }
+	// sessionLeaf is the server certificate the session was issued with,
+	// kept while a run rotates it (Config.ServerLeaf); nil otherwise.
+	sessionLeaf *x509.Certificate
+	early       struct{ offered, accepted, rejected, bytes int64 }
 }
 
 // osslConfig is the SSL_CTX configuration for a run, from the case's
@@ -80,8 +84,6 @@ func (c Config) validateStack() error {
 	switch {
 	case c.Roots != nil && len(c.RootCerts) == 0 && !c.InsecureSkipVerify:
 		return bad("the openssl client needs the roots as certificates (RootCerts)")
-	case c.ServerLeaf != nil:
-		return bad("the openssl client does not follow a certificate rotation (the check of the server certificate during one runs on crypto/tls)")
 	case p.EarlyData > 0 && c.Requests > 0:
 		return bad("early data with requests: the engine sends early data as filler bytes, which an HTTP server would read as a request (0-RTT requests are not built)")
 	}
@@ -108,6 +110,7 @@ func (o *osslWorker) adopt(e *engine) {
 		return
 	}
 	o.session = e.osslShared.Load().Share() // nil while there is none
+	o.sessionLeaf = nil
 }
 
 // share makes s the run's first session, if there is none yet.
@@ -146,9 +149,11 @@ func (w *worker) exchangeOpenSSL(priming bool, intended, start, connected time.T
 	cfg := &e.cfg
 	o := w.ossl
 	conn := o.conn
+	leaf := cfg.ServerLeaf.load() // the certificate expected as the handshake begins
 	var offer *ossl.Session
+	var offeredLeaf *x509.Certificate
 	if w.session.offer {
-		offer = o.session
+		offer, offeredLeaf = o.session, o.sessionLeaf
 	}
 	w.session.offered = offer != nil
 	w.verified = 0
@@ -199,6 +204,13 @@ func (w *worker) exchangeOpenSSL(priming bool, intended, start, connected time.T
 	info := conn.Info()
 	state := tls.ConnectionState{Version: info.Version, CipherSuite: info.Suite, CurveID: info.Group, DidResume: info.Resumed,
 		HelloRetryRequest: info.HRR, NegotiatedProtocol: info.ALPN}
+	if leaf != nil {
+		// While the run rotates the server's certificate, which one it
+		// presented is checked (ServerLeaf), as for the go client.
+		if c, err := x509.ParseCertificate(conn.PeerLeaf(nil)); err == nil {
+			state.PeerCertificates = []*x509.Certificate{c}
+		}
+	}
 	if err := w.authProblem(&state); err != nil {
 		w.fail(time.Now(), ClassParamMismatch, "check", err)
 		return false, false
@@ -220,6 +232,10 @@ func (w *worker) exchangeOpenSSL(priming bool, intended, start, connected time.T
 		if cfg.TLS.Resume > 0 {
 			o.session.Free()
 			o.session = s
+			o.sessionLeaf = nil
+			if len(state.PeerCertificates) > 0 {
+				o.sessionLeaf = state.PeerCertificates[0]
+			}
 			e.share(s)
 		} else {
 			s.Free()
@@ -231,8 +247,15 @@ func (w *worker) exchangeOpenSSL(priming bool, intended, start, connected time.T
 		}
 		return false, false
 	}
-	if cls, err := w.check(&state, false); err != nil {
+	// A session from before a rotation that the server refused is what
+	// the rotation did, counted against it, not a resume_miss.
+	refusedAcross := offer != nil && !state.DidResume && leaf.across(offeredLeaf)
+	if cls, err := w.check(&state, refusedAcross); err != nil {
 		w.fail(hsEnd, cls, "check", err)
+		return false, false
+	}
+	if err := leaf.check(&state); err != nil {
+		w.fail(hsEnd, ClassParamMismatch, "check", err)
 		return false, false
 	}
 	if err := w.checkOpenSSL(&info, early); err != nil {
@@ -258,6 +281,7 @@ func (w *worker) exchangeOpenSSL(priming bool, intended, start, connected time.T
 	if e.inWindow(end) && e.counts() {
 		w.requests += int64(cfg.Requests)
 		w.record(&state, info.ServerKey, start, connected, hsEnd, reqStart, end, intended)
+		leaf.note(&state, refusedAcross)
 		w.hsSent += hsSent
 		w.hsRecv += hsRecv
 		if early {

@@ -455,6 +455,25 @@ void mb_conn_info(mb_conn *k, mb_info *i) {
 	}
 }
 
+// mb_peer_leaf writes the server's certificate (DER) into out: its
+// length, 0 when there is none, or -length needed when cap is too small.
+int mb_peer_leaf(mb_conn *k, unsigned char *out, int cap) {
+	X509 *peer = SSL_get0_peer_certificate(k->ssl);
+	unsigned char *p = out;
+	int n;
+	if (peer == NULL) {
+		return 0;
+	}
+	n = i2d_X509(peer, NULL);
+	if (n <= 0) {
+		return 0;
+	}
+	if (n > cap) {
+		return -n;
+	}
+	return i2d_X509(peer, &p);
+}
+
 SSL_SESSION *mb_session_take(mb_conn *k) {
 	SSL_SESSION *s = k->session;
 	k->session = NULL;

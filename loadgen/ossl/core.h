@@ -91,6 +91,7 @@ typedef struct {
 } mb_info;
 
 void mb_conn_info(mb_conn *k, mb_info *i);
+int mb_peer_leaf(mb_conn *k, unsigned char *out, int cap);
 unsigned int mb_session_max_early(SSL_SESSION *s);
 void mb_session_free(SSL_SESSION *s);
 SSL_SESSION *mb_session_take(mb_conn *k);

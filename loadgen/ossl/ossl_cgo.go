@@ -442,6 +442,26 @@ func (c *Conn) CANames() int   { return int(c.k.ca_names) }
 // VerifyNanos is how long the server chain's verification took.
 func (c *Conn) VerifyNanos() int64 { return int64(c.k.verify_ns) }
 
+// PeerLeaf appends the server's certificate (DER) to dst; dst unchanged
+// when there is none.
+func (c *Conn) PeerLeaf(dst []byte) []byte {
+	for range 2 {
+		free := dst[len(dst):cap(dst)]
+		var p *C.uchar
+		if len(free) > 0 {
+			p = (*C.uchar)(unsafe.Pointer(&free[:1][0]))
+		}
+		n := int(C.mb_peer_leaf(c.k, p, C.int(len(free))))
+		switch {
+		case n >= 0:
+			return dst[:len(dst)+n]
+		default:
+			dst = append(dst, make([]byte, -n)...)[:len(dst)]
+		}
+	}
+	return dst
+}
+
 // TakeSession returns the newest session of this connection and forgets
 // it (the caller frees it): in TLS 1.3 the last ticket's, in TLS 1.2 the
 // session as the handshake left it (a new ticket included); nil when

@@ -47,5 +47,6 @@ func (*Conn) Write([]byte) (int, error)                        { return 0, ErrUn
 func (*Conn) Presented() int                                   { return -1 }
 func (*Conn) CANames() int                                     { return -1 }
 func (*Conn) VerifyNanos() int64                               { return 0 }
+func (*Conn) PeerLeaf(dst []byte) []byte                       { return dst }
 func (*Conn) TakeSession() *Session                            { return nil }
 func (*Conn) Info() Info                                       { return Info{} }
