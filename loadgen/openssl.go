@@ -263,27 +263,14 @@ func (w *worker) exchangeOpenSSL(priming bool, intended, start, connected time.T
 		return false, false
 	}
 
-	var reqStart time.Time
-	if cfg.Requests > 0 {
-		reqStart = time.Now()
-		if cfg.HTTP2 {
-			if !w.http2(conn, pre, reqStart) {
-				return false, false
-			}
-		} else if !w.http1(conn) {
-			return false, false
-		}
-	}
-	end := time.Now()
-	if w.acceptedRevoked(end) {
+	ok, counted := w.finish(conn, pre, &state, checked{
+		serverKey: info.ServerKey, leaf: leaf, refusedAcross: refusedAcross,
+		start: start, connected: connected, hsEnd: hsEnd, intended: intended, hsSent: hsSent, hsRecv: hsRecv,
+	})
+	if !ok {
 		return false, false
 	}
-	if e.inWindow(end) && e.counts() {
-		w.requests += int64(cfg.Requests)
-		w.record(&state, info.ServerKey, start, connected, hsEnd, reqStart, end, intended)
-		leaf.note(&state, refusedAcross)
-		w.hsSent += hsSent
-		w.hsRecv += hsRecv
+	if counted {
 		if early {
 			o.early.offered++
 			if info.Early == ossl.EarlyAccepted {
@@ -293,7 +280,6 @@ func (w *worker) exchangeOpenSSL(priming bool, intended, start, connected time.T
 				o.early.rejected++
 			}
 		}
-		counted = true
 	}
 	// A held connection stays open (and sends nothing more).
 	closeNotify = closeNotify && cfg.Hold <= 0

@@ -412,11 +412,38 @@ func (w *worker) exchange(priming bool, intended, start, connected time.Time) (h
 		return false, false
 	}
 
+	return w.finish(conn, early, &state, checked{
+		serverKey: serverKeyOf(&state), leaf: leaf, refusedAcross: refusedAcross,
+		start: start, connected: connected, hsEnd: hsEnd, intended: intended, hsSent: hsSent, hsRecv: hsRecv,
+	})
+}
+
+// checked is what finish records of a handshake that passed its checks,
+// besides its state (a parameter of its own: escape analysis follows a
+// struct's fields together, and the server key's string leaks into the
+// negotiated counts, which would move every state to the heap).
+type checked struct {
+	serverKey     pki.KeyType
+	leaf          *leafGeneration
+	refusedAcross bool
+	// When the connection was meant to start, started, connected and
+	// finished its handshake; the handshake's bytes each way.
+	intended, start, connected, hsEnd time.Time
+	hsSent, hsRecv                    int64
+}
+
+// finish runs the case's requests on conn (pre: the server's first bytes
+// the confirmation read took), then records the connection if it ended
+// in the window. It reports whether the connection succeeded (to be
+// held) and whether it was counted.
+func (w *worker) finish(conn io.ReadWriter, pre []byte, state *tls.ConnectionState, c checked) (ok, counted bool) {
+	e := w.eng
+	cfg := &e.cfg
 	var reqStart time.Time
 	if cfg.Requests > 0 {
 		reqStart = time.Now()
 		if cfg.HTTP2 {
-			if !w.http2(conn, early, reqStart) {
+			if !w.http2(conn, pre, reqStart) {
 				return false, false
 			}
 		} else if !w.http1(conn) {
@@ -427,13 +454,12 @@ func (w *worker) exchange(priming bool, intended, start, connected time.Time) (h
 	if w.acceptedRevoked(end) {
 		return false, false
 	}
-
 	if e.inWindow(end) && e.counts() {
 		w.requests += int64(cfg.Requests)
-		w.record(&state, serverKeyOf(&state), start, connected, hsEnd, reqStart, end, intended)
-		leaf.note(&state, refusedAcross)
-		w.hsSent += hsSent
-		w.hsRecv += hsRecv
+		w.record(state, c.serverKey, c.start, c.connected, c.hsEnd, reqStart, end, c.intended)
+		c.leaf.note(state, c.refusedAcross)
+		w.hsSent += c.hsSent
+		w.hsRecv += c.hsRecv
 		counted = true
 	}
 	return true, counted
