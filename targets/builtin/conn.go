@@ -65,14 +65,7 @@ func (b *Server) handshake(tc *tls.Conn, raw net.Conn) bool {
 	// open for minutes (--hold); Close ends them.
 	raw.SetDeadline(time.Time{})
 	st := tc.ConnectionState()
-	b.stats.recordHandshake(st.Version, st.CipherSuite, st.DidResume)
-	// A resumed session keeps its client certificate (crypto/tls puts it
-	// in the ticket), so SUCCESS holds for resumptions too.
-	if len(st.PeerCertificates) > 0 {
-		b.stats.clientCertified.Add(1)
-	} else {
-		b.stats.clientAnonymous.Add(1)
-	}
+	b.stats.recordHandshake(st.Version, st.CipherSuite, st.DidResume, len(st.PeerCertificates) > 0)
 	return true
 }
 

@@ -53,11 +53,25 @@ func init() {
 	}
 }
 
-// recordHandshake counts a successful handshake.
-func (s *serverStats) recordHandshake(version, suite uint16, resumed bool) {
-	s.handshakes.Add(1)
+// recordHandshake counts a successful handshake: its version, suite,
+// resumption and whether the client presented a certificate.
+//
+// The handshake counter goes up last, and snapshot reads it first: a
+// snapshot that sees N handshakes also sees every detail of those N. A
+// reader waiting for a count (a test, or the cross-check after a run) would
+// otherwise catch a handshake counted but not yet its resumption — in TLS
+// 1.2 resumption the client's Handshake returns, and it may close, before
+// the server has read its Finished.
+func (s *serverStats) recordHandshake(version, suite uint16, resumed, certified bool) {
 	if resumed {
 		s.resumed.Add(1)
+	}
+	// A resumed session keeps its client certificate (crypto/tls puts it
+	// in the ticket), so SUCCESS holds for resumptions too.
+	if certified {
+		s.clientCertified.Add(1)
+	} else {
+		s.clientAnonymous.Add(1)
 	}
 	switch version {
 	case tls.VersionTLS12:
@@ -65,6 +79,13 @@ func (s *serverStats) recordHandshake(version, suite uint16, resumed bool) {
 	case tls.VersionTLS13:
 		s.tls13.Add(1)
 	}
+	s.countSuite(suite)
+	s.handshakes.Add(1)
+}
+
+// countSuite counts a handshake's suite: an atomic in the table, or a
+// locked map entry for a suite outside it.
+func (s *serverStats) countSuite(suite uint16) {
 	for i, id := range countedSuiteIDs {
 		if id == suite {
 			s.suites[i].Add(1)
@@ -81,17 +102,21 @@ func (s *serverStats) recordHandshake(version, suite uint16, resumed bool) {
 
 // recordFailure counts a failed handshake and whether the client's
 // certificate was the reason.
+// The failure counter goes up last, as in recordHandshake.
 func (s *serverStats) recordFailure(err error) {
-	s.failed.Add(1)
 	if isClientCertRejection(err) {
 		s.verifyFailures.Add(1)
 	}
+	s.failed.Add(1)
 }
 
 // snapshot returns the counts so far. Maps hold only non-zero entries.
+// Handshakes is read first (see recordHandshake): every other count is at
+// least what those handshakes brought.
 func (s *serverStats) snapshot() targets.Counts {
+	handshakes := s.handshakes.Load()
 	c := targets.Counts{
-		Handshakes:     s.handshakes.Load(),
+		Handshakes:     handshakes,
 		Resumed:        s.resumed.Load(),
 		Failed:         s.failed.Load(),
 		VerifyFailures: s.verifyFailures.Load(),

@@ -47,7 +47,7 @@ func BenchmarkRecordHandshake(b *testing.B) {
 	var s serverStats
 	b.ReportAllocs()
 	for b.Loop() {
-		s.recordHandshake(tls.VersionTLS13, tls.TLS_CHACHA20_POLY1305_SHA256, true)
+		s.recordHandshake(tls.VersionTLS13, tls.TLS_CHACHA20_POLY1305_SHA256, true, true)
 	}
 }
 
