@@ -307,7 +307,20 @@ func (c *Conn) fail(op string) error {
 	return e
 }
 
-// closedError is a close_notify where a handshake still needed bytes.
+// once runs a step that needs no reply from the server (its output is
+// drained to the socket within step): anything but done is op's failure.
+func (c *Conn) once(opcode C.int, p []byte, op string) (int, error) {
+	n, r := c.step(opcode, p)
+	if c.werr != nil {
+		return 0, c.werr
+	}
+	if r != C.MB_DONE {
+		return n, c.fail(op)
+	}
+	return n, nil
+}
+
+// closed is a close_notify where a handshake still needed bytes.
 func (c *Conn) closed(op string) error {
 	return &Error{Op: op, AlertReceived: int(c.k.alert_recv), AlertSent: int(c.k.alert_sent), Reason: "the server closed the connection (close_notify)"}
 }
@@ -337,14 +350,8 @@ func (c *Conn) Handshake() error {
 // WriteEarly sends p as TLS 1.3 early data with the ClientHello (the
 // session offered must allow it): it starts the handshake.
 func (c *Conn) WriteEarly(p []byte) error {
-	_, r := c.step(opEarly, p)
-	if c.werr != nil {
-		return c.werr
-	}
-	if r != C.MB_DONE {
-		return c.fail("early data")
-	}
-	return nil
+	_, err := c.once(opEarly, p, "early data")
+	return err
 }
 
 // CloseNotify sends close_notify (without waiting for the server's), as
@@ -352,14 +359,8 @@ func (c *Conn) WriteEarly(p []byte) error {
 // without it for an unclean shutdown and drop the session from their
 // cache, which ends resumption by session ID.
 func (c *Conn) CloseNotify() error {
-	_, r := c.step(opShutdown, nil)
-	if c.werr != nil {
-		return c.werr
-	}
-	if r != C.MB_DONE {
-		return c.fail("close_notify")
-	}
-	return nil
+	_, err := c.once(opShutdown, nil, "close_notify")
+	return err
 }
 
 // Await processes the server's first record after a TLS 1.3 handshake:
@@ -423,14 +424,7 @@ func (c *Conn) Write(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
-	n, r := c.step(opWrite, p)
-	if c.werr != nil {
-		return 0, c.werr
-	}
-	if r != C.MB_DONE {
-		return n, c.fail("write")
-	}
-	return n, nil
+	return c.once(opWrite, p, "write")
 }
 
 // Presented is the identity the handshake presented, -1 when the server
