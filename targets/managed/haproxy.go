@@ -2,6 +2,7 @@ package managed
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -12,6 +13,7 @@ import (
 	"strings"
 	"syscall"
 	"text/template"
+	"time"
 
 	"github.com/mtlsbench/mtlsbench/pki"
 	"github.com/mtlsbench/mtlsbench/targets"
@@ -73,6 +75,11 @@ type haproxyLog struct {
 	tally     logTally // what the log said so far
 	log       *logTail
 	collector *haproxyCollector
+	// markSocket is the Unix socket of the mark frontend (see flush);
+	// marks counts the mark lines read from the log so far, sent those
+	// flush asked for.
+	markSocket  string
+	marks, sent int64
 }
 
 // haproxyLogFormat and haproxyErrorFormat are the log lines:
@@ -92,6 +99,8 @@ const (
 	haproxyLogFormat   = `mtlsbench/2 ok %%[var(sess.mtlsbench_accepted)] %%[ssl_fc_sni] %%[ssl_fc_protocol] %%[ssl_fc_cipher] %%[ssl_fc_is_resumed] %%[ssl_c_verify] %s %%ST %%[ssl_c_used]`
 	haproxyErrorFormat = `mtlsbench/2 err %[var(sess.mtlsbench_accepted)] %[ssl_fc_sni] %[ssl_fc_protocol] %[ssl_fc_cipher] %[ssl_fc_is_resumed] %[fc_err] %[ssl_c_err] %[ssl_c_ca_err] %[ssl_fc_err_str]`
 	haproxyLogTag      = "mtlsbench/2"
+	// haproxyMarkFormat is the line of a connection to the mark frontend.
+	haproxyMarkFormat = "mtlsbench/2 mark"
 	// haproxyLogH2Suffix ends an ok line in HTTP/2 mode with the request's
 	// HTTP version (%HV: "HTTP/2.0"), so that the cross-check counts the
 	// requests HAProxy answered over HTTP/2.
@@ -140,11 +149,19 @@ frontend mtlsbench
     tcp-request inspect-delay {{.HandshakeTimeout}}
     tcp-request content reject if WAIT_END
 {{- end}}
+
+# The harness's marks: a connection here is refused and logged, through the
+# same ring, after every line logged before it.
+frontend mtlsbench-mark
+    mode tcp
+    bind unix@{{.MarkSocket}} mode 600
+    log-format "{{.MarkFormat}}"
+    tcp-request content reject
 `))
 
 func (haproxy) configure(dir string, cfg targets.Config, addr string, _ binary) (plan runPlan, err error) {
 	h2 := cfg.Mode == targets.ModeHTTP2
-	s := &haproxyLog{http: cfg.Mode == targets.ModeHTTP || h2, tls: cfg.Auth.TLS()}
+	s := &haproxyLog{http: cfg.Mode == targets.ModeHTTP || h2, tls: cfg.Auth.TLS(), markSocket: filepath.Join(dir, "mark.sock")}
 	logPath := filepath.Join(dir, "haproxy.log")
 	s.collector, err = startHAProxyCollector(logPath)
 	if err != nil {
@@ -209,6 +226,8 @@ func (haproxy) configure(dir string, cfg targets.Config, addr string, _ binary) 
 		"ErrorFormat":      haproxyErrorFormat,
 		"RingSize":         haproxyRingSize,
 		"Collector":        s.collector.addr(),
+		"MarkSocket":       s.markSocket,
+		"MarkFormat":       haproxyMarkFormat,
 		"TLS":              cfg.Auth.TLS(),
 		"Mutual":           cfg.Auth.Mutual(),
 	}
@@ -290,8 +309,58 @@ func haproxyCommand(ctx context.Context, socket, cmd string) (string, error) {
 }
 
 func (s *haproxyLog) counts(ctx context.Context, m *Server) (targets.Counts, error) {
+	// A snapshot, perhaps under load: the lines still on their way are
+	// waited for briefly, then the log is read as it stands.
+	if err := s.flush(ctx, snapshotMaxWait); err != nil && !errors.Is(err, errFlushTimeout) {
+		return targets.Counts{}, fmt.Errorf("managed: %s: %w", m.kind, err)
+	}
 	return logCounts(ctx, m.kind, &s.tally, s.log)
 }
+
+// flush returns once every line HAProxy logged before it was called is in
+// the log file, read. A line leaves HAProxy through its ring and the ring's
+// forwarder, after the connection it records has closed and perhaps after
+// the file has been quiet for a while (a busy machine): no connection open
+// and a quiet file do not mean every line is in. So flush connects to the
+// mark frontend, whose line HAProxy logs into the same ring after every
+// line logged before, and reads the log until that mark is in: errFlushTimeout
+// if it is not within maxWait.
+func (s *haproxyLog) flush(ctx context.Context, maxWait time.Duration) error {
+	if s.markSocket == "" {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, maxWait)
+	defer cancel()
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "unix", s.markSocket)
+	if err != nil {
+		return fmt.Errorf("mark the log: %w", err)
+	}
+	conn.Close()
+	s.sent++
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+				return errFlushTimeout
+			}
+			return fmt.Errorf("waiting for the log's mark: %w", ctx.Err())
+		case <-timer.C:
+		}
+		if _, err := s.log.poll(); err != nil {
+			return fmt.Errorf("read %s: %w", s.log.path, err)
+		}
+		if s.marks >= s.sent {
+			return nil
+		}
+		timer.Reset(logPoll / 5)
+	}
+}
+
+// errFlushTimeout is flush's error when its mark did not arrive in time.
+var errFlushTimeout = errors.New("the log did not reach the harness's mark in time: HAProxy's log is behind, or its ring's forwarder is stuck")
 
 func (s *haproxyLog) logs() (*logTally, []*logTail) {
 	return &s.tally, []*logTail{s.log}
@@ -299,6 +368,10 @@ func (s *haproxyLog) logs() (*logTally, []*logTail) {
 
 // parse counts one log line (see haproxyLogFormat).
 func (s *haproxyLog) parse(line string) {
+	if line == haproxyMarkFormat {
+		s.marks++
+		return
+	}
 	f := strings.SplitN(line, " ", 11)
 	if len(f) < 9 || f[0] != haproxyLogTag || f[3] == probeSNI {
 		return

@@ -19,9 +19,20 @@ import (
 // a haproxyCollector in the harness, which appends them to a file read
 // like any other log. The ring holds 32 MB: a collector would have to fall
 // behind by some 200,000 lines before HAProxy dropped one.
+//
+// The way through the ring takes time of its own: a line is in the ring
+// before its connection closes, but it reaches the file when the forwarder
+// and the collector have run, which on a busy machine can be after the file
+// has been quiet for a while. So counting ends with a mark (haproxyLog.flush):
+// a connection to a frontend of the harness's own, whose line follows every
+// earlier line through the ring.
 
 // haproxyRingSize is the ring's size in bytes.
 const haproxyRingSize = 32 << 20
+
+// testHookCollectorWrite, when set by a test, runs before the collector
+// writes what it received: a test makes the way through the ring slow.
+var testHookCollectorWrite func()
 
 // haproxyCollector receives HAProxy's log lines over TCP and appends whole
 // lines to a file.
@@ -95,6 +106,9 @@ func (c *haproxyCollector) copy(conn net.Conn) {
 		r, err := conn.Read(buf[n:])
 		n += r
 		if end := bytes.LastIndexByte(buf[:n], '\n') + 1; end > 0 {
+			if testHookCollectorWrite != nil {
+				testHookCollectorWrite()
+			}
 			c.mu.Lock()
 			_, werr := c.file.Write(buf[:end])
 			c.mu.Unlock()

@@ -100,7 +100,8 @@ func settle(ctx context.Context, notBefore time.Time, maxWait time.Duration, ope
 	for {
 		// The connections first, then the logs: a server writes a
 		// connection's line before it closes it, so once none is open, the
-		// poll that follows has every line.
+		// poll that follows has every line it wrote to its file itself
+		// (HAProxy's lines take a way of their own: see logFlusher).
 		open := 0
 		if openConns != nil {
 			if open, err = openConns(); err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/mtlsbench/mtlsbench/targets"
 )
@@ -76,6 +77,15 @@ type logRecorder interface {
 	recorder
 	// logs returns the server's tally and the logs that feed it.
 	logs() (*logTally, []*logTail)
+}
+
+// logFlusher is a logRecorder whose lines reach its log file by a way of
+// their own (HAProxy's ring), so that no connection open and a quiet file
+// do not mean every line is in. flush returns once every line the server
+// logged before it was called has been read into the tally, or
+// errFlushTimeout after maxWait.
+type logFlusher interface {
+	flush(ctx context.Context, maxWait time.Duration) error
 }
 
 // driver is how targets.Start starts a managed server.

@@ -282,9 +282,11 @@ var (
 // A server logs a connection when it ends, so CountsBetween first waits
 // until `to` has passed, the server holds no connection on its address and
 // the log has then been quiet for 150 ms: call it after the load has
-// stopped and its connections have closed. The wait is bounded by ctx and by 30 s; a
-// log still being written then gives an error. So does a record without a
-// usable time, which no window could hold.
+// stopped and its connections have closed. A server whose lines reach the
+// file by a way of their own (HAProxy: a logFlusher) is then flushed. The
+// wait is bounded by ctx and by 30 s; a log still being written then gives
+// an error. So does a record without a usable time, which no window could
+// hold.
 func (m *LoggedServer) CountsBetween(ctx context.Context, from, to time.Time) (targets.Counts, error) {
 	if to.Before(from) {
 		return targets.Counts{}, fmt.Errorf("managed: %s: counts between %s and %s: the window ends before it starts",
@@ -303,6 +305,11 @@ func (m *LoggedServer) CountsBetween(ctx context.Context, from, to time.Time) (t
 	if !settled {
 		return targets.Counts{}, fmt.Errorf("managed: %s: the server's log was still being written %s after the window ended: count after the load has stopped",
 			m.kind, windowMaxWait)
+	}
+	if f, ok := m.plan.record.(logFlusher); ok {
+		if err := f.flush(ctx, windowMaxWait); err != nil {
+			return targets.Counts{}, fmt.Errorf("managed: %s: %w", m.kind, err)
+		}
 	}
 	if tally.undated > 0 {
 		return targets.Counts{}, fmt.Errorf("managed: %s: %d log records have no usable accept time, so no window can hold them; the first: %q",
