@@ -309,11 +309,10 @@ func haproxyCommand(ctx context.Context, socket, cmd string) (string, error) {
 }
 
 func (s *haproxyLog) counts(ctx context.Context, m *Server) (targets.Counts, error) {
-	// A snapshot, perhaps under load: the lines still on their way are
-	// waited for briefly, then the log is read as it stands.
-	if err := s.flush(ctx, snapshotMaxWait); err != nil && !errors.Is(err, errFlushTimeout) {
-		return targets.Counts{}, fmt.Errorf("managed: %s: %w", m.kind, err)
-	}
+	// A snapshot, perhaps under load or of a server that has died: the
+	// lines still on their way are waited for briefly, then the log is read
+	// as it stands (reading it again reports what flush could not do).
+	_ = s.flush(ctx, snapshotMaxWait)
 	return logCounts(ctx, m.kind, &s.tally, s.log)
 }
 
