@@ -26,8 +26,11 @@ const cfg = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'));
 serve();
 
 function serve() {
-  const log = fs.createWriteStream(cfg.log, { flags: 'a' });
-  const line = (fields) => log.write(fields.join('\t') + '\n');
+  // Each line is written at once, as nginx writes its log: a line is in
+  // the file before its connection closes, which is what mtlsbench's count
+  // waits for (a stream's write would land later, from libuv's pool).
+  const log = fs.openSync(cfg.log, 'a');
+  const line = (fields) => fs.writeSync(log, fields.join('\t') + '\n');
   const clean = (s) => String(s || '').replace(/[\t\r\n]+/g, ' ');
 
   // tls.createServer takes TLS 1.2 ciphers and TLS 1.3 suites in one list,
@@ -115,7 +118,8 @@ function serve() {
 
   const stop = () => {
     server.close();
-    log.end(() => process.exit(0));
+    fs.closeSync(log);
+    process.exit(0);
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
