@@ -4,8 +4,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/spf13/pflag"
-
 	"github.com/mtlsbench/mtlsbench/scenarios"
 	"github.com/mtlsbench/mtlsbench/tlsparams"
 )
@@ -13,17 +11,8 @@ import (
 // --client, --early-data (also --early_data) and --psk-mode reach the
 // cases as axes; --resume session-id too.
 func TestRunClientFlags(t *testing.T) {
-	spec, err := scenarios.Load("quick")
+	spec, fs, err := applyRunFlags(t, "--client", "go,openssl", "--early_data", "4k", "--psk-mode", "ke", "--tls", "1.3", "--resume", "tickets")
 	if err != nil {
-		t.Fatal(err)
-	}
-	fs := pflag.NewFlagSet("run", pflag.ContinueOnError)
-	var o runOptions
-	addRunFlags(fs, &o)
-	if err := fs.Parse([]string{"--client", "go,openssl", "--early_data", "4k", "--psk-mode", "ke", "--tls", "1.3", "--resume", "tickets"}); err != nil {
-		t.Fatal(err)
-	}
-	if err := spec.Apply(runOverrides(fs, &o)); err != nil {
 		t.Fatal(err)
 	}
 	cases, _, err := scenarios.Expand(*spec)

@@ -9,6 +9,23 @@ import (
 	"github.com/mtlsbench/mtlsbench/scenarios"
 )
 
+// applyRunFlags parses args as run's flags and applies them to the quick
+// scenario: the scenario, the flags and Apply's error.
+func applyRunFlags(t *testing.T, args ...string) (*scenarios.Spec, *pflag.FlagSet, error) {
+	t.Helper()
+	spec, err := scenarios.Load("quick")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs := pflag.NewFlagSet("run", pflag.ContinueOnError)
+	var o runOptions
+	addRunFlags(fs, &o)
+	if err := fs.Parse(args); err != nil {
+		t.Fatalf("%v: %v", args, err)
+	}
+	return spec, fs, spec.Apply(runOverrides(fs, &o))
+}
+
 // Flags override the scenario file: a window from the command line
 // replaces the file's, whichever kind each side uses.
 func TestRunFlagsOverrideTheWindow(t *testing.T) {
@@ -25,17 +42,7 @@ func TestRunFlagsOverrideTheWindow(t *testing.T) {
 		// Both on the command line contradict each other: refused.
 		{[]string{"--steps", "100,200", "--step-duration", "1s", "-d", "5s"}, "steps", nil},
 	} {
-		spec, err := scenarios.Load("quick")
-		if err != nil {
-			t.Fatal(err)
-		}
-		fs := pflag.NewFlagSet("run", pflag.ContinueOnError)
-		var o runOptions
-		addRunFlags(fs, &o)
-		if err := fs.Parse(tc.args); err != nil {
-			t.Fatalf("%v: %v", tc.args, err)
-		}
-		err = spec.Apply(runOverrides(fs, &o))
+		spec, _, err := applyRunFlags(t, tc.args...)
 		switch {
 		case tc.wantErr == "" && err != nil:
 			t.Errorf("%v: %v", tc.args, err)
@@ -50,17 +57,8 @@ func TestRunFlagsOverrideTheWindow(t *testing.T) {
 // --trust-store, --crl-entries (also with "_") and --revoked-clients reach
 // the cases; a bad value names its flag.
 func TestRunTrustAndCRLFlags(t *testing.T) {
-	spec, err := scenarios.Load("quick")
+	spec, _, err := applyRunFlags(t, "--trust-store", "1,200", "--crl_entries", "1000", "--revoked-clients", "1", "--tls", "1.3", "--resume", "none")
 	if err != nil {
-		t.Fatal(err)
-	}
-	fs := pflag.NewFlagSet("run", pflag.ContinueOnError)
-	var o runOptions
-	addRunFlags(fs, &o)
-	if err := fs.Parse([]string{"--trust-store", "1,200", "--crl_entries", "1000", "--revoked-clients", "1", "--tls", "1.3", "--resume", "none"}); err != nil {
-		t.Fatal(err)
-	}
-	if err := spec.Apply(runOverrides(fs, &o)); err != nil {
 		t.Fatal(err)
 	}
 	cases, _, err := scenarios.Expand(*spec)
@@ -91,17 +89,7 @@ func TestRunFlagsHTTP2(t *testing.T) {
 		{[]string{"--requests", "10", "--streams", "4"}, "--streams 4: streams 4 needs HTTP/2"},
 		{[]string{"--mode", "http2", "--streams", "0"}, "--streams 0: must be at least 1"},
 	} {
-		spec, err := scenarios.Load("quick")
-		if err != nil {
-			t.Fatal(err)
-		}
-		fs := pflag.NewFlagSet("run", pflag.ContinueOnError)
-		var o runOptions
-		addRunFlags(fs, &o)
-		if err := fs.Parse(tc.args); err != nil {
-			t.Fatalf("%v: %v", tc.args, err)
-		}
-		err = spec.Apply(runOverrides(fs, &o))
+		spec, _, err := applyRunFlags(t, tc.args...)
 		switch {
 		case tc.wantErr == "" && (err != nil || spec.Target.Mode != "http2" || spec.Load.Streams != 4):
 			t.Errorf("%v: %v, mode %q, streams %d", tc.args, err, spec.Target.Mode, spec.Load.Streams)
