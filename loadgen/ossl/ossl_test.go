@@ -83,6 +83,24 @@ func serverConfig(b *pki.Bundle) *tls.Config {
 	}
 }
 
+// started is a connection of a new Ctx with cfg to addr, started with the
+// server name localhost; both are freed when the test ends.
+func started(t *testing.T, addr string, cfg Config) *Conn {
+	t.Helper()
+	conn := dial(t, addr)
+	x, err := NewCtx(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(x.Close)
+	c := x.NewConn()
+	t.Cleanup(c.Free)
+	if err := c.Start(conn, "localhost", nil, 0); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
 func dial(t *testing.T, addr string) net.Conn {
 	t.Helper()
 	c, err := net.Dial("tcp", addr)
@@ -171,16 +189,7 @@ func TestHelloRetryRequest(t *testing.T) {
 	cfg := serverConfig(b)
 	cfg.CurvePreferences = []tls.CurveID{tls.CurveP256}
 	s := startServer(t, b, cfg)
-	x, err := NewCtx(Config{Version: tls.VersionTLS13, Groups: []string{"X25519", "P-256"}, Mutual: true, Identities: b.ClientCertificates()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer x.Close()
-	c := x.NewConn()
-	defer c.Free()
-	if err := c.Start(dial(t, s.l.Addr().String()), "localhost", nil, 0); err != nil {
-		t.Fatal(err)
-	}
+	c := started(t, s.l.Addr().String(), Config{Version: tls.VersionTLS13, Groups: []string{"X25519", "P-256"}, Mutual: true, Identities: b.ClientCertificates()})
 	if err := c.Handshake(); err != nil {
 		t.Fatal(err)
 	}
@@ -196,20 +205,11 @@ func TestRejectedAfterFinished(t *testing.T) {
 	b := bundle(t, pki.ECDSAP256)
 	other := bundle(t, pki.ECDSAP256) // a CA the server does not trust
 	s := startServer(t, b, serverConfig(b))
-	x, err := NewCtx(Config{Version: tls.VersionTLS13, Verify: true, Roots: []*x509.Certificate{b.Root.Cert}, Mutual: true, Identities: other.ClientCertificates()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer x.Close()
-	c := x.NewConn()
-	defer c.Free()
-	if err := c.Start(dial(t, s.l.Addr().String()), "localhost", nil, 0); err != nil {
-		t.Fatal(err)
-	}
+	c := started(t, s.l.Addr().String(), Config{Version: tls.VersionTLS13, Verify: true, Roots: []*x509.Certificate{b.Root.Cert}, Mutual: true, Identities: other.ClientCertificates()})
 	if err := c.Handshake(); err != nil {
 		t.Fatalf("the client's side of the handshake should complete: %v", err)
 	}
-	_, err = c.Await(make([]byte, 64))
+	_, err := c.Await(make([]byte, 64))
 	var oe *Error
 	if !errors.As(err, &oe) {
 		t.Fatalf("await: %v, want an *Error", err)
@@ -226,17 +226,8 @@ func TestServerNotVerified(t *testing.T) {
 	b := bundle(t, pki.ECDSAP256)
 	other := bundle(t, pki.ECDSAP256)
 	s := startServer(t, b, serverConfig(b))
-	x, err := NewCtx(Config{Version: tls.VersionTLS12, Verify: true, Roots: []*x509.Certificate{other.Root.Cert}, Mutual: true, Identities: b.ClientCertificates()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer x.Close()
-	c := x.NewConn()
-	defer c.Free()
-	if err := c.Start(dial(t, s.l.Addr().String()), "localhost", nil, 0); err != nil {
-		t.Fatal(err)
-	}
-	err = c.Handshake()
+	c := started(t, s.l.Addr().String(), Config{Version: tls.VersionTLS12, Verify: true, Roots: []*x509.Certificate{other.Root.Cert}, Mutual: true, Identities: b.ClientCertificates()})
+	err := c.Handshake()
 	if info := c.Info(); info.KeyShare {
 		t.Errorf("a TLS 1.2 ServerHello read as carrying a key share: %+v", info)
 	}
@@ -263,16 +254,7 @@ func TestEOF(t *testing.T) {
 			c.Close()
 		}
 	}()
-	x, err := NewCtx(Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer x.Close()
-	c := x.NewConn()
-	defer c.Free()
-	if err := c.Start(dial(t, l.Addr().String()), "localhost", nil, 0); err != nil {
-		t.Fatal(err)
-	}
+	c := started(t, l.Addr().String(), Config{})
 	if err := c.Handshake(); !errors.Is(err, io.EOF) {
 		t.Errorf("handshake: %v, want EOF", err)
 	}
